@@ -1,0 +1,19 @@
+# Installs headers, the library, the program and a relocatable CMake package (Shrink::shrink).
+include(CMakePackageConfigHelpers)
+set(SHRINK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Shrink)
+
+install(TARGETS shrink EXPORT ShrinkTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(DIRECTORY include/shrink DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/include/shrink/build_config.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/shrink)
+install(EXPORT ShrinkTargets NAMESPACE shrink:: DESTINATION ${SHRINK_CMAKE_DIR})
+
+configure_package_config_file(cmake/ShrinkConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/ShrinkConfig.cmake INSTALL_DESTINATION ${SHRINK_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/ShrinkConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/ShrinkConfig.cmake ${CMAKE_CURRENT_BINARY_DIR}/ShrinkConfigVersion.cmake
+        DESTINATION ${SHRINK_CMAKE_DIR})

@@ -1,0 +1,46 @@
+// Boundary checks shared by the host code. Each throws the specific shrink error, naming the
+// argument and the sizes.
+#pragma once
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "shrink/error.hpp"
+#include "shrink/matrix.hpp"
+
+namespace shrink::detail {
+
+std::string shape(index_t rows, index_t cols);
+
+// A count (dimension or nnz) that index type I must be able to hold.
+template <class I>
+void check_fits_index(index_t value, const std::string& what) {
+  if (value < 0) throw InvalidArgument(what + " must be >= 0, got " + std::to_string(value));
+  if (static_cast<unsigned long long>(value) >
+      static_cast<unsigned long long>(std::numeric_limits<I>::max()))
+    throw IndexOverflow(what + " = " + std::to_string(value) + " does not fit a " +
+                        std::to_string(sizeof(I) * 8) + "-bit index; use int64 indices");
+}
+
+// rows * cols without wrapping (IndexOverflow otherwise).
+index_t checked_product(index_t rows, index_t cols, const std::string& what);
+
+template <class V>
+void check_finite(const V* values, index_t n, const std::string& what) {
+  for (index_t i = 0; i < n; ++i)
+    if (!std::isfinite(values[i]))
+      throw NonFinite(what + "[" + std::to_string(i) + "] is " +
+                      (std::isnan(values[i]) ? "NaN" : "Inf") + "; only finite values are accepted");
+}
+
+void check_vector_size(index_t size, index_t expected, const std::string& what,
+                       const std::string& why);
+
+inline void check_space(MemorySpace have, const Context& ctx, const std::string& what) {
+  if (have != ctx.memory_space())
+    throw InvalidArgument(what + " is in " + to_string(have) + " memory but the " +
+                          to_string(ctx.backend()) + " backend needs " +
+                          to_string(ctx.memory_space()) + " memory; copy it with copy_to()");
+}
+
+}  // namespace shrink::detail

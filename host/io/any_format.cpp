@@ -1,0 +1,97 @@
+// Format selection by file extension.
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+
+#include "shrink/error.hpp"
+#include "shrink/io.hpp"
+
+namespace shrink {
+
+const char* to_string(FileFormat format) noexcept {
+  switch (format) {
+    case FileFormat::MatrixMarket: return "matrix-market";
+    case FileFormat::Svmlight: return "svmlight";
+    case FileFormat::Npy: return "npy";
+    case FileFormat::Csv: return "csv";
+  }
+  return "?";
+}
+
+FileFormat format_from_path(const std::string& path) {
+  const auto dot = path.find_last_of('.');
+  const auto slash = path.find_last_of('/');
+  std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
+                        ? std::string()
+                        : path.substr(dot + 1);
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext == "mtx" || ext == "mm") return FileFormat::MatrixMarket;
+  if (ext == "svm" || ext == "svmlight" || ext == "libsvm") return FileFormat::Svmlight;
+  if (ext == "npy") return FileFormat::Npy;
+  if (ext == "csv") return FileFormat::Csv;
+  throw InvalidArgument(path + ": unknown file extension '" + ext +
+                        "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy or .csv)");
+}
+
+template <class V, class I>
+CsrMatrix<V, I> MatrixFile<V, I>::take_csr() {
+  if (is_dense) return dense_to_csr<V, I>(dense.view());
+  return std::move(sparse);
+}
+
+template <class V, class I>
+DenseMatrix<V> MatrixFile<V, I>::take_dense() {
+  if (!is_dense) return csr_to_dense(sparse, Layout::RowMajor);
+  return std::move(dense);
+}
+
+template <class V, class I>
+MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options) {
+  MatrixFile<V, I> out;
+  switch (format_from_path(path)) {
+    case FileFormat::MatrixMarket: return read_matrix_market<V, I>(path, options);
+    case FileFormat::Svmlight: out.sparse = std::move(read_svmlight<V, I>(path).features); break;
+    case FileFormat::Npy:
+      out.is_dense = true;
+      out.dense = read_npy<V>(path);
+      break;
+    case FileFormat::Csv:
+      out.is_dense = true;
+      out.dense = read_csv<V>(path);
+      break;
+  }
+  return out;
+}
+
+template <class V, class I>
+void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
+  const FileFormat format = format_from_path(path);
+  if (format == FileFormat::MatrixMarket) {
+    if (m.is_dense) write_matrix_market<V>(path, m.dense.view());
+    else write_matrix_market(path, m.sparse);
+    return;
+  }
+  if (format == FileFormat::Svmlight) {
+    const auto csr = m.is_dense ? dense_to_csr<V, I>(m.dense.view()) : CsrMatrix<V, I>();
+    const auto& x = m.is_dense ? csr : m.sparse;
+    write_svmlight(path, x, std::vector<V>(static_cast<std::size_t>(x.rows()), V(0)));
+    return;
+  }
+  const auto densified = m.is_dense ? DenseMatrix<V>() : csr_to_dense(m.sparse, Layout::RowMajor);
+  const DenseView<const V> d = m.is_dense ? m.dense.view() : densified.view();
+  if (format == FileFormat::Npy) write_npy<V>(path, d);
+  else write_csv<V>(path, d);
+}
+
+#define SHRINK_INSTANTIATE(V, I)                                                            \
+  template struct MatrixFile<V, I>;                                                         \
+  template MatrixFile<V, I> read_matrix<V, I>(const std::string&, const ReadOptions&);      \
+  template void write_matrix<V, I>(const std::string&, const MatrixFile<V, I>&);
+SHRINK_INSTANTIATE(float, std::int32_t)
+SHRINK_INSTANTIATE(float, std::int64_t)
+SHRINK_INSTANTIATE(double, std::int32_t)
+SHRINK_INSTANTIATE(double, std::int64_t)
+#undef SHRINK_INSTANTIATE
+
+}  // namespace shrink

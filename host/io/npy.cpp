@@ -1,0 +1,179 @@
+// NumPy .npy, versions 1-3: magic, header length, a Python-dict header, raw data. The data size
+// implied by the header must equal the bytes that follow exactly.
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+#include "host/core/validate.hpp"
+#include "host/io/text_scan.hpp"
+#include "shrink/io.hpp"
+
+namespace shrink {
+
+namespace {
+
+std::string_view dict_value(std::string_view header, std::string_view key, const std::string& name) {
+  const std::string quoted1 = "'" + std::string(key) + "'", quoted2 = "\"" + std::string(key) + "\"";
+  std::size_t at = header.find(quoted1);
+  std::size_t klen = quoted1.size();
+  if (at == std::string_view::npos) {
+    at = header.find(quoted2);
+    klen = quoted2.size();
+  }
+  if (at == std::string_view::npos)
+    throw ParseError(name, 0, "npy header has no '" + std::string(key) + "' entry");
+  std::size_t v = header.find(':', at + klen);
+  if (v == std::string_view::npos) throw ParseError(name, 0, "npy header: no value for " + std::string(key));
+  ++v;
+  while (v < header.size() && header[v] == ' ') ++v;
+  std::size_t stop = v;
+  if (stop < header.size() && header[stop] == '(') {
+    stop = header.find(')', stop);
+    if (stop == std::string_view::npos) throw ParseError(name, 0, "npy header: unterminated shape");
+    ++stop;
+  } else if (stop < header.size() && (header[stop] == '\'' || header[stop] == '"')) {
+    stop = header.find(header[v], v + 1);
+    if (stop == std::string_view::npos) throw ParseError(name, 0, "npy header: unterminated string");
+    ++stop;
+  } else {
+    while (stop < header.size() && header[stop] != ',' && header[stop] != '}') ++stop;
+  }
+  return header.substr(v, stop - v);
+}
+
+template <class T>
+T byteswap_value(T v) {
+  unsigned char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  for (std::size_t i = 0; i < sizeof(T) / 2; ++i) std::swap(b[i], b[sizeof(T) - 1 - i]);
+  std::memcpy(&v, b, sizeof(T));
+  return v;
+}
+
+template <class Src, class V>
+void convert_values(const char* data, std::size_t n, bool swap, V* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    Src s;
+    std::memcpy(&s, data + i * sizeof(Src), sizeof(Src));
+    if (swap) s = byteswap_value(s);
+    out[i] = static_cast<V>(s);
+  }
+}
+
+}  // namespace
+
+template <class V>
+DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+    throw ParseError(name, 0, "not a .npy file (bad magic)");
+  const auto major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | (static_cast<unsigned char>(bytes[9]) << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) throw ParseError(name, 0, "truncated .npy header");
+    header_len = 0;
+    for (int k = 3; k >= 0; --k) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[8 + k]);
+    offset = 12;
+  } else {
+    throw ParseError(name, 0, "unsupported .npy version " + std::to_string(major));
+  }
+  if (header_len > bytes.size() - offset)
+    throw ParseError(name, 0, "truncated .npy header (declares " + std::to_string(header_len) +
+                                  " bytes, " + std::to_string(bytes.size() - offset) + " remain)");
+  const std::string_view header = bytes.substr(offset, header_len);
+  const std::string_view descr = dict_value(header, "descr", name);
+  const std::string_view order = dict_value(header, "fortran_order", name);
+  const std::string_view shape = dict_value(header, "shape", name);
+
+  if (descr.size() != 5 || (descr[0] != '\'' && descr[0] != '"'))
+    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (need <f4 or <f8)");
+  const char endian = descr[1];
+  const std::string_view kind = descr.substr(2, 2);
+  if ((kind != "f4" && kind != "f8") || (endian != '<' && endian != '>' && endian != '='))
+    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (need float32 or float64)");
+  const bool swap = (endian == '>') == (std::endian::native == std::endian::little);
+  const std::size_t item = kind == "f4" ? 4 : 8;
+  bool fortran = false;
+  if (order == "True") fortran = true;
+  else if (order != "False") throw ParseError(name, 0, "bad fortran_order " + std::string(order));
+
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
+    throw ParseError(name, 0, "bad shape " + std::string(shape));
+  std::vector<std::int64_t> dims;
+  {
+    const char* p = shape.data() + 1;
+    const char* end = shape.data() + shape.size() - 1;
+    while (p < end) {
+      while (p < end && (*p == ' ' || *p == ',')) ++p;
+      if (p >= end) break;
+      std::int64_t d = 0;
+      auto [ptr, ec] = std::from_chars(p, end, d);
+      if (ec != std::errc() || d < 0) throw ParseError(name, 0, "bad shape " + std::string(shape));
+      dims.push_back(d);
+      p = ptr;
+      while (p < end && (*p == 'L' || *p == ' ')) ++p;
+      if (p < end && *p != ',') throw ParseError(name, 0, "bad shape " + std::string(shape));
+    }
+  }
+  if (dims.empty() || dims.size() > 2)
+    throw ParseError(name, 0, "shape " + std::string(shape) + " is not 1-D or 2-D");
+  const index_t rows = dims[0], cols = dims.size() == 2 ? dims[1] : 1;
+  index_t count = 0, nbytes = 0;
+  if (__builtin_mul_overflow(rows, cols, &count) ||
+      __builtin_mul_overflow(count, static_cast<index_t>(item), &nbytes))
+    throw ParseError(name, 0, "shape " + std::string(shape) + " overflows a 64-bit size");
+  const std::size_t data_at = offset + header_len;
+  const std::size_t have = bytes.size() - data_at;
+  if (static_cast<std::size_t>(nbytes) != have)
+    throw ParseError(name, 0, "shape " + std::string(shape) + " needs " + std::to_string(nbytes) +
+                                  " data bytes but the file has " + std::to_string(have) +
+                                  (static_cast<std::size_t>(nbytes) > have ? " (truncated)" : " (trailing bytes)"));
+  DenseMatrix<V> m(rows, cols, fortran || dims.size() == 1 ? Layout::ColMajor : Layout::RowMajor);
+  const char* data = bytes.data() + data_at;
+  if (item == 4) convert_values<float>(data, static_cast<std::size_t>(count), swap, m.data());
+  else convert_values<double>(data, static_cast<std::size_t>(count), swap, m.data());
+  for (index_t i = 0; i < count; ++i)
+    if (!std::isfinite(m.data()[i]))
+      throw ParseError(name, 0, "element " + std::to_string(i) + " is not finite");
+  return m;
+}
+
+template <class V>
+DenseMatrix<V> read_npy(const std::string& path) {
+  return parse_npy<V>(read_file(path), path);
+}
+
+template <class V>
+void write_npy(const std::string& path, DenseView<const V> a) {
+  if (a.space != MemorySpace::Host) throw InvalidArgument("write_npy: copy the matrix to the host first");
+  std::string header = std::string("{'descr': '<f") + (sizeof(V) == 4 ? "4" : "8") +
+                       "', 'fortran_order': " + (a.layout == Layout::ColMajor ? "True" : "False") +
+                       ", 'shape': (" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "), }";
+  // Pad with spaces so that the data starts on a 64-byte boundary, newline last.
+  const std::size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  const bool row = a.layout == Layout::RowMajor;
+  const index_t outer = row ? a.rows : a.cols, inner = row ? a.cols : a.rows;
+  out.reserve(out.size() + static_cast<std::size_t>(a.rows * a.cols) * sizeof(V));
+  for (index_t o = 0; o < outer; ++o)
+    out.append(reinterpret_cast<const char*>(a.data + o * a.ld), static_cast<std::size_t>(inner) * sizeof(V));
+  write_file_atomic(path, out);
+}
+
+template DenseMatrix<float> parse_npy<float>(std::string_view, const std::string&);
+template DenseMatrix<double> parse_npy<double>(std::string_view, const std::string&);
+template DenseMatrix<float> read_npy<float>(const std::string&);
+template DenseMatrix<double> read_npy<double>(const std::string&);
+template void write_npy<float>(const std::string&, DenseView<const float>);
+template void write_npy<double>(const std::string&, DenseView<const double>);
+
+}  // namespace shrink

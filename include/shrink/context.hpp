@@ -1,0 +1,87 @@
+// Context: which backend runs the work, and the resources it owns (device, stream, cuBLAS/cuSPARSE
+// handles, a reusable workspace, CPU threads, determinism). Algorithms never create these themselves.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shrink {
+
+enum class Backend { Auto, Cpu, Cuda };
+enum class MemorySpace { Host, Device };
+
+const char* to_string(Backend backend) noexcept;
+const char* to_string(MemorySpace space) noexcept;
+// "auto", "cpu" or "cuda" (case-insensitive); throws InvalidArgument naming `what` otherwise.
+Backend parse_backend(std::string_view text, std::string_view what = "backend");
+
+struct ContextOptions {
+  Backend backend = Backend::Auto;  // Auto: CUDA when built and a device exists, else CPU
+  int device = 0;                   // CUDA device ordinal
+  int cpu_threads = 0;              // 0: OpenMP's default
+  bool deterministic = true;        // bit-identical results run to run (no floating-point atomics)
+  bool honour_environment = true;   // let SHRINK_BACKEND decide when backend is Auto
+};
+
+struct DeviceInfo {
+  int id = 0;
+  std::string name;
+  int compute_major = 0, compute_minor = 0;
+  int multiprocessors = 0;
+  std::size_t total_memory = 0, free_memory = 0;
+};
+
+bool cuda_compiled() noexcept;
+// Number of usable CUDA devices; 0 when CUDA is not built, no driver is loaded or no device exists.
+int cuda_device_count() noexcept;
+std::vector<DeviceInfo> cuda_devices();
+
+namespace detail {
+struct CudaState;  // stream and library handles; defined only in CUDA translation units
+}
+
+class Context {
+ public:
+  // Throws NotCompiled (CUDA asked for, not built), NoDevice (no usable device) or InvalidArgument.
+  explicit Context(ContextOptions options = {});
+  ~Context();
+  Context(Context&&) noexcept;
+  Context& operator=(Context&&) noexcept;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  Backend backend() const noexcept { return backend_; }  // Cpu or Cuda, never Auto
+  MemorySpace memory_space() const noexcept {
+    return backend_ == Backend::Cuda ? MemorySpace::Device : MemorySpace::Host;
+  }
+  int device() const noexcept { return device_; }
+  int cpu_threads() const noexcept { return cpu_threads_; }
+  bool deterministic() const noexcept { return deterministic_; }
+  std::string device_name() const;  // "cpu (N threads)" or the GPU's name
+
+  // Waits for all work queued on this context's stream (no-op on the CPU).
+  void synchronize() const;
+
+  // Scratch memory in this context's memory space, grown on demand and reused; valid until the next
+  // call. Kernels report how much they need (two-phase, like CUB) and take it from here.
+  void* workspace(std::size_t bytes) const;
+
+  detail::CudaState* cuda_state() const noexcept { return cuda_.get(); }
+
+ private:
+  struct CudaDeleter {
+    void operator()(detail::CudaState* state) const noexcept;
+  };
+  Backend backend_ = Backend::Cpu;
+  int device_ = -1;
+  int cpu_threads_ = 1;
+  bool deterministic_ = true;
+  std::unique_ptr<detail::CudaState, CudaDeleter> cuda_;
+  mutable std::unique_ptr<std::byte[]> host_workspace_;
+  mutable std::size_t host_workspace_bytes_ = 0;
+};
+
+}  // namespace shrink

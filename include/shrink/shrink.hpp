@@ -1,0 +1,13 @@
+// Umbrella header for the Shrink library.
+#pragma once
+#include "shrink/build_config.hpp"
+#include "shrink/array.hpp"
+#include "shrink/context.hpp"
+#include "shrink/error.hpp"
+#include "shrink/io.hpp"
+#include "shrink/matrix.hpp"
+#include "shrink/ops.hpp"
+
+namespace shrink {
+const char* version() noexcept;
+}

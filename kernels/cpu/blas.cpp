@@ -1,0 +1,65 @@
+// CPU dense products through CBLAS (OpenBLAS). Mixed layouts are folded into transpose flags.
+#include <cblas.h>
+
+#include "kernels/ops/kernels.hpp"
+
+namespace shrink::kernels::cpu {
+
+namespace {
+CBLAS_TRANSPOSE flip(Op op, bool flipped) {
+  const bool t = (op == Op::Transpose) != flipped;
+  return t ? CblasTrans : CblasNoTrans;
+}
+template <class V> struct Blas;
+template <> struct Blas<float> {
+  static constexpr auto gemv = cblas_sgemv;
+  static constexpr auto gemm = cblas_sgemm;
+};
+template <> struct Blas<double> {
+  static constexpr auto gemv = cblas_dgemv;
+  static constexpr auto gemm = cblas_dgemm;
+};
+int lead(index_t ld) { return static_cast<int>(ld < 1 ? 1 : ld); }
+}  // namespace
+
+template <class V>
+void gemv(const Context&, Op op, V alpha, DenseView<const V> a, const V* x, V beta, V* y) {
+  const index_t out = op == Op::NoTranspose ? a.rows : a.cols;
+  if (out == 0) return;
+  if (a.rows == 0 || a.cols == 0) {  // BLAS would leave y untouched by alpha*A*x = 0
+    for (index_t i = 0; i < out; ++i) y[i] = beta == V(0) ? V(0) : beta * y[i];
+    return;
+  }
+  const CBLAS_ORDER order = a.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
+  Blas<V>::gemv(order, flip(op, false), static_cast<int>(a.rows), static_cast<int>(a.cols),
+                alpha, a.data, lead(a.ld), x, 1, beta, y, 1);
+}
+
+template <class V>
+void gemm(const Context&, Op op_a, Op op_b, V alpha, DenseView<const V> a, DenseView<const V> b,
+          V beta, DenseView<V> c) {
+  if (c.rows == 0 || c.cols == 0) return;
+  const index_t inner = op_a == Op::NoTranspose ? a.cols : a.rows;
+  if (inner == 0) {
+    for (index_t i = 0; i < c.rows; ++i)
+      for (index_t j = 0; j < c.cols; ++j) c(i, j) = beta == V(0) ? V(0) : beta * c(i, j);
+    return;
+  }
+  // Run in C's order; an operand stored the other way is the transpose in that order.
+  const CBLAS_ORDER order = c.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
+  Blas<V>::gemm(order, flip(op_a, a.layout != c.layout), flip(op_b, b.layout != c.layout),
+                static_cast<int>(c.rows), static_cast<int>(c.cols),
+                static_cast<int>(inner), alpha, a.data, lead(a.ld), b.data, lead(b.ld), beta,
+                c.data, lead(c.ld));
+}
+
+template void gemv<float>(const Context&, Op, float, DenseView<const float>, const float*, float,
+                          float*);
+template void gemv<double>(const Context&, Op, double, DenseView<const double>, const double*,
+                           double, double*);
+template void gemm<float>(const Context&, Op, Op, float, DenseView<const float>,
+                          DenseView<const float>, float, DenseView<float>);
+template void gemm<double>(const Context&, Op, Op, double, DenseView<const double>,
+                           DenseView<const double>, double, DenseView<double>);
+
+}  // namespace shrink::kernels::cpu

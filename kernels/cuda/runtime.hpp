@@ -1,0 +1,24 @@
+// The CUDA side of Context and memory, implemented in runtime.cu. Only host/core and CUDA
+// translation units include this; it names no CUDA types so it compiles with a plain C++ compiler.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "shrink/context.hpp"
+
+namespace shrink::detail {
+
+int cuda_count_devices() noexcept;  // any error (no driver, no device) counts as 0 and is cleared
+std::vector<DeviceInfo> cuda_query_devices();
+CudaState* cuda_create_state(int device);  // stream + cuBLAS/cuSPARSE handles on that stream
+void cuda_destroy_state(CudaState* state) noexcept;
+void cuda_synchronize(CudaState* state);
+void* cuda_workspace(CudaState* state, std::size_t bytes);
+void* cuda_allocate(CudaState* state, std::size_t bytes);
+void cuda_free(void* ptr) noexcept;
+// Copies on the state's stream and waits for completion; state may be null (synchronous copy).
+void cuda_copy(CudaState* state, void* dst, bool dst_device, const void* src, bool src_device,
+               std::size_t bytes);
+void cuda_zero(CudaState* state, void* dst, std::size_t bytes);
+
+}  // namespace shrink::detail
