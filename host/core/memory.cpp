@@ -12,7 +12,7 @@
 namespace shrink::detail {
 
 namespace {
-[[noreturn]] void no_cuda() {
+[[maybe_unused]] [[noreturn]] void no_cuda() {
   throw NotCompiled("device memory requested but this copy of Shrink was built without CUDA");
 }
 #if SHRINK_WITH_CUDA

@@ -96,8 +96,8 @@ class Array {
   // Element access and spans are host-only (asserted by the caller's space check).
   T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }
-  std::span<T> span() noexcept { return {data_, size_}; }
-  std::span<const T> span() const noexcept { return {data_, size_}; }
+  std::span<T> host_span() noexcept { return {data_, size_}; }
+  std::span<const T> host_span() const noexcept { return {data_, size_}; }
   VectorView<T> view() noexcept { return {data_, static_cast<index_t>(size_), space_}; }
   VectorView<const T> view() const noexcept { return {data_, static_cast<index_t>(size_), space_}; }
 

@@ -1,0 +1,96 @@
+// CUDA dense products through cuBLAS (column-major). A row-major operand is the transpose of a
+// column-major one; a row-major C is computed as C^T = op(B)^T op(A)^T.
+#include "kernels/cuda/common.cuh"
+#include "kernels/ops/kernels.hpp"
+
+namespace shrink::kernels::cuda {
+
+namespace {
+using cuda_detail::grid_for;
+using cuda_detail::stream_of;
+
+cublasOperation_t to_cublas(Op op, bool flipped) {
+  return ((op == Op::Transpose) != flipped) ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
+int lead(index_t ld) { return static_cast<int>(ld < 1 ? 1 : ld); }
+
+cublasStatus_t gemv_call(cublasHandle_t h, cublasOperation_t t, int m, int n, const float* alpha,
+                         const float* a, int lda, const float* x, const float* beta, float* y) {
+  return cublasSgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
+}
+cublasStatus_t gemv_call(cublasHandle_t h, cublasOperation_t t, int m, int n, const double* alpha,
+                         const double* a, int lda, const double* x, const double* beta, double* y) {
+  return cublasDgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
+}
+cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                         int k, const float* alpha, const float* a, int lda, const float* b, int ldb,
+                         const float* beta, float* c, int ldc) {
+  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                         int k, const double* alpha, const double* a, int lda, const double* b,
+                         int ldb, const double* beta, double* c, int ldc) {
+  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+template <class V>
+__global__ void scale_dense_kernel(DenseView<V> c, V beta) {
+  const index_t n = c.rows * c.cols;
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t r = i / c.cols, q = i % c.cols;
+    V& out = c.layout == Layout::RowMajor ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
+    out = beta == V(0) ? V(0) : beta * out;
+  }
+}
+}  // namespace
+
+template <class V>
+void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x, V beta, V* y) {
+  const index_t out = op == Op::NoTranspose ? a.rows : a.cols;
+  if (out == 0) return;
+  if (a.rows == 0 || a.cols == 0) {
+    const DenseView<V> yv(y, out, 1, 1, Layout::RowMajor, MemorySpace::Device);
+    scale_dense_kernel<V><<<grid_for(ctx, out, 256), 256, 0, stream_of(ctx)>>>(yv, beta);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  const bool row = a.layout == Layout::RowMajor;  // stored as the column-major transpose
+  const int m = static_cast<int>(row ? a.cols : a.rows), n = static_cast<int>(row ? a.rows : a.cols);
+  SHRINK_CUBLAS_CHECK(gemv_call(ctx.cuda_state()->cublas, to_cublas(op, row), m, n, &alpha, a.data,
+                                lead(a.ld), x, &beta, y));
+}
+
+template <class V>
+void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a, DenseView<const V> b,
+          V beta, DenseView<V> c) {
+  if (c.rows == 0 || c.cols == 0) return;
+  const index_t inner = op_a == Op::NoTranspose ? a.cols : a.rows;
+  if (inner == 0) {
+    scale_dense_kernel<V><<<grid_for(ctx, c.rows * c.cols, 256), 256, 0, stream_of(ctx)>>>(c, beta);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  cublasHandle_t h = ctx.cuda_state()->cublas;
+  const auto ta = to_cublas(op_a, a.layout != c.layout);
+  const auto tb = to_cublas(op_b, b.layout != c.layout);
+  if (c.layout == Layout::ColMajor) {
+    SHRINK_CUBLAS_CHECK(gemm_call(h, ta, tb, static_cast<int>(c.rows), static_cast<int>(c.cols),
+                                  static_cast<int>(inner), &alpha, a.data, lead(a.ld), b.data,
+                                  lead(b.ld), &beta, c.data, lead(c.ld)));
+  } else {
+    SHRINK_CUBLAS_CHECK(gemm_call(h, tb, ta, static_cast<int>(c.cols), static_cast<int>(c.rows),
+                                  static_cast<int>(inner), &alpha, b.data, lead(b.ld), a.data,
+                                  lead(a.ld), &beta, c.data, lead(c.ld)));
+  }
+}
+
+template void gemv<float>(const Context&, Op, float, DenseView<const float>, const float*, float, float*);
+template void gemv<double>(const Context&, Op, double, DenseView<const double>, const double*, double,
+                           double*);
+template void gemm<float>(const Context&, Op, Op, float, DenseView<const float>, DenseView<const float>,
+                          float, DenseView<float>);
+template void gemm<double>(const Context&, Op, Op, double, DenseView<const double>,
+                           DenseView<const double>, double, DenseView<double>);
+
+}  // namespace shrink::kernels::cuda

@@ -1,0 +1,93 @@
+// CUDA twins of the proximal kernels: grid-stride loops, one pass over memory each, the same
+// scalar map as the CPU (kernels/ops/prox_math.hpp).
+#include "kernels/cuda/common.cuh"
+#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/prox_math.hpp"
+
+namespace shrink::kernels::cuda {
+
+namespace {
+using cuda_detail::grid_for;
+using cuda_detail::stream_of;
+constexpr int kBlock = 256;
+
+template <class V>
+__device__ __forceinline__ V weight(const ProxArgs<V>& p, index_t i) {
+  return p.factors ? __ldg(p.factors + i) : V(1);
+}
+
+template <class V>
+__global__ void prox_kernel(index_t n, const V* __restrict__ v, ProxArgs<V> p, V* x) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    x[i] = prox_scalar(v[i], p.l1, p.l2, weight(p, i), p.positive);
+}
+
+template <class V>
+__global__ void prox_grad_kernel(index_t n, const V* __restrict__ v, const V* __restrict__ g, V step,
+                                 ProxArgs<V> p, V* x) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    x[i] = prox_scalar(v[i] - step * g[i], p.l1, p.l2, weight(p, i), p.positive);
+}
+
+template <class V>
+__global__ void fista_kernel(index_t n, V* __restrict__ y, const V* __restrict__ g,
+                             V* __restrict__ x, V step, ProxArgs<V> p, V momentum) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const V x_new = prox_scalar(y[i] - step * g[i], p.l1, p.l2, weight(p, i), p.positive);
+    y[i] = x_new + momentum * (x_new - x[i]);
+    x[i] = x_new;
+  }
+}
+
+template <class V>
+__global__ void extrapolate_kernel(index_t n, const V* __restrict__ x_new,
+                                   const V* __restrict__ x_old, V momentum, V* __restrict__ y) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    y[i] = x_new[i] + momentum * (x_new[i] - x_old[i]);
+}
+}  // namespace
+
+template <class V>
+void prox(const Context& ctx, index_t n, const V* v, ProxArgs<V> p, V* x) {
+  if (n == 0) return;
+  prox_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, v, p, x);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void prox_grad_step(const Context& ctx, index_t n, const V* v, const V* g, V step, ProxArgs<V> p,
+                    V* x) {
+  if (n == 0) return;
+  prox_grad_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, v, g, step, p, x);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void fista_step(const Context& ctx, index_t n, V* y, const V* g, V* x, V step, ProxArgs<V> p,
+                V momentum) {
+  if (n == 0) return;
+  fista_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, y, g, x, step, p, momentum);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old, V momentum, V* y) {
+  if (n == 0) return;
+  extrapolate_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, x_new, x_old, momentum, y);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+#define SHRINK_INSTANTIATE(V)                                                                  \
+  template void prox<V>(const Context&, index_t, const V*, ProxArgs<V>, V*);                   \
+  template void prox_grad_step<V>(const Context&, index_t, const V*, const V*, V, ProxArgs<V>, \
+                                  V*);                                                         \
+  template void fista_step<V>(const Context&, index_t, V*, const V*, V*, V, ProxArgs<V>, V);   \
+  template void extrapolate<V>(const Context&, index_t, const V*, const V*, V, V*);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE)
+#undef SHRINK_INSTANTIATE
+
+}  // namespace shrink::kernels::cuda

@@ -1,0 +1,127 @@
+// CUDA twins of the reductions. Two passes with a grid that depends only on n (never on timing),
+// block reductions in a fixed tree order and no atomics: bit-identical run to run.
+#include <cub/block/block_reduce.cuh>
+
+#include <cmath>
+#include <limits>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/ops/kernels.hpp"
+
+namespace shrink::kernels::cuda {
+
+namespace {
+using cuda_detail::stream_of;
+constexpr int kBlock = 256;
+constexpr int kMaxBlocks = 1024;
+
+struct SumOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+  template <class T>
+  __device__ __forceinline__ T operator()(T a, T b) const { return b > a ? b : a; }  // NaN ignored, as on the CPU
+};
+
+template <class V> struct DotTerm {
+  const V* x; const V* y;
+  __device__ V operator()(index_t i) const { return x[i] * y[i]; }
+};
+template <class V> struct SumTerm {
+  const V* x;
+  __device__ V operator()(index_t i) const { return x[i]; }
+};
+template <class V> struct SquareTerm {
+  const V* x; V scale;
+  __device__ V operator()(index_t i) const { const V s = x[i] * scale; return s * s; }
+};
+template <class V> struct AbsTerm {
+  const V* x;
+  __device__ V operator()(index_t i) const { return fabs(x[i]); }
+};
+template <class V> struct NonFiniteTerm {
+  const V* x;
+  __device__ long long operator()(index_t i) const { return isfinite(x[i]) ? 0 : 1; }
+};
+
+template <class T, class Term, class Combine>
+__global__ void reduce_partials(index_t n, Term term, Combine combine, T identity, T* partial) {
+  using BlockReduce = cub::BlockReduce<T, kBlock>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  T acc = identity;
+  for (index_t i = blockIdx.x * static_cast<index_t>(kBlock) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * kBlock)
+    acc = combine(acc, term(i));
+  const T block = BlockReduce(temp).Reduce(acc, combine);
+  if (threadIdx.x == 0) partial[blockIdx.x] = block;
+}
+
+template <class T, class Combine>
+__global__ void reduce_final(int count, const T* partial, Combine combine, T identity, T* out) {
+  using BlockReduce = cub::BlockReduce<T, kBlock>;
+  __shared__ typename BlockReduce::TempStorage temp;
+  T acc = identity;
+  for (int i = threadIdx.x; i < count; i += kBlock) acc = combine(acc, partial[i]);
+  const T total = BlockReduce(temp).Reduce(acc, combine);
+  if (threadIdx.x == 0) *out = total;
+}
+
+template <class T, class Term, class Combine>
+T reduce(const Context& ctx, index_t n, Term term, Combine combine, T identity) {
+  if (n == 0) return identity;
+  const index_t wanted = (n + kBlock * 4 - 1) / (kBlock * 4);
+  const int blocks = static_cast<int>(wanted < kMaxBlocks ? wanted : kMaxBlocks);
+  T* partial = static_cast<T*>(ctx.workspace((blocks + 1) * sizeof(T)));
+  reduce_partials<T><<<blocks, kBlock, 0, stream_of(ctx)>>>(n, term, combine, identity, partial);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  reduce_final<T><<<1, kBlock, 0, stream_of(ctx)>>>(blocks, partial, combine, identity, partial + blocks);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  T result{};
+  SHRINK_CUDA_CHECK(cudaMemcpyAsync(&result, partial + blocks, sizeof(T), cudaMemcpyDeviceToHost,
+                                    stream_of(ctx)));
+  SHRINK_CUDA_CHECK(cudaStreamSynchronize(stream_of(ctx)));
+  return result;
+}
+}  // namespace
+
+template <class V>
+V dot(const Context& ctx, index_t n, const V* x, const V* y) {
+  return reduce<V>(ctx, n, DotTerm<V>{x, y}, SumOp{}, V(0));
+}
+
+template <class V>
+V sum(const Context& ctx, index_t n, const V* x) {
+  return reduce<V>(ctx, n, SumTerm<V>{x}, SumOp{}, V(0));
+}
+
+template <class V>
+V amax(const Context& ctx, index_t n, const V* x) {
+  return reduce<V>(ctx, n, AbsTerm<V>{x}, MaxOp{}, V(0));
+}
+
+template <class V>
+V nrm2(const Context& ctx, index_t n, const V* x) {
+  // Same policy as the CPU twin: plain sum of squares, rescaled only on over/underflow.
+  const V ss = reduce<V>(ctx, n, SquareTerm<V>{x, V(1)}, SumOp{}, V(0));
+  if (std::isfinite(ss) && ss >= std::numeric_limits<V>::min() * V(1e6)) return std::sqrt(ss);
+  const V scale = amax(ctx, n, x);
+  if (scale == V(0) || !std::isfinite(scale)) return scale;
+  return scale * std::sqrt(reduce<V>(ctx, n, SquareTerm<V>{x, V(1) / scale}, SumOp{}, V(0)));
+}
+
+template <class V>
+index_t count_nonfinite(const Context& ctx, index_t n, const V* x) {
+  return static_cast<index_t>(reduce<long long>(ctx, n, NonFiniteTerm<V>{x}, SumOp{}, 0LL));
+}
+
+#define SHRINK_INSTANTIATE(V)                                             \
+  template V dot<V>(const Context&, index_t, const V*, const V*);         \
+  template V nrm2<V>(const Context&, index_t, const V*);                  \
+  template V amax<V>(const Context&, index_t, const V*);                  \
+  template V sum<V>(const Context&, index_t, const V*);                   \
+  template index_t count_nonfinite<V>(const Context&, index_t, const V*);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE)
+#undef SHRINK_INSTANTIATE
+
+}  // namespace shrink::kernels::cuda

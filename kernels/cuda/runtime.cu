@@ -1,0 +1,145 @@
+// Device discovery, the per-context stream and library handles, memory and copies.
+#include <string>
+
+#include "kernels/cuda/common.cuh"
+#include "shrink/error.hpp"
+
+namespace shrink::detail {
+
+void throw_cuda(cudaError_t err, const char* what, const char* file, int line) {
+  const std::string msg = std::string(what) + " failed: " + cudaGetErrorName(err) + " (" +
+                          cudaGetErrorString(err) + ") at " + file + ":" + std::to_string(line);
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear the sticky-free error so the context stays usable
+    throw OutOfMemory(msg);
+  }
+  throw CudaError(msg);
+}
+
+void throw_cublas(cublasStatus_t err, const char* what, const char* file, int line) {
+  const std::string msg = std::string(what) + " failed: cuBLAS status " +
+                          std::to_string(static_cast<int>(err)) + " at " + file + ":" +
+                          std::to_string(line);
+  if (err == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
+  throw CudaError(msg);
+}
+
+void throw_cusparse(cusparseStatus_t err, const char* what, const char* file, int line) {
+  const std::string msg = std::string(what) + " failed: " + cusparseGetErrorString(err) + " at " +
+                          file + ":" + std::to_string(line);
+  if (err == CUSPARSE_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
+  throw CudaError(msg);
+}
+
+int cuda_count_devices() noexcept {
+  int count = 0;
+  // Without a driver this returns an error (e.g. cudaErrorInsufficientDriver), not zero devices.
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+std::vector<DeviceInfo> cuda_query_devices() {
+  std::vector<DeviceInfo> out;
+  const int count = cuda_count_devices();
+  int previous = 0;
+  if (count > 0) SHRINK_CUDA_CHECK(cudaGetDevice(&previous));
+  for (int d = 0; d < count; ++d) {
+    cudaDeviceProp prop{};
+    SHRINK_CUDA_CHECK(cudaGetDeviceProperties(&prop, d));
+    DeviceInfo info;
+    info.id = d;
+    info.name = prop.name;
+    info.compute_major = prop.major;
+    info.compute_minor = prop.minor;
+    info.multiprocessors = prop.multiProcessorCount;
+    info.total_memory = prop.totalGlobalMem;
+    SHRINK_CUDA_CHECK(cudaSetDevice(d));
+    std::size_t free_bytes = 0, total_bytes = 0;
+    if (cudaMemGetInfo(&free_bytes, &total_bytes) == cudaSuccess) info.free_memory = free_bytes;
+    else cudaGetLastError();
+    out.push_back(std::move(info));
+  }
+  if (count > 0) SHRINK_CUDA_CHECK(cudaSetDevice(previous));
+  return out;
+}
+
+CudaState* cuda_create_state(int device) {
+  auto state = std::make_unique<CudaState>();
+  state->device = device;
+  SHRINK_CUDA_CHECK(cudaSetDevice(device));
+  SHRINK_CUDA_CHECK(cudaDeviceGetAttribute(&state->multiprocessors, cudaDevAttrMultiProcessorCount, device));
+  SHRINK_CUDA_CHECK(cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking));
+  try {
+    SHRINK_CUBLAS_CHECK(cublasCreate(&state->cublas));
+    SHRINK_CUBLAS_CHECK(cublasSetStream(state->cublas, state->stream));
+    SHRINK_CUSPARSE_CHECK(cusparseCreate(&state->cusparse));
+    SHRINK_CUSPARSE_CHECK(cusparseSetStream(state->cusparse, state->stream));
+  } catch (...) {
+    cuda_destroy_state(state.release());
+    throw;
+  }
+  return state.release();
+}
+
+void cuda_destroy_state(CudaState* state) noexcept {
+  if (!state) return;
+  cudaSetDevice(state->device);
+  if (state->stream) cudaStreamSynchronize(state->stream);
+  if (state->workspace) cudaFree(state->workspace);
+  if (state->cusparse) cusparseDestroy(state->cusparse);
+  if (state->cublas) cublasDestroy(state->cublas);
+  if (state->stream) cudaStreamDestroy(state->stream);
+  cudaGetLastError();
+  delete state;
+}
+
+void cuda_synchronize(CudaState* state) { SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream)); }
+
+void* cuda_workspace(CudaState* state, std::size_t bytes) {
+  if (bytes > state->workspace_bytes) {
+    SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));  // old buffer may still be in use
+    if (state->workspace) SHRINK_CUDA_CHECK(cudaFree(state->workspace));
+    state->workspace = nullptr;
+    state->workspace_bytes = 0;
+    const std::size_t grown = bytes + bytes / 4;  // headroom so small growth does not reallocate
+    SHRINK_CUDA_CHECK(cudaMalloc(&state->workspace, grown));
+    state->workspace_bytes = grown;
+  }
+  return state->workspace;
+}
+
+void* cuda_allocate(CudaState* state, std::size_t bytes) {
+  SHRINK_CUDA_CHECK(cudaSetDevice(state->device));
+  void* p = nullptr;
+  SHRINK_CUDA_CHECK(cudaMalloc(&p, bytes));
+  return p;
+}
+
+void cuda_free(void* ptr) noexcept {
+  if (ptr) cudaFree(ptr);
+}
+
+void cuda_copy(CudaState* state, void* dst, bool dst_device, const void* src, bool src_device,
+               std::size_t bytes) {
+  const cudaMemcpyKind kind = dst_device ? (src_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                         : (src_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  if (!state) {
+    SHRINK_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    return;
+  }
+  SHRINK_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, state->stream));
+  SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));
+}
+
+void cuda_zero(CudaState* state, void* dst, std::size_t bytes) {
+  if (!state) {
+    SHRINK_CUDA_CHECK(cudaMemset(dst, 0, bytes));
+    return;
+  }
+  SHRINK_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, state->stream));
+}
+
+}  // namespace shrink::detail

@@ -1,0 +1,393 @@
+// CUDA sparse products.
+//
+// csr_spmv is a merge-path kernel (Merrill & Garland, SC16): the path that merges row ends with
+// nonzero indices is cut into equal tiles of kTile items, so a power-law row costs the same as
+// many short ones. Per tile: the row ends and the products val*x[col] are staged in shared memory
+// with coalesced loads; each thread walks kItems items of the path; a row split between threads is
+// finished by the thread that ends it, summing the earlier threads' carries in a fixed order; a row
+// split between tiles gets the tiles' carries in a small fix-up kernel, again in tile order.
+// No floating-point atomics anywhere, so results are bit-identical run to run.
+#include <thrust/execution_policy.h>
+#include <thrust/sort.h>
+
+#include "kernels/cuda/common.cuh"
+#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/merge_path.hpp"
+#include "shrink/error.hpp"
+
+namespace shrink::kernels::cuda {
+
+namespace {
+using cuda_detail::align_up;
+using cuda_detail::grid_for;
+using cuda_detail::stream_of;
+
+constexpr int kBlock = 128;
+constexpr int kItems = 7;
+constexpr int kTile = kBlock * kItems;
+
+index_t tiles_for(index_t rows, index_t nnz) { return (rows + nnz + kTile - 1) / kTile; }
+
+template <class I>
+__global__ void tile_search_kernel(index_t tiles, const I* __restrict__ row_end, index_t rows,
+                                   index_t nnz, index_t* __restrict__ tile_row) {
+  const index_t t = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
+  if (t > tiles) return;
+  const index_t total = rows + nnz;
+  const index_t d = t * kTile < total ? t * kTile : total;
+  tile_row[t] = merge_path_row(d, row_end, rows, nnz);
+}
+
+template <class V>
+__device__ __forceinline__ void store_row(V* y, index_t r, V alpha, V acc, V beta) {
+  y[r] = beta == V(0) ? alpha * acc : alpha * acc + beta * y[r];
+}
+
+template <class V, class I>
+__global__ void __launch_bounds__(kBlock)
+    merge_spmv_kernel(index_t rows, index_t nnz, const I* __restrict__ row_ptr,
+                      const I* __restrict__ col_idx, const V* __restrict__ values,
+                      const V* __restrict__ x, V alpha, V beta, V* __restrict__ y,
+                      const index_t* __restrict__ tile_row, index_t* __restrict__ carry_row,
+                      V* __restrict__ carry_val) {
+  __shared__ index_t s_row_end[kTile + 1];
+  __shared__ V s_prod[kTile];
+  __shared__ V s_carry[kBlock];
+  __shared__ bool s_emitted[kBlock];
+
+  const index_t tile = blockIdx.x;
+  const index_t total = rows + nnz;
+  const index_t d0 = tile * kTile;
+  const index_t d1 = d0 + kTile < total ? d0 + kTile : total;
+  const index_t i0 = tile_row[tile], j0 = d0 - i0;
+  const index_t i1 = tile_row[tile + 1], j1 = d1 - i1;
+  const int tile_rows = static_cast<int>(i1 - i0);  // rows finished in this tile
+  const int tile_nnz = static_cast<int>(j1 - j0);
+  const int tile_items = static_cast<int>(d1 - d0);
+  const I* row_end = row_ptr + 1;
+
+  // Stage row ends (one past the last finished row too, when it exists) and the products.
+  for (int k = threadIdx.x; k <= tile_rows; k += kBlock)
+    s_row_end[k] = i0 + k < rows ? static_cast<index_t>(row_end[i0 + k]) : nnz;
+  for (int k = threadIdx.x; k < tile_nnz; k += kBlock)
+    s_prod[k] = values[j0 + k] * __ldg(x + col_idx[j0 + k]);
+  __syncthreads();
+
+  // This thread's starting point inside the tile.
+  const int diag = threadIdx.x * kItems < tile_items ? threadIdx.x * kItems : tile_items;
+  int lo = diag > tile_nnz ? diag - tile_nnz : 0;
+  int hi = diag < tile_rows ? diag : tile_rows;
+  while (lo < hi) {
+    const int mid = (lo + hi) >> 1;
+    if (s_row_end[mid] <= j0 + (diag - mid - 1)) lo = mid + 1;
+    else hi = mid;
+  }
+  int r = lo, k = diag - lo;
+  const int stop = diag + kItems < tile_items ? diag + kItems : tile_items;
+
+  V running = 0, first_part = 0;
+  bool emitted = false;
+  for (int item = diag; item < stop; ++item) {
+    if (j0 + k < s_row_end[r]) {
+      running += s_prod[k];
+      ++k;
+    } else {
+      if (!emitted) {
+        first_part = running;  // finished below, once earlier threads' carries are known
+        emitted = true;
+      } else {
+        store_row(y, i0 + r, alpha, running, beta);
+      }
+      running = 0;
+      ++r;
+    }
+  }
+  s_carry[threadIdx.x] = running;
+  s_emitted[threadIdx.x] = emitted;
+  __syncthreads();
+
+  if (emitted) {
+    // The first row this thread finished began in earlier threads: add their carries, nearest
+    // first, up to and including the last thread that finished a row of its own.
+    V acc = first_part;
+    for (int t = static_cast<int>(threadIdx.x) - 1; t >= 0; --t) {
+      acc += s_carry[t];
+      if (s_emitted[t]) break;
+    }
+    store_row(y, i0 + lo, alpha, acc, beta);
+  }
+  if (threadIdx.x == kBlock - 1) {
+    // The row still open at the tile's end: its part in this tile goes to the fix-up pass.
+    V acc = 0;
+    for (int t = kBlock - 1; t >= 0; --t) {
+      acc += s_carry[t];
+      if (s_emitted[t]) break;
+    }
+    carry_row[tile] = i1;
+    carry_val[tile] = acc;
+  }
+}
+
+// Adds the tiles' carries to their rows: the first tile of each run of equal rows sums the run.
+template <class V>
+__global__ void carry_fixup_kernel(index_t tiles, index_t rows, const index_t* __restrict__ carry_row,
+                                   const V* __restrict__ carry_val, V alpha, V* __restrict__ y) {
+  const index_t t = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
+  if (t >= tiles) return;
+  const index_t r = carry_row[t];
+  if (r >= rows || (t > 0 && carry_row[t - 1] == r)) return;
+  V acc = 0;
+  for (index_t u = t; u < tiles && carry_row[u] == r; ++u) acc += carry_val[u];
+  y[r] += alpha * acc;
+}
+
+template <class V>
+__global__ void scale_kernel(index_t n, V beta, V* y) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    y[i] = beta == V(0) ? V(0) : beta * y[i];
+}
+
+template <class V, class I>
+std::size_t merge_workspace(index_t rows, index_t nnz) {
+  const auto tiles = static_cast<std::size_t>(tiles_for(rows, nnz));
+  return align_up((tiles + 1) * sizeof(index_t)) + align_up(tiles * sizeof(index_t)) +
+         align_up(tiles * sizeof(V));
+}
+
+template <class V, class I>
+std::size_t transpose_storage(const CsrView<V, I>& a) {
+  return align_up((a.cols + 1) * sizeof(I)) + align_up(a.nnz * sizeof(I)) + align_up(a.nnz * sizeof(V));
+}
+
+// --- transpose helpers ---
+template <class I>
+__global__ void row_of_kernel(index_t rows, index_t nnz, const I* __restrict__ row_ptr, I* __restrict__ row_of) {
+  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < nnz;
+       k += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    index_t lo = 0, hi = rows;  // last row with row_ptr[row] <= k
+    while (hi - lo > 1) {
+      const index_t mid = (lo + hi) >> 1;
+      if (static_cast<index_t>(row_ptr[mid]) <= k) lo = mid;
+      else hi = mid;
+    }
+    row_of[k] = static_cast<I>(lo);
+  }
+}
+
+template <class I>
+__global__ void iota_kernel(index_t n, I* out) {
+  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < n;
+       k += static_cast<index_t>(gridDim.x) * blockDim.x)
+    out[k] = static_cast<I>(k);
+}
+
+template <class V, class I>
+__global__ void gather_kernel(index_t nnz, const I* __restrict__ perm, const I* __restrict__ row_of,
+                              const V* __restrict__ values, I* __restrict__ t_col, V* __restrict__ t_val) {
+  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < nnz;
+       k += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const I src = perm[k];
+    t_col[k] = row_of[src];
+    t_val[k] = values[src];
+  }
+}
+
+template <class I>
+__global__ void column_ptr_kernel(index_t cols, index_t nnz, const I* __restrict__ sorted_cols,
+                                  I* __restrict__ t_row_ptr) {
+  for (index_t c = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; c <= cols;
+       c += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    index_t lo = 0, hi = nnz;  // first position with sorted_cols[pos] >= c
+    while (lo < hi) {
+      const index_t mid = (lo + hi) >> 1;
+      if (static_cast<index_t>(sorted_cols[mid]) < c) lo = mid + 1;
+      else hi = mid;
+    }
+    t_row_ptr[c] = static_cast<I>(lo);
+  }
+}
+
+template <class V, class I>
+__global__ void spmm_kernel(index_t rows, index_t k, const I* __restrict__ row_ptr,
+                            const I* __restrict__ col_idx, const V* __restrict__ values, V alpha,
+                            DenseView<const V> b, V beta, DenseView<V> c, bool x_over_columns) {
+  // Thread x-index runs along C's contiguous dimension so that stores (and B loads when the
+  // layouts match) are coalesced.
+  const index_t fast = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
+  const index_t slow = blockIdx.y * static_cast<index_t>(blockDim.y) + threadIdx.y;
+  const index_t r = x_over_columns ? slow : fast;
+  const index_t q = x_over_columns ? fast : slow;
+  if (r >= rows || q >= k) return;
+  V acc = 0;
+  for (index_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+    const index_t j = col_idx[p];
+    const V bv = b.layout == Layout::RowMajor ? b.data[j * b.ld + q] : b.data[q * b.ld + j];
+    acc += values[p] * bv;
+  }
+  V& out = c.layout == Layout::RowMajor ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
+  out = beta == V(0) ? alpha * acc : alpha * acc + beta * out;
+}
+
+}  // namespace
+
+template <class V, class I>
+std::size_t csr_spmv_workspace(const Context&, const CsrView<V, I>& a, Op op) {
+  if (op == Op::NoTranspose) return merge_workspace<V, I>(a.rows, a.nnz);
+  return transpose_storage(a) + merge_workspace<V, I>(a.cols, a.nnz);
+}
+
+template <class V, class I>
+void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V beta, V* y,
+              void* workspace) {
+  if (a.rows == 0) return;
+  const cudaStream_t stream = stream_of(ctx);
+  const index_t tiles = tiles_for(a.rows, a.nnz);
+  auto* base = static_cast<unsigned char*>(workspace);
+  auto* tile_row = reinterpret_cast<index_t*>(base);
+  base += align_up((tiles + 1) * sizeof(index_t));
+  auto* carry_row = reinterpret_cast<index_t*>(base);
+  base += align_up(tiles * sizeof(index_t));
+  auto* carry_val = reinterpret_cast<V*>(base);
+
+  const unsigned search_blocks = static_cast<unsigned>((tiles + 1 + 255) / 256);
+  tile_search_kernel<I><<<search_blocks, 256, 0, stream>>>(tiles, a.row_ptr + 1, a.rows, a.nnz, tile_row);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  merge_spmv_kernel<V, I><<<static_cast<unsigned>(tiles), kBlock, 0, stream>>>(
+      a.rows, a.nnz, a.row_ptr, a.col_idx, a.values, x, alpha, beta, y, tile_row, carry_row,
+      carry_val);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  carry_fixup_kernel<V><<<static_cast<unsigned>((tiles + 255) / 256), 256, 0, stream>>>(
+      tiles, a.rows, carry_row, carry_val, alpha, y);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V, class I>
+void csr_transpose(const Context& ctx, const CsrView<V, I>& a, I* t_row_ptr, I* t_col_idx,
+                   V* t_values) {
+  const cudaStream_t stream = stream_of(ctx);
+  const unsigned grid = grid_for(ctx, a.nnz > a.cols + 1 ? a.nnz : a.cols + 1, 256);
+  if (a.nnz == 0) {
+    SHRINK_CUDA_CHECK(cudaMemsetAsync(t_row_ptr, 0, (a.cols + 1) * sizeof(I), stream));
+    return;
+  }
+  // Stable sort of (column, position) pairs keeps rows ascending inside each new row: the result
+  // does not depend on scheduling.
+  I* keys = nullptr;
+  I* perm = nullptr;
+  I* row_of = nullptr;
+  const std::size_t bytes = a.nnz * sizeof(I);
+  SHRINK_CUDA_CHECK(cudaMallocAsync(&keys, bytes, stream));
+  SHRINK_CUDA_CHECK(cudaMallocAsync(&perm, bytes, stream));
+  SHRINK_CUDA_CHECK(cudaMallocAsync(&row_of, bytes, stream));
+  try {
+    SHRINK_CUDA_CHECK(cudaMemcpyAsync(keys, a.col_idx, bytes, cudaMemcpyDeviceToDevice, stream));
+    iota_kernel<I><<<grid, 256, 0, stream>>>(a.nnz, perm);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    row_of_kernel<I><<<grid, 256, 0, stream>>>(a.rows, a.nnz, a.row_ptr, row_of);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    thrust::stable_sort_by_key(thrust::cuda::par.on(stream), keys, keys + a.nnz, perm);
+    gather_kernel<V, I><<<grid, 256, 0, stream>>>(a.nnz, perm, row_of, a.values, t_col_idx, t_values);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    column_ptr_kernel<I><<<grid, 256, 0, stream>>>(a.cols, a.nnz, keys, t_row_ptr);
+    SHRINK_CUDA_CHECK_LAUNCH();
+  } catch (...) {
+    cudaFreeAsync(keys, stream);
+    cudaFreeAsync(perm, stream);
+    cudaFreeAsync(row_of, stream);
+    throw;
+  }
+  SHRINK_CUDA_CHECK(cudaFreeAsync(keys, stream));
+  SHRINK_CUDA_CHECK(cudaFreeAsync(perm, stream));
+  SHRINK_CUDA_CHECK(cudaFreeAsync(row_of, stream));
+}
+
+template <class V, class I>
+void csr_spmv_transpose(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V beta,
+                        V* y, void* workspace) {
+  if (a.cols == 0) return;
+  if (a.rows == 0 || a.nnz == 0) {
+    scale_kernel<V><<<grid_for(ctx, a.cols, 256), 256, 0, stream_of(ctx)>>>(a.cols, beta, y);
+    SHRINK_CUDA_CHECK_LAUNCH();
+    return;
+  }
+  // Build A^T in the workspace, then run the forward kernel on it.
+  auto* base = static_cast<unsigned char*>(workspace);
+  auto* t_row_ptr = reinterpret_cast<I*>(base);
+  base += align_up((a.cols + 1) * sizeof(I));
+  auto* t_col = reinterpret_cast<I*>(base);
+  base += align_up(a.nnz * sizeof(I));
+  auto* t_val = reinterpret_cast<V*>(base);
+  base += align_up(a.nnz * sizeof(V));
+  csr_transpose(ctx, a, t_row_ptr, t_col, t_val);
+  const CsrView<V, I> at{a.cols, a.rows, a.nnz, t_row_ptr, t_col, t_val, MemorySpace::Device};
+  csr_spmv(ctx, alpha, at, x, beta, y, base);
+}
+
+template <class V, class I>
+void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<const V> b, V beta,
+              DenseView<V> c) {
+  if (a.rows == 0 || b.cols == 0) return;
+  const bool x_over_columns = c.layout == Layout::RowMajor;
+  const index_t fast = x_over_columns ? b.cols : a.rows;
+  const index_t slow = x_over_columns ? a.rows : b.cols;
+  const dim3 block(32, 8);
+  const index_t gy = (slow + block.y - 1) / block.y;
+  if (gy > 65535) {
+    throw InvalidArgument("spmm: " + std::to_string(slow) +
+                          " rows exceed the CUDA kernel's grid limit; split the product");
+  }
+  const dim3 grid(static_cast<unsigned>((fast + block.x - 1) / block.x), static_cast<unsigned>(gy));
+  spmm_kernel<V, I><<<grid, block, 0, stream_of(ctx)>>>(a.rows, b.cols, a.row_ptr, a.col_idx,
+                                                        a.values, alpha, b, beta, c, x_over_columns);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+// cuSPARSE generic SpMV, a selectable baseline (CUSPARSE_SPMV_CSR_ALG1).
+template <class V, class I>
+void cusparse_spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, const V* x, V beta,
+                   V* y) {
+  const cudaDataType vt = sizeof(V) == 4 ? CUDA_R_32F : CUDA_R_64F;
+  const cusparseIndexType_t it = sizeof(I) == 4 ? CUSPARSE_INDEX_32I : CUSPARSE_INDEX_64I;
+  const bool t = op == Op::Transpose;
+  if ((t ? a.cols : a.rows) == 0) return;
+  cusparseHandle_t handle = ctx.cuda_state()->cusparse;
+  cusparseSpMatDescr_t mat = nullptr;
+  cusparseDnVecDescr_t vx = nullptr, vy = nullptr;
+  SHRINK_CUSPARSE_CHECK(cusparseCreateCsr(&mat, a.rows, a.cols, a.nnz, const_cast<I*>(a.row_ptr),
+                                          const_cast<I*>(a.col_idx), const_cast<V*>(a.values), it,
+                                          it, CUSPARSE_INDEX_BASE_ZERO, vt));
+  try {
+    SHRINK_CUSPARSE_CHECK(cusparseCreateDnVec(&vx, t ? a.rows : a.cols, const_cast<V*>(x), vt));
+    SHRINK_CUSPARSE_CHECK(cusparseCreateDnVec(&vy, t ? a.cols : a.rows, y, vt));
+    const auto cop = t ? CUSPARSE_OPERATION_TRANSPOSE : CUSPARSE_OPERATION_NON_TRANSPOSE;
+    std::size_t bytes = 0;
+    SHRINK_CUSPARSE_CHECK(cusparseSpMV_bufferSize(handle, cop, &alpha, mat, vx, &beta, vy, vt,
+                                                  CUSPARSE_SPMV_CSR_ALG1, &bytes));
+    void* buffer = ctx.workspace(bytes);
+    SHRINK_CUSPARSE_CHECK(cusparseSpMV(handle, cop, &alpha, mat, vx, &beta, vy, vt,
+                                       CUSPARSE_SPMV_CSR_ALG1, buffer));
+  } catch (...) {
+    if (vx) cusparseDestroyDnVec(vx);
+    if (vy) cusparseDestroyDnVec(vy);
+    cusparseDestroySpMat(mat);
+    throw;
+  }
+  cusparseDestroyDnVec(vx);
+  cusparseDestroyDnVec(vy);
+  cusparseDestroySpMat(mat);
+}
+
+#define SHRINK_INSTANTIATE(V, I)                                                                    \
+  template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
+  template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \
+  template void csr_spmv_transpose<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, \
+                                         void*);                                                    \
+  template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
+                               DenseView<V>);                                                       \
+  template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);             \
+  template void cusparse_spmv<V, I>(const Context&, Op, V, const CsrView<V, I>&, const V*, V, V*);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
+#undef SHRINK_INSTANTIATE
+
+}  // namespace shrink::kernels::cuda
