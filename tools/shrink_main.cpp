@@ -1,1 +1,142 @@
-int main(){}
+// The `shrink` program: parse the command line, call the library, print. Results go to stdout,
+// messages to stderr; --json prints one JSON document. Exit codes: see cli_support.hpp / README.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "shrink/shrink.hpp"
+#include "tools/cli_support.hpp"
+#include "tools/commands.hpp"
+
+using nlohmann::json;
+using namespace shrink;
+using namespace shrink::cli;
+
+namespace {
+
+json info_json() {
+  json j;
+  j["version"] = version();
+  j["build"] = {{"cuda", cuda_compiled()},
+                {"cuda_architectures", cuda_compiled() ? SHRINK_CUDA_ARCHITECTURES : ""},
+                {"blas", SHRINK_BLAS_LIBRARIES}};
+  const auto devices = cuda_devices();
+  j["backends"] = {{"cpu", true},
+                   {"cuda", {{"compiled", cuda_compiled()}, {"devices", devices.size()}}}};
+  j["cpu_threads"] = Context(ContextOptions{Backend::Cpu}).cpu_threads();
+  j["devices"] = json::array();
+  for (const auto& d : devices)
+    j["devices"].push_back({{"id", d.id},
+                            {"name", d.name},
+                            {"compute_capability", std::to_string(d.compute_major) + "." +
+                                                       std::to_string(d.compute_minor)},
+                            {"multiprocessors", d.multiprocessors},
+                            {"total_memory_bytes", d.total_memory},
+                            {"free_memory_bytes", d.free_memory}});
+  return j;
+}
+
+int run_info(bool as_json) {
+  const json j = info_json();
+  if (as_json) {
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::cout << "shrink " << j["version"].get<std::string>() << "\n"
+            << "build: CUDA " << (cuda_compiled() ? "on (sm_" SHRINK_CUDA_ARCHITECTURES ")" : "off")
+            << ", BLAS " << SHRINK_BLAS_LIBRARIES << "\n"
+            << "cpu threads: " << j["cpu_threads"].get<int>() << "\n"
+            << "backends: cpu"
+            << (cuda_compiled() ? (j["devices"].empty() ? ", cuda (built; no usable device)" : ", cuda")
+                                : "")
+            << "\n";
+  for (const auto& d : j["devices"])
+    std::cout << "device " << d["id"].get<int>() << ": " << d["name"].get<std::string>()
+              << ", sm " << d["compute_capability"].get<std::string>() << ", "
+              << d["multiprocessors"].get<int>() << " SMs, "
+              << d["total_memory_bytes"].get<std::size_t>() / (1024.0 * 1024 * 1024) << " GiB ("
+              << d["free_memory_bytes"].get<std::size_t>() / (1024.0 * 1024 * 1024) << " GiB free)\n";
+  if (j["devices"].empty()) std::cout << "devices: none\n";
+  return kOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Shrink: sparse linear algebra and sparse learning on GPU and CPU"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string(version()));
+
+  bool info_as_json = false;
+  auto* info = app.add_subcommand("info", "Version, build options, backends and devices");
+  info->add_flag("--json", info_as_json, "Print JSON");
+
+  SpmvArgs spmv_args;
+  auto* spmv = app.add_subcommand("spmv", "Time y = A*x (or A^T*x) on a matrix file");
+  spmv->add_option("A", spmv_args.matrix, "Matrix file (.mtx, .svm, .npy, .csv)")->required();
+  spmv->add_option("--x", spmv_args.x_file, "Vector file for x (default: all ones)");
+  spmv->add_flag("--transpose", spmv_args.transpose, "Compute A^T*x (through A^T built once)");
+  spmv->add_option("--backend", spmv_args.backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+  spmv->add_option("--precision", spmv_args.precision, "f32 or f64")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  spmv->add_option("--algorithm", spmv_args.algorithm, "auto, merge-path or cusparse")
+      ->check(CLI::IsMember({"auto", "merge-path", "cusparse"}));
+  spmv->add_option("--repeat", spmv_args.repeat, "Timed products (after one warm-up)")
+      ->check(CLI::Range(1, 1000000));
+  spmv->add_option("--out", spmv_args.out, "Write y (Matrix Market array, .npy or .csv; - for stdout)");
+  spmv->add_flag("--json", spmv_args.json, "Print JSON");
+
+  ConvertArgs convert_args;
+  auto* convert = app.add_subcommand("convert", "Convert a matrix between formats (by extension)");
+  convert->add_option("IN", convert_args.in, "Input file")->required();
+  convert->add_option("OUT", convert_args.out, "Output file")->required();
+  convert->add_option("--precision", convert_args.precision, "f32 or f64 values")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  convert->add_flag("--json", convert_args.json, "Print JSON");
+
+  DemoArgs demo_args;
+  auto* demo = app.add_subcommand("demo", "Run the engine's main job on generated data");
+  demo->add_option("--backend", demo_args.backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+  demo->add_option("--rows", demo_args.rows, "Rows of the generated matrix")->check(CLI::Range(1, 1 << 30));
+  demo->add_flag("--json", demo_args.json, "Print JSON");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+
+  try {
+    if (*info) return run_info(info_as_json);
+    if (*spmv) return run_spmv(spmv_args);
+    if (*convert) return run_convert(convert_args);
+    if (*demo) return run_demo(demo_args);
+  } catch (const ParseError& e) {
+    std::cerr << "shrink: bad input: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const Error& e) {
+    std::cerr << "shrink: " << to_string(e.kind()) << ": " << e.what() << "\n";
+    return exit_code_for(e);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "shrink: out of memory\n";
+    return kResource;
+  } catch (const std::exception& e) {
+    std::cerr << "shrink: internal error: " << e.what() << "\n";
+    return kResource;
+  }
+  return kUsage;
+}

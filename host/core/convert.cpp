@@ -292,21 +292,25 @@ template DenseMatrix<double> cast<double, double>(const DenseMatrix<double>&);
   template CsrMatrix<V, I> csc_to_csr<V, I>(const CscMatrix<V, I>&);                     \
   template CsrMatrix<V, I> transpose<V, I>(const CsrMatrix<V, I>&);                      \
   template DenseMatrix<V> csr_to_dense<V, I>(const CsrMatrix<V, I>&, Layout);            \
-  template CsrMatrix<V, I> dense_to_csr<V, I>(DenseView<const V>);                       \
-  template CsrMatrix<float, I> cast<float, I, V, I>(const CsrMatrix<V, I>&);             \
-  template CsrMatrix<double, I> cast<double, I, V, I>(const CsrMatrix<V, I>&);
+  template CsrMatrix<V, I> dense_to_csr<V, I>(DenseView<const V>);
+
 SHRINK_INSTANTIATE(float, std::int32_t)
 SHRINK_INSTANTIATE(float, std::int64_t)
 SHRINK_INSTANTIATE(double, std::int32_t)
 SHRINK_INSTANTIATE(double, std::int64_t)
 #undef SHRINK_INSTANTIATE
-template CsrMatrix<float, std::int32_t> cast<float, std::int32_t, float, std::int64_t>(
-    const CsrMatrix<float, std::int64_t>&);
-template CsrMatrix<double, std::int32_t> cast<double, std::int32_t, double, std::int64_t>(
-    const CsrMatrix<double, std::int64_t>&);
-template CsrMatrix<float, std::int64_t> cast<float, std::int64_t, float, std::int32_t>(
-    const CsrMatrix<float, std::int32_t>&);
-template CsrMatrix<double, std::int64_t> cast<double, std::int64_t, double, std::int32_t>(
-    const CsrMatrix<double, std::int32_t>&);
+#define SHRINK_INSTANTIATE_CAST(V2, I2, V, I) \
+  template CsrMatrix<V2, I2> cast<V2, I2, V, I>(const CsrMatrix<V, I>&);
+#define SHRINK_CAST_FROM(V, I)                                  \
+  SHRINK_INSTANTIATE_CAST(float, std::int32_t, V, I)            \
+  SHRINK_INSTANTIATE_CAST(float, std::int64_t, V, I)            \
+  SHRINK_INSTANTIATE_CAST(double, std::int32_t, V, I)           \
+  SHRINK_INSTANTIATE_CAST(double, std::int64_t, V, I)
+SHRINK_CAST_FROM(float, std::int32_t)
+SHRINK_CAST_FROM(float, std::int64_t)
+SHRINK_CAST_FROM(double, std::int32_t)
+SHRINK_CAST_FROM(double, std::int64_t)
+#undef SHRINK_CAST_FROM
+#undef SHRINK_INSTANTIATE_CAST
 
 }  // namespace shrink

@@ -89,7 +89,7 @@ void check_scalar(V s, const char* name) {
 
 // ---- sparse products ------------------------------------------------------------------------------
 template <class V, class I>
-void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, VectorView<const V> x, V beta,
+void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, In<VectorView<const V>> x, V beta,
           VectorView<V> y, SpmvAlgorithm algorithm) {
   check_csr(ctx, a, "A");
   check_scalar(alpha, "alpha");
@@ -116,13 +116,13 @@ void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, VectorView
 }
 
 template <class V, class I>
-void spmv(const Context& ctx, V alpha, const CscMatrix<V, I>& a, VectorView<const V> x, V beta,
+void spmv(const Context& ctx, V alpha, const CscMatrix<V, I>& a, In<VectorView<const V>> x, V beta,
           VectorView<V> y, SpmvAlgorithm algorithm) {
   spmv(ctx, Op::Transpose, alpha, a.transposed().view(), x, beta, y, algorithm);
 }
 
 template <class V, class I>
-void spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<const V> b, V beta,
+void spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, In<DenseView<const V>> b, V beta,
           DenseView<V> c) {
   check_csr(ctx, a, "A");
   check_dense(ctx, b, "B");
@@ -165,7 +165,7 @@ void SparseOperator<V, I>::apply(Op op, V alpha, VectorView<const V> x, V beta, 
 
 // ---- dense products --------------------------------------------------------------------------------
 template <class V>
-void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, VectorView<const V> x, V beta,
+void gemv(const Context& ctx, Op op, V alpha, In<DenseView<const V>> a, In<VectorView<const V>> x, V beta,
           VectorView<V> y) {
   check_dense(ctx, a, "A");
   check_blas_dim(a.rows, "A rows");
@@ -179,7 +179,7 @@ void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, VectorView<c
 }
 
 template <class V>
-void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a, DenseView<const V> b,
+void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, In<DenseView<const V>> a, In<DenseView<const V>> b,
           V beta, DenseView<V> c) {
   check_dense(ctx, a, "A");
   check_dense(ctx, b, "B");
@@ -198,7 +198,7 @@ void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a, D
 
 // ---- proximal steps -------------------------------------------------------------------------------
 template <class V>
-void prox(const Context& ctx, VectorView<const V> v, const Penalty<V>& penalty, VectorView<V> x) {
+void prox(const Context& ctx, In<VectorView<const V>> v, const Penalty<V>& penalty, VectorView<V> x) {
   check_vec(ctx, v, v.size, "v", "");
   check_vec(ctx, x, v.size, "x", "v");
   const auto p = prox_args(ctx, penalty, V(1), v.size);
@@ -206,13 +206,13 @@ void prox(const Context& ctx, VectorView<const V> v, const Penalty<V>& penalty, 
 }
 
 template <class V>
-void soft_threshold(const Context& ctx, VectorView<const V> v, V threshold,
-                    VectorView<const V> factors, bool positive, VectorView<V> x) {
+void soft_threshold(const Context& ctx, In<VectorView<const V>> v, V threshold,
+                    In<VectorView<const V>> factors, bool positive, VectorView<V> x) {
   prox(ctx, v, Penalty<V>{threshold, V(0), factors, positive}, x);
 }
 
 template <class V>
-void prox_grad_step(const Context& ctx, VectorView<const V> v, VectorView<const V> g, V step,
+void prox_grad_step(const Context& ctx, In<VectorView<const V>> v, In<VectorView<const V>> g, V step,
                     const Penalty<V>& penalty, VectorView<V> x) {
   check_vec(ctx, v, v.size, "v", "");
   check_vec(ctx, g, v.size, "g", "v");
@@ -224,7 +224,7 @@ void prox_grad_step(const Context& ctx, VectorView<const V> v, VectorView<const 
 }
 
 template <class V>
-void fista_step(const Context& ctx, VectorView<V> y, VectorView<const V> g, VectorView<V> x, V step,
+void fista_step(const Context& ctx, VectorView<V> y, In<VectorView<const V>> g, VectorView<V> x, V step,
                 const Penalty<V>& penalty, V momentum) {
   check_vec(ctx, y, y.size, "y", "");
   check_vec(ctx, g, y.size, "g", "y");
@@ -237,7 +237,7 @@ void fista_step(const Context& ctx, VectorView<V> y, VectorView<const V> g, Vect
 }
 
 template <class V>
-void extrapolate(const Context& ctx, VectorView<const V> x_new, VectorView<const V> x_old,
+void extrapolate(const Context& ctx, In<VectorView<const V>> x_new, In<VectorView<const V>> x_old,
                  V momentum, VectorView<V> y) {
   check_vec(ctx, x_new, x_new.size, "x_new", "");
   check_vec(ctx, x_old, x_new.size, "x_old", "x_new");

@@ -121,9 +121,9 @@ Header parse_header(std::string_view text, const std::string& name) {
     if (dims[2] > cells)
       throw ParseError(name, line, std::to_string(dims[2]) + " entries cannot fit a " +
                                        detail::shape(dims[0], dims[1]) + " matrix");
-    // Shortest entry: "1 1\n" (pattern) or "1 1 1\n"; the last line may lack its newline.
-    const std::size_t min_bytes = h.info.field == MmField::Pattern ? 4 : 6;
-    if (static_cast<std::size_t>(dims[2]) > (body_bytes + 1) / min_bytes)
+    // No entry is shorter than "1 1\n" (the last may lack its newline). This only guards the
+    // allocations; a modest shortfall is reported later at the line where the entries stop.
+    if (static_cast<std::size_t>(dims[2]) > (body_bytes + 1) / 4)
       throw ParseError(name, line, "header declares " + std::to_string(dims[2]) +
                                        " entries but only " + std::to_string(body_bytes) +
                                        " bytes follow (file truncated or size absurd)");
@@ -132,7 +132,7 @@ Header parse_header(std::string_view text, const std::string& name) {
     if (h.info.symmetry == MmSymmetry::Symmetric) stored = dims[0] * (dims[0] + 1) / 2;
     if (h.info.symmetry == MmSymmetry::SkewSymmetric) stored = dims[0] * (dims[0] - 1) / 2;
     h.info.entries = stored;
-    if (static_cast<std::size_t>(stored) > (body_bytes + 1) / 2)
+    if (static_cast<std::size_t>(stored) > body_bytes + 1)  // at least one byte per value
       throw ParseError(name, line, "header declares " + std::to_string(stored) +
                                        " values but only " + std::to_string(body_bytes) +
                                        " bytes follow (file truncated or size absurd)");

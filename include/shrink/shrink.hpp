@@ -4,6 +4,7 @@
 #include "shrink/array.hpp"
 #include "shrink/context.hpp"
 #include "shrink/error.hpp"
+#include "shrink/generate.hpp"
 #include "shrink/io.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/ops.hpp"

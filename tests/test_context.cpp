@@ -1,0 +1,90 @@
+#include <cstdlib>
+
+#include "tests/test_util.hpp"
+
+namespace shrink::test {
+namespace {
+
+TEST(Context, CpuAlwaysWorks) {
+  Context ctx(ContextOptions{Backend::Cpu});
+  EXPECT_EQ(ctx.backend(), Backend::Cpu);
+  EXPECT_EQ(ctx.memory_space(), MemorySpace::Host);
+  EXPECT_GE(ctx.cpu_threads(), 1);
+  EXPECT_TRUE(ctx.deterministic());
+  EXPECT_NE(ctx.workspace(100), nullptr);
+  ctx.synchronize();
+}
+
+TEST(Context, AutoPicksCudaOnlyWithADevice) {
+  Context ctx(ContextOptions{Backend::Auto, 0, 0, true, false});
+  EXPECT_EQ(ctx.backend(), cuda_device_count() > 0 ? Backend::Cuda : Backend::Cpu);
+}
+
+TEST(Context, CudaWithoutDeviceOrBuildIsAClearError) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  try {
+    Context ctx(ContextOptions{Backend::Cuda});
+    FAIL() << "expected an error";
+  } catch (const NotCompiled& e) {
+    EXPECT_FALSE(cuda_compiled());
+    EXPECT_NE(std::string(e.what()).find("without CUDA"), std::string::npos);
+  } catch (const NoDevice& e) {
+    EXPECT_TRUE(cuda_compiled());
+    EXPECT_NE(std::string(e.what()).find("no usable CUDA device"), std::string::npos);
+  }
+}
+
+TEST(Context, EnvironmentOverridesAuto) {
+  ::setenv("SHRINK_BACKEND", "cpu", 1);
+  EXPECT_EQ(Context().backend(), Backend::Cpu);
+  ::setenv("SHRINK_BACKEND", "bogus", 1);
+  EXPECT_THROW(Context(), InvalidArgument);
+  if (cuda_device_count() == 0) {
+    ::setenv("SHRINK_BACKEND", "cuda", 1);
+    EXPECT_THROW(Context(), Error);
+  }
+  // An explicit choice in code wins over the environment.
+  ::setenv("SHRINK_BACKEND", "cuda", 1);
+  EXPECT_EQ(Context(ContextOptions{Backend::Cpu}).backend(), Backend::Cpu);
+  ::unsetenv("SHRINK_BACKEND");
+}
+
+TEST(Context, ParseBackendAndOptions) {
+  EXPECT_EQ(parse_backend("CUDA"), Backend::Cuda);
+  EXPECT_EQ(parse_backend("Cpu"), Backend::Cpu);
+  EXPECT_EQ(parse_backend("auto"), Backend::Auto);
+  EXPECT_THROW(parse_backend("tpu"), InvalidArgument);
+  EXPECT_THROW(Context(ContextOptions{Backend::Cpu, 0, -1}), InvalidArgument);
+  EXPECT_EQ(Context(ContextOptions{Backend::Cpu, 0, 3}).cpu_threads(), 3);
+}
+
+TEST(Context, DeviceMemoryNeedsCuda) {
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is present";
+  Context cpu(ContextOptions{Backend::Cpu});
+  EXPECT_THROW(Array<double>(cpu, 10, MemorySpace::Device), Error);
+}
+
+TEST(Context, CudaDevicesAreListed) {
+  const auto devices = cuda_devices();
+  EXPECT_EQ(static_cast<int>(devices.size()), cuda_device_count());
+  for (const auto& d : devices) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_GT(d.total_memory, 0u);
+  }
+}
+
+TEST(Context, ArraysMoveAndCopyExplicitly) {
+  Context ctx(ContextOptions{Backend::Cpu});
+  Array<float> a = Array<float>::from_vector({1, 2, 3});
+  Array<float> b = std::move(a);
+  EXPECT_EQ(a.size(), 0u);
+  EXPECT_EQ(b.size(), 3u);
+  const auto c = b.copy_to(ctx, MemorySpace::Host);
+  EXPECT_EQ(c.to_vector(ctx), (std::vector<float>{1, 2, 3}));
+  EXPECT_NE(c.data(), b.data());
+  Array<float> zero(ctx, 5, MemorySpace::Host);
+  for (float v : zero.to_vector(ctx)) EXPECT_EQ(v, 0.0f);
+}
+
+}  // namespace
+}  // namespace shrink::test

@@ -1,0 +1,292 @@
+// Readers and writers: golden files written by SciPy/NumPy (scripts/make_golden.py), round trips,
+// a directory of malformed files (scripts/make_malformed.py) and random corruption.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "tests/test_util.hpp"
+
+namespace fs = std::filesystem;
+
+namespace shrink::test {
+namespace {
+
+const std::string kData = SHRINK_TEST_DATA;
+
+fs::path scratch_dir() {
+  const fs::path dir = fs::temp_directory_path() /
+                       ("shrink_io_" + std::to_string(::getpid()) + "_" +
+                        testing::UnitTest::GetInstance()->current_test_info()->name());
+  fs::create_directories(dir);
+  return dir;
+}
+
+void expect_matches_golden(const std::string& name, const DenseMatrix<double>& d,
+                           const nlohmann::json& g) {
+  ASSERT_EQ(d.rows(), g["rows"].get<index_t>()) << name;
+  ASSERT_EQ(d.cols(), g["cols"].get<index_t>()) << name;
+  long double s = 0, ss = 0;
+  index_t nnz = 0;
+  for (index_t r = 0; r < d.rows(); ++r)
+    for (index_t c = 0; c < d.cols(); ++c) {
+      s += d(r, c);
+      ss += static_cast<long double>(d(r, c)) * d(r, c);
+      nnz += d(r, c) != 0;
+    }
+  EXPECT_EQ(nnz, g["nnz"].get<index_t>()) << name;
+  const double tol = name.find("f4") != std::string::npos ? 1e-6 : 1e-12;
+  EXPECT_NEAR(static_cast<double>(s), g["sum"].get<double>(), tol * (1 + std::abs(g["sum"].get<double>()))) << name;
+  EXPECT_NEAR(static_cast<double>(ss), g["sum_sq"].get<double>(), tol * (1 + g["sum_sq"].get<double>())) << name;
+  const auto first = g["first_row"].get<std::vector<double>>();
+  for (std::size_t c = 0; c < first.size(); ++c) EXPECT_NEAR(d(0, c), first[c], tol * (1 + std::abs(first[c]))) << name;
+}
+
+TEST(Io, GoldenFilesFromScipy) {
+  std::ifstream in(kData + "/golden/golden.json");
+  ASSERT_TRUE(in) << "missing golden.json";
+  const auto golden = nlohmann::json::parse(in);
+  ASSERT_GE(golden.size(), 12u);
+  for (const auto& [name, g] : golden.items()) {
+    const std::string path = kData + "/golden/" + name;
+    auto m = read_matrix<double, std::int64_t>(path);
+    expect_matches_golden(name, m.take_dense(), g);
+  }
+  // svmlight labels and zero-based detection, CSV header, the SpMV product.
+  const auto svm = read_svmlight<double, std::int32_t>(kData + "/golden/zero_based.svm");
+  EXPECT_TRUE(svm.zero_based);
+  EXPECT_EQ(svm.labels, golden["zero_based.svm"]["labels"].get<std::vector<double>>());
+  std::vector<std::string> header;
+  (void)read_csv<double>(kData + "/golden/header.csv", &header);
+  EXPECT_EQ(header, (std::vector<std::string>{"a", "b", "c"}));
+  const auto a = read_matrix<double, std::int32_t>(kData + "/golden/general.mtx").take_csr();
+  std::vector<double> x(static_cast<std::size_t>(a.cols())), y(static_cast<std::size_t>(a.rows()));
+  for (index_t j = 0; j < a.cols(); ++j) x[j] = (j + 1.0) / a.cols();
+  const Context ctx({Backend::Cpu});
+  spmv(ctx, Op::NoTranspose, 1.0, a.view(), VectorView<const double>(x), 0.0, VectorView<double>(y));
+  const auto want = golden["general.mtx"]["y_for_x_ramp"].get<std::vector<double>>();
+  for (std::size_t i = 0; i < y.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-12 * (1 + std::abs(want[i])));
+  MatrixMarketInfo info;
+  (void)read_matrix_market<double, std::int32_t>(kData + "/golden/skew.mtx", {}, &info);
+  EXPECT_EQ(info.symmetry, MmSymmetry::SkewSymmetric);
+}
+
+TEST(Io, MalformedFilesAreRefusedWithFileAndLine) {
+  std::ifstream manifest(kData + "/malformed/expected.tsv");
+  ASSERT_TRUE(manifest);
+  std::string line;
+  int checked = 0;
+  while (std::getline(manifest, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name, line_no, substring;
+    std::getline(fields, name, '\t');
+    std::getline(fields, line_no, '\t');
+    std::getline(fields, substring);
+    const std::string path = kData + "/malformed/" + name;
+    try {
+      (void)read_matrix<double, std::int32_t>(path);
+      ADD_FAILURE() << name << ": accepted";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.file(), path) << name;
+      EXPECT_EQ(e.line(), std::stoll(line_no)) << name << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find(substring), std::string::npos)
+          << name << ": message '" << e.what() << "' lacks '" << substring << "'";
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << name << ": not a ParseError: " << e.what();
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 50);
+}
+
+TEST(Io, MatrixMarketSyntaxVariants) {
+  const std::string text =
+      "%%matrixmarket   MATRIX Coordinate  REAL   General\r\n"
+      "% comment\r\n"
+      "\r\n"
+      "  3\t4   3  \r\n"
+      "1 1 +1.5\r\n"
+      "\r\n"
+      "% a comment among entries\r\n"
+      "3\t4   -2e-3\r\n"
+      "3 4 1\r\n";  // duplicate entry: summed
+  MatrixMarketInfo info;
+  auto m = parse_matrix_market<double, std::int32_t>(text, "variants", {}, &info).take_csr();
+  EXPECT_EQ(info.entries, 3);
+  EXPECT_EQ(m.rows(), 3);
+  EXPECT_EQ(m.cols(), 4);
+  EXPECT_EQ(m.nnz(), 2);
+  EXPECT_DOUBLE_EQ(m.values()[0], 1.5);
+  EXPECT_DOUBLE_EQ(m.values()[1], 1.0 - 2e-3);
+  // No final newline, empty matrix, array format with symmetry.
+  EXPECT_EQ((parse_matrix_market<float, std::int64_t>("%%MatrixMarket matrix coordinate pattern general\n2 2 1\n2 1",
+                                                       "x").take_csr().nnz()), 1);
+  EXPECT_EQ((parse_matrix_market<double, std::int32_t>("%%MatrixMarket matrix coordinate real general\n0 0 0\n", "x")
+                 .take_csr().rows()), 0);
+  auto sym = parse_matrix_market<double, std::int32_t>(
+                 "%%MatrixMarket matrix array real symmetric\n2 2\n1\n2\n3\n", "x").take_dense();
+  EXPECT_EQ(sym(0, 1), 2.0);
+  EXPECT_EQ(sym(1, 0), 2.0);
+  EXPECT_EQ(sym(1, 1), 3.0);
+  auto skew = parse_matrix_market<double, std::int32_t>(
+                  "%%MatrixMarket matrix array real skew-symmetric\n3 3\n1\n2\n3\n", "x").take_dense();
+  EXPECT_EQ(skew(1, 0), 1.0);
+  EXPECT_EQ(skew(0, 1), -1.0);
+  EXPECT_EQ(skew(2, 1), 3.0);
+  EXPECT_EQ(skew(1, 2), -3.0);
+}
+
+TEST(Io, ParallelParseMatchesSerialAndReportsTheRightLine) {
+  const auto a = generate_power_law<double, std::int64_t>(60000, 50000, 12.0, 1.5, 5);
+  const fs::path dir = scratch_dir();
+  const std::string path = (dir / "big.mtx").string();
+  write_matrix_market(path, a);
+  const std::string text = read_file(path);
+  ASSERT_GT(text.size(), 4u << 20);  // several chunks
+  const auto serial = parse_matrix_market<double, std::int64_t>(text, path, {1}).take_csr();
+  const auto parallel = parse_matrix_market<double, std::int64_t>(text, path, {4}).take_csr();
+  ASSERT_EQ(serial.nnz(), a.nnz());
+  ASSERT_EQ(parallel.nnz(), a.nnz());
+  for (index_t k = 0; k < a.nnz(); ++k) {
+    ASSERT_EQ(parallel.col_idx()[k], a.col_idx()[k]);
+    ASSERT_EQ(parallel.values()[k], a.values()[k]);  // shortest round-trip text is exact
+  }
+  // Corrupt a line deep inside a later chunk: the error names that line.
+  std::string bad = text;
+  std::size_t pos = bad.size() * 3 / 4;
+  pos = bad.find('\n', pos) + 1;
+  const auto line = 1 + std::count(bad.begin(), bad.begin() + static_cast<std::ptrdiff_t>(pos), '\n');
+  bad.replace(pos, 1, "x");
+  for (int threads : {1, 4}) {
+    try {
+      (void)parse_matrix_market<double, std::int64_t>(bad, path, {threads});
+      ADD_FAILURE() << "accepted";
+    } catch (const ParseError& e) {
+      EXPECT_EQ(e.line(), line) << e.what();
+    }
+  }
+  fs::remove_all(dir);
+}
+
+template <class V>
+void dense_round_trips(const fs::path& dir) {
+  for (Layout layout : {Layout::RowMajor, Layout::ColMajor}) {
+    DenseMatrix<V> d(5, 3, layout);
+    for (index_t r = 0; r < 5; ++r)
+      for (index_t c = 0; c < 3; ++c) d(r, c) = static_cast<V>(0.1 * r - 0.37 * c + 1e-7 * r * c);
+    for (const char* ext : {".mtx", ".npy", ".csv"}) {
+      const std::string path = (dir / (std::string("d") + ext)).string();
+      MatrixFile<V, std::int32_t> f;
+      f.is_dense = true;
+      f.dense = d.copy_to(Context({Backend::Cpu}), MemorySpace::Host);
+      write_matrix(path, f);
+      auto back = read_matrix<V, std::int32_t>(path).take_dense();
+      ASSERT_EQ(back.rows(), 5);
+      ASSERT_EQ(back.cols(), 3);
+      for (index_t r = 0; r < 5; ++r)
+        for (index_t c = 0; c < 3; ++c) ASSERT_EQ(back(r, c), d(r, c)) << ext;
+    }
+  }
+}
+
+TEST(Io, RoundTripsEveryFormat) {
+  const fs::path dir = scratch_dir();
+  dense_round_trips<double>(dir);
+  dense_round_trips<float>(dir);
+  const auto a = generate_uniform<double, std::int32_t>(40, 25, 6, 3);
+  for (const char* ext : {".mtx", ".svm", ".npy", ".csv"}) {
+    const std::string path = (dir / (std::string("s") + ext)).string();
+    MatrixFile<double, std::int32_t> f;
+    f.sparse = a.copy_to(Context({Backend::Cpu}), MemorySpace::Host);
+    write_matrix(path, f);
+    const auto back = read_matrix<double, std::int32_t>(path).take_csr();
+    ASSERT_EQ(back.nnz(), a.nnz()) << ext;
+    ASSERT_EQ(back.rows(), a.rows()) << ext;
+    for (index_t k = 0; k < a.nnz(); ++k) {
+      ASSERT_EQ(back.col_idx()[k], a.col_idx()[k]) << ext;
+      ASSERT_EQ(back.values()[k], a.values()[k]) << ext;
+    }
+  }
+  // Labels survive svmlight.
+  std::vector<double> labels(40);
+  for (int i = 0; i < 40; ++i) labels[i] = i % 2 ? 1.0 : -1.0;
+  write_svmlight((dir / "l.svm").string(), a, labels);
+  const auto svm = read_svmlight<double, std::int32_t>((dir / "l.svm").string());
+  EXPECT_EQ(svm.labels, labels);
+  EXPECT_FALSE(svm.zero_based);
+  // No temporary files are left behind.
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
+  fs::remove_all(dir);
+}
+
+TEST(Io, WriterFailureLeavesNothing) {
+  const fs::path dir = scratch_dir();
+  const std::string missing = (dir / "no_such_dir" / "out.mtx").string();
+  const auto a = generate_banded<double, std::int32_t>(4, 1);
+  EXPECT_THROW(write_matrix_market(missing, a), IoError);
+  EXPECT_FALSE(fs::exists(missing));
+  EXPECT_THROW(((void)read_matrix<double, std::int32_t>((dir / "absent.mtx").string())), IoError);
+  EXPECT_THROW(((void)read_matrix<double, std::int32_t>((dir / "x.unknown").string())), InvalidArgument);
+  fs::remove_all(dir);
+}
+
+TEST(Io, SvmlightIndexBases) {
+  const std::string one = "1 1:0.5 3:2\n-1 2:1\n";
+  const auto auto_base = parse_svmlight<double, std::int32_t>(one, "one");
+  EXPECT_FALSE(auto_base.zero_based);
+  EXPECT_EQ(auto_base.features.cols(), 3);
+  const auto zero = parse_svmlight<double, std::int32_t>(one, "one", IndexBase::Zero);
+  EXPECT_EQ(zero.features.cols(), 4);
+  EXPECT_THROW(((void)parse_svmlight<double, std::int32_t>("1 0:1\n", "z", IndexBase::One)), ParseError);
+  EXPECT_EQ((parse_svmlight<double, std::int32_t>(one, "one", IndexBase::Auto, 10).features.cols()), 10);
+  EXPECT_THROW(((void)parse_svmlight<double, std::int32_t>(one, "one", IndexBase::Auto, 2)), ParseError);
+}
+
+TEST(Io, CorruptedInputsNeverCrash) {
+  // Random byte edits of valid files: each parse either succeeds or throws a shrink::Error.
+  std::mt19937 gen(99);
+  const std::vector<std::pair<std::string, std::string>> seeds = {
+      {"a.mtx", read_file(kData + "/golden/general.mtx")},
+      {"b.mtx", read_file(kData + "/golden/array.mtx")},
+      {"c.mtx", read_file(kData + "/golden/symmetric.mtx")},
+      {"d.svm", read_file(kData + "/golden/zero_based.svm")},
+      {"e.npy", read_file(kData + "/golden/c_f8_v1.npy")},
+      {"f.csv", read_file(kData + "/golden/header.csv")}};
+  const std::string alphabet = "0123456789 \n\r\t-+.eE%:,naifx\x00\xff";
+  int accepted = 0, refused = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const auto& [name, text] = seeds[round % seeds.size()];
+    std::string t = text;
+    const int edits = 1 + static_cast<int>(gen() % 4);
+    for (int e = 0; e < edits && !t.empty(); ++e) {
+      const std::size_t at = gen() % t.size();
+      switch (gen() % 4) {
+        case 0: t[at] = alphabet[gen() % alphabet.size()]; break;
+        case 1: t.erase(at, 1 + gen() % 8); break;
+        case 2: t.insert(at, 1, alphabet[gen() % alphabet.size()]); break;
+        case 3: t.resize(at); break;
+      }
+    }
+    try {
+      const FileFormat f = format_from_path(name);
+      if (f == FileFormat::MatrixMarket) (void)parse_matrix_market<double, std::int32_t>(t, name, {2});
+      if (f == FileFormat::Svmlight) (void)parse_svmlight<double, std::int32_t>(t, name);
+      if (f == FileFormat::Npy) (void)parse_npy<double>(t, name);
+      if (f == FileFormat::Csv) (void)parse_csv<double>(t, name);
+      ++accepted;
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, 100);
+  EXPECT_GT(accepted, 10);
+}
+
+}  // namespace
+}  // namespace shrink::test

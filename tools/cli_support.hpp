@@ -1,0 +1,63 @@
+// Helpers for the thin `shrink` program: exit codes, timing, a stderr progress bar.
+#pragma once
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "shrink/error.hpp"
+
+namespace shrink::cli {
+
+// Documented in README.md.
+enum ExitCode : int { kOk = 0, kUsage = 1, kBadInput = 2, kResource = 3, kNotConverged = 4 };
+
+inline int exit_code_for(const Error& e) {
+  switch (e.kind()) {
+    case ErrorKind::InvalidArgument: return kUsage;
+    case ErrorKind::OutOfMemory:
+    case ErrorKind::CudaError:
+    case ErrorKind::NotCompiled:
+    case ErrorKind::NoDevice: return kResource;
+    default: return kBadInput;
+  }
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Draws "label [#####.....] k/n" on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, long total)
+      : label_(std::move(label)), total_(total), enabled_(::isatty(2) == 1 && total > 1) {}
+  ~Progress() {
+    if (enabled_) std::fputs("\r\033[K", stderr);
+  }
+  void update(long done) {
+    if (!enabled_) return;
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / std::max(1L, total_));
+    std::fprintf(stderr, "\r%s [%.*s%*s] %ld/%ld", label_.c_str(), filled,
+                 "##############################", width - filled, "", done, total_);
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string label_;
+  long total_;
+  bool enabled_;
+};
+
+}  // namespace shrink::cli
