@@ -146,6 +146,38 @@ TEST_P(Kernels, SpmvAllPathsAndEdgeCases) {
   check_spmv_all<float, std::int64_t>(GetParam());
 }
 
+// Rows cut between CPU threads (and CUDA tiles) are finished from the carries in a fixed order.
+TEST(KernelsCpu, SpmvSplitsLongRowsAcrossThreads) {
+  for (int threads : {2, 3, 5}) {
+    const Context ctx(ContextOptions{Backend::Cpu, 0, threads, true, false});
+    CooMatrix<double, std::int64_t> coo{400, 300000, {}, {}, {}};
+    std::mt19937 gen(threads);
+    for (std::int64_t r = 0; r < 400; ++r) {
+      const std::int64_t len = (r == 17 || r == 250 || r == 251) ? 150000 : static_cast<std::int64_t>(gen() % 50);
+      for (std::int64_t k = 0; k < len; ++k) {
+        coo.row.push_back(r);
+        coo.col.push_back(len == 150000 ? 2 * k : static_cast<std::int64_t>(gen() % 300000));
+        coo.val.push_back(static_cast<double>(gen() % 2001) / 1000.0 - 1.0);
+      }
+    }
+    const auto a = coo_to_csr(coo);
+    for (bool t : {false, true}) {
+      const auto x = random_vector<double>(t ? a.rows() : a.cols(), 4);
+      const auto y0 = random_vector<double>(t ? a.cols() : a.rows(), 5);
+      const auto got = run_spmv(ctx, a, t ? Path::Transpose : Path::Forward, 2.0, x, 0.5, y0);
+      auto want = reference_spmv(a, x, t);
+      std::vector<long double> mag(want.size(), 0);
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        want[i] = 2.0L * want[i] + 0.5L * y0[i];
+        mag[i] = 1e6;  // generous scale: rows sum up to 150k terms of size <= 1
+      }
+      expect_close(got, want, mag, 1e-15, "threads " + std::to_string(threads));
+      const auto again = run_spmv(ctx, a, t ? Path::Transpose : Path::Forward, 2.0, x, 0.5, y0);
+      ASSERT_EQ(0, std::memcmp(got.data(), again.data(), got.size() * sizeof(double)));
+    }
+  }
+}
+
 TEST_P(Kernels, SpmvRefusesBadArguments) {
   const Context ctx = make_context(GetParam());
   const auto a = generate_uniform<double, std::int32_t>(10, 7, 3, 1).copy_to(ctx, ctx.memory_space());

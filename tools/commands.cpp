@@ -24,6 +24,7 @@ Context make_context(const std::string& backend) {
 SpmvAlgorithm parse_algorithm(const std::string& s) {
   if (s == "merge-path") return SpmvAlgorithm::MergePath;
   if (s == "cusparse") return SpmvAlgorithm::Cusparse;
+  if (s == "cusparse-alg2") return SpmvAlgorithm::CusparseAlg2;
   return SpmvAlgorithm::Auto;
 }
 

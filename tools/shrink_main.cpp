@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
   spmv->add_option("--precision", spmv_args.precision, "f32 or f64")
       ->check(CLI::IsMember({"f32", "f64"}));
-  spmv->add_option("--algorithm", spmv_args.algorithm, "auto, merge-path or cusparse")
-      ->check(CLI::IsMember({"auto", "merge-path", "cusparse"}));
+  spmv->add_option("--algorithm", spmv_args.algorithm, "auto, merge-path, cusparse or cusparse-alg2")
+      ->check(CLI::IsMember({"auto", "merge-path", "cusparse", "cusparse-alg2"}));
   spmv->add_option("--repeat", spmv_args.repeat, "Timed products (after one warm-up)")
       ->check(CLI::Range(1, 1000000));
   spmv->add_option("--out", spmv_args.out, "Write y (Matrix Market array, .npy or .csv; - for stdout)");

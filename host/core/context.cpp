@@ -132,7 +132,52 @@ void* Context::workspace(std::size_t bytes) const {
 
 }  // namespace shrink
 
+#include <chrono>
+
 #include "shrink/build_config.hpp"
 namespace shrink {
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Timer::Timer(const Context& ctx) : ctx_(&ctx) {
+#if SHRINK_WITH_CUDA
+  if (ctx.cuda_state()) {
+    begin_ = detail::cuda_event_create();
+    end_ = detail::cuda_event_create();
+  }
+#endif
+}
+
+Timer::~Timer() {
+#if SHRINK_WITH_CUDA
+  detail::cuda_event_destroy(begin_);
+  detail::cuda_event_destroy(end_);
+#endif
+}
+
+void Timer::start() {
+#if SHRINK_WITH_CUDA
+  if (begin_) {
+    detail::cuda_event_record(ctx_->cuda_state(), begin_);
+    return;
+  }
+#endif
+  host_start_ = now_seconds();
+}
+
+double Timer::stop_seconds() {
+#if SHRINK_WITH_CUDA
+  if (end_) {
+    detail::cuda_event_record(ctx_->cuda_state(), end_);
+    return detail::cuda_event_elapsed_ms(begin_, end_) * 1e-3;
+  }
+#endif
+  return now_seconds() - host_start_;
+}
+
 const char* version() noexcept { return SHRINK_VERSION_STRING; }
 }  // namespace shrink

@@ -1,3 +1,4 @@
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -79,3 +80,24 @@ void zero_bytes(const Context* ctx, void* dst, MemorySpace space, std::size_t by
 }
 
 }  // namespace shrink::detail
+
+namespace shrink {
+
+template <class T>
+void copy(const Context& ctx, std::type_identity_t<VectorView<const T>> src, VectorView<T> dst) {
+  if (src.size != dst.size)
+    throw DimensionMismatch("copy: source has " + std::to_string(src.size) +
+                            " entries, destination " + std::to_string(dst.size));
+  if ((src.space == MemorySpace::Device || dst.space == MemorySpace::Device) &&
+      ctx.memory_space() != MemorySpace::Device)
+    throw InvalidArgument("copy: device memory needs a context with the CUDA backend");
+  detail::copy_bytes(&ctx, dst.data, dst.space, src.data, src.space,
+                     static_cast<std::size_t>(src.size) * sizeof(T));
+}
+
+template void copy<float>(const Context&, VectorView<const float>, VectorView<float>);
+template void copy<double>(const Context&, VectorView<const double>, VectorView<double>);
+template void copy<std::int32_t>(const Context&, VectorView<const std::int32_t>, VectorView<std::int32_t>);
+template void copy<std::int64_t>(const Context&, VectorView<const std::int64_t>, VectorView<std::int64_t>);
+
+}  // namespace shrink

@@ -24,6 +24,7 @@ const char* to_string(SpmvAlgorithm algorithm) noexcept {
     case SpmvAlgorithm::Auto: return "auto";
     case SpmvAlgorithm::MergePath: return "merge-path";
     case SpmvAlgorithm::Cusparse: return "cusparse";
+    case SpmvAlgorithm::CusparseAlg2: return "cusparse-alg2";
   }
   return "?";
 }
@@ -98,10 +99,10 @@ void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, In<VectorV
   const std::string shape = "a " + detail::shape(a.rows, a.cols) + (t ? " A^T*x" : " A*x");
   check_vec(ctx, x, t ? a.rows : a.cols, "x", shape);
   check_vec(ctx, y, t ? a.cols : a.rows, "y", shape);
-  if (algorithm == SpmvAlgorithm::Cusparse) {
+  if (algorithm == SpmvAlgorithm::Cusparse || algorithm == SpmvAlgorithm::CusparseAlg2) {
 #if SHRINK_WITH_CUDA
     if (ctx.backend() == Backend::Cuda) {
-      kernels::cuda::cusparse_spmv(ctx, op, alpha, a, x.data, beta, y.data);
+      kernels::cuda::cusparse_spmv(ctx, algorithm, op, alpha, a, x.data, beta, y.data);
       return;
     }
 #endif

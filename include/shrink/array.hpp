@@ -112,4 +112,8 @@ class Array {
   MemorySpace space_ = MemorySpace::Host;
 };
 
+// dst = src, both in the context's memory space or either on the host (explicit transfer).
+template <class T>
+void copy(const Context& ctx, std::type_identity_t<VectorView<const T>> src, VectorView<T> dst);
+
 }  // namespace shrink

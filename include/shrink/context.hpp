@@ -84,4 +84,21 @@ class Context {
   mutable std::size_t host_workspace_bytes_ = 0;
 };
 
+// Times work queued on a context: CUDA events on its stream, or a steady clock on the CPU.
+class Timer {
+ public:
+  explicit Timer(const Context& ctx);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void start();
+  double stop_seconds();  // waits for the work queued since start()
+
+ private:
+  const Context* ctx_;
+  void* begin_ = nullptr;  // cudaEvent_t on CUDA
+  void* end_ = nullptr;
+  double host_start_ = 0;
+};
+
 }  // namespace shrink

@@ -19,7 +19,8 @@ enum class Op { NoTranspose, Transpose };
 enum class SpmvAlgorithm {
   Auto,       // our kernel (CPU: nnz-balanced rows; CUDA: merge-path)
   MergePath,  // CUDA merge-path kernel (same as Auto on the CPU)
-  Cusparse,   // cuSPARSE generic SpMV, as a baseline (CUDA only)
+  Cusparse,      // cuSPARSE generic SpMV, CUSPARSE_SPMV_CSR_ALG1 (CUDA only; a baseline)
+  CusparseAlg2,  // cuSPARSE generic SpMV, CUSPARSE_SPMV_CSR_ALG2 (deterministic; a baseline)
 };
 const char* to_string(SpmvAlgorithm algorithm) noexcept;
 

@@ -11,16 +11,23 @@ using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 constexpr int kBlock = 256;
 
+// Threshold and ridge scale of coordinate i (same formulas as the CPU twin).
 template <class V>
-__device__ __forceinline__ V weight(const ProxArgs<V>& p, index_t i) {
-  return p.factors ? __ldg(p.factors + i) : V(1);
+__device__ __forceinline__ void scales(const ProxArgs<V>& p, index_t i, V& t, V& inv) {
+  const V w = p.factors ? __ldg(p.factors + i) : V(1);
+  t = p.l1 * w;
+  inv = V(1) / (V(1) + p.l2 * w);
 }
 
 template <class V>
 __global__ void prox_kernel(index_t n, const V* __restrict__ v, ProxArgs<V> p, V* x) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    x[i] = prox_scalar(v[i], p.l1, p.l2, weight(p, i), p.positive);
+  {
+    V t, inv;
+    scales(p, i, t, inv);
+    x[i] = prox_scalar(v[i], t, inv, p.positive);
+  }
 }
 
 template <class V>
@@ -28,7 +35,11 @@ __global__ void prox_grad_kernel(index_t n, const V* __restrict__ v, const V* __
                                  ProxArgs<V> p, V* x) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    x[i] = prox_scalar(v[i] - step * g[i], p.l1, p.l2, weight(p, i), p.positive);
+  {
+    V t, inv;
+    scales(p, i, t, inv);
+    x[i] = prox_scalar(v[i] - step * g[i], t, inv, p.positive);
+  }
 }
 
 template <class V>
@@ -36,7 +47,9 @@ __global__ void fista_kernel(index_t n, V* __restrict__ y, const V* __restrict__
                              V* __restrict__ x, V step, ProxArgs<V> p, V momentum) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const V x_new = prox_scalar(y[i] - step * g[i], p.l1, p.l2, weight(p, i), p.positive);
+    V t, inv;
+    scales(p, i, t, inv);
+    const V x_new = prox_scalar(y[i] - step * g[i], t, inv, p.positive);
     y[i] = x_new + momentum * (x_new - x[i]);
     x[i] = x_new;
   }

@@ -142,4 +142,25 @@ void cuda_zero(CudaState* state, void* dst, std::size_t bytes) {
   SHRINK_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, state->stream));
 }
 
+void* cuda_event_create() {
+  cudaEvent_t e = nullptr;
+  SHRINK_CUDA_CHECK(cudaEventCreate(&e));
+  return e;
+}
+
+void cuda_event_destroy(void* event) noexcept {
+  if (event) cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
+
+void cuda_event_record(CudaState* state, void* event) {
+  SHRINK_CUDA_CHECK(cudaEventRecord(static_cast<cudaEvent_t>(event), state->stream));
+}
+
+float cuda_event_elapsed_ms(void* begin, void* end) {
+  SHRINK_CUDA_CHECK(cudaEventSynchronize(static_cast<cudaEvent_t>(end)));
+  float ms = 0;
+  SHRINK_CUDA_CHECK(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(begin), static_cast<cudaEvent_t>(end)));
+  return ms;
+}
+
 }  // namespace shrink::detail

@@ -20,5 +20,9 @@ void cuda_free(void* ptr) noexcept;
 void cuda_copy(CudaState* state, void* dst, bool dst_device, const void* src, bool src_device,
                std::size_t bytes);
 void cuda_zero(CudaState* state, void* dst, std::size_t bytes);
+void* cuda_event_create();
+void cuda_event_destroy(void* event) noexcept;
+void cuda_event_record(CudaState* state, void* event);
+float cuda_event_elapsed_ms(void* begin, void* end);  // synchronizes on end
 
 }  // namespace shrink::detail

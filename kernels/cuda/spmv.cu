@@ -211,22 +211,24 @@ __global__ void column_ptr_kernel(index_t cols, index_t nnz, const I* __restrict
 template <class V, class I>
 __global__ void spmm_kernel(index_t rows, index_t k, const I* __restrict__ row_ptr,
                             const I* __restrict__ col_idx, const V* __restrict__ values, V alpha,
-                            DenseView<const V> b, V beta, DenseView<V> c, bool x_over_columns) {
-  // Thread x-index runs along C's contiguous dimension so that stores (and B loads when the
-  // layouts match) are coalesced.
-  const index_t fast = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
-  const index_t slow = blockIdx.y * static_cast<index_t>(blockDim.y) + threadIdx.y;
-  const index_t r = x_over_columns ? slow : fast;
-  const index_t q = x_over_columns ? fast : slow;
-  if (r >= rows || q >= k) return;
-  V acc = 0;
-  for (index_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-    const index_t j = col_idx[p];
-    const V bv = b.layout == Layout::RowMajor ? b.data[j * b.ld + q] : b.data[q * b.ld + j];
-    acc += values[p] * bv;
+                            DenseView<const V> b, V beta, DenseView<V> c) {
+  // One thread per output element; consecutive threads walk C's contiguous dimension so that
+  // stores (and B loads when the layouts match) are coalesced. Each element is one sequential sum.
+  const bool row_major = c.layout == Layout::RowMajor;
+  const index_t total = rows * k;
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const index_t r = row_major ? i / k : i % rows;
+    const index_t q = row_major ? i % k : i / rows;
+    V acc = 0;
+    for (index_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+      const index_t j = col_idx[p];
+      const V bv = b.layout == Layout::RowMajor ? b.data[j * b.ld + q] : b.data[q * b.ld + j];
+      acc += values[p] * bv;
+    }
+    V& out = row_major ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
+    out = beta == V(0) ? alpha * acc : alpha * acc + beta * out;
   }
-  V& out = c.layout == Layout::RowMajor ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
-  out = beta == V(0) ? alpha * acc : alpha * acc + beta * out;
 }
 
 }  // namespace
@@ -328,25 +330,17 @@ template <class V, class I>
 void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<const V> b, V beta,
               DenseView<V> c) {
   if (a.rows == 0 || b.cols == 0) return;
-  const bool x_over_columns = c.layout == Layout::RowMajor;
-  const index_t fast = x_over_columns ? b.cols : a.rows;
-  const index_t slow = x_over_columns ? a.rows : b.cols;
-  const dim3 block(32, 8);
-  const index_t gy = (slow + block.y - 1) / block.y;
-  if (gy > 65535) {
-    throw InvalidArgument("spmm: " + std::to_string(slow) +
-                          " rows exceed the CUDA kernel's grid limit; split the product");
-  }
-  const dim3 grid(static_cast<unsigned>((fast + block.x - 1) / block.x), static_cast<unsigned>(gy));
-  spmm_kernel<V, I><<<grid, block, 0, stream_of(ctx)>>>(a.rows, b.cols, a.row_ptr, a.col_idx,
-                                                        a.values, alpha, b, beta, c, x_over_columns);
+  spmm_kernel<V, I><<<grid_for(ctx, a.rows * b.cols, 256), 256, 0, stream_of(ctx)>>>(
+      a.rows, b.cols, a.row_ptr, a.col_idx, a.values, alpha, b, beta, c);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 
-// cuSPARSE generic SpMV, a selectable baseline (CUSPARSE_SPMV_CSR_ALG1).
+// cuSPARSE generic SpMV, a selectable baseline (CSR_ALG1 or the deterministic CSR_ALG2).
 template <class V, class I>
-void cusparse_spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, const V* x, V beta,
-                   V* y) {
+void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
+                   const CsrView<V, I>& a, const V* x, V beta, V* y) {
+  const cusparseSpMVAlg_t alg =
+      algorithm == SpmvAlgorithm::CusparseAlg2 ? CUSPARSE_SPMV_CSR_ALG2 : CUSPARSE_SPMV_CSR_ALG1;
   const cudaDataType vt = sizeof(V) == 4 ? CUDA_R_32F : CUDA_R_64F;
   const cusparseIndexType_t it = sizeof(I) == 4 ? CUSPARSE_INDEX_32I : CUSPARSE_INDEX_64I;
   const bool t = op == Op::Transpose;
@@ -363,10 +357,10 @@ void cusparse_spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, c
     const auto cop = t ? CUSPARSE_OPERATION_TRANSPOSE : CUSPARSE_OPERATION_NON_TRANSPOSE;
     std::size_t bytes = 0;
     SHRINK_CUSPARSE_CHECK(cusparseSpMV_bufferSize(handle, cop, &alpha, mat, vx, &beta, vy, vt,
-                                                  CUSPARSE_SPMV_CSR_ALG1, &bytes));
+                                                  alg, &bytes));
     void* buffer = ctx.workspace(bytes);
     SHRINK_CUSPARSE_CHECK(cusparseSpMV(handle, cop, &alpha, mat, vx, &beta, vy, vt,
-                                       CUSPARSE_SPMV_CSR_ALG1, buffer));
+                                       alg, buffer));
   } catch (...) {
     if (vx) cusparseDestroyDnVec(vx);
     if (vy) cusparseDestroyDnVec(vy);
@@ -386,7 +380,8 @@ void cusparse_spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, c
   template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
                                DenseView<V>);                                                       \
   template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);             \
-  template void cusparse_spmv<V, I>(const Context&, Op, V, const CsrView<V, I>&, const V*, V, V*);
+  template void cusparse_spmv<V, I>(const Context&, SpmvAlgorithm, Op, V, const CsrView<V, I>&,     \
+                                    const V*, V, V*);
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 

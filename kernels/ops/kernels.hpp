@@ -61,8 +61,8 @@ SHRINK_KERNEL_DECLARATIONS
 namespace cuda {
 SHRINK_KERNEL_DECLARATIONS
 template <class V, class I>
-void cusparse_spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, const V* x, V beta,
-                   V* y);
+void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
+                   const CsrView<V, I>& a, const V* x, V beta, V* y);
 }  // namespace cuda
 
 // Explicit instantiation lists shared by both twins.
