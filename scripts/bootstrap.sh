@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# One-step set-up for Shrink on Debian/Ubuntu.
+#   bash scripts/bootstrap.sh demo   install missing packages, build, run `shrink demo`
+#   bash scripts/bootstrap.sh test   install missing packages, configure + build + run the tests
+#   bash scripts/bootstrap.sh deps   only install missing packages
+# The CUDA toolkit is optional: when nvcc is found the CUDA backend is built too (SHRINK_CUDA=AUTO).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libcli11-dev nlohmann-json3-dev libfast-float-dev)
+
+install_missing() {
+  local missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "shrink: missing packages. Run:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "shrink: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# nvcc lives outside PATH in the default toolkit install.
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+
+case "${1:-demo}" in
+  deps) install_missing ;;
+  demo)
+    install_missing
+    cmake --preset default >/dev/null
+    cmake --build --preset default --target shrink_cli
+    ./build/default/tools/shrink demo
+    ;;
+  test)
+    install_missing
+    cmake --workflow --preset default
+    ;;
+  *) echo "usage: $0 [demo|test|deps]" >&2; exit 1 ;;
+esac

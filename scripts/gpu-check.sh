@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# GPU verification, run on a machine with an NVIDIA H100 (or any sm_90 card):
+#   1. builds for sm_90 (preset "gpu": CUDA required),
+#   2. runs the whole test suite with every CUDA test active,
+#   3. runs compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the CUDA tests,
+#   4. runs the CUDA benchmarks next to their peers (cuSPARSE, device copy),
+#   5. prints a short table last (scripts/perf_table.py).
+# Logs and the benchmark JSON go to $OUT (the device tool's folder) or build/gpu-check.
+# Libraries the GPU image lacks (OpenBLAS, GoogleTest, Google Benchmark, CLI11, nlohmann-json,
+# fast_float) are unpacked from .deps/*.deb when present: make them with scripts/fetch-device-deps.sh
+# and pass .deps in the device tool's `carry`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${OUT:-build/gpu-check}"
+mkdir -p "$out"
+status=0
+
+if compgen -G ".deps/*.deb" >/dev/null; then
+  deps=/tmp/shrink-deps
+  for f in .deps/*.deb; do dpkg -x "$f" "$deps"; done
+  lib="$deps/usr/lib/x86_64-linux-gnu"
+  export CMAKE_PREFIX_PATH="$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export CMAKE_LIBRARY_PATH="$lib/openblas-pthread:$lib"
+  export CPATH="$deps/usr/include:$deps/usr/include/x86_64-linux-gnu/openblas-pthread${CPATH:+:$CPATH}"
+  export LD_LIBRARY_PATH="$lib/openblas-pthread:$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  ln -sf "$lib/openblas-pthread/libopenblas.so.0" "$lib/openblas-pthread/libopenblas.so" 2>/dev/null || true
+fi
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv \
+  | tee "$out/device.txt"
+
+echo "== 1. build (sm_90)"
+cmake --preset gpu >"$out/configure.log" 2>&1 || { cat "$out/configure.log"; exit 1; }
+cmake --build --preset gpu -j "$(nproc)" >"$out/build.log" 2>&1 || { tail -50 "$out/build.log"; exit 1; }
+
+echo "== 2. tests"
+ctest --preset gpu 2>&1 | tee "$out/ctest.log" | tail -15
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+if grep -q "Skipped" "$out/ctest.log" && grep -q "/cuda.*Skipped" "$out/ctest.log"; then
+  echo "!! CUDA tests skipped on a GPU machine"; status=1
+fi
+
+echo "== 3. compute-sanitizer"
+for tool in memcheck racecheck initcheck synccheck; do
+  compute-sanitizer --tool "$tool" --error-exitcode 7 \
+    build/gpu/tests/shrink_tests --gtest_filter='*/cuda:*Cuda*' >"$out/sanitizer-$tool.log" 2>&1
+  rc=$?
+  echo "$tool: exit $rc ($(grep -c 'ERROR SUMMARY: 0' "$out/sanitizer-$tool.log") clean summaries)"
+  [ $rc -eq 0 ] || { status=1; grep -m5 -A5 "=========" "$out/sanitizer-$tool.log"; }
+done
+
+echo "== 4. benchmarks"
+build/gpu/bench/shrink_bench --benchmark_filter='Copy|cuda|MatrixMarket' \
+  --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 || status=1
+
+echo "== 5. summary"
+python3 scripts/perf_table.py "$out/bench.json" | tee "$out/table.txt"
+exit $status
