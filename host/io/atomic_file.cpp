@@ -1,5 +1,6 @@
 // Whole-file reads and atomic writes (temporary file in the same directory, then rename).
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,10 +9,41 @@
 #include <cstdio>
 #include <cstring>
 
+#include "host/io/mapped_file.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 
 namespace shrink {
+
+namespace io_detail {
+
+MappedFile::MappedFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw IoError(path + ": not a regular file");
+  }
+  size_ = static_cast<std::size_t>(st.st_size);
+  if (size_ > 0) {
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd);
+      throw IoError(path + ": cannot map " + std::to_string(size_) + " bytes: " + std::strerror(err));
+    }
+    ::madvise(p, size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+    data_ = static_cast<const char*>(p);
+  }
+  ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<char*>(data_), size_);
+}
+
+}  // namespace io_detail
 
 std::string read_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "host/core/validate.hpp"
+#include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -89,7 +90,8 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name,
 
 template <class V>
 DenseMatrix<V> read_csv(const std::string& path, std::vector<std::string>* header) {
-  return parse_csv<V>(read_file(path), path, header);
+  const io_detail::MappedFile file(path);
+  return parse_csv<V>(file.view(), path, header);
 }
 
 template <class V>

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "host/core/validate.hpp"
+#include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -381,8 +382,15 @@ MatrixFile<V, I> parse_matrix_market(std::string_view text, const std::string& n
 template <class V, class I>
 MatrixFile<V, I> read_matrix_market(const std::string& path, const ReadOptions& options,
                                     MatrixMarketInfo* info) {
-  const std::string text = read_file(path);
-  return parse_matrix_market<V, I>(text, path, options, info);
+  const io_detail::MappedFile file(path);
+  return parse_matrix_market<V, I>(file.view(), path, options, info);
+}
+
+template <class V, class I>
+CooMatrix<V, I> read_matrix_market_coo(const std::string& path, const ReadOptions& options,
+                                       MatrixMarketInfo* info) {
+  const io_detail::MappedFile file(path);
+  return parse_matrix_market_coo<V, I>(file.view(), path, options, info);
 }
 
 // ---- writers -------------------------------------------------------------------------------------
@@ -459,6 +467,8 @@ void write_matrix_market(const std::string& path, DenseView<const V> a) {
                                                       const ReadOptions&, MatrixMarketInfo*);    \
   template MatrixFile<V, I> read_matrix_market<V, I>(const std::string&, const ReadOptions&,    \
                                                      MatrixMarketInfo*);                         \
+  template CooMatrix<V, I> read_matrix_market_coo<V, I>(const std::string&, const ReadOptions&,  \
+                                                        MatrixMarketInfo*);                      \
   template void write_matrix_market<V, I>(const std::string&, const CsrMatrix<V, I>&);
 SHRINK_INSTANTIATE(float, std::int32_t)
 SHRINK_INSTANTIATE(float, std::int64_t)

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "host/core/validate.hpp"
+#include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -142,7 +143,8 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
 
 template <class V>
 DenseMatrix<V> read_npy(const std::string& path) {
-  return parse_npy<V>(read_file(path), path);
+  const io_detail::MappedFile file(path);
+  return parse_npy<V>(file.view(), path);
 }
 
 template <class V>

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "host/core/validate.hpp"
+#include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -95,7 +96,8 @@ SvmlightData<V, I> parse_svmlight(std::string_view text, const std::string& name
 
 template <class V, class I>
 SvmlightData<V, I> read_svmlight(const std::string& path, IndexBase base, index_t n_features) {
-  return parse_svmlight<V, I>(read_file(path), path, base, n_features);
+  const io_detail::MappedFile file(path);
+  return parse_svmlight<V, I>(file.view(), path, base, n_features);
 }
 
 template <class V, class I>

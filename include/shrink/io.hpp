@@ -62,6 +62,9 @@ CooMatrix<V, I> parse_matrix_market_coo(std::string_view text, const std::string
 template <class V, class I = std::int32_t>
 MatrixFile<V, I> read_matrix_market(const std::string& path, const ReadOptions& options = {},
                                     MatrixMarketInfo* info = nullptr);
+template <class V, class I = std::int32_t>
+CooMatrix<V, I> read_matrix_market_coo(const std::string& path, const ReadOptions& options = {},
+                                       MatrixMarketInfo* info = nullptr);
 template <class V, class I>
 void write_matrix_market(const std::string& path, const CsrMatrix<V, I>& a);
 template <class V>
