@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <numeric>
 
+#include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "shrink/matrix.hpp"
 
@@ -294,10 +295,7 @@ template DenseMatrix<double> cast<double, double>(const DenseMatrix<double>&);
   template DenseMatrix<V> csr_to_dense<V, I>(const CsrMatrix<V, I>&, Layout);            \
   template CsrMatrix<V, I> dense_to_csr<V, I>(DenseView<const V>);
 
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 #define SHRINK_INSTANTIATE_CAST(V2, I2, V, I) \
   template CsrMatrix<V2, I2> cast<V2, I2, V, I>(const CsrMatrix<V, I>&);

@@ -1,3 +1,4 @@
+#include "host/core/instantiate.hpp"
 #include "shrink/generate.hpp"
 
 #include <algorithm>
@@ -88,6 +89,32 @@ CsrMatrix<V, I> build(index_t rows, index_t cols, Lengths length_of, Fill fill) 
   return CsrMatrix<V, I>::adopt(rows, cols, std::move(row_ptr), std::move(col_idx), std::move(values));
 }
 
+// Rows of `wanted(r)` distinct random columns. Lengths are drawn first (pick_columns may return
+// fewer when duplicates collapse), so the fill pass knows where each row goes; both passes draw
+// from the row's own stream and so pick the same columns.
+template <class V, class I, class Wanted>
+CsrMatrix<V, I> build_sampled(index_t rows, index_t cols, std::uint64_t seed, Wanted wanted) {
+  auto draw = [=](index_t r, std::vector<index_t>& picked) {
+    SplitMix s = stream_for(seed, static_cast<std::uint64_t>(r));
+    pick_columns(s, cols, wanted(r), picked);
+    return s;
+  };
+  return build<V, I>(
+      rows, cols,
+      [=](index_t r) {
+        std::vector<index_t> picked;
+        draw(r, picked);
+        return static_cast<index_t>(picked.size());
+      },
+      [=](index_t r, index_t at, index_t, std::vector<index_t>& picked, I* ci, V* vals) {
+        SplitMix s = draw(r, picked);
+        for (index_t c : picked) {
+          ci[at] = static_cast<I>(c);
+          vals[at++] = value_from<V>(s);
+        }
+      });
+}
+
 }  // namespace
 
 template <class V, class I>
@@ -112,26 +139,7 @@ template <class V, class I>
 CsrMatrix<V, I> generate_uniform(index_t rows, index_t cols, index_t per_row, std::uint64_t seed) {
   if (rows < 0 || cols < 0 || per_row < 0)
     throw InvalidArgument("generate_uniform: sizes must be >= 0");
-  // Lengths are drawn first (duplicates collapse), so the fill pass knows where each row goes.
-  auto draw = [=](index_t r, std::vector<index_t>& picked) {
-    SplitMix s = stream_for(seed, static_cast<std::uint64_t>(r));
-    pick_columns(s, cols, std::min(per_row, cols), picked);
-    return s;
-  };
-  return build<V, I>(
-      rows, cols,
-      [=](index_t r) {
-        std::vector<index_t> picked;
-        draw(r, picked);
-        return static_cast<index_t>(picked.size());
-      },
-      [=](index_t r, index_t at, index_t, std::vector<index_t>& picked, I* ci, V* vals) {
-        SplitMix s = draw(r, picked);
-        for (index_t c : picked) {
-          ci[at] = static_cast<I>(c);
-          vals[at++] = value_from<V>(s);
-        }
-      });
+  return build_sampled<V, I>(rows, cols, seed, [=](index_t) { return std::min(per_row, cols); });
 }
 
 template <class V, class I>
@@ -146,25 +154,7 @@ CsrMatrix<V, I> generate_power_law(index_t rows, index_t cols, double mean_per_r
     const double x = scale * std::pow(u, -1.0 / exponent);
     return static_cast<index_t>(std::min(static_cast<double>(cols), x));
   };
-  auto draw = [=](index_t r, std::vector<index_t>& picked) {
-    SplitMix s = stream_for(seed, static_cast<std::uint64_t>(r));
-    pick_columns(s, cols, length(r), picked);
-    return s;
-  };
-  return build<V, I>(
-      rows, cols,
-      [=](index_t r) {
-        std::vector<index_t> picked;
-        draw(r, picked);
-        return static_cast<index_t>(picked.size());
-      },
-      [=](index_t r, index_t at, index_t, std::vector<index_t>& picked, I* ci, V* vals) {
-        SplitMix s = draw(r, picked);
-        for (index_t c : picked) {
-          ci[at] = static_cast<I>(c);
-          vals[at++] = value_from<V>(s);
-        }
-      });
+  return build_sampled<V, I>(rows, cols, seed, length);
 }
 
 template <class V>
@@ -182,10 +172,7 @@ Array<V> generate_vector(index_t n, std::uint64_t seed) {
   template CsrMatrix<V, I> generate_banded<V, I>(index_t, index_t, std::uint64_t);                \
   template CsrMatrix<V, I> generate_uniform<V, I>(index_t, index_t, index_t, std::uint64_t);      \
   template CsrMatrix<V, I> generate_power_law<V, I>(index_t, index_t, double, double, std::uint64_t);
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 template Array<float> generate_vector<float>(index_t, std::uint64_t);
 template Array<double> generate_vector<double>(index_t, std::uint64_t);

@@ -1,3 +1,4 @@
+#include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 
 #include <cstdint>
@@ -73,10 +74,7 @@ void validate(const CsrView<V, I>& a, const std::string& name) {
 }
 
 #define SHRINK_INSTANTIATE(V, I) template void validate<V, I>(const CsrView<V, I>&, const std::string&);
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 
 }  // namespace shrink

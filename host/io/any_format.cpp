@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "host/core/instantiate.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 
@@ -88,10 +89,7 @@ void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
   template struct MatrixFile<V, I>;                                                         \
   template MatrixFile<V, I> read_matrix<V, I>(const std::string&, const ReadOptions&);      \
   template void write_matrix<V, I>(const std::string&, const MatrixFile<V, I>&);
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 
 }  // namespace shrink

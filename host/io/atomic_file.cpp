@@ -46,34 +46,12 @@ MappedFile::~MappedFile() {
 }  // namespace io_detail
 
 std::string read_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw IoError(path + ": cannot open: " + std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(path + ": not a regular file");
-  }
-  std::string data;
+  const io_detail::MappedFile file(path);
   try {
-    data.resize(static_cast<std::size_t>(st.st_size));
+    return std::string(file.view());
   } catch (const std::bad_alloc&) {
-    ::close(fd);
-    throw OutOfMemory(path + ": " + std::to_string(st.st_size) + " bytes do not fit in memory");
+    throw OutOfMemory(path + ": " + std::to_string(file.view().size()) + " bytes do not fit in memory");
   }
-  std::size_t got = 0;
-  while (got < data.size()) {
-    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      throw IoError(path + ": read failed after " + std::to_string(got) + " bytes" +
-                    (n < 0 ? std::string(": ") + std::strerror(err) : std::string()));
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return data;
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {

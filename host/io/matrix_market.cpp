@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 
+#include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
@@ -470,10 +471,7 @@ void write_matrix_market(const std::string& path, DenseView<const V> a) {
   template CooMatrix<V, I> read_matrix_market_coo<V, I>(const std::string&, const ReadOptions&,  \
                                                         MatrixMarketInfo*);                      \
   template void write_matrix_market<V, I>(const std::string&, const CsrMatrix<V, I>&);
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 template void write_matrix_market<float>(const std::string&, DenseView<const float>);
 template void write_matrix_market<double>(const std::string&, DenseView<const double>);

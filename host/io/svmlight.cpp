@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
@@ -124,10 +125,7 @@ void write_svmlight(const std::string& path, const CsrMatrix<V, I>& x, const std
                                                    index_t);                                        \
   template SvmlightData<V, I> read_svmlight<V, I>(const std::string&, IndexBase, index_t);          \
   template void write_svmlight<V, I>(const std::string&, const CsrMatrix<V, I>&, const std::vector<V>&);
-SHRINK_INSTANTIATE(float, std::int32_t)
-SHRINK_INSTANTIATE(float, std::int64_t)
-SHRINK_INSTANTIATE(double, std::int32_t)
-SHRINK_INSTANTIATE(double, std::int64_t)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
 #undef SHRINK_INSTANTIATE
 
 }  // namespace shrink

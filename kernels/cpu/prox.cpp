@@ -61,13 +61,6 @@ void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old, 
   for (index_t i = 0; i < n; ++i) y[i] = x_new[i] + momentum * (x_new[i] - x_old[i]);
 }
 
-#define SHRINK_INSTANTIATE(V)                                                                  \
-  template void prox<V>(const Context&, index_t, const V*, ProxArgs<V>, V*);                   \
-  template void prox_grad_step<V>(const Context&, index_t, const V*, const V*, V, ProxArgs<V>, \
-                                  V*);                                                         \
-  template void fista_step<V>(const Context&, index_t, V*, const V*, V*, V, ProxArgs<V>, V);   \
-  template void extrapolate<V>(const Context&, index_t, const V*, const V*, V, V*);
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE)
-#undef SHRINK_INSTANTIATE
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_PROX)
 
 }  // namespace shrink::kernels::cpu

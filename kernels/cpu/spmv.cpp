@@ -157,15 +157,6 @@ void csr_transpose(const Context&, const CsrView<V, I>& a, I* t_row_ptr, I* t_co
   }
 }
 
-#define SHRINK_INSTANTIATE(V, I)                                                                    \
-  template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
-  template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \
-  template void csr_spmv_transpose<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, \
-                                         void*);                                                    \
-  template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
-                               DenseView<V>);                                                       \
-  template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);
-SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
-#undef SHRINK_INSTANTIATE
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPARSE)
 
 }  // namespace shrink::kernels::cpu

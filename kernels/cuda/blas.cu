@@ -85,12 +85,6 @@ void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a, D
   }
 }
 
-template void gemv<float>(const Context&, Op, float, DenseView<const float>, const float*, float, float*);
-template void gemv<double>(const Context&, Op, double, DenseView<const double>, const double*, double,
-                           double*);
-template void gemm<float>(const Context&, Op, Op, float, DenseView<const float>, DenseView<const float>,
-                          float, DenseView<float>);
-template void gemm<double>(const Context&, Op, Op, double, DenseView<const double>,
-                           DenseView<const double>, double, DenseView<double>);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BLAS)
 
 }  // namespace shrink::kernels::cuda

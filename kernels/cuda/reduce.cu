@@ -115,13 +115,6 @@ index_t count_nonfinite(const Context& ctx, index_t n, const V* x) {
   return static_cast<index_t>(reduce<long long>(ctx, n, NonFiniteTerm<V>{x}, SumOp{}, 0LL));
 }
 
-#define SHRINK_INSTANTIATE(V)                                             \
-  template V dot<V>(const Context&, index_t, const V*, const V*);         \
-  template V nrm2<V>(const Context&, index_t, const V*);                  \
-  template V amax<V>(const Context&, index_t, const V*);                  \
-  template V sum<V>(const Context&, index_t, const V*);                   \
-  template index_t count_nonfinite<V>(const Context&, index_t, const V*);
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE)
-#undef SHRINK_INSTANTIATE
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)
 
 }  // namespace shrink::kernels::cuda

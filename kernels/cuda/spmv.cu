@@ -372,17 +372,11 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
   cusparseDestroySpMat(mat);
 }
 
-#define SHRINK_INSTANTIATE(V, I)                                                                    \
-  template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
-  template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \
-  template void csr_spmv_transpose<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, \
-                                         void*);                                                    \
-  template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
-                               DenseView<V>);                                                       \
-  template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);             \
-  template void cusparse_spmv<V, I>(const Context&, SpmvAlgorithm, Op, V, const CsrView<V, I>&,     \
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPARSE)
+#define SHRINK_INSTANTIATE_CUSPARSE(V, I)                                                       \
+  template void cusparse_spmv<V, I>(const Context&, SpmvAlgorithm, Op, V, const CsrView<V, I>&, \
                                     const V*, V, V*);
-SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE)
-#undef SHRINK_INSTANTIATE
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_CUSPARSE)
+#undef SHRINK_INSTANTIATE_CUSPARSE
 
 }  // namespace shrink::kernels::cuda

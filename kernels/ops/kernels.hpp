@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "host/core/instantiate.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/ops.hpp"
 
@@ -65,9 +66,30 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
                    const CsrView<V, I>& a, const V* x, V beta, V* y);
 }  // namespace cuda
 
-// Explicit instantiation lists shared by both twins.
-#define SHRINK_FOR_EACH_VALUE(M) M(float) M(double)
-#define SHRINK_FOR_EACH_VALUE_INDEX(M) \
-  M(float, std::int32_t) M(float, std::int64_t) M(double, std::int32_t) M(double, std::int64_t)
+// Explicit instantiations, shared by both twins (each twin expands them in its own namespace).
+#define SHRINK_INSTANTIATE_PROX(V)                                                             \
+  template void prox<V>(const Context&, index_t, const V*, ProxArgs<V>, V*);                   \
+  template void prox_grad_step<V>(const Context&, index_t, const V*, const V*, V, ProxArgs<V>, \
+                                  V*);                                                         \
+  template void fista_step<V>(const Context&, index_t, V*, const V*, V*, V, ProxArgs<V>, V);   \
+  template void extrapolate<V>(const Context&, index_t, const V*, const V*, V, V*);
+#define SHRINK_INSTANTIATE_REDUCE(V)                                      \
+  template V dot<V>(const Context&, index_t, const V*, const V*);         \
+  template V nrm2<V>(const Context&, index_t, const V*);                  \
+  template V amax<V>(const Context&, index_t, const V*);                  \
+  template V sum<V>(const Context&, index_t, const V*);                   \
+  template index_t count_nonfinite<V>(const Context&, index_t, const V*);
+#define SHRINK_INSTANTIATE_SPARSE(V, I)                                                             \
+  template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
+  template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \
+  template void csr_spmv_transpose<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, \
+                                         void*);                                                    \
+  template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
+                               DenseView<V>);                                                       \
+  template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);
+#define SHRINK_INSTANTIATE_BLAS(V)                                                                 \
+  template void gemv<V>(const Context&, Op, V, DenseView<const V>, const V*, V, V*);               \
+  template void gemm<V>(const Context&, Op, Op, V, DenseView<const V>, DenseView<const V>, V,      \
+                        DenseView<V>);
 
 }  // namespace shrink::kernels
