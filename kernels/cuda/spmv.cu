@@ -1,18 +1,19 @@
 // CUDA sparse products.
 //
 // csr_spmv is a merge-path kernel (Merrill & Garland, SC16): the path that merges row ends with
-// nonzero indices is cut into equal tiles of kTile items, so a power-law row costs the same as
-// many short ones. Per tile: the row ends and the products val*x[col] are staged in shared memory
-// with coalesced loads; each thread walks kItems items of the path; a row split between threads is
-// finished by the thread that ends it, summing the earlier threads' carries in a fixed order; a row
-// split between tiles gets the tiles' carries in a small fix-up kernel, again in tile order.
+// nonzero indices is cut into equal tiles, so a power-law row costs the same as many short ones.
+// Per tile: the row ends and the products val*x[col] are staged in shared memory with coalesced
+// loads; each thread walks 7 items of the path; a row split between threads is finished by the
+// thread that ends it, summing the earlier threads' carries in a fixed order; a row split between
+// tiles gets the tiles' carries in a small fix-up kernel, again in tile order. The tile steps are
+// host+device functions (kernels/ops/merge_spmv_tile.hpp) that the tests also run on the CPU.
 // No floating-point atomics anywhere, so results are bit-identical run to run.
 #include <thrust/execution_policy.h>
 #include <thrust/sort.h>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/ops/kernels.hpp"
-#include "kernels/ops/merge_path.hpp"
+#include "kernels/ops/merge_spmv_tile.hpp"
 #include "shrink/error.hpp"
 
 namespace shrink::kernels::cuda {
@@ -22,123 +23,42 @@ using cuda_detail::align_up;
 using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 
-constexpr int kBlock = 128;
-constexpr int kItems = 7;
-constexpr int kTile = kBlock * kItems;
-
-index_t tiles_for(index_t rows, index_t nnz) { return (rows + nnz + kTile - 1) / kTile; }
+namespace mt = merge_tile;
 
 template <class I>
 __global__ void tile_search_kernel(index_t tiles, const I* __restrict__ row_end, index_t rows,
                                    index_t nnz, index_t* __restrict__ tile_row) {
   const index_t t = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
-  if (t > tiles) return;
-  const index_t total = rows + nnz;
-  const index_t d = t * kTile < total ? t * kTile : total;
-  tile_row[t] = merge_path_row(d, row_end, rows, nnz);
+  if (t <= tiles) tile_row[t] = mt::tile_start_row(t, row_end, rows, nnz);
 }
 
-template <class V>
-__device__ __forceinline__ void store_row(V* y, index_t r, V alpha, V acc, V beta) {
-  y[r] = beta == V(0) ? alpha * acc : alpha * acc + beta * y[r];
-}
-
+// One block per tile; the phases live in kernels/ops/merge_spmv_tile.hpp.
 template <class V, class I>
-__global__ void __launch_bounds__(kBlock)
+__global__ void __launch_bounds__(mt::kThreads)
     merge_spmv_kernel(index_t rows, index_t nnz, const I* __restrict__ row_ptr,
                       const I* __restrict__ col_idx, const V* __restrict__ values,
                       const V* __restrict__ x, V alpha, V beta, V* __restrict__ y,
                       const index_t* __restrict__ tile_row, index_t* __restrict__ carry_row,
                       V* __restrict__ carry_val) {
-  __shared__ index_t s_row_end[kTile + 1];
-  __shared__ V s_prod[kTile];
-  __shared__ V s_carry[kBlock];
-  __shared__ bool s_emitted[kBlock];
-
-  const index_t tile = blockIdx.x;
-  const index_t total = rows + nnz;
-  const index_t d0 = tile * kTile;
-  const index_t d1 = d0 + kTile < total ? d0 + kTile : total;
-  const index_t i0 = tile_row[tile], j0 = d0 - i0;
-  const index_t i1 = tile_row[tile + 1], j1 = d1 - i1;
-  const int tile_rows = static_cast<int>(i1 - i0);  // rows finished in this tile
-  const int tile_nnz = static_cast<int>(j1 - j0);
-  const int tile_items = static_cast<int>(d1 - d0);
-  const I* row_end = row_ptr + 1;
-
-  // Stage row ends (one past the last finished row too, when it exists) and the products.
-  for (int k = threadIdx.x; k <= tile_rows; k += kBlock)
-    s_row_end[k] = i0 + k < rows ? static_cast<index_t>(row_end[i0 + k]) : nnz;
-  for (int k = threadIdx.x; k < tile_nnz; k += kBlock)
-    s_prod[k] = values[j0 + k] * __ldg(x + col_idx[j0 + k]);
+  __shared__ index_t s_row_end[mt::kTileItems + 1];
+  __shared__ V s_prod[mt::kTileItems];
+  __shared__ V s_carry[mt::kThreads];
+  __shared__ bool s_emitted[mt::kThreads];
+  const int tid = static_cast<int>(threadIdx.x);
+  const mt::Tile t = mt::make_tile(blockIdx.x, rows, nnz, tile_row);
+  mt::stage(tid, mt::kThreads, t, rows, nnz, row_ptr, col_idx, values, x, s_row_end, s_prod);
   __syncthreads();
-
-  // This thread's starting point inside the tile.
-  const int diag = threadIdx.x * kItems < tile_items ? threadIdx.x * kItems : tile_items;
-  int lo = diag > tile_nnz ? diag - tile_nnz : 0;
-  int hi = diag < tile_rows ? diag : tile_rows;
-  while (lo < hi) {
-    const int mid = (lo + hi) >> 1;
-    if (s_row_end[mid] <= j0 + (diag - mid - 1)) lo = mid + 1;
-    else hi = mid;
-  }
-  int r = lo, k = diag - lo;
-  const int stop = diag + kItems < tile_items ? diag + kItems : tile_items;
-
-  V running = 0, first_part = 0;
-  bool emitted = false;
-  for (int item = diag; item < stop; ++item) {
-    if (j0 + k < s_row_end[r]) {
-      running += s_prod[k];
-      ++k;
-    } else {
-      if (!emitted) {
-        first_part = running;  // finished below, once earlier threads' carries are known
-        emitted = true;
-      } else {
-        store_row(y, i0 + r, alpha, running, beta);
-      }
-      running = 0;
-      ++r;
-    }
-  }
-  s_carry[threadIdx.x] = running;
-  s_emitted[threadIdx.x] = emitted;
+  const mt::Walk<V> w = mt::walk(tid, t, s_row_end, s_prod, alpha, beta, y, s_carry, s_emitted);
   __syncthreads();
-
-  if (emitted) {
-    // The first row this thread finished began in earlier threads: add their carries, nearest
-    // first, up to and including the last thread that finished a row of its own.
-    V acc = first_part;
-    for (int t = static_cast<int>(threadIdx.x) - 1; t >= 0; --t) {
-      acc += s_carry[t];
-      if (s_emitted[t]) break;
-    }
-    store_row(y, i0 + lo, alpha, acc, beta);
-  }
-  if (threadIdx.x == kBlock - 1) {
-    // The row still open at the tile's end: its part in this tile goes to the fix-up pass.
-    V acc = 0;
-    for (int t = kBlock - 1; t >= 0; --t) {
-      acc += s_carry[t];
-      if (s_emitted[t]) break;
-    }
-    carry_row[tile] = i1;
-    carry_val[tile] = acc;
-  }
+  mt::finish_first_row(tid, t, w, s_carry, s_emitted, alpha, beta, y);
+  if (tid == mt::kThreads - 1) mt::tile_carry<V>(blockIdx.x, t, s_carry, s_emitted, carry_row, carry_val);
 }
 
-// Adds the tiles' carries to their rows: the first tile of each run of equal rows sums the run.
 template <class V>
 __global__ void carry_fixup_kernel(index_t tiles, index_t rows, const index_t* __restrict__ carry_row,
                                    const V* __restrict__ carry_val, V alpha, V* __restrict__ y) {
   const index_t t = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
-  if (t >= tiles) return;
-  const index_t r = carry_row[t];
-  if (r >= rows || (t > 0 && carry_row[t - 1] == r)) return;
-  V acc = 0;
-  for (index_t u = t; u < tiles && carry_row[u] == r; ++u) acc += carry_val[u];
-  y[r] += alpha * acc;
+  if (t < tiles) mt::fixup(t, tiles, rows, carry_row, carry_val, alpha, y);
 }
 
 template <class V>
@@ -150,7 +70,7 @@ __global__ void scale_kernel(index_t n, V beta, V* y) {
 
 template <class V, class I>
 std::size_t merge_workspace(index_t rows, index_t nnz) {
-  const auto tiles = static_cast<std::size_t>(tiles_for(rows, nnz));
+  const auto tiles = static_cast<std::size_t>(mt::tiles_for(rows, nnz));
   return align_up((tiles + 1) * sizeof(index_t)) + align_up(tiles * sizeof(index_t)) +
          align_up(tiles * sizeof(V));
 }
@@ -244,7 +164,7 @@ void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V
               void* workspace) {
   if (a.rows == 0) return;
   const cudaStream_t stream = stream_of(ctx);
-  const index_t tiles = tiles_for(a.rows, a.nnz);
+  const index_t tiles = mt::tiles_for(a.rows, a.nnz);
   auto* base = static_cast<unsigned char*>(workspace);
   auto* tile_row = reinterpret_cast<index_t*>(base);
   base += align_up((tiles + 1) * sizeof(index_t));
@@ -255,7 +175,7 @@ void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V
   const unsigned search_blocks = static_cast<unsigned>((tiles + 1 + 255) / 256);
   tile_search_kernel<I><<<search_blocks, 256, 0, stream>>>(tiles, a.row_ptr + 1, a.rows, a.nnz, tile_row);
   SHRINK_CUDA_CHECK_LAUNCH();
-  merge_spmv_kernel<V, I><<<static_cast<unsigned>(tiles), kBlock, 0, stream>>>(
+  merge_spmv_kernel<V, I><<<static_cast<unsigned>(tiles), mt::kThreads, 0, stream>>>(
       a.rows, a.nnz, a.row_ptr, a.col_idx, a.values, x, alpha, beta, y, tile_row, carry_row,
       carry_val);
   SHRINK_CUDA_CHECK_LAUNCH();
