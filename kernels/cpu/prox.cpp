@@ -11,21 +11,28 @@ namespace {
 // Runs body(i, t, inv, positive_tag) over [0, n) with the per-coordinate threshold
 // t = l1*w_i and scale inv = 1/(1 + l2*w_i). The positivity flag becomes a compile-time tag and,
 // without penalty factors, t and inv are hoisted: the loops are branch-free and vectorize.
+template <class Positive, class V, class Body>
+void coordinate_loop(const Context& ctx, index_t n, const ProxArgs<V>& p, Body body) {
+  // firstprivate: each thread works on its own copy of the body, so the pointers it captured are
+  // loop invariants the compiler can hoist, and the loop vectorizes.
+  const Positive positive{};
+  const int threads = ctx.cpu_threads();
+  if (p.factors == nullptr) {
+    const V t = p.l1, inv = V(1) / (V(1) + p.l2);
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (n > 65536) firstprivate(body)
+    for (index_t i = 0; i < n; ++i) body(i, t, inv, positive);
+  } else {
+    const V* w = p.factors;
+    const V l1 = p.l1, l2 = p.l2;
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (n > 65536) firstprivate(body)
+    for (index_t i = 0; i < n; ++i) body(i, l1 * w[i], V(1) / (V(1) + l2 * w[i]), positive);
+  }
+}
+
 template <class V, class Body>
 void for_each_coordinate(const Context& ctx, index_t n, const ProxArgs<V>& p, Body body) {
-  auto run = [&](auto positive) {
-    if (p.factors == nullptr) {
-      const V t = p.l1, inv = V(1) / (V(1) + p.l2);
-#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536)
-      for (index_t i = 0; i < n; ++i) body(i, t, inv, positive);
-    } else {
-      const V* w = p.factors;
-#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536)
-      for (index_t i = 0; i < n; ++i) body(i, p.l1 * w[i], V(1) / (V(1) + p.l2 * w[i]), positive);
-    }
-  };
-  if (p.positive) run(std::true_type{});
-  else run(std::false_type{});
+  if (p.positive) coordinate_loop<std::true_type>(ctx, n, p, body);
+  else coordinate_loop<std::false_type>(ctx, n, p, body);
 }
 
 }  // namespace
