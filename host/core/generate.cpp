@@ -26,10 +26,16 @@ struct SplitMix {
   index_t below(index_t n) { return static_cast<index_t>(next() % static_cast<std::uint64_t>(n)); }
 };
 
+std::uint64_t mix64(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Row r's stream starts at a hashed state: seeding with seed + r * increment would make row r+1's
+// stream row r's shifted by one draw, and neighbouring rows would pick the same columns.
 SplitMix stream_for(std::uint64_t seed, std::uint64_t row) {
-  SplitMix s{seed * 0x2545f4914f6cdd1dULL + row * 0x9e3779b97f4a7c15ULL};
-  s.next();
-  return s;
+  return SplitMix{mix64(mix64(seed) + mix64(row + 0x632be59bd9b4e019ULL))};
 }
 
 template <class V>
