@@ -27,11 +27,11 @@ inline void store(V* y, index_t r, V alpha, V acc, V beta) {
 
 // Gathers from x miss the cache once x outgrows it; prefetching the entry kPrefetch nonzeros ahead
 // (across row ends: rows are often shorter than the distance) overlaps those misses. The column
-// index it reads lies in the stream that is being read anyway. Measured on the 2-core EPYC
-// (docs/PERF.md): distances of 32 / 256 / 1024 gave 12.5 / 31 / 35 GB/s on a 50M-nonzero uniform
-// matrix (11 without); on a band, where x streams in order, prefetching only costs (40 -> 35 GB/s),
-// so it is skipped when most neighbouring column indices are close.
-constexpr index_t kPrefetch = 1024;
+// index it reads lies in the stream that is being read anyway. Measured on the 2-core EPYC, 50M
+// random nonzeros (docs/PERF.md): no prefetch 6.3 GB/s; distance 64 / 128 / 256 / 1024 / 4096:
+// 12.7 / 16.2 / 15.3 / 14.9 / 11.5 GB/s. On a band, where x streams in order, prefetching only
+// costs (40 -> 35 GB/s), so it is skipped when most neighbouring column indices are close.
+constexpr index_t kPrefetch = 128;
 
 template <class V, class I>
 bool gathers_are_local(const CsrView<V, I>& a) {
