@@ -48,6 +48,7 @@ TEST(Cli, InfoAndHelp) {
   EXPECT_EQ(run("frobnicate").code, 1);
   EXPECT_EQ(run("spmv").code, 1);                            // missing A
   EXPECT_EQ(run("spmv x.mtx --precision f16").code, 1);      // bad option value
+  EXPECT_EQ(run("spmv x.mtx --threads -2").code, 1);
 }
 
 TEST(Cli, SpmvProducesTheProduct) {
@@ -75,7 +76,7 @@ TEST(Cli, SpmvProducesTheProduct) {
     std::ofstream f(x);
     for (int i = 0; i < 40; ++i) f << (i % 3) << "\n";
   }
-  r = run("spmv " + a + " --transpose --x " + x + " --precision f32 --backend cpu --repeat 2");
+  r = run("spmv " + a + " --transpose --x " + x + " --precision f32 --backend cpu --repeat 2 --threads 1");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("A^T*x"), std::string::npos) << r.out;
   // Wrong x length: bad input (2). Missing file: 2. Malformed file: 2.

@@ -17,8 +17,11 @@ namespace shrink::cli {
 
 namespace {
 
-Context make_context(const std::string& backend) {
-  return Context(ContextOptions{parse_backend(backend, "--backend")});
+Context make_context(const std::string& backend, int threads) {
+  ContextOptions options;
+  options.backend = parse_backend(backend, "--backend");
+  options.cpu_threads = threads;
+  return Context(options);
 }
 
 SpmvAlgorithm parse_algorithm(const std::string& s) {
@@ -112,6 +115,7 @@ int spmv_with(const SpmvArgs& args, const Context& ctx, CsrMatrix<V, I> host_a) 
               {"device", ctx.device_name()},
               {"precision", sizeof(V) == 4 ? "f32" : "f64"},
               {"index_bits", sizeof(I) * 8},
+              {"cpu_threads", ctx.cpu_threads()},
               {"algorithm", to_string(algorithm)},
               {"repeat", args.repeat},
               {"median_s", t},
@@ -132,7 +136,7 @@ int spmv_with(const SpmvArgs& args, const Context& ctx, CsrMatrix<V, I> host_a) 
 
 template <class V>
 int spmv_typed(const SpmvArgs& args) {
-  const Context ctx = make_context(args.backend);
+  const Context ctx = make_context(args.backend, args.threads);
   auto a = read_matrix<V, std::int64_t>(args.matrix).take_csr();
   const auto limit = static_cast<index_t>(std::numeric_limits<std::int32_t>::max());
   if (a.nnz() <= limit && a.rows() <= limit && a.cols() <= limit)
@@ -186,7 +190,7 @@ int run_convert(const ConvertArgs& args) {
 int run_demo(const DemoArgs& args) {
   using V = double;
   using I = std::int32_t;
-  const Context ctx = make_context(args.backend);
+  const Context ctx = make_context(args.backend, args.threads);
   const index_t n = args.rows;
   std::cerr << "shrink demo on " << ctx.device_name() << ": generating a " << n << " x " << n << " power-law matrix...\n";
   const auto a = generate_power_law<V, I>(n, n, 16.0, 1.6, 7);

@@ -9,6 +9,7 @@ struct SpmvArgs {
   std::string backend = "auto", precision = "f64", algorithm = "auto";
   bool transpose = false, json = false;
   int repeat = 10;
+  int threads = 0;  // CPU threads; 0: OpenMP's default
 };
 struct ConvertArgs {
   std::string in, out, precision = "f64";
@@ -17,6 +18,7 @@ struct ConvertArgs {
 struct DemoArgs {
   std::string backend = "auto";
   long rows = 400000;
+  int threads = 0;
   bool json = false;
 };
 

@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "merge-path", "cusparse", "cusparse-alg2"}));
   spmv->add_option("--repeat", spmv_args.repeat, "Timed products (after one warm-up)")
       ->check(CLI::Range(1, 1000000));
+  spmv->add_option("--threads", spmv_args.threads, "CPU threads (0: OpenMP's default)")
+      ->check(CLI::Range(0, 4096));
   spmv->add_option("--out", spmv_args.out, "Write y (Matrix Market array, .npy or .csv; - for stdout)");
   spmv->add_flag("--json", spmv_args.json, "Print JSON");
 
@@ -105,6 +107,8 @@ int main(int argc, char** argv) {
   demo->add_option("--backend", demo_args.backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
   demo->add_option("--rows", demo_args.rows, "Rows of the generated matrix")->check(CLI::Range(1, 1 << 30));
+  demo->add_option("--threads", demo_args.threads, "CPU threads (0: OpenMP's default)")
+      ->check(CLI::Range(0, 4096));
   demo->add_flag("--json", demo_args.json, "Print JSON");
 
   try {
