@@ -86,5 +86,24 @@ TEST(Context, ArraysMoveAndCopyExplicitly) {
   for (float v : zero.to_vector(ctx)) EXPECT_EQ(v, 0.0f);
 }
 
+TEST(Context, CopyAndTimer) {
+  Context ctx(ContextOptions{Backend::Cpu});
+  const auto a = Array<double>::from_vector({1, 2, 3});
+  Array<double> b(3), c(2);
+  copy(ctx, a.view(), b.view());
+  EXPECT_EQ(b.to_vector(ctx), (std::vector<double>{1, 2, 3}));
+  EXPECT_THROW(copy(ctx, a.view(), c.view()), DimensionMismatch);
+  if (cuda_device_count() == 0) {
+    // A view that claims device memory is refused without a CUDA context.
+    VectorView<double> dev(b.data(), 3, MemorySpace::Device);
+    EXPECT_THROW(copy(ctx, a.view(), dev), InvalidArgument);
+  }
+  Timer timer(ctx);
+  timer.start();
+  volatile double sink = 0;
+  for (int i = 0; i < 1000; ++i) sink = sink + i;
+  EXPECT_GE(timer.stop_seconds(), 0.0);
+}
+
 }  // namespace
 }  // namespace shrink::test

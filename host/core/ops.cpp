@@ -7,12 +7,15 @@
 #include "host/core/validate.hpp"
 #include "kernels/ops/kernels.hpp"
 
-// SHRINK_DISPATCH(ctx, kernel, args...) calls kernels::cuda::kernel on a CUDA context and
-// kernels::cpu::kernel otherwise. A build without CUDA never has a CUDA context.
+// SHRINK_DISPATCH(ctx, kernel, args...) calls kernels::cuda::kernel on a CUDA context (with its
+// device made current) and kernels::cpu::kernel otherwise. A build without CUDA never has a CUDA
+// context.
 #if SHRINK_WITH_CUDA
-#define SHRINK_DISPATCH(ctx, kernel, ...)                                   \
-  ((ctx).backend() == Backend::Cuda ? kernels::cuda::kernel(__VA_ARGS__) \
-                                    : kernels::cpu::kernel(__VA_ARGS__))
+#include "kernels/cuda/runtime.hpp"
+#define SHRINK_DISPATCH(ctx, kernel, ...)                                                       \
+  ((ctx).backend() == Backend::Cuda                                                            \
+       ? (detail::cuda_activate((ctx).cuda_state()), kernels::cuda::kernel(__VA_ARGS__))     \
+       : kernels::cpu::kernel(__VA_ARGS__))
 #else
 #define SHRINK_DISPATCH(ctx, kernel, ...) kernels::cpu::kernel(__VA_ARGS__)
 #endif
@@ -102,6 +105,7 @@ void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, In<VectorV
   if (algorithm == SpmvAlgorithm::Cusparse || algorithm == SpmvAlgorithm::CusparseAlg2) {
 #if SHRINK_WITH_CUDA
     if (ctx.backend() == Backend::Cuda) {
+      detail::cuda_activate(ctx.cuda_state());
       kernels::cuda::cusparse_spmv(ctx, algorithm, op, alpha, a, x.data, beta, y.data);
       return;
     }

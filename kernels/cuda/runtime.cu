@@ -96,6 +96,12 @@ void cuda_destroy_state(CudaState* state) noexcept {
   delete state;
 }
 
+void cuda_activate(CudaState* state) {
+  int current = -1;
+  SHRINK_CUDA_CHECK(cudaGetDevice(&current));
+  if (current != state->device) SHRINK_CUDA_CHECK(cudaSetDevice(state->device));
+}
+
 void cuda_synchronize(CudaState* state) { SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream)); }
 
 void* cuda_workspace(CudaState* state, std::size_t bytes) {
@@ -130,6 +136,7 @@ void cuda_copy(CudaState* state, void* dst, bool dst_device, const void* src, bo
     SHRINK_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
     return;
   }
+  cuda_activate(state);
   SHRINK_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, state->stream));
   SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));
 }
@@ -139,6 +146,7 @@ void cuda_zero(CudaState* state, void* dst, std::size_t bytes) {
     SHRINK_CUDA_CHECK(cudaMemset(dst, 0, bytes));
     return;
   }
+  cuda_activate(state);
   SHRINK_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, state->stream));
 }
 
