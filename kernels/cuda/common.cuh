@@ -29,24 +29,16 @@ struct CudaState {
 
 }  // namespace shrink::detail
 
-#define SHRINK_CUDA_CHECK(call)                                                         \
-  do {                                                                                  \
-    const cudaError_t shrink_err_ = (call);                                             \
-    if (shrink_err_ != cudaSuccess)                                                     \
-      ::shrink::detail::throw_cuda(shrink_err_, #call, __FILE__, __LINE__);             \
+// Every runtime and library call goes through one of these; a failure throws with the call's text.
+#define SHRINK_CHECK_STATUS(call, success, thrower)                         \
+  do {                                                                      \
+    const auto shrink_status_ = (call);                                     \
+    if (shrink_status_ != (success))                                        \
+      ::shrink::detail::thrower(shrink_status_, #call, __FILE__, __LINE__); \
   } while (0)
-#define SHRINK_CUBLAS_CHECK(call)                                                       \
-  do {                                                                                  \
-    const cublasStatus_t shrink_err_ = (call);                                          \
-    if (shrink_err_ != CUBLAS_STATUS_SUCCESS)                                           \
-      ::shrink::detail::throw_cublas(shrink_err_, #call, __FILE__, __LINE__);           \
-  } while (0)
-#define SHRINK_CUSPARSE_CHECK(call)                                                     \
-  do {                                                                                  \
-    const cusparseStatus_t shrink_err_ = (call);                                        \
-    if (shrink_err_ != CUSPARSE_STATUS_SUCCESS)                                         \
-      ::shrink::detail::throw_cusparse(shrink_err_, #call, __FILE__, __LINE__);         \
-  } while (0)
+#define SHRINK_CUDA_CHECK(call) SHRINK_CHECK_STATUS(call, cudaSuccess, throw_cuda)
+#define SHRINK_CUBLAS_CHECK(call) SHRINK_CHECK_STATUS(call, CUBLAS_STATUS_SUCCESS, throw_cublas)
+#define SHRINK_CUSPARSE_CHECK(call) SHRINK_CHECK_STATUS(call, CUSPARSE_STATUS_SUCCESS, throw_cusparse)
 // After every kernel launch.
 #define SHRINK_CUDA_CHECK_LAUNCH() SHRINK_CUDA_CHECK(cudaGetLastError())
 
