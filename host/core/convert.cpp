@@ -6,6 +6,7 @@
 #include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "shrink/matrix.hpp"
+#include "shrink/ops.hpp"
 
 namespace shrink {
 
@@ -174,20 +175,8 @@ CooMatrix<V, I> csr_to_coo(const CsrMatrix<V, I>& csr) {
 template <class V, class I>
 CsrMatrix<V, I> transpose(const CsrMatrix<V, I>& csr) {
   require_host(csr, "transpose");
-  const auto a = csr.view();
-  Array<I> rp(static_cast<std::size_t>(a.cols) + 1), ci(static_cast<std::size_t>(a.nnz));
-  Array<V> vals(static_cast<std::size_t>(a.nnz));
-  std::vector<I> next(static_cast<std::size_t>(a.cols) + 1, I(0));
-  for (index_t k = 0; k < a.nnz; ++k) ++next[a.col_idx[k] + 1];
-  std::partial_sum(next.begin(), next.end(), next.begin());
-  std::copy(next.begin(), next.end(), rp.data());
-  for (index_t r = 0; r < a.rows; ++r)
-    for (I k = a.row_ptr[r]; k < a.row_ptr[r + 1]; ++k) {
-      const I dst = next[a.col_idx[k]]++;
-      ci[dst] = static_cast<I>(r);
-      vals[dst] = a.values[k];
-    }
-  return CsrMatrix<V, I>::adopt(a.cols, a.rows, std::move(rp), std::move(ci), std::move(vals));
+  // The CPU twin of the device transpose does the work (it uses no context state).
+  return transpose(Context(ContextOptions{Backend::Cpu, 0, 1, true, false}), csr);
 }
 
 template <class V, class I>

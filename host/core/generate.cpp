@@ -80,8 +80,7 @@ CsrMatrix<V, I> build(index_t rows, index_t cols, Lengths length_of, Fill fill) 
   index_t total = 0;
   for (index_t r = 0; r < rows; ++r) {
     total += len[r];
-    row_ptr[r + 1] = static_cast<I>(total);
-    if (r % 4096 == 0) detail::check_fits_index<I>(total, "nnz");
+    row_ptr[r + 1] = static_cast<I>(total);  // checked below before the matrix is used
   }
   detail::check_fits_index<I>(total, "nnz");
   Array<I> col_idx(static_cast<std::size_t>(total));

@@ -1,6 +1,7 @@
 // CPU dense products through CBLAS (OpenBLAS). Mixed layouts are folded into transpose flags.
 #include <cblas.h>
 
+#include "kernels/ops/blend.hpp"
 #include "kernels/ops/kernels.hpp"
 
 namespace shrink::kernels::cpu {
@@ -27,7 +28,7 @@ void gemv(const Context&, Op op, V alpha, DenseView<const V> a, const V* x, V be
   const index_t out = op == Op::NoTranspose ? a.rows : a.cols;
   if (out == 0) return;
   if (a.rows == 0 || a.cols == 0) {  // BLAS would leave y untouched by alpha*A*x = 0
-    for (index_t i = 0; i < out; ++i) y[i] = beta == V(0) ? V(0) : beta * y[i];
+    for (index_t i = 0; i < out; ++i) y[i] = scale_out(beta, y[i]);
     return;
   }
   const CBLAS_ORDER order = a.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
@@ -42,7 +43,7 @@ void gemm(const Context&, Op op_a, Op op_b, V alpha, DenseView<const V> a, Dense
   const index_t inner = op_a == Op::NoTranspose ? a.cols : a.rows;
   if (inner == 0) {
     for (index_t i = 0; i < c.rows; ++i)
-      for (index_t j = 0; j < c.cols; ++j) c(i, j) = beta == V(0) ? V(0) : beta * c(i, j);
+      for (index_t j = 0; j < c.cols; ++j) c(i, j) = scale_out(beta, c(i, j));
     return;
   }
   // Run in C's order; an operand stored the other way is the transpose in that order.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/ops/blend.hpp"
 #include "kernels/ops/kernels.hpp"
 #include "kernels/ops/merge_path.hpp"
 
@@ -20,10 +21,6 @@ int threads_for(const Context& ctx, index_t work) {
   return static_cast<int>(std::min<index_t>(ctx.cpu_threads(), by_work));
 }
 
-template <class V>
-inline void store(V* y, index_t r, V alpha, V acc, V beta) {
-  y[r] = beta == V(0) ? alpha * acc : alpha * acc + beta * y[r];
-}
 
 // Gathers from x miss the cache once x outgrows it; prefetching the entry kPrefetch nonzeros ahead
 // (across row ends: rows are often shorter than the distance) overlaps those misses. The column
@@ -75,7 +72,7 @@ void merge_path_rows(V alpha, const CsrView<V, I>& a, const V* x, V beta, V* y, 
   index_t j = j0;
   for (index_t r = i0; r < i1; ++r) {
     const index_t end = static_cast<index_t>(row_end[r]);
-    store(y, r, alpha, row_dot<Prefetch>(a, x, j, end), beta);
+    y[r] = blend(alpha, row_dot<Prefetch>(a, x, j, end), beta, y[r]);
     j = end;
   }
   carry_row[t] = i1;
@@ -116,7 +113,7 @@ template <class V, class I>
 void csr_spmv_transpose(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V beta,
                         V* y, void* workspace) {
   const index_t cols = a.cols;
-  for (index_t c = 0; c < cols; ++c) y[c] = beta == V(0) ? V(0) : beta * y[c];
+  for (index_t c = 0; c < cols; ++c) y[c] = scale_out(beta, y[c]);
   if (a.rows == 0 || a.nnz == 0 || alpha == V(0)) return;
   const int t_count = threads_for(ctx, a.rows + a.nnz);
   if (t_count == 1) {
@@ -176,7 +173,7 @@ void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<con
           for (index_t q = 0; q < k; ++q) acc[q] += v * b.data[q * b.ld + col];
         }
       }
-      for (index_t q = 0; q < k; ++q) store(&c(r, q), 0, alpha, acc[q], beta);
+      for (index_t q = 0; q < k; ++q) c(r, q) = blend(alpha, acc[q], beta, c(r, q));
     }
   }
 }

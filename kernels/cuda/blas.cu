@@ -33,16 +33,6 @@ cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation
   return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-template <class V>
-__global__ void scale_dense_kernel(DenseView<V> c, V beta) {
-  const index_t n = c.rows * c.cols;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t r = i / c.cols, q = i % c.cols;
-    V& out = c.layout == Layout::RowMajor ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
-    out = beta == V(0) ? V(0) : beta * out;
-  }
-}
 }  // namespace
 
 template <class V>
@@ -50,9 +40,7 @@ void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x, 
   const index_t out = op == Op::NoTranspose ? a.rows : a.cols;
   if (out == 0) return;
   if (a.rows == 0 || a.cols == 0) {
-    const DenseView<V> yv(y, out, 1, 1, Layout::RowMajor, MemorySpace::Device);
-    scale_dense_kernel<V><<<grid_for(ctx, out, 256), 256, 0, stream_of(ctx)>>>(yv, beta);
-    SHRINK_CUDA_CHECK_LAUNCH();
+    cuda_detail::scale_out_on_device(ctx, DenseView<V>(y, out, 1, 1, Layout::RowMajor, MemorySpace::Device), beta);
     return;
   }
   const bool row = a.layout == Layout::RowMajor;  // stored as the column-major transpose
@@ -67,8 +55,7 @@ void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a, D
   if (c.rows == 0 || c.cols == 0) return;
   const index_t inner = op_a == Op::NoTranspose ? a.cols : a.rows;
   if (inner == 0) {
-    scale_dense_kernel<V><<<grid_for(ctx, c.rows * c.cols, 256), 256, 0, stream_of(ctx)>>>(c, beta);
-    SHRINK_CUDA_CHECK_LAUNCH();
+    cuda_detail::scale_out_on_device(ctx, c, beta);
     return;
   }
   cublasHandle_t h = ctx.cuda_state()->cublas;

@@ -61,12 +61,6 @@ __global__ void carry_fixup_kernel(index_t tiles, index_t rows, const index_t* _
   if (t < tiles) mt::fixup(t, tiles, rows, carry_row, carry_val, alpha, y);
 }
 
-template <class V>
-__global__ void scale_kernel(index_t n, V beta, V* y) {
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    y[i] = beta == V(0) ? V(0) : beta * y[i];
-}
 
 template <class V, class I>
 std::size_t merge_workspace(index_t rows, index_t nnz) {
@@ -147,7 +141,7 @@ __global__ void spmm_kernel(index_t rows, index_t k, const I* __restrict__ row_p
       acc += values[p] * bv;
     }
     V& out = row_major ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
-    out = beta == V(0) ? alpha * acc : alpha * acc + beta * out;
+    out = blend(alpha, acc, beta, out);
   }
 }
 
@@ -229,8 +223,7 @@ void csr_spmv_transpose(const Context& ctx, V alpha, const CsrView<V, I>& a, con
                         V* y, void* workspace) {
   if (a.cols == 0) return;
   if (a.rows == 0 || a.nnz == 0) {
-    scale_kernel<V><<<grid_for(ctx, a.cols, 256), 256, 0, stream_of(ctx)>>>(a.cols, beta, y);
-    SHRINK_CUDA_CHECK_LAUNCH();
+    cuda_detail::scale_out_on_device(ctx, DenseView<V>(y, a.cols, 1, 1, Layout::RowMajor, MemorySpace::Device), beta);
     return;
   }
   // Build A^T in the workspace, then run the forward kernel on it.

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/ops/blend.hpp"
 #include "kernels/ops/merge_path.hpp"
 
 #if defined(__CUDACC__)
@@ -76,7 +77,7 @@ SHRINK_TILE_HD void stage(int tid, int threads, const Tile& t, std::int64_t rows
 
 template <class V>
 SHRINK_TILE_HD void store_row(V* y, std::int64_t r, V alpha, V acc, V beta) {
-  y[r] = beta == V(0) ? alpha * acc : alpha * acc + beta * y[r];
+  y[r] = blend(alpha, acc, beta, y[r]);
 }
 
 // What phase 2 leaves for phase 3 in the thread's registers.
