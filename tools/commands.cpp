@@ -31,18 +31,19 @@ SpmvAlgorithm parse_algorithm(const std::string& s) {
   return SpmvAlgorithm::Auto;
 }
 
-// Runs `product` once to warm up, then `repeat` times, each timed to completion.
+// Runs `product` once to warm up, then `repeat` times, each timed with the context's Timer (CUDA
+// events on the GPU, a steady clock on the CPU).
 template <class F>
 std::vector<double> time_repeated(const Context& ctx, int repeat, const char* label, F product) {
   product();
   ctx.synchronize();
   std::vector<double> times;
   Progress bar(label, repeat);
+  Timer timer(ctx);
   for (int i = 0; i < repeat; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    timer.start();
     product();
-    ctx.synchronize();
-    times.push_back(seconds_since(t0));
+    times.push_back(timer.stop_seconds());
     bar.update(i + 1);
   }
   return times;
@@ -231,8 +232,7 @@ int run_demo(const DemoArgs& args) {
     prox_grad_step(ctx, v.view(), g.view(), V(0.5), Penalty<V>{V(0.1), V(0.01)}, out.view());
   }));
 
-  const double bytes = static_cast<double>(a.nnz()) * (sizeof(V) + sizeof(I)) +
-                       static_cast<double>(n + 1) * sizeof(I) + 2.0 * n * sizeof(V);
+  const double bytes = spmv_bytes(a, false);  // square: the same for A^T x
   const double prox_bytes = 3.0 * m * sizeof(V);
   if (args.json) {
     std::cout << json{{"backend", to_string(ctx.backend())},
