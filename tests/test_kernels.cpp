@@ -440,6 +440,35 @@ TEST_P(Kernels, ProxStepsMatchReference) {
 }
 
 template <class V>
+void check_axpby(Backend backend) {
+  const Context ctx = make_context(backend);
+  for (index_t n : {0, 1, 13, 200003}) {
+    const auto x = random_vector<V>(n, 41), y = random_vector<V>(n, 42);
+    const auto xd = Array<V>::from_vector(x).copy_to(ctx, ctx.memory_space());
+    for (V beta : {V(0), V(-1), V(0.25)}) {
+      auto yd = Array<V>::from_vector(y).copy_to(ctx, ctx.memory_space());
+      axpby(ctx, V(1.5), xd.view(), beta, yd.view());
+      const auto got = yd.to_vector(ctx);
+      for (index_t i = 0; i < n; ++i)
+        ASSERT_NEAR(got[i], static_cast<double>(1.5L * x[i] + beta * static_cast<long double>(y[i])),
+                    tolerance<V>() * 4 * (1 + std::fabs(x[i]) + std::fabs(y[i])));
+    }
+  }
+  // beta == 0 overwrites: a NaN already in y does not propagate.
+  const std::vector<V> one{V(2)}, nan{std::numeric_limits<V>::quiet_NaN()};
+  auto yd = Array<V>::from_vector(nan).copy_to(ctx, ctx.memory_space());
+  axpby(ctx, V(3), Array<V>::from_vector(one).copy_to(ctx, ctx.memory_space()).view(), V(0), yd.view());
+  EXPECT_EQ(yd.to_vector(ctx)[0], V(6));
+  Array<V> a(ctx, 4, ctx.memory_space()), b(ctx, 3, ctx.memory_space());
+  EXPECT_THROW(axpby(ctx, V(1), a.view(), V(1), b.view()), DimensionMismatch);
+}
+
+TEST_P(Kernels, AxpbyMatchesReference) {
+  check_axpby<double>(GetParam());
+  check_axpby<float>(GetParam());
+}
+
+template <class V>
 void check_reductions(Backend backend) {
   const Context ctx = make_context(backend);
   for (index_t n : {0, 1, 7, 100000, 1000003}) {

@@ -251,6 +251,15 @@ void extrapolate(const Context& ctx, In<VectorView<const V>> x_new, In<VectorVie
   SHRINK_DISPATCH(ctx, extrapolate, ctx, x_new.size, x_new.data, x_old.data, momentum, y.data);
 }
 
+template <class V>
+void axpby(const Context& ctx, V alpha, In<VectorView<const V>> x, V beta, VectorView<V> y) {
+  check_vec(ctx, x, x.size, "x", "");
+  check_vec(ctx, y, x.size, "y", "x");
+  check_scalar(alpha, "alpha");
+  check_scalar(beta, "beta");
+  SHRINK_DISPATCH(ctx, axpby, ctx, x.size, alpha, x.data, beta, y.data);
+}
+
 // ---- reductions -----------------------------------------------------------------------------------
 template <class V>
 V dot(const Context& ctx, VectorView<const V> x, VectorView<const V> y) {
@@ -293,6 +302,7 @@ index_t count_nonfinite(const Context& ctx, VectorView<const V> x) {
                               V, const Penalty<V>&, V);                                            \
   template void extrapolate<V>(const Context&, VectorView<const V>, VectorView<const V>, V,        \
                                VectorView<V>);                                                     \
+  template void axpby<V>(const Context&, V, VectorView<const V>, V, VectorView<V>);                \
   template V dot<V>(const Context&, VectorView<const V>, VectorView<const V>);                     \
   template V nrm2<V>(const Context&, VectorView<const V>);                                         \
   template V amax<V>(const Context&, VectorView<const V>);                                         \

@@ -102,6 +102,10 @@ template <class V>
 void extrapolate(const Context& ctx, In<VectorView<const V>> x_new, In<VectorView<const V>> x_old,
                  V momentum, VectorView<V> y);
 
+// y = alpha * x + beta * y; beta == 0 overwrites y.
+template <class V>
+void axpby(const Context& ctx, V alpha, In<VectorView<const V>> x, V beta, VectorView<V> y);
+
 // ---- reductions (deterministic; results returned to the host) ----------------------------------------
 template <class V> V dot(const Context& ctx, VectorView<const V> x, VectorView<const V> y);
 template <class V> V nrm2(const Context& ctx, VectorView<const V> x);  // no overflow/underflow

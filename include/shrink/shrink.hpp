@@ -6,6 +6,7 @@
 #include "shrink/error.hpp"
 #include "shrink/generate.hpp"
 #include "shrink/io.hpp"
+#include "shrink/lasso.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/ops.hpp"
 

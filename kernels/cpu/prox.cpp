@@ -1,5 +1,6 @@
 // CPU twins of the proximal kernels: one OpenMP pass each.
 #include "kernels/ops/kernels.hpp"
+#include "kernels/ops/blend.hpp"
 #include "kernels/ops/prox_math.hpp"
 
 #include <type_traits>
@@ -66,6 +67,12 @@ template <class V>
 void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old, V momentum, V* y) {
 #pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536)
   for (index_t i = 0; i < n; ++i) y[i] = x_new[i] + momentum * (x_new[i] - x_old[i]);
+}
+
+template <class V>
+void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y) {
+#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536)
+  for (index_t i = 0; i < n; ++i) y[i] = blend(alpha, x[i], beta, y[i]);
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_PROX)

@@ -2,6 +2,7 @@
 // scalar map as the CPU (kernels/ops/prox_math.hpp).
 #include "kernels/cuda/common.cuh"
 #include "kernels/ops/kernels.hpp"
+#include "kernels/ops/blend.hpp"
 #include "kernels/ops/prox_math.hpp"
 
 namespace shrink::kernels::cuda {
@@ -62,6 +63,12 @@ __global__ void extrapolate_kernel(index_t n, const V* __restrict__ x_new,
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
     y[i] = x_new[i] + momentum * (x_new[i] - x_old[i]);
 }
+template <class V>
+__global__ void axpby_kernel(index_t n, V alpha, const V* __restrict__ x, V beta, V* __restrict__ y) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    y[i] = blend(alpha, x[i], beta, y[i]);
+}
 }  // namespace
 
 template <class V>
@@ -91,6 +98,13 @@ template <class V>
 void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old, V momentum, V* y) {
   if (n == 0) return;
   extrapolate_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, x_new, x_old, momentum, y);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y) {
+  if (n == 0) return;
+  axpby_kernel<<<grid_for(ctx, n, kBlock), kBlock, 0, stream_of(ctx)>>>(n, alpha, x, beta, y);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 

@@ -30,6 +30,8 @@ struct ProxArgs {
                                      ProxArgs<V> p, V momentum);                                        \
   template <class V> void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old,    \
                                       V momentum, V* y);                                                \
+  /* y = alpha*x + beta*y (beta == 0 overwrites y) */                                                  \
+  template <class V> void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y);     \
   /* spmv.{cpp,cu} */                                                                                  \
   template <class V, class I> std::size_t csr_spmv_workspace(const Context& ctx,                        \
                                                              const CsrView<V, I>& a, Op op);            \
@@ -72,7 +74,8 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
   template void prox_grad_step<V>(const Context&, index_t, const V*, const V*, V, ProxArgs<V>, \
                                   V*);                                                         \
   template void fista_step<V>(const Context&, index_t, V*, const V*, V*, V, ProxArgs<V>, V);   \
-  template void extrapolate<V>(const Context&, index_t, const V*, const V*, V, V*);
+  template void extrapolate<V>(const Context&, index_t, const V*, const V*, V, V*);             \
+  template void axpby<V>(const Context&, index_t, V, const V*, V, V*);
 #define SHRINK_INSTANTIATE_REDUCE(V)                                      \
   template V dot<V>(const Context&, index_t, const V*, const V*);         \
   template V nrm2<V>(const Context&, index_t, const V*);                  \

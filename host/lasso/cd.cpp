@@ -1,0 +1,369 @@
+// Working-set coordinate descent (celer-style): an outer loop certifies the full problem, screens
+// features that Gap Safe rules prove zero, and picks a working set by how close each feature's dual
+// constraint is to tight; an inner cyclic coordinate descent solves the working-set problem to a
+// fraction of the outer gap, its own gap improved by dual extrapolation.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "host/core/instantiate.hpp"
+#include "host/lasso/solvers.hpp"
+
+namespace shrink::lasso_detail {
+
+namespace {
+
+constexpr int kGapEvery = 10;         // epochs between inner gap checks
+constexpr int kExtrapolation = 5;     // residuals combined by dual extrapolation
+constexpr double kInnerFraction = 0.3;
+constexpr index_t kFirstWorkingSet = 10;
+
+// Solves the small k x k system M z = rhs by Gaussian elimination with partial pivoting; false when
+// M is numerically singular.
+bool solve_small(std::vector<double> m, std::vector<double>& z, int k) {
+  for (int col = 0; col < k; ++col) {
+    int piv = col;
+    for (int r = col + 1; r < k; ++r)
+      if (std::abs(m[r * k + col]) > std::abs(m[piv * k + col])) piv = r;
+    if (!(std::abs(m[piv * k + col]) > 1e-14 * std::abs(m[0]))) return false;
+    if (piv != col) {
+      for (int c = 0; c < k; ++c) std::swap(m[col * k + c], m[piv * k + c]);
+      std::swap(z[col], z[piv]);
+    }
+    for (int r = col + 1; r < k; ++r) {
+      const double f = m[r * k + col] / m[col * k + col];
+      for (int c = col; c < k; ++c) m[r * k + c] -= f * m[col * k + c];
+      z[r] -= f * z[col];
+    }
+  }
+  for (int r = k - 1; r >= 0; --r) {
+    double s = z[r];
+    for (int c = r + 1; c < k; ++c) s -= m[r * k + c] * z[c];
+    z[r] = s / m[r * k + r];
+  }
+  return true;
+}
+
+}  // namespace
+
+// Dual evaluation from a materialized residual; shared by the CD solver and the null model.
+template <class V>
+class ResidualDual {
+ public:
+  ResidualDual(const Problem<V>& prob, const UnpenalizedSolver& unpen)
+      : prob_(prob), unpen_(unpen), work_(static_cast<std::size_t>(prob.n)) {}
+
+  // Projects the unpenalized features out of r (into work_) and returns their least-squares
+  // coefficients (order of prob.unpenalized).
+  std::vector<double> project(const double* r) {
+    const auto n = prob_.n;
+    std::copy(r, r + n, work_.begin());
+    if (unpen_.size() == 0) return {};
+    std::vector<double> cu(unpen_.size());
+    const double sw = weighted_sum(work_.data());
+    for (std::size_t a = 0; a < cu.size(); ++a) {
+      const index_t j = prob_.unpenalized[a];
+      cu[a] = (column_dot(*prob_.x, j, prob_.weights(), work_.data()) - prob_.mu[j] * sw) /
+              (static_cast<double>(n) * prob_.scale[j]);
+    }
+    const auto coef = unpen_.solve(cu);
+    double shift = 0;
+    for (std::size_t a = 0; a < coef.size(); ++a) {
+      const index_t j = prob_.unpenalized[a];
+      column_axpy(*prob_.x, j, -coef[a] / prob_.scale[j], work_.data());
+      shift += coef[a] * prob_.mu[j] / prob_.scale[j];
+    }
+    if (shift != 0)
+      for (index_t i = 0; i < n; ++i) work_[i] += shift;
+    return coef;
+  }
+
+  // c_j = (1/n) z_j^T W rho for rho = the projected residual in work_, over `subset` (or all).
+  void correlations(std::vector<double>& c, const std::vector<index_t>* subset) const {
+    const double sw = weighted_sum(work_.data());
+    const double dn = static_cast<double>(prob_.n);
+    auto one = [&](index_t j) {
+      c[j] = prob_.usable(j) ? (column_dot(*prob_.x, j, prob_.weights(), work_.data()) - prob_.mu[j] * sw) /
+                                   (dn * prob_.scale[j])
+                             : 0.0;
+    };
+    if (subset) {
+      const auto count = static_cast<index_t>(subset->size());
+#pragma omp parallel for schedule(dynamic, 32) if (count > 64)
+      for (index_t t = 0; t < count; ++t) one((*subset)[t]);
+    } else {
+#pragma omp parallel for schedule(dynamic, 32) if (prob_.p > 64)
+      for (index_t j = 0; j < prob_.p; ++j) one(j);
+    }
+  }
+
+  // The dual at the best scaling of the residual r; c receives the correlations of r (projected).
+  DualPoint evaluate(double lambda, const double* r, std::vector<double>& c,
+                     const std::vector<index_t>* subset) {
+    project(r);
+    correlations(c, subset);
+    const double dn = static_cast<double>(prob_.n);
+    double a1 = 0, a2 = 0;
+    const double* w = prob_.weights();
+    for (index_t i = 0; i < prob_.n; ++i) {
+      const double wr = (w ? w[i] : 1.0) * work_[i];
+      a1 += wr * prob_.yc[i];
+      a2 += wr * work_[i];
+    }
+    return dual_objective(prob_, lambda, c.data(), a1 / dn, a2 / dn, subset);
+  }
+
+  double weighted_sum(const double* r) const {
+    const double* w = prob_.weights();
+    double s = 0;
+    for (index_t i = 0; i < prob_.n; ++i) s += (w ? w[i] : 1.0) * r[i];
+    return s;
+  }
+
+ private:
+  const Problem<V>& prob_;
+  const UnpenalizedSolver& unpen_;
+  std::vector<double> work_;
+};
+
+template <class V>
+class CdSolver final : public Solver {
+ public:
+  CdSolver(const Problem<V>& prob, const UnpenalizedSolver& unpen)
+      : prob_(prob), dual_(prob, unpen), n_(prob.n), p_(prob.p),
+        rt_(static_cast<std::size_t>(n_)), r_(static_cast<std::size_t>(n_)),
+        c_(static_cast<std::size_t>(p_)), c_acc_(static_cast<std::size_t>(p_)) {}
+
+  Solution certify(double lambda, const std::vector<double>& beta) override {
+    prob_.residual(beta, rt_, m_);
+    materialize();
+    Solution s;
+    s.objective = primal(lambda, beta);
+    s.gap = s.objective - dual_.evaluate(lambda, r_.data(), c_, nullptr).value;
+    s.status = s.gap <= 1e-6 * s.objective ? FitStatus::Converged : FitStatus::MaxIterations;
+    return s;
+  }
+
+  Solution solve(const SolveRequest& req, std::vector<double>& beta) override {
+    const double lambda = req.lambda;
+    prob_.residual(beta, rt_, m_);  // fresh each lambda: no drift carried along the path
+    std::vector<char> screened(static_cast<std::size_t>(p_), 0);
+    index_t nnz = 0;
+    for (index_t j = 0; j < p_; ++j) nnz += beta[j] != 0;
+    index_t ws_size = std::max<index_t>(kFirstWorkingSet, 2 * nnz);
+    bool have_acc = false;
+    Solution out;
+    std::int64_t epochs = 0;
+    for (std::int64_t outer = 0;; ++outer) {
+      materialize();
+      out.objective = primal(lambda, beta);
+      DualPoint best = dual_.evaluate(lambda, r_.data(), c_, nullptr);
+      if (have_acc) {
+        const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), c_acc_, nullptr);
+        if (acc.value > best.value) {
+          best = acc;
+          std::swap(c_, c_acc_);
+        }
+      }
+      out.gap = out.objective - best.value;
+      out.iterations = epochs;
+      if (out.gap <= req.tol * out.objective) {
+        out.status = FitStatus::Converged;
+        return out;
+      }
+      if (epochs >= req.max_iter) {
+        out.status = FitStatus::MaxIterations;
+        return out;
+      }
+      if (req.screening) screen(lambda, best.theta, out.gap, beta, screened);
+      const auto ws = working_set(lambda, best.theta, beta, screened, ws_size);
+      const bool everything = static_cast<index_t>(ws.size()) == candidates_;
+      const double tol_in = everything ? req.tol * out.objective : kInnerFraction * out.gap;
+      have_acc = inner(lambda, ws, tol_in, req.max_iter, epochs, beta);
+      ws_size = std::min<index_t>(2 * ws_size, p_);
+      if (ws.empty()) ++epochs;  // everything screened: the next check certifies zero
+    }
+  }
+
+ private:
+  void materialize() {
+    for (index_t i = 0; i < n_; ++i) r_[i] = rt_[i] + m_;
+  }
+
+  double primal(double lambda, const std::vector<double>& beta) const {
+    const double* w = prob_.weights();
+    double s = 0;
+    for (index_t i = 0; i < n_; ++i) s += (w ? w[i] : 1.0) * r_[i] * r_[i];
+    return 0.5 * s / static_cast<double>(n_) + prob_.penalty(lambda, beta);
+  }
+
+  // Gap Safe sphere test (Lasso part only): |c_j(rho)| + sqrt(2 L_j gap) < lambda v_j proves
+  // beta_j = 0 at the optimum.
+  void screen(double lambda, double theta, double gap, std::vector<double>& beta,
+              std::vector<char>& screened) {
+    if (prob_.alpha != 1.0 || lambda <= 0 || !(gap > 0)) return;
+    for (index_t j = 0; j < p_; ++j) {
+      if (screened[j] || !prob_.usable(j) || prob_.factors[j] == 0) continue;
+      const double cj = prob_.positive ? theta * c_[j] : std::abs(theta * c_[j]);
+      if (cj + std::sqrt(2 * prob_.lipschitz[j] * gap) < lambda * prob_.factors[j]) {
+        screened[j] = 1;
+        if (beta[j] != 0) {
+          prob_.move(j, -beta[j], rt_.data(), m_);
+          beta[j] = 0;
+        }
+      }
+    }
+  }
+
+  std::vector<index_t> working_set(double lambda, double theta, const std::vector<double>& beta,
+                                   const std::vector<char>& screened, index_t ws_size) {
+    std::vector<std::pair<double, index_t>> score;
+    score.reserve(static_cast<std::size_t>(p_));
+    for (index_t j = 0; j < p_; ++j) {
+      if (screened[j] || !prob_.usable(j)) continue;
+      double d;
+      if (beta[j] != 0 || prob_.factors[j] == 0) {
+        d = -std::numeric_limits<double>::infinity();
+      } else {
+        const double cj = prob_.positive ? theta * c_[j] : std::abs(theta * c_[j]);
+        d = (lambda * prob_.alpha * prob_.factors[j] - cj) / std::sqrt(prob_.lipschitz[j]);
+      }
+      score.emplace_back(d, j);
+    }
+    candidates_ = static_cast<index_t>(score.size());
+    const auto keep = static_cast<std::size_t>(std::min<index_t>(
+        std::max<index_t>(ws_size, std::count_if(score.begin(), score.end(), [](auto& s) {
+                            return std::isinf(s.first);
+                          })),
+        candidates_));
+    std::nth_element(score.begin(), score.begin() + static_cast<std::ptrdiff_t>(keep), score.end());
+    std::vector<index_t> ws(keep);
+    for (std::size_t t = 0; t < keep; ++t) ws[t] = score[t].second;
+    std::sort(ws.begin(), ws.end());
+    return ws;
+  }
+
+  // Cyclic coordinate descent over ws until its gap is <= tol_in; true when r_acc_ holds an
+  // extrapolated residual.
+  bool inner(double lambda, const std::vector<index_t>& ws, double tol_in, std::int64_t max_iter,
+             std::int64_t& epochs, std::vector<double>& beta) {
+    if (ws.empty()) return false;
+    const double a = prob_.alpha;
+    std::vector<double> l1(ws.size()), denom(ws.size()), lip(ws.size());
+    for (std::size_t t = 0; t < ws.size(); ++t) {
+      const index_t j = ws[t];
+      l1[t] = lambda * a * prob_.factors[j];
+      lip[t] = prob_.lipschitz[j];
+      denom[t] = lip[t] + lambda * (1 - a) * prob_.factors[j];
+    }
+    history_.assign(static_cast<std::size_t>(kExtrapolation + 1), std::vector<double>());
+    int stored = 0;
+    bool have_acc = false;
+    for (int local = 1; epochs < max_iter; ++local) {
+      for (std::size_t t = 0; t < ws.size(); ++t) {
+        const index_t j = ws[t];
+        const double old = beta[j];
+        const double z = lip[t] * old + prob_.gradient(j, rt_.data(), m_);
+        double next;
+        if (prob_.positive) next = std::max(z - l1[t], 0.0) / denom[t];
+        else next = std::copysign(std::max(std::abs(z) - l1[t], 0.0), z) / denom[t];
+        if (next != old) {
+          prob_.move(j, next - old, rt_.data(), m_);
+          beta[j] = next;
+        }
+      }
+      ++epochs;
+      // Keep the residuals of the last kExtrapolation + 1 epochs before each check.
+      const int phase = local % kGapEvery;
+      if (phase == 0 || phase > kGapEvery - kExtrapolation - 1) {
+        auto& slot = history_[static_cast<std::size_t>(stored % (kExtrapolation + 1))];
+        slot.resize(static_cast<std::size_t>(n_));
+        for (index_t i = 0; i < n_; ++i) slot[i] = rt_[i] + m_;
+        ++stored;
+      }
+      if (phase != 0) continue;
+      materialize();
+      const double primal_value = primal(lambda, beta);
+      double best = dual_.evaluate(lambda, r_.data(), c_, &ws).value;
+      have_acc = extrapolate(stored);
+      if (have_acc) best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), c_acc_, &ws).value);
+      stored = 0;
+      if (primal_value - best <= tol_in) break;
+    }
+    return have_acc;
+  }
+
+  // r_acc = sum_k c_k R_{k+1}, with c the normalized solution of (U U^T) z = 1 over the residual
+  // differences U (Massias et al. 2020, dual extrapolation).
+  bool extrapolate(int stored) {
+    constexpr int k = kExtrapolation;
+    if (stored < k + 1) return false;
+    // history_ is a ring; oldest first.
+    std::vector<const std::vector<double>*> seq(k + 1);
+    for (int t = 0; t <= k; ++t) seq[t] = &history_[static_cast<std::size_t>((stored + t) % (k + 1))];
+    std::vector<double> diff(static_cast<std::size_t>(k) * n_);
+    for (int t = 0; t < k; ++t)
+      for (index_t i = 0; i < n_; ++i) diff[t * n_ + i] = (*seq[t + 1])[i] - (*seq[t])[i];
+    std::vector<double> gram(k * k);
+    for (int s = 0; s < k; ++s)
+      for (int t = 0; t <= s; ++t) {
+        double d = 0;
+        for (index_t i = 0; i < n_; ++i) d += diff[s * n_ + i] * diff[t * n_ + i];
+        gram[s * k + t] = gram[t * k + s] = d;
+      }
+    if (!(gram[0] > 0)) return false;
+    std::vector<double> z(k, 1.0);
+    if (!solve_small(gram, z, k)) return false;
+    double total = 0;
+    for (double v : z) total += v;
+    if (!(std::abs(total) > 0) || !std::isfinite(total)) return false;
+    r_acc_.assign(static_cast<std::size_t>(n_), 0.0);
+    for (int t = 0; t < k; ++t) {
+      const double coef = z[t] / total;
+      for (index_t i = 0; i < n_; ++i) r_acc_[i] += coef * (*seq[t + 1])[i];
+    }
+    return true;
+  }
+
+  const Problem<V>& prob_;
+  ResidualDual<V> dual_;
+  index_t n_, p_;
+  std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
+  std::vector<std::vector<double>> history_;
+  double m_ = 0;
+  index_t candidates_ = 0;
+};
+
+template <class V>
+std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized) {
+  return std::make_unique<CdSolver<V>>(prob, unpenalized);
+}
+
+template <class V>
+std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
+                                        std::vector<double>& beta_unpenalized) {
+  ResidualDual<V> dual(prob, unpenalized);
+  beta_unpenalized = dual.project(prob.yc.data());
+  std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
+  dual.correlations(c, nullptr);
+  return c;
+}
+
+template <class V>
+DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
+                        const std::vector<double>& r) {
+  ResidualDual<V> dual(prob, unpenalized);
+  std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
+  return dual.evaluate(lambda, r.data(), c, nullptr);
+}
+
+#define SHRINK_INSTANTIATE_CD(V)                                                               \
+  template std::unique_ptr<Solver> make_cd_solver<V>(const Problem<V>&, const UnpenalizedSolver&); \
+  template std::vector<double> null_model_gradient<V>(const Problem<V>&, const UnpenalizedSolver&, \
+                                                      std::vector<double>&); \
+  template DualPoint residual_dual<V>(const Problem<V>&, const UnpenalizedSolver&, double,         \
+                                      const std::vector<double>&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
+
+}  // namespace shrink::lasso_detail

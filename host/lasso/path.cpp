@@ -1,0 +1,413 @@
+// Public Lasso entry points: boundary validation, the lambda grid, the warm-started path, the choice
+// of solver, cross-validation and result assembly.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <string>
+
+#include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
+#include "host/lasso/solvers.hpp"
+#include "shrink/error.hpp"
+#include "shrink/lasso.hpp"
+
+namespace shrink {
+
+const char* to_string(LassoSolver solver) noexcept {
+  switch (solver) {
+    case LassoSolver::Auto: return "auto";
+    case LassoSolver::CoordinateDescent: return "cd";
+    case LassoSolver::Gram: return "gram";
+    case LassoSolver::ProximalGradient: return "fista";
+  }
+  return "?";
+}
+
+LassoSolver parse_lasso_solver(std::string_view text) {
+  if (text == "auto") return LassoSolver::Auto;
+  if (text == "cd") return LassoSolver::CoordinateDescent;
+  if (text == "gram") return LassoSolver::Gram;
+  if (text == "fista") return LassoSolver::ProximalGradient;
+  throw InvalidArgument("solver must be auto, cd, gram or fista, got '" + std::string(text) + "'");
+}
+
+const char* to_string(FitStatus status) noexcept {
+  return status == FitStatus::Converged ? "converged" : "max_iterations";
+}
+
+bool LassoPath::all_converged() const noexcept { return n_not_converged() == 0; }
+std::size_t LassoPath::n_not_converged() const noexcept {
+  return static_cast<std::size_t>(std::count(status.begin(), status.end(), FitStatus::MaxIterations));
+}
+
+std::vector<double> LassoPath::coefficients_at(std::size_t l) const {
+  if (l >= size()) throw InvalidArgument("lambda index " + std::to_string(l) + " >= path size " + std::to_string(size()));
+  std::vector<double> out(static_cast<std::size_t>(n_features), 0.0);
+  const auto& t = coefficients.transposed();
+  for (auto k = t.row_ptr()[l]; k < t.row_ptr()[l + 1]; ++k) out[t.col_idx()[k]] = t.values()[k];
+  return out;
+}
+
+double LassoPath::sparsity_ratio(std::size_t l) const {
+  if (n_features == 0) return 1.0;
+  return 1.0 - static_cast<double>(nnz.at(l)) / static_cast<double>(n_features);
+}
+
+MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, int bins) {
+  if (bins < 1) throw InvalidArgument("histogram bins must be >= 1, got " + std::to_string(bins));
+  const auto coef = path.coefficients_at(l);
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (double c : coef)
+    if (c != 0) {
+      lo = std::min(lo, std::abs(c));
+      hi = std::max(hi, std::abs(c));
+    }
+  MagnitudeHistogram h;
+  h.counts.assign(static_cast<std::size_t>(bins), 0);
+  if (hi == 0) {
+    h.edges.assign(static_cast<std::size_t>(bins) + 1, 0.0);
+    return h;
+  }
+  const double a = std::log10(lo), b = std::log10(hi);
+  for (int k = 0; k <= bins; ++k) h.edges.push_back(std::pow(10.0, a + (b - a) * k / bins));
+  for (double c : coef) {
+    if (c == 0) continue;
+    int k = b > a ? static_cast<int>((std::log10(std::abs(c)) - a) / (b - a) * bins) : bins - 1;
+    h.counts[static_cast<std::size_t>(std::clamp(k, 0, bins - 1))]++;
+  }
+  return h;
+}
+
+namespace lasso_detail {
+namespace {
+
+void check_vector(const std::vector<double>& v, index_t expected, const std::string& what,
+                  const std::string& why) {
+  if (v.empty()) return;
+  detail::check_vector_size(static_cast<index_t>(v.size()), expected, what, why);
+  detail::check_finite(v.data(), expected, what);
+  for (index_t i = 0; i < expected; ++i)
+    if (v[i] < 0)
+      throw InvalidArgument(what + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
+                            " is negative; it must be >= 0");
+}
+
+void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOptions& o) {
+  if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
+  detail::check_vector_size(static_cast<index_t>(y.size()), n, "y", "X has " + std::to_string(n) + " rows");
+  detail::check_finite(y.data(), n, "y");
+  if (!(o.l1_ratio >= 0 && o.l1_ratio <= 1))
+    throw InvalidArgument("l1_ratio must be in [0, 1], got " + std::to_string(o.l1_ratio));
+  check_vector(o.sample_weights, n, "sample_weights", "X has " + std::to_string(n) + " rows");
+  if (!o.sample_weights.empty() &&
+      std::all_of(o.sample_weights.begin(), o.sample_weights.end(), [](double w) { return w == 0; }))
+    throw InvalidArgument("sample_weights are all zero; at least one sample must carry weight");
+  check_vector(o.penalty_factors, p, "penalty_factors", "X has " + std::to_string(p) + " columns");
+  for (std::size_t l = 0; l < o.lambdas.size(); ++l)
+    if (!std::isfinite(o.lambdas[l]) || o.lambdas[l] < 0)
+      throw InvalidArgument("lambdas[" + std::to_string(l) + "] = " + std::to_string(o.lambdas[l]) +
+                            "; each lambda must be finite and >= 0");
+  if (o.n_lambdas < 1) throw InvalidArgument("n_lambdas must be >= 1, got " + std::to_string(o.n_lambdas));
+  if (!(o.lambda_min_ratio >= 0 && o.lambda_min_ratio < 1))
+    throw InvalidArgument("lambda_min_ratio must be in (0, 1) (0 for the default), got " +
+                          std::to_string(o.lambda_min_ratio));
+  if (!(o.tol >= 0 && std::isfinite(o.tol)))
+    throw InvalidArgument("tol must be >= 0 (0 for the default), got " + std::to_string(o.tol));
+  if (o.max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(o.max_iter));
+}
+
+// Runs f with OpenMP limited to the context's CPU threads.
+template <class F>
+auto with_threads(const Context& ctx, F&& f) {
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(ctx.cpu_threads());
+  struct Restore {
+    int n;
+    ~Restore() { omp_set_num_threads(n); }
+  } restore{saved};
+  return f();
+}
+
+struct Grid {
+  double lambda_max = 0;        // exact threshold (infinite for ridge)
+  std::vector<double> lambdas;
+};
+
+template <class V>
+Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const LassoOptions& o) {
+  double top = 0;  // max over penalized features of |c_j| / v_j
+  for (index_t j = 0; j < prob.p; ++j) {
+    if (!prob.usable(j) || prob.factors[j] == 0) continue;
+    const double cj = prob.positive ? std::max(c0[j], 0.0) : std::abs(c0[j]);
+    top = std::max(top, cj / prob.factors[j]);
+  }
+  Grid g;
+  g.lambda_max = prob.alpha > 0 ? top / prob.alpha : std::numeric_limits<double>::infinity();
+  if (!o.lambdas.empty()) {
+    g.lambdas = o.lambdas;
+    return g;
+  }
+  // Ridge has no finite lambda_max: the grid starts where alpha = 1e-3 would (as glmnet does).
+  const double start = top / std::max(prob.alpha, 1e-3);
+  const double ratio = o.lambda_min_ratio > 0 ? o.lambda_min_ratio : (prob.n > prob.p ? 1e-3 : 1e-2);
+  const int count = o.n_lambdas;
+  g.lambdas.resize(static_cast<std::size_t>(count));
+  for (int l = 0; l < count; ++l)
+    g.lambdas[l] = count == 1 ? start : start * std::pow(ratio, static_cast<double>(l) / (count - 1));
+  if (count > 1) g.lambdas.back() = start * ratio;
+  g.lambdas.front() = start;
+  return g;
+}
+
+template <class V>
+LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked) {
+  if (asked == LassoSolver::Gram && prob.x->sparse)
+    throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
+  if (asked != LassoSolver::Auto) return asked;
+  if (ctx.backend() == Backend::Cuda) return LassoSolver::ProximalGradient;
+  if (!prob.x->sparse && prob.n >= 2 * prob.p && prob.p <= 4096) return LassoSolver::Gram;
+  return LassoSolver::CoordinateDescent;
+}
+
+template <class V>
+LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
+              const LassoOptions& o) {
+  validate(x.n, x.p, y, o);
+  return with_threads(ctx, [&] {
+    const auto prob = make_problem(x, y, o);
+    const UnpenalizedSolver unpen(prob);
+    std::vector<double> beta_u;
+    const auto c0 = null_model_gradient(prob, unpen, beta_u);
+    const Grid grid = make_grid(prob, c0, o);
+
+    LassoPath path;
+    path.n_samples = x.n;
+    path.n_features = x.p;
+    path.solver = choose(ctx, prob, o.solver);
+    path.lambda_max = grid.lambda_max;
+    path.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
+    path.lambdas = grid.lambdas;
+
+    std::unique_ptr<Solver> solver;
+    switch (path.solver) {
+      case LassoSolver::Gram: solver = make_gram_solver(prob, unpen); break;
+      case LassoSolver::ProximalGradient: solver = make_fista_solver(ctx, prob, unpen); break;
+      default: solver = make_cd_solver(prob, unpen); break;
+    }
+
+    std::vector<double> null_beta(static_cast<std::size_t>(x.p), 0.0);
+    for (std::size_t u = 0; u < beta_u.size(); ++u) null_beta[prob.unpenalized[u]] = beta_u[u];
+    std::vector<double> beta = null_beta;
+
+    const std::size_t count = path.lambdas.size();
+    std::vector<std::int64_t> row_ptr{0}, cols;
+    std::vector<double> vals;
+    for (std::size_t l = 0; l < count; ++l) {
+      const double lambda = path.lambdas[l];
+      Solution sol;
+      bool done = false;
+      if (lambda >= grid.lambda_max) {
+        // The null model is the exact answer: every penalized coefficient is exactly zero.
+        beta = null_beta;
+        sol = solver->certify(lambda, beta);
+        done = sol.gap <= path.tol * sol.objective;
+      }
+      if (!done) sol = solver->solve({lambda, path.tol, o.max_iter, o.screening}, beta);
+      path.objective.push_back(sol.objective);
+      path.duality_gap.push_back(sol.gap);
+      path.iterations.push_back(sol.iterations);
+      path.status.push_back(sol.gap <= path.tol * sol.objective ? FitStatus::Converged
+                                                                 : FitStatus::MaxIterations);
+      double intercept = prob.ybar;
+      std::int64_t nz = 0;
+      for (index_t j = 0; j < x.p; ++j) {
+        if (beta[j] == 0 || !prob.usable(j)) continue;
+        const double b = beta[j] / prob.scale[j];
+        intercept -= prob.mu[j] * b;
+        cols.push_back(j);
+        vals.push_back(b);
+        ++nz;
+      }
+      row_ptr.push_back(static_cast<std::int64_t>(cols.size()));
+      path.intercepts.push_back(o.fit_intercept ? intercept : 0.0);
+      path.nnz.push_back(nz);
+      if (o.progress) o.progress(l + 1, count);
+    }
+    path.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
+        static_cast<index_t>(count), x.p, Array<std::int64_t>::from_vector(row_ptr),
+        Array<std::int64_t>::from_vector(cols), Array<double>::from_vector(vals)));
+    return path;
+  });
+}
+
+// Deterministic fold assignment: a Fisher-Yates shuffle driven by SplitMix64.
+std::vector<int> folds_for(index_t n, int k, std::uint64_t seed) {
+  std::vector<index_t> perm(static_cast<std::size_t>(n));
+  std::iota(perm.begin(), perm.end(), index_t{0});
+  std::uint64_t state = seed + 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  for (index_t i = n - 1; i > 0; --i) std::swap(perm[i], perm[next() % static_cast<std::uint64_t>(i + 1)]);
+  std::vector<int> fold(static_cast<std::size_t>(n));
+  for (index_t t = 0; t < n; ++t) fold[perm[t]] = static_cast<int>(t % k);
+  return fold;
+}
+
+template <class V>
+LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
+                       const LassoOptions& o, const CrossValidationOptions& cv) {
+  validate(x.n, x.p, y, o);
+  if (cv.folds < 2 || cv.folds > x.n)
+    throw InvalidArgument("cv folds must be in [2, n_samples = " + std::to_string(x.n) + "], got " +
+                          std::to_string(cv.folds));
+  LassoCv out;
+  LassoOptions full = o;
+  const auto total_steps = static_cast<std::size_t>(cv.folds + 1);
+  full.progress = nullptr;
+  out.path = fit(ctx, x, y, full);
+  if (o.progress) o.progress(1, total_steps);
+  const std::size_t count = out.path.size();
+  const auto fold = folds_for(x.n, cv.folds, cv.seed);
+  std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
+  LassoOptions sub = full;
+  sub.lambdas = out.path.lambdas;
+  for (int k = 0; k < cv.folds; ++k) {
+    std::vector<index_t> train, test;
+    for (index_t i = 0; i < x.n; ++i) (fold[i] == k ? test : train).push_back(i);
+    std::vector<double> y_train, w_test;
+    for (index_t i : train) y_train.push_back(y[i]);
+    sub.sample_weights.clear();
+    if (!o.sample_weights.empty())
+      for (index_t i : train) sub.sample_weights.push_back(o.sample_weights[i]);
+    for (index_t i : test) w_test.push_back(o.sample_weights.empty() ? 1.0 : o.sample_weights[i]);
+    double w_total = std::accumulate(w_test.begin(), w_test.end(), 0.0);
+    const Design<V> x_train = x.row_subset(train), x_test = x.row_subset(test);
+    if (!sub.sample_weights.empty() &&
+        std::all_of(sub.sample_weights.begin(), sub.sample_weights.end(), [](double w) { return w == 0; }))
+      throw InvalidArgument("cv fold " + std::to_string(k) + " has zero total training weight");
+    const LassoPath fp = fit(ctx, x_train, y_train, sub);
+    out.fold_fits_not_converged += fp.n_not_converged();
+    auto& err = errors[static_cast<std::size_t>(k)];
+    err.resize(count);
+    const auto& t = fp.coefficients.transposed();
+    std::vector<double> pred(test.size());
+    for (std::size_t l = 0; l < count; ++l) {
+      std::fill(pred.begin(), pred.end(), fp.intercepts[l]);
+      for (auto e = t.row_ptr()[l]; e < t.row_ptr()[l + 1]; ++e)
+        column_axpy(x_test, t.col_idx()[e], t.values()[e], pred.data());
+      double s = 0;
+      for (std::size_t i = 0; i < test.size(); ++i) {
+        const double d = y[test[i]] - pred[i];
+        s += w_test[i] * d * d;
+      }
+      err[l] = w_total > 0 ? s / w_total : 0.0;
+    }
+    if (o.progress) o.progress(static_cast<std::size_t>(k) + 2, total_steps);
+  }
+  out.cv_mean.assign(count, 0.0);
+  out.cv_se.assign(count, 0.0);
+  const double kf = cv.folds;
+  for (std::size_t l = 0; l < count; ++l) {
+    double mean = 0;
+    for (const auto& e : errors) mean += e[l];
+    mean /= kf;
+    double var = 0;
+    for (const auto& e : errors) var += (e[l] - mean) * (e[l] - mean);
+    out.cv_mean[l] = mean;
+    out.cv_se[l] = std::sqrt(var / (kf - 1) / kf);
+  }
+  std::size_t best = 0;
+  for (std::size_t l = 1; l < count; ++l)
+    if (out.cv_mean[l] < out.cv_mean[best]) best = l;
+  out.index_min = best;
+  const double limit = out.cv_mean[best] + out.cv_se[best];
+  std::size_t one_se = best;
+  for (std::size_t l = 0; l < count; ++l)
+    if (out.cv_mean[l] <= limit && out.path.lambdas[l] > out.path.lambdas[one_se]) one_se = l;
+  out.index_1se = one_se;
+  out.lambda_min = out.path.lambdas[best];
+  out.lambda_1se = out.path.lambdas[one_se];
+  return out;
+}
+
+template <class V>
+std::vector<double> as_double(VectorView<const V> y) {
+  if (y.space != MemorySpace::Host) throw InvalidArgument("y must be in host memory");
+  return std::vector<double>(y.data, y.data + y.size);
+}
+
+}  // namespace
+}  // namespace lasso_detail
+
+template <class V>
+LassoPath lasso_path(const Context& ctx, DenseView<const V> x, VectorView<const V> y, const LassoOptions& o) {
+  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
+  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+}
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& o) {
+  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+}
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& o) {
+  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+}
+
+template <class V>
+std::vector<double> lasso_lambda_grid(DenseView<const V> x, VectorView<const V> y, const LassoOptions& o) {
+  const auto design = lasso_detail::make_design(x);
+  const auto yd = lasso_detail::as_double(y);
+  lasso_detail::validate(design.n, design.p, yd, o);
+  const auto prob = lasso_detail::make_problem(design, yd, o);
+  const lasso_detail::UnpenalizedSolver unpen(prob);
+  std::vector<double> beta_u;
+  return lasso_detail::make_grid(prob, lasso_detail::null_model_gradient(prob, unpen, beta_u), o).lambdas;
+}
+
+template <class V>
+LassoCv lasso_cv(const Context& ctx, DenseView<const V> x, VectorView<const V> y, const LassoOptions& o,
+                 const CrossValidationOptions& cv) {
+  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+}
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y, const LassoOptions& o,
+                 const CrossValidationOptions& cv) {
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+}
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y, const LassoOptions& o,
+                 const CrossValidationOptions& cv) {
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+}
+
+#define SHRINK_INSTANTIATE_LASSO_V(V)                                                                 \
+  template LassoPath lasso_path<V>(const Context&, DenseView<const V>, VectorView<const V>,            \
+                                   const LassoOptions&);                                               \
+  template std::vector<double> lasso_lambda_grid<V>(DenseView<const V>, VectorView<const V>,          \
+                                                    const LassoOptions&);                              \
+  template LassoCv lasso_cv<V>(const Context&, DenseView<const V>, VectorView<const V>,                \
+                               const LassoOptions&, const CrossValidationOptions&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_V)
+
+#define SHRINK_INSTANTIATE_LASSO_VI(V, I)                                                             \
+  template LassoPath lasso_path<V, I>(const Context&, const CsrMatrix<V, I>&, VectorView<const V>,     \
+                                      const LassoOptions&);                                            \
+  template LassoPath lasso_path<V, I>(const Context&, const CscMatrix<V, I>&, VectorView<const V>,     \
+                                      const LassoOptions&);                                            \
+  template LassoCv lasso_cv<V, I>(const Context&, const CsrMatrix<V, I>&, VectorView<const V>,         \
+                                  const LassoOptions&, const CrossValidationOptions&);                 \
+  template LassoCv lasso_cv<V, I>(const Context&, const CscMatrix<V, I>&, VectorView<const V>,         \
+                                  const LassoOptions&, const CrossValidationOptions&);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_LASSO_VI)
+
+}  // namespace shrink

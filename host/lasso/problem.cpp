@@ -1,0 +1,394 @@
+// Design storage, column statistics, the dual objective and the unpenalized least-squares block.
+#include "host/lasso/problem.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
+#include "shrink/error.hpp"
+
+namespace shrink::lasso_detail {
+
+double default_tol(bool single_precision) noexcept { return single_precision ? 1e-4 : 1e-6; }
+
+// ---- design ------------------------------------------------------------------------------------------
+template <class V>
+Design<V> make_design(DenseView<const V> x) {
+  Design<V> d;
+  d.n = x.rows;
+  d.p = x.cols;
+  d.dense.resize(static_cast<std::size_t>(detail::checked_product(x.rows, x.cols, "X")));
+  for (index_t j = 0; j < x.cols; ++j)
+    for (index_t i = 0; i < x.rows; ++i) d.dense[j * x.rows + i] = x(i, j);
+  detail::check_finite(d.dense.data(), static_cast<index_t>(d.dense.size()), "X (column-major)");
+  return d;
+}
+
+namespace {
+// Column j of the CSC form is row j of the transposed CSR `t` (cols x rows).
+template <class V, class I>
+Design<V> design_from_transposed(const CsrMatrix<V, I>& t) {
+  Design<V> d;
+  d.sparse = true;
+  d.n = t.cols();
+  d.p = t.rows();
+  detail::check_fits_index<std::int32_t>(d.n, "X rows (n_samples)");
+  const auto* rp = t.row_ptr().data();
+  d.col_ptr.assign(rp, rp + d.p + 1);
+  d.row_idx.assign(t.col_idx().data(), t.col_idx().data() + t.nnz());
+  d.values.assign(t.values().data(), t.values().data() + t.nnz());
+  return d;
+}
+}  // namespace
+
+template <class V, class I>
+Design<V> make_design(const CsrMatrix<V, I>& x) {
+  if (x.space() != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
+  return design_from_transposed(transpose(x));
+}
+template <class V, class I>
+Design<V> make_design(const CscMatrix<V, I>& x) {
+  if (x.space() != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
+  return design_from_transposed(x.transposed());
+}
+
+template <class V>
+Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
+  Design out;
+  out.n = static_cast<index_t>(rows.size());
+  out.p = p;
+  out.sparse = sparse;
+  if (!sparse) {
+    out.dense.resize(static_cast<std::size_t>(out.n * p));
+    for (index_t j = 0; j < p; ++j)
+      for (index_t i = 0; i < out.n; ++i) out.dense[j * out.n + i] = dense[j * n + rows[i]];
+    return out;
+  }
+  std::vector<std::int32_t> new_row(static_cast<std::size_t>(n), -1);
+  for (index_t i = 0; i < out.n; ++i) new_row[rows[i]] = static_cast<std::int32_t>(i);
+  out.col_ptr.assign(1, 0);
+  for (index_t j = 0; j < p; ++j) {
+    const std::size_t first = out.row_idx.size();
+    for (auto k = col_ptr[j]; k < col_ptr[j + 1]; ++k)
+      if (new_row[row_idx[k]] >= 0) {
+        out.row_idx.push_back(new_row[row_idx[k]]);
+        out.values.push_back(values[k]);
+      }
+    // Rows may come in any order: keep each column sorted.
+    std::vector<std::size_t> order(out.row_idx.size() - first);
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = first + k;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return out.row_idx[a] < out.row_idx[b]; });
+    std::vector<std::int32_t> ri(order.size());
+    std::vector<V> va(order.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      ri[k] = out.row_idx[order[k]];
+      va[k] = out.values[order[k]];
+    }
+    std::copy(ri.begin(), ri.end(), out.row_idx.begin() + static_cast<std::ptrdiff_t>(first));
+    std::copy(va.begin(), va.end(), out.values.begin() + static_cast<std::ptrdiff_t>(first));
+    out.col_ptr.push_back(static_cast<std::int64_t>(out.row_idx.size()));
+  }
+  return out;
+}
+
+template <class V>
+double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
+  double s = 0;
+  if (!x.sparse) {
+    const V* col = x.dense.data() + j * x.n;
+    const index_t n = x.n;
+    if (w) {
+#pragma omp simd reduction(+ : s)
+      for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
+    } else {
+#pragma omp simd reduction(+ : s)
+      for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
+    }
+    return s;
+  }
+  const auto begin = x.col_ptr[j], end = x.col_ptr[j + 1];
+  const std::int32_t* idx = x.row_idx.data();
+  const V* val = x.values.data();
+  if (w) {
+    for (auto k = begin; k < end; ++k) s += w[idx[k]] * static_cast<double>(val[k]) * r[idx[k]];
+  } else {
+    for (auto k = begin; k < end; ++k) s += static_cast<double>(val[k]) * r[idx[k]];
+  }
+  return s;
+}
+
+template <class V>
+void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
+  if (!x.sparse) {
+    const V* col = x.dense.data() + j * x.n;
+    const index_t n = x.n;
+#pragma omp simd
+    for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
+    return;
+  }
+  const std::int32_t* idx = x.row_idx.data();
+  const V* val = x.values.data();
+  for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
+}
+
+// ---- problem -----------------------------------------------------------------------------------------
+template <class V>
+double Problem<V>::gradient(index_t j, const double* rt, double m) const noexcept {
+  const double s = column_dot(*x, j, weights(), rt) + static_cast<double>(n) * m * mu[j];
+  return s / (static_cast<double>(n) * scale[j]);
+}
+
+template <class V>
+void Problem<V>::move(index_t j, double delta, double* rt, double& m) const noexcept {
+  const double db = delta / scale[j];
+  column_axpy(*x, j, -db, rt);
+  m += db * mu[j];
+}
+
+template <class V>
+void Problem<V>::residual(const std::vector<double>& beta, std::vector<double>& rt, double& m) const {
+  rt = yc;
+  m = 0;
+  for (index_t j = 0; j < p; ++j)
+    if (beta[j] != 0) move(j, beta[j], rt.data(), m);
+}
+
+template <class V>
+double Problem<V>::gram_entry(index_t j, index_t k) const {
+  const double* wp = weights();
+  double s = 0;
+  if (!x->sparse) {
+    const V* a = x->dense.data() + j * n;
+    const V* b = x->dense.data() + k * n;
+    for (index_t i = 0; i < n; ++i)
+      s += (wp ? wp[i] : 1.0) * (static_cast<double>(a[i]) - mu[j]) * (static_cast<double>(b[i]) - mu[k]);
+  } else {
+    // sum w x_j x_k over common rows, then remove the means: sum w x_j = n mu_j with an intercept.
+    auto a = x->col_ptr[j], ae = x->col_ptr[j + 1], b = x->col_ptr[k], be = x->col_ptr[k + 1];
+    while (a < ae && b < be) {
+      const auto ra = x->row_idx[a], rb = x->row_idx[b];
+      if (ra < rb) ++a;
+      else if (rb < ra) ++b;
+      else {
+        s += (wp ? wp[ra] : 1.0) * static_cast<double>(x->values[a]) * static_cast<double>(x->values[b]);
+        ++a;
+        ++b;
+      }
+    }
+    s -= static_cast<double>(n) * mu[j] * mu[k];
+  }
+  return s / (static_cast<double>(n) * scale[j] * scale[k]);
+}
+
+template <class V>
+double Problem<V>::penalty(double lambda, const std::vector<double>& beta) const noexcept {
+  double l1 = 0, l2 = 0;
+  for (index_t j = 0; j < p; ++j) {
+    l1 += factors[j] * std::abs(beta[j]);
+    l2 += factors[j] * beta[j] * beta[j];
+  }
+  return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
+}
+
+template <class V>
+Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const LassoOptions& o) {
+  Problem<V> prob;
+  prob.x = &x;
+  prob.n = x.n;
+  prob.p = x.p;
+  prob.alpha = o.l1_ratio;
+  prob.positive = o.positive;
+  prob.intercept = o.fit_intercept;
+  prob.standardize = o.standardize;
+  const index_t n = x.n, p = x.p;
+  const double dn = static_cast<double>(n);
+
+  if (!o.sample_weights.empty()) {
+    double total = 0;
+    for (double v : o.sample_weights) total += v;
+    prob.w.resize(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) prob.w[i] = o.sample_weights[i] * dn / total;
+  }
+  const double* w = prob.weights();
+  auto wi = [&](index_t i) { return w ? w[i] : 1.0; };
+
+  prob.ybar = 0;
+  if (o.fit_intercept) {
+    for (index_t i = 0; i < n; ++i) prob.ybar += wi(i) * y[i];
+    prob.ybar /= dn;
+  }
+  prob.yc.resize(static_cast<std::size_t>(n));
+  prob.y_norm2 = 0;
+  for (index_t i = 0; i < n; ++i) {
+    prob.yc[i] = y[i] - prob.ybar;
+    prob.y_norm2 += wi(i) * prob.yc[i] * prob.yc[i];
+  }
+  prob.y_norm2 /= dn;
+
+  prob.mu.assign(static_cast<std::size_t>(p), 0.0);
+  prob.scale.assign(static_cast<std::size_t>(p), 1.0);
+  prob.lipschitz.assign(static_cast<std::size_t>(p), 0.0);
+#pragma omp parallel for schedule(dynamic, 16)
+  for (index_t j = 0; j < p; ++j) {
+    // Two passes (mean, then squared deviations) so that large offsets do not cancel.
+    double mean = 0, dev = 0, biggest = 0;
+    if (!x.sparse) {
+      const V* col = x.dense.data() + j * n;
+      if (o.fit_intercept) {
+        for (index_t i = 0; i < n; ++i) mean += wi(i) * col[i];
+        mean /= dn;
+      }
+      for (index_t i = 0; i < n; ++i) {
+        const double d = static_cast<double>(col[i]) - mean;
+        dev += wi(i) * d * d;
+        biggest = std::max(biggest, std::abs(static_cast<double>(col[i])));
+      }
+    } else {
+      double w_in_column = 0;
+      for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) {
+        mean += wi(x.row_idx[k]) * x.values[k];
+        w_in_column += wi(x.row_idx[k]);
+        biggest = std::max(biggest, std::abs(static_cast<double>(x.values[k])));
+      }
+      mean = o.fit_intercept ? mean / dn : 0.0;
+      for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) {
+        const double d = static_cast<double>(x.values[k]) - mean;
+        dev += wi(x.row_idx[k]) * d * d;
+      }
+      dev += std::max(0.0, dn - w_in_column) * mean * mean;  // the implicit zeros
+    }
+    const double var = dev / dn;
+    prob.mu[j] = mean;
+    // A column whose spread is rounding noise is constant: it never enters the model.
+    const double noise = 64 * std::numeric_limits<double>::epsilon() * biggest;
+    if (!(var > noise * noise)) continue;
+    if (o.standardize) {
+      prob.scale[j] = std::sqrt(var);
+      prob.lipschitz[j] = 1.0;
+    } else {
+      prob.lipschitz[j] = var;
+    }
+  }
+
+  prob.factors = o.penalty_factors.empty() ? std::vector<double>(static_cast<std::size_t>(p), 1.0)
+                                           : o.penalty_factors;
+  for (index_t j = 0; j < p; ++j)
+    if (prob.usable(j) && prob.factors[j] == 0) prob.unpenalized.push_back(j);
+  return prob;
+}
+
+// ---- dual ---------------------------------------------------------------------------------------------
+template <class V>
+DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
+                         const std::vector<index_t>* subset) {
+  const double a = prob.alpha;
+  // Largest theta keeping the pure-l1 constraints |theta c_j| <= lambda a v_j (c_j <= ... if positive).
+  double theta_max = std::numeric_limits<double>::infinity();
+  bool smooth_terms = false;
+  auto visit = [&](auto&& f) {
+    if (subset) {
+      for (index_t j : *subset)
+        if (prob.usable(j) && prob.factors[j] > 0) f(j);
+    } else {
+      for (index_t j = 0; j < prob.p; ++j)
+        if (prob.usable(j) && prob.factors[j] > 0) f(j);
+    }
+  };
+  visit([&](index_t j) {
+    const double l2 = lambda * (1 - a) * prob.factors[j];
+    if (l2 > 0) {
+      smooth_terms = true;
+      return;
+    }
+    const double bound = lambda * a * prob.factors[j];
+    const double cj = prob.positive ? c[j] : std::abs(c[j]);
+    if (cj > 0) theta_max = std::min(theta_max, bound / cj);
+  });
+  double theta;
+  if (!smooth_terms && a2 > 0)
+    theta = std::clamp(a1 / a2, 0.0, theta_max);  // the best scaling of r
+  else
+    theta = std::min(1.0, theta_max);
+  double conj = 0;  // sum of the smooth conjugates h_j*(theta c_j)
+  if (smooth_terms)
+    visit([&](index_t j) {
+      const double l2 = lambda * (1 - a) * prob.factors[j];
+      if (l2 <= 0) return;
+      const double tc = theta * c[j];
+      const double excess = prob.positive ? std::max(tc - lambda * a * prob.factors[j], 0.0)
+                                          : std::max(std::abs(tc) - lambda * a * prob.factors[j], 0.0);
+      conj += excess * excess / (2 * l2);
+    });
+  return {theta * a1 - 0.5 * theta * theta * a2 - conj, theta};
+}
+
+// ---- unpenalized block ---------------------------------------------------------------------------------
+template <class V>
+UnpenalizedSolver::UnpenalizedSolver(const Problem<V>& prob) : k_(prob.unpenalized.size()) {
+  g_.assign(k_ * k_, 0.0);
+  for (std::size_t a = 0; a < k_; ++a)
+    for (std::size_t b = 0; b <= a; ++b)
+      g_[a * k_ + b] = g_[b * k_ + a] = prob.gram_entry(prob.unpenalized[a], prob.unpenalized[b]);
+  // Cholesky with column dropping: a pivot below 1e-10 of its diagonal means a dependent column.
+  chol_ = g_;
+  kept_.assign(k_, 1);
+  for (std::size_t j = 0; j < k_; ++j) {
+    double d = chol_[j * k_ + j];
+    for (std::size_t t = 0; t < j; ++t)
+      if (kept_[t]) d -= chol_[j * k_ + t] * chol_[j * k_ + t];
+    if (!(d > 1e-10 * g_[j * k_ + j])) {
+      kept_[j] = 0;
+      continue;
+    }
+    const double l = std::sqrt(d);
+    chol_[j * k_ + j] = l;
+    for (std::size_t i = j + 1; i < k_; ++i) {
+      double s = chol_[i * k_ + j];
+      for (std::size_t t = 0; t < j; ++t)
+        if (kept_[t]) s -= chol_[i * k_ + t] * chol_[j * k_ + t];
+      chol_[i * k_ + j] = s / l;
+    }
+  }
+}
+
+std::vector<double> UnpenalizedSolver::solve(const std::vector<double>& c) const {
+  std::vector<double> z(k_, 0.0);
+  for (std::size_t i = 0; i < k_; ++i) {
+    if (!kept_[i]) continue;
+    double s = c[i];
+    for (std::size_t t = 0; t < i; ++t)
+      if (kept_[t]) s -= chol_[i * k_ + t] * z[t];
+    z[i] = s / chol_[i * k_ + i];
+  }
+  for (std::size_t i = k_; i-- > 0;) {
+    if (!kept_[i]) continue;
+    double s = z[i];
+    for (std::size_t t = i + 1; t < k_; ++t)
+      if (kept_[t]) s -= chol_[t * k_ + i] * z[t];
+    z[i] = s / chol_[i * k_ + i];
+  }
+  return z;
+}
+
+#define SHRINK_INSTANTIATE_LASSO_PROBLEM(V)                                                        \
+  template struct Design<V>;                                                                       \
+  template struct Problem<V>;                                                                      \
+  template Design<V> make_design<V>(DenseView<const V>);                                           \
+  template double column_dot<V>(const Design<V>&, index_t, const double*, const double*) noexcept; \
+  template void column_axpy<V>(const Design<V>&, index_t, double, double*) noexcept;               \
+  template Problem<V> make_problem<V>(const Design<V>&, const std::vector<double>&,                \
+                                      const LassoOptions&);                                        \
+  template DualPoint dual_objective<V>(const Problem<V>&, double, const double*, double, double,   \
+                                       const std::vector<index_t>*);                               \
+  template UnpenalizedSolver::UnpenalizedSolver(const Problem<V>&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_PROBLEM)
+
+#define SHRINK_INSTANTIATE_LASSO_DESIGN(V, I)                          \
+  template Design<V> make_design<V, I>(const CsrMatrix<V, I>&);        \
+  template Design<V> make_design<V, I>(const CscMatrix<V, I>&);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_LASSO_DESIGN)
+
+}  // namespace shrink::lasso_detail

@@ -1,0 +1,112 @@
+// The internal form of one Lasso / Elastic-Net problem, shared by every solver.
+//
+// Columns are stored column-major (dense) or CSC (sparse). The solvers work on the standardized,
+// centered design Z with z_ij = (x_ij - mu_j) / s_j without forming it: the residual is kept as
+// r = rt + m, where rt = yc - X b (touched only where column j has entries) and m = mu . b is a scalar,
+// with b_j = beta_j / s_j the original-scale coefficients.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "shrink/lasso.hpp"
+
+namespace shrink::lasso_detail {
+
+template <class V>
+struct Design {
+  index_t n = 0, p = 0;
+  bool sparse = false;
+  std::vector<V> dense;                // column-major n x p
+  std::vector<std::int64_t> col_ptr;   // p + 1
+  std::vector<std::int32_t> row_idx;   // sorted within each column
+  std::vector<V> values;
+
+  index_t nnz() const noexcept { return sparse ? static_cast<index_t>(values.size()) : n * p; }
+  // The rows listed (in that order) as a new design.
+  Design row_subset(const std::vector<index_t>& rows) const;
+};
+
+template <class V> Design<V> make_design(DenseView<const V> x);
+template <class V, class I> Design<V> make_design(const CsrMatrix<V, I>& x);
+template <class V, class I> Design<V> make_design(const CscMatrix<V, I>& x);
+
+// sum_i w_i x_ij r_i (w may be null: unit weights).
+template <class V>
+double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept;
+// r += a * x_j
+template <class V>
+void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept;
+
+template <class V>
+struct Problem {
+  const Design<V>* x = nullptr;
+  index_t n = 0, p = 0;
+  double alpha = 1;
+  bool positive = false, intercept = true, standardize = false;
+  std::vector<double> w;       // empty: unit weights; else normalized to sum n
+  std::vector<double> yc;      // y - ybar
+  double ybar = 0;
+  double y_norm2 = 0;          // (1/n) sum w yc^2
+  std::vector<double> mu;      // weighted column means (0 without intercept)
+  std::vector<double> scale;   // s_j (1 without standardize)
+  std::vector<double> lipschitz;  // L_j = (1/n) sum w z_j^2 (0: constant column, never used)
+  std::vector<double> factors;    // v_j
+  std::vector<index_t> unpenalized;  // usable j with v_j == 0, fitted without penalty
+
+  const double* weights() const noexcept { return w.empty() ? nullptr : w.data(); }
+  bool usable(index_t j) const noexcept { return lipschitz[j] > 0; }
+  // Gradient coordinate (1/n) z_j^T W r for r = rt + m.
+  double gradient(index_t j, const double* rt, double m) const noexcept;
+  // beta_j += delta (standardized scale): rt -= (delta/s_j) x_j, m += (delta/s_j) mu_j.
+  void move(index_t j, double delta, double* rt, double& m) const noexcept;
+  // rt, m for a given beta.
+  void residual(const std::vector<double>& beta, std::vector<double>& rt, double& m) const;
+  // (1/n) z_j^T W z_k
+  double gram_entry(index_t j, index_t k) const;
+  // Penalty value lambda * sum v_j (alpha |beta_j| + (1-alpha)/2 beta_j^2).
+  double penalty(double lambda, const std::vector<double>& beta) const noexcept;
+};
+
+// Builds the problem: weights normalized, y centered, column statistics. Inputs already validated.
+template <class V>
+Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const LassoOptions& options);
+
+// Fenchel dual of the problem at rho = theta * r, where r is a residual with every unpenalized
+// feature already projected out. c_j = (1/n) z_j^T W r, a1 = (1/n) yc^T W r, a2 = (1/n) r^T W r.
+// Only the features in `subset` (all usable penalized ones when null) enter the constraints.
+// Returns the dual value and theta; c_j * theta is the dual point's correlation.
+struct DualPoint {
+  double value = 0;
+  double theta = 0;
+};
+template <class V>
+DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
+                         const std::vector<index_t>* subset = nullptr);
+
+// Least squares on the unpenalized features: a = G_UU^+ c_U by a Cholesky factorization that drops
+// linearly dependent columns (their a_j is 0).
+class UnpenalizedSolver {
+ public:
+  UnpenalizedSolver() = default;
+  template <class V> explicit UnpenalizedSolver(const Problem<V>& prob);
+  std::size_t size() const noexcept { return k_; }
+  // c holds c_U in the order of prob.unpenalized; returns a in the same order.
+  std::vector<double> solve(const std::vector<double>& c) const;
+  double gram(std::size_t a, std::size_t b) const noexcept { return g_[a * k_ + b]; }
+
+ private:
+  std::size_t k_ = 0;
+  std::vector<double> g_, chol_;
+  std::vector<char> kept_;
+};
+
+// Per-solution outputs of a solver (beta on the standardized scale).
+struct Solution {
+  double objective = 0, gap = 0;
+  std::int64_t iterations = 0;
+  FitStatus status = FitStatus::Converged;
+};
+
+double default_tol(bool single_precision) noexcept;
+
+}  // namespace shrink::lasso_detail

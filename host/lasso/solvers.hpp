@@ -1,0 +1,49 @@
+// The solvers behind lasso_path. Each solves one lambda from a warm start (beta on the standardized
+// scale, updated in place) and returns the certificate it reached.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "host/lasso/problem.hpp"
+
+namespace shrink::lasso_detail {
+
+struct SolveRequest {
+  double lambda = 0;
+  double tol = 1e-6;  // stop at gap <= tol * primal
+  std::int64_t max_iter = 100000;
+  bool screening = true;
+};
+
+class Solver {
+ public:
+  virtual ~Solver() = default;
+  virtual Solution solve(const SolveRequest& request, std::vector<double>& beta) = 0;
+  // The certificate of a given beta without iterating (used for lambda >= lambda_max).
+  virtual Solution certify(double lambda, const std::vector<double>& beta) = 0;
+};
+
+// Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.).
+template <class V>
+std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
+// Coordinate descent on the Gram matrix (dense X, n >> p).
+template <class V>
+std::unique_ptr<Solver> make_gram_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
+// FISTA with restarts, every full pass a kernel call on the context's backend.
+template <class V>
+std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,
+                                          const UnpenalizedSolver& unpenalized);
+
+// (1/n) Z^T W r for r = yc (beta = 0) after fitting the unpenalized features; their coefficients go
+// to `beta_unpenalized` (order of prob.unpenalized).
+template <class V>
+std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
+                                        std::vector<double>& beta_unpenalized);
+
+// The dual at the best scaling of a materialized residual r (n values) over all features, with the
+// unpenalized features projected out; a full pass over X on the host.
+template <class V>
+DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
+                        const std::vector<double>& r);
+
+}  // namespace shrink::lasso_detail

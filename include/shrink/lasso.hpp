@@ -1,0 +1,122 @@
+// Lasso and Elastic Net: one problem, a regularization path, and K-fold cross-validation.
+//
+//   minimize over (beta, beta0)
+//     (1/(2n)) sum_i w_i (y_i - x_i.beta - beta0)^2
+//       + lambda * sum_j v_j * (alpha*|beta_j| + (1-alpha)/2 * beta_j^2)      [beta >= 0 if positive]
+//
+// This is the scikit-learn / glmnet scaling: alpha is l1_ratio and Lasso is alpha = 1. Weights w are
+// normalized to sum to n. With standardize, the penalty applies to s_j*beta_j (s_j the weighted
+// standard deviation of column j, 1/n convention, as glmnet) and coefficients are reported on the
+// original scale. Sparse X is never densified: centering and scaling are implicit.
+//
+// Every solution carries its certificate: the duality gap of the problem above (on the standardized
+// scale when standardize is on). A fit stops when gap <= tol * primal objective; running out of
+// iterations is a status (FitStatus::MaxIterations), never an exception.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "shrink/matrix.hpp"
+
+namespace shrink {
+
+enum class LassoSolver {
+  Auto,               // Gram when X is dense and n >= 2p (p <= 4096), else CoordinateDescent
+  CoordinateDescent,  // working sets + Gap Safe screening + dual extrapolation (CPU)
+  Gram,               // coordinate descent on G = Z^T W Z / n, built once with BLAS (dense X)
+  ProximalGradient,   // FISTA with restarts on the context's backend (the GPU solver)
+};
+const char* to_string(LassoSolver solver) noexcept;
+// "auto", "cd", "gram" or "fista"; InvalidArgument otherwise.
+LassoSolver parse_lasso_solver(std::string_view text);
+
+enum class FitStatus { Converged, MaxIterations };
+const char* to_string(FitStatus status) noexcept;
+
+struct LassoOptions {
+  double l1_ratio = 1.0;  // alpha in [0, 1]
+  bool fit_intercept = true;
+  bool standardize = false;
+  bool positive = false;
+  std::vector<double> penalty_factors;  // v, length p, >= 0; empty: all ones
+  std::vector<double> sample_weights;   // w, length n, >= 0, not all zero; empty: all ones
+  std::vector<double> lambdas;          // a given grid (fitted in the order given); empty: computed
+  int n_lambdas = 100;
+  double lambda_min_ratio = 0;  // 0: 1e-3 when n > p, else 1e-2
+  double tol = 0;               // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
+  std::int64_t max_iter = 100000;  // coordinate-descent epochs (or FISTA steps) per lambda
+  LassoSolver solver = LassoSolver::Auto;
+  bool screening = true;  // Gap Safe screening (pure Lasso) and working sets
+  // Called after each lambda with (done, total); for progress bars.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+struct LassoPath {
+  index_t n_samples = 0, n_features = 0;
+  LassoSolver solver = LassoSolver::Auto;  // the solver that ran
+  double lambda_max = 0;  // smallest lambda whose solution has every penalized coefficient at zero
+  double tol = 0;         // the relative gap asked for
+  std::vector<double> lambdas, intercepts, objective, duality_gap;
+  std::vector<std::int64_t> iterations, nnz;
+  std::vector<FitStatus> status;
+  // p x L on the host, original scale: column l holds the coefficients for lambdas[l].
+  CscMatrix<double, std::int64_t> coefficients;
+
+  std::size_t size() const noexcept { return lambdas.size(); }
+  bool all_converged() const noexcept;
+  std::size_t n_not_converged() const noexcept;
+  std::vector<double> coefficients_at(std::size_t l) const;  // dense, length p
+  double sparsity_ratio(std::size_t l) const;                // zeros / p
+};
+
+// Histogram of |coefficients| over the non-zero entries of one solution: `bins` log10-spaced bins
+// from the smallest to the largest magnitude. edges has bins + 1 entries.
+struct MagnitudeHistogram {
+  std::vector<double> edges;
+  std::vector<std::int64_t> counts;
+};
+MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, int bins = 10);
+
+// The path over a decreasing grid with warm starts. X is dense (either layout), CSR or CSC; float or
+// double. y has n entries. Data must be on the host (the GPU solver copies what it needs).
+template <class V>
+LassoPath lasso_path(const Context& ctx, DenseView<const V> x, VectorView<const V> y,
+                     const LassoOptions& options = {});
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& options = {});
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& options = {});
+
+// The computed grid alone: lambda_max down to lambda_min_ratio * lambda_max, log-spaced.
+template <class V>
+std::vector<double> lasso_lambda_grid(DenseView<const V> x, VectorView<const V> y,
+                                      const LassoOptions& options = {});
+
+struct CrossValidationOptions {
+  int folds = 5;
+  std::uint64_t seed = 0;
+};
+
+struct LassoCv {
+  LassoPath path;  // the refit on all the data over the same grid
+  std::vector<double> cv_mean, cv_se;  // weighted mean squared error per lambda, and its standard error
+  std::size_t index_min = 0, index_1se = 0;
+  double lambda_min = 0, lambda_1se = 0;
+  std::size_t fold_fits_not_converged = 0;
+};
+
+template <class V>
+LassoCv lasso_cv(const Context& ctx, DenseView<const V> x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+
+}  // namespace shrink

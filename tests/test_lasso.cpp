@@ -1,0 +1,449 @@
+// Lasso / Elastic Net: reference agreement (scikit-learn, glmnet fixtures from
+// scripts/make_lasso_golden.py), KKT conditions on every returned solution, solver and format
+// agreement, edge cases, cross-validation and boundary errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "tests/test_util.hpp"
+
+namespace shrink {
+namespace {
+
+using test::make_context;
+
+struct Data {
+  DenseMatrix<double> x;
+  std::vector<double> y;
+};
+
+Data random_problem(index_t n, index_t p, std::uint64_t seed, int true_nonzeros = 5) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  Data d{DenseMatrix<double>(n, p, Layout::RowMajor), std::vector<double>(static_cast<std::size_t>(n))};
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) d.x(i, j) = normal(rng);
+  std::vector<double> beta(static_cast<std::size_t>(p), 0.0);
+  for (int k = 0; k < true_nonzeros && k < p; ++k) beta[(k * 7) % p] = 2.0 * (k % 2 ? -1 : 1);
+  for (index_t i = 0; i < n; ++i) {
+    double s = 1.5 + 0.3 * normal(rng);
+    for (index_t j = 0; j < p; ++j) s += d.x(i, j) * beta[j];
+    d.y[i] = s;
+  }
+  return d;
+}
+
+// The optimality conditions of the problem, checked in float64 from the original-scale answer:
+// g_j = (1/n) s_j x~_j^T W r must equal lambda v_j (alpha sign(beta_j) + (1-alpha) beta_j) on the
+// support and stay within lambda alpha v_j off it, and W r sums to zero with an intercept.
+void expect_kkt(const DenseMatrix<double>& x, const std::vector<double>& y, const LassoOptions& o,
+                const LassoPath& path, double tol, const std::string& what) {
+  const index_t n = x.rows(), p = x.cols();
+  std::vector<double> w(static_cast<std::size_t>(n), 1.0);
+  if (!o.sample_weights.empty()) {
+    double total = 0;
+    for (double v : o.sample_weights) total += v;
+    for (index_t i = 0; i < n; ++i) w[i] = o.sample_weights[i] * n / total;
+  }
+  std::vector<double> s(static_cast<std::size_t>(p), 1.0), mu(static_cast<std::size_t>(p), 0.0);
+  for (index_t j = 0; j < p; ++j) {
+    if (o.fit_intercept)
+      for (index_t i = 0; i < n; ++i) mu[j] += w[i] * x(i, j) / n;
+    double var = 0;
+    for (index_t i = 0; i < n; ++i) var += w[i] * (x(i, j) - mu[j]) * (x(i, j) - mu[j]) / n;
+    if (o.standardize) s[j] = std::sqrt(var);
+    if (var < 1e-24) s[j] = 0;  // constant column: never in the model
+  }
+  const double a = o.l1_ratio;
+  for (std::size_t l = 0; l < path.size(); ++l) {
+    const double lambda = path.lambdas[l];
+    const auto b = path.coefficients_at(l);
+    std::vector<double> r(static_cast<std::size_t>(n));
+    double scale = 0, wr = 0;
+    for (index_t i = 0; i < n; ++i) {
+      double f = path.intercepts[l];
+      for (index_t j = 0; j < p; ++j) f += x(i, j) * b[j];
+      r[i] = y[i] - f;
+      wr += w[i] * r[i];
+      scale = std::max(scale, std::abs(y[i]));
+    }
+    if (o.fit_intercept) {
+      EXPECT_NEAR(wr / n, 0.0, 1e-6 * (scale + 1)) << what << " lambda " << l;
+    }
+    for (index_t j = 0; j < p; ++j) {
+      if (s[j] == 0) {
+        EXPECT_EQ(b[j], 0.0);
+        continue;
+      }
+      double g = 0;
+      for (index_t i = 0; i < n; ++i) g += w[i] * x(i, j) * r[i];
+      g = g / n / (o.standardize ? s[j] : 1.0);  // gradient with respect to beta_j = s_j b_j
+      const double v = o.penalty_factors.empty() ? 1.0 : o.penalty_factors[j];
+      const double beta = b[j] * (o.standardize ? s[j] : 1.0);
+      const double bound = tol * (lambda * std::max(v, 1.0) + std::abs(g) + 1e-12);
+      if (beta != 0) {
+        const double want = lambda * v * (a * (beta > 0 ? 1 : -1) + (1 - a) * beta);
+        EXPECT_NEAR(g, want, bound) << what << " lambda " << l << " feature " << j << " (support)";
+      } else if (o.positive) {
+        EXPECT_LE(g, lambda * a * v + bound) << what << " lambda " << l << " feature " << j;
+      } else {
+        EXPECT_LE(std::abs(g), lambda * a * v + bound) << what << " lambda " << l << " feature " << j;
+      }
+    }
+  }
+}
+
+// ---- reference fixtures ------------------------------------------------------------------------------
+struct Fixture {
+  std::string name, reference;
+  bool sparse = false;
+  LassoOptions options;
+  DenseMatrix<double> x;
+  std::vector<double> y;
+  std::vector<double> objective;
+  std::vector<std::vector<double>> coef;
+};
+
+Fixture load_fixture(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in);
+  Fixture f;
+  f.name = j["name"];
+  f.reference = j["reference"];
+  f.sparse = j["sparse"];
+  f.options.l1_ratio = j["l1_ratio"];
+  f.options.fit_intercept = j["fit_intercept"];
+  f.options.positive = j["positive"];
+  f.options.standardize = j["standardize"];
+  f.options.sample_weights = j["sample_weights"].get<std::vector<double>>();
+  f.options.penalty_factors = j["penalty_factors"].get<std::vector<double>>();
+  const auto rows = j["X"].get<std::vector<std::vector<double>>>();
+  f.x = DenseMatrix<double>(static_cast<index_t>(rows.size()), static_cast<index_t>(rows[0].size()));
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t c = 0; c < rows[i].size(); ++c) f.x(static_cast<index_t>(i), static_cast<index_t>(c)) = rows[i][c];
+  f.y = j["y"].get<std::vector<double>>();
+  for (const auto& s : j["solutions"]) {
+    f.options.lambdas.push_back(s["lambda"]);
+    f.objective.push_back(s["objective"]);
+    f.coef.push_back(s["coef"].get<std::vector<double>>());
+  }
+  return f;
+}
+
+std::vector<Fixture> all_fixtures() {
+  std::vector<Fixture> out;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(SHRINK_TEST_DATA) + "/lasso"))
+    if (e.path().extension() == ".json") out.push_back(load_fixture(e.path()));
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
+LassoPath fit_fixture(const Context& ctx, const Fixture& f, const LassoOptions& o) {
+  if (f.sparse) return lasso_path(ctx, dense_to_csr<double, std::int32_t>(f.x.view()), VectorView<const double>(f.y), o);
+  return lasso_path<double>(ctx, f.x.view(), VectorView<const double>(f.y), o);
+}
+
+class LassoReference : public testing::TestWithParam<LassoSolver> {};
+
+TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
+  const auto fixtures = all_fixtures();
+  ASSERT_GE(fixtures.size(), 8u) << "run scripts/make_lasso_golden.py";
+  const Context ctx = make_context(Backend::Cpu);
+  for (const auto& f : fixtures) {
+    LassoOptions o = f.options;
+    o.solver = GetParam();
+    o.tol = 1e-10;
+    if (o.solver == LassoSolver::Gram && f.sparse) continue;
+    const LassoPath path = fit_fixture(ctx, f, o);
+    ASSERT_EQ(path.size(), f.objective.size());
+    for (std::size_t l = 0; l < path.size(); ++l) {
+      SCOPED_TRACE(f.name + " (" + f.reference + ") lambda #" + std::to_string(l));
+      EXPECT_EQ(path.status[l], FitStatus::Converged);
+      EXPECT_LE(path.duality_gap[l], 1e-10 * path.objective[l] + 1e-15);
+      EXPECT_NEAR(path.objective[l], f.objective[l], 1e-6 * f.objective[l]);
+      const auto coef = path.coefficients_at(l);
+      double biggest = 1e-12;
+      for (double c : f.coef[l]) biggest = std::max(biggest, std::abs(c));
+      for (std::size_t j = 0; j < coef.size(); ++j)
+        EXPECT_NEAR(coef[j], f.coef[l][j], 1e-4 * biggest) << "feature " << j;
+    }
+    expect_kkt(f.x, f.y, o, path, 1e-4, f.name);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Solvers, LassoReference,
+                         testing::Values(LassoSolver::CoordinateDescent, LassoSolver::Gram,
+                                         LassoSolver::ProximalGradient),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
+// ---- paths, formats, precision ----------------------------------------------------------------------
+TEST(Lasso, DefaultPathIsCertifiedAndDecreasing) {
+  const auto d = random_problem(80, 40, 1);
+  const Context ctx = make_context(Backend::Cpu);
+  const LassoPath path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y));
+  ASSERT_EQ(path.size(), 100u);
+  EXPECT_DOUBLE_EQ(path.lambdas.front(), path.lambda_max);
+  EXPECT_NEAR(path.lambdas.back() / path.lambdas.front(), 1e-3, 1e-12);  // n > p
+  EXPECT_EQ(path.nnz.front(), 0);
+  for (std::size_t l = 1; l < path.size(); ++l) EXPECT_LT(path.lambdas[l], path.lambdas[l - 1]);
+  EXPECT_TRUE(path.all_converged());
+  for (std::size_t l = 0; l < path.size(); ++l) EXPECT_LE(path.duality_gap[l], 1e-6 * path.objective[l]);
+  EXPECT_GT(path.nnz.back(), 5);
+  expect_kkt(d.x, d.y, LassoOptions{}, path, 1e-2, "default path");
+  // The wide case uses lambda_min_ratio 1e-2.
+  const auto wide = random_problem(20, 50, 2);
+  const auto wp = lasso_path<double>(ctx, wide.x.view(), VectorView<const double>(wide.y));
+  EXPECT_NEAR(wp.lambdas.back() / wp.lambdas.front(), 1e-2, 1e-12);
+}
+
+TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
+  const auto d = random_problem(60, 30, 3);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 20;
+  o.tol = 1e-10;
+  o.l1_ratio = 0.8;
+  const auto base = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  const auto col = dense_to_layout<double>(d.x.view(), Layout::ColMajor);
+  const auto csr = dense_to_csr<double, std::int64_t>(d.x.view());
+  std::vector<LassoPath> others;
+  others.push_back(lasso_path<double>(ctx, col.view(), VectorView<const double>(d.y), o));
+  others.push_back(lasso_path(ctx, csr, VectorView<const double>(d.y), o));
+  others.push_back(lasso_path(ctx, csr_to_csc(csr), VectorView<const double>(d.y), o));
+  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+    o.solver = s;
+    others.push_back(lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o));
+  }
+  for (const auto& other : others)
+    for (std::size_t l = 0; l < base.size(); ++l) {
+      EXPECT_NEAR(other.objective[l], base.objective[l], 1e-9 * base.objective[l]) << to_string(other.solver);
+      const auto a = base.coefficients_at(l), b = other.coefficients_at(l);
+      for (std::size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], b[j], 1e-4);
+    }
+}
+
+TEST(Lasso, Float32AgreesWithFloat64ToItsTolerance) {
+  const auto d = random_problem(70, 25, 4);
+  const Context ctx = make_context(Backend::Cpu);
+  std::vector<float> x32(d.x.data(), d.x.data() + 70 * 25), y32(d.y.begin(), d.y.end());
+  LassoOptions o;
+  o.n_lambdas = 15;
+  const auto p64 = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  const DenseView<const float> xv(x32.data(), 70, 25, 25, Layout::RowMajor);
+  const auto p32 = lasso_path<float>(ctx, xv, VectorView<const float>(y32), o);
+  EXPECT_DOUBLE_EQ(p32.tol, 1e-4);
+  for (std::size_t l = 0; l < p64.size(); ++l) {
+    EXPECT_EQ(p32.status[l], FitStatus::Converged);
+    EXPECT_NEAR(p32.objective[l], p64.objective[l], 2e-4 * p64.objective[l]);
+  }
+}
+
+// ---- edge cases ----------------------------------------------------------------------------------------
+TEST(Lasso, LambdaAtOrAboveLambdaMaxGivesExactZeros) {
+  const auto d = random_problem(40, 15, 5);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 1;
+  const auto top = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  o.lambdas = {top.lambda_max, 2 * top.lambda_max, top.lambda_max * (1 - 1e-9)};
+  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+    o.solver = s;
+    const auto p = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    EXPECT_EQ(p.nnz[0], 0);
+    EXPECT_EQ(p.nnz[1], 0);
+    EXPECT_EQ(p.iterations[0], 0);
+    EXPECT_LE(p.nnz[2], 1);  // just below: the first feature may enter, by a hair
+    double ybar = 0;
+    for (double v : d.y) ybar += v / 40;
+    EXPECT_NEAR(p.intercepts[0], ybar, 1e-12);
+  }
+}
+
+TEST(Lasso, EdgeCasesGiveAnswersNotNaN) {
+  const Context ctx = make_context(Backend::Cpu);
+  auto check = [&](const DenseMatrix<double>& x, const std::vector<double>& y, LassoOptions o,
+                   const std::string& what) {
+    for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+      o.solver = s;
+      const auto p = lasso_path<double>(ctx, x.view(), VectorView<const double>(y), o);
+      for (std::size_t l = 0; l < p.size(); ++l) {
+        EXPECT_TRUE(std::isfinite(p.objective[l]) && std::isfinite(p.duality_gap[l])) << what;
+        EXPECT_TRUE(std::isfinite(p.intercepts[l])) << what;
+        EXPECT_EQ(p.status[l], FitStatus::Converged) << what << " " << to_string(s) << " lambda " << l;
+        for (double c : p.coefficients_at(l)) EXPECT_TRUE(std::isfinite(c)) << what;
+      }
+      expect_kkt(x, y, o, p, 1e-2, what + " " + to_string(s));
+    }
+  };
+  LassoOptions o;
+  o.n_lambdas = 10;
+  auto d = random_problem(30, 12, 6);
+  for (index_t i = 0; i < 30; ++i) {
+    d.x(i, 2) = 4.0;         // constant column
+    d.x(i, 5) = 0.0;         // all-zero column
+    d.x(i, 7) = d.x(i, 0);   // duplicate column
+  }
+  check(d.x, d.y, o, "constant, zero and duplicate columns");
+  o.standardize = true;
+  check(d.x, d.y, o, "the same, standardized");
+  o.standardize = false;
+
+  std::vector<double> flat(30, 2.5);
+  check(d.x, flat, o, "constant y");
+  const auto flat_path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(flat), o);
+  EXPECT_EQ(flat_path.lambda_max, 0.0);
+  for (std::size_t l = 0; l < flat_path.size(); ++l) EXPECT_NEAR(flat_path.intercepts[l], 2.5, 1e-12);
+
+  const auto one = random_problem(1, 4, 7);
+  check(one.x, one.y, o, "n = 1");
+
+  const auto wide = random_problem(15, 60, 8);
+  check(wide.x, wide.y, o, "p > n");
+
+  DenseMatrix<double> single(25, 1);
+  std::vector<double> ys(25);
+  for (index_t i = 0; i < 25; ++i) {
+    single(i, 0) = std::sin(i + 1.0);
+    ys[i] = 3 * single(i, 0) + 0.1 * std::cos(3.0 * i);
+  }
+  check(single, ys, o, "one feature");
+
+  auto scaled = random_problem(50, 10, 9);
+  for (index_t i = 0; i < 50; ++i)
+    for (index_t j = 0; j < 10; ++j) scaled.x(i, j) *= std::pow(10.0, -8 + 16.0 * j / 9);
+  o.standardize = true;
+  check(scaled.x, scaled.y, o, "scales 1e-8 to 1e8, standardized");
+  o.standardize = false;
+  check(scaled.x, scaled.y, o, "scales 1e-8 to 1e8");
+}
+
+TEST(Lasso, MaxIterationsIsAStatusNotAnException) {
+  const auto d = random_problem(60, 40, 10);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 5;
+  o.max_iter = 1;
+  o.tol = 1e-14;
+  o.lambda_min_ratio = 1e-4;
+  const auto p = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  EXPECT_GT(p.n_not_converged(), 0u);
+  EXPECT_EQ(p.status.back(), FitStatus::MaxIterations);
+  EXPECT_GT(p.duality_gap.back(), 1e-14 * p.objective.back());
+}
+
+TEST(Lasso, SparsityAndHistogram) {
+  const auto d = random_problem(60, 30, 11);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 10;
+  const auto p = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  const std::size_t l = p.size() - 1;
+  EXPECT_DOUBLE_EQ(p.sparsity_ratio(l), 1.0 - static_cast<double>(p.nnz[l]) / 30);
+  const auto h = coefficient_histogram(p, l, 6);
+  ASSERT_EQ(h.edges.size(), 7u);
+  std::int64_t total = 0;
+  for (auto c : h.counts) total += c;
+  EXPECT_EQ(total, p.nnz[l]);
+  EXPECT_EQ(p.coefficients.cols(), 10);
+  EXPECT_EQ(p.coefficients.rows(), 30);
+}
+
+// ---- cross-validation ----------------------------------------------------------------------------------
+TEST(Lasso, CrossValidationIsSeededAndPicksSensibleLambdas) {
+  const auto d = random_problem(100, 20, 12);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 30;
+  const auto a = lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, {5, 42});
+  const auto b = lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, {5, 42});
+  const auto c = lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, {5, 43});
+  ASSERT_EQ(a.cv_mean.size(), 30u);
+  EXPECT_EQ(a.cv_mean, b.cv_mean);
+  EXPECT_NE(a.cv_mean, c.cv_mean);
+  EXPECT_GE(a.lambda_1se, a.lambda_min);
+  EXPECT_LE(a.cv_mean[a.index_1se], a.cv_mean[a.index_min] + a.cv_se[a.index_min]);
+  for (std::size_t l = 0; l < 30; ++l) EXPECT_GE(a.cv_mean[l], a.cv_mean[a.index_min]);
+  // Noise variance is 0.09: the chosen model predicts close to it, the null model does not.
+  EXPECT_LT(a.cv_mean[a.index_min], 0.2);
+  EXPECT_GT(a.cv_mean[0], 1.0);
+  EXPECT_EQ(a.fold_fits_not_converged, 0u);
+  EXPECT_TRUE(a.path.all_converged());
+}
+
+// ---- boundary errors -----------------------------------------------------------------------------------
+TEST(Lasso, BadInputIsRefusedWithItsName) {
+  const auto d = random_problem(10, 4, 13);
+  const Context ctx = make_context(Backend::Cpu);
+  const VectorView<const double> y(d.y);
+  auto fails = [&](LassoOptions o, const std::string& needle, const std::vector<double>* yy = nullptr) {
+    try {
+      lasso_path<double>(ctx, d.x.view(), yy ? VectorView<const double>(*yy) : y, o);
+      ADD_FAILURE() << "accepted; expected an error naming " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  LassoOptions o;
+  const std::vector<double> short_y(9, 1.0);
+  fails(o, "y", &short_y);
+  std::vector<double> nan_y = d.y;
+  nan_y[3] = std::nan("");
+  fails(o, "y[3] is NaN", &nan_y);
+  o.l1_ratio = 1.5;
+  fails(o, "l1_ratio");
+  o = {};
+  o.lambdas = {0.1, -1};
+  fails(o, "lambdas[1]");
+  o = {};
+  o.sample_weights = {1, 1, 1};
+  fails(o, "sample_weights");
+  o.sample_weights.assign(10, 0.0);
+  fails(o, "all zero");
+  o.sample_weights.assign(10, 1.0);
+  o.sample_weights[2] = -1;
+  fails(o, "sample_weights[2]");
+  o = {};
+  o.sample_weights.assign(10, 1.0);
+  o.sample_weights[4] = std::numeric_limits<double>::infinity();
+  fails(o, "sample_weights[4] is Inf");
+  o = {};
+  o.penalty_factors = {1, 1, -2, 1};
+  fails(o, "penalty_factors[2]");
+  o.penalty_factors = {1, 1};
+  fails(o, "penalty_factors");
+  o = {};
+  o.solver = LassoSolver::Gram;
+  EXPECT_THROW(lasso_path(ctx, dense_to_csr<double, std::int32_t>(d.x.view()), y, o), InvalidArgument);
+  DenseMatrix<double> bad = dense_to_layout<double>(d.x.view(), Layout::RowMajor);
+  bad(1, 1) = std::nan("");
+  EXPECT_THROW(lasso_path<double>(ctx, bad.view(), y, {}), NonFinite);
+  EXPECT_THROW(lasso_cv<double>(ctx, d.x.view(), y, {}, {1, 0}), InvalidArgument);
+  EXPECT_THROW(parse_lasso_solver("newton"), InvalidArgument);
+}
+
+// ---- the GPU solver ------------------------------------------------------------------------------------
+TEST(Lasso, CudaSolverAgreesWithCpu) {
+  SHRINK_SKIP_IF_ABSENT(Backend::Cuda);
+  const Context gpu = make_context(Backend::Cuda), cpu = make_context(Backend::Cpu);
+  const auto d = random_problem(200, 300, 14);
+  LassoOptions o;
+  o.n_lambdas = 10;
+  o.tol = 1e-8;
+  const auto ref = lasso_path<double>(cpu, d.x.view(), VectorView<const double>(d.y), o);
+  const auto csr = dense_to_csr<double, std::int32_t>(d.x.view());
+  for (const auto& got : {lasso_path<double>(gpu, d.x.view(), VectorView<const double>(d.y), o),
+                          lasso_path(gpu, csr, VectorView<const double>(d.y), o)}) {
+    EXPECT_EQ(got.solver, LassoSolver::ProximalGradient);
+    for (std::size_t l = 0; l < ref.size(); ++l) {
+      EXPECT_EQ(got.status[l], FitStatus::Converged);
+      EXPECT_NEAR(got.objective[l], ref.objective[l], 1e-7 * ref.objective[l]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace shrink
