@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "shrink/shrink.hpp"
@@ -115,3 +116,91 @@ TEST(Cli, DemoRuns) {
 }
 
 }  // namespace
+
+namespace {
+
+// A small regression problem on disk: X (CSV), y (one value per line) and option files.
+struct LassoFiles {
+  fs::path dir;
+  std::string x, y;
+  std::string file(const std::string& name, const std::string& text) const {
+    const auto path = (dir / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+};
+
+LassoFiles lasso_files() {
+  LassoFiles f;
+  f.dir = fs::temp_directory_path() / ("shrink_cli_lasso_" + std::to_string(::getpid()));
+  fs::create_directories(f.dir);
+  shrink::DenseMatrix<double> x(40, 6);
+  std::string y;
+  for (int i = 0; i < 40; ++i) {
+    for (int j = 0; j < 6; ++j) x(i, j) = std::sin(1.0 + i * 0.7 + j * j * 1.3) + (j == 5 ? 0.1 * i : 0);
+    y += std::to_string(2 * x(i, 0) - x(i, 3) + 0.05 * std::cos(5.0 * i) + 1) + "\n";
+  }
+  f.x = (f.dir / "x.csv").string();
+  shrink::write_csv<double>(f.x, x.view());
+  f.y = f.file("y.txt", y);
+  return f;
+}
+
+}  // namespace
+
+TEST(Cli, LassoPathJsonAndOutput) {
+  const auto f = lasso_files();
+  const std::string out = (f.dir / "coef.mtx").string();
+  auto r = run("lasso " + f.x + " " + f.y + " --n-lambdas 12 --json --histogram --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["lambdas"].size(), 12u);
+  for (const char* key : {"intercepts", "objective", "duality_gap", "nnz", "iterations", "converged"})
+    EXPECT_EQ(j[key].size(), 12u) << key;
+  for (const auto& c : j["converged"]) EXPECT_TRUE(c.get<bool>());
+  for (const char* key : {"time_s", "backend", "device", "solver", "precision", "histogram"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["nnz"][0].get<int>(), 0);
+  const auto coef = shrink::read_matrix<double, std::int64_t>(out);
+  EXPECT_EQ(coef.rows(), 6);
+  EXPECT_EQ(coef.cols(), 12);
+
+  r = run("lasso " + f.x + " " + f.y + " --n-lambdas 8 --cv 4 --seed 3 --json --precision f32 --solver cd");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto cv = nlohmann::json::parse(r.out);
+  EXPECT_EQ(cv["cv_mean"].size(), 8u);
+  EXPECT_GE(cv["lambda_1se"].get<double>(), cv["lambda_min"].get<double>());
+  EXPECT_EQ(cv["precision"], "f32");
+
+  r = run("lasso " + f.x + " " + f.y + " --lambda 0.01 --l1-ratio 0.5 --standardize");
+  ASSERT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("converged"), std::string::npos);
+
+  // svmlight carries y as its labels.
+  const auto svm = f.file("d.svm", "1.5 1:1 2:0.5\n-0.5 2:2\n2 1:3 3:1\n0.5 3:2\n1 1:1 2:1\n");
+  EXPECT_EQ(run("lasso " + svm + " --n-lambdas 3").code, 0);
+}
+
+TEST(Cli, LassoExitCodes) {
+  const auto f = lasso_files();
+  const std::string base = "lasso " + f.x + " ";
+  EXPECT_EQ(run(base + f.file("short.txt", "1\n2\n3\n")).code, 2);                  // length
+  EXPECT_EQ(run(base + f.file("nan.txt", "1\nnan\n")).code, 2);                     // NaN in y
+  EXPECT_EQ(run(base + f.y + " --lambda -1").code, 2);                               // negative lambda
+  EXPECT_EQ(run(base + f.y + " --l1-ratio 1.5").code, 2);
+  EXPECT_EQ(run(base + f.y + " --lambdas-file " + f.file("empty.txt", "# none\n")).code, 2);
+  std::string w_neg, w_zero, v_neg;
+  for (int i = 0; i < 40; ++i) {
+    w_neg += i == 7 ? "-1\n" : "1\n";
+    w_zero += "0\n";
+  }
+  for (int j = 0; j < 6; ++j) v_neg += j == 2 ? "-0.5\n" : "1\n";
+  EXPECT_EQ(run(base + f.y + " --sample-weights " + f.file("wn.txt", w_neg)).code, 2);
+  EXPECT_EQ(run(base + f.y + " --sample-weights " + f.file("wz.txt", w_zero)).code, 2);
+  EXPECT_EQ(run(base + f.y + " --penalty-factors " + f.file("vn.txt", v_neg)).code, 2);
+  EXPECT_EQ(run("lasso " + f.file("bad.csv", "1,2\n3,nan\n") + " " + f.file("y2.txt", "1\n2\n")).code, 2);
+  EXPECT_EQ(run(base + f.file("two.csv", "1,2\n3,4\n")).code, 1);  // two responses: batched, later
+  EXPECT_EQ(run(base + f.y + " --solver newton").code, 1);
+  EXPECT_EQ(run("lasso " + f.x).code, 1);  // y missing for a CSV X
+  EXPECT_EQ(run(base + f.y + " --max-iter 1 --tol 1e-15 --lambda-min-ratio 1e-5 --n-lambdas 4").code, 4);
+}

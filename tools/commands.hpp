@@ -1,5 +1,7 @@
 // The subcommands of `shrink`, one function each.
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace shrink::cli {
@@ -22,8 +24,25 @@ struct DemoArgs {
   bool json = false;
 };
 
+struct LassoArgs {
+  std::string x, y, lambdas_file, penalty_factors, sample_weights, out;
+  std::optional<double> lambda;
+  int n_lambdas = 100;
+  double lambda_min_ratio = 0;  // 0: the default for the shape
+  double l1_ratio = 1.0;
+  bool no_intercept = false, standardize = false, positive = false;
+  double tol = 0;  // 0: 1e-6 (f64) or 1e-4 (f32)
+  std::int64_t max_iter = 100000;
+  std::string solver = "auto", backend = "auto", precision = "f64";
+  int cv = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  bool histogram = false, json = false;
+};
+
 int run_spmv(const SpmvArgs& args);
 int run_convert(const ConvertArgs& args);
 int run_demo(const DemoArgs& args);
+int run_lasso(const LassoArgs& args);
 
 }  // namespace shrink::cli

@@ -111,6 +111,37 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 4096));
   demo->add_flag("--json", demo_args.json, "Print JSON");
 
+  LassoArgs lasso_args;
+  auto* lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
+  lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .svm, .npy, .csv)")->required();
+  lasso->add_option("Y", lasso_args.y, "Response vector file (.mtx, .npy, .csv or one value per line); "
+                                       "optional for svmlight X");
+  auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda");
+  auto* lambda_file = lasso->add_option("--lambdas-file", lasso_args.lambdas_file, "Fit this grid (one per line)");
+  one_lambda->excludes(lambda_file);
+  lasso->add_option("--n-lambdas", lasso_args.n_lambdas, "Grid size (default 100)")->check(CLI::Range(1, 100000));
+  lasso->add_option("--lambda-min-ratio", lasso_args.lambda_min_ratio,
+                    "Smallest lambda / lambda_max (default 1e-3 if n > p, else 1e-2)");
+  lasso->add_option("--l1-ratio", lasso_args.l1_ratio, "alpha in [0, 1]; 1 is the Lasso");
+  lasso->add_flag("--no-intercept", lasso_args.no_intercept, "Fit no intercept");
+  lasso->add_flag("--standardize", lasso_args.standardize, "Penalize standardized coefficients (glmnet)");
+  lasso->add_flag("--positive", lasso_args.positive, "Constrain coefficients to be >= 0");
+  lasso->add_option("--penalty-factors", lasso_args.penalty_factors, "File of p factors v_j >= 0");
+  lasso->add_option("--sample-weights", lasso_args.sample_weights, "File of n weights w_i >= 0");
+  lasso->add_option("--tol", lasso_args.tol, "Relative duality gap (default 1e-6 f64, 1e-4 f32)");
+  lasso->add_option("--max-iter", lasso_args.max_iter, "Epochs per lambda")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  lasso->add_option("--solver", lasso_args.solver, "auto, cd, gram or fista")
+      ->check(CLI::IsMember({"auto", "cd", "gram", "fista"}));
+  lasso->add_option("--backend", lasso_args.backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+  lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
+  lasso->add_option("--cv", lasso_args.cv, "K-fold cross-validation (K >= 2)")->check(CLI::Range(2, 1000000));
+  lasso->add_option("--seed", lasso_args.seed, "Seed of the fold assignment");
+  lasso->add_option("--threads", lasso_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+  lasso->add_flag("--histogram", lasso_args.histogram, "Histogram of |coefficients| (last lambda, or lambda_min with --cv)");
+  lasso->add_option("--out", lasso_args.out, "Write coefficients p x L (Matrix Market coordinate)");
+  lasso->add_flag("--json", lasso_args.json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -129,6 +160,14 @@ int main(int argc, char** argv) {
     if (*spmv) return run_spmv(spmv_args);
     if (*convert) return run_convert(convert_args);
     if (*demo) return run_demo(demo_args);
+    if (*lasso) {
+      try {
+        return run_lasso(lasso_args);
+      } catch (const InvalidArgument& e) {  // a bad option value or file is bad input here
+        std::cerr << "shrink: bad input: " << e.what() << "\n";
+        return kBadInput;
+      }
+    }
   } catch (const ParseError& e) {
     std::cerr << "shrink: bad input: " << e.what() << "\n";
     return kBadInput;

@@ -1,9 +1,11 @@
 // Format selection by file extension.
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 
 #include "host/core/instantiate.hpp"
+#include "host/io/text_scan.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 
@@ -84,6 +86,43 @@ void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
   if (format == FileFormat::Npy) write_npy<V>(path, d);
   else write_csv<V>(path, d);
 }
+
+template <class V>
+DenseMatrix<V> read_columns(const std::string& path) {
+  const auto dot = path.find_last_of('.');
+  const bool known = dot != std::string::npos && path.find('/', dot) == std::string::npos && [&] {
+    try {
+      return format_from_path(path) != FileFormat::Svmlight;
+    } catch (const InvalidArgument&) {
+      return false;
+    }
+  }();
+  if (known) return read_matrix<V, std::int64_t>(path).take_dense();
+  // Plain text: one value per line; blank lines and lines starting with '#' are skipped.
+  const std::string text = read_file(path);
+  const char* p = text.data();
+  const char* end = p + text.size();
+  std::vector<V> values;
+  for (std::int64_t line = 1; p < end; ++line) {
+    const char* stop = io_detail::line_end(p, end);
+    const char* q = io_detail::skip_blanks(p, stop);
+    if (q < stop && *q != '#') {
+      V v{};
+      if (!io_detail::scan_real(q, stop, v) || !io_detail::at_line_end(q, stop))
+        throw ParseError(path, line, "expected one number on the line, got '" +
+                                         std::string(p, static_cast<std::size_t>(stop - p)) + "'");
+      if (!std::isfinite(v))
+        throw ParseError(path, line, std::string(std::isnan(v) ? "NaN" : "Inf") + " is not accepted");
+      values.push_back(v);
+    }
+    p = stop < end ? stop + 1 : end;
+  }
+  DenseMatrix<V> out(static_cast<index_t>(values.size()), 1);
+  std::copy(values.begin(), values.end(), out.data());
+  return out;
+}
+template DenseMatrix<float> read_columns<float>(const std::string&);
+template DenseMatrix<double> read_columns<double>(const std::string&);
 
 #define SHRINK_INSTANTIATE(V, I)                                                            \
   template struct MatrixFile<V, I>;                                                         \

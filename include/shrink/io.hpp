@@ -35,6 +35,10 @@ struct ReadOptions {
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
 template <class V, class I = std::int32_t>
 MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options = {});
+// Columns of values (n x k): Matrix Market, .npy or CSV by extension; any other file is plain text
+// with one value per line ('#' comments and blank lines skipped). Used for y, weights and grids.
+template <class V>
+DenseMatrix<V> read_columns(const std::string& path);
 // Writes by extension: sparse to .mtx (coordinate) or .svm (zero labels), dense to .mtx (array),
 // .npy or .csv; a sparse matrix written to a dense format is densified.
 template <class V, class I>
