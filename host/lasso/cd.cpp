@@ -17,6 +17,9 @@ namespace {
 constexpr int kGapEvery = 10;         // epochs between inner gap checks
 constexpr int kExtrapolation = 5;     // residuals combined by dual extrapolation
 constexpr double kInnerFraction = 0.3;
+// An epoch that gains less than this fraction of the target gap has converged the primal far enough
+// that the residual-based dual usually certifies: check then rather than waiting for the schedule.
+constexpr double kEarlyFactor = 1e-3;
 constexpr index_t kFirstWorkingSet = 10;
 
 // Solves the small k x k system M z = rhs by Gaussian elimination with partial pivoting; false when
@@ -141,7 +144,7 @@ class CdSolver final : public Solver {
     Solution s;
     s.objective = primal(lambda, beta);
     s.gap = s.objective - dual_.evaluate(lambda, r_.data(), c_, nullptr).value;
-    s.status = s.gap <= 1e-6 * s.objective ? FitStatus::Converged : FitStatus::MaxIterations;
+    remember(lambda);
     return s;
   }
 
@@ -155,22 +158,38 @@ class CdSolver final : public Solver {
     bool have_acc = false;
     Solution out;
     std::int64_t epochs = 0;
+    if (warm_ && lambda < previous_lambda_) {
+      // Along a path the previous solution's correlations are known: start on the strong-rule set
+      // (Tibshirani et al. 2012) and let the first full pass certify it, instead of spending a full
+      // pass on the warm start itself.
+      const auto ws = strong_set(lambda, beta);
+      ws_size = std::max<index_t>(ws_size, static_cast<index_t>(ws.size()));
+      materialize();
+      have_acc = inner(lambda, ws, req.tol * primal(lambda, beta), req.max_iter, epochs, beta);
+    }
+    warm_ = false;
     for (std::int64_t outer = 0;; ++outer) {
       materialize();
       out.objective = primal(lambda, beta);
+      out.iterations = epochs;
       DualPoint best = dual_.evaluate(lambda, r_.data(), c_, nullptr);
-      if (have_acc) {
+      out.gap = out.objective - best.value;
+      if (out.gap <= req.tol * out.objective) {
+        out.status = FitStatus::Converged;
+        remember(lambda);
+        return out;
+      }
+      if (have_acc) {  // the extrapolated residual only when r alone does not certify
         const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), c_acc_, nullptr);
         if (acc.value > best.value) {
           best = acc;
           std::swap(c_, c_acc_);
         }
-      }
-      out.gap = out.objective - best.value;
-      out.iterations = epochs;
-      if (out.gap <= req.tol * out.objective) {
-        out.status = FitStatus::Converged;
-        return out;
+        out.gap = out.objective - best.value;
+        if (out.gap <= req.tol * out.objective) {
+          out.status = FitStatus::Converged;
+          return out;
+        }
       }
       if (epochs >= req.max_iter) {
         out.status = FitStatus::MaxIterations;
@@ -187,6 +206,25 @@ class CdSolver final : public Solver {
   }
 
  private:
+  // c_ holds the correlations of the residual at the solution for `lambda`.
+  void remember(double lambda) {
+    warm_ = true;
+    previous_lambda_ = lambda;
+  }
+
+  // Non-zeros, unpenalized features, and those the sequential strong rule keeps:
+  // |c_j| >= alpha v_j (2 lambda - lambda_previous).
+  std::vector<index_t> strong_set(double lambda, const std::vector<double>& beta) const {
+    std::vector<index_t> ws;
+    const double level = prob_.alpha * (2 * lambda - previous_lambda_);
+    for (index_t j = 0; j < p_; ++j) {
+      if (!prob_.usable(j)) continue;
+      const double cj = prob_.positive ? c_[j] : std::abs(c_[j]);
+      if (beta[j] != 0 || prob_.factors[j] == 0 || cj >= level * prob_.factors[j]) ws.push_back(j);
+    }
+    return ws;
+  }
+
   void materialize() {
     for (index_t i = 0; i < n_; ++i) r_[i] = rt_[i] + m_;
   }
@@ -257,11 +295,22 @@ class CdSolver final : public Solver {
       lip[t] = prob_.lipschitz[j];
       denom[t] = lip[t] + lambda * (1 - a) * prob_.factors[j];
     }
-    history_.assign(static_cast<std::size_t>(kExtrapolation + 1), std::vector<double>());
+    if (history_.empty())  // allocated once: nothing is allocated inside the iterations
+      history_.assign(static_cast<std::size_t>(kExtrapolation + 1), std::vector<double>(static_cast<std::size_t>(n_)));
     int stored = 0;
     bool have_acc = false;
-    for (int local = 1; epochs < max_iter; ++local) {
-      for (std::size_t t = 0; t < ws.size(); ++t) {
+    // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
+    // coefficients only until they settle, then a full sweep again. The gap is checked after a full
+    // sweep that gained less than kEarlyFactor * tol_in, and at least every kGapEvery epochs.
+    std::vector<std::size_t> all(ws.size()), active;
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    active.reserve(ws.size());
+    bool full = true;
+    int active_run = 0, since_check = 0;
+    while (epochs < max_iter) {
+      const auto& sweep = full ? all : active;
+      double decrease = 0;  // lower bound on this epoch's objective decrease
+      for (std::size_t t : sweep) {
         const index_t j = ws[t];
         const double old = beta[j];
         const double z = lip[t] * old + prob_.gradient(j, rt_.data(), m_);
@@ -271,25 +320,44 @@ class CdSolver final : public Solver {
         if (next != old) {
           prob_.move(j, next - old, rt_.data(), m_);
           beta[j] = next;
+          decrease += 0.5 * denom[t] * (next - old) * (next - old);
         }
       }
       ++epochs;
-      // Keep the residuals of the last kExtrapolation + 1 epochs before each check.
-      const int phase = local % kGapEvery;
-      if (phase == 0 || phase > kGapEvery - kExtrapolation - 1) {
-        auto& slot = history_[static_cast<std::size_t>(stored % (kExtrapolation + 1))];
-        slot.resize(static_cast<std::size_t>(n_));
-        for (index_t i = 0; i < n_; ++i) slot[i] = rt_[i] + m_;
-        ++stored;
+      ++since_check;
+      // The residuals of the last kExtrapolation + 1 epochs, for dual extrapolation.
+      auto& slot = history_[static_cast<std::size_t>(stored % (kExtrapolation + 1))];
+      for (index_t i = 0; i < n_; ++i) slot[i] = rt_[i] + m_;
+      ++stored;
+      const bool settled = decrease <= kEarlyFactor * tol_in;
+      if (!full) {
+        if (settled || ++active_run >= kGapEvery) full = true;
+        continue;
       }
-      if (phase != 0) continue;
+      active.clear();
+      for (std::size_t t = 0; t < ws.size(); ++t)
+        if (beta[ws[t]] != 0) active.push_back(t);
+      if (!settled && since_check < kGapEvery) {
+        if (active.size() < ws.size()) {
+          full = false;
+          active_run = 0;
+        }
+        continue;
+      }
+      since_check = 0;
       materialize();
       const double primal_value = primal(lambda, beta);
       double best = dual_.evaluate(lambda, r_.data(), c_, &ws).value;
-      have_acc = extrapolate(stored);
-      if (have_acc) best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), c_acc_, &ws).value);
-      stored = 0;
       if (primal_value - best <= tol_in) break;
+      have_acc = extrapolate(stored);
+      if (have_acc) {
+        best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), c_acc_, &ws).value);
+        if (primal_value - best <= tol_in) break;
+      }
+      if (active.size() < ws.size()) {
+        full = false;
+        active_run = 0;
+      }
     }
     return have_acc;
   }
@@ -302,7 +370,8 @@ class CdSolver final : public Solver {
     // history_ is a ring; oldest first.
     std::vector<const std::vector<double>*> seq(k + 1);
     for (int t = 0; t <= k; ++t) seq[t] = &history_[static_cast<std::size_t>((stored + t) % (k + 1))];
-    std::vector<double> diff(static_cast<std::size_t>(k) * n_);
+    auto& diff = diff_;
+    diff.resize(static_cast<std::size_t>(k) * n_);
     for (int t = 0; t < k; ++t)
       for (index_t i = 0; i < n_; ++i) diff[t * n_ + i] = (*seq[t + 1])[i] - (*seq[t])[i];
     std::vector<double> gram(k * k);
@@ -318,7 +387,8 @@ class CdSolver final : public Solver {
     double total = 0;
     for (double v : z) total += v;
     if (!(std::abs(total) > 0) || !std::isfinite(total)) return false;
-    r_acc_.assign(static_cast<std::size_t>(n_), 0.0);
+    r_acc_.resize(static_cast<std::size_t>(n_));
+    std::fill(r_acc_.begin(), r_acc_.end(), 0.0);
     for (int t = 0; t < k; ++t) {
       const double coef = z[t] / total;
       for (index_t i = 0; i < n_; ++i) r_acc_[i] += coef * (*seq[t + 1])[i];
@@ -331,8 +401,11 @@ class CdSolver final : public Solver {
   index_t n_, p_;
   std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
   std::vector<std::vector<double>> history_;
+  std::vector<double> diff_;
   double m_ = 0;
   index_t candidates_ = 0;
+  bool warm_ = false;  // c_ holds the previous solution's correlations
+  double previous_lambda_ = 0;
 };
 
 template <class V>

@@ -162,6 +162,22 @@ Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const Lass
   return g;
 }
 
+// A warm start one step further along the path: beta moves roughly linearly in log(lambda) while its
+// support is fixed, so continue the last step (coefficients that would change sign, or are zero,
+// stay at zero). Only a starting point: the solver still certifies its answer.
+void predict_along_path(const std::vector<double>& lambdas, std::size_t l,
+                        const std::vector<double>& previous, std::vector<double>& beta) {
+  if (l < 2 || previous.size() != beta.size()) return;
+  const double a = lambdas[l], b = lambdas[l - 1], c = lambdas[l - 2];
+  if (!(a > 0 && b > a && c > b)) return;
+  const double step = std::log(b / a) / std::log(c / b);
+  for (std::size_t j = 0; j < beta.size(); ++j) {
+    if (beta[j] == 0 || previous[j] == 0) continue;
+    const double next = beta[j] + step * (beta[j] - previous[j]);
+    beta[j] = (next > 0) == (beta[j] > 0) ? next : 0.0;
+  }
+}
+
 template <class V>
 LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked) {
   if (asked == LassoSolver::Gram && prob.x->sparse)
@@ -205,8 +221,10 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     const std::size_t count = path.lambdas.size();
     std::vector<std::int64_t> row_ptr{0}, cols;
     std::vector<double> vals;
+    std::vector<double> previous_beta;  // the solution before the last one, for the prediction
     for (std::size_t l = 0; l < count; ++l) {
       const double lambda = path.lambdas[l];
+      const std::vector<double> beta_before = beta;
       Solution sol;
       bool done = false;
       if (lambda >= grid.lambda_max) {
@@ -215,7 +233,11 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
         sol = solver->certify(lambda, beta);
         done = sol.gap <= path.tol * sol.objective;
       }
-      if (!done) sol = solver->solve({lambda, path.tol, o.max_iter, o.screening}, beta);
+      if (!done) {
+        predict_along_path(path.lambdas, l, previous_beta, beta);
+        previous_beta = beta_before;
+        sol = solver->solve({lambda, path.tol, o.max_iter, o.screening}, beta);
+      }
       path.objective.push_back(sol.objective);
       path.duality_gap.push_back(sol.gap);
       path.iterations.push_back(sol.iterations);

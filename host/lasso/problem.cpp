@@ -112,9 +112,13 @@ double column_dot(const Design<V>& x, index_t j, const double* w, const double* 
   const auto begin = x.col_ptr[j], end = x.col_ptr[j + 1];
   const std::int32_t* idx = x.row_idx.data();
   const V* val = x.values.data();
+  // simd reductions: several partial sums break the add latency chain (a fixed order, so the
+  // result is still the same run to run).
   if (w) {
+#pragma omp simd reduction(+ : s)
     for (auto k = begin; k < end; ++k) s += w[idx[k]] * static_cast<double>(val[k]) * r[idx[k]];
   } else {
+#pragma omp simd reduction(+ : s)
     for (auto k = begin; k < end; ++k) s += static_cast<double>(val[k]) * r[idx[k]];
   }
   return s;
