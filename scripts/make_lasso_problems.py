@@ -39,7 +39,9 @@ def tfidf(rng, n, p, nnz):
     log(1 + count) * idf, each row scaled to unit l2 norm."""
     popularity = 1.0 / np.arange(1, p + 1) ** 0.8
     popularity /= popularity.sum()
-    lengths = np.maximum(1, rng.poisson(nnz / n, n))
+    # Draws repeat popular terms, and repeats merge into one entry: oversample so that about `nnz`
+    # distinct entries remain.
+    lengths = np.maximum(1, rng.poisson(1.068 * nnz / n, n))
     rows = np.repeat(np.arange(n), lengths)
     cols = rng.choice(p, size=rows.size, p=popularity)
     counts = sp.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n, p)).tocsr()

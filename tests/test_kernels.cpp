@@ -369,6 +369,47 @@ TEST_P(Kernels, DenseProductsAllLayouts) {
 }
 
 template <class V>
+void check_gram(Backend backend) {
+  const Context ctx = make_context(backend);
+  for (auto [n, p] : {std::pair<index_t, index_t>{0, 3}, {5, 0}, {1, 1}, {37, 11}, {300, 64}}) {
+    const auto values = random_vector<V>(n * p, 51);
+    for (Layout la : {Layout::RowMajor, Layout::ColMajor})
+      for (Layout lc : {Layout::RowMajor, Layout::ColMajor}) {
+        DenseMatrix<V> a(n, p, la);
+        for (index_t i = 0; i < n; ++i)
+          for (index_t j = 0; j < p; ++j) a(i, j) = values[i * p + j];
+        DenseMatrix<V> c(p, p, lc);
+        for (index_t i = 0; i < p; ++i)
+          for (index_t j = 0; j < p; ++j) c(i, j) = V(0.5) * static_cast<V>((i + 2 * j) % 5 + (j + 2 * i) % 5);
+        const auto ad = a.copy_to(ctx, ctx.memory_space());
+        auto cd = c.copy_to(ctx, ctx.memory_space());
+        gram<V>(ctx, V(0.75), ad.view(), V(2), cd.view());
+        const auto got = cd.copy_to(ctx, MemorySpace::Host);
+        for (index_t i = 0; i < p; ++i)
+          for (index_t j = 0; j < p; ++j) {
+            long double want = 2.0L * c(i, j), mag = std::fabs(want);
+            for (index_t k = 0; k < n; ++k) {
+              want += 0.75L * a(k, i) * a(k, j);
+              mag += std::fabs(0.75L * a(k, i) * a(k, j));
+            }
+            // C is symmetric (SYRK reads one triangle of it), and so is the result, exactly.
+            ASSERT_NEAR(got(i, j), static_cast<double>(want), tolerance<V>() * 4 * (1 + static_cast<double>(mag)));
+            ASSERT_EQ(got(i, j), got(j, i));
+          }
+      }
+  }
+  DenseMatrix<V> a(4, 3), c(4, 4);
+  const auto ad = a.copy_to(ctx, ctx.memory_space());
+  auto cd = c.copy_to(ctx, ctx.memory_space());
+  EXPECT_THROW(gram<V>(ctx, V(1), ad.view(), V(0), cd.view()), DimensionMismatch);
+}
+
+TEST_P(Kernels, GramMatchesReference) {
+  check_gram<double>(GetParam());
+  check_gram<float>(GetParam());
+}
+
+template <class V>
 long double prox_ref(long double v, long double l1, long double l2, long double w, bool positive) {
   long double s = 0;
   if (positive) s = v > l1 * w ? v - l1 * w : 0;

@@ -60,12 +60,17 @@ template <class V, class Fit>
 auto with_precision(Design& d, const std::vector<double>& y, Fit fit) {
   const auto yv = narrow<V>(y);
   const VectorView<const V> yview(yv);
-  if (d.dense) {
-    const auto x = cast<V>(d.file.dense);
-    return fit(x.view(), yview);
+  if constexpr (std::is_same_v<V, double>) {  // already in this precision: no copy
+    if (d.dense) return fit(DenseView<const double>(d.file.dense.view()), yview);
+    return fit(d.file.sparse, yview);
+  } else {
+    if (d.dense) {
+      const auto x = cast<V>(d.file.dense);
+      return fit(DenseView<const V>(x.view()), yview);
+    }
+    const auto x = cast<V, std::int64_t>(d.file.sparse);
+    return fit(x, yview);
   }
-  const auto x = cast<V, std::int64_t>(d.file.sparse);
-  return fit(x, yview);
 }
 
 json histogram_json(const MagnitudeHistogram& h) {

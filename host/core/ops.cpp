@@ -201,6 +201,19 @@ void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, In<DenseView<const V>> 
   SHRINK_DISPATCH(ctx, gemm, ctx, op_a, op_b, alpha, a, b, beta, c);
 }
 
+template <class V>
+void gram(const Context& ctx, V alpha, In<DenseView<const V>> a, V beta, DenseView<V> c) {
+  check_dense(ctx, a, "A");
+  check_dense(ctx, c, "C");
+  for (index_t d : {a.rows, a.cols, a.ld, c.rows, c.cols, c.ld}) check_blas_dim(d, "gram dimension");
+  if (c.rows != a.cols || c.cols != a.cols)
+    throw DimensionMismatch("gram: A is " + detail::shape(a.rows, a.cols) + " so C = A^T A must be " +
+                            detail::shape(a.cols, a.cols) + ", got " + detail::shape(c.rows, c.cols));
+  check_scalar(alpha, "alpha");
+  check_scalar(beta, "beta");
+  SHRINK_DISPATCH(ctx, gram, ctx, alpha, a, beta, c);
+}
+
 // ---- proximal steps -------------------------------------------------------------------------------
 template <class V>
 void prox(const Context& ctx, In<VectorView<const V>> v, const Penalty<V>& penalty, VectorView<V> x) {
@@ -293,6 +306,7 @@ index_t count_nonfinite(const Context& ctx, VectorView<const V> x) {
                         VectorView<V>);                                                            \
   template void gemm<V>(const Context&, Op, Op, V, DenseView<const V>, DenseView<const V>, V,      \
                         DenseView<V>);                                                             \
+  template void gram<V>(const Context&, V, DenseView<const V>, V, DenseView<V>);                   \
   template void prox<V>(const Context&, VectorView<const V>, const Penalty<V>&, VectorView<V>);    \
   template void soft_threshold<V>(const Context&, VectorView<const V>, V, VectorView<const V>,     \
                                   bool, VectorView<V>);                                            \

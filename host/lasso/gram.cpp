@@ -3,6 +3,7 @@
 // needs no pass over X.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "host/core/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
@@ -22,12 +23,14 @@ class GramSolver final : public Solver {
     // column offsets from cancelling in G.
     const index_t n = prob.n;
     const double* w = prob.weights();
-    DenseMatrix<double> zs(n, p_, Layout::ColMajor);
+    // Filled below in parallel: no zero-fill of n x p doubles first.
+    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(n * p_)]);
+    const DenseView<double> zs(zs_data.get(), n, p_, n, Layout::ColMajor);
     std::vector<double> yw(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) yw[i] = (w ? std::sqrt(w[i]) : 1.0) * prob.yc[i];
 #pragma omp parallel for schedule(static)
     for (index_t j = 0; j < p_; ++j) {
-      double* col = zs.data() + j * n;
+      double* col = zs.data + j * n;
       const double sj = prob.scale[j], mj = prob.mu[j];
       if (!prob.usable(j)) {
         std::fill(col, col + n, 0.0);
@@ -40,9 +43,9 @@ class GramSolver final : public Solver {
     const Context cpu(ContextOptions{Backend::Cpu, 0, 0, true, false});
     gram_ = DenseMatrix<double>(p_, p_, Layout::ColMajor);
     const double inv_n = 1.0 / static_cast<double>(n);
-    gemm<double>(cpu, Op::Transpose, Op::NoTranspose, inv_n, zs.view(), zs.view(), 0.0, gram_.view());
+    gram<double>(cpu, inv_n, zs, 0.0, gram_.view());
     q_.assign(static_cast<std::size_t>(p_), 0.0);
-    gemv<double>(cpu, Op::Transpose, inv_n, zs.view(), VectorView<const double>(yw), 0.0,
+    gemv<double>(cpu, Op::Transpose, inv_n, zs, VectorView<const double>(yw), 0.0,
                  VectorView<double>(q_));
   }
 

@@ -72,6 +72,11 @@ template <class V>
 void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, In<DenseView<const V>> a,
           In<DenseView<const V>> b, V beta, DenseView<V> c);
 
+// C = alpha * A^T A + beta * C (SYRK, half the work of gemm) for a symmetric C (one triangle of it
+// is read); both triangles of the result are written.
+template <class V>
+void gram(const Context& ctx, V alpha, In<DenseView<const V>> a, V beta, DenseView<V> c);
+
 // ---- proximal steps (one pass over memory each) ------------------------------------------------------
 // The penalty r(x) = sum_j w_j * (l1 * |x_j| + l2/2 * x_j^2) with optional x >= 0.
 template <class V>

@@ -15,10 +15,12 @@ template <class V> struct Blas;
 template <> struct Blas<float> {
   static constexpr auto gemv = cblas_sgemv;
   static constexpr auto gemm = cblas_sgemm;
+  static constexpr auto syrk = cblas_ssyrk;
 };
 template <> struct Blas<double> {
   static constexpr auto gemv = cblas_dgemv;
   static constexpr auto gemm = cblas_dgemm;
+  static constexpr auto syrk = cblas_dsyrk;
 };
 int lead(index_t ld) { return static_cast<int>(ld < 1 ? 1 : ld); }
 }  // namespace
@@ -52,6 +54,25 @@ void gemm(const Context&, Op op_a, Op op_b, V alpha, DenseView<const V> a, Dense
                 static_cast<int>(c.rows), static_cast<int>(c.cols),
                 static_cast<int>(inner), alpha, a.data, lead(a.ld), b.data, lead(b.ld), beta,
                 c.data, lead(c.ld));
+}
+
+template <class V>
+void gram(const Context&, V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
+  const index_t p = a.cols;
+  if (p == 0) return;
+  if (a.rows == 0) {  // beta * C on the lower triangle, mirrored like the SYRK path
+    for (index_t i = 0; i < p; ++i)
+      for (index_t j = 0; j <= i; ++j) c(i, j) = scale_out(beta, c(i, j));
+  } else {
+      // In C's order, A stored the same way is n x p (C = A^T A); stored the other way it is the
+    // p x n transpose (C = A' A'^T).
+    const CBLAS_ORDER order = c.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
+    const bool same = a.layout == c.layout;
+    Blas<V>::syrk(order, CblasLower, same ? CblasTrans : CblasNoTrans, static_cast<int>(p),
+                  static_cast<int>(a.rows), alpha, a.data, lead(a.ld), beta, c.data, lead(c.ld));
+  }
+  for (index_t i = 0; i < p; ++i)
+    for (index_t j = i + 1; j < p; ++j) c(i, j) = c(j, i);
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BLAS)

@@ -55,7 +55,10 @@ struct ProxArgs {
   template <class V> void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x,    \
                                V beta, V* y);                                                           \
   template <class V> void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, DenseView<const V> a,     \
-                               DenseView<const V> b, V beta, DenseView<V> c);
+                               DenseView<const V> b, V beta, DenseView<V> c);                   \
+  /* C = alpha A^T A + beta C (SYRK; both triangles written) */                                        \
+  template <class V> void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta,             \
+                               DenseView<V> c);
 // clang-format on
 
 namespace cpu {
@@ -93,6 +96,7 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
 #define SHRINK_INSTANTIATE_BLAS(V)                                                                 \
   template void gemv<V>(const Context&, Op, V, DenseView<const V>, const V*, V, V*);               \
   template void gemm<V>(const Context&, Op, Op, V, DenseView<const V>, DenseView<const V>, V,      \
-                        DenseView<V>);
+                        DenseView<V>);                                                             \
+  template void gram<V>(const Context&, V, DenseView<const V>, V, DenseView<V>);
 
 }  // namespace shrink::kernels
