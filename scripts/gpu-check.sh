@@ -4,7 +4,8 @@
 #   2. runs the whole test suite with every CUDA test active,
 #   3. runs compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the CUDA tests,
 #   4. runs the CUDA benchmarks next to their peers (cuSPARSE, device copy),
-#   5. prints a short table last (scripts/perf_table.py).
+#   5. times the Lasso path on the 10M-non-zero problem (c): GPU solver against the CPU one,
+#   6. prints a short table last (scripts/perf_table.py).
 # Logs and the benchmark JSON go to $OUT (the device tool's folder) or build/gpu-check.
 # Libraries the GPU image lacks (OpenBLAS, GoogleTest, Google Benchmark, CLI11, nlohmann-json,
 # fast_float) are unpacked from .deps/*.deb when present: make them with scripts/fetch-device-deps.sh
@@ -53,6 +54,24 @@ echo "== 4. benchmarks"
 build/gpu/bench/shrink_bench --benchmark_filter='Copy|cuda|MatrixMarket' \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 || status=1
 
-echo "== 5. summary"
+echo "== 5. Lasso path on problem (c): GPU fista against CPU cd on every core"
+if python3 -c "import numpy, scipy" 2>/dev/null; then
+  data=build/lasso-problems
+  [ -f "$data/c_X.mtx" ] || python3 scripts/make_lasso_problems.py "$data" b c >"$out/lasso-gen.log" 2>&1
+  for run in "cuda fista" "cpu cd"; do
+    set -- $run
+    build/gpu/tools/shrink lasso "$data/c_X.mtx" "$data/c_y.txt" --backend "$1" --solver "$2" \
+      --threads "$(nproc)" --json >"$out/lasso-c-$1.json" 2>"$out/lasso-c-$1.log"
+    rc=$?
+    echo "lasso (c) $1/$2: exit $rc, $(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print('time_s', round(j['time_s'], 3), 'not converged', j['n_not_converged'])" "$out/lasso-c-$1.json" 2>/dev/null)"
+    [ $rc -eq 0 ] || status=1
+  done
+  SHRINK_BENCH_LASSO_DIR="$data" build/gpu/bench/shrink_bench --benchmark_filter='Lasso.*cuda' \
+    --benchmark_out="$out/bench-lasso.json" --benchmark_out_format=json >"$out/bench-lasso.log" 2>&1 || status=1
+else
+  echo "skipped: python3 with numpy and scipy is needed to generate the problems"
+fi
+
+echo "== 6. summary"
 python3 scripts/perf_table.py "$out/bench.json" | tee "$out/table.txt"
 exit $status
