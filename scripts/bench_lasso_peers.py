@@ -94,46 +94,35 @@ cat(as.character(packageVersion("glmnet")), "\n", file = a[6], append = TRUE)
     return float(lines[0]), coef[:, 1:], coef[:, 0], "glmnet " + lines[1]
 
 
+def run_warm_path(estimator, X, y, lambdas, label):
+    """Fits the grid in order with warm starts (the way these libraries fit a path with an intercept)."""
+    coefs, intercepts = [], []
+    start = time.perf_counter()
+    for lam in lambdas:
+        estimator.alpha = lam
+        estimator.fit(X, y)
+        coefs.append(np.asarray(estimator.coef_).ravel().copy())
+        intercepts.append(float(np.ravel(estimator.intercept_)[0]))
+    return time.perf_counter() - start, coefs, intercepts, label
+
+
 def run_sklearn(X, y, lambdas, tol):
     import sklearn
     from sklearn.linear_model import Lasso
     model = Lasso(alpha=lambdas[0], tol=tol, max_iter=10**6, warm_start=True, selection="cyclic")
-    coefs, intercepts = [], []
-    start = time.perf_counter()
-    for lam in lambdas:
-        model.alpha = lam
-        model.fit(X, y)
-        coefs.append(model.coef_.copy())
-        intercepts.append(float(model.intercept_))
-    return time.perf_counter() - start, coefs, intercepts, "scikit-learn " + sklearn.__version__
+    return run_warm_path(model, X, y, lambdas, "scikit-learn " + sklearn.__version__)
 
 
 def run_celer(X, y, lambdas, tol):
     import celer
-    from celer import Lasso
-    model = Lasso(alpha=lambdas[0], tol=tol, max_iter=10**4, warm_start=True, fit_intercept=True)
-    coefs, intercepts = [], []
-    start = time.perf_counter()
-    for lam in lambdas:
-        model.alpha = lam
-        model.fit(X, y)
-        coefs.append(model.coef_.copy())
-        intercepts.append(float(model.intercept_))
-    return time.perf_counter() - start, coefs, intercepts, "celer " + celer.__version__
+    model = celer.Lasso(alpha=lambdas[0], tol=tol, max_iter=10**4, warm_start=True, fit_intercept=True)
+    return run_warm_path(model, X, y, lambdas, "celer " + celer.__version__)
 
 
 def run_skglm(X, y, lambdas, tol):
     import skglm
-    from skglm import Lasso
-    model = Lasso(alpha=lambdas[0], tol=tol, max_iter=10**4, warm_start=True, fit_intercept=True)
-    coefs, intercepts = [], []
-    start = time.perf_counter()
-    for lam in lambdas:
-        model.alpha = lam
-        model.fit(X, y)
-        coefs.append(np.asarray(model.coef_).ravel().copy())
-        intercepts.append(float(np.ravel(model.intercept_)[0]) if np.ndim(model.intercept_) else float(model.intercept_))
-    return time.perf_counter() - start, coefs, intercepts, "skglm " + skglm.__version__
+    model = skglm.Lasso(alpha=lambdas[0], tol=tol, max_iter=10**4, warm_start=True, fit_intercept=True)
+    return run_warm_path(model, X, y, lambdas, "skglm " + skglm.__version__)
 
 
 def main():

@@ -172,6 +172,13 @@ TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
         EXPECT_NEAR(coef[j], f.coef[l][j], 1e-4 * biggest) << "feature " << j;
     }
     expect_kkt(f.x, f.y, o, path, 1e-4, f.name);
+    // The same problem with X sparse (implicit centering and scaling) gives the same answers.
+    if (!f.sparse && o.solver != LassoSolver::Gram) {
+      const auto sparse = lasso_path(ctx, dense_to_csr<double, std::int32_t>(f.x.view()),
+                                     VectorView<const double>(f.y), o);
+      for (std::size_t l = 0; l < path.size(); ++l)
+        EXPECT_NEAR(sparse.objective[l], f.objective[l], 1e-6 * f.objective[l]) << f.name << " as CSR, lambda #" << l;
+    }
   }
 }
 
