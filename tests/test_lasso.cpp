@@ -233,6 +233,26 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
     }
 }
 
+TEST(Lasso, GramBuiltInRowBlocksMatchesCoordinateDescent) {
+  // p = 1000 makes the Gram solver build G from two blocks of rows (4194 + 306).
+  const auto d = random_problem(4500, 1000, 15, 30);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 3;
+  o.lambda_min_ratio = 0.05;
+  o.tol = 1e-9;
+  o.sample_weights.assign(4500, 1.0);
+  for (std::size_t i = 0; i < 4500; i += 3) o.sample_weights[i] = 2.5;
+  o.solver = LassoSolver::Gram;
+  const auto gram = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  o.solver = LassoSolver::CoordinateDescent;
+  const auto cd = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  for (std::size_t l = 0; l < gram.size(); ++l) {
+    EXPECT_EQ(gram.status[l], FitStatus::Converged);
+    EXPECT_NEAR(gram.objective[l], cd.objective[l], 1e-8 * cd.objective[l]);
+  }
+}
+
 TEST(Lasso, Float32AgreesWithFloat64ToItsTolerance) {
   const auto d = random_problem(70, 25, 4);
   const Context ctx = make_context(Backend::Cpu);

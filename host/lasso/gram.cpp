@@ -19,34 +19,39 @@ class GramSolver final : public Solver {
  public:
   GramSolver(const Problem<V>& prob, const UnpenalizedSolver& unpen)
       : prob_(prob), unpen_(unpen), p_(prob.p), grad_(static_cast<std::size_t>(p_)) {
-    // Zs = sqrt(w) (X - mu) / s, column-major, in double: centering before the product keeps large
-    // column offsets from cancelling in G.
+    // Zs = sqrt(w) (X - mu) / s in double, built one block of rows at a time (at most ~32 MiB, so
+    // n >> p never needs an n x p copy); centering before the product keeps large column offsets
+    // from cancelling in G.
     const index_t n = prob.n;
     const double* w = prob.weights();
-    // Filled below in parallel: no zero-fill of n x p doubles first.
-    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(n * p_)]);
-    const DenseView<double> zs(zs_data.get(), n, p_, n, Layout::ColMajor);
-    std::vector<double> yw(static_cast<std::size_t>(n));
-    for (index_t i = 0; i < n; ++i) yw[i] = (w ? std::sqrt(w[i]) : 1.0) * prob.yc[i];
-#pragma omp parallel for schedule(static)
-    for (index_t j = 0; j < p_; ++j) {
-      double* col = zs.data + j * n;
-      const double sj = prob.scale[j], mj = prob.mu[j];
-      if (!prob.usable(j)) {
-        std::fill(col, col + n, 0.0);
-        continue;
-      }
-      const V* xc = prob.x->dense.data() + j * n;
-      for (index_t i = 0; i < n; ++i)
-        col[i] = (w ? std::sqrt(w[i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
-    }
+    const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p_, 1), 1, std::max<index_t>(n, 1));
+    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p_)]);
+    std::vector<double> yw(static_cast<std::size_t>(block));
     const Context cpu(ContextOptions{Backend::Cpu, 0, 0, true, false});
     gram_ = DenseMatrix<double>(p_, p_, Layout::ColMajor);
-    const double inv_n = 1.0 / static_cast<double>(n);
-    gram<double>(cpu, inv_n, zs, 0.0, gram_.view());
     q_.assign(static_cast<std::size_t>(p_), 0.0);
-    gemv<double>(cpu, Op::Transpose, inv_n, zs, VectorView<const double>(yw), 0.0,
-                 VectorView<double>(q_));
+    const double inv_n = 1.0 / static_cast<double>(n);
+    for (index_t first = 0; first < n; first += block) {
+      const index_t rows = std::min(block, n - first);
+      const DenseView<double> zs(zs_data.get(), rows, p_, rows, Layout::ColMajor);
+      for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < p_; ++j) {
+        double* col = zs.data + j * rows;
+        if (!prob.usable(j)) {
+          std::fill(col, col + rows, 0.0);
+          continue;
+        }
+        const double sj = prob.scale[j], mj = prob.mu[j];
+        const V* xc = prob.x->dense.data() + j * n + first;
+        for (index_t i = 0; i < rows; ++i)
+          col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
+      }
+      const double beta = first == 0 ? 0.0 : 1.0;
+      gram<double>(cpu, inv_n, zs, beta, gram_.view());
+      gemv<double>(cpu, Op::Transpose, inv_n, zs, VectorView<const double>(yw.data(), rows), 1.0,
+                   VectorView<double>(q_));
+    }
   }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
