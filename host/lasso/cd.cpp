@@ -168,7 +168,7 @@ class CdSolver final : public Solver {
       have_acc = inner(lambda, ws, req.tol * primal(lambda, beta), req.max_iter, epochs, beta);
     }
     warm_ = false;
-    for (std::int64_t outer = 0;; ++outer) {
+    for (;;) {
       materialize();
       out.objective = primal(lambda, beta);
       out.iterations = epochs;
@@ -314,9 +314,7 @@ class CdSolver final : public Solver {
         const index_t j = ws[t];
         const double old = beta[j];
         const double z = lip[t] * old + prob_.gradient(j, rt_.data(), m_);
-        double next;
-        if (prob_.positive) next = std::max(z - l1[t], 0.0) / denom[t];
-        else next = std::copysign(std::max(std::abs(z) - l1[t], 0.0), z) / denom[t];
+        const double next = coordinate_update(z, l1[t], denom[t], prob_.positive);
         if (next != old) {
           prob_.move(j, next - old, rt_.data(), m_);
           beta[j] = next;

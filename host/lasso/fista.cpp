@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/error.hpp"
 #include "shrink/ops.hpp"
@@ -34,7 +35,7 @@ class FistaSolver final : public Solver {
     auto col_scale = [&](index_t j) { return prob.usable(j) ? 1.0 / prob.scale[j] : 0.0; };
     const auto space = ctx.memory_space();
     if (d.sparse) {
-      detail_check_nnz(d.nnz());
+      detail::check_fits_index<std::int32_t>(d.nnz(), "X non-zeros (the proximal-gradient solver indexes them with 32 bits)");
       std::vector<std::int32_t> ptr(d.col_ptr.begin(), d.col_ptr.end());
       std::vector<std::int32_t> idx(d.row_idx.begin(), d.row_idx.end());
       std::vector<V> val(d.values.size());
@@ -122,12 +123,6 @@ class FistaSolver final : public Solver {
   }
 
  private:
-  static void detail_check_nnz(index_t nnz) {
-    if (nnz > std::numeric_limits<std::int32_t>::max())
-      throw IndexOverflow("X has " + std::to_string(nnz) +
-                          " non-zeros; the proximal-gradient solver indexes them with 32 bits");
-  }
-
   Array<V> upload(const std::vector<V>& host) const {
     return Array<V>::from_vector(host).copy_to(ctx_, ctx_.memory_space());
   }

@@ -85,8 +85,7 @@ class GramSolver final : public Solver {
       for (index_t j : active) {
         const double old = beta[j];
         const double z = prob_.lipschitz[j] * old + grad_[j];
-        const double next = prob_.positive ? std::max(z - l1[j], 0.0) / denom[j]
-                                           : std::copysign(std::max(std::abs(z) - l1[j], 0.0), z) / denom[j];
+        const double next = coordinate_update(z, l1[j], denom[j], prob_.positive);
         if (next == old) continue;
         const double delta = next - old;
         beta[j] = next;

@@ -5,6 +5,8 @@
 // r = rt + m, where rt = yc - X b (touched only where column j has entries) and m = mu . b is a scalar,
 // with b_j = beta_j / s_j the original-scale coefficients.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -66,6 +68,13 @@ struct Problem {
   // Penalty value lambda * sum v_j (alpha |beta_j| + (1-alpha)/2 beta_j^2).
   double penalty(double lambda, const std::vector<double>& beta) const noexcept;
 };
+
+// The exact minimizer over one coefficient: S(z, l1) / denom, or max(z - l1, 0) / denom when
+// positive, with z = L_j beta_j + g_j and denom = L_j + the coordinate's ridge weight.
+inline double coordinate_update(double z, double l1, double denom, bool positive) noexcept {
+  if (positive) return std::max(z - l1, 0.0) / denom;
+  return std::copysign(std::max(std::abs(z) - l1, 0.0), z) / denom;
+}
 
 // Builds the problem: weights normalized, y centered, column statistics. Inputs already validated.
 template <class V>
