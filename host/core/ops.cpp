@@ -4,21 +4,8 @@
 #include <climits>
 #include <cstdint>
 
+#include "host/core/dispatch.hpp"
 #include "host/core/validate.hpp"
-#include "kernels/ops/kernels.hpp"
-
-// SHRINK_DISPATCH(ctx, kernel, args...) calls kernels::cuda::kernel on a CUDA context (with its
-// device made current) and kernels::cpu::kernel otherwise. A build without CUDA never has a CUDA
-// context.
-#if SHRINK_WITH_CUDA
-#include "kernels/cuda/runtime.hpp"
-#define SHRINK_DISPATCH(ctx, kernel, ...)                                                       \
-  ((ctx).backend() == Backend::Cuda                                                            \
-       ? (detail::cuda_activate((ctx).cuda_state()), kernels::cuda::kernel(__VA_ARGS__))     \
-       : kernels::cpu::kernel(__VA_ARGS__))
-#else
-#define SHRINK_DISPATCH(ctx, kernel, ...) kernels::cpu::kernel(__VA_ARGS__)
-#endif
 
 namespace shrink {
 
@@ -36,6 +23,9 @@ namespace {
 
 using detail::check_space;
 using detail::check_vector_size;
+using detail::check_vec;
+using detail::check_dense;
+using detail::check_scalar;
 
 template <class V, class I>
 void check_csr(const Context& ctx, const CsrView<V, I>& a, const char* name) {
@@ -46,26 +36,6 @@ void check_csr(const Context& ctx, const CsrView<V, I>& a, const char* name) {
   detail::check_fits_index<I>(a.rows, std::string(name) + " rows");
   detail::check_fits_index<I>(a.cols, std::string(name) + " cols");
   detail::check_fits_index<I>(a.nnz, std::string(name) + " nnz");
-}
-
-template <class T>
-void check_vec(const Context& ctx, const VectorView<T>& v, index_t n, const char* name,
-               const std::string& why) {
-  check_space(v.space, ctx, name);
-  check_vector_size(v.size, n, name, why);
-  if (n > 0 && v.data == nullptr) throw InvalidArgument(std::string(name) + " is null");
-}
-
-template <class T>
-void check_dense(const Context& ctx, const DenseView<T>& m, const char* name) {
-  check_space(m.space, ctx, name);
-  if (m.rows < 0 || m.cols < 0)
-    throw InvalidArgument(std::string(name) + ": negative shape " + detail::shape(m.rows, m.cols));
-  const index_t inner = m.layout == Layout::RowMajor ? m.cols : m.rows;
-  if (m.ld < std::max<index_t>(inner, 1) && m.rows > 0 && m.cols > 0)
-    throw InvalidArgument(std::string(name) + ": leading dimension " + std::to_string(m.ld) +
-                          " is smaller than " + std::to_string(inner) + " for a " +
-                          to_string(m.layout) + " " + detail::shape(m.rows, m.cols) + " matrix");
 }
 
 void check_blas_dim(index_t n, const char* what) {
@@ -83,11 +53,6 @@ kernels::ProxArgs<V> prox_args(const Context& ctx, const Penalty<V>& p, V scale,
   return {p.l1 * scale, p.l2 * scale, p.factors.empty() ? nullptr : p.factors.data, p.positive};
 }
 
-template <class V>
-void check_scalar(V s, const char* name) {
-  if (!std::isfinite(s))
-    throw NonFinite(std::string(name) + " must be finite, got " + std::to_string(s));
-}
 
 }  // namespace
 

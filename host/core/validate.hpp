@@ -1,11 +1,13 @@
 // Boundary checks shared by the host code. Each throws the specific shrink error, naming the
 // argument and the sizes.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 
 #include "shrink/error.hpp"
+#include "shrink/context.hpp"
 #include "shrink/matrix.hpp"
 
 namespace shrink::detail {
@@ -41,6 +43,33 @@ inline void check_space(MemorySpace have, const Context& ctx, const std::string&
     throw InvalidArgument(what + " is in " + to_string(have) + " memory but the " +
                           to_string(ctx.backend()) + " backend needs " +
                           to_string(ctx.memory_space()) + " memory; copy it with copy_to()");
+}
+
+// Argument checks of the public kernels: memory space, sizes, leading dimensions, finite scalars.
+template <class T>
+void check_vec(const Context& ctx, const VectorView<T>& v, index_t n, const char* name,
+               const std::string& why) {
+  check_space(v.space, ctx, name);
+  check_vector_size(v.size, n, name, why);
+  if (n > 0 && v.data == nullptr) throw InvalidArgument(std::string(name) + " is null");
+}
+
+template <class T>
+void check_dense(const Context& ctx, const DenseView<T>& m, const char* name) {
+  check_space(m.space, ctx, name);
+  if (m.rows < 0 || m.cols < 0)
+    throw InvalidArgument(std::string(name) + ": negative shape " + detail::shape(m.rows, m.cols));
+  const index_t inner = m.layout == Layout::RowMajor ? m.cols : m.rows;
+  if (m.ld < std::max<index_t>(inner, 1) && m.rows > 0 && m.cols > 0)
+    throw InvalidArgument(std::string(name) + ": leading dimension " + std::to_string(m.ld) +
+                          " is smaller than " + std::to_string(inner) + " for a " +
+                          to_string(m.layout) + " " + detail::shape(m.rows, m.cols) + " matrix");
+}
+
+template <class V>
+void check_scalar(V s, const char* name) {
+  if (!std::isfinite(s))
+    throw NonFinite(std::string(name) + " must be finite, got " + std::to_string(s));
 }
 
 }  // namespace shrink::detail

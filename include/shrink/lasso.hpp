@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "shrink/matrix.hpp"
+#include "shrink/stats.hpp"
 
 namespace shrink {
 
@@ -71,12 +72,7 @@ struct LassoPath {
   double sparsity_ratio(std::size_t l) const;                // zeros / p
 };
 
-// Histogram of |coefficients| over the non-zero entries of one solution: `bins` log10-spaced bins
-// from the smallest to the largest magnitude. edges has bins + 1 entries.
-struct MagnitudeHistogram {
-  std::vector<double> edges;
-  std::vector<std::int64_t> counts;
-};
+// Histogram of |coefficients| over the non-zero entries of solution l (see magnitude_histogram).
 MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, int bins = 10);
 
 // The path over a decreasing grid with warm starts. X is dense (either layout), CSR or CSC; float or

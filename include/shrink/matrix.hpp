@@ -123,6 +123,64 @@ class CscMatrix {
   CsrMatrix<V, I> t_;
 };
 
+// Block sparse row: the matrix is cut into a grid of R x C blocks and only some blocks are stored,
+// each dense and row-major. A dimension that R or C does not divide gets a partial last block row or
+// column; its blocks are still stored R x C, and the padding outside the matrix holds zeros (checked
+// by validation, never read as part of the matrix).
+template <class V, class I>
+struct BsrView {
+  index_t rows = 0, cols = 0;                  // the matrix, without padding
+  index_t block_height = 1, block_width = 1;   // R, C
+  index_t nnzb = 0;                            // stored blocks
+  const I* block_row_ptr = nullptr;            // block_grid_rows() + 1 entries
+  const I* block_col_idx = nullptr;            // nnzb entries, strictly increasing in a block row
+  const V* values = nullptr;                   // nnzb * R * C entries, block after block
+  MemorySpace space = MemorySpace::Host;
+  index_t block_grid_rows() const noexcept { return (rows + block_height - 1) / block_height; }
+  index_t block_grid_cols() const noexcept { return (cols + block_width - 1) / block_width; }
+  index_t block_size() const noexcept { return block_height * block_width; }
+};
+
+template <class V, class I = std::int32_t>
+class BsrMatrix {
+ public:
+  using value_type = V;
+  using index_type = I;
+  BsrMatrix() = default;
+  // A rows x cols matrix with no stored blocks, on the host. Block sizes must be >= 1.
+  BsrMatrix(index_t rows, index_t cols, index_t block_height, index_t block_width);
+  // From host arrays, validated like CSR (see validate(BsrView)).
+  static BsrMatrix from_arrays(index_t rows, index_t cols, index_t block_height,
+                               index_t block_width, std::vector<I> block_row_ptr,
+                               std::vector<I> block_col_idx, std::vector<V> values);
+  // Takes arrays that are already valid; no checks.
+  static BsrMatrix adopt(index_t rows, index_t cols, index_t block_height, index_t block_width,
+                         Array<I> block_row_ptr, Array<I> block_col_idx, Array<V> values);
+
+  index_t rows() const noexcept { return rows_; }
+  index_t cols() const noexcept { return cols_; }
+  index_t block_height() const noexcept { return bh_; }
+  index_t block_width() const noexcept { return bw_; }
+  index_t block_grid_rows() const noexcept { return view().block_grid_rows(); }
+  index_t block_grid_cols() const noexcept { return view().block_grid_cols(); }
+  index_t nnzb() const noexcept { return static_cast<index_t>(col_idx_.size()); }
+  MemorySpace space() const noexcept { return row_ptr_.space(); }
+  const Array<I>& block_row_ptr() const noexcept { return row_ptr_; }
+  const Array<I>& block_col_idx() const noexcept { return col_idx_; }
+  const Array<V>& values() const noexcept { return values_; }
+  Array<V>& values() noexcept { return values_; }
+  BsrView<V, I> view() const noexcept {
+    return {rows_, cols_, bh_, bw_, static_cast<index_t>(col_idx_.size()), row_ptr_.data(),
+            col_idx_.data(), values_.data(), row_ptr_.space()};
+  }
+  BsrMatrix copy_to(const Context& ctx, MemorySpace space) const;
+
+ private:
+  index_t rows_ = 0, cols_ = 0, bh_ = 1, bw_ = 1;
+  Array<I> row_ptr_, col_idx_;
+  Array<V> values_;
+};
+
 // Triplets in any order, duplicates allowed (summed on conversion). Host only.
 template <class V, class I = std::int32_t>
 struct CooMatrix {
@@ -148,6 +206,16 @@ template <class V> DenseMatrix<V> dense_to_layout(DenseView<const V> dense, Layo
 // Changes value and index types; IndexOverflow when nnz or a dimension does not fit the new index.
 template <class V2, class I2, class V, class I> CsrMatrix<V2, I2> cast(const CsrMatrix<V, I>& csr);
 template <class V2, class V> DenseMatrix<V2> cast(const DenseMatrix<V>& dense);
+// BSR conversions. dense_to_bsr and csr_to_bsr store every block holding a non-zero (CSR: a stored
+// entry, so explicit zeros keep their block); bsr_to_csr keeps every entry of the stored blocks inside
+// the matrix, zeros included, so that BSR -> CSR -> BSR gives back the same pattern.
+template <class V, class I>
+BsrMatrix<V, I> dense_to_bsr(DenseView<const V> dense, index_t block_height, index_t block_width);
+template <class V, class I>
+DenseMatrix<V> bsr_to_dense(const BsrMatrix<V, I>& bsr, Layout layout = Layout::RowMajor);
+template <class V, class I>
+BsrMatrix<V, I> csr_to_bsr(const CsrMatrix<V, I>& csr, index_t block_height, index_t block_width);
+template <class V, class I> CsrMatrix<V, I> bsr_to_csr(const BsrMatrix<V, I>& bsr);
 
 }  // namespace shrink
 
@@ -156,4 +224,7 @@ namespace shrink {
 // row_ptr[0] == 0, monotone, row_ptr[rows] == nnz, column indices in range and strictly increasing
 // within each row, values finite, and nnz/dimensions that fit the index type.
 template <class V, class I> void validate(const CsrView<V, I>& a, const std::string& name);
+// The same for BSR: block sizes >= 1, block row pointers, block column indices in the block grid and
+// strictly increasing, finite values, zero padding, and counts that fit the index type.
+template <class V, class I> void validate(const BsrView<V, I>& a, const std::string& name);
 }  // namespace shrink

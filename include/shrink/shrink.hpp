@@ -8,7 +8,9 @@
 #include "shrink/io.hpp"
 #include "shrink/lasso.hpp"
 #include "shrink/matrix.hpp"
+#include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
+#include "shrink/stats.hpp"
 
 namespace shrink {
 const char* version() noexcept;

@@ -8,6 +8,7 @@
 
 #include "host/core/instantiate.hpp"
 #include "shrink/matrix.hpp"
+#include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
 
 namespace shrink::kernels {
@@ -18,6 +19,16 @@ struct ProxArgs {
   V l2;              // ridge scale
   const V* factors;  // per-coordinate weights, or nullptr for all ones
   bool positive;
+};
+
+template <class V>
+struct AdamArgs {
+  V learning_rate, beta1, beta2, epsilon, weight_decay;
+  V correction1, correction2;  // 1 - beta1^t, 1 - beta2^t
+};
+template <class V>
+struct SgdArgs {
+  V learning_rate, momentum, weight_decay;
 };
 
 // clang-format off
@@ -58,7 +69,26 @@ struct ProxArgs {
                                DenseView<const V> b, V beta, DenseView<V> c);                   \
   /* C = alpha A^T A + beta C (SYRK; both triangles written) */                                        \
   template <class V> void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta,             \
-                               DenseView<V> c);
+                               DenseView<V> c);                                                         \
+  /* bsr.{cpp,cu}: Y = X W^T + bias; dX = dY W (W read by block column); dW on W's blocks */          \
+  template <class V, class I> void bsr_forward(const Context& ctx, DenseView<const V> x,                \
+                                               const BsrView<V, I>& w, const V* bias, DenseView<V> y,   \
+                                               MatmulPrecision precision);                              \
+  template <class V, class I> void bsr_backward_input(const Context& ctx, DenseView<const V> dy,        \
+                                                      const BsrView<V, I>& w, const I* col_ptr,         \
+                                                      const I* block_row, const I* block_index,         \
+                                                      DenseView<V> dx, MatmulPrecision precision);      \
+  template <class V, class I> void bsr_weight_grad(const Context& ctx, DenseView<const V> dy,           \
+                                                   DenseView<const V> x, const BsrView<V, I>& w,        \
+                                                   V* grad, MatmulPrecision precision);                 \
+  template <class V> void column_sums(const Context& ctx, DenseView<const V> m, V* out);                \
+  /* optim.{cpp,cu} */                                                                                 \
+  template <class V> void adam_step(const Context& ctx, index_t n, V* w, const V* g, V* m, V* v,        \
+                                    AdamArgs<V> a);                                                     \
+  template <class V> void sgd_step(const Context& ctx, index_t n, V* w, const V* g, V* velocity,        \
+                                   SgdArgs<V> a);                                                       \
+  /* g[i] = 0 where a[i] <= 0 (the ReLU backward, given the ReLU's output a) */                        \
+  template <class V> void relu_mask(const Context& ctx, index_t n, const V* a, V* g);
 // clang-format on
 
 namespace cpu {
@@ -69,6 +99,10 @@ SHRINK_KERNEL_DECLARATIONS
 template <class V, class I>
 void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
                    const CsrView<V, I>& a, const V* x, V beta, V* y);
+// The cuSPARSE baselines of bsr_forward (float, square blocks).
+template <class V, class I>
+void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<const V> x,
+                          const BsrView<V, I>& w, const V* bias, DenseView<V> y);
 }  // namespace cuda
 
 // Explicit instantiations, shared by both twins (each twin expands them in its own namespace).
@@ -93,6 +127,19 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
   template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
                                DenseView<V>);                                                       \
   template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);
+#define SHRINK_INSTANTIATE_BSR(V, I)                                                               \
+  template void bsr_forward<V, I>(const Context&, DenseView<const V>, const BsrView<V, I>&,         \
+                                  const V*, DenseView<V>, MatmulPrecision);                         \
+  template void bsr_backward_input<V, I>(const Context&, DenseView<const V>, const BsrView<V, I>&,  \
+                                         const I*, const I*, const I*, DenseView<V>,                \
+                                         MatmulPrecision);                                          \
+  template void bsr_weight_grad<V, I>(const Context&, DenseView<const V>, DenseView<const V>,       \
+                                      const BsrView<V, I>&, V*, MatmulPrecision);
+#define SHRINK_INSTANTIATE_OPTIM(V)                                                                \
+  template void column_sums<V>(const Context&, DenseView<const V>, V*);                            \
+  template void adam_step<V>(const Context&, index_t, V*, const V*, V*, V*, AdamArgs<V>);          \
+  template void sgd_step<V>(const Context&, index_t, V*, const V*, V*, SgdArgs<V>);                \
+  template void relu_mask<V>(const Context&, index_t, const V*, V*);
 #define SHRINK_INSTANTIATE_BLAS(V)                                                                 \
   template void gemv<V>(const Context&, Op, V, DenseView<const V>, const V*, V, V*);               \
   template void gemm<V>(const Context&, Op, Op, V, DenseView<const V>, DenseView<const V>, V,      \

@@ -1,0 +1,415 @@
+// The block-sparse layer: public kernels (validated, dispatched), optimizer steps, BlockSparseLinear
+// and pattern changes that carry optimizer state.
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "host/core/dispatch.hpp"
+#include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
+#include "host/nn/nn_detail.hpp"
+#include "shrink/nn.hpp"
+
+namespace shrink {
+
+using detail::check_dense;
+using detail::check_space;
+using detail::check_vec;
+
+// ---- names ------------------------------------------------------------------------------------------
+const char* to_string(MatmulPrecision precision) noexcept {
+  switch (precision) {
+    case MatmulPrecision::Strict: return "strict";
+    case MatmulPrecision::Tf32: return "tf32";
+    case MatmulPrecision::Bf16: return "bf16";
+  }
+  return "?";
+}
+
+MatmulPrecision parse_matmul_precision(std::string_view text) {
+  if (text == "strict" || text == "fp32" || text == "fp64") return MatmulPrecision::Strict;
+  if (text == "tf32") return MatmulPrecision::Tf32;
+  if (text == "bf16") return MatmulPrecision::Bf16;
+  throw InvalidArgument("matmul precision '" + std::string(text) + "' is not one of strict, tf32, bf16");
+}
+
+const char* to_string(BsrAlgorithm algorithm) noexcept {
+  switch (algorithm) {
+    case BsrAlgorithm::Auto: return "auto";
+    case BsrAlgorithm::CusparseBsr: return "cusparse-bsr";
+  }
+  return "?";
+}
+
+const char* to_string(OptimizerKind kind) noexcept { return kind == OptimizerKind::Sgd ? "sgd" : "adam"; }
+
+OptimizerKind parse_optimizer(std::string_view text) {
+  if (text == "sgd") return OptimizerKind::Sgd;
+  if (text == "adam") return OptimizerKind::Adam;
+  throw InvalidArgument("optimizer '" + std::string(text) + "' is not one of sgd, adam");
+}
+
+void OptimizerOptions::validate() const {
+  auto positive = [](double v, const char* what) {
+    if (!(v > 0) || !std::isfinite(v))
+      throw InvalidArgument(std::string(what) + " must be finite and > 0, got " + std::to_string(v));
+  };
+  auto unit = [](double v, const char* what) {
+    if (!(v >= 0 && v < 1)) throw InvalidArgument(std::string(what) + " must be in [0, 1), got " + std::to_string(v));
+  };
+  positive(learning_rate, "learning rate");
+  unit(momentum, "momentum");
+  unit(beta1, "beta1");
+  unit(beta2, "beta2");
+  positive(epsilon, "epsilon");
+  if (!(weight_decay >= 0) || !std::isfinite(weight_decay))
+    throw InvalidArgument("weight decay must be finite and >= 0, got " + std::to_string(weight_decay));
+}
+
+// ---- kernels ----------------------------------------------------------------------------------------
+namespace {
+
+template <class V, class I>
+void check_bsr(const Context& ctx, const BsrView<V, I>& w, const char* name) {
+  check_space(w.space, ctx, name);
+  check_block_shape({w.block_height, w.block_width}, std::string(name) + " block size");
+  if (w.rows < 0 || w.cols < 0 || w.nnzb < 0)
+    throw InvalidArgument(std::string(name) + ": negative shape " + detail::shape(w.rows, w.cols));
+  detail::check_fits_index<I>(w.nnzb * w.block_size(), std::string(name) + " stored values");
+}
+
+template <class T>
+void check_activations(const Context& ctx, const DenseView<T>& m, const char* name) {
+  check_dense(ctx, m, name);
+  if (m.layout != Layout::RowMajor)
+    throw InvalidArgument(std::string(name) + " must be row-major (samples x features), got " + to_string(m.layout));
+}
+
+void check_shape(const char* what, index_t got, index_t want, const std::string& why) {
+  if (got != want)
+    throw DimensionMismatch(std::string(what) + " is " + std::to_string(got) + " but " + why + " needs " +
+                            std::to_string(want));
+}
+
+std::string layer_shape(index_t out, index_t in) {
+  return "W (" + detail::shape(out, in) + ", out x in)";
+}
+
+}  // namespace
+
+template <class V, class I>
+void bsr_linear_forward(const Context& ctx, In<DenseView<const V>> x, const BsrView<V, I>& w,
+                        In<VectorView<const V>> bias, DenseView<V> y, MatmulPrecision precision,
+                        BsrAlgorithm algorithm) {
+  check_bsr(ctx, w, "W");
+  check_activations(ctx, x, "X");
+  check_activations(ctx, y, "Y");
+  const std::string shape = layer_shape(w.rows, w.cols);
+  check_shape("X columns", x.cols, w.cols, shape);
+  check_shape("Y columns", y.cols, w.rows, shape);
+  check_shape("Y rows", y.rows, x.rows, "X (" + std::to_string(x.rows) + " samples)");
+  if (!bias.empty()) check_vec(ctx, bias, w.rows, "bias", shape);
+  if (algorithm != BsrAlgorithm::Auto) {
+#if SHRINK_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda && std::is_same_v<V, float> && w.block_height == w.block_width) {
+      detail::cuda_activate(ctx.cuda_state());
+      kernels::cuda::cusparse_bsr_forward(ctx, algorithm, x, w, bias.empty() ? nullptr : bias.data, y);
+      return;
+    }
+#endif
+    throw InvalidArgument(std::string("the ") + to_string(algorithm) +
+                          " baseline needs the CUDA backend, float values and square blocks");
+  }
+  SHRINK_DISPATCH(ctx, bsr_forward, ctx, x, w, bias.empty() ? nullptr : bias.data, y, precision);
+}
+
+template <class V, class I>
+void bsr_linear_backward_input(const Context& ctx, In<DenseView<const V>> dy, const BsrView<V, I>& w,
+                               const BsrColumnIndex<I>& columns, DenseView<V> dx, MatmulPrecision precision) {
+  check_bsr(ctx, w, "W");
+  check_activations(ctx, dy, "dY");
+  check_activations(ctx, dx, "dX");
+  const std::string shape = layer_shape(w.rows, w.cols);
+  check_shape("dY columns", dy.cols, w.rows, shape);
+  check_shape("dX columns", dx.cols, w.cols, shape);
+  check_shape("dX rows", dx.rows, dy.rows, "dY (" + std::to_string(dy.rows) + " samples)");
+  check_vec(ctx, columns.col_ptr.view(), w.block_grid_cols() + 1, "column index col_ptr", shape);
+  check_vec(ctx, columns.block_row.view(), w.nnzb, "column index block_row", shape);
+  check_vec(ctx, columns.block_index.view(), w.nnzb, "column index block_index", shape);
+  SHRINK_DISPATCH(ctx, bsr_backward_input, ctx, dy, w, columns.col_ptr.data(), columns.block_row.data(),
+                  columns.block_index.data(), dx, precision);
+}
+
+template <class V, class I>
+void bsr_linear_weight_grad(const Context& ctx, In<DenseView<const V>> dy, In<DenseView<const V>> x,
+                            const BsrView<V, I>& w, VectorView<V> grad, MatmulPrecision precision) {
+  check_bsr(ctx, w, "W");
+  check_activations(ctx, dy, "dY");
+  check_activations(ctx, x, "X");
+  const std::string shape = layer_shape(w.rows, w.cols);
+  check_shape("dY columns", dy.cols, w.rows, shape);
+  check_shape("X columns", x.cols, w.cols, shape);
+  check_shape("X rows", x.rows, dy.rows, "dY (" + std::to_string(dy.rows) + " samples)");
+  check_vec(ctx, grad, w.nnzb * w.block_size(), "dW", "W's stored blocks");
+  SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, dy, x, w, grad.data, precision);
+}
+
+template <class V>
+void column_sums(const Context& ctx, In<DenseView<const V>> m, VectorView<V> out) {
+  check_dense(ctx, m, "M");
+  check_vec(ctx, out, m.cols, "out", "M's columns");
+  SHRINK_DISPATCH(ctx, column_sums, ctx, m, out.data);
+}
+
+template <class V>
+void relu_mask(const Context& ctx, In<VectorView<const V>> a, VectorView<V> g) {
+  check_vec(ctx, a, a.size, "a", "");
+  check_vec(ctx, g, a.size, "g", "a");
+  SHRINK_DISPATCH(ctx, relu_mask, ctx, a.size, a.data, g.data);
+}
+
+template <class V>
+void adam_step(const Context& ctx, VectorView<V> w, In<VectorView<const V>> g, VectorView<V> m,
+               VectorView<V> v, const OptimizerOptions& o, std::int64_t t) {
+  o.validate();
+  if (t < 1) throw InvalidArgument("Adam step t must be >= 1, got " + std::to_string(t));
+  check_vec(ctx, w, w.size, "w", "");
+  check_vec(ctx, g, w.size, "g", "w");
+  check_vec(ctx, m, w.size, "m", "w");
+  check_vec(ctx, v, w.size, "v", "w");
+  const kernels::AdamArgs<V> a{V(o.learning_rate), V(o.beta1), V(o.beta2), V(o.epsilon), V(o.weight_decay),
+                               V(1 - std::pow(o.beta1, double(t))), V(1 - std::pow(o.beta2, double(t)))};
+  SHRINK_DISPATCH(ctx, adam_step, ctx, w.size, w.data, g.data, m.data, v.data, a);
+}
+
+template <class V>
+void sgd_step(const Context& ctx, VectorView<V> w, In<VectorView<const V>> g, VectorView<V> velocity,
+              const OptimizerOptions& o) {
+  o.validate();
+  check_vec(ctx, w, w.size, "w", "");
+  check_vec(ctx, g, w.size, "g", "w");
+  if (o.momentum != 0) check_vec(ctx, velocity, w.size, "velocity", "w (momentum > 0)");
+  const kernels::SgdArgs<V> a{V(o.learning_rate), V(o.momentum), V(o.weight_decay)};
+  SHRINK_DISPATCH(ctx, sgd_step, ctx, w.size, w.data, g.data, o.momentum != 0 ? velocity.data : nullptr, a);
+}
+
+template <class V, class I>
+BsrColumnIndex<I> bsr_column_index(const Context& ctx, const BsrMatrix<V, I>& w) {
+  std::vector<I> rp = w.block_row_ptr().to_vector(ctx), ci = w.block_col_idx().to_vector(ctx);
+  const index_t gc = w.block_grid_cols();
+  std::vector<I> cp(static_cast<std::size_t>(gc + 1), 0), row(ci.size()), index(ci.size());
+  for (auto c : ci) cp[c + 1]++;
+  for (index_t c = 0; c < gc; ++c) cp[c + 1] += cp[c];
+  std::vector<I> next(cp.begin(), cp.end() - 1);
+  for (index_t br = 0; br + 1 < static_cast<index_t>(rp.size()); ++br)
+    for (I k = rp[br]; k < rp[br + 1]; ++k) {  // block rows ascending: each column stays sorted
+      const I at = next[ci[k]]++;
+      row[at] = static_cast<I>(br);
+      index[at] = k;
+    }
+  const MemorySpace s = ctx.memory_space();
+  return {Array<I>::from_vector(cp).copy_to(ctx, s), Array<I>::from_vector(row).copy_to(ctx, s),
+          Array<I>::from_vector(index).copy_to(ctx, s)};
+}
+
+// ---- BlockSparseLinear -------------------------------------------------------------------------------
+template <class V, class I>
+BlockSparseLinear<V, I>::BlockSparseLinear(const Context& ctx, const BsrMatrix<V, I>& weights, std::vector<V> bias)
+    : ctx_(&ctx) {
+  check_block_shape(BlockShape{weights.block_height(), weights.block_width()}, "layer block size");
+  if (weights.space() == MemorySpace::Host) validate(weights.view(), "layer W");
+  if (bias.empty()) bias.assign(static_cast<std::size_t>(weights.rows()), V(0));
+  detail::check_vector_size(static_cast<index_t>(bias.size()), weights.rows(), "bias",
+                            layer_shape(weights.rows(), weights.cols()));
+  detail::check_finite(bias.data(), static_cast<index_t>(bias.size()), "bias");
+  w_ = weights.copy_to(ctx, ctx.memory_space());
+  columns_ = bsr_column_index(ctx, w_);
+  b_ = Array<V>::from_vector(bias).copy_to(ctx, ctx.memory_space());
+  gw_ = Array<V>(ctx, w_.values().size(), ctx.memory_space());
+  gb_ = Array<V>(ctx, b_.size(), ctx.memory_space());
+}
+
+template <class V, class I>
+BsrMatrix<V, I> BlockSparseLinear<V, I>::weights_on_host() const {
+  return w_.copy_to(*ctx_, MemorySpace::Host);
+}
+
+template <class V, class I>
+std::vector<V> BlockSparseLinear<V, I>::bias_on_host() const {
+  return b_.to_vector(*ctx_);
+}
+
+template <class V, class I>
+double BlockSparseLinear<V, I>::block_sparsity() const {
+  const index_t total = w_.block_grid_rows() * w_.block_grid_cols();
+  return total ? 1.0 - double(w_.nnzb()) / double(total) : 0.0;
+}
+
+template <class V, class I>
+void BlockSparseLinear<V, I>::forward(In<DenseView<const V>> x, DenseView<V> y) const {
+  bsr_linear_forward(*ctx_, x, w_.view(), VectorView<const V>(b_.view()), y, precision_);
+}
+
+template <class V, class I>
+void BlockSparseLinear<V, I>::backward(In<DenseView<const V>> x, In<DenseView<const V>> dy, DenseView<V> dx) {
+  bsr_linear_weight_grad(*ctx_, dy, x, w_.view(), gw_.view(), precision_);
+  column_sums(*ctx_, dy, gb_.view());
+  if (dx.data != nullptr || dx.rows * dx.cols > 0)
+    bsr_linear_backward_input(*ctx_, dy, w_.view(), columns_, dx, precision_);
+}
+
+template <class V, class I>
+void BlockSparseLinear<V, I>::step(const OptimizerOptions& o) {
+  o.validate();
+  const auto zeros = [&](Array<V>& a, std::size_t n) {
+    if (a.size() != n) a = Array<V>(*ctx_, n, ctx_->memory_space());
+  };
+  ++t_;
+  if (o.kind == OptimizerKind::Adam) {
+    zeros(m_w_, gw_.size());
+    zeros(v_w_, gw_.size());
+    zeros(m_b_, gb_.size());
+    zeros(v_b_, gb_.size());
+    adam_step(*ctx_, w_.values().view(), VectorView<const V>(gw_.view()), m_w_.view(), v_w_.view(), o, t_);
+    adam_step(*ctx_, b_.view(), VectorView<const V>(gb_.view()), m_b_.view(), v_b_.view(), o, t_);
+  } else {
+    if (o.momentum != 0) {
+      zeros(m_w_, gw_.size());
+      zeros(m_b_, gb_.size());
+    }
+    sgd_step(*ctx_, w_.values().view(), VectorView<const V>(gw_.view()), m_w_.view(), o);
+    sgd_step(*ctx_, b_.view(), VectorView<const V>(gb_.view()), m_b_.view(), o);
+  }
+}
+
+namespace {
+// Keeps the entries of blocks `kept` (storage order, increasing) of an array laid out like W's values.
+template <class V>
+Array<V> gather_blocks(const Context& ctx, const Array<V>& a, const std::vector<index_t>& kept, index_t bs) {
+  if (a.empty()) return {};
+  const auto host = a.to_vector(ctx);
+  std::vector<V> out(kept.size() * static_cast<std::size_t>(bs));
+  for (std::size_t q = 0; q < kept.size(); ++q)
+    std::copy_n(host.begin() + kept[q] * bs, bs, out.begin() + static_cast<index_t>(q) * bs);
+  return Array<V>::from_vector(out).copy_to(ctx, a.space());
+}
+}  // namespace
+
+template <class V, class I>
+void BlockSparseLinear<V, I>::keep_stored_blocks(const std::vector<index_t>& kept) {
+  const index_t bs = w_.block_height() * w_.block_width();
+  const auto rp = w_.block_row_ptr().to_vector(*ctx_), ci = w_.block_col_idx().to_vector(*ctx_);
+  std::vector<I> new_rp(rp.size(), 0), new_ci;
+  std::size_t q = 0;
+  for (index_t br = 0; br + 1 < static_cast<index_t>(rp.size()); ++br) {
+    for (; q < kept.size() && kept[q] < rp[br + 1]; ++q) new_ci.push_back(ci[kept[q]]);
+    new_rp[br + 1] = static_cast<I>(new_ci.size());
+  }
+  const MemorySpace s = ctx_->memory_space();
+  w_ = BsrMatrix<V, I>::adopt(w_.rows(), w_.cols(), w_.block_height(), w_.block_width(),
+                              Array<I>::from_vector(new_rp).copy_to(*ctx_, s),
+                              Array<I>::from_vector(new_ci).copy_to(*ctx_, s),
+                              gather_blocks(*ctx_, w_.values(), kept, bs));
+  gw_ = gather_blocks(*ctx_, gw_, kept, bs);
+  m_w_ = gather_blocks(*ctx_, m_w_, kept, bs);
+  v_w_ = gather_blocks(*ctx_, v_w_, kept, bs);
+  columns_ = bsr_column_index(*ctx_, w_);
+}
+
+namespace {
+// The report of keeping `kept` out of blocks whose norms (under `norm`) are `norms`, computed from
+// the stored values before the change.
+template <class V, class I>
+PruneReport layer_prune_report(const BsrMatrix<V, I>& before_host, const std::vector<index_t>& kept,
+                               double target, BlockNorm norm) {
+  PruneReport r;
+  const index_t bs = before_host.block_height() * before_host.block_width();
+  r.blocks_total = before_host.block_grid_rows() * before_host.block_grid_cols();
+  r.blocks_kept = static_cast<index_t>(kept.size());
+  r.target_sparsity = target;
+  r.block_sparsity = r.blocks_total ? 1.0 - double(r.blocks_kept) / double(r.blocks_total) : 0.0;
+  std::vector<char> keep(static_cast<std::size_t>(before_host.nnzb()), 0);
+  for (auto k : kept) keep[k] = 1;
+  double total = 0, dropped = 0;
+  index_t nonzero = 0;
+  for (index_t k = 0; k < before_host.nnzb(); ++k)
+    for (index_t e = 0; e < bs; ++e) {
+      const double v = before_host.values()[k * bs + e];
+      total += v * v;
+      if (keep[k]) nonzero += v != 0;
+      else dropped += v * v;
+    }
+  const index_t elements = before_host.rows() * before_host.cols();
+  r.element_sparsity = elements ? 1.0 - double(nonzero) / double(elements) : 0.0;
+  r.relative_frobenius_error = total > 0 ? std::sqrt(dropped / total) : 0.0;
+  r.block_norm_histogram = magnitude_histogram(block_norms(before_host, norm), 10);
+  return r;
+}
+}  // namespace
+
+template <class V, class I>
+PruneReport BlockSparseLinear<V, I>::prune_to(double sparsity, BlockNorm norm) {
+  nn_detail::check_sparsity(sparsity, "sparsity");
+  const auto host = weights_on_host();
+  const index_t total = host.block_grid_rows() * host.block_grid_cols();
+  const index_t keep = std::min(host.nnzb(), blocks_to_keep(total, sparsity));
+  const auto kept = nn_detail::top_blocks(block_norms(host, norm), keep);
+  auto report = layer_prune_report(host, kept, sparsity, norm);
+  keep_stored_blocks(kept);
+  return report;
+}
+
+template <class V, class I>
+std::vector<PruneReport> prune_layers_global(std::span<BlockSparseLinear<V, I>* const> layers, double sparsity,
+                                             BlockNorm norm) {
+  nn_detail::check_sparsity(sparsity, "sparsity");
+  std::vector<BsrMatrix<V, I>> hosts;
+  std::vector<double> scores;
+  std::vector<index_t> first{0};
+  index_t total = 0;
+  for (auto* layer : layers) {
+    hosts.push_back(layer->weights_on_host());
+    const auto norms = block_norms(hosts.back(), norm);
+    scores.insert(scores.end(), norms.begin(), norms.end());
+    first.push_back(static_cast<index_t>(scores.size()));
+    total += hosts.back().block_grid_rows() * hosts.back().block_grid_cols();
+  }
+  const index_t keep = std::min(static_cast<index_t>(scores.size()), blocks_to_keep(total, sparsity));
+  const auto kept = nn_detail::top_blocks(scores, keep);
+  std::vector<PruneReport> reports;
+  std::size_t q = 0;
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    std::vector<index_t> mine;
+    for (; q < kept.size() && kept[q] < first[l + 1]; ++q) mine.push_back(kept[q] - first[l]);
+    reports.push_back(layer_prune_report(hosts[l], mine, sparsity, norm));
+    layers[l]->keep_stored_blocks(mine);
+  }
+  return reports;
+}
+
+#define SHRINK_INSTANTIATE_V(V)                                                                     \
+  template void column_sums<V>(const Context&, DenseView<const V>, VectorView<V>);                 \
+  template void relu_mask<V>(const Context&, VectorView<const V>, VectorView<V>);                  \
+  template void adam_step<V>(const Context&, VectorView<V>, VectorView<const V>, VectorView<V>,     \
+                             VectorView<V>, const OptimizerOptions&, std::int64_t);                 \
+  template void sgd_step<V>(const Context&, VectorView<V>, VectorView<const V>, VectorView<V>,      \
+                            const OptimizerOptions&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_V)
+#undef SHRINK_INSTANTIATE_V
+#define SHRINK_INSTANTIATE_VI(V, I)                                                                 \
+  template void bsr_linear_forward<V, I>(const Context&, DenseView<const V>, const BsrView<V, I>&,  \
+                                         VectorView<const V>, DenseView<V>, MatmulPrecision,        \
+                                         BsrAlgorithm);                                             \
+  template void bsr_linear_backward_input<V, I>(const Context&, DenseView<const V>,                 \
+                                                const BsrView<V, I>&, const BsrColumnIndex<I>&,     \
+                                                DenseView<V>, MatmulPrecision);                     \
+  template void bsr_linear_weight_grad<V, I>(const Context&, DenseView<const V>, DenseView<const V>, \
+                                             const BsrView<V, I>&, VectorView<V>, MatmulPrecision); \
+  template BsrColumnIndex<I> bsr_column_index<V, I>(const Context&, const BsrMatrix<V, I>&);        \
+  template class BlockSparseLinear<V, I>;                                                           \
+  template std::vector<PruneReport> prune_layers_global<V, I>(                                      \
+      std::span<BlockSparseLinear<V, I>* const>, double, BlockNorm);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_VI)
+#undef SHRINK_INSTANTIATE_VI
+
+}  // namespace shrink
