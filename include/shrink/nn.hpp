@@ -11,6 +11,7 @@
 #include <functional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "shrink/matrix.hpp"
@@ -36,6 +37,10 @@ BlockNorm parse_block_norm(std::string_view text);  // "l1", "l2" or "max"
 // The norm of every block of the grid over w, in row-major grid order (index br * grid_cols + bc).
 template <class V>
 std::vector<double> block_norms(DenseView<const V> w, BlockShape block, BlockNorm norm);
+template <class V> requires(!std::is_const_v<V>)
+std::vector<double> block_norms(DenseView<V> w, BlockShape block, BlockNorm norm) {
+  return block_norms<V>(DenseView<const V>(w), block, norm);
+}
 // The norm of every stored block of a host BSR matrix, in storage order.
 template <class V, class I>
 std::vector<double> block_norms(const BsrMatrix<V, I>& w, BlockNorm norm);
