@@ -204,3 +204,88 @@ TEST(Cli, LassoExitCodes) {
   EXPECT_EQ(run("lasso " + f.x).code, 1);  // y missing for a CSV X
   EXPECT_EQ(run(base + f.y + " --max-iter 1 --tol 1e-15 --lambda-min-ratio 1e-5 --n-lambdas 4").code, 4);
 }
+
+// Small dense files for prune and distill: W (12 x 16), a second layer (4 x 12) and inputs (64 x 16).
+struct NnFiles {
+  fs::path dir;
+  std::string w, w2, x;
+  std::string file(const std::string& name, const std::string& text) const {
+    const auto p = (dir / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+};
+
+NnFiles nn_files() {
+  NnFiles f;
+  f.dir = fs::temp_directory_path() / ("shrink_cli_nn_" + std::to_string(::getpid()));
+  fs::create_directories(f.dir);
+  auto matrix = [&](const std::string& name, int rows, int cols, unsigned seed) {
+    std::string text;
+    unsigned s = seed;
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) {
+        s = s * 1103515245u + 12345u;
+        text += (j ? "," : "") + std::to_string(static_cast<int>((s >> 16) % 200) / 100.0 - 1.0);
+      }
+      text += "\n";
+    }
+    return f.file(name, text);
+  };
+  f.w = matrix("w.csv", 12, 16, 1);
+  f.w2 = matrix("w2.csv", 4, 12, 2);
+  f.x = matrix("x.csv", 64, 16, 3);
+  return f;
+}
+
+TEST(Cli, PruneReportsAndWritesKeptBlocks) {
+  const auto f = nn_files();
+  const std::string out = (f.dir / "wp.mtx").string();
+  auto r = run("prune " + f.w + " --block 4x4 --sparsity 0.5 --norm l1 --json --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["blocks_total"], 12);
+  EXPECT_EQ(j["blocks_kept"], 6);
+  EXPECT_DOUBLE_EQ(j["block_sparsity"].get<double>(), 0.5);
+  EXPECT_GT(j["relative_frobenius_error"].get<double>(), 0.0);
+  EXPECT_EQ(j["block_norm_histogram"]["counts"].size(), 10u);
+  const auto back = shrink::read_matrix<double>(out);
+  EXPECT_EQ(back.rows(), 12);
+  EXPECT_EQ(back.sparse.nnz(), 6 * 16);  // only the kept blocks' entries
+  r = run("prune " + f.w + " --block 5x3 --sparsity 1");  // blocks that do not divide: padded
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("blocks kept 0 / 18"), std::string::npos) << r.out;
+}
+
+TEST(Cli, DistillReportsStudentAndBaseline) {
+  const auto f = nn_files();
+  const std::string out = (f.dir / "ws.mtx").string();
+  auto r = run("distill --teacher " + f.w + "," + f.w2 + " --inputs " + f.x +
+               " --block 4x4 --sparsity 0.5 --steps 40 --batch 16 --backend cpu --json --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["block_sparsity"].get<double>(), 0.5, 0.05);  // 12 + 3 blocks, each layer rounds
+  EXPECT_GE(j["student_relative_error"].get<double>(), 0.0);
+  EXPECT_GT(j["one_shot_relative_error"].get<double>(), 0.0);
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_EQ(j["layers"].size(), 2u);
+  EXPECT_TRUE(fs::exists(f.dir / "ws.0.mtx"));
+  EXPECT_TRUE(fs::exists(f.dir / "ws.1.mtx"));
+}
+
+TEST(Cli, PruneAndDistillExitCodes) {
+  const auto f = nn_files();
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 1.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity -0.1").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 4y4 --sparsity 0.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 0x4 --sparsity 0.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 65x4 --sparsity 0.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 0.5 --norm l7").code, 2);
+  EXPECT_EQ(run("prune " + f.file("nan.csv", "1,2\n3,nan\n") + " --block 1x1 --sparsity 0.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --sparsity 0.5").code, 1);  // --block missing
+  const std::string base = "distill --block 4x4 --sparsity 0.5 --backend cpu ";
+  EXPECT_EQ(run(base + "--teacher " + f.w2 + " --inputs " + f.x + " --steps 2").code, 2);  // 12 inputs wanted, 16 given
+  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.file("xi.csv", "1,2\n3,inf\n") + " --steps 2").code, 2);
+  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 2 --schedule linear").code, 2);
+  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 0").code, 2);
+}

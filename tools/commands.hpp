@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace shrink::cli {
 
@@ -40,9 +41,28 @@ struct LassoArgs {
   bool histogram = false, json = false;
 };
 
+struct PruneArgs {
+  std::string weights, block, norm = "l2", out;
+  double sparsity = 0;
+  int bins = 10;
+  bool json = false;
+};
+struct DistillArgs {
+  std::vector<std::string> teacher;
+  std::string inputs, block, norm = "l2", schedule = "cubic", out;
+  std::string backend = "auto", precision = "f32", matmul = "strict";
+  double sparsity = 0, lr = 1e-3;
+  std::int64_t steps = 1000, batch = 256;
+  std::uint64_t seed = 0;
+  int threads = 0;
+  bool json = false;
+};
+
 int run_spmv(const SpmvArgs& args);
 int run_convert(const ConvertArgs& args);
 int run_demo(const DemoArgs& args);
 int run_lasso(const LassoArgs& args);
+int run_prune(const PruneArgs& args);
+int run_distill(const DistillArgs& args);
 
 }  // namespace shrink::cli

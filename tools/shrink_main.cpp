@@ -142,6 +142,40 @@ int main(int argc, char** argv) {
   lasso->add_option("--out", lasso_args.out, "Write coefficients p x L (Matrix Market coordinate)");
   lasso->add_flag("--json", lasso_args.json, "Print JSON");
 
+  PruneArgs prune_args;
+  auto* prune = app.add_subcommand("prune", "Block magnitude pruning of a weight matrix");
+  prune->add_option("W", prune_args.weights, "Weight matrix file (out x in; any supported format)")->required();
+  prune->add_option("--block", prune_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
+  prune->add_option("--sparsity", prune_args.sparsity, "Fraction of blocks removed, in [0, 1]")->required();
+  prune->add_option("--norm", prune_args.norm, "Block score: l1, l2 (default) or max");
+  prune->add_option("--bins", prune_args.bins, "Bins of the block-norm histogram")->check(CLI::Range(1, 1000));
+  prune->add_option("--out", prune_args.out, "Write the kept blocks' entries (Matrix Market coordinate)");
+  prune->add_flag("--json", prune_args.json, "Print JSON");
+
+  DistillArgs distill_args;
+  auto* distill = app.add_subcommand("distill", "Distill a dense teacher into a block-sparse student");
+  distill->add_option("--teacher", distill_args.teacher,
+                      "Teacher weight file(s), out x in; several (comma separated) make a ReLU MLP")
+      ->required()->delimiter(',');
+  distill->add_option("--inputs", distill_args.inputs, "Input samples, one per row")->required();
+  distill->add_option("--block", distill_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
+  distill->add_option("--sparsity", distill_args.sparsity, "Target block sparsity, in [0, 1]")->required();
+  distill->add_option("--steps", distill_args.steps, "Training steps (default 1000)");
+  distill->add_option("--batch", distill_args.batch, "Minibatch size (default 256)");
+  distill->add_option("--schedule", distill_args.schedule, "cubic (Zhu and Gupta) or oneshot");
+  distill->add_option("--norm", distill_args.norm, "Block score: l1, l2 (default) or max");
+  distill->add_option("--lr", distill_args.lr, "Adam learning rate (default 1e-3)");
+  distill->add_option("--seed", distill_args.seed, "Seed of the minibatch shuffle");
+  distill->add_option("--backend", distill_args.backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+  distill->add_option("--precision", distill_args.precision, "f32 (default) or f64")
+      ->check(CLI::IsMember({"f32", "f64"}));
+  distill->add_option("--matmul", distill_args.matmul, "GPU products: strict (default), tf32 or bf16");
+  distill->add_option("--threads", distill_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+  distill->add_option("--out", distill_args.out,
+                      "Write the student's kept blocks (Matrix Market; layer l of an MLP goes to OUT with .l before the extension)");
+  distill->add_flag("--json", distill_args.json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -160,13 +194,14 @@ int main(int argc, char** argv) {
     if (*spmv) return run_spmv(spmv_args);
     if (*convert) return run_convert(convert_args);
     if (*demo) return run_demo(demo_args);
-    if (*lasso) {
-      try {
-        return run_lasso(lasso_args);
-      } catch (const InvalidArgument& e) {  // a bad option value or file is bad input here
-        std::cerr << "shrink: bad input: " << e.what() << "\n";
-        return kBadInput;
-      }
+    // A bad option value or file is bad input for these commands (exit 2).
+    try {
+      if (*lasso) return run_lasso(lasso_args);
+      if (*prune) return run_prune(prune_args);
+      if (*distill) return run_distill(distill_args);
+    } catch (const InvalidArgument& e) {
+      std::cerr << "shrink: bad input: " << e.what() << "\n";
+      return kBadInput;
     }
   } catch (const ParseError& e) {
     std::cerr << "shrink: bad input: " << e.what() << "\n";

@@ -1,0 +1,151 @@
+// `shrink prune` and `shrink distill`: read the weights (and inputs), call the library, report.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+
+#include "shrink/shrink.hpp"
+#include "tools/cli_support.hpp"
+#include "tools/commands.hpp"
+
+using nlohmann::json;
+
+namespace shrink::cli {
+
+namespace {
+
+// Any supported matrix file as a dense host matrix.
+template <class V>
+DenseMatrix<V> read_dense(const std::string& path) {
+  auto file = read_matrix<double, std::int64_t>(path);
+  auto dense = file.take_dense();
+  if constexpr (std::is_same_v<V, double>) return dense;
+  else return cast<V>(dense);
+}
+
+json report_json(const PruneReport& r) {
+  return {{"blocks_total", r.blocks_total},
+          {"blocks_kept", r.blocks_kept},
+          {"target_sparsity", r.target_sparsity},
+          {"block_sparsity", r.block_sparsity},
+          {"element_sparsity", r.element_sparsity},
+          {"relative_frobenius_error", r.relative_frobenius_error},
+          {"block_norm_histogram",
+           {{"edges", r.block_norm_histogram.edges}, {"counts", r.block_norm_histogram.counts}}}};
+}
+
+std::string block_text(const BlockShape& b) { return std::to_string(b.rows) + "x" + std::to_string(b.cols); }
+
+// WS for one layer; WS with ".<l>" before the extension for several.
+std::string layer_path(const std::string& out, std::size_t l, std::size_t layers) {
+  if (layers == 1) return out;
+  const auto dot = out.find_last_of('.');
+  const auto slash = out.find_last_of('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash))
+    return out + "." + std::to_string(l);
+  return out.substr(0, dot) + "." + std::to_string(l) + out.substr(dot);
+}
+
+}  // namespace
+
+int run_prune(const PruneArgs& args) {
+  const auto t0 = std::chrono::steady_clock::now();
+  PruneOptions o;
+  o.block = parse_block_shape(args.block);
+  o.sparsity = args.sparsity;
+  o.norm = parse_block_norm(args.norm);
+  o.histogram_bins = args.bins;
+  const auto w = read_dense<double>(args.weights);
+  const auto pruned = prune_blocks<double, std::int64_t>(w.view(), o);
+  if (!args.out.empty()) write_matrix_market(args.out, bsr_to_csr(pruned.weights));
+  const auto& r = pruned.report;
+  if (args.json) {
+    json j = report_json(r);
+    j["rows"] = w.rows();
+    j["cols"] = w.cols();
+    j["block"] = block_text(o.block);
+    j["norm"] = to_string(o.norm);
+    j["time_s"] = seconds_since(t0);
+    if (!args.out.empty()) j["out"] = args.out;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << std::setprecision(6) << "W " << w.rows() << " x " << w.cols() << ", blocks " << block_text(o.block)
+              << " (" << to_string(o.norm) << ")\n"
+              << "blocks kept " << r.blocks_kept << " / " << r.blocks_total << "\n"
+              << "block sparsity " << r.block_sparsity << " (target " << r.target_sparsity << ")\n"
+              << "element sparsity " << r.element_sparsity << "\n"
+              << "relative Frobenius error " << r.relative_frobenius_error << "\n";
+  }
+  return kOk;
+}
+
+namespace {
+
+template <class V>
+int distill_in(const DistillArgs& args) {
+  std::vector<DenseLayer<V>> teacher;
+  for (const auto& path : args.teacher) teacher.push_back({read_dense<V>(path), {}});
+  const auto inputs = read_dense<V>(args.inputs);
+  ContextOptions co;
+  co.backend = parse_backend(args.backend, "--backend");
+  co.cpu_threads = args.threads;
+  const Context ctx(co);
+
+  DistillOptions o;
+  o.block = parse_block_shape(args.block);
+  o.sparsity = args.sparsity;
+  o.norm = parse_block_norm(args.norm);
+  o.schedule = parse_schedule_kind(args.schedule);
+  o.steps = args.steps;
+  o.batch_size = args.batch;
+  o.optimizer.learning_rate = args.lr;
+  o.seed = args.seed;
+  o.precision = parse_matmul_precision(args.matmul);
+  Progress bar("distill", static_cast<long>(args.steps));
+  o.progress = [&](std::int64_t step, double, double) {
+    if (step % 16 == 0 || step == args.steps) bar.update(static_cast<long>(step));
+  };
+  const auto r = distill<V, std::int64_t>(ctx, teacher, inputs.view(), o);
+  std::vector<std::string> written;
+  if (!args.out.empty())
+    for (std::size_t l = 0; l < r.weights.size(); ++l) {
+      written.push_back(layer_path(args.out, l, r.weights.size()));
+      write_matrix_market(written.back(), bsr_to_csr(r.weights[l]));
+    }
+  if (args.json) {
+    json j;
+    j["student_relative_error"] = r.student_relative_error;
+    j["one_shot_relative_error"] = r.one_shot_relative_error;
+    j["block_sparsity"] = r.block_sparsity;
+    j["target_sparsity"] = args.sparsity;
+    j["block"] = block_text(o.block);
+    j["schedule"] = to_string(o.schedule);
+    j["steps"] = r.steps;
+    j["final_loss"] = r.loss.empty() ? 0.0 : r.loss.back();
+    j["time_s"] = r.time_s;
+    j["backend"] = to_string(ctx.backend());
+    j["device"] = ctx.device_name();
+    j["precision"] = args.precision;
+    j["layers"] = json::array();
+    for (const auto& w : r.weights)
+      j["layers"].push_back({{"rows", w.rows()}, {"cols", w.cols()}, {"blocks_kept", w.nnzb()}});
+    if (!written.empty()) j["out"] = written;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << std::setprecision(6) << "student relative output error " << r.student_relative_error << "\n"
+              << "one-shot pruning relative output error " << r.one_shot_relative_error << "\n"
+              << "block sparsity " << r.block_sparsity << " (target " << args.sparsity << ")\n"
+              << "steps " << r.steps << ", " << r.time_s << " s on " << to_string(ctx.backend()) << " ("
+              << ctx.device_name() << ")\n";
+  }
+  return kOk;
+}
+
+}  // namespace
+
+int run_distill(const DistillArgs& args) {
+  return args.precision == "f64" ? distill_in<double>(args) : distill_in<float>(args);
+}
+
+}  // namespace shrink::cli
