@@ -3,7 +3,8 @@
 #   1. builds for sm_90 (preset "gpu": CUDA required),
 #   2. runs the whole test suite with every CUDA test active,
 #   3. runs compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the CUDA tests,
-#   4. runs the CUDA benchmarks next to their peers (cuSPARSE, device copy),
+#   4. runs the CUDA benchmarks next to their peers (cuSPARSE, device copy; the block-sparse layer
+#      against cuBLAS sgemm and cuSPARSE bsrmm),
 #   5. times the Lasso path on the 10M-non-zero problem (c): GPU solver against the CPU one,
 #   6. prints a short table last (scripts/perf_table.py).
 # Logs and the benchmark JSON go to $OUT (the device tool's folder) or build/gpu-check.

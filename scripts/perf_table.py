@@ -45,6 +45,35 @@ def main(path):
     for name, v in sorted(gbs.items()):
         if name.startswith("BM_Prox/cuda"):
             print(f"{name:<40} {v:8.1f} GB/s  {100 * v / device_copy if device_copy else float('nan'):5.0f}% of copy")
+    layer_table(rows)
+
+
+def layer_table(rows):
+    """Block-sparse layer: time per variant and sparsity, and the ratios the targets are set on."""
+    times = {}
+    for name, b in rows.items():
+        m = re.match(r"BM_Layer/(\w+)/(\d+)/(\d+)/(\d+)/(\d+)", name)
+        if m:
+            times[(m.group(1), int(m.group(5)))] = b["real_time"]
+    if not times:
+        return
+    print(f"{'layer variant':<30}{'sparsity':>9}{'ms':>9}")
+    for (variant, s), t in sorted(times.items()):
+        print(f"{variant:<30}{s:>8}%{t:>9.3f}")
+    for backend in ("cpu", "cuda"):
+        for s in sorted({s for (_, s) in times}):
+            def t(v):
+                return times.get((f"{backend}_{v}", s))
+            pairs = [("dense fwd / bsr fwd", "dense_forward", "bsr_forward"),
+                     ("dense fwd / bsr fwd fp32", "dense_forward_fp32", "bsr_forward_fp32"),
+                     ("dense fwd / bsr fwd tf32", "dense_forward_fp32", "bsr_forward_tf32"),
+                     ("cuSPARSE / bsr fwd fp32", "cusparse_bsr_forward", "bsr_forward_fp32"),
+                     ("dense bwd / bsr bwd", "dense_backward", "bsr_backward"),
+                     ("bsr bwd / bsr fwd fp32", "bsr_backward_fp32", "bsr_forward_fp32"),
+                     ("bsr bwd / bsr fwd", "bsr_backward", "bsr_forward")]
+            for label, num, den in pairs:
+                if t(num) and t(den):
+                    print(f"{backend} {s}%: {label} = {t(num) / t(den):.2f}")
 
 
 if __name__ == "__main__":
