@@ -20,15 +20,6 @@ class Kernels : public testing::TestWithParam<Backend> {
 INSTANTIATE_TEST_SUITE_P(AllBackends, Kernels, testing::Values(Backend::Cpu, Backend::Cuda),
                          backend_name);
 
-template <class V>
-std::vector<V> random_vector(index_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<V> v(static_cast<std::size_t>(n));
-  for (auto& e : v) e = static_cast<V>(dist(gen));
-  return v;
-}
-
 // Named edge-case and random matrices.
 template <class V, class I>
 std::vector<std::pair<std::string, CsrMatrix<V, I>>> spmv_cases() {

@@ -21,15 +21,6 @@ DenseMatrix<V> random_dense(index_t rows, index_t cols, unsigned seed, double ze
   return m;
 }
 
-template <class V>
-std::vector<V> random_values(index_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<V> v(static_cast<std::size_t>(n));
-  for (auto& e : v) e = static_cast<V>(dist(gen));
-  return v;
-}
-
 template <class V, class I>
 BsrMatrix<V, I> random_bsr(index_t rows, index_t cols, BlockShape b, double sparsity, unsigned seed) {
   const auto dense = random_dense<V>(rows, cols, seed);
@@ -256,7 +247,7 @@ void check_forward_matches_dense(Backend backend) {
   for (const auto& sh : kShapes) {
     const auto w = random_bsr<V, std::int32_t>(sh.out, sh.in, sh.block, sh.sparsity, 21);
     const auto x = random_dense<V>(sh.batch, sh.in, 22);
-    const auto b = random_values<V>(sh.out, 23);
+    const auto b = random_vector<V>(sh.out, 23);
     BlockSparseLinear<V> layer(ctx, w, b);
     DenseMatrix<V> y(ctx, sh.batch, sh.out, Layout::RowMajor, ctx.memory_space());
     const auto xd = x.copy_to(ctx, ctx.memory_space());
@@ -282,7 +273,7 @@ TEST_P(Layer, GradientsMatchFiniteDifferences) {
     const auto w = random_bsr<double, std::int32_t>(sh.out, sh.in, sh.block, sh.sparsity, 31);
     const auto x = random_dense<double>(sh.batch, sh.in, 32);
     const auto g = random_dense<double>(sh.batch, sh.out, 33);
-    const auto b = random_values<double>(sh.out, 34);
+    const auto b = random_vector<double>(sh.out, 34);
     auto loss = [&](const BsrMatrix<double>& wm, const std::vector<double>& bias, const DenseMatrix<double>& xm) {
       const auto y = dense_forward(xm, bsr_to_dense(wm), bias);
       long double l = 0;
@@ -333,7 +324,7 @@ TEST_P(Layer, GradientsMatchFiniteDifferences) {
 
 TEST_P(Layer, OptimizerStepsMatchTheirFormulas) {
   const auto ctx = make_context(GetParam());
-  const auto w0 = random_values<double>(50, 41), g0 = random_values<double>(50, 42);
+  const auto w0 = random_vector<double>(50, 41), g0 = random_vector<double>(50, 42);
   auto to_dev = [&](const std::vector<double>& v) { return Array<double>::from_vector(v).copy_to(ctx, ctx.memory_space()); };
   OptimizerOptions adam{OptimizerKind::Adam, 0.01};
   adam.weight_decay = 0.1;
@@ -438,7 +429,7 @@ TEST_P(Layer, CudaTwinsAgreeWithCpu) {
       std::vector<float> out[2][4];
       int slot = 0;
       for (const Context* ctx : {&cpu, &gpu}) {
-        BlockSparseLinear<float> layer(*ctx, w, random_values<float>(sh.out, 84));
+        BlockSparseLinear<float> layer(*ctx, w, random_vector<float>(sh.out, 84));
         layer.set_precision(precision);
         const auto xd = x.copy_to(*ctx, ctx->memory_space()), gd = g.copy_to(*ctx, ctx->memory_space());
         DenseMatrix<float> y(*ctx, sh.batch, sh.out, Layout::RowMajor, ctx->memory_space());
@@ -504,7 +495,7 @@ TEST_P(Layer, DistillBeatsOneShotPruning) {
   for (index_t i = 0; i < 32; ++i)
     for (index_t j = 0; j < 48; ++j)
       for (index_t r = 0; r < 4; ++r) teacher[0].weights(i, j) += u(i, r) * v(r, j);
-  teacher[0].bias = random_values<double>(32, 113);
+  teacher[0].bias = random_vector<double>(32, 113);
   // Correlated inputs (8 latent factors plus a little noise): kept weights can take over the work of
   // pruned ones, which is what distillation exploits. (With isotropic inputs, one-shot magnitude
   // pruning is already optimal for a linear layer.)

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,16 @@ void expect_close(const std::vector<V>& got, const std::vector<long double>& wan
     ASSERT_LE(std::fabs(static_cast<long double>(got[i]) - want[i]), bound)
         << what << " at " << i << ": got " << got[i] << ", want " << static_cast<double>(want[i]);
   }
+}
+
+// n values uniform in [-1, 1), reproducible from the seed.
+template <class V>
+std::vector<V> random_vector(index_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<V> v(static_cast<std::size_t>(n));
+  for (auto& e : v) e = static_cast<V>(dist(gen));
+  return v;
 }
 
 template <class V>

@@ -95,19 +95,30 @@ std::string layer_shape(index_t out, index_t in) {
   return "W (" + detail::shape(out, in) + ", out x in)";
 }
 
+// A product of the layer that maps `in` (samples x in_features) to `out` (samples x out_features):
+// both row-major in ctx's space, with W's sizes. Returns W's shape for later messages.
+template <class V, class I, class A, class B>
+std::string check_layer_product(const Context& ctx, const BsrView<V, I>& w, const DenseView<A>& in,
+                                const char* in_name, index_t in_features, const DenseView<B>& out,
+                                const char* out_name, index_t out_features) {
+  check_bsr(ctx, w, "W");
+  check_activations(ctx, in, in_name);
+  check_activations(ctx, out, out_name);
+  const std::string shape = layer_shape(w.rows, w.cols);
+  check_shape((std::string(in_name) + " columns").c_str(), in.cols, in_features, shape);
+  check_shape((std::string(out_name) + " columns").c_str(), out.cols, out_features, shape);
+  check_shape((std::string(out_name) + " rows").c_str(), out.rows, in.rows,
+              std::string(in_name) + " (" + std::to_string(in.rows) + " samples)");
+  return shape;
+}
+
 }  // namespace
 
 template <class V, class I>
 void bsr_linear_forward(const Context& ctx, In<DenseView<const V>> x, const BsrView<V, I>& w,
                         In<VectorView<const V>> bias, DenseView<V> y, MatmulPrecision precision,
                         BsrAlgorithm algorithm) {
-  check_bsr(ctx, w, "W");
-  check_activations(ctx, x, "X");
-  check_activations(ctx, y, "Y");
-  const std::string shape = layer_shape(w.rows, w.cols);
-  check_shape("X columns", x.cols, w.cols, shape);
-  check_shape("Y columns", y.cols, w.rows, shape);
-  check_shape("Y rows", y.rows, x.rows, "X (" + std::to_string(x.rows) + " samples)");
+  const auto shape = check_layer_product(ctx, w, x, "X", w.cols, y, "Y", w.rows);
   if (!bias.empty()) check_vec(ctx, bias, w.rows, "bias", shape);
   if (algorithm != BsrAlgorithm::Auto) {
 #if SHRINK_WITH_CUDA
@@ -126,13 +137,7 @@ void bsr_linear_forward(const Context& ctx, In<DenseView<const V>> x, const BsrV
 template <class V, class I>
 void bsr_linear_backward_input(const Context& ctx, In<DenseView<const V>> dy, const BsrView<V, I>& w,
                                const BsrColumnIndex<I>& columns, DenseView<V> dx, MatmulPrecision precision) {
-  check_bsr(ctx, w, "W");
-  check_activations(ctx, dy, "dY");
-  check_activations(ctx, dx, "dX");
-  const std::string shape = layer_shape(w.rows, w.cols);
-  check_shape("dY columns", dy.cols, w.rows, shape);
-  check_shape("dX columns", dx.cols, w.cols, shape);
-  check_shape("dX rows", dx.rows, dy.rows, "dY (" + std::to_string(dy.rows) + " samples)");
+  const auto shape = check_layer_product(ctx, w, dy, "dY", w.rows, dx, "dX", w.cols);
   check_vec(ctx, columns.col_ptr.view(), w.block_grid_cols() + 1, "column index col_ptr", shape);
   check_vec(ctx, columns.block_row.view(), w.nnzb, "column index block_row", shape);
   check_vec(ctx, columns.block_index.view(), w.nnzb, "column index block_index", shape);
@@ -143,13 +148,7 @@ void bsr_linear_backward_input(const Context& ctx, In<DenseView<const V>> dy, co
 template <class V, class I>
 void bsr_linear_weight_grad(const Context& ctx, In<DenseView<const V>> dy, In<DenseView<const V>> x,
                             const BsrView<V, I>& w, VectorView<V> grad, MatmulPrecision precision) {
-  check_bsr(ctx, w, "W");
-  check_activations(ctx, dy, "dY");
-  check_activations(ctx, x, "X");
-  const std::string shape = layer_shape(w.rows, w.cols);
-  check_shape("dY columns", dy.cols, w.rows, shape);
-  check_shape("X columns", x.cols, w.cols, shape);
-  check_shape("X rows", x.rows, dy.rows, "dY (" + std::to_string(dy.rows) + " samples)");
+  check_layer_product(ctx, w, dy, "dY", w.rows, x, "X", w.cols);
   check_vec(ctx, grad, w.nnzb * w.block_size(), "dW", "W's stored blocks");
   SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, dy, x, w, grad.data, precision);
 }
