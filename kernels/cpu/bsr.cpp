@@ -83,27 +83,35 @@ __attribute__((target("avx2,fma"))) void panel_tile_f32_avx2(index_t rows, const
                                                              index_t valid) {
   index_t b = 0;
   for (; b + 4 <= rows; b += 4) {
-    __m256 c[4][2];
-    for (auto& row : c) row[0] = row[1] = _mm256_setzero_ps();
-    const float* a0 = a + b * lda;
+    // Named accumulators: GCC spills an array of __m256 here.
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
+    const float* r = a + b * lda;
     for (index_t q = 0; q < depth; ++q) {
       const __m256 p0 = _mm256_loadu_ps(panel + q * kLanes), p1 = _mm256_loadu_ps(panel + q * kLanes + 8);
-      const float* col = a0 + offset[q];
-      for (int i = 0; i < 4; ++i) {
-        const __m256 x = _mm256_broadcast_ss(col + i * lda);
-        c[i][0] = _mm256_fmadd_ps(x, p0, c[i][0]);
-        c[i][1] = _mm256_fmadd_ps(x, p1, c[i][1]);
-      }
+      const float* col = r + offset[q];
+      __m256 t = _mm256_broadcast_ss(col);
+      a0 = _mm256_fmadd_ps(t, p0, a0);
+      a1 = _mm256_fmadd_ps(t, p1, a1);
+      t = _mm256_broadcast_ss(col + lda);
+      b0 = _mm256_fmadd_ps(t, p0, b0);
+      b1 = _mm256_fmadd_ps(t, p1, b1);
+      t = _mm256_broadcast_ss(col + 2 * lda);
+      c0 = _mm256_fmadd_ps(t, p0, c0);
+      c1 = _mm256_fmadd_ps(t, p1, c1);
+      t = _mm256_broadcast_ss(col + 3 * lda);
+      d0 = _mm256_fmadd_ps(t, p0, d0);
+      d1 = _mm256_fmadd_ps(t, p1, d1);
     }
+    const __m256 acc[4][2] = {{a0, a1}, {b0, b1}, {c0, c1}, {d0, d1}};
     for (int i = 0; i < 4; ++i) {
       float* o = out + (b + i) * ldo;
       if (valid == kLanes) {
-        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), c[i][0]));
-        _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), c[i][1]));
+        _mm256_storeu_ps(o, _mm256_add_ps(_mm256_loadu_ps(o), acc[i][0]));
+        _mm256_storeu_ps(o + 8, _mm256_add_ps(_mm256_loadu_ps(o + 8), acc[i][1]));
       } else {
         alignas(32) float t[kLanes];
-        _mm256_store_ps(t, c[i][0]);
-        _mm256_store_ps(t + 8, c[i][1]);
+        _mm256_store_ps(t, acc[i][0]);
+        _mm256_store_ps(t + 8, acc[i][1]);
         for (index_t j = 0; j < valid; ++j) o[j] += t[j];
       }
     }
@@ -147,22 +155,35 @@ inline __attribute__((always_inline)) void grad_tile(index_t batch, const V* dy,
   ATTR void NAME(index_t batch, const V* dy, index_t ldy, const V* x, index_t ldx, V* g, index_t ldg) { \
     grad_tile(batch, dy, ldy, x, ldx, g, ldg);                                                         \
   }
+// Named accumulators: GCC spills an array of __m256 here.
 __attribute__((target("avx2,fma"))) void grad_tile_f32_avx2(index_t batch, const float* dy, index_t ldy,
                                                             const float* x, index_t ldx, float* g, index_t ldg) {
-  __m256 c[4][2];
-  for (auto& row : c) row[0] = row[1] = _mm256_setzero_ps();
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
   for (index_t b = 0; b < batch; ++b) {
-    const __m256 x0 = _mm256_loadu_ps(x + b * ldx), x1 = _mm256_loadu_ps(x + b * ldx + 8);
-    for (int i = 0; i < 4; ++i) {
-      const __m256 d = _mm256_broadcast_ss(dy + b * ldy + i);
-      c[i][0] = _mm256_fmadd_ps(d, x0, c[i][0]);
-      c[i][1] = _mm256_fmadd_ps(d, x1, c[i][1]);
-    }
+    const float* xr = x + b * ldx;
+    const float* dr = dy + b * ldy;
+    const __m256 x0 = _mm256_loadu_ps(xr), x1 = _mm256_loadu_ps(xr + 8);
+    __m256 t = _mm256_broadcast_ss(dr);
+    a0 = _mm256_fmadd_ps(t, x0, a0);
+    a1 = _mm256_fmadd_ps(t, x1, a1);
+    t = _mm256_broadcast_ss(dr + 1);
+    b0 = _mm256_fmadd_ps(t, x0, b0);
+    b1 = _mm256_fmadd_ps(t, x1, b1);
+    t = _mm256_broadcast_ss(dr + 2);
+    c0 = _mm256_fmadd_ps(t, x0, c0);
+    c1 = _mm256_fmadd_ps(t, x1, c1);
+    t = _mm256_broadcast_ss(dr + 3);
+    d0 = _mm256_fmadd_ps(t, x0, d0);
+    d1 = _mm256_fmadd_ps(t, x1, d1);
   }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(g + i * ldg, c[i][0]);
-    _mm256_storeu_ps(g + i * ldg + 8, c[i][1]);
-  }
+  _mm256_storeu_ps(g, a0);
+  _mm256_storeu_ps(g + 8, a1);
+  _mm256_storeu_ps(g + ldg, b0);
+  _mm256_storeu_ps(g + ldg + 8, b1);
+  _mm256_storeu_ps(g + 2 * ldg, c0);
+  _mm256_storeu_ps(g + 2 * ldg + 8, c1);
+  _mm256_storeu_ps(g + 3 * ldg, d0);
+  _mm256_storeu_ps(g + 3 * ldg + 8, d1);
 }
 SHRINK_GRAD_TILE(float, grad_tile_f32_base, )
 SHRINK_GRAD_TILE(double, grad_tile_f64_avx2, __attribute__((target("avx2,fma"))))
@@ -347,26 +368,48 @@ void bsr_weight_grad(const Context&, DenseView<const V> dy, DenseView<const V> x
   std::vector<index_t> row_of(static_cast<std::size_t>(w.nnzb));
   for (index_t br = 0; br < w.block_grid_rows(); ++br)
     for (index_t k = w.block_row_ptr[br]; k < w.block_row_ptr[br + 1]; ++k) row_of[k] = br;
-  // One block per task: its dY columns and X columns (batch x (R + C)) stay in L2 across the tiles.
+  if (!use_panels(w)) {
 #pragma omp parallel for schedule(dynamic, 1)
-  for (index_t k = 0; k < w.nnzb; ++k) {
-    const index_t r0 = row_of[k] * bh, c0 = index_t(w.block_col_idx[k]) * bw;
-    const index_t valid_rows = std::min(bh, w.rows - r0), valid_cols = std::min(bw, w.cols - c0);
-    V* g = grad + k * bs;
-    index_t i = 0;
-    if (valid_cols >= kLanes)
-      for (; i + 4 <= valid_rows; i += 4)
-        for (index_t j = 0; j + kLanes <= valid_cols; j += kLanes)
-          run_grad_tile(x.rows, dy.data + r0 + i, dy.ld, x.data + c0 + j, x.ld, g + i * bw + j, bw);
-    // The rest (edge rows and columns, small blocks) entry by entry.
-    const index_t full_cols = valid_cols >= kLanes ? valid_cols / kLanes * kLanes : 0;
-    for (index_t ii = 0; ii < valid_rows; ++ii)
-      for (index_t j = 0; j < valid_cols; ++j) {
-        if (ii < i && j < full_cols) continue;
-        V acc = 0;
-        for (index_t b = 0; b < x.rows; ++b) acc += dy.data[b * dy.ld + r0 + ii] * x.data[b * x.ld + c0 + j];
-        g[ii * bw + j] = acc;
+    for (index_t k = 0; k < w.nnzb; ++k) {
+      const index_t r0 = row_of[k] * bh, c0 = index_t(w.block_col_idx[k]) * bw;
+      for (index_t i = 0; i < bh && r0 + i < w.rows; ++i)
+        for (index_t j = 0; j < bw && c0 + j < w.cols; ++j) {
+          V acc = 0;
+          for (index_t b = 0; b < x.rows; ++b) acc += dy.data[b * dy.ld + r0 + i] * x.data[b * x.ld + c0 + j];
+          grad[k * bs + i * bw + j] = acc;
+        }
+    }
+    return;
+  }
+  // One block per task. Its dY columns are packed as batch x R4 and its X columns as (C16 / 16)
+  // panels of batch x 16 (R4, C16: R and C rounded up to 4 and 16, zero-filled), so each 4 x 16 tile
+  // streams contiguous memory from L2; the tiles land in a padded scratch block, then in grad.
+  const index_t r4 = (bh + 3) / 4 * 4, c16 = (bw + kLanes - 1) / kLanes * kLanes, n = x.rows;
+#pragma omp parallel
+  {
+    std::vector<V> dp(static_cast<std::size_t>(n * r4)), xp(static_cast<std::size_t>(n * c16)),
+        tile(static_cast<std::size_t>(r4 * c16));
+#pragma omp for schedule(dynamic, 1)
+    for (index_t k = 0; k < w.nnzb; ++k) {
+      const index_t r0 = row_of[k] * bh, c0 = index_t(w.block_col_idx[k]) * bw;
+      const index_t valid_rows = std::min(bh, w.rows - r0), valid_cols = std::min(bw, w.cols - c0);
+      for (index_t b = 0; b < n; ++b) {
+        std::memcpy(dp.data() + b * r4, dy.data + b * dy.ld + r0, sizeof(V) * valid_rows);
+        const V* xr = x.data + b * x.ld + c0;
+        for (index_t j = 0; j < valid_cols; j += kLanes)
+          std::memcpy(xp.data() + ((j / kLanes) * n + b) * kLanes, xr + j,
+                      sizeof(V) * std::min<index_t>(kLanes, valid_cols - j));
+        // Padding (R, C rounded up, or a partial edge block): zero, not what an earlier block left.
+        std::fill(dp.data() + b * r4 + valid_rows, dp.data() + (b + 1) * r4, V(0));
+        for (index_t j = valid_cols; j < c16; ++j) xp[((j / kLanes) * n + b) * kLanes + j % kLanes] = V(0);
       }
+      for (index_t i = 0; i < r4; i += 4)
+        for (index_t j = 0; j < c16; j += kLanes)
+          run_grad_tile(n, dp.data() + i, r4, xp.data() + (j / kLanes) * n * kLanes, kLanes, tile.data() + i * c16 + j,
+                        c16);
+      for (index_t i = 0; i < bh; ++i)
+        for (index_t j = 0; j < bw; ++j) grad[k * bs + i * bw + j] = tile[i * c16 + j];
+    }
   }
 }
 
