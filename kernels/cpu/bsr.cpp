@@ -132,73 +132,6 @@ inline void run_panel_tile(index_t rows, const double* a, index_t lda, const ind
   (has_avx2_fma() ? panel_tile_f64_avx2 : panel_tile_f64_base)(rows, a, lda, offset, depth, panel, out, ldo, valid);
 }
 
-// dW tile: g[i][j] = sum_b dy[b][i] * x[b][j] for 4 rows i and 16 columns j.
-template <class V>
-inline __attribute__((always_inline)) void grad_tile(index_t batch, const V* dy, index_t ldy, const V* x,
-                                                     index_t ldx, V* g, index_t ldg) {
-  V acc[4][kLanes] = {};
-  for (index_t b = 0; b < batch; ++b) {
-    const V* xr = x + b * ldx;
-    const V d0 = dy[b * ldy], d1 = dy[b * ldy + 1], d2 = dy[b * ldy + 2], d3 = dy[b * ldy + 3];
-#pragma omp simd
-    for (int j = 0; j < kLanes; ++j) {
-      acc[0][j] += d0 * xr[j];
-      acc[1][j] += d1 * xr[j];
-      acc[2][j] += d2 * xr[j];
-      acc[3][j] += d3 * xr[j];
-    }
-  }
-  for (int i = 0; i < 4; ++i)
-    for (int j = 0; j < kLanes; ++j) g[i * ldg + j] = acc[i][j];
-}
-#define SHRINK_GRAD_TILE(V, NAME, ATTR)                                                             \
-  ATTR void NAME(index_t batch, const V* dy, index_t ldy, const V* x, index_t ldx, V* g, index_t ldg) { \
-    grad_tile(batch, dy, ldy, x, ldx, g, ldg);                                                         \
-  }
-// Named accumulators: GCC spills an array of __m256 here.
-__attribute__((target("avx2,fma"))) void grad_tile_f32_avx2(index_t batch, const float* dy, index_t ldy,
-                                                            const float* x, index_t ldx, float* g, index_t ldg) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
-  for (index_t b = 0; b < batch; ++b) {
-    const float* xr = x + b * ldx;
-    const float* dr = dy + b * ldy;
-    const __m256 x0 = _mm256_loadu_ps(xr), x1 = _mm256_loadu_ps(xr + 8);
-    __m256 t = _mm256_broadcast_ss(dr);
-    a0 = _mm256_fmadd_ps(t, x0, a0);
-    a1 = _mm256_fmadd_ps(t, x1, a1);
-    t = _mm256_broadcast_ss(dr + 1);
-    b0 = _mm256_fmadd_ps(t, x0, b0);
-    b1 = _mm256_fmadd_ps(t, x1, b1);
-    t = _mm256_broadcast_ss(dr + 2);
-    c0 = _mm256_fmadd_ps(t, x0, c0);
-    c1 = _mm256_fmadd_ps(t, x1, c1);
-    t = _mm256_broadcast_ss(dr + 3);
-    d0 = _mm256_fmadd_ps(t, x0, d0);
-    d1 = _mm256_fmadd_ps(t, x1, d1);
-  }
-  _mm256_storeu_ps(g, a0);
-  _mm256_storeu_ps(g + 8, a1);
-  _mm256_storeu_ps(g + ldg, b0);
-  _mm256_storeu_ps(g + ldg + 8, b1);
-  _mm256_storeu_ps(g + 2 * ldg, c0);
-  _mm256_storeu_ps(g + 2 * ldg + 8, c1);
-  _mm256_storeu_ps(g + 3 * ldg, d0);
-  _mm256_storeu_ps(g + 3 * ldg + 8, d1);
-}
-SHRINK_GRAD_TILE(float, grad_tile_f32_base, )
-SHRINK_GRAD_TILE(double, grad_tile_f64_avx2, __attribute__((target("avx2,fma"))))
-SHRINK_GRAD_TILE(double, grad_tile_f64_base, )
-#undef SHRINK_GRAD_TILE
-
-inline void run_grad_tile(index_t batch, const float* dy, index_t ldy, const float* x, index_t ldx, float* g,
-                          index_t ldg) {
-  (has_avx2_fma() ? grad_tile_f32_avx2 : grad_tile_f32_base)(batch, dy, ldy, x, ldx, g, ldg);
-}
-inline void run_grad_tile(index_t batch, const double* dy, index_t ldy, const double* x, index_t ldx, double* g,
-                          index_t ldg) {
-  (has_avx2_fma() ? grad_tile_f64_avx2 : grad_tile_f64_base)(batch, dy, ldy, x, ldx, g, ldg);
-}
-
 // Packed panels: for each output group (a block row, or a block column) and each 16-wide chunk of
 // its outputs, the list of input columns it reads and a depth x 16 panel of weights (zero-padded).
 template <class V>
@@ -385,6 +318,8 @@ void bsr_weight_grad(const Context&, DenseView<const V> dy, DenseView<const V> x
   // panels of batch x 16 (R4, C16: R and C rounded up to 4 and 16, zero-filled), so each 4 x 16 tile
   // streams contiguous memory from L2; the tiles land in a padded scratch block, then in grad.
   const index_t r4 = (bh + 3) / 4 * 4, c16 = (bw + kLanes - 1) / kLanes * kLanes, n = x.rows;
+  std::vector<index_t> sample_offsets(static_cast<std::size_t>(n));
+  for (index_t q = 0; q < n; ++q) sample_offsets[q] = q * r4;
 #pragma omp parallel
   {
     std::vector<V> dp(static_cast<std::size_t>(n * r4)), xp(static_cast<std::size_t>(n * c16)),
@@ -403,10 +338,13 @@ void bsr_weight_grad(const Context&, DenseView<const V> dy, DenseView<const V> x
         std::fill(dp.data() + b * r4 + valid_rows, dp.data() + (b + 1) * r4, V(0));
         for (index_t j = valid_cols; j < c16; ++j) xp[((j / kLanes) * n + b) * kLanes + j % kLanes] = V(0);
       }
+      // A 4 x 16 tile of dW is the forward micro-kernel with the samples as its depth: rows i..i+3 of
+      // dp^T (stride 1, sample q at q * r4) against the packed X panel (sample q at q * 16).
+      std::fill(tile.begin(), tile.end(), V(0));
       for (index_t i = 0; i < r4; i += 4)
         for (index_t j = 0; j < c16; j += kLanes)
-          run_grad_tile(n, dp.data() + i, r4, xp.data() + (j / kLanes) * n * kLanes, kLanes, tile.data() + i * c16 + j,
-                        c16);
+          run_panel_tile(4, dp.data() + i, 1, sample_offsets.data(), n, xp.data() + (j / kLanes) * n * kLanes,
+                         tile.data() + i * c16 + j, c16, kLanes);
       for (index_t i = 0; i < bh; ++i)
         for (index_t j = 0; j < bw; ++j) grad[k * bs + i * bw + j] = tile[i * c16 + j];
     }
