@@ -146,10 +146,7 @@ BsrMatrix<V, I> dense_to_bsr(DenseView<const V> d, index_t bh, index_t bw) {
   if (d.space != MemorySpace::Host)
     throw InvalidArgument("dense_to_bsr: the matrix is in device memory; copy it to the host first");
   check_block_size(bh, bw, "dense_to_bsr");
-  for (index_t r = 0; r < d.rows; ++r)
-    for (index_t c = 0; c < d.cols; ++c)
-      if (!std::isfinite(d(r, c)))
-        throw NonFinite("dense matrix entry (" + std::to_string(r) + ", " + std::to_string(c) + ") is not finite");
+  detail::check_finite(d, "dense matrix");
   auto each = [&](index_t br, index_t bc, auto f) {
     for (index_t i = 0; i < bh && br * bh + i < d.rows; ++i)
       for (index_t j = 0; j < bw && bc * bw + j < d.cols; ++j) f(i, j, d(br * bh + i, bc * bw + j));

@@ -35,6 +35,16 @@ void check_finite(const V* values, index_t n, const std::string& what) {
                       (std::isnan(values[i]) ? "NaN" : "Inf") + "; only finite values are accepted");
 }
 
+// Every entry of a host dense matrix; NonFinite names `what` and the entry otherwise.
+template <class V>
+void check_finite(DenseView<const V> m, const std::string& what) {
+  for (index_t i = 0; i < m.rows; ++i)
+    for (index_t j = 0; j < m.cols; ++j)
+      if (!std::isfinite(m(i, j)))
+        throw NonFinite(what + " entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " +
+                        (std::isnan(m(i, j)) ? "NaN" : "Inf") + "; only finite values are accepted");
+}
+
 void check_vector_size(index_t size, index_t expected, const std::string& what,
                        const std::string& why);
 

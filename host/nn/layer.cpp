@@ -296,23 +296,31 @@ Array<V> gather_blocks(const Context& ctx, const Array<V>& a, const std::vector<
 
 template <class V, class I>
 void BlockSparseLinear<V, I>::keep_stored_blocks(const std::vector<index_t>& kept) {
-  const index_t bs = w_.block_height() * w_.block_width();
-  const auto rp = w_.block_row_ptr().to_vector(*ctx_), ci = w_.block_col_idx().to_vector(*ctx_);
+  keep_blocks_of(weights_on_host(), kept);
+}
+
+template <class V, class I>
+void BlockSparseLinear<V, I>::keep_blocks_of(const BsrMatrix<V, I>& host, const std::vector<index_t>& kept) {
+  const index_t bs = host.block_height() * host.block_width();
+  const auto& rp = host.block_row_ptr();
   std::vector<I> new_rp(rp.size(), 0), new_ci;
+  std::vector<V> values;
   std::size_t q = 0;
   for (index_t br = 0; br + 1 < static_cast<index_t>(rp.size()); ++br) {
-    for (; q < kept.size() && kept[q] < rp[br + 1]; ++q) new_ci.push_back(ci[kept[q]]);
+    for (; q < kept.size() && kept[q] < rp[br + 1]; ++q) {
+      new_ci.push_back(host.block_col_idx()[kept[q]]);
+      values.insert(values.end(), host.values().data() + kept[q] * bs, host.values().data() + (kept[q] + 1) * bs);
+    }
     new_rp[br + 1] = static_cast<I>(new_ci.size());
   }
-  const MemorySpace s = ctx_->memory_space();
-  w_ = BsrMatrix<V, I>::adopt(w_.rows(), w_.cols(), w_.block_height(), w_.block_width(),
-                              Array<I>::from_vector(new_rp).copy_to(*ctx_, s),
-                              Array<I>::from_vector(new_ci).copy_to(*ctx_, s),
-                              gather_blocks(*ctx_, w_.values(), kept, bs));
+  const auto kept_host = BsrMatrix<V, I>::adopt(host.rows(), host.cols(), host.block_height(), host.block_width(),
+                                                Array<I>::from_vector(new_rp), Array<I>::from_vector(new_ci),
+                                                Array<V>::from_vector(values));
+  columns_ = bsr_column_index(*ctx_, kept_host);
+  w_ = kept_host.copy_to(*ctx_, ctx_->memory_space());
   gw_ = gather_blocks(*ctx_, gw_, kept, bs);
   m_w_ = gather_blocks(*ctx_, m_w_, kept, bs);
   v_w_ = gather_blocks(*ctx_, v_w_, kept, bs);
-  columns_ = bsr_column_index(*ctx_, w_);
 }
 
 namespace {
@@ -354,7 +362,7 @@ PruneReport BlockSparseLinear<V, I>::prune_to(double sparsity, BlockNorm norm) {
   const index_t keep = std::min(host.nnzb(), blocks_to_keep(total, sparsity));
   const auto kept = nn_detail::top_blocks(block_norms(host, norm), keep);
   auto report = layer_prune_report(host, kept, sparsity, norm);
-  keep_stored_blocks(kept);
+  keep_blocks_of(host, kept);
   return report;
 }
 
@@ -363,25 +371,18 @@ std::vector<PruneReport> prune_layers_global(std::span<BlockSparseLinear<V, I>* 
                                              BlockNorm norm) {
   nn_detail::check_sparsity(sparsity, "sparsity");
   std::vector<BsrMatrix<V, I>> hosts;
-  std::vector<double> scores;
-  std::vector<index_t> first{0};
+  std::vector<std::vector<double>> scores;
   index_t total = 0;
   for (auto* layer : layers) {
     hosts.push_back(layer->weights_on_host());
-    const auto norms = block_norms(hosts.back(), norm);
-    scores.insert(scores.end(), norms.begin(), norms.end());
-    first.push_back(static_cast<index_t>(scores.size()));
+    scores.push_back(block_norms(hosts.back(), norm));
     total += hosts.back().block_grid_rows() * hosts.back().block_grid_cols();
   }
-  const index_t keep = std::min(static_cast<index_t>(scores.size()), blocks_to_keep(total, sparsity));
-  const auto kept = nn_detail::top_blocks(scores, keep);
+  const auto kept = nn_detail::top_blocks_across(scores, blocks_to_keep(total, sparsity));
   std::vector<PruneReport> reports;
-  std::size_t q = 0;
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    std::vector<index_t> mine;
-    for (; q < kept.size() && kept[q] < first[l + 1]; ++q) mine.push_back(kept[q] - first[l]);
-    reports.push_back(layer_prune_report(hosts[l], mine, sparsity, norm));
-    layers[l]->keep_stored_blocks(mine);
+    reports.push_back(layer_prune_report(hosts[l], kept[l], sparsity, norm));
+    layers[l]->keep_blocks_of(hosts[l], kept[l]);
   }
   return reports;
 }

@@ -1,6 +1,5 @@
 // Block magnitude pruning (per layer and global), its report, and the gradual sparsity schedule.
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <numeric>
@@ -8,18 +7,13 @@
 
 #include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
+#include "host/io/text_scan.hpp"
 #include "host/nn/nn_detail.hpp"
 #include "shrink/nn.hpp"
 
 namespace shrink {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string s(text);
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // Accumulates one entry into a block score.
 struct NormAccumulator {
@@ -45,12 +39,12 @@ void check_block_shape(const BlockShape& block, std::string_view what) {
 }
 
 BlockShape parse_block_shape(std::string_view text) {
-  const std::string s = lower(text);
+  const std::string_view s = text;
   auto bad = [&]() {
     return InvalidArgument("block size '" + std::string(text) + "' is malformed; expected RxC such as 32x32, "
                            "with 1 <= R, C <= " + std::to_string(kMaxBlockSide));
   };
-  const auto x = s.find('x');
+  const auto x = s.find_first_of("xX");
   auto number = [&](std::string_view part) {
     long long v = 0;
     const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
@@ -58,11 +52,11 @@ BlockShape parse_block_shape(std::string_view text) {
     return static_cast<index_t>(v);
   };
   BlockShape b;
-  if (x == std::string::npos) {
+  if (x == std::string_view::npos) {
     b.rows = b.cols = number(s);
   } else {
-    b.rows = number(std::string_view(s).substr(0, x));
-    b.cols = number(std::string_view(s).substr(x + 1));
+    b.rows = number(s.substr(0, x));
+    b.cols = number(s.substr(x + 1));
   }
   if (b.rows < 1 || b.cols < 1 || b.rows > kMaxBlockSide || b.cols > kMaxBlockSide) throw bad();
   return b;
@@ -78,10 +72,10 @@ const char* to_string(BlockNorm norm) noexcept {
 }
 
 BlockNorm parse_block_norm(std::string_view text) {
-  const std::string s = lower(text);
-  if (s == "l1") return BlockNorm::L1;
-  if (s == "l2") return BlockNorm::L2;
-  if (s == "max" || s == "linf") return BlockNorm::Max;
+  using io_detail::iequals;
+  if (iequals(text, "l1")) return BlockNorm::L1;
+  if (iequals(text, "l2")) return BlockNorm::L2;
+  if (iequals(text, "max") || iequals(text, "linf")) return BlockNorm::Max;
   throw InvalidArgument("block norm '" + std::string(text) + "' is not one of l1, l2, max");
 }
 
@@ -134,6 +128,23 @@ std::vector<index_t> nn_detail::top_blocks(const std::vector<double>& scores, in
   return order;
 }
 
+std::vector<std::vector<index_t>> nn_detail::top_blocks_across(const std::vector<std::vector<double>>& scores,
+                                                              index_t keep) {
+  // Concatenated in layer order, so index order breaks ties by layer, then by position.
+  std::vector<double> all;
+  std::vector<index_t> first{0};
+  for (const auto& layer : scores) {
+    all.insert(all.end(), layer.begin(), layer.end());
+    first.push_back(static_cast<index_t>(all.size()));
+  }
+  const auto kept = top_blocks(all, std::min(keep, static_cast<index_t>(all.size())));
+  std::vector<std::vector<index_t>> out(scores.size());
+  std::size_t q = 0;
+  for (std::size_t l = 0; l < scores.size(); ++l)
+    for (; q < kept.size() && kept[q] < first[l + 1]; ++q) out[l].push_back(kept[q] - first[l]);
+  return out;
+}
+
 template <class V, class I>
 PruneReport prune_report(DenseView<const V> original, const BsrMatrix<V, I>& pruned, double target,
                          BlockNorm norm, int histogram_bins) {
@@ -183,11 +194,7 @@ namespace {
 template <class V>
 void check_weights(DenseView<const V> w, const std::string& what) {
   if (w.space != MemorySpace::Host) throw InvalidArgument(what + " is in device memory; prune on the host");
-  for (index_t i = 0; i < w.rows; ++i)
-    for (index_t j = 0; j < w.cols; ++j)
-      if (!std::isfinite(w(i, j)))
-        throw NonFinite(what + " entry (" + std::to_string(i) + ", " + std::to_string(j) + ") is " +
-                        (std::isnan(w(i, j)) ? "NaN" : "Inf") + "; only finite weights can be pruned");
+  detail::check_finite(w, what);
 }
 }  // namespace
 
@@ -208,23 +215,17 @@ std::vector<PrunedMatrix<V, I>> prune_blocks_global(std::span<const DenseView<co
                                                     const PruneOptions& o) {
   check_block_shape(o.block);
   nn_detail::check_sparsity(o.sparsity, "sparsity");
-  std::vector<double> scores;
-  std::vector<std::size_t> first{0};
+  std::vector<std::vector<double>> scores;
+  index_t total = 0;
   for (std::size_t l = 0; l < layers.size(); ++l) {
     check_weights(layers[l], "layer " + std::to_string(l) + " W");
-    const auto norms = block_norms(layers[l], o.block, o.norm);
-    scores.insert(scores.end(), norms.begin(), norms.end());
-    first.push_back(scores.size());
+    scores.push_back(block_norms(layers[l], o.block, o.norm));
+    total += static_cast<index_t>(scores.back().size());
   }
-  // Concatenated in layer order, so index order breaks ties by layer, then by grid position.
-  const auto kept = nn_detail::top_blocks(scores, blocks_to_keep(static_cast<index_t>(scores.size()), o.sparsity));
+  const auto kept = nn_detail::top_blocks_across(scores, blocks_to_keep(total, o.sparsity));
   std::vector<PrunedMatrix<V, I>> out;
-  std::size_t q = 0;
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    std::vector<index_t> mine;
-    for (; q < kept.size() && static_cast<std::size_t>(kept[q]) < first[l + 1]; ++q)
-      mine.push_back(kept[q] - static_cast<index_t>(first[l]));
-    PrunedMatrix<V, I> p{nn_detail::keep_grid_blocks<V, I>(layers[l], o.block, mine), {}};
+    PrunedMatrix<V, I> p{nn_detail::keep_grid_blocks<V, I>(layers[l], o.block, kept[l]), {}};
     p.report = prune_report(layers[l], p.weights, o.sparsity, o.norm, o.histogram_bins);
     out.push_back(std::move(p));
   }

@@ -219,6 +219,11 @@ class BlockSparseLinear {
   void keep_stored_blocks(const std::vector<index_t>& kept);
 
  private:
+  template <class V2, class I2>
+  friend std::vector<PruneReport> prune_layers_global(std::span<BlockSparseLinear<V2, I2>* const> layers,
+                                                      double sparsity, BlockNorm norm);
+  // keep_stored_blocks given W already copied to the host.
+  void keep_blocks_of(const BsrMatrix<V, I>& host, const std::vector<index_t>& kept);
   const Context* ctx_;
   BsrMatrix<V, I> w_;
   BsrColumnIndex<I> columns_;
