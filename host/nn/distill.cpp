@@ -23,6 +23,16 @@ ScheduleKind parse_schedule_kind(std::string_view text) {
 
 namespace {
 
+// A dense matrix as one vector (for the elementwise kernels).
+template <class V>
+VectorView<V> flat(DenseMatrix<V>& m) {
+  return {m.data(), m.rows() * m.cols(), m.space()};
+}
+template <class V>
+VectorView<const V> flat(const DenseMatrix<V>& m) {
+  return {m.data(), m.rows() * m.cols(), m.space()};
+}
+
 // A network of BlockSparseLinear layers joined by ReLU, with the activations of the last forward pass.
 template <class V, class I>
 class Network {
@@ -40,32 +50,29 @@ class Network {
       if (a.rows() != x.rows || a.cols() != layers_[l].out_features())
         a = DenseMatrix<V>(*ctx_, x.rows, layers_[l].out_features(), Layout::RowMajor, ctx_->memory_space());
       layers_[l].forward(in, a.view());
-      if (l + 1 < layers_.size()) {  // ReLU in place
-        const VectorView<V> v(a.data(), a.rows() * a.cols(), a.space());
-        soft_threshold<V>(*ctx_, v, V(0), {}, true, v);
-      }
+      if (l + 1 < layers_.size()) soft_threshold<V>(*ctx_, flat(a), V(0), {}, true, flat(a));  // ReLU
       in = a.view();
     }
     return acts_.back();
   }
 
-  // Given dL/d(output) in `grad` (overwritten), fills every layer's gradients.
-  void backward(DenseView<const V> x, DenseMatrix<V>& grad) {
+  // Given dL/d(output), fills every layer's gradients (after forward() on the same x).
+  void backward(DenseView<const V> x, DenseView<const V> grad) {
     for (std::size_t l = layers_.size(); l-- > 0;) {
-      const DenseView<const V> in = l == 0 ? x : DenseView<const V>(acts_[l - 1].view());
       if (l == 0) {
-        layers_[l].backward(in, grad.view(), DenseView<V>{});
+        layers_[l].backward(x, grad, DenseView<V>{});
         break;
       }
-      auto& dx = scratch_[l % 2];
+      const DenseView<const V> in = acts_[l - 1].view();
+      auto& dx = scratch_[l % 2];  // the gradient below layer l; the other buffer holds `grad`
       if (dx.rows() != in.rows || dx.cols() != in.cols)
         dx = DenseMatrix<V>(*ctx_, in.rows, in.cols, Layout::RowMajor, ctx_->memory_space());
-      layers_[l].backward(in, grad.view(), dx.view());
-      relu_mask<V>(*ctx_, VectorView<const V>(acts_[l - 1].data(), in.rows * in.cols, dx.space()),
-                   VectorView<V>(dx.data(), in.rows * in.cols, dx.space()));
-      std::swap(grad, dx);
+      layers_[l].backward(in, grad, dx.view());
+      relu_mask<V>(*ctx_, flat(acts_[l - 1]), flat(dx));
+      grad = dx.view();
     }
   }
+
 
  private:
   const Context* ctx_;
@@ -130,17 +137,14 @@ void validate_distill(std::span<const DenseLayer<V>> teacher, DenseView<const V>
     if (w.cols() != width)
       throw DimensionMismatch(name + " W is " + detail::shape(w.rows(), w.cols()) + " (out x in) but its input has " +
                               std::to_string(width) + (l == 0 ? " features (the columns of the inputs)" : " features"));
-    detail::check_finite(w.data(), w.rows() * w.cols(), name + " W");
+    detail::check_finite(w.view(), name + " W");
     if (!teacher[l].bias.empty()) {
       detail::check_vector_size(static_cast<index_t>(teacher[l].bias.size()), w.rows(), name + " bias", name + " W");
       detail::check_finite(teacher[l].bias.data(), w.rows(), name + " bias");
     }
     width = w.rows();
   }
-  for (index_t i = 0; i < inputs.rows; ++i)
-    for (index_t j = 0; j < inputs.cols; ++j)
-      if (!std::isfinite(inputs(i, j)))
-        throw NonFinite("distill: input (" + std::to_string(i) + ", " + std::to_string(j) + ") is not finite");
+  detail::check_finite(inputs, "distill: input");
 }
 
 }  // namespace
@@ -160,7 +164,9 @@ DistillResult<V, I> distill(const Context& ctx, std::span<const DenseLayer<V>> t
     }
     return Network<V, I>(ctx, std::move(layers));
   };
-  auto teacher_net = make_net([&](std::size_t l) { return all_blocks<V, I>(teacher[l].weights.view(), o.block); });
+  std::vector<BsrMatrix<V, I>> full;  // the teacher's weights, every block stored
+  for (const auto& layer : teacher) full.push_back(all_blocks<V, I>(layer.weights.view(), o.block));
+  auto teacher_net = make_net([&](std::size_t l) -> const BsrMatrix<V, I>& { return full[l]; });
   const auto target = outputs(ctx, teacher_net, inputs, chunk);
   const index_t out = teacher_net.out_features();
 
@@ -179,13 +185,16 @@ DistillResult<V, I> distill(const Context& ctx, std::span<const DenseLayer<V>> t
     if (span / dt >= 1) schedule = {0.0, o.sparsity, 0, span / dt, dt};
   }
 
-  auto student = make_net([&](std::size_t l) { return all_blocks<V, I>(teacher[l].weights.view(), o.block); });
+  auto student = make_net([&](std::size_t l) -> const BsrMatrix<V, I>& { return full[l]; });
   std::vector<index_t> order(static_cast<std::size_t>(n));
   std::iota(order.begin(), order.end(), index_t{0});
   std::mt19937_64 rng(o.seed);
   index_t cursor = n;  // reshuffle on first use
+  // Minibatches are gathered on the host and copied into buffers made once.
   DenseMatrix<V> xb(batch, inputs.cols), tb(batch, out);
-  DenseMatrix<V> grad;
+  const MemorySpace space = ctx.memory_space();
+  DenseMatrix<V> xd(ctx, batch, inputs.cols, Layout::RowMajor, space), td(ctx, batch, out, Layout::RowMajor, space);
+  DenseMatrix<V> grad(ctx, batch, out, Layout::RowMajor, space);
   double sparsity = 0;
   for (std::int64_t t = 0; t < o.steps; ++t) {
     if (schedule.prunes_at(t)) {
@@ -201,17 +210,15 @@ DistillResult<V, I> distill(const Context& ctx, std::span<const DenseLayer<V>> t
       for (index_t j = 0; j < inputs.cols; ++j) xb(i, j) = inputs(s, j);
       std::copy_n(target.begin() + s * out, out, tb.data() + i * out);
     }
-    const auto xd = xb.copy_to(ctx, ctx.memory_space()), td = tb.copy_to(ctx, ctx.memory_space());
-    const auto& y = student.forward(xd.view());
+    copy<V>(ctx, flat(xb), flat(xd));
+    copy<V>(ctx, flat(tb), flat(td));
     // grad = (y - target) / batch, the gradient of loss = ||y - target||^2 / (2 batch)
-    grad = y.copy_to(ctx, ctx.memory_space());
-    const index_t len = batch * out;
-    const VectorView<V> g(grad.data(), len, grad.space());
-    axpby<V>(ctx, V(-1) / V(batch), VectorView<const V>(td.data(), len, td.space()), V(1) / V(batch), g);
-    const double norm = nrm2<V>(ctx, g);
+    copy<V>(ctx, flat(student.forward(xd.view())), flat(grad));
+    axpby<V>(ctx, V(-1) / V(batch), flat(td), V(1) / V(batch), flat(grad));
+    const double norm = nrm2<V>(ctx, flat(grad));
     const double loss = 0.5 * double(batch) * norm * norm;
     result.loss.push_back(loss);
-    student.backward(xd.view(), grad);
+    student.backward(xd.view(), grad.view());
     for (auto& layer : student.layers()) layer.step(o.optimizer);
     if (o.progress) o.progress(t + 1, loss, sparsity);
   }
