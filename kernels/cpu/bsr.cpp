@@ -143,66 +143,57 @@ struct Panels {
   index_t chunks = 1;
 };
 
-// Forward: group = block row br, depth steps = (block, column c < C inside the matrix), outputs =
-// the R rows of the block row. weight(k, c, r) is W_k[r][c].
-template <class V, class I>
-Panels<V> forward_panels(const BsrView<V, I>& w) {
+// Packs `groups` output groups. entries(g, f) calls f(k, base) for each stored block k the group reads,
+// whose input columns start at `base`; a block gives `side` depth steps (fewer at the matrix edge
+// `limit`) and `width` outputs, and weight(k, s, o) is its value at depth step s and output o.
+template <class V, class Entries, class Weight>
+Panels<V> pack_panels(index_t groups, index_t side, index_t limit, index_t width, Entries entries, Weight weight) {
   Panels<V> p;
-  const index_t bh = w.block_height, bw = w.block_width, bs = bh * bw;
-  p.chunks = (bh + kLanes - 1) / kLanes;
-  for (index_t br = 0; br < w.block_grid_rows(); ++br) {
-    p.group_first.push_back(static_cast<index_t>(p.offsets.size()));
-    p.value_first.push_back(static_cast<index_t>(p.values.size()));
+  p.chunks = (width + kLanes - 1) / kLanes;
+  for (index_t g = 0; g < groups; ++g) {
     const auto first = static_cast<index_t>(p.offsets.size());
-    for (index_t k = w.block_row_ptr[br]; k < w.block_row_ptr[br + 1]; ++k) {
-      const index_t c0 = index_t(w.block_col_idx[k]) * bw;
-      for (index_t c = 0; c < bw && c0 + c < w.cols; ++c) p.offsets.push_back(c0 + c);
-    }
+    p.group_first.push_back(first);
+    p.value_first.push_back(static_cast<index_t>(p.values.size()));
+    entries(g, [&](index_t, index_t base) {
+      for (index_t s = 0; s < side && base + s < limit; ++s) p.offsets.push_back(base + s);
+    });
     const index_t depth = static_cast<index_t>(p.offsets.size()) - first;
-    const auto base = p.values.size();
-    p.values.resize(base + static_cast<std::size_t>(p.chunks * depth * kLanes), V(0));
+    const auto at = p.values.size();
+    p.values.resize(at + static_cast<std::size_t>(p.chunks * depth * kLanes), V(0));
     index_t q = 0;
-    for (index_t k = w.block_row_ptr[br]; k < w.block_row_ptr[br + 1]; ++k) {
-      const index_t c0 = index_t(w.block_col_idx[k]) * bw;
-      for (index_t c = 0; c < bw && c0 + c < w.cols; ++c, ++q)
-        for (index_t r = 0; r < bh; ++r)
-          p.values[base + static_cast<std::size_t>(((r / kLanes) * depth + q) * kLanes + r % kLanes)] =
-              w.values[k * bs + r * bw + c];
-    }
+    entries(g, [&](index_t k, index_t base) {
+      for (index_t s = 0; s < side && base + s < limit; ++s, ++q)
+        for (index_t o = 0; o < width; ++o)
+          p.values[at + static_cast<std::size_t>(((o / kLanes) * depth + q) * kLanes + o % kLanes)] = weight(k, s, o);
+    });
   }
   p.group_first.push_back(static_cast<index_t>(p.offsets.size()));
   return p;
 }
 
-// dX: group = block column bc, depth steps = (block of the column, row r < R inside the matrix),
-// outputs = the C columns of the block column. weight(k, r, c) is W_k[r][c].
+// Forward: a group is a block row; depth runs over its blocks' columns, outputs over its R rows.
+template <class V, class I>
+Panels<V> forward_panels(const BsrView<V, I>& w) {
+  const index_t bh = w.block_height, bw = w.block_width;
+  return pack_panels<V>(
+      w.block_grid_rows(), bw, w.cols, bh,
+      [&](index_t br, auto f) {
+        for (index_t k = w.block_row_ptr[br]; k < w.block_row_ptr[br + 1]; ++k) f(k, index_t(w.block_col_idx[k]) * bw);
+      },
+      [&](index_t k, index_t c, index_t r) { return w.values[(k * bh + r) * bw + c]; });
+}
+
+// dX: a group is a block column (through the column index); depth runs over its blocks' rows,
+// outputs over its C columns.
 template <class V, class I>
 Panels<V> backward_panels(const BsrView<V, I>& w, const I* col_ptr, const I* block_row, const I* block_index) {
-  Panels<V> p;
-  const index_t bh = w.block_height, bw = w.block_width, bs = bh * bw;
-  p.chunks = (bw + kLanes - 1) / kLanes;
-  for (index_t bc = 0; bc < w.block_grid_cols(); ++bc) {
-    p.group_first.push_back(static_cast<index_t>(p.offsets.size()));
-    p.value_first.push_back(static_cast<index_t>(p.values.size()));
-    const auto first = static_cast<index_t>(p.offsets.size());
-    for (index_t q = col_ptr[bc]; q < col_ptr[bc + 1]; ++q) {
-      const index_t r0 = index_t(block_row[q]) * bh;
-      for (index_t r = 0; r < bh && r0 + r < w.rows; ++r) p.offsets.push_back(r0 + r);
-    }
-    const index_t depth = static_cast<index_t>(p.offsets.size()) - first;
-    const auto base = p.values.size();
-    p.values.resize(base + static_cast<std::size_t>(p.chunks * depth * kLanes), V(0));
-    index_t d = 0;
-    for (index_t q = col_ptr[bc]; q < col_ptr[bc + 1]; ++q) {
-      const index_t r0 = index_t(block_row[q]) * bh, k = block_index[q];
-      for (index_t r = 0; r < bh && r0 + r < w.rows; ++r, ++d)
-        for (index_t c = 0; c < bw; ++c)
-          p.values[base + static_cast<std::size_t>(((c / kLanes) * depth + d) * kLanes + c % kLanes)] =
-              w.values[k * bs + r * bw + c];
-    }
-  }
-  p.group_first.push_back(static_cast<index_t>(p.offsets.size()));
-  return p;
+  const index_t bh = w.block_height, bw = w.block_width;
+  return pack_panels<V>(
+      w.block_grid_cols(), bh, w.rows, bw,
+      [&](index_t bc, auto f) {
+        for (index_t q = col_ptr[bc]; q < col_ptr[bc + 1]; ++q) f(index_t(block_index[q]), index_t(block_row[q]) * bh);
+      },
+      [&](index_t k, index_t r, index_t c) { return w.values[(k * bh + r) * bw + c]; });
 }
 
 // out(b, group * width + j) += A(b, :) . panels, for all groups, over 64-sample tiles in parallel.
