@@ -1,6 +1,8 @@
-// Helpers for the thin `shrink` program: exit codes, timing, a stderr progress bar.
+// Helpers for the thin `shrink` program: exit codes, timing, JSON pieces, a stderr progress bar.
 #pragma once
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "shrink/error.hpp"
+#include "shrink/stats.hpp"
 
 namespace shrink::cli {
 
@@ -24,6 +27,10 @@ inline int exit_code_for(const Error& e) {
     case ErrorKind::NoDevice: return kResource;
     default: return kBadInput;
   }
+}
+
+inline nlohmann::json histogram_json(const MagnitudeHistogram& h) {
+  return {{"edges", h.edges}, {"counts", h.counts}};
 }
 
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {

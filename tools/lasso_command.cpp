@@ -73,10 +73,6 @@ auto with_precision(Design& d, const std::vector<double>& y, Fit fit) {
   }
 }
 
-json histogram_json(const MagnitudeHistogram& h) {
-  return {{"edges", h.edges}, {"counts", h.counts}};
-}
-
 }  // namespace
 
 int run_lasso(const LassoArgs& args) {

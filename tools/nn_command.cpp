@@ -31,8 +31,7 @@ json report_json(const PruneReport& r) {
           {"block_sparsity", r.block_sparsity},
           {"element_sparsity", r.element_sparsity},
           {"relative_frobenius_error", r.relative_frobenius_error},
-          {"block_norm_histogram",
-           {{"edges", r.block_norm_histogram.edges}, {"counts", r.block_norm_histogram.counts}}}};
+          {"block_norm_histogram", histogram_json(r.block_norm_histogram)}};
 }
 
 std::string block_text(const BlockShape& b) { return std::to_string(b.rows) + "x" + std::to_string(b.cols); }

@@ -1,5 +1,6 @@
 // CPU dense products through CBLAS (OpenBLAS). Mixed layouts are folded into transpose flags.
-#include "kernels/cpu/cblas_traits.hpp"
+#include <cblas.h>
+
 #include "kernels/ops/blend.hpp"
 #include "kernels/ops/kernels.hpp"
 
@@ -10,7 +11,18 @@ CBLAS_TRANSPOSE flip(Op op, bool flipped) {
   const bool t = (op == Op::Transpose) != flipped;
   return t ? CblasTrans : CblasNoTrans;
 }
-int lead(index_t ld) { return blas_lead(ld); }
+template <class V> struct Blas;
+template <> struct Blas<float> {
+  static constexpr auto gemv = cblas_sgemv;
+  static constexpr auto gemm = cblas_sgemm;
+  static constexpr auto syrk = cblas_ssyrk;
+};
+template <> struct Blas<double> {
+  static constexpr auto gemv = cblas_dgemv;
+  static constexpr auto gemm = cblas_dgemm;
+  static constexpr auto syrk = cblas_dsyrk;
+};
+int lead(index_t ld) { return static_cast<int>(ld < 1 ? 1 : ld); }
 }  // namespace
 
 template <class V>
