@@ -121,24 +121,30 @@ BsrMatrix<V, I> BsrMatrix<V, I>::copy_to(const Context& ctx, MemorySpace space) 
                values_.copy_to(ctx, space));
 }
 
-// Builds a BSR from a predicate "block (br, bc) is stored" and a filler for its values.
-template <class V, class I, class Keep, class Fill>
-BsrMatrix<V, I> build_bsr(index_t rows, index_t cols, index_t bh, index_t bw, Keep keep, Fill fill) {
-  BsrMatrix<V, I> shape(rows, cols, bh, bw);  // checks the block size and the grid
-  const index_t grid_rows = shape.block_grid_rows(), grid_cols = shape.block_grid_cols();
-  Array<I> rp(static_cast<std::size_t>(grid_rows + 1));
-  std::vector<I> ci;
-  for (index_t br = 0; br < grid_rows; ++br) {
-    for (index_t bc = 0; bc < grid_cols; ++bc)
-      if (keep(br, bc)) ci.push_back(static_cast<I>(bc));
-    detail::check_fits_index<I>(detail::checked_product(static_cast<index_t>(ci.size()), bh * bw, "BSR values"),
-                                "BSR stored values");
-    rp[br + 1] = static_cast<I>(ci.size());
+template <class V, class I>
+BsrMatrix<V, I> dense_to_bsr(DenseView<const V> d, index_t bh, index_t bw, const std::vector<index_t>& blocks) {
+  if (d.space != MemorySpace::Host)
+    throw InvalidArgument("dense_to_bsr: the matrix is in device memory; copy it to the host first");
+  const BsrMatrix<V, I> shape(d.rows, d.cols, bh, bw);  // checks the block size and the grid
+  const index_t grid_cols = shape.block_grid_cols(), total = shape.block_grid_rows() * grid_cols;
+  detail::check_fits_index<I>(detail::checked_product(static_cast<index_t>(blocks.size()), bh * bw, "BSR values"),
+                              "BSR stored values");
+  std::vector<I> rp(static_cast<std::size_t>(shape.block_grid_rows() + 1), 0), ci;
+  std::vector<V> vals(blocks.size() * static_cast<std::size_t>(bh * bw), V(0));
+  for (std::size_t q = 0; q < blocks.size(); ++q) {
+    if (blocks[q] < 0 || blocks[q] >= total || (q > 0 && blocks[q] <= blocks[q - 1]))
+      throw InvalidArgument("dense_to_bsr: block " + std::to_string(blocks[q]) + " (entry " + std::to_string(q) +
+                            ") is outside the grid of " + std::to_string(total) + " blocks or out of order");
+    const index_t br = blocks[q] / grid_cols, bc = blocks[q] % grid_cols;
+    rp[br + 1]++;
+    ci.push_back(static_cast<I>(bc));
+    for (index_t i = 0; i < bh && br * bh + i < d.rows; ++i)
+      for (index_t j = 0; j < bw && bc * bw + j < d.cols; ++j)
+        vals[q * bh * bw + i * bw + j] = d(br * bh + i, bc * bw + j);
   }
-  Array<V> vals(ci.size() * static_cast<std::size_t>(bh * bw));
-  for (index_t br = 0; br < grid_rows; ++br)
-    for (index_t k = rp[br]; k < rp[br + 1]; ++k) fill(br, static_cast<index_t>(ci[k]), vals.data() + k * bh * bw);
-  return BsrMatrix<V, I>::adopt(rows, cols, bh, bw, std::move(rp), Array<I>::from_vector(ci), std::move(vals));
+  for (std::size_t b = 0; b + 1 < rp.size(); ++b) rp[b + 1] += rp[b];
+  return BsrMatrix<V, I>::adopt(d.rows, d.cols, bh, bw, Array<I>::from_vector(rp), Array<I>::from_vector(ci),
+                                Array<V>::from_vector(vals));
 }
 
 template <class V, class I>
@@ -147,18 +153,15 @@ BsrMatrix<V, I> dense_to_bsr(DenseView<const V> d, index_t bh, index_t bw) {
     throw InvalidArgument("dense_to_bsr: the matrix is in device memory; copy it to the host first");
   check_block_size(bh, bw, "dense_to_bsr");
   detail::check_finite(d, "dense matrix");
-  auto each = [&](index_t br, index_t bc, auto f) {
-    for (index_t i = 0; i < bh && br * bh + i < d.rows; ++i)
-      for (index_t j = 0; j < bw && bc * bw + j < d.cols; ++j) f(i, j, d(br * bh + i, bc * bw + j));
-  };
-  return build_bsr<V, I>(
-      d.rows, d.cols, bh, bw,
-      [&](index_t br, index_t bc) {
-        bool any = false;
-        each(br, bc, [&](index_t, index_t, V v) { any = any || v != V(0); });
-        return any;
-      },
-      [&](index_t br, index_t bc, V* out) { each(br, bc, [&](index_t i, index_t j, V v) { out[i * bw + j] = v; }); });
+  const index_t grid_cols = (d.cols + bw - 1) / bw;
+  std::vector<char> nonzero(static_cast<std::size_t>((d.rows + bh - 1) / bh * grid_cols), 0);
+  for (index_t r = 0; r < d.rows; ++r)
+    for (index_t c = 0; c < d.cols; ++c)
+      if (d(r, c) != V(0)) nonzero[(r / bh) * grid_cols + c / bw] = 1;
+  std::vector<index_t> blocks;
+  for (std::size_t k = 0; k < nonzero.size(); ++k)
+    if (nonzero[k]) blocks.push_back(static_cast<index_t>(k));
+  return dense_to_bsr<V, I>(d, bh, bw, blocks);
 }
 
 template <class V, class I>
@@ -235,6 +238,8 @@ CsrMatrix<V, I> bsr_to_csr(const BsrMatrix<V, I>& bsr) {
   template class BsrMatrix<V, I>;                                                           \
   template void validate<V, I>(const BsrView<V, I>&, const std::string&);                   \
   template BsrMatrix<V, I> dense_to_bsr<V, I>(DenseView<const V>, index_t, index_t);        \
+  template BsrMatrix<V, I> dense_to_bsr<V, I>(DenseView<const V>, index_t, index_t,         \
+                                              const std::vector<index_t>&);                 \
   template DenseMatrix<V> bsr_to_dense<V, I>(const BsrMatrix<V, I>&, Layout);               \
   template BsrMatrix<V, I> csr_to_bsr<V, I>(const CsrMatrix<V, I>&, index_t, index_t);      \
   template CsrMatrix<V, I> bsr_to_csr<V, I>(const BsrMatrix<V, I>&);

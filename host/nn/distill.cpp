@@ -86,7 +86,7 @@ BsrMatrix<V, I> all_blocks(DenseView<const V> w, BlockShape block) {
   const index_t total = ((w.rows + block.rows - 1) / block.rows) * ((w.cols + block.cols - 1) / block.cols);
   std::vector<index_t> every(static_cast<std::size_t>(total));
   std::iota(every.begin(), every.end(), index_t{0});
-  return nn_detail::keep_grid_blocks<V, I>(w, block, every);
+  return dense_to_bsr<V, I>(w, block.rows, block.cols, every);
 }
 
 // Outputs of `net` on all of x (host), in chunks of `chunk` rows.

@@ -13,8 +13,5 @@ std::vector<index_t> top_blocks(const std::vector<double>& scores, index_t keep)
 // One ranking over the blocks of several layers (ties: lower layer, then lower index): which blocks
 // of each layer are among the `keep` largest, as per-layer indices in increasing order.
 std::vector<std::vector<index_t>> top_blocks_across(const std::vector<std::vector<double>>& scores, index_t keep);
-// A BSR holding the grid blocks `kept` (row-major grid indices, increasing) of w.
-template <class V, class I>
-BsrMatrix<V, I> keep_grid_blocks(DenseView<const V> w, BlockShape block, const std::vector<index_t>& kept);
 
 }  // namespace shrink::nn_detail

@@ -171,25 +171,6 @@ PruneReport prune_report(DenseView<const V> original, const BsrMatrix<V, I>& pru
   return r;
 }
 
-template <class V, class I>
-BsrMatrix<V, I> nn_detail::keep_grid_blocks(DenseView<const V> w, BlockShape block, const std::vector<index_t>& kept) {
-  const index_t gc = (w.cols + block.cols - 1) / block.cols, gr = (w.rows + block.rows - 1) / block.rows;
-  std::vector<I> rp(static_cast<std::size_t>(gr + 1), 0), ci;
-  std::vector<V> vals(kept.size() * static_cast<std::size_t>(block.rows * block.cols), V(0));
-  detail::check_fits_index<I>(static_cast<index_t>(vals.size()), "BSR stored values");
-  for (std::size_t q = 0; q < kept.size(); ++q) {
-    const index_t br = kept[q] / gc, bc = kept[q] % gc;
-    rp[br + 1]++;
-    ci.push_back(static_cast<I>(bc));
-    for (index_t i = 0; i < block.rows && br * block.rows + i < w.rows; ++i)
-      for (index_t j = 0; j < block.cols && bc * block.cols + j < w.cols; ++j)
-        vals[q * block.rows * block.cols + i * block.cols + j] = w(br * block.rows + i, bc * block.cols + j);
-  }
-  for (index_t b = 0; b < gr; ++b) rp[b + 1] += rp[b];
-  return BsrMatrix<V, I>::adopt(w.rows, w.cols, block.rows, block.cols, Array<I>::from_vector(rp),
-                                Array<I>::from_vector(ci), Array<V>::from_vector(vals));
-}
-
 namespace {
 template <class V>
 void check_weights(DenseView<const V> w, const std::string& what) {
@@ -205,7 +186,7 @@ PrunedMatrix<V, I> prune_blocks(DenseView<const V> w, const PruneOptions& o) {
   check_weights(w, "W");
   const auto norms = block_norms(w, o.block, o.norm);
   const auto kept = nn_detail::top_blocks(norms, blocks_to_keep(static_cast<index_t>(norms.size()), o.sparsity));
-  PrunedMatrix<V, I> out{nn_detail::keep_grid_blocks<V, I>(w, o.block, kept), {}};
+  PrunedMatrix<V, I> out{dense_to_bsr<V, I>(w, o.block.rows, o.block.cols, kept), {}};
   out.report = prune_report(w, out.weights, o.sparsity, o.norm, o.histogram_bins);
   return out;
 }
@@ -225,7 +206,7 @@ std::vector<PrunedMatrix<V, I>> prune_blocks_global(std::span<const DenseView<co
   const auto kept = nn_detail::top_blocks_across(scores, blocks_to_keep(total, o.sparsity));
   std::vector<PrunedMatrix<V, I>> out;
   for (std::size_t l = 0; l < layers.size(); ++l) {
-    PrunedMatrix<V, I> p{nn_detail::keep_grid_blocks<V, I>(layers[l], o.block, kept[l]), {}};
+    PrunedMatrix<V, I> p{dense_to_bsr<V, I>(layers[l], o.block.rows, o.block.cols, kept[l]), {}};
     p.report = prune_report(layers[l], p.weights, o.sparsity, o.norm, o.histogram_bins);
     out.push_back(std::move(p));
   }
@@ -269,9 +250,7 @@ SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_V)
                                           BlockNorm, int);                                          \
   template PrunedMatrix<V, I> prune_blocks<V, I>(DenseView<const V>, const PruneOptions&);          \
   template std::vector<PrunedMatrix<V, I>> prune_blocks_global<V, I>(                               \
-      std::span<const DenseView<const V>>, const PruneOptions&);                                    \
-  template BsrMatrix<V, I> nn_detail::keep_grid_blocks<V, I>(DenseView<const V>, BlockShape,        \
-                                                             const std::vector<index_t>&);
+      std::span<const DenseView<const V>>, const PruneOptions&);
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_VI)
 #undef SHRINK_INSTANTIATE_VI
 

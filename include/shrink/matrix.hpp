@@ -211,6 +211,11 @@ template <class V2, class V> DenseMatrix<V2> cast(const DenseMatrix<V>& dense);
 // the matrix, zeros included, so that BSR -> CSR -> BSR gives back the same pattern.
 template <class V, class I>
 BsrMatrix<V, I> dense_to_bsr(DenseView<const V> dense, index_t block_height, index_t block_width);
+// The BSR holding exactly the grid blocks `blocks` of dense (row-major grid indices br * grid_cols +
+// bc, strictly increasing), zeros included.
+template <class V, class I>
+BsrMatrix<V, I> dense_to_bsr(DenseView<const V> dense, index_t block_height, index_t block_width,
+                             const std::vector<index_t>& blocks);
 template <class V, class I>
 DenseMatrix<V> bsr_to_dense(const BsrMatrix<V, I>& bsr, Layout layout = Layout::RowMajor);
 template <class V, class I>
