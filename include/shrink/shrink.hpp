@@ -10,6 +10,7 @@
 #include "shrink/matrix.hpp"
 #include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
+#include "shrink/sae.hpp"
 #include "shrink/stats.hpp"
 
 namespace shrink {

@@ -10,6 +10,7 @@
 #include "shrink/matrix.hpp"
 #include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
+#include "shrink/sae.hpp"
 
 namespace shrink::kernels {
 
@@ -30,6 +31,74 @@ template <class V>
 struct SgdArgs {
   V learning_rate, momentum, weight_decay;
 };
+
+// Sparse-autoencoder kernels (sae.{cpp,cu}). All matrices are row-major, samples x features; a
+// decoder D is latents x inputs (row j is latent j's atom). TopK codes are k (index, value) pairs per
+// sample, indices ascending, padded with (0, 0) when fewer than k latents are allowed.
+// clang-format off
+#define SHRINK_SAE_KERNEL_DECLARATIONS                                                                  \
+  /* out = a + alpha * v broadcast over rows (out may alias a) */                                      \
+  template <class V> void broadcast_add(const Context& ctx, DenseView<const V> a, V alpha, const V* v,  \
+                                        DenseView<V> out);                                              \
+  /* z = f(z + bias) in place; bias may be null */                                                     \
+  template <class V> void bias_activation(const Context& ctx, DenseView<V> z, const V* bias,           \
+                                          Activation f);                                                \
+  /* g = (g + term_j) * f'(z) given h = f(z); term may be null */                                      \
+  template <class V> void activation_backward(const Context& ctx, DenseView<const V> h, const V* term,  \
+                                              Activation f, DenseView<V> g);                            \
+  /* rho_hat = column means of h; term_j = scale * beta * (-rho/rho_hat + (1-rho)/(1-rho_hat));        \
+     returns beta * sum_j KL(rho || rho_hat_j) */                                                      \
+  template <class V> V kl_penalty(const Context& ctx, DenseView<const V> h, V rho, V beta, V scale,     \
+                                  V* term);                                                             \
+  /* the k largest entries of each row of z among allowed columns (all when allowed is null), ReLU'd;  \
+     ties go to the lower column */                                                                    \
+  template <class V> void topk_rows(const Context& ctx, DenseView<const V> z, index_t k,                \
+                                    const std::uint8_t* allowed, std::int32_t* idx, V* val);            \
+  /* h = the dense codes of (idx, val) (zero elsewhere) */                                             \
+  template <class V> void topk_scatter(const Context& ctx, index_t k, const std::int32_t* idx,          \
+                                       const V* val, DenseView<V> h);                                   \
+  /* x_hat_i = bias + sum_t val_it * d_{idx_it}; bias may be null */                                   \
+  template <class V> void topk_decode(const Context& ctx, index_t k, const std::int32_t* idx,           \
+                                      const V* val, DenseView<const V> d, const V* bias,                \
+                                      DenseView<V> x_hat);                                              \
+  /* out_it = g_i . d_{idx_it} */                                                                      \
+  template <class V> void gather_dot(const Context& ctx, index_t k, const std::int32_t* idx,            \
+                                     DenseView<const V> g, DenseView<const V> d, V* out);               \
+  /* the entries of idx grouped by latent: entries order[ptr_j .. ptr_j+1) hold latent j, ascending */ \
+  std::size_t topk_group_workspace(const Context& ctx, index_t entries, index_t latents);               \
+  void topk_group(const Context& ctx, index_t entries, const std::int32_t* idx, index_t latents,        \
+                  std::int32_t* ptr, std::int32_t* order, void* workspace);                             \
+  /* grad_j = beta grad_j + sum_{e in group j} coef_e * rows_{e / k};  sums_j = beta sums_j + sum coef  \
+     (sums may be null) */                                                                             \
+  template <class V> void topk_weight_grad(const Context& ctx, index_t k, const std::int32_t* ptr,      \
+                                           const std::int32_t* order, const V* coef,                    \
+                                           DenseView<const V> rows, V beta, DenseView<V> grad, V* sums);\
+  template <class V> void row_norms(const Context& ctx, DenseView<const V> d, V* out);                  \
+  template <class V> void normalize_rows(const Context& ctx, DenseView<V> d);                           \
+  /* g_j -= (g_j . d_j / ||d_j||^2) d_j */                                                             \
+  template <class V> void remove_parallel_rows(const Context& ctx, DenseView<const V> d,                \
+                                               DenseView<V> g);                                         \
+  /* g_j += alpha * s_j * d_j / ||d_j|| */                                                             \
+  template <class V> void add_scaled_unit_rows(const Context& ctx, DenseView<const V> d, const V* s,    \
+                                               V alpha, DenseView<V> g);                                \
+  /* out_i = ||a_i - b_i||^2 */                                                                        \
+  template <class V> void row_sq_dist(const Context& ctx, DenseView<const V> a, DenseView<const V> b,   \
+                                      V* out);                                                          \
+  /* out = x corrupted by a counter-based generator keyed on (seed, element): same on every backend */ \
+  template <class V> void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind,        \
+                                  V level, std::uint64_t seed, DenseView<V> out);                       \
+  template <class V> void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows,  \
+                                      DenseView<V> dst);                                                \
+  /* since_j = 0 if latent j fired (val > 0) in the batch, else since_j + samples; dead_j = since_j >=  \
+     dead_after; returns the number dead */                                                            \
+  template <class V> index_t update_dead_latents(const Context& ctx, index_t k, index_t samples,        \
+                                                 const std::int32_t* idx, const V* val,                 \
+                                                 std::int64_t dead_after, index_t latents,              \
+                                                 std::int64_t* since, std::uint8_t* dead);              \
+  /* sums_j = sum_i h_ij, counts_j = #{i : h_ij > 0} */                                                \
+  template <class V> void latent_activity(const Context& ctx, DenseView<const V> h, V* sums,            \
+                                          index_t* counts);
+// clang-format on
 
 // clang-format off
 #define SHRINK_KERNEL_DECLARATIONS                                                                      \
@@ -88,7 +157,8 @@ struct SgdArgs {
   template <class V> void sgd_step(const Context& ctx, index_t n, V* w, const V* g, V* velocity,        \
                                    SgdArgs<V> a);                                                       \
   /* g[i] = 0 where a[i] <= 0 (the ReLU backward, given the ReLU's output a) */                        \
-  template <class V> void relu_mask(const Context& ctx, index_t n, const V* a, V* g);
+  template <class V> void relu_mask(const Context& ctx, index_t n, const V* a, V* g);                   \
+  SHRINK_SAE_KERNEL_DECLARATIONS
 // clang-format on
 
 namespace cpu {
@@ -140,6 +210,35 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
   template void adam_step<V>(const Context&, index_t, V*, const V*, V*, V*, AdamArgs<V>);          \
   template void sgd_step<V>(const Context&, index_t, V*, const V*, V*, SgdArgs<V>);                \
   template void relu_mask<V>(const Context&, index_t, const V*, V*);
+#define SHRINK_INSTANTIATE_SAE(V)                                                                    \
+  template void broadcast_add<V>(const Context&, DenseView<const V>, V, const V*, DenseView<V>);      \
+  template void bias_activation<V>(const Context&, DenseView<V>, const V*, Activation);               \
+  template void activation_backward<V>(const Context&, DenseView<const V>, const V*, Activation,      \
+                                       DenseView<V>);                                                 \
+  template V kl_penalty<V>(const Context&, DenseView<const V>, V, V, V, V*);                          \
+  template void topk_rows<V>(const Context&, DenseView<const V>, index_t, const std::uint8_t*,        \
+                             std::int32_t*, V*);                                                      \
+  template void topk_scatter<V>(const Context&, index_t, const std::int32_t*, const V*, DenseView<V>); \
+  template void topk_decode<V>(const Context&, index_t, const std::int32_t*, const V*,                \
+                               DenseView<const V>, const V*, DenseView<V>);                           \
+  template void gather_dot<V>(const Context&, index_t, const std::int32_t*, DenseView<const V>,       \
+                              DenseView<const V>, V*);                                                \
+  template void topk_weight_grad<V>(const Context&, index_t, const std::int32_t*,                     \
+                                    const std::int32_t*, const V*, DenseView<const V>, V,             \
+                                    DenseView<V>, V*);                                                \
+  template void row_norms<V>(const Context&, DenseView<const V>, V*);                                 \
+  template void normalize_rows<V>(const Context&, DenseView<V>);                                      \
+  template void remove_parallel_rows<V>(const Context&, DenseView<const V>, DenseView<V>);            \
+  template void add_scaled_unit_rows<V>(const Context&, DenseView<const V>, const V*, V,              \
+                                        DenseView<V>);                                                \
+  template void row_sq_dist<V>(const Context&, DenseView<const V>, DenseView<const V>, V*);           \
+  template void corrupt<V>(const Context&, DenseView<const V>, CorruptionKind, V, std::uint64_t,      \
+                           DenseView<V>);                                                             \
+  template void gather_rows<V>(const Context&, DenseView<const V>, const index_t*, DenseView<V>);     \
+  template index_t update_dead_latents<V>(const Context&, index_t, index_t, const std::int32_t*,      \
+                                          const V*, std::int64_t, index_t, std::int64_t*,             \
+                                          std::uint8_t*);                                             \
+  template void latent_activity<V>(const Context&, DenseView<const V>, V*, index_t*);
 #define SHRINK_INSTANTIATE_BLAS(V)                                                                 \
   template void gemv<V>(const Context&, Op, V, DenseView<const V>, const V*, V, V*);               \
   template void gemm<V>(const Context&, Op, Op, V, DenseView<const V>, DenseView<const V>, V,      \

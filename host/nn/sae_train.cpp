@@ -1,0 +1,376 @@
+// Training (Adam on seeded minibatches, or full-batch L-BFGS) and metrics of a sparse autoencoder.
+// Every random draw is keyed on (seed, epoch) or (seed, step), so a run resumed from a checkpoint
+// continues exactly where it stopped.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "host/core/dispatch.hpp"
+#include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
+#include "kernels/ops/counter_rng.hpp"
+#include "shrink/sae.hpp"
+
+namespace shrink {
+
+namespace {
+
+constexpr std::uint64_t kShuffleStream = 0x53485546464C45ull;  // distinct keys per use of the seed
+constexpr std::uint64_t kNoiseStream = 0x4E4F495345ull;
+
+// Fisher-Yates with the counter generator: the same permutation on every platform.
+std::vector<index_t> epoch_permutation(index_t n, std::uint64_t seed, std::int64_t epoch) {
+  std::vector<index_t> p(static_cast<std::size_t>(n));
+  std::iota(p.begin(), p.end(), index_t(0));
+  const std::uint64_t key = kernels::counter_hash(seed ^ kShuffleStream, static_cast<std::uint64_t>(epoch));
+  for (index_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<index_t>(kernels::counter_hash(key, static_cast<std::uint64_t>(i)) %
+                                        static_cast<std::uint64_t>(i + 1));
+    std::swap(p[i], p[j]);
+  }
+  return p;
+}
+
+// The data in the context's space as one contiguous row-major matrix (a view when it already is).
+template <class V>
+struct ResidentData {
+  DenseMatrix<V> owned;
+  DenseView<const V> view;
+};
+
+template <class V>
+ResidentData<V> resident(const Context& ctx, DenseView<const V> data, const char* name) {
+  ResidentData<V> r;
+  const bool contiguous = data.layout == Layout::RowMajor && data.ld == data.cols;
+  if (data.space == ctx.memory_space() && contiguous) {
+    r.view = data;
+    return r;
+  }
+  DenseMatrix<V> host;
+  DenseView<const V> src = data;
+  if (data.space != MemorySpace::Host) {
+    if (!contiguous) throw InvalidArgument(std::string(name) + " on the device must be contiguous row-major");
+  } else if (!contiguous) {
+    host = DenseMatrix<V>(data.rows, data.cols);
+    for (index_t i = 0; i < data.rows; ++i)
+      for (index_t j = 0; j < data.cols; ++j) host(i, j) = data(i, j);
+    src = host.view();
+  }
+  r.owned = DenseMatrix<V>(ctx, data.rows, data.cols, Layout::RowMajor, ctx.memory_space());
+  detail::copy_bytes(&ctx, r.owned.data(), ctx.memory_space(), src.data, src.space,
+                     sizeof(V) * static_cast<std::size_t>(data.rows * data.cols));
+  r.view = r.owned.view();
+  return r;
+}
+
+template <class V>
+void check_data(const Context& ctx, const SparseAutoencoder<V>& model, DenseView<const V> data) {
+  if (data.rows < 1) throw InvalidArgument("the data has no samples");
+  if (data.cols != model.config().inputs)
+    throw DimensionMismatch("the data has " + std::to_string(data.cols) + " features but the model has " +
+                            std::to_string(model.config().inputs) + " inputs");
+  if (data.space == MemorySpace::Host) {
+    detail::check_finite(data, "data");
+  } else if (data.layout == Layout::RowMajor && data.ld == data.cols) {
+    const index_t bad = count_nonfinite<V>(ctx, VectorView<const V>(data.data, data.rows * data.cols, data.space));
+    if (bad > 0) throw InvalidArgument("data holds " + std::to_string(bad) + " NaN/Inf values");
+  }
+}
+
+template <class V>
+DenseView<const V> row_block(DenseView<const V> m, index_t begin, index_t rows) {
+  return {m.data + begin * m.ld, rows, m.cols, m.ld, m.layout, m.space};
+}
+
+void validate(const SaeTrainOptions& o, bool block_sparse) {
+  auto fail = [](const std::string& s) { throw InvalidArgument(s); };
+  if (o.epochs < 0) fail("epochs must be >= 0, got " + std::to_string(o.epochs));
+  if (o.batch_size < 1) fail("batch size must be >= 1, got " + std::to_string(o.batch_size));
+  o.adam.validate();
+  if (o.corruption.kind == CorruptionKind::Gaussian && !(o.corruption.level >= 0 && std::isfinite(o.corruption.level)))
+    fail("noise sigma must be finite and >= 0, got " + std::to_string(o.corruption.level));
+  if (o.corruption.kind == CorruptionKind::Mask && !(o.corruption.level >= 0 && o.corruption.level < 1))
+    fail("mask probability must be in [0, 1), got " + std::to_string(o.corruption.level));
+  if (!(o.sparsity >= 0 && o.sparsity <= 1)) fail("sparsity must be in [0, 1], got " + std::to_string(o.sparsity));
+  if (o.sparsity > 0 && !block_sparse) fail("a target sparsity needs a block size (block-sparse encoder and decoder)");
+  if (!(o.prune_fraction > 0 && o.prune_fraction <= 1))
+    fail("prune fraction must be in (0, 1], got " + std::to_string(o.prune_fraction));
+  if (o.optimizer == SaeOptimizer::Lbfgs) {
+    if (o.lbfgs_iterations < 1) fail("L-BFGS iterations must be >= 1");
+    if (o.lbfgs_history < 1) fail("L-BFGS history must be >= 1");
+    if (o.corruption.kind != CorruptionKind::None) fail("L-BFGS is full-batch: denoising needs --optimizer adam");
+    if (o.sparsity > 0) fail("gradual pruning needs --optimizer adam");
+  }
+}
+
+// ---- L-BFGS on the model's flat parameters ------------------------------------------------------------
+// Two-loop recursion (Nocedal and Wright, Algorithm 7.4) with a backtracking Armijo line search.
+template <class V>
+bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data, std::int64_t iterations,
+           index_t history, const std::function<void(std::int64_t, double)>& on_iteration) {
+  if (model.config().unit_norm_decoder)
+    throw InvalidArgument("L-BFGS does not keep unit-norm decoder columns: use --optimizer adam");
+  const MemorySpace sp = ctx.memory_space();
+  const auto n = static_cast<std::size_t>(model.parameter_count());
+  Array<V>& x = model.parameters();
+  auto f = [&]() { return model.evaluate(data, data, true).total; };
+  Array<V> g(ctx, n, sp), d(ctx, n, sp), x_old(ctx, n, sp), g_old(ctx, n, sp);
+  std::vector<Array<V>> s_hist, y_hist;
+  std::vector<double> rho_hist;
+  double fx = f();
+  copy<V>(ctx, model.gradient().view(), g.view());
+  bool converged = false;
+  for (std::int64_t it = 0; it < iterations; ++it) {
+    // d = -H g
+    copy<V>(ctx, g.view(), d.view());
+    const std::size_t h = s_hist.size();
+    std::vector<double> alpha(h);
+    for (std::size_t i = h; i-- > 0;) {
+      alpha[i] = rho_hist[i] * double(dot<V>(ctx, s_hist[i].view(), d.view()));
+      axpby<V>(ctx, V(-alpha[i]), y_hist[i].view(), V(1), d.view());
+    }
+    double gamma = 1;
+    if (h > 0) {
+      const double yy = double(dot<V>(ctx, y_hist[h - 1].view(), y_hist[h - 1].view()));
+      gamma = yy > 0 ? 1 / (rho_hist[h - 1] * yy) : 1;
+    } else {
+      const double gn = double(nrm2<V>(ctx, g.view()));
+      gamma = gn > 0 ? 1 / gn : 1;
+    }
+    axpby<V>(ctx, V(0), g.view(), V(gamma), d.view());
+    for (std::size_t i = 0; i < h; ++i) {
+      const double b = rho_hist[i] * double(dot<V>(ctx, y_hist[i].view(), d.view()));
+      axpby<V>(ctx, V(alpha[i] - b), s_hist[i].view(), V(1), d.view());
+    }
+    axpby<V>(ctx, V(0), g.view(), V(-1), d.view());
+    double slope = double(dot<V>(ctx, g.view(), d.view()));
+    if (!(slope < 0)) {  // not a descent direction: restart from steepest descent
+      s_hist.clear();
+      y_hist.clear();
+      rho_hist.clear();
+      axpby<V>(ctx, V(-1), g.view(), V(0), d.view());
+      slope = -double(dot<V>(ctx, g.view(), g.view()));
+      if (slope == 0) {
+        converged = true;
+        break;
+      }
+    }
+    copy<V>(ctx, x.view(), x_old.view());
+    copy<V>(ctx, g.view(), g_old.view());
+    double step = 1, f_new = fx;
+    bool accepted = false;
+    for (int tries = 0; tries < 40; ++tries) {
+      copy<V>(ctx, x_old.view(), x.view());
+      axpby<V>(ctx, V(step), d.view(), V(1), x.view());
+      f_new = f();
+      if (std::isfinite(f_new) && f_new <= fx + 1e-4 * step * slope) {
+        accepted = true;
+        break;
+      }
+      step *= 0.5;
+    }
+    if (!accepted) {  // no decrease found: keep the previous point
+      copy<V>(ctx, x_old.view(), x.view());
+      f();
+      converged = true;
+      break;
+    }
+    copy<V>(ctx, model.gradient().view(), g.view());
+    Array<V> s(ctx, n, sp), y(ctx, n, sp);
+    copy<V>(ctx, x.view(), s.view());
+    axpby<V>(ctx, V(-1), x_old.view(), V(1), s.view());
+    copy<V>(ctx, g.view(), y.view());
+    axpby<V>(ctx, V(-1), g_old.view(), V(1), y.view());
+    const double sy = double(dot<V>(ctx, s.view(), y.view()));
+    if (sy > 1e-12 * double(nrm2<V>(ctx, s.view())) * double(nrm2<V>(ctx, y.view()))) {
+      if (static_cast<index_t>(s_hist.size()) == history) {
+        s_hist.erase(s_hist.begin());
+        y_hist.erase(y_hist.begin());
+        rho_hist.erase(rho_hist.begin());
+      }
+      s_hist.push_back(std::move(s));
+      y_hist.push_back(std::move(y));
+      rho_hist.push_back(1 / sy);
+    }
+    const double decrease = fx - f_new;
+    fx = f_new;
+    if (on_iteration) on_iteration(it + 1, fx);
+    if (decrease <= 1e-10 * std::max(1.0, std::abs(fx))) {
+      converged = true;
+      break;
+    }
+  }
+  return converged;
+}
+
+}  // namespace
+
+template <class V>
+SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data, int bins) {
+  check_data(ctx, model, data);
+  if (bins < 0) throw InvalidArgument("histogram bins must be >= 0, got " + std::to_string(bins));
+  const ResidentData<V> res = resident(ctx, data, "data");
+  const index_t n = data.rows, d = data.cols, m = model.config().latents;
+  const index_t chunk = std::min<index_t>(n, std::max<index_t>(1, (index_t(1) << 24) / std::max(m, d)));
+  const MemorySpace sp = ctx.memory_space();
+  DenseMatrix<V> h(ctx, chunk, m, Layout::RowMajor, sp), centered(ctx, chunk, d, Layout::RowMajor, sp);
+  Array<V> errors(ctx, static_cast<std::size_t>(chunk), sp), sums(ctx, static_cast<std::size_t>(m), sp);
+  Array<V> mean(ctx, static_cast<std::size_t>(d), sp), part_sums(ctx, static_cast<std::size_t>(d), sp);
+  Array<index_t> counts(ctx, static_cast<std::size_t>(m), sp);
+  // Feature means first (for the FVU's denominator).
+  std::vector<double> mean_host(static_cast<std::size_t>(d), 0);
+  for (index_t b = 0; b < n; b += chunk) {
+    const index_t rows = std::min(chunk, n - b);
+    column_sums<V>(ctx, row_block(res.view, b, rows), part_sums.view());
+    const std::vector<V> ps = part_sums.to_vector(ctx);
+    for (index_t j = 0; j < d; ++j) mean_host[j] += double(ps[j]);
+  }
+  std::vector<V> mean_v(static_cast<std::size_t>(d));
+  for (index_t j = 0; j < d; ++j) mean_v[j] = V(mean_host[j] / double(n));
+  copy<V>(ctx, VectorView<const V>(mean_v), mean.view());
+
+  double sse = 0, sst = 0, total_sum = 0;
+  std::vector<double> latent_count(static_cast<std::size_t>(m), 0);
+  std::vector<double> nonzero;
+  for (index_t b = 0; b < n; b += chunk) {
+    const index_t rows = std::min(chunk, n - b);
+    const DenseView<const V> x = row_block(res.view, b, rows);
+    const DenseView<V> hv{h.data(), rows, m, m, Layout::RowMajor, sp};
+    model.encode(x, hv);
+    SHRINK_DISPATCH(ctx, latent_activity, ctx, DenseView<const V>(hv), sums.data(), counts.data());
+    const std::vector<V> s = sums.to_vector(ctx);
+    const std::vector<index_t> c = counts.to_vector(ctx);
+    for (index_t j = 0; j < m; ++j) {
+      total_sum += double(s[j]);
+      latent_count[j] += double(c[j]);
+    }
+    if (bins > 0) {
+      std::vector<V> host_h(static_cast<std::size_t>(rows * m));
+      detail::copy_bytes(&ctx, host_h.data(), MemorySpace::Host, h.data(), sp, host_h.size() * sizeof(V));
+      for (const V v : host_h)
+        if (v != V(0)) nonzero.push_back(double(v));
+    }
+    const VectorView<V> ev{errors.data(), rows, sp};
+    model.reconstruction_errors(x, ev);
+    const std::vector<V> e = errors.to_vector(ctx);
+    for (index_t i = 0; i < rows; ++i) sse += double(e[i]) * double(d);
+    const DenseView<V> cv{centered.data(), rows, d, d, Layout::RowMajor, sp};
+    SHRINK_DISPATCH(ctx, broadcast_add, ctx, x, V(-1), mean.data(), cv);
+    const VectorView<const V> flat{centered.data(), rows * d, sp};
+    sst += double(dot<V>(ctx, flat, flat));
+  }
+  SaeMetrics r;
+  r.samples = n;
+  r.mse = sse / double(n * d);
+  r.fvu = sst > 0 ? sse / sst : 0;
+  double active = 0;
+  index_t never = 0;
+  for (const double c : latent_count) {
+    active += c;
+    never += c == 0;
+  }
+  r.l0 = active / double(n);
+  r.mean_activation = total_sum / double(n * m);
+  r.dead_fraction = double(never) / double(m);
+  r.sparsity_ratio = 1 - active / double(n * m);
+  if (bins > 0) r.activation_histogram = magnitude_histogram(nonzero, bins);
+  return r;
+}
+
+template <class V>
+SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data,
+                         const SaeTrainOptions& o, SaeTrainState& state) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  const SaeConfig& config = model.config();
+  validate(o, config.block_sparse);
+  check_data(ctx, model, data);
+  const ResidentData<V> res = resident(ctx, data, "data");
+  const index_t n = data.rows, d = config.inputs;
+  if (config.activation == SaeActivation::TopK && config.dead_after == 0) model.set_dead_after(n);
+  SaeTrainResult result;
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count(); };
+
+  if (o.optimizer == SaeOptimizer::Lbfgs) {
+    result.converged = lbfgs<V>(ctx, model, res.view, o.lbfgs_iterations, o.lbfgs_history,
+                                [&](std::int64_t it, double loss) {
+                                  if (o.progress) o.progress(it, o.lbfgs_iterations);
+                                  if (it % 10 == 0) result.epoch_loss.push_back(loss);
+                                });
+    state.steps_done += o.lbfgs_iterations;
+    state.epochs_done += 1;
+    result.epochs = 1;
+    result.steps = o.lbfgs_iterations;
+    result.metrics = sae_metrics(ctx, model, res.view);
+    result.time_s = elapsed();
+    return result;
+  }
+
+  const index_t batch = std::min(o.batch_size, n);
+  const index_t per_epoch = n / batch;  // the shuffled remainder is left for later epochs
+  const std::int64_t planned = o.epochs * per_epoch;
+  if (o.sparsity > 0 && state.schedule.final_sparsity == 0) {
+    // The schedule is fixed when pruning starts and saved with the model, so a resumed run keeps it.
+    SparsitySchedule s = SparsitySchedule::one_shot(o.sparsity, state.steps_done);
+    if (o.schedule == ScheduleKind::Cubic) {
+      const std::int64_t span = static_cast<std::int64_t>(o.prune_fraction * double(std::max<std::int64_t>(planned - 1, 0)));
+      const std::int64_t dt = std::max<std::int64_t>(1, span / 20);
+      if (span / dt >= 1) s = {0.0, o.sparsity, state.steps_done, span / dt, dt};
+    }
+    state.schedule = s;
+  }
+  const MemorySpace sp = ctx.memory_space();
+  DenseMatrix<V> target(ctx, batch, d, Layout::RowMajor, sp), input(ctx, batch, d, Layout::RowMajor, sp);
+  Array<index_t> perm(ctx, static_cast<std::size_t>(n), sp);
+  const bool noisy = o.corruption.kind != CorruptionKind::None;
+  for (std::int64_t e = 0; e < o.epochs; ++e) {
+    const std::int64_t epoch = state.epochs_done;
+    const std::vector<index_t> p = epoch_permutation(n, state.seed, epoch);
+    copy<index_t>(ctx, VectorView<const index_t>(p), perm.view());
+    double loss_sum = 0;
+    for (index_t s = 0; s < per_epoch; ++s) {
+      const std::int64_t t = state.steps_done;
+      if (state.schedule.final_sparsity > 0 && state.schedule.prunes_at(t))
+        model.prune_to(state.schedule.sparsity_at(t), o.norm);
+      SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, perm.data() + s * batch, target.view());
+      if (noisy)
+        SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), o.corruption.kind, V(o.corruption.level),
+                        kernels::counter_hash(state.seed ^ kNoiseStream, static_cast<std::uint64_t>(t)),
+                        input.view());
+      const SaeLoss loss = model.evaluate(noisy ? input.view() : target.view(), target.view(), true, true);
+      model.step(o.adam);
+      loss_sum += loss.total;
+      state.steps_done = t + 1;
+      if (o.progress) o.progress(static_cast<std::int64_t>(e * per_epoch + s + 1), planned);
+    }
+    state.epochs_done = epoch + 1;
+    result.epoch_loss.push_back(per_epoch > 0 ? loss_sum / double(per_epoch) : 0);
+    if (o.on_epoch) {
+      SaeEpochLog log;
+      log.epoch = state.epochs_done;
+      log.step = state.steps_done;
+      log.loss = result.epoch_loss.back();
+      if (o.epoch_metrics) log.metrics = sae_metrics(ctx, model, res.view);
+      log.block_sparsity = model.block_sparsity();
+      log.time_s = elapsed();
+      o.on_epoch(log);
+    }
+  }
+  // The schedule's last pruning may fall after the last step when runs are short.
+  if (state.schedule.final_sparsity > 0 && state.steps_done >= state.schedule.end_step())
+    model.prune_to(state.schedule.final_sparsity, o.norm);
+  result.epochs = o.epochs;
+  result.steps = o.epochs * per_epoch;
+  result.metrics = sae_metrics(ctx, model, res.view);
+  result.time_s = elapsed();
+  return result;
+}
+
+#define SHRINK_INSTANTIATE_SAE_TRAIN(V)                                                                    \
+  template SaeMetrics sae_metrics<V>(const Context&, SparseAutoencoder<V>&, DenseView<const V>, int);      \
+  template SaeTrainResult sae_train<V>(const Context&, SparseAutoencoder<V>&, DenseView<const V>,          \
+                                       const SaeTrainOptions&, SaeTrainState&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_SAE_TRAIN)
+
+}  // namespace shrink

@@ -1,0 +1,562 @@
+// Sparse autoencoders: gradients against finite differences, the TopK sparse decoder against the dense
+// masked one, the kernels against brute force, training behaviour, checkpoints and bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "kernels/ops/kernels.hpp"
+#include "shrink/shrink.hpp"
+#include "test_util.hpp"
+
+namespace shrink {
+namespace {
+
+using test::backend_name;
+using test::make_context;
+using test::random_vector;
+
+class Sae : public testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(AllBackends, Sae, testing::Values(Backend::Cpu, Backend::Cuda), backend_name);
+
+// A batch in the context's space.
+template <class V>
+DenseMatrix<V> batch_on(const Context& ctx, index_t rows, index_t cols, const std::vector<V>& values) {
+  DenseMatrix<V> host(rows, cols);
+  std::copy(values.begin(), values.end(), host.data());
+  return host.copy_to(ctx, ctx.memory_space());
+}
+
+struct Variant {
+  std::string name;
+  SaeConfig config;
+};
+
+std::vector<Variant> variants(index_t d, index_t m) {
+  std::vector<Variant> v;
+  SaeConfig base;
+  base.inputs = d;
+  base.latents = m;
+  auto add = [&](std::string name, auto&& edit) {
+    SaeConfig c = base;
+    edit(c);
+    v.push_back({std::move(name), c});
+  };
+  add("sigmoid-kl", [](SaeConfig& c) {
+    c.activation = SaeActivation::SigmoidKl;
+    c.rho = 0.1;
+    c.beta = 3;
+    c.weight_decay = 1e-3;
+  });
+  add("sigmoid-kl tied", [](SaeConfig& c) {
+    c.activation = SaeActivation::SigmoidKl;
+    c.tied = true;
+    c.weight_decay = 1e-2;
+  });
+  add("relu-l1", [](SaeConfig& c) { c.l1 = 0.05; });
+  add("relu-l1 decoder-norm weighted", [](SaeConfig& c) {
+    c.l1 = 0.05;
+    c.l1_decoder_norm = true;
+  });
+  add("relu-l1 tied unit-norm", [](SaeConfig& c) {
+    c.l1 = 0.05;
+    c.tied = true;
+    c.unit_norm_decoder = true;
+  });
+  add("topk sparse", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 3;
+  });
+  add("topk dense", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 3;
+    c.topk_decoder = TopKDecoder::Dense;
+  });
+  add("topk tied", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 3;
+    c.tied = true;
+  });
+  add("topk + auxk", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 2;
+    c.aux_k = 3;
+    c.aux_coeff = 0.5;
+    c.dead_after = 1;
+    c.aux_detach_residual = false;
+  });
+  add("topk + auxk dense", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 2;
+    c.aux_k = 3;
+    c.aux_coeff = 0.5;
+    c.dead_after = 1;
+    c.aux_detach_residual = false;
+    c.topk_decoder = TopKDecoder::Dense;
+  });
+  add("relu-l1 block 4x4", [](SaeConfig& c) {
+    c.l1 = 0.05;
+    c.block_sparse = true;
+    c.block = {4, 4};
+    c.weight_decay = 1e-3;
+  });
+  add("sigmoid-kl block 3x2", [](SaeConfig& c) {
+    c.activation = SaeActivation::SigmoidKl;
+    c.block_sparse = true;
+    c.block = {3, 2};
+  });
+  add("topk block 4x4", [](SaeConfig& c) {
+    c.activation = SaeActivation::TopK;
+    c.k = 3;
+    c.block_sparse = true;
+    c.block = {4, 4};
+  });
+  return v;
+}
+
+// ||g_fd - g|| / ||g|| over every parameter, by central differences.
+double finite_difference_error(SparseAutoencoder<double>& model, DenseView<const double> x) {
+  model.evaluate(x, x, true);
+  const std::vector<double> g = model.gradient_on_host();
+  std::vector<double> p = model.parameters_on_host();
+  double num = 0, den = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const double h = 1e-6 * std::max(1.0, std::abs(p[i])), keep = p[i];
+    p[i] = keep + h;
+    model.set_parameters(p);
+    const double up = model.evaluate(x, x, false).total;
+    p[i] = keep - h;
+    model.set_parameters(p);
+    const double down = model.evaluate(x, x, false).total;
+    p[i] = keep;
+    const double fd = (up - down) / (2 * h);
+    num += (fd - g[i]) * (fd - g[i]);
+    den += g[i] * g[i];
+  }
+  model.set_parameters(p);
+  return std::sqrt(num / den);
+}
+
+TEST_P(Sae, GradientsMatchFiniteDifferences) {
+  const Context ctx = make_context(GetParam());
+  const index_t d = 7, m = 10, b = 5;
+  const auto xb = batch_on(ctx, b, d, random_vector<double>(b * d, 11));
+  for (const Variant& v : variants(d, m)) {
+    SCOPED_TRACE(v.name);
+    SparseAutoencoder<double> model(ctx, v.config, 3, {}, random_vector<double>(d, 5));
+    // Give every parameter a generic value (biases start at 0, where ReLU kinks can sit).
+    std::vector<double> p = model.parameters_on_host();
+    const auto noise = random_vector<double>(static_cast<index_t>(p.size()), 17);
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (p[i] != 0 || !v.config.block_sparse) p[i] += 0.1 * noise[i];
+    model.set_parameters(p);
+    if (v.config.block_sparse) model.prune_to(0.4);
+    if (v.config.aux_k > 0) {
+      model.evaluate(xb.view(), xb.view(), false, true);  // latents silent in this batch are now dead
+      ASSERT_GT(model.dead_fraction(), 0.0);
+    }
+    const SaeLoss loss = model.evaluate(xb.view(), xb.view(), false);
+    EXPECT_TRUE(std::isfinite(loss.total));
+    if (v.config.aux_k > 0) EXPECT_GT(loss.auxiliary, 0.0);
+    EXPECT_LE(finite_difference_error(model, xb.view()), 1e-7);
+  }
+}
+
+TEST_P(Sae, TopKSparseDecoderEqualsDenseMaskedDecoder) {
+  const Context ctx = make_context(GetParam());
+  const index_t d = 24, m = 96, b = 33;
+  const auto xb = batch_on(ctx, b, d, random_vector<double>(b * d, 2));
+  SaeConfig c;
+  c.inputs = d;
+  c.latents = m;
+  c.activation = SaeActivation::TopK;
+  c.k = 7;
+  c.aux_k = 5;
+  c.dead_after = 1;
+  c.unit_norm_decoder = true;
+  SparseAutoencoder<double> sparse(ctx, c, 9);
+  c.topk_decoder = TopKDecoder::Dense;
+  SparseAutoencoder<double> dense(ctx, c, 9);
+  for (auto* model : {&sparse, &dense}) model->evaluate(xb.view(), xb.view(), false, true);
+  const SaeLoss ls = sparse.evaluate(xb.view(), xb.view(), true);
+  const SaeLoss ld = dense.evaluate(xb.view(), xb.view(), true);
+  EXPECT_NEAR(ls.total, ld.total, 1e-13 * ld.total);
+  EXPECT_NEAR(ls.auxiliary, ld.auxiliary, 1e-13 * (ld.auxiliary + 1e-300));
+  const auto gs = sparse.gradient_on_host(), gd = dense.gradient_on_host();
+  ASSERT_EQ(gs.size(), gd.size());
+  double scale = 0;
+  for (double g : gd) scale = std::max(scale, std::abs(g));
+  for (std::size_t i = 0; i < gs.size(); ++i) ASSERT_NEAR(gs[i], gd[i], 1e-12 * scale) << "parameter " << i;
+  DenseMatrix<double> hs(ctx, b, m, Layout::RowMajor, ctx.memory_space()), hd(ctx, b, m, Layout::RowMajor,
+                                                                            ctx.memory_space());
+  sparse.encode(xb.view(), hs.view());
+  dense.encode(xb.view(), hd.view());
+  const auto a = hs.copy_to(ctx, MemorySpace::Host), bb = hd.copy_to(ctx, MemorySpace::Host);
+  index_t active = 0;
+  for (index_t i = 0; i < b; ++i)
+    for (index_t j = 0; j < m; ++j) {
+      ASSERT_EQ(a(i, j), bb(i, j));
+      active += a(i, j) > 0;
+    }
+  EXPECT_LE(active, b * c.k);
+}
+
+// Brute force: the k largest of row i among allowed columns, ties to the lower column, ReLU'd.
+TEST(SaeKernels, TopKSelectsLargestWithTiesToLowerColumn) {
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t rows = 9, m = 40, k = 6;
+  std::vector<float> z = random_vector<float>(rows * m, 4);
+  for (index_t j = 0; j < m; j += 3) z[2 * m + j] = 0.25f;  // a row of ties
+  for (index_t j = 0; j < m; ++j) z[5 * m + j] = -1.0f - float(j);  // all negative: values become 0
+  std::vector<std::uint8_t> allowed(static_cast<std::size_t>(m), 1);
+  for (index_t j = 0; j < m; j += 2) allowed[j] = 0;
+  for (const bool masked : {false, true}) {
+    std::vector<std::int32_t> idx(static_cast<std::size_t>(rows * k));
+    std::vector<float> val(idx.size());
+    const DenseView<const float> zv(z.data(), rows, m, m, Layout::RowMajor);
+    kernels::cpu::topk_rows<float>(ctx, zv, k, masked ? allowed.data() : nullptr, idx.data(), val.data());
+    for (index_t i = 0; i < rows; ++i) {
+      std::vector<std::int32_t> cand;
+      for (index_t j = 0; j < m; ++j)
+        if (!masked || allowed[j]) cand.push_back(static_cast<std::int32_t>(j));
+      std::stable_sort(cand.begin(), cand.end(), [&](auto a, auto b) { return z[i * m + a] > z[i * m + b]; });
+      cand.resize(static_cast<std::size_t>(k));
+      std::sort(cand.begin(), cand.end());
+      for (index_t t = 0; t < k; ++t) {
+        ASSERT_EQ(idx[i * k + t], cand[t]) << "row " << i << " slot " << t;
+        ASSERT_EQ(val[i * k + t], std::max(z[i * m + cand[t]], 0.0f));
+      }
+    }
+  }
+  // Fewer allowed than k: the rest is padding (0, 0).
+  std::vector<std::uint8_t> two(static_cast<std::size_t>(m), 0);
+  two[7] = two[30] = 1;
+  std::vector<std::int32_t> idx(static_cast<std::size_t>(k));
+  std::vector<float> val(idx.size());
+  const DenseView<const float> row0(z.data(), 1, m, m, Layout::RowMajor);
+  kernels::cpu::topk_rows<float>(ctx, row0, k, two.data(), idx.data(), val.data());
+  EXPECT_EQ(idx[0], 7);
+  EXPECT_EQ(idx[1], 30);
+  for (index_t t = 2; t < k; ++t) EXPECT_EQ(val[t], 0.0f);
+}
+
+TEST(SaeKernels, CorruptionHasTheAskedStatistics) {
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t rows = 400, cols = 250;
+  std::vector<double> x(static_cast<std::size_t>(rows * cols), 2.0), out(x.size());
+  const DenseView<const double> xv(x.data(), rows, cols, cols, Layout::RowMajor);
+  const DenseView<double> ov(out.data(), rows, cols, cols, Layout::RowMajor);
+  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Mask, 0.3, 77, ov);
+  const auto zeros = std::count(out.begin(), out.end(), 0.0);
+  EXPECT_NEAR(double(zeros) / double(out.size()), 0.3, 0.005);
+  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  double mean = 0, var = 0;
+  for (double v : out) mean += v - 2.0;
+  mean /= double(out.size());
+  for (double v : out) var += (v - 2.0 - mean) * (v - 2.0 - mean);
+  var /= double(out.size());
+  EXPECT_NEAR(mean, 0.0, 0.005);
+  EXPECT_NEAR(var, 0.25, 0.005);
+  std::vector<double> again(x.size());
+  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Gaussian, 0.5, 77, {again.data(), rows, cols, cols,
+                                                                           Layout::RowMajor});
+  EXPECT_EQ(again, out);  // keyed on (seed, element): reproducible
+}
+
+TEST_P(Sae, CudaTwinsAgreeWithCpu) {
+  if (GetParam() != Backend::Cuda) GTEST_SKIP() << "compares the CUDA twins with the CPU ones";
+  const Context gpu = make_context(Backend::Cuda), cpu = make_context(Backend::Cpu);
+  const index_t d = 37, m = 300, b = 65;
+  const auto x = random_vector<double>(b * d, 8);
+  const auto xg = batch_on(gpu, b, d, x), xc = batch_on(cpu, b, d, x);
+  for (const Variant& v : variants(d, m)) {
+    SCOPED_TRACE(v.name);
+    SaeConfig c = v.config;
+    if (c.activation == SaeActivation::TopK) c.k = 17;
+    SparseAutoencoder<double> on_gpu(gpu, c, 3), on_cpu(cpu, c, 3);
+    for (int step = 0; step < 3; ++step) {
+      const SaeLoss lg = on_gpu.evaluate(xg.view(), xg.view(), true, true);
+      const SaeLoss lc = on_cpu.evaluate(xc.view(), xc.view(), true, true);
+      ASSERT_NEAR(lg.total, lc.total, 1e-10 * std::abs(lc.total));
+      const auto gg = on_gpu.gradient_on_host(), gc = on_cpu.gradient_on_host();
+      double scale = 0;
+      for (double g : gc) scale = std::max(scale, std::abs(g));
+      for (std::size_t i = 0; i < gg.size(); ++i) ASSERT_NEAR(gg[i], gc[i], 1e-10 * scale) << "parameter " << i;
+      on_gpu.step({OptimizerKind::Adam, 1e-2});
+      on_cpu.step({OptimizerKind::Adam, 1e-2});
+    }
+  }
+  // The corruption generator gives the same draws (up to the math library's last bits).
+  const index_t rows = 50, cols = 40;
+  const auto src = random_vector<float>(rows * cols, 3);
+  const auto sg = batch_on(gpu, rows, cols, src);
+  DenseMatrix<float> og(gpu, rows, cols, Layout::RowMajor, MemorySpace::Device);
+  std::vector<float> oc(src.size());
+  for (const auto kind : {CorruptionKind::Gaussian, CorruptionKind::Mask}) {
+    kernels::cuda::corrupt<float>(gpu, sg.view(), kind, 0.3f, 5, og.view());
+    kernels::cpu::corrupt<float>(cpu, {src.data(), rows, cols, cols, Layout::RowMajor}, kind, 0.3f, 5,
+                                 {oc.data(), rows, cols, cols, Layout::RowMajor});
+    const auto back = og.copy_to(gpu, MemorySpace::Host);
+    for (index_t i = 0; i < rows * cols; ++i) ASSERT_NEAR(back.data()[i], oc[i], 1e-5f) << i;
+  }
+}
+
+DenseMatrix<double> digits() {
+  auto x = read_csv<double>(SHRINK_DIGITS_CSV);
+  Normalizer::fit<double>(Normalization::MinMax, x.view()).apply<double>(x.view());
+  return x;
+}
+
+// The CS294A exercise on 8x8 images: sigmoid units, rho = 0.01, beta = 3, weight decay 1e-4, L-BFGS,
+// patches prepared as its normalizeData does (each patch centred, clipped at 3 standard deviations of
+// all pixels, mapped to [0.1, 0.9]).
+TEST_P(Sae, ClassicSettingReachesTargetMeanActivation) {
+  const Context ctx = make_context(GetParam());
+  auto x = read_csv<double>(SHRINK_DIGITS_CSV);
+  double ss = 0;
+  for (index_t i = 0; i < x.rows(); ++i) {
+    double mean = 0;
+    for (index_t j = 0; j < 64; ++j) mean += x(i, j) / 64;
+    for (index_t j = 0; j < 64; ++j) ss += (x(i, j) -= mean) * x(i, j);
+  }
+  const double clip = 3 * std::sqrt(ss / double(x.rows() * 64));
+  for (index_t i = 0; i < x.rows() * 64; ++i)
+    x.data()[i] = (std::clamp(x.data()[i], -clip, clip) / clip + 1) * 0.4 + 0.1;
+  SaeConfig c;
+  c.inputs = 64;
+  c.latents = 25;
+  c.activation = SaeActivation::SigmoidKl;
+  c.rho = 0.01;
+  c.beta = 3;
+  c.weight_decay = 1e-4;
+  SparseAutoencoder<double> model(ctx, c, 1);
+  SaeTrainOptions o;
+  o.optimizer = SaeOptimizer::Lbfgs;
+  o.lbfgs_iterations = 400;
+  SaeTrainState state;
+  const auto r = sae_train<double>(ctx, model, x.view(), o, state);
+  EXPECT_NEAR(r.metrics.mean_activation, 0.01, 0.2 * 0.01);
+  EXPECT_LT(r.metrics.fvu, 0.5);
+}
+
+SaeConfig small_topk(index_t d) {
+  SaeConfig c;
+  c.inputs = d;
+  c.latents = 48;
+  c.activation = SaeActivation::TopK;
+  c.k = 4;
+  c.aux_k = 8;
+  c.unit_norm_decoder = true;
+  return c;
+}
+
+TEST_P(Sae, ResumedTrainingContinuesExactly) {
+  const Context ctx = make_context(GetParam());
+  const index_t n = 300, d = 12;
+  auto xh = DenseMatrix<float>(n, d);
+  const auto v = random_vector<float>(n * d, 21);
+  std::copy(v.begin(), v.end(), xh.data());
+  SaeTrainOptions o;
+  o.epochs = 4;
+  o.batch_size = 32;
+  o.adam.learning_rate = 1e-2;
+  o.corruption = {CorruptionKind::Gaussian, 0.1};
+  o.epoch_metrics = false;
+  SaeTrainState whole_state{7};
+  SparseAutoencoder<float> whole(ctx, small_topk(d), 7);
+  sae_train<float>(ctx, whole, xh.view(), o, whole_state);
+
+  const std::string path = testing::TempDir() + "resume.sae";
+  SaeTrainState first_state{7};
+  SparseAutoencoder<float> first(ctx, small_topk(d), 7);
+  o.epochs = 2;
+  sae_train<float>(ctx, first, xh.view(), o, first_state);
+  save_sae(path, first, first_state);
+  auto loaded = load_sae<float>(ctx, path);
+  sae_train<float>(ctx, loaded.model, xh.view(), o, loaded.state);
+  EXPECT_EQ(loaded.state.steps_done, whole_state.steps_done);
+  EXPECT_EQ(loaded.model.parameters_on_host(), whole.parameters_on_host());
+  EXPECT_EQ(loaded.model.state().adam_v, whole.state().adam_v);
+  std::remove(path.c_str());
+}
+
+TEST_P(Sae, CheckpointRoundTripIsBitExactAndCorruptionIsRefused) {
+  const Context ctx = make_context(GetParam());
+  SaeConfig c;
+  c.inputs = 10;
+  c.latents = 16;
+  c.block_sparse = true;
+  c.block = {4, 3};
+  SparseAutoencoder<double> model(ctx, c, 4, Normalizer{Normalization::Standard, std::vector<double>(10, 0.5),
+                                                         std::vector<double>(10, 2.0)});
+  model.prune_to(0.5);
+  const auto xb = batch_on(ctx, 6, 10, random_vector<double>(60, 1));
+  model.evaluate(xb.view(), xb.view(), true);
+  model.step({});
+  SaeTrainState st{99, 3, 17, {0, 0.5, 2, 4, 3}};
+  const std::string path = testing::TempDir() + "model.sae";
+  save_sae(path, model, st);
+  const auto info = sae_checkpoint_info(path);
+  EXPECT_EQ(info.value_bytes, 8);
+  EXPECT_EQ(info.config.block.cols, 3);
+  auto back = load_sae<double>(ctx, path);
+  const auto a = model.state(), b = back.model.state();
+  EXPECT_EQ(a.params, b.params);
+  EXPECT_EQ(a.adam_m, b.adam_m);
+  EXPECT_EQ(a.adam_v, b.adam_v);
+  EXPECT_EQ(a.t, b.t);
+  EXPECT_EQ(a.encoder_col_idx, b.encoder_col_idx);
+  EXPECT_EQ(back.model.normalizer().scale, model.normalizer().scale);
+  EXPECT_EQ(back.state.steps_done, 17);
+  EXPECT_EQ(back.state.schedule.prunings, 4);
+  EXPECT_DOUBLE_EQ(back.model.block_sparsity(), model.block_sparsity());
+  EXPECT_EQ(back.model.evaluate(xb.view(), xb.view(), false).total, model.evaluate(xb.view(), xb.view(), false).total);
+
+  std::string bytes = read_file(path);
+  const std::string bad = testing::TempDir() + "bad.sae";
+  auto refused = [&](const std::string& content, const std::string& why) {
+    write_file_atomic(bad, content);
+    try {
+      load_sae<double>(ctx, bad);
+      ADD_FAILURE() << "accepted: " << why;
+    } catch (const ParseError& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  };
+  std::string flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x20;
+  refused(flipped, "a flipped byte");
+  refused(bytes.substr(0, bytes.size() - 100), "a truncated file");
+  refused(bytes.substr(0, 10), "a few bytes");
+  refused("", "an empty file");
+  refused("SHRKSAE" + std::string(40, 'x'), "garbage after the magic");
+  EXPECT_THROW(load_sae<float>(ctx, path), ParseError);  // float64 file read as float32
+  std::remove(path.c_str());
+  std::remove(bad.c_str());
+}
+
+TEST_P(Sae, GradualPruningReachesTargetAndUnitNormHolds) {
+  const Context ctx = make_context(GetParam());
+  const index_t n = 256, d = 16;
+  DenseMatrix<double> x(n, d);
+  const auto v = random_vector<double>(n * d, 5);
+  std::copy(v.begin(), v.end(), x.data());
+  SaeConfig c;
+  c.inputs = d;
+  c.latents = 32;
+  c.l1 = 1e-3;
+  c.block_sparse = true;
+  c.block = {4, 4};
+  SparseAutoencoder<double> model(ctx, c, 2);
+  SaeTrainOptions o;
+  o.epochs = 6;
+  o.batch_size = 32;
+  o.sparsity = 0.75;
+  std::vector<double> seen;
+  o.on_epoch = [&](const SaeEpochLog& log) { seen.push_back(log.block_sparsity); };
+  SaeTrainState st;
+  const auto r = sae_train<double>(ctx, model, x.view(), o, st);
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_GT(seen.front(), 0.0);
+  EXPECT_NEAR(model.block_sparsity(), 0.75, 1e-12);
+  EXPECT_TRUE(std::isfinite(r.metrics.mse));
+
+  SparseAutoencoder<double> unit(ctx, small_topk(d), 3);
+  SaeTrainState st2;
+  o.sparsity = 0;
+  o.epochs = 2;
+  sae_train<double>(ctx, unit, x.view(), o, st2);
+  const auto wd = unit.decoder_weights();
+  for (index_t j = 0; j < wd.cols(); ++j) {
+    double s = 0;
+    for (index_t q = 0; q < d; ++q) s += wd(q, j) * wd(q, j);
+    EXPECT_NEAR(std::sqrt(s), 1.0, 1e-12) << "column " << j;
+  }
+}
+
+TEST_P(Sae, MetricsDescribeTheCodes) {
+  const Context ctx = make_context(GetParam());
+  const auto x = digits();
+  SparseAutoencoder<double> model(ctx, small_topk(64), 3);
+  const auto m = sae_metrics<double>(ctx, model, x.view(), 8);
+  EXPECT_LE(m.l0, 4.0);
+  EXPECT_NEAR(m.sparsity_ratio, 1 - m.l0 / 48, 1e-12);
+  EXPECT_GE(m.dead_fraction, 0.0);
+  EXPECT_EQ(m.activation_histogram.counts.size(), 8u);
+  const auto total = std::accumulate(m.activation_histogram.counts.begin(), m.activation_histogram.counts.end(),
+                                     std::int64_t(0));
+  EXPECT_NEAR(double(total), m.l0 * double(x.rows()), 1e-6);
+  // The reconstruction error of every sample, averaged, is the MSE.
+  DenseMatrix<double> xd = x.copy_to(ctx, ctx.memory_space());
+  Array<double> err(ctx, static_cast<std::size_t>(x.rows()), ctx.memory_space());
+  model.reconstruction_errors(xd.view(), err.view());
+  const auto e = err.to_vector(ctx);
+  EXPECT_NEAR(std::accumulate(e.begin(), e.end(), 0.0) / double(x.rows()), m.mse, 1e-12);
+}
+
+TEST(SaeNormalizer, AppliesAndInverts) {
+  DenseMatrix<double> x(4, 3);
+  const double values[] = {1, 5, 7, 2, 5, -1, 3, 5, 0, 4, 5, 2};
+  std::copy(std::begin(values), std::end(values), x.data());
+  for (const auto kind : {Normalization::MinMax, Normalization::Standard}) {
+    auto y = x.copy_to(make_context(Backend::Cpu), MemorySpace::Host);
+    const auto n = Normalizer::fit<double>(kind, x.view());
+    n.apply<double>(y.view());
+    EXPECT_EQ(n.scale[1], 1.0);  // the constant feature
+    if (kind == Normalization::MinMax) {
+      EXPECT_DOUBLE_EQ(y(0, 0), 0.0);
+      EXPECT_DOUBLE_EQ(y(3, 0), 1.0);
+    } else {
+      double mean = 0;
+      for (index_t i = 0; i < 4; ++i) mean += y(i, 2);
+      EXPECT_NEAR(mean, 0.0, 1e-12);
+    }
+    n.invert<double>(y.view());
+    for (index_t i = 0; i < 12; ++i) EXPECT_NEAR(y.data()[i], x.data()[i], 1e-12);
+  }
+}
+
+TEST_P(Sae, RefusesBadArguments) {
+  const Context ctx = make_context(GetParam());
+  SaeConfig c;
+  c.inputs = 8;
+  c.latents = 6;
+  c.activation = SaeActivation::TopK;
+  c.k = 7;
+  EXPECT_THROW(SparseAutoencoder<float>(ctx, c, 0), InvalidArgument);  // k > latents
+  c.activation = SaeActivation::SigmoidKl;
+  for (double rho : {0.0, 1.0, -0.1, 1.5}) {
+    c.rho = rho;
+    EXPECT_THROW(SparseAutoencoder<float>(ctx, c, 0), InvalidArgument) << rho;
+  }
+  c.rho = 0.05;
+  c.unit_norm_decoder = true;
+  EXPECT_THROW(SparseAutoencoder<float>(ctx, c, 0), InvalidArgument);
+  c.unit_norm_decoder = false;
+  SparseAutoencoder<float> model(ctx, c, 0);
+  DenseMatrix<float> wrong(5, 9), nan(5, 8), empty(0, 8);
+  nan(2, 3) = std::nanf("");
+  SaeTrainState st;
+  EXPECT_THROW(sae_train<float>(ctx, model, wrong.view(), {}, st), DimensionMismatch);
+  EXPECT_THROW(sae_train<float>(ctx, model, nan.view(), {}, st), NonFinite);
+  EXPECT_THROW(sae_train<float>(ctx, model, empty.view(), {}, st), InvalidArgument);
+  SaeTrainOptions o;
+  o.sparsity = 0.5;  // needs a block-sparse model
+  DenseMatrix<float> ok(5, 8);
+  EXPECT_THROW(sae_train<float>(ctx, model, ok.view(), o, st), InvalidArgument);
+  o = {};
+  o.corruption = {CorruptionKind::Mask, 1.0};
+  EXPECT_THROW(sae_train<float>(ctx, model, ok.view(), o, st), InvalidArgument);
+}
+
+}  // namespace
+}  // namespace shrink
