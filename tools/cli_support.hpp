@@ -8,9 +8,12 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "shrink/error.hpp"
+#include "shrink/io.hpp"
+#include "shrink/matrix.hpp"
 #include "shrink/stats.hpp"
 
 namespace shrink::cli {
@@ -27,6 +30,14 @@ inline int exit_code_for(const Error& e) {
     case ErrorKind::NoDevice: return kResource;
     default: return kBadInput;
   }
+}
+
+// Any supported matrix file as a dense host matrix.
+template <class V>
+DenseMatrix<V> read_dense(const std::string& path) {
+  auto dense = read_matrix<double, std::int64_t>(path).take_dense();
+  if constexpr (std::is_same_v<V, double>) return dense;
+  else return cast<V>(dense);
 }
 
 inline nlohmann::json histogram_json(const MagnitudeHistogram& h) {

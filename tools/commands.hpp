@@ -58,11 +58,38 @@ struct DistillArgs {
   bool json = false;
 };
 
+struct SaeTrainArgs {
+  std::string data, out, resume, log;
+  std::string activation = "relu-l1", optimizer = "adam", normalize = "none", block;
+  std::string backend = "auto", precision = "f32";
+  std::int64_t latents = 0;  // 0: as many as inputs
+  std::int64_t k = 32, aux_k = 0;
+  double rho = 0.05, beta = 3, l1 = 1e-3, weight_decay = 0, sparsity = 0, lr = 1e-3;
+  std::optional<double> noise, mask;
+  std::int64_t epochs = 10, batch = 256, iterations = 400;
+  std::uint64_t seed = 0;
+  bool tied = false, unit_norm = false, l1_decoder_norm = false, dense_topk = false, json = false;
+  int bins = 0, threads = 0;
+};
+struct SaeApplyArgs {
+  std::string action;  // encode, reconstruct or score
+  std::string model, data, out, backend = "auto";
+  int threads = 0;
+  bool json = false;
+};
+struct SaeExportArgs {
+  std::string model, out_dir;
+  bool json = false;
+};
+
 int run_spmv(const SpmvArgs& args);
 int run_convert(const ConvertArgs& args);
 int run_demo(const DemoArgs& args);
 int run_lasso(const LassoArgs& args);
 int run_prune(const PruneArgs& args);
 int run_distill(const DistillArgs& args);
+int run_sae_train(const SaeTrainArgs& args);
+int run_sae_apply(const SaeApplyArgs& args);
+int run_sae_export(const SaeExportArgs& args);
 
 }  // namespace shrink::cli

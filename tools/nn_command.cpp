@@ -15,15 +15,6 @@ namespace shrink::cli {
 
 namespace {
 
-// Any supported matrix file as a dense host matrix.
-template <class V>
-DenseMatrix<V> read_dense(const std::string& path) {
-  auto file = read_matrix<double, std::int64_t>(path);
-  auto dense = file.take_dense();
-  if constexpr (std::is_same_v<V, double>) return dense;
-  else return cast<V>(dense);
-}
-
 json report_json(const PruneReport& r) {
   return {{"blocks_total", r.blocks_total},
           {"blocks_kept", r.blocks_kept},

@@ -176,6 +176,70 @@ int main(int argc, char** argv) {
                       "Write the student's kept blocks (Matrix Market; layer l of an MLP goes to OUT with .l before the extension)");
   distill->add_flag("--json", distill_args.json, "Print JSON");
 
+  auto* sae = app.add_subcommand("sae", "Sparse autoencoders: train, encode, reconstruct, score, export");
+  sae->require_subcommand(1);
+  SaeTrainArgs train_args;
+  auto* train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
+  train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy or CSV")->required();
+  train->add_option("--out", train_args.out, "The model checkpoint to write")->required();
+  train->add_option("--latents", train_args.latents, "Hidden units (default: as many as inputs)");
+  train->add_option("--activation", train_args.activation, "sigmoid-kl, relu-l1 (default) or topk")
+      ->check(CLI::IsMember({"sigmoid-kl", "relu-l1", "topk"}));
+  train->add_option("--k", train_args.k, "TopK: active latents per sample (default 32)");
+  train->add_option("--aux-k", train_args.aux_k, "TopK: AuxK latents against dead latents (default 0: off)");
+  train->add_option("--rho", train_args.rho, "sigmoid-kl: target mean activation, in (0, 1) (default 0.05)");
+  train->add_option("--beta", train_args.beta, "sigmoid-kl: weight of the KL penalty (default 3)");
+  train->add_option("--l1", train_args.l1, "relu-l1: weight of the L1 activation penalty (default 1e-3)");
+  train->add_flag("--l1-decoder-norm", train_args.l1_decoder_norm, "relu-l1: weight each latent's L1 by its decoder column norm");
+  train->add_option("--weight-decay", train_args.weight_decay, "L2 on the weights: (W/2) * sum w^2 (default 0)");
+  train->add_flag("--tied", train_args.tied, "Tie the encoder to the decoder's transpose");
+  train->add_flag("--unit-norm-decoder", train_args.unit_norm, "Keep decoder columns at unit norm (relu-l1, topk)");
+  train->add_flag("--dense-topk", train_args.dense_topk, "TopK through the dense masked decoder (the baseline)");
+  train->add_option("--epochs", train_args.epochs, "Passes over the data (default 10)");
+  train->add_option("--batch", train_args.batch, "Minibatch size (default 256)");
+  train->add_option("--lr", train_args.lr, "Adam learning rate (default 1e-3)");
+  train->add_option("--optimizer", train_args.optimizer, "adam (default) or lbfgs (full batch)")
+      ->check(CLI::IsMember({"adam", "lbfgs"}));
+  train->add_option("--iterations", train_args.iterations, "L-BFGS iterations (default 400)");
+  auto* noise = train->add_option("--noise", train_args.noise, "Denoising: Gaussian noise of this sigma");
+  train->add_option("--mask", train_args.mask, "Denoising: zero each input with this probability")->excludes(noise);
+  train->add_option("--normalize", train_args.normalize, "none (default), minmax or standard; stored with the model")
+      ->check(CLI::IsMember({"none", "minmax", "standard"}));
+  train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");
+  train->add_option("--sparsity", train_args.sparsity, "Target block sparsity, reached on the cubic schedule");
+  train->add_option("--seed", train_args.seed, "Seed of the initialization, shuffles and noise");
+  train->add_option("--resume", train_args.resume, "Continue training this checkpoint for --epochs more epochs");
+  train->add_option("--log", train_args.log, "Write a JSON-lines log of loss and metrics per epoch");
+  train->add_option("--bins", train_args.bins, "Bins of the activation histogram in the JSON (default 0: none)")
+      ->check(CLI::Range(0, 1000));
+  train->add_option("--backend", train_args.backend, "auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+  train->add_option("--precision", train_args.precision, "f32 (default) or f64")->check(CLI::IsMember({"f32", "f64"}));
+  train->add_option("--threads", train_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+  train->add_flag("--json", train_args.json, "Print JSON");
+
+  SaeApplyArgs apply_args;
+  std::vector<CLI::App*> appliers;
+  for (const char* action : {"encode", "reconstruct", "score"}) {
+    const std::string what = std::string(action) == "encode"        ? "Sparse codes (Matrix Market coordinate)"
+                             : std::string(action) == "reconstruct" ? "Reconstructions (.mtx array or .npy)"
+                                                                    : "Anomaly scores: mean squared reconstruction error per row (text or .npy)";
+    auto* cmd = sae->add_subcommand(action, what);
+    cmd->add_option("--model", apply_args.model, "A model checkpoint from sae train")->required();
+    cmd->add_option("data", apply_args.data, "Dense samples: Matrix Market array, .npy or CSV")->required();
+    cmd->add_option("--out", apply_args.out, "Output file")->required();
+    cmd->add_option("--backend", apply_args.backend, "auto, cpu or cuda")
+        ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
+    cmd->add_option("--threads", apply_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+    cmd->add_flag("--json", apply_args.json, "Print JSON");
+    appliers.push_back(cmd);
+  }
+  SaeExportArgs export_args;
+  auto* exporter = sae->add_subcommand("export", "Write the weights and biases as .npy files");
+  exporter->add_option("--model", export_args.model, "A model checkpoint from sae train")->required();
+  exporter->add_option("--out-dir", export_args.out_dir, "Directory for the .npy files")->required();
+  exporter->add_flag("--json", export_args.json, "Print JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -199,6 +263,13 @@ int main(int argc, char** argv) {
       if (*lasso) return run_lasso(lasso_args);
       if (*prune) return run_prune(prune_args);
       if (*distill) return run_distill(distill_args);
+      if (*train) return run_sae_train(train_args);
+      for (auto* cmd : appliers)
+        if (*cmd) {
+          apply_args.action = cmd->get_name();
+          return run_sae_apply(apply_args);
+        }
+      if (*exporter) return run_sae_export(export_args);
     } catch (const InvalidArgument& e) {
       std::cerr << "shrink: bad input: " << e.what() << "\n";
       return kBadInput;

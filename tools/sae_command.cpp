@@ -1,0 +1,325 @@
+// `shrink sae train|encode|reconstruct|score|export`: read the data, call the library, write results.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "shrink/shrink.hpp"
+#include "tools/cli_support.hpp"
+#include "tools/commands.hpp"
+
+using nlohmann::json;
+
+namespace shrink::cli {
+
+namespace {
+
+Context make_context(const std::string& backend, int threads) {
+  ContextOptions co;
+  co.backend = parse_backend(backend, "--backend");
+  co.cpu_threads = threads;
+  return Context(co);
+}
+
+// The samples of a data file, checked against the model's width.
+template <class V>
+DenseMatrix<V> read_samples(const std::string& path, index_t inputs) {
+  auto x = read_dense<V>(path);
+  if (x.rows() == 0) throw InvalidArgument(path + ": the data file holds no samples");
+  for (index_t i = 0; i < x.rows(); ++i)
+    for (index_t j = 0; j < x.cols(); ++j)
+      if (!std::isfinite(x(i, j)))
+        throw NonFinite(path + ": sample " + std::to_string(i + 1) + ", feature " + std::to_string(j + 1) + " is " +
+                        std::to_string(double(x(i, j))));
+  if (inputs > 0 && x.cols() != inputs)
+    throw DimensionMismatch(path + ": samples have " + std::to_string(x.cols()) + " features but the model has " +
+                            std::to_string(inputs) + " inputs");
+  return x;
+}
+
+json metrics_json(const SaeMetrics& m, bool histogram) {
+  json j = {{"samples", m.samples},
+            {"mse", m.mse},
+            {"fvu", m.fvu},
+            {"l0", m.l0},
+            {"mean_activation", m.mean_activation},
+            {"dead_fraction", m.dead_fraction},
+            {"sparsity_ratio", m.sparsity_ratio}};
+  if (histogram) j["activation_histogram"] = histogram_json(m.activation_histogram);
+  return j;
+}
+
+json config_json(const SaeConfig& c, const Normalizer& n) {
+  json j = {{"inputs", c.inputs},
+            {"latents", c.latents},
+            {"activation", to_string(c.activation)},
+            {"tied", c.tied},
+            {"unit_norm_decoder", c.unit_norm_decoder},
+            {"weight_decay", c.weight_decay},
+            {"normalize", to_string(n.kind)}};
+  if (c.activation == SaeActivation::SigmoidKl) {
+    j["rho"] = c.rho;
+    j["beta"] = c.beta;
+  } else if (c.activation == SaeActivation::ReluL1) {
+    j["l1"] = c.l1;
+    j["l1_decoder_norm"] = c.l1_decoder_norm;
+  } else {
+    j["k"] = c.k;
+    j["aux_k"] = c.aux_k;
+    j["aux_coeff"] = c.aux_coeff;
+  }
+  if (c.block_sparse) j["block"] = std::to_string(c.block.rows) + "x" + std::to_string(c.block.cols);
+  return j;
+}
+
+SaeConfig config_from(const SaeTrainArgs& a, index_t inputs) {
+  SaeConfig c;
+  c.inputs = inputs;
+  c.latents = a.latents > 0 ? a.latents : inputs;
+  if (a.latents < 0) throw InvalidArgument("--latents must be >= 1, got " + std::to_string(a.latents));
+  c.activation = parse_sae_activation(a.activation);
+  c.rho = a.rho;
+  c.beta = a.beta;
+  c.l1 = a.l1;
+  c.l1_decoder_norm = a.l1_decoder_norm;
+  c.k = a.k;
+  c.aux_k = a.aux_k;
+  c.weight_decay = a.weight_decay;
+  c.tied = a.tied;
+  c.unit_norm_decoder = a.unit_norm;
+  c.topk_decoder = a.dense_topk ? TopKDecoder::Dense : TopKDecoder::Sparse;
+  if (!a.block.empty()) {
+    c.block_sparse = true;
+    c.block = parse_block_shape(a.block);
+  }
+  c.validate();
+  return c;
+}
+
+template <class V>
+int train_in(const SaeTrainArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Context ctx = make_context(a.backend, a.threads);
+  std::optional<SparseAutoencoder<V>> model;
+  SaeTrainState state;
+  DenseMatrix<V> x;
+  if (!a.resume.empty()) {
+    auto loaded = load_sae<V>(ctx, a.resume);
+    x = read_samples<V>(a.data, loaded.model.config().inputs);
+    loaded.model.normalizer().apply(x.view());
+    model.emplace(std::move(loaded.model));
+    state = loaded.state;
+  } else {
+    x = read_samples<V>(a.data, 0);
+    const SaeConfig config = config_from(a, x.cols());
+    Normalizer normalizer = Normalizer::fit<V>(parse_normalization(a.normalize), x.view());
+    normalizer.apply(x.view());
+    // ReLU and TopK models start b_d at the data mean (Gao et al.); the classic one at 0.
+    std::vector<V> bias;
+    if (config.activation != SaeActivation::SigmoidKl) {
+      bias.assign(static_cast<std::size_t>(x.cols()), V(0));
+      for (index_t i = 0; i < x.rows(); ++i)
+        for (index_t j = 0; j < x.cols(); ++j) bias[j] += x(i, j) / V(x.rows());
+    }
+    model.emplace(ctx, config, a.seed, std::move(normalizer), std::move(bias));
+    state.seed = a.seed;
+  }
+  SaeTrainOptions o;
+  o.epochs = a.epochs;
+  o.batch_size = a.batch;
+  o.optimizer = parse_sae_optimizer(a.optimizer);
+  o.adam.learning_rate = a.lr;
+  o.lbfgs_iterations = a.iterations;
+  if (a.noise) o.corruption = {CorruptionKind::Gaussian, *a.noise};
+  if (a.mask) o.corruption = {CorruptionKind::Mask, *a.mask};
+  o.sparsity = a.sparsity;
+  o.epoch_metrics = !a.log.empty();
+  std::ostringstream log;
+  o.on_epoch = [&](const SaeEpochLog& e) {
+    if (a.log.empty()) return;
+    json line = {{"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss}, {"block_sparsity", e.block_sparsity},
+                 {"time_s", e.time_s}};
+    line["metrics"] = metrics_json(e.metrics, false);
+    log << line.dump() << "\n";
+  };
+  const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(a.iterations)
+                                                        : static_cast<long>(a.epochs * (x.rows() / std::min<index_t>(a.batch, x.rows())));
+  Progress bar("sae train", total);
+  o.progress = [&](std::int64_t done, std::int64_t) {
+    if (done % 8 == 0 || done == total) bar.update(static_cast<long>(done));
+  };
+  const SaeTrainResult r = sae_train<V>(ctx, *model, x.view(), o, state);
+  SaeMetrics m = r.metrics;
+  if (a.bins > 0) m = sae_metrics<V>(ctx, *model, x.view(), a.bins);
+  save_sae(a.out, *model, state);
+  if (!a.log.empty()) write_file_atomic(a.log, log.str());
+  if (a.json) {
+    json j = metrics_json(m, a.bins > 0);
+    j["model"] = config_json(model->config(), model->normalizer());
+    j["epochs"] = r.epochs;
+    j["epochs_total"] = state.epochs_done;
+    j["steps"] = r.steps;
+    j["epoch_loss"] = r.epoch_loss;
+    j["optimizer"] = to_string(o.optimizer);
+    if (o.optimizer == SaeOptimizer::Lbfgs) j["converged"] = r.converged;
+    j["block_sparsity"] = model->block_sparsity();
+    j["time_s"] = seconds_since(t0);
+    j["train_time_s"] = r.time_s;
+    j["backend"] = to_string(ctx.backend());
+    j["device"] = ctx.device_name();
+    j["precision"] = a.precision;
+    j["out"] = a.out;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << std::setprecision(6) << "trained " << to_string(model->config().activation) << " SAE "
+              << model->config().inputs << " -> " << model->config().latents << " on " << x.rows() << " samples, "
+              << r.epochs << (o.optimizer == SaeOptimizer::Lbfgs ? " L-BFGS run" : " epochs") << " in " << r.time_s
+              << " s on " << ctx.device_name() << "\n"
+              << "mse " << m.mse << ", fvu " << m.fvu << ", l0 " << m.l0 << ", mean activation " << m.mean_activation
+              << ", dead " << m.dead_fraction << ", sparsity " << m.sparsity_ratio << "\n"
+              << "model written to " << a.out << "\n";
+  }
+  return kOk;
+}
+
+template <class V>
+int apply_in(const SaeApplyArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const Context ctx = make_context(a.backend, a.threads);
+  auto loaded = load_sae<V>(ctx, a.model);
+  SparseAutoencoder<V>& model = loaded.model;
+  const index_t d = model.config().inputs, m = model.config().latents;
+  auto x = read_samples<V>(a.data, d);
+  model.normalizer().apply(x.view());
+  const index_t n = x.rows();
+  const index_t chunk = std::min<index_t>(n, std::max<index_t>(1, (index_t(1) << 24) / std::max(m, d)));
+  const MemorySpace sp = ctx.memory_space();
+  DenseMatrix<V> xc(ctx, chunk, d, Layout::RowMajor, sp);
+  MatrixFile<V, std::int64_t> out;
+  std::vector<std::int64_t> row_ptr{0}, col_idx;
+  std::vector<V> values, scores;
+  if (a.action == "reconstruct") {
+    out.is_dense = true;
+    out.dense = DenseMatrix<V>(n, d);
+  }
+  for (index_t b = 0; b < n; b += chunk) {
+    const index_t rows = std::min(chunk, n - b);
+    const DenseView<V> xv{xc.data(), rows, d, d, Layout::RowMajor, sp};
+    detail::copy_bytes(&ctx, xc.data(), sp, x.data() + b * d, MemorySpace::Host, sizeof(V) * rows * d);
+    if (a.action == "encode") {
+      DenseMatrix<V> h(ctx, rows, m, Layout::RowMajor, sp);
+      model.encode(xv, h.view());
+      const auto hh = h.copy_to(ctx, MemorySpace::Host);
+      for (index_t i = 0; i < rows; ++i) {
+        for (index_t j = 0; j < m; ++j)
+          if (hh(i, j) != V(0)) {
+            col_idx.push_back(j);
+            values.push_back(hh(i, j));
+          }
+        row_ptr.push_back(static_cast<std::int64_t>(col_idx.size()));
+      }
+    } else if (a.action == "reconstruct") {
+      DenseMatrix<V> xh(ctx, rows, d, Layout::RowMajor, sp);
+      model.reconstruct(xv, xh.view());
+      detail::copy_bytes(&ctx, out.dense.data() + b * d, MemorySpace::Host, xh.data(), sp, sizeof(V) * rows * d);
+    } else {
+      Array<V> e(ctx, static_cast<std::size_t>(rows), sp);
+      model.reconstruction_errors(xv, e.view());
+      const auto host = e.to_vector(ctx);
+      scores.insert(scores.end(), host.begin(), host.end());
+    }
+  }
+  if (a.action == "encode") {
+    out.sparse = CsrMatrix<V, std::int64_t>::from_arrays(n, m, std::move(row_ptr), std::move(col_idx),
+                                                         std::move(values));
+    if (format_from_path(a.out) != FileFormat::MatrixMarket)
+      throw InvalidArgument("--out for codes must be a Matrix Market file (.mtx), got " + a.out);
+    write_matrix(a.out, out);
+  } else if (a.action == "reconstruct") {
+    model.normalizer().invert(out.dense.view());  // back on the data's scale
+    write_matrix(a.out, out);
+  } else {
+    const auto dot = a.out.find_last_of('.');
+    if (dot != std::string::npos && a.out.substr(dot) == ".npy") {
+      write_npy<V>(a.out, DenseView<const V>(scores.data(), n, 1, 1, Layout::RowMajor));
+    } else {
+      std::ostringstream text;
+      text << std::setprecision(std::is_same_v<V, float> ? 9 : 17);
+      for (const V s : scores) text << s << "\n";
+      write_file_atomic(a.out, text.str());
+    }
+  }
+  if (a.json) {
+    json j = {{"action", a.action}, {"samples", n}, {"out", a.out}, {"time_s", seconds_since(t0)},
+              {"backend", to_string(ctx.backend())}, {"device", ctx.device_name()}};
+    if (a.action == "encode") j["nnz"] = out.sparse.nnz();
+    if (a.action == "score") {
+      double mean = 0;
+      for (const V s : scores) mean += double(s) / double(n);
+      j["mean_score"] = mean;
+    }
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << a.action << ": " << n << " samples written to " << a.out << "\n";
+  }
+  return kOk;
+}
+
+template <class V>
+int export_in(const SaeExportArgs& a) {
+  const Context ctx(ContextOptions{Backend::Cpu});
+  auto loaded = load_sae<V>(ctx, a.model);
+  const SparseAutoencoder<V>& model = loaded.model;
+  std::error_code ec;
+  std::filesystem::create_directories(a.out_dir, ec);
+  if (ec) throw IoError(a.out_dir + ": cannot create the directory: " + ec.message());
+  const std::filesystem::path dir(a.out_dir);
+  std::vector<std::string> files;
+  auto save = [&](const std::string& name, DenseView<const V> m) {
+    files.push_back((dir / name).string());
+    write_npy<V>(files.back(), m);
+  };
+  auto save_vector = [&](const std::string& name, const std::vector<V>& v) {
+    save(name, DenseView<const V>(v.data(), static_cast<index_t>(v.size()), 1, 1, Layout::RowMajor));
+  };
+  const auto we = model.encoder_weights(), wd = model.decoder_weights();
+  save("encoder_weight.npy", we.view());
+  save_vector("encoder_bias.npy", model.encoder_bias());
+  save("decoder_weight.npy", wd.view());
+  save_vector("decoder_bias.npy", model.decoder_bias());
+  const Normalizer& n = model.normalizer();
+  if (n.kind != Normalization::None) {
+    save_vector("normalize_offset.npy", std::vector<V>(n.offset.begin(), n.offset.end()));
+    save_vector("normalize_scale.npy", std::vector<V>(n.scale.begin(), n.scale.end()));
+  }
+  json meta = config_json(model.config(), n);
+  meta["formula"] = "x_hat = decoder_weight @ h + decoder_bias, h = f(encoder_weight @ (x_n - decoder_bias) + "
+                    "encoder_bias), x_n = (x - normalize_offset) / normalize_scale";
+  meta["files"] = files;
+  files.push_back((dir / "model.json").string());
+  write_file_atomic(files.back(), meta.dump(2) + "\n");
+  if (a.json) std::cout << json({{"out_dir", a.out_dir}, {"files", files}}).dump(2) << "\n";
+  else
+    for (const auto& f : files) std::cout << f << "\n";
+  return kOk;
+}
+
+}  // namespace
+
+int run_sae_train(const SaeTrainArgs& a) {
+  return a.precision == "f64" ? train_in<double>(a) : train_in<float>(a);
+}
+
+int run_sae_apply(const SaeApplyArgs& a) {
+  return sae_checkpoint_info(a.model).value_bytes == 8 ? apply_in<double>(a) : apply_in<float>(a);
+}
+
+int run_sae_export(const SaeExportArgs& a) {
+  return sae_checkpoint_info(a.model).value_bytes == 8 ? export_in<double>(a) : export_in<float>(a);
+}
+
+}  // namespace shrink::cli
