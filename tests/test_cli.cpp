@@ -289,3 +289,83 @@ TEST(Cli, PruneAndDistillExitCodes) {
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 2 --schedule linear").code, 2);
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 0").code, 2);
 }
+
+namespace {
+
+TEST(Cli, SaeTrainEncodeReconstructScoreExport) {
+  const auto f = nn_files();  // x.csv: 64 samples x 16 features
+  const std::string model = (f.dir / "m.sae").string(), log = (f.dir / "log.jsonl").string();
+  auto r = run("sae train " + f.x + " --out " + model + " --activation topk --latents 24 --k 3 --aux-k 4 " +
+               "--unit-norm-decoder --normalize standard --epochs 3 --batch 16 --mask 0.1 --bins 5 --backend cpu " +
+               "--log " + log + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["epochs"], 3);
+  EXPECT_EQ(j["steps"], 12);
+  EXPECT_LE(j["l0"].get<double>(), 3.0);
+  for (const char* key : {"mse", "fvu", "mean_activation", "dead_fraction", "sparsity_ratio", "time_s"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["activation_histogram"]["counts"].size(), 5u);
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_EQ(j["model"]["normalize"], "standard");
+  std::ifstream lines(log);
+  std::string line;
+  int epochs = 0;
+  while (std::getline(lines, line)) EXPECT_EQ(nlohmann::json::parse(line)["epoch"], ++epochs);
+  EXPECT_EQ(epochs, 3);
+
+  // Resume for two more epochs.
+  r = run("sae train " + f.x + " --resume " + model + " --out " + model + " --epochs 2 --batch 16 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["epochs_total"], 5);
+
+  const std::string codes = (f.dir / "codes.mtx").string(), xhat = (f.dir / "xhat.npy").string(),
+                    scores = (f.dir / "scores.txt").string(), dir = (f.dir / "export").string();
+  ASSERT_EQ(run("sae encode --model " + model + " " + f.x + " --out " + codes).code, 0);
+  const auto c = shrink::read_matrix<double>(codes);
+  EXPECT_EQ(c.rows(), 64);
+  EXPECT_EQ(c.cols(), 24);
+  EXPECT_LE(c.sparse.nnz(), 64 * 3);
+  ASSERT_EQ(run("sae reconstruct --model " + model + " " + f.x + " --out " + xhat).code, 0);
+  const auto xh = shrink::read_npy<float>(xhat);
+  EXPECT_EQ(xh.rows(), 64);
+  EXPECT_EQ(xh.cols(), 16);
+  r = run("sae score --model " + model + " " + f.x + " --out " + scores + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream sf(scores);
+  double s = 0, total = 0;
+  int n = 0;
+  while (sf >> s) {
+    EXPECT_GE(s, 0.0);
+    total += s;
+    ++n;
+  }
+  EXPECT_EQ(n, 64);
+  EXPECT_NEAR(total / n, nlohmann::json::parse(r.out)["mean_score"].get<double>(), 1e-5);
+  ASSERT_EQ(run("sae export --model " + model + " --out-dir " + dir).code, 0);
+  for (const char* name : {"encoder_weight.npy", "encoder_bias.npy", "decoder_weight.npy", "decoder_bias.npy",
+                           "normalize_offset.npy", "normalize_scale.npy", "model.json"})
+    EXPECT_TRUE(fs::exists(fs::path(dir) / name)) << name;
+  EXPECT_EQ(shrink::read_npy<float>((fs::path(dir) / "decoder_weight.npy").string()).rows(), 16);
+}
+
+TEST(Cli, SaeExitCodes) {
+  const auto f = nn_files();
+  const std::string model = (f.dir / "m2.sae").string(), out = (f.dir / "o.txt").string();
+  const std::string train = "sae train " + f.x + " --out " + model + " --backend cpu --epochs 1 ";
+  EXPECT_EQ(run(train + "--activation topk --latents 8 --k 9").code, 2);  // k > latents
+  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 1.5").code, 2);
+  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 0").code, 2);
+  EXPECT_EQ(run("sae train " + f.file("nan.csv", "1,2\n3,nan\n") + " --out " + model).code, 2);
+  EXPECT_EQ(run("sae train " + f.file("empty.csv", "") + " --out " + model).code, 2);
+  EXPECT_EQ(run(train + "--noise 0.1 --mask 0.1").code, 1);  // exclusive options
+  ASSERT_EQ(run(train + "--latents 8").code, 0);
+  EXPECT_EQ(run("sae score --model " + model + " " + f.w2 + " --out " + out).code, 2);  // 12 features, not 16
+  EXPECT_EQ(run("sae score --model " + f.x + " " + f.x + " --out " + out).code, 2);   // not a checkpoint
+  std::string bytes = shrink::read_file(model);
+  bytes[bytes.size() / 2] ^= 1;
+  const std::string bad = f.file("bad.sae", bytes);
+  EXPECT_EQ(run("sae encode --model " + bad + " " + f.x + " --out " + (f.dir / "c.mtx").string()).code, 2);
+}
+
+}  // namespace
