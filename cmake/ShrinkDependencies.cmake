@@ -1,5 +1,14 @@
 # Every dependency comes from the system (scripts/bootstrap.sh installs the Debian packages).
 find_package(OpenMP REQUIRED COMPONENTS CXX)
+# Prefer OpenBLAS built on OpenMP (Debian: libopenblas-openmp-dev): it runs in the program's OpenMP
+# thread pool. The pthread build keeps threads of its own that spin between calls against ours; on the
+# 2-core CI machine that made an SAE training step 3.4x its GEMM time instead of 1.2x (docs/PERF.md).
+# Both builds share the soname libopenblas.so.0, so the library records this directory in its RPATH.
+set(SHRINK_OPENBLAS_OPENMP_DIR "/usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp")
+if(EXISTS "${SHRINK_OPENBLAS_OPENMP_DIR}/libopenblas.so")
+  list(PREPEND CMAKE_LIBRARY_PATH "${SHRINK_OPENBLAS_OPENMP_DIR}")
+  set(SHRINK_BLAS_RPATH "${SHRINK_OPENBLAS_OPENMP_DIR}")
+endif()
 set(BLA_VENDOR OpenBLAS)
 find_package(BLAS)
 if(NOT BLAS_FOUND)

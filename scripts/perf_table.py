@@ -46,6 +46,26 @@ def main(path):
         if name.startswith("BM_Prox/cuda"):
             print(f"{name:<40} {v:8.1f} GB/s  {100 * v / device_copy if device_copy else float('nan'):5.0f}% of copy")
     layer_table(rows)
+    sae_table(rows)
+
+
+def sae_table(rows):
+    """SAE training step: time per variant and the ratios the targets are set on."""
+    times = {}
+    for name, b in rows.items():
+        m = re.match(r"BM_SaeStep/(\w+)/", name)
+        if m:
+            times[m.group(1)] = b["real_time"]
+    if not times:
+        return
+    for variant, t in sorted(times.items()):
+        print(f"SAE {variant:<28}{t:>10.3f} ms")
+    pairs = [("cpu L1 step / its GEMMs (target <= 1.5)", "cpu_l1_step", "cpu_l1_gemms_only"),
+             ("cuda TopK dense step / sparse step (target >= 3)", "cuda_topk_dense_step", "cuda_topk_sparse_step"),
+             ("cuda L1 step / its GEMMs", "cuda_l1_step", "cuda_gemms_only")]
+    for label, num, den in pairs:
+        if times.get(num) and times.get(den):
+            print(f"{label} = {times[num] / times[den]:.2f}")
 
 
 def layer_table(rows):

@@ -31,24 +31,29 @@ V sigmoid(V z) {
   return V(1) / (V(1) + std::exp(-z));
 }
 
-template <class V>
-V activate(V z, Activation f) {
-  switch (f) {
-    case Activation::Relu: return z > V(0) ? z : V(0);
-    case Activation::Sigmoid: return sigmoid(z);
-    case Activation::Identity: break;
-  }
-  return z;
+template <Activation F, class V>
+inline V activate(V z) {
+  if constexpr (F == Activation::Relu) return z > V(0) ? z : V(0);
+  else if constexpr (F == Activation::Sigmoid) return sigmoid(z);
+  else return z;
 }
 
-template <class V>
-V derivative_from_output(V h, Activation f) {
+template <Activation F, class V>
+inline V derivative_from_output(V h) {
+  if constexpr (F == Activation::Relu) return h > V(0) ? V(1) : V(0);
+  else if constexpr (F == Activation::Sigmoid) return h * (V(1) - h);
+  else return V(1);
+}
+
+// Calls body.template operator()<F>() with the activation as a compile-time constant, so that the
+// element loops vectorize.
+template <class Body>
+void with_activation(Activation f, Body&& body) {
   switch (f) {
-    case Activation::Relu: return h > V(0) ? V(1) : V(0);
-    case Activation::Sigmoid: return h * (V(1) - h);
-    case Activation::Identity: break;
+    case Activation::Relu: body.template operator()<Activation::Relu>(); break;
+    case Activation::Sigmoid: body.template operator()<Activation::Sigmoid>(); break;
+    case Activation::Identity: body.template operator()<Activation::Identity>(); break;
   }
-  return V(1);
 }
 
 // Per-latent sums over rows in a fixed order: each thread owns a slice of the columns.
@@ -85,22 +90,31 @@ void broadcast_add(const Context& ctx, DenseView<const V> a, V alpha, const V* v
 
 template <class V>
 void bias_activation(const Context& ctx, DenseView<V> z, const V* bias, Activation f) {
+  const std::vector<V> zeros(bias ? 0 : static_cast<std::size_t>(z.cols), V(0));
+  const V* b = bias ? bias : zeros.data();
+  with_activation(f, [&]<Activation F>() {
 #pragma omp parallel for num_threads(threads_for(ctx, z.rows * z.cols))
-  for (index_t i = 0; i < z.rows; ++i) {
-    V* r = row(z, i);
-    for (index_t j = 0; j < z.cols; ++j) r[j] = activate(bias ? r[j] + bias[j] : r[j], f);
-  }
+    for (index_t i = 0; i < z.rows; ++i) {
+      V* r = row(z, i);
+#pragma omp simd
+      for (index_t j = 0; j < z.cols; ++j) r[j] = activate<F>(r[j] + b[j]);
+    }
+  });
 }
 
 template <class V>
 void activation_backward(const Context& ctx, DenseView<const V> h, const V* term, Activation f, DenseView<V> g) {
+  const std::vector<V> zeros(term ? 0 : static_cast<std::size_t>(h.cols), V(0));
+  const V* t = term ? term : zeros.data();
+  with_activation(f, [&]<Activation F>() {
 #pragma omp parallel for num_threads(threads_for(ctx, h.rows * h.cols))
-  for (index_t i = 0; i < h.rows; ++i) {
-    const V* hr = h.data + i * h.ld;
-    V* gr = row(g, i);
-    for (index_t j = 0; j < h.cols; ++j)
-      gr[j] = (term ? gr[j] + term[j] : gr[j]) * derivative_from_output(hr[j], f);
-  }
+    for (index_t i = 0; i < h.rows; ++i) {
+      const V* hr = h.data + i * h.ld;
+      V* gr = row(g, i);
+#pragma omp simd
+      for (index_t j = 0; j < h.cols; ++j) gr[j] = (gr[j] + t[j]) * derivative_from_output<F>(hr[j]);
+    }
+  });
 }
 
 template <class V>
