@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "shrink/context.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 #include "shrink/matrix.hpp"
@@ -30,6 +31,14 @@ inline int exit_code_for(const Error& e) {
     case ErrorKind::NoDevice: return kResource;
     default: return kBadInput;
   }
+}
+
+// The context of a command: --backend (auto, cpu, cuda) and --threads (0: OpenMP's default).
+inline Context make_context(const std::string& backend, int threads) {
+  ContextOptions options;
+  options.backend = parse_backend(backend, "--backend");
+  options.cpu_threads = threads;
+  return Context(options);
 }
 
 // Any supported matrix file as a dense host matrix.

@@ -17,13 +17,6 @@ namespace shrink::cli {
 
 namespace {
 
-Context make_context(const std::string& backend, int threads) {
-  ContextOptions options;
-  options.backend = parse_backend(backend, "--backend");
-  options.cpu_threads = threads;
-  return Context(options);
-}
-
 SpmvAlgorithm parse_algorithm(const std::string& s) {
   if (s == "merge-path") return SpmvAlgorithm::MergePath;
   if (s == "cusparse") return SpmvAlgorithm::Cusparse;

@@ -115,10 +115,7 @@ int run_lasso(const LassoArgs& args) {
   if (!args.sample_weights.empty())
     o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
 
-  ContextOptions co;
-  co.backend = parse_backend(args.backend, "--backend");
-  co.cpu_threads = args.threads;
-  const Context ctx(co);
+  const Context ctx = make_context(args.backend, args.threads);
 
   const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
   Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);

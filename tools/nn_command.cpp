@@ -77,10 +77,7 @@ int distill_in(const DistillArgs& args) {
   std::vector<DenseLayer<V>> teacher;
   for (const auto& path : args.teacher) teacher.push_back({read_dense<V>(path), {}});
   const auto inputs = read_dense<V>(args.inputs);
-  ContextOptions co;
-  co.backend = parse_backend(args.backend, "--backend");
-  co.cpu_threads = args.threads;
-  const Context ctx(co);
+  const Context ctx = make_context(args.backend, args.threads);
 
   DistillOptions o;
   o.block = parse_block_shape(args.block);

@@ -18,13 +18,6 @@ namespace shrink::cli {
 
 namespace {
 
-Context make_context(const std::string& backend, int threads) {
-  ContextOptions co;
-  co.backend = parse_backend(backend, "--backend");
-  co.cpu_threads = threads;
-  return Context(co);
-}
-
 // The samples of a data file, checked against the model's width.
 template <class V>
 DenseMatrix<V> read_samples(const std::string& path, index_t inputs) {

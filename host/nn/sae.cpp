@@ -217,7 +217,6 @@ void full_pattern(index_t rows, index_t cols, BlockShape b, std::vector<I32>& rp
   rp[gr] = static_cast<I32>(gr * gc);
 }
 
-template <class V>
 Activation activation_of(const SaeConfig& c) {
   return c.activation == SaeActivation::SigmoidKl ? Activation::Sigmoid : Activation::Relu;
 }
@@ -508,7 +507,7 @@ void SparseAutoencoder<V>::forward(DenseView<const V> input) {
     gemm<V>(ctx, Op::NoTranspose, Op::Transpose, V(1), xc, w.enc, V(0), z);
   // The BSR forward has added b_e already.
   SHRINK_DISPATCH(ctx, bias_activation, ctx, z, config_.block_sparse ? nullptr : w.enc_bias,
-                  topk ? Activation::Identity : activation_of<V>(config_));
+                  topk ? Activation::Identity : activation_of(config_));
   if (topk) SHRINK_DISPATCH(ctx, topk_rows, ctx, DenseView<const V>(z), config_.k, nullptr, s.idx.data(), s.val.data());
   if (sparse_topk) {
     SHRINK_DISPATCH(ctx, topk_decode, ctx, config_.k, s.idx.data(), s.val.data(), w.dec, w.dec_bias, xhat);
@@ -638,7 +637,7 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
       if (config_.l1_decoder_norm && config_.l1 > 0)
         SHRINK_DISPATCH(ctx, add_scaled_unit_rows, ctx, w.dec, s.colsum.data(), V(config_.l1) * scale, g_dec);
       SHRINK_DISPATCH(ctx, activation_backward, ctx, DenseView<const V>(h), term,
-                      topk ? Activation::Relu : activation_of<V>(config_), dh);
+                      topk ? Activation::Relu : activation_of(config_), dh);
       // Encoder: dW_e = dZ^T Xc on the weights' pattern, db_e = column sums of dZ.
       if (config_.block_sparse)
         bsr_linear_weight_grad<V, I32>(ctx, dh, xc, w.enc_bsr, part(grad_, s.enc_w, s.enc_w_size));
