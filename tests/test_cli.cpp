@@ -318,6 +318,11 @@ TEST(Cli, SaeTrainEncodeReconstructScoreExport) {
   r = run("sae train " + f.x + " --resume " + model + " --out " + model + " --epochs 2 --batch 16 --json");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(r.out)["epochs_total"], 5);
+  r = run("sae train " + f.x + " --resume " + model + " --out " + model + " --steps 6 --batch 16 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["steps"], 6);
+  EXPECT_EQ(j["epochs"], 1);  // 4 steps finish an epoch, 2 start the next
 
   const std::string codes = (f.dir / "codes.mtx").string(), xhat = (f.dir / "xhat.npy").string(),
                     scores = (f.dir / "scores.txt").string(), dir = (f.dir / "export").string();

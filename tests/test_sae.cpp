@@ -377,12 +377,17 @@ TEST_P(Sae, ResumedTrainingContinuesExactly) {
   const std::string path = testing::TempDir() + "resume.sae";
   SaeTrainState first_state{7};
   SparseAutoencoder<float> first(ctx, small_topk(d), 7);
-  o.epochs = 2;
+  o.steps = 13;  // 9 steps per epoch: stops inside the second epoch
   sae_train<float>(ctx, first, xh.view(), o, first_state);
+  EXPECT_EQ(first_state.epochs_done, 1);
+  EXPECT_EQ(first_state.epoch_step, 4);
   save_sae(path, first, first_state);
   auto loaded = load_sae<float>(ctx, path);
+  EXPECT_EQ(loaded.state.epoch_step, 4);
+  o.steps = 36 - 13;
   sae_train<float>(ctx, loaded.model, xh.view(), o, loaded.state);
   EXPECT_EQ(loaded.state.steps_done, whole_state.steps_done);
+  EXPECT_EQ(loaded.state.epochs_done, 4);
   EXPECT_EQ(loaded.model.parameters_on_host(), whole.parameters_on_host());
   EXPECT_EQ(loaded.model.state().adam_v, whole.state().adam_v);
   std::remove(path.c_str());
@@ -401,7 +406,7 @@ TEST_P(Sae, CheckpointRoundTripIsBitExactAndCorruptionIsRefused) {
   const auto xb = batch_on(ctx, 6, 10, random_vector<double>(60, 1));
   model.evaluate(xb.view(), xb.view(), true);
   model.step({});
-  SaeTrainState st{99, 3, 17, {0, 0.5, 2, 4, 3}};
+  SaeTrainState st{99, 3, 17, 2, {0, 0.5, 2, 4, 3}};
   const std::string path = testing::TempDir() + "model.sae";
   save_sae(path, model, st);
   const auto info = sae_checkpoint_info(path);
@@ -416,6 +421,7 @@ TEST_P(Sae, CheckpointRoundTripIsBitExactAndCorruptionIsRefused) {
   EXPECT_EQ(a.encoder_col_idx, b.encoder_col_idx);
   EXPECT_EQ(back.model.normalizer().scale, model.normalizer().scale);
   EXPECT_EQ(back.state.steps_done, 17);
+  EXPECT_EQ(back.state.epoch_step, 2);
   EXPECT_EQ(back.state.schedule.prunings, 4);
   EXPECT_DOUBLE_EQ(back.model.block_sparsity(), model.block_sparsity());
   EXPECT_EQ(back.model.evaluate(xb.view(), xb.view(), false).total, model.evaluate(xb.view(), xb.view(), false).total);

@@ -66,7 +66,7 @@ struct SaeTrainArgs {
   std::int64_t k = 32, aux_k = 0;
   double rho = 0.05, beta = 3, l1 = 1e-3, weight_decay = 0, sparsity = 0, lr = 1e-3;
   std::optional<double> noise, mask;
-  std::int64_t epochs = 10, batch = 256, iterations = 400;
+  std::int64_t epochs = 10, steps = 0, batch = 256, iterations = 400;
   std::uint64_t seed = 0;
   bool tied = false, unit_norm = false, l1_decoder_norm = false, dense_topk = false, json = false;
   int bins = 0, threads = 0;

@@ -123,6 +123,7 @@ int train_in(const SaeTrainArgs& a) {
   }
   SaeTrainOptions o;
   o.epochs = a.epochs;
+  o.steps = a.steps;
   o.batch_size = a.batch;
   o.optimizer = parse_sae_optimizer(a.optimizer);
   o.adam.learning_rate = a.lr;
@@ -140,7 +141,8 @@ int train_in(const SaeTrainArgs& a) {
     log << line.dump() << "\n";
   };
   const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(a.iterations)
-                                                        : static_cast<long>(a.epochs * (x.rows() / std::min<index_t>(a.batch, x.rows())));
+                   : a.steps > 0 ? static_cast<long>(a.steps)
+                                 : static_cast<long>(a.epochs * (x.rows() / std::min<index_t>(std::max<std::int64_t>(a.batch, 1), x.rows())));
   Progress bar("sae train", total);
   o.progress = [&](std::int64_t done, std::int64_t) {
     if (done % 8 == 0 || done == total) bar.update(static_cast<long>(done));

@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
   train->add_flag("--unit-norm-decoder", train_args.unit_norm, "Keep decoder columns at unit norm (relu-l1, topk)");
   train->add_flag("--dense-topk", train_args.dense_topk, "TopK through the dense masked decoder (the baseline)");
   train->add_option("--epochs", train_args.epochs, "Passes over the data (default 10)");
+  train->add_option("--steps", train_args.steps, "Train exactly this many Adam steps instead of --epochs");
   train->add_option("--batch", train_args.batch, "Minibatch size (default 256)");
   train->add_option("--lr", train_args.lr, "Adam learning rate (default 1e-3)");
   train->add_option("--optimizer", train_args.optimizer, "adam (default) or lbfgs (full batch)")

@@ -185,6 +185,7 @@ void save_sae(const std::string& path, const SparseAutoencoder<V>& model, const 
   w.put<std::uint64_t>(state.seed);
   w.put<std::int64_t>(state.epochs_done);
   w.put<std::int64_t>(state.steps_done);
+  w.put<std::int64_t>(state.epoch_step);
   w.put<double>(state.schedule.initial_sparsity);
   w.put<double>(state.schedule.final_sparsity);
   w.put<std::int64_t>(state.schedule.begin_step);
@@ -235,6 +236,8 @@ LoadedSae<V> load_sae(const Context& ctx, const std::string& path) {
   state.seed = r.get<std::uint64_t>("seed");
   state.epochs_done = r.get<std::int64_t>("epochs done");
   state.steps_done = r.get<std::int64_t>("steps done");
+  state.epoch_step = r.get<std::int64_t>("steps into the epoch");
+  if (state.epoch_step < 0) r.fail("steps into the epoch is negative");
   state.schedule.initial_sparsity = r.get<double>("schedule initial sparsity");
   state.schedule.final_sparsity = r.get<double>("schedule final sparsity");
   state.schedule.begin_step = r.get<std::int64_t>("schedule begin");

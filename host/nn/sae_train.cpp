@@ -87,6 +87,7 @@ DenseView<const V> row_block(DenseView<const V> m, index_t begin, index_t rows) 
 void validate(const SaeTrainOptions& o, bool block_sparse) {
   auto fail = [](const std::string& s) { throw InvalidArgument(s); };
   if (o.epochs < 0) fail("epochs must be >= 0, got " + std::to_string(o.epochs));
+  if (o.steps < 0) fail("steps must be >= 0, got " + std::to_string(o.steps));
   if (o.batch_size < 1) fail("batch size must be >= 1, got " + std::to_string(o.batch_size));
   o.adam.validate();
   if (o.corruption.kind == CorruptionKind::Gaussian && !(o.corruption.level >= 0 && std::isfinite(o.corruption.level)))
@@ -309,7 +310,10 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
 
   const index_t batch = std::min(o.batch_size, n);
   const index_t per_epoch = n / batch;  // the shuffled remainder is left for later epochs
-  const std::int64_t planned = o.epochs * per_epoch;
+  // A run is `steps` steps when given, else `epochs` epochs' worth, continuing from wherever the
+  // state stands (a steps-limited run may stop inside an epoch; its position is saved).
+  const std::int64_t planned = o.steps > 0 ? o.steps : o.epochs * per_epoch;
+  if (state.epoch_step >= per_epoch) state.epoch_step = 0;  // the batch size changed on resume
   if (o.sparsity > 0 && state.schedule.final_sparsity == 0) {
     // The schedule is fixed when pruning starts and saved with the model, so a resumed run keeps it.
     SparsitySchedule s = SparsitySchedule::one_shot(o.sparsity, state.steps_done);
@@ -324,28 +328,34 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
   DenseMatrix<V> target(ctx, batch, d, Layout::RowMajor, sp), input(ctx, batch, d, Layout::RowMajor, sp);
   Array<index_t> perm(ctx, static_cast<std::size_t>(n), sp);
   const bool noisy = o.corruption.kind != CorruptionKind::None;
-  for (std::int64_t e = 0; e < o.epochs; ++e) {
-    const std::int64_t epoch = state.epochs_done;
-    const std::vector<index_t> p = epoch_permutation(n, state.seed, epoch);
-    copy<index_t>(ctx, VectorView<const index_t>(p), perm.view());
-    double loss_sum = 0;
-    for (index_t s = 0; s < per_epoch; ++s) {
-      const std::int64_t t = state.steps_done;
-      if (state.schedule.final_sparsity > 0 && state.schedule.prunes_at(t))
-        model.prune_to(state.schedule.sparsity_at(t), o.norm);
-      SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, perm.data() + s * batch, target.view());
-      if (noisy)
-        SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), o.corruption.kind, V(o.corruption.level),
-                        kernels::counter_hash(state.seed ^ kNoiseStream, static_cast<std::uint64_t>(t)),
-                        input.view());
-      const SaeLoss loss = model.evaluate(noisy ? input.view() : target.view(), target.view(), true, true);
-      model.step(o.adam);
-      loss_sum += loss.total;
-      state.steps_done = t + 1;
-      if (o.progress) o.progress(static_cast<std::int64_t>(e * per_epoch + s + 1), planned);
+  double loss_sum = 0;
+  std::int64_t loss_count = 0, loaded_epoch = -1;
+  for (std::int64_t done = 0; done < planned; ++done) {
+    if (loaded_epoch != state.epochs_done) {
+      const std::vector<index_t> p = epoch_permutation(n, state.seed, state.epochs_done);
+      copy<index_t>(ctx, VectorView<const index_t>(p), perm.view());
+      loaded_epoch = state.epochs_done;
     }
-    state.epochs_done = epoch + 1;
-    result.epoch_loss.push_back(per_epoch > 0 ? loss_sum / double(per_epoch) : 0);
+    const std::int64_t t = state.steps_done;
+    if (state.schedule.final_sparsity > 0 && state.schedule.prunes_at(t))
+      model.prune_to(state.schedule.sparsity_at(t), o.norm);
+    SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, perm.data() + state.epoch_step * batch, target.view());
+    if (noisy)
+      SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), o.corruption.kind, V(o.corruption.level),
+                      kernels::counter_hash(state.seed ^ kNoiseStream, static_cast<std::uint64_t>(t)), input.view());
+    const SaeLoss loss = model.evaluate(noisy ? input.view() : target.view(), target.view(), true, true);
+    model.step(o.adam);
+    loss_sum += loss.total;
+    ++loss_count;
+    state.steps_done = t + 1;
+    if (o.progress) o.progress(done + 1, planned);
+    if (++state.epoch_step < per_epoch) continue;
+    state.epoch_step = 0;
+    state.epochs_done += 1;
+    result.epochs += 1;
+    result.epoch_loss.push_back(loss_sum / double(loss_count));
+    loss_sum = 0;
+    loss_count = 0;
     if (o.on_epoch) {
       SaeEpochLog log;
       log.epoch = state.epochs_done;
@@ -360,8 +370,7 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
   // The schedule's last pruning may fall after the last step when runs are short.
   if (state.schedule.final_sparsity > 0 && state.steps_done >= state.schedule.end_step())
     model.prune_to(state.schedule.final_sparsity, o.norm);
-  result.epochs = o.epochs;
-  result.steps = o.epochs * per_epoch;
+  result.steps = planned;
   result.metrics = sae_metrics(ctx, model, res.view);
   result.time_s = elapsed();
   return result;

@@ -197,7 +197,8 @@ struct SaeEpochLog {
 };
 
 struct SaeTrainOptions {
-  std::int64_t epochs = 10;      // passes over the data (Adam); iterations / 10 for L-BFGS
+  std::int64_t epochs = 10;      // passes over the data (Adam)
+  std::int64_t steps = 0;        // Adam: train exactly this many steps instead (0: use epochs)
   index_t batch_size = 256;
   SaeOptimizer optimizer = SaeOptimizer::Adam;
   OptimizerOptions adam{OptimizerKind::Adam, 1e-3};
@@ -220,13 +221,14 @@ struct SaeTrainOptions {
 struct SaeTrainState {
   std::uint64_t seed = 0;
   std::int64_t epochs_done = 0, steps_done = 0;
+  std::int64_t epoch_step = 0;  // steps already taken inside the current epoch
   SparsitySchedule schedule;  // in optimizer steps; prunings == 0 and final 0 when unused
 };
 
 struct SaeTrainResult {
   SaeMetrics metrics;  // on the training data after the last epoch
   std::vector<double> epoch_loss;
-  std::int64_t epochs = 0, steps = 0;
+  std::int64_t epochs = 0, steps = 0;  // epochs completed and steps taken by this call
   double time_s = 0;
   bool converged = true;  // L-BFGS: reached its tolerance
 };
