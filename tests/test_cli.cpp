@@ -364,6 +364,7 @@ TEST(Cli, SaeExitCodes) {
   EXPECT_EQ(run("sae train " + f.file("nan.csv", "1,2\n3,nan\n") + " --out " + model).code, 2);
   EXPECT_EQ(run("sae train " + f.file("empty.csv", "") + " --out " + model).code, 2);
   EXPECT_EQ(run(train + "--noise 0.1 --mask 0.1").code, 1);  // exclusive options
+  EXPECT_EQ(run(train + "--adam-betas 0.9,1.0").code, 2);    // beta2 must be < 1
   ASSERT_EQ(run(train + "--latents 8").code, 0);
   EXPECT_EQ(run("sae score --model " + model + " " + f.w2 + " --out " + out).code, 2);  // 12 features, not 16
   EXPECT_EQ(run("sae score --model " + f.x + " " + f.x + " --out " + out).code, 2);   // not a checkpoint

@@ -65,6 +65,8 @@ struct SaeTrainArgs {
   std::int64_t latents = 0;  // 0: as many as inputs
   std::int64_t k = 32, aux_k = 0;
   double rho = 0.05, beta = 3, l1 = 1e-3, weight_decay = 0, sparsity = 0, lr = 1e-3;
+  std::vector<double> adam_betas{0.9, 0.999};
+  double adam_eps = 1e-8;
   std::optional<double> noise, mask;
   std::int64_t epochs = 10, steps = 0, batch = 256, iterations = 400;
   std::uint64_t seed = 0;

@@ -127,6 +127,9 @@ int train_in(const SaeTrainArgs& a) {
   o.batch_size = a.batch;
   o.optimizer = parse_sae_optimizer(a.optimizer);
   o.adam.learning_rate = a.lr;
+  o.adam.beta1 = a.adam_betas.at(0);
+  o.adam.beta2 = a.adam_betas.at(1);
+  o.adam.epsilon = a.adam_eps;
   o.lbfgs_iterations = a.iterations;
   if (a.noise) o.corruption = {CorruptionKind::Gaussian, *a.noise};
   if (a.mask) o.corruption = {CorruptionKind::Mask, *a.mask};

@@ -199,6 +199,9 @@ int main(int argc, char** argv) {
   train->add_option("--steps", train_args.steps, "Train exactly this many Adam steps instead of --epochs");
   train->add_option("--batch", train_args.batch, "Minibatch size (default 256)");
   train->add_option("--lr", train_args.lr, "Adam learning rate (default 1e-3)");
+  train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2 (default 0.9,0.999)")
+      ->delimiter(',')->expected(2);
+  train->add_option("--adam-eps", train_args.adam_eps, "Adam's epsilon (default 1e-8)");
   train->add_option("--optimizer", train_args.optimizer, "adam (default) or lbfgs (full batch)")
       ->check(CLI::IsMember({"adam", "lbfgs"}));
   train->add_option("--iterations", train_args.iterations, "L-BFGS iterations (default 400)");
