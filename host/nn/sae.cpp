@@ -179,6 +179,7 @@ struct SparseAutoencoder<V>::Impl {
   // Per-batch workspace (sized for `batch` samples).
   index_t batch = -1;
   Array<V> xc, z, h, dh, xhat, gx, ehat, term, colsum, norms, d_tmp;
+  Array<V> l1_term;  // the unweighted L1's dL/dh_ij = l1 / batch, set once per batch size
   Array<I32> idx, aux_idx, ptr, order, aux_ptr, aux_order;
   Array<V> val, dval, aux_val, aux_dval;
   Array<unsigned char> group_ws;
@@ -215,6 +216,11 @@ void full_pattern(index_t rows, index_t cols, BlockShape b, std::vector<I32>& rp
     for (index_t c = 0; c < gc; ++c) ci.push_back(static_cast<I32>(c));
   }
   rp[gr] = static_cast<I32>(gr * gc);
+}
+
+// TopK codes run through the gather decoder (dense weights, not the dense masked baseline).
+bool sparse_topk_of(const SaeConfig& c) {
+  return c.activation == SaeActivation::TopK && c.topk_decoder == TopKDecoder::Sparse && !c.block_sparse;
 }
 
 Activation activation_of(const SaeConfig& c) {
@@ -459,7 +465,7 @@ void SparseAutoencoder<V>::prepare(index_t batch) {
   const Context& ctx = *ctx_;
   const index_t d = config_.inputs, m = config_.latents, b = batch;
   const bool topk = config_.activation == SaeActivation::TopK;
-  const bool sparse_topk = topk && config_.topk_decoder == TopKDecoder::Sparse && !config_.block_sparse;
+  const bool sparse_topk = sparse_topk_of(config_);
   ensure(s.xc, ctx, b * d);
   ensure(s.z, ctx, b * m);
   ensure(s.h, ctx, topk && !sparse_topk ? b * m : 0);
@@ -470,6 +476,10 @@ void SparseAutoencoder<V>::prepare(index_t batch) {
   ensure(s.colsum, ctx, m);
   ensure(s.norms, ctx, m);
   ensure(s.d_tmp, ctx, d);
+  if (config_.activation == SaeActivation::ReluL1 && !config_.l1_decoder_norm) {
+    const std::vector<V> constant(static_cast<std::size_t>(m), V(config_.l1) / V(b));
+    s.l1_term = Array<V>::from_vector(constant).copy_to(ctx, ctx.memory_space());
+  }
   if (topk) {
     const index_t k = config_.k, ak = config_.aux_k;
     ensure(s.idx, ctx, b * k);
@@ -498,7 +508,7 @@ void SparseAutoencoder<V>::forward(DenseView<const V> input) {
   prepare(b);
   const SaeWeights<V> w = weights_of<V>(config_, s, params_.data(), params_.space());
   const bool topk = config_.activation == SaeActivation::TopK;
-  const bool sparse_topk = topk && s.h.empty();
+  const bool sparse_topk = sparse_topk_of(config_);
   const DenseView<V> xc = rows_of(s.xc, b, d), z = rows_of(s.z, b, m), xhat = rows_of(s.xhat, b, d);
   SHRINK_DISPATCH(ctx, broadcast_add, ctx, input, V(-1), w.dec_bias, xc);
   if (config_.block_sparse)
@@ -556,7 +566,7 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
   const MemorySpace sp = params_.space();
   const SaeWeights<V> w = weights_of<V>(config_, s, params_.data(), sp);
   const bool topk = config_.activation == SaeActivation::TopK;
-  const bool sparse_topk = topk && s.h.empty();
+  const bool sparse_topk = sparse_topk_of(config_);
   const DenseView<V> xc = rows_of(s.xc, b, d), z = rows_of(s.z, b, m);
   const DenseView<V> h = topk ? (sparse_topk ? DenseView<V>{} : rows_of(s.h, b, m)) : z;
   SaeLoss loss;
@@ -569,8 +579,9 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
   // Sparsity terms: the value, and term_j = dL/dh_ij added inside the activation backward.
   const V* term = nullptr;
   if (config_.activation == SaeActivation::SigmoidKl) {
-    loss.sparsity = double(SHRINK_DISPATCH(ctx, kl_penalty, ctx, DenseView<const V>(h), V(config_.rho),
-                                           V(config_.beta), scale, s.term.data()));
+    column_sums<V>(ctx, DenseView<const V>(h), s.colsum.view());
+    loss.sparsity = double(SHRINK_DISPATCH(ctx, kl_penalty, ctx, m, static_cast<const V*>(s.colsum.data()), b,
+                                           V(config_.rho), V(config_.beta), scale, s.term.data()));
     term = s.term.data();
   } else if (config_.activation == SaeActivation::ReluL1 && config_.l1 > 0) {
     const V c = V(config_.l1) * scale;
@@ -579,12 +590,11 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
       SHRINK_DISPATCH(ctx, row_norms, ctx, w.dec, s.norms.data());
       loss.sparsity = double(c) * double(dot<V>(ctx, s.colsum.view(), s.norms.view()));
       axpby<V>(ctx, c, s.norms.view(), V(0), s.term.view());
+      term = s.term.data();
     } else {
       loss.sparsity = double(c) * double(sum<V>(ctx, s.colsum.view()));
-      std::vector<V> constant(static_cast<std::size_t>(m), c);
-      copy<V>(ctx, VectorView<const V>(constant), s.term.view());
+      term = s.l1_term.data();
     }
-    term = s.term.data();
   }
 
   // Weight decay on the weights (tied: once).
@@ -698,14 +708,16 @@ void SparseAutoencoder<V>::step(const OptimizerOptions& options) {
 }
 
 template <class V>
-void SparseAutoencoder<V>::encode(In<DenseView<const V>> x, DenseView<V> h) {
+void SparseAutoencoder<V>::encode(In<DenseView<const V>> x, DenseView<V> h, VectorView<V> errors) {
   const Context& ctx = *ctx_;
   check_batch(ctx, x, config_.inputs, "X");
   detail::check_dense(ctx, h, "codes");
   if (h.rows != x.rows || h.cols != config_.latents)
     throw DimensionMismatch("codes are " + detail::shape(h.rows, h.cols) + " but need " +
                             detail::shape(x.rows, config_.latents));
+  if (!errors.empty()) detail::check_vec(ctx, errors, x.rows, "errors", "X's samples");
   forward(x);
+  if (!errors.empty()) errors_after_forward(x, errors);
   Impl& s = *impl_;
   const index_t b = x.rows, m = config_.latents;
   if (config_.activation == SaeActivation::TopK) {
@@ -735,6 +747,12 @@ void SparseAutoencoder<V>::reconstruction_errors(In<DenseView<const V>> x, Vecto
   check_batch(ctx, x, config_.inputs, "X");
   detail::check_vec(ctx, errors, x.rows, "errors", "X's samples");
   forward(x);
+  errors_after_forward(x, errors);
+}
+
+template <class V>
+void SparseAutoencoder<V>::errors_after_forward(DenseView<const V> x, VectorView<V> errors) {
+  const Context& ctx = *ctx_;
   const DenseView<const V> xh = rows_of(std::as_const(impl_->xhat), x.rows, config_.inputs);
   SHRINK_DISPATCH(ctx, row_sq_dist, ctx, xh, x, errors.data);
   axpby<V>(ctx, V(1) / V(config_.inputs), VectorView<const V>(errors), V(0), errors);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 #include <string>
+#include <utility>
 
 #include "host/core/dispatch.hpp"
 #include "host/core/instantiate.hpp"
@@ -117,7 +118,7 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
   const auto n = static_cast<std::size_t>(model.parameter_count());
   Array<V>& x = model.parameters();
   auto f = [&]() { return model.evaluate(data, data, true).total; };
-  Array<V> g(ctx, n, sp), d(ctx, n, sp), x_old(ctx, n, sp), g_old(ctx, n, sp);
+  Array<V> g(ctx, n, sp), d(ctx, n, sp), x_old(ctx, n, sp), g_old(ctx, n, sp), s(ctx, n, sp), y(ctx, n, sp);
   std::vector<Array<V>> s_hist, y_hist;
   std::vector<double> rho_hist;
   double fx = f();
@@ -179,20 +180,27 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
       break;
     }
     copy<V>(ctx, model.gradient().view(), g.view());
-    Array<V> s(ctx, n, sp), y(ctx, n, sp);
     copy<V>(ctx, x.view(), s.view());
     axpby<V>(ctx, V(-1), x_old.view(), V(1), s.view());
     copy<V>(ctx, g.view(), y.view());
     axpby<V>(ctx, V(-1), g_old.view(), V(1), y.view());
     const double sy = double(dot<V>(ctx, s.view(), y.view()));
     if (sy > 1e-12 * double(nrm2<V>(ctx, s.view())) * double(nrm2<V>(ctx, y.view()))) {
+      // The pair joins the history; the evicted oldest pair (or, while the history fills, new
+      // buffers) holds the next one, so nothing is allocated once the history is full.
+      Array<V> s_free, y_free;
       if (static_cast<index_t>(s_hist.size()) == history) {
+        s_free = std::move(s_hist.front());
+        y_free = std::move(y_hist.front());
         s_hist.erase(s_hist.begin());
         y_hist.erase(y_hist.begin());
         rho_hist.erase(rho_hist.begin());
+      } else {
+        s_free = Array<V>(ctx, n, sp);
+        y_free = Array<V>(ctx, n, sp);
       }
-      s_hist.push_back(std::move(s));
-      y_hist.push_back(std::move(y));
+      s_hist.push_back(std::exchange(s, std::move(s_free)));
+      y_hist.push_back(std::exchange(y, std::move(y_free)));
       rho_hist.push_back(1 / sy);
     }
     const double decrease = fx - f_new;
@@ -239,7 +247,8 @@ SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseVie
     const index_t rows = std::min(chunk, n - b);
     const DenseView<const V> x = row_block(res.view, b, rows);
     const DenseView<V> hv{h.data(), rows, m, m, Layout::RowMajor, sp};
-    model.encode(x, hv);
+    const VectorView<V> ev{errors.data(), rows, sp};
+    model.encode(x, hv, ev);  // codes and errors from one forward pass
     SHRINK_DISPATCH(ctx, latent_activity, ctx, DenseView<const V>(hv), sums.data(), counts.data());
     const std::vector<V> s = sums.to_vector(ctx);
     const std::vector<index_t> c = counts.to_vector(ctx);
@@ -253,8 +262,6 @@ SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseVie
       for (const V v : host_h)
         if (v != V(0)) nonzero.push_back(double(v));
     }
-    const VectorView<V> ev{errors.data(), rows, sp};
-    model.reconstruction_errors(x, ev);
     const std::vector<V> e = errors.to_vector(ctx);
     for (index_t i = 0; i < rows; ++i) sse += double(e[i]) * double(d);
     const DenseView<V> cv{centered.data(), rows, d, d, Layout::RowMajor, sp};

@@ -122,8 +122,9 @@ class SparseAutoencoder {
   std::int64_t steps_taken() const noexcept { return t_; }
 
   // Dense codes h (batch x latents), reconstructions (batch x inputs), and per-sample mean squared
-  // reconstruction errors, for normalized x in the context's space.
-  void encode(In<DenseView<const V>> x, DenseView<V> h);
+  // reconstruction errors, for normalized x in the context's space. encode also writes the errors
+  // when `errors` is given (one forward pass for both).
+  void encode(In<DenseView<const V>> x, DenseView<V> h, VectorView<V> errors = {});
   void reconstruct(In<DenseView<const V>> x, DenseView<V> x_hat);
   void reconstruction_errors(In<DenseView<const V>> x, VectorView<V> errors);
 
@@ -164,6 +165,7 @@ class SparseAutoencoder {
   void build_layout();
   void prepare(index_t batch);               // sizes the workspace for `batch` samples
   void forward(DenseView<const V> input);    // up to x_hat, leaving codes in the workspace
+  void errors_after_forward(DenseView<const V> x, VectorView<V> errors);
   const Context* ctx_;
   SaeConfig config_;
   Normalizer normalizer_;

@@ -10,16 +10,14 @@
 #include <vector>
 
 #include "kernels/ops/counter_rng.hpp"
+#include "kernels/cpu/threads.hpp"
 #include "kernels/ops/kernels.hpp"
 
 namespace shrink::kernels::cpu {
 
 namespace {
 
-int threads_for(const Context& ctx, index_t work) {
-  const index_t by_work = std::max<index_t>(1, work / 16384);  // below this fork/join costs more
-  return static_cast<int>(std::min<index_t>(ctx.cpu_threads(), by_work));
-}
+constexpr index_t kGrain = 16384;  // elementwise work: cheaper per item than SpMV's
 
 template <class V>
 V* row(DenseView<V> m, index_t i) {
@@ -59,7 +57,7 @@ void with_activation(Activation f, Body&& body) {
 // Per-latent sums over rows in a fixed order: each thread owns a slice of the columns.
 template <class V, class F>
 void for_column_slices(const Context& ctx, index_t rows, index_t cols, F&& body) {
-  const int t = threads_for(ctx, rows * cols);
+  const int t = threads_for(ctx, rows * cols, kGrain);
 #pragma omp parallel num_threads(t)
   {
     const int n = omp_get_num_threads(), id = omp_get_thread_num();
@@ -79,7 +77,7 @@ bool ranks_before(V a, std::int32_t ia, V b, std::int32_t ib) {
 
 template <class V>
 void broadcast_add(const Context& ctx, DenseView<const V> a, V alpha, const V* v, DenseView<V> out) {
-#pragma omp parallel for num_threads(threads_for(ctx, a.rows * a.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, a.rows * a.cols, kGrain))
   for (index_t i = 0; i < a.rows; ++i) {
     const V* src = a.data + i * a.ld;
     V* dst = row(out, i);
@@ -93,7 +91,7 @@ void bias_activation(const Context& ctx, DenseView<V> z, const V* bias, Activati
   const std::vector<V> zeros(bias ? 0 : static_cast<std::size_t>(z.cols), V(0));
   const V* b = bias ? bias : zeros.data();
   with_activation(f, [&]<Activation F>() {
-#pragma omp parallel for num_threads(threads_for(ctx, z.rows * z.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, z.rows * z.cols, kGrain))
     for (index_t i = 0; i < z.rows; ++i) {
       V* r = row(z, i);
 #pragma omp simd
@@ -107,7 +105,7 @@ void activation_backward(const Context& ctx, DenseView<const V> h, const V* term
   const std::vector<V> zeros(term ? 0 : static_cast<std::size_t>(h.cols), V(0));
   const V* t = term ? term : zeros.data();
   with_activation(f, [&]<Activation F>() {
-#pragma omp parallel for num_threads(threads_for(ctx, h.rows * h.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, h.rows * h.cols, kGrain))
     for (index_t i = 0; i < h.rows; ++i) {
       const V* hr = h.data + i * h.ld;
       V* gr = row(g, i);
@@ -118,20 +116,12 @@ void activation_backward(const Context& ctx, DenseView<const V> h, const V* term
 }
 
 template <class V>
-V kl_penalty(const Context& ctx, DenseView<const V> h, V rho, V beta, V scale, V* term) {
-  const index_t m = h.cols;
-  std::vector<V> mean(static_cast<std::size_t>(m), V(0));
-  for_column_slices<V>(ctx, h.rows, m, [&](index_t begin, index_t end) {
-    for (index_t i = 0; i < h.rows; ++i) {
-      const V* hr = h.data + i * h.ld;
-      for (index_t j = begin; j < end; ++j) mean[j] += hr[j];
-    }
-  });
+V kl_penalty(const Context&, index_t latents, const V* sums, index_t rows, V rho, V beta, V scale, V* term) {
   // rho_hat is kept inside (eps, 1 - eps) so that a saturated latent gives a large, finite penalty.
   const V eps = std::numeric_limits<V>::epsilon();
   double kl = 0;
-  for (index_t j = 0; j < m; ++j) {
-    const V r = std::clamp(mean[j] / V(std::max<index_t>(h.rows, 1)), eps, V(1) - eps);
+  for (index_t j = 0; j < latents; ++j) {
+    const V r = std::clamp(sums[j] / V(std::max<index_t>(rows, 1)), eps, V(1) - eps);
     kl += double(rho) * std::log(double(rho) / r) + (1 - double(rho)) * std::log((1 - double(rho)) / (1 - double(r)));
     term[j] = scale * beta * (-rho / r + (V(1) - rho) / (V(1) - r));
   }
@@ -142,7 +132,7 @@ template <class V>
 void topk_rows(const Context& ctx, DenseView<const V> z, index_t k, const std::uint8_t* allowed, std::int32_t* idx,
                V* val) {
   const index_t m = z.cols;
-#pragma omp parallel num_threads(threads_for(ctx, z.rows * m))
+#pragma omp parallel num_threads(threads_for(ctx, z.rows * m, kGrain))
   {
     std::vector<std::int32_t> heap;  // the k best so far, worst on top
     heap.reserve(static_cast<std::size_t>(k));
@@ -177,7 +167,7 @@ void topk_rows(const Context& ctx, DenseView<const V> z, index_t k, const std::u
 
 template <class V>
 void topk_scatter(const Context& ctx, index_t k, const std::int32_t* idx, const V* val, DenseView<V> h) {
-#pragma omp parallel for num_threads(threads_for(ctx, h.rows * h.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, h.rows * h.cols, kGrain))
   for (index_t i = 0; i < h.rows; ++i) {
     V* hr = row(h, i);
     std::fill(hr, hr + h.cols, V(0));
@@ -190,7 +180,7 @@ template <class V>
 void topk_decode(const Context& ctx, index_t k, const std::int32_t* idx, const V* val, DenseView<const V> d,
                  const V* bias, DenseView<V> x_hat) {
   const index_t n = x_hat.cols;
-#pragma omp parallel for num_threads(threads_for(ctx, x_hat.rows * n * k / 8))
+#pragma omp parallel for num_threads(threads_for(ctx, x_hat.rows * n * k / 8, kGrain))
   for (index_t i = 0; i < x_hat.rows; ++i) {
     V* out = row(x_hat, i);
     if (bias) std::copy(bias, bias + n, out);
@@ -209,7 +199,7 @@ template <class V>
 void gather_dot(const Context& ctx, index_t k, const std::int32_t* idx, DenseView<const V> g, DenseView<const V> d,
                 V* out) {
   const index_t n = g.cols;
-#pragma omp parallel for num_threads(threads_for(ctx, g.rows * n * k / 8))
+#pragma omp parallel for num_threads(threads_for(ctx, g.rows * n * k / 8, kGrain))
   for (index_t i = 0; i < g.rows; ++i) {
     const V* gr = g.data + i * g.ld;
     for (index_t t = 0; t < k; ++t) {
@@ -238,7 +228,7 @@ template <class V>
 void topk_weight_grad(const Context& ctx, index_t k, const std::int32_t* ptr, const std::int32_t* order,
                       const V* coef, DenseView<const V> rows, V beta, DenseView<V> grad, V* sums) {
   const index_t n = grad.cols;
-#pragma omp parallel for schedule(dynamic, 16) num_threads(threads_for(ctx, grad.rows * n))
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads_for(ctx, grad.rows * n, kGrain))
   for (index_t j = 0; j < grad.rows; ++j) {
     V* out = row(grad, j);
     if (beta == V(0)) std::fill(out, out + n, V(0));
@@ -259,7 +249,7 @@ void topk_weight_grad(const Context& ctx, index_t k, const std::int32_t* ptr, co
 
 template <class V>
 void row_norms(const Context& ctx, DenseView<const V> d, V* out) {
-#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols, kGrain))
   for (index_t j = 0; j < d.rows; ++j) {
     const V* r = d.data + j * d.ld;
     V s = 0;
@@ -270,7 +260,7 @@ void row_norms(const Context& ctx, DenseView<const V> d, V* out) {
 
 template <class V>
 void normalize_rows(const Context& ctx, DenseView<V> d) {
-#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols, kGrain))
   for (index_t j = 0; j < d.rows; ++j) {
     V* r = row(d, j);
     V s = 0;
@@ -284,7 +274,7 @@ void normalize_rows(const Context& ctx, DenseView<V> d) {
 
 template <class V>
 void remove_parallel_rows(const Context& ctx, DenseView<const V> d, DenseView<V> g) {
-#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols, kGrain))
   for (index_t j = 0; j < d.rows; ++j) {
     const V* dr = d.data + j * d.ld;
     V* gr = row(g, j);
@@ -302,7 +292,7 @@ void remove_parallel_rows(const Context& ctx, DenseView<const V> d, DenseView<V>
 
 template <class V>
 void add_scaled_unit_rows(const Context& ctx, DenseView<const V> d, const V* s, V alpha, DenseView<V> g) {
-#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, d.rows * d.cols, kGrain))
   for (index_t j = 0; j < d.rows; ++j) {
     const V* dr = d.data + j * d.ld;
     V* gr = row(g, j);
@@ -317,7 +307,7 @@ void add_scaled_unit_rows(const Context& ctx, DenseView<const V> d, const V* s, 
 
 template <class V>
 void row_sq_dist(const Context& ctx, DenseView<const V> a, DenseView<const V> b, V* out) {
-#pragma omp parallel for num_threads(threads_for(ctx, a.rows * a.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, a.rows * a.cols, kGrain))
   for (index_t i = 0; i < a.rows; ++i) {
     const V* ar = a.data + i * a.ld;
     const V* br = b.data + i * b.ld;
@@ -331,7 +321,7 @@ template <class V>
 void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind, V level, std::uint64_t seed,
              DenseView<V> out) {
   const index_t n = x.cols;
-#pragma omp parallel for num_threads(threads_for(ctx, x.rows * n))
+#pragma omp parallel for num_threads(threads_for(ctx, x.rows * n, kGrain))
   for (index_t i = 0; i < x.rows; ++i) {
     const V* xr = x.data + i * x.ld;
     V* o = row(out, i);
@@ -352,7 +342,7 @@ void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind, V le
 
 template <class V>
 void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-#pragma omp parallel for num_threads(threads_for(ctx, dst.rows * dst.cols))
+#pragma omp parallel for num_threads(threads_for(ctx, dst.rows * dst.cols, kGrain))
   for (index_t i = 0; i < dst.rows; ++i)
     std::memcpy(row(dst, i), src.data + rows[i] * src.ld, sizeof(V) * static_cast<std::size_t>(dst.cols));
 }

@@ -10,16 +10,12 @@
 #include "kernels/ops/blend.hpp"
 #include "kernels/ops/kernels.hpp"
 #include "kernels/ops/merge_path.hpp"
+#include "kernels/cpu/threads.hpp"
 
 namespace shrink::kernels::cpu {
 
 namespace {
 
-int threads_for(const Context& ctx, index_t work) {
-  // Below ~32k items the fork/join costs more than it saves.
-  const index_t by_work = std::max<index_t>(1, work / 32768);
-  return static_cast<int>(std::min<index_t>(ctx.cpu_threads(), by_work));
-}
 
 
 // Gathers from x miss the cache once x outgrows it; prefetching the entry kPrefetch nonzeros ahead

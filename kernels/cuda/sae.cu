@@ -83,7 +83,7 @@ __global__ void activation_backward_kernel(DenseView<const V> h, const V* term, 
   }
 }
 
-// sums_j = sum_i h_ij (and counts_j = #{h_ij > 0} when counts is set): a thread per column.
+// sums_j = sum_i h_ij and counts_j = #{h_ij > 0}: a thread per column.
 template <class V>
 __global__ void column_stats_kernel(DenseView<const V> h, V* sums, index_t* counts) {
   SHRINK_GRID_STRIDE(j, h.cols) {
@@ -95,7 +95,7 @@ __global__ void column_stats_kernel(DenseView<const V> h, V* sums, index_t* coun
       c += x > V(0);
     }
     sums[j] = s;
-    if (counts) counts[j] = c;
+    counts[j] = c;
   }
 }
 
@@ -426,13 +426,9 @@ void activation_backward(const Context& ctx, DenseView<const V> h, const V* term
 }
 
 template <class V>
-V kl_penalty(const Context& ctx, DenseView<const V> h, V rho, V beta, V scale, V* term) {
-  auto* base = static_cast<unsigned char*>(ctx.workspace(align_up(sizeof(V) * h.cols) + sizeof(double)));
-  V* sums = reinterpret_cast<V*>(base);
-  auto* kl = reinterpret_cast<double*>(base + align_up(sizeof(V) * h.cols));
-  column_stats_kernel<V><<<grid_for(ctx, h.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(h, sums, nullptr);
-  SHRINK_CUDA_CHECK_LAUNCH();
-  kl_finish_kernel<V><<<1, kBlock, 0, stream_of(ctx)>>>(sums, h.rows, h.cols, rho, beta, scale, term, kl);
+V kl_penalty(const Context& ctx, index_t latents, const V* sums, index_t rows, V rho, V beta, V scale, V* term) {
+  auto* kl = static_cast<double*>(ctx.workspace(sizeof(double)));
+  kl_finish_kernel<V><<<1, kBlock, 0, stream_of(ctx)>>>(sums, rows, latents, rho, beta, scale, term, kl);
   SHRINK_CUDA_CHECK_LAUNCH();
   return V(read_scalar(ctx, kl));
 }

@@ -46,10 +46,10 @@ struct SgdArgs {
   /* g = (g + term_j) * f'(z) given h = f(z); term may be null */                                      \
   template <class V> void activation_backward(const Context& ctx, DenseView<const V> h, const V* term,  \
                                               Activation f, DenseView<V> g);                            \
-  /* rho_hat = column means of h; term_j = scale * beta * (-rho/rho_hat + (1-rho)/(1-rho_hat));        \
-     returns beta * sum_j KL(rho || rho_hat_j) */                                                      \
-  template <class V> V kl_penalty(const Context& ctx, DenseView<const V> h, V rho, V beta, V scale,     \
-                                  V* term);                                                             \
+  /* rho_hat_j = sums_j / rows (sums: column sums of the codes, from column_sums);                     \
+     term_j = scale * beta * (-rho/rho_hat + (1-rho)/(1-rho_hat)); returns beta sum_j KL(rho||rho_hat) */ \
+  template <class V> V kl_penalty(const Context& ctx, index_t latents, const V* sums, index_t rows,      \
+                                  V rho, V beta, V scale, V* term);                                     \
   /* the k largest entries of each row of z among allowed columns (all when allowed is null), ReLU'd;  \
      ties go to the lower column */                                                                    \
   template <class V> void topk_rows(const Context& ctx, DenseView<const V> z, index_t k,                \
@@ -215,7 +215,7 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
   template void bias_activation<V>(const Context&, DenseView<V>, const V*, Activation);               \
   template void activation_backward<V>(const Context&, DenseView<const V>, const V*, Activation,      \
                                        DenseView<V>);                                                 \
-  template V kl_penalty<V>(const Context&, DenseView<const V>, V, V, V, V*);                          \
+  template V kl_penalty<V>(const Context&, index_t, const V*, index_t, V, V, V, V*);                  \
   template void topk_rows<V>(const Context&, DenseView<const V>, index_t, const std::uint8_t*,        \
                              std::int32_t*, V*);                                                      \
   template void topk_scatter<V>(const Context&, index_t, const std::int32_t*, const V*, DenseView<V>); \
