@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "host/core/dispatch.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink {
@@ -452,7 +453,129 @@ TEST(Lasso, BadInputIsRefusedWithItsName) {
   EXPECT_THROW(parse_lasso_solver("newton"), InvalidArgument);
 }
 
-// ---- the GPU solver ------------------------------------------------------------------------------------
+// ---- the Lasso kernel twins, on every backend present ----------------------------------------------------
+class LassoKernels : public testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
+};
+INSTANTIATE_TEST_SUITE_P(AllBackends, LassoKernels, testing::Values(Backend::Cpu, Backend::Cuda),
+                         test::backend_name);
+
+template <class V>
+Array<V> to_backend(const Context& ctx, const std::vector<V>& v) {
+  return Array<V>::from_vector(v).copy_to(ctx, ctx.memory_space());
+}
+
+// Straightforward Gram coordinate descent in long double: the reference for kernels::gram_cd.
+void gram_cd_reference(index_t p, const std::vector<double>& g, const std::vector<double>& l1,
+                       const std::vector<double>& denom, const std::vector<double>& lip, bool positive,
+                       int rounds, int active_sweeps, std::vector<long double>& beta,
+                       std::vector<long double>& grad) {
+  auto visit = [&](index_t j) {
+    const long double z = lip[j] * beta[j] + grad[j];
+    long double next = 0;
+    if (positive) next = z > l1[j] ? (z - l1[j]) / denom[j] : 0;
+    else next = z > l1[j] ? (z - l1[j]) / denom[j] : (z < -l1[j] ? (z + l1[j]) / denom[j] : 0);
+    const long double delta = next - beta[j];
+    beta[j] = next;
+    for (index_t k = 0; k < p; ++k) grad[k] -= delta * g[j * p + k];
+  };
+  for (int r = 0; r < rounds; ++r) {
+    std::vector<index_t> nonzero;
+    for (index_t j = 0; j < p; ++j) {
+      if (!(lip[j] > 0)) continue;
+      visit(j);
+      if (beta[j] != 0) nonzero.push_back(j);
+    }
+    for (int s = 0; s < active_sweeps; ++s)
+      for (index_t j : nonzero) visit(j);
+  }
+}
+
+TEST_P(LassoKernels, GramCoordinateDescentMatchesReference) {
+  const Context ctx = make_context(GetParam());
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  for (index_t p : {1, 7, 70}) {
+    const index_t n = 3 * p + 5;
+    std::vector<double> z(static_cast<std::size_t>(n * p));
+    for (auto& e : z) e = normal(rng);
+    std::vector<double> g(static_cast<std::size_t>(p * p), 0.0), q(static_cast<std::size_t>(p), 0.0);
+    std::vector<double> y(static_cast<std::size_t>(n));
+    for (auto& e : y) e = normal(rng);
+    for (index_t j = 0; j < p; ++j) {
+      for (index_t k = 0; k < p; ++k)
+        for (index_t i = 0; i < n; ++i) g[j * p + k] += z[i * p + j] * z[i * p + k] / n;
+      for (index_t i = 0; i < n; ++i) q[j] += z[i * p + j] * y[i] / n;
+    }
+    for (bool positive : {false, true})
+      for (double ridge : {0.0, 0.3}) {
+        std::vector<double> l1(static_cast<std::size_t>(p)), denom(l1), lip(l1), beta(l1.size(), 0.0);
+        for (index_t j = 0; j < p; ++j) {
+          lip[j] = j == p / 2 && p > 1 ? 0.0 : g[j * p + j];  // one unusable coordinate
+          l1[j] = 0.05 * (j % 3);                              // a third unpenalized
+          denom[j] = lip[j] + ridge * (j % 3);
+          if (j % 4 == 1 && lip[j] > 0) beta[j] = 0.5 * normal(rng);
+        }
+        std::vector<long double> bref(beta.begin(), beta.end()), gref(q.begin(), q.end());
+        for (index_t j = 0; j < p; ++j)
+          for (index_t k = 0; k < p; ++k) gref[k] -= bref[j] * g[j * p + k];
+        std::vector<double> grad(gref.begin(), gref.end());
+        auto gd = to_backend(ctx, g), l1d = to_backend(ctx, l1), dd = to_backend(ctx, denom), ld = to_backend(ctx, lip);
+        auto bd = to_backend(ctx, beta), grd = to_backend(ctx, grad);
+        Array<index_t> active(ctx, static_cast<std::size_t>(p), ctx.memory_space());
+        SHRINK_DISPATCH(ctx, gram_cd, ctx, p, gd.data(), p, l1d.data(), dd.data(), ld.data(), positive, 3, 2,
+                        bd.data(), grd.data(), active.data());
+        gram_cd_reference(p, g, l1, denom, lip, positive, 3, 2, bref, gref);
+        const auto bgot = bd.to_vector(ctx), ggot = grd.to_vector(ctx);
+        for (index_t j = 0; j < p; ++j) {
+          ASSERT_NEAR(bgot[j], static_cast<double>(bref[j]), 1e-12) << "p " << p << " j " << j;
+          ASSERT_NEAR(ggot[j], static_cast<double>(gref[j]), 1e-12) << "p " << p << " j " << j;
+          if (positive) ASSERT_GE(bgot[j], 0.0);
+        }
+      }
+  }
+}
+
+template <class V>
+void check_dual_terms(const Context& ctx) {
+  for (index_t p : {0, 1, 1000, 200001}) {
+    const auto c = test::random_vector<V>(p, 11), beta = test::random_vector<V>(p, 12);
+    auto v = test::random_vector<V>(p, 13);
+    for (index_t j = 0; j < p; ++j) v[j] = j % 5 == 0 ? V(0) : std::abs(v[j]) + V(0.1);
+    const auto cd = to_backend(ctx, c), bd = to_backend(ctx, beta), vd = to_backend(ctx, v);
+    for (bool positive : {false, true})
+      for (double l2 : {0.0, 0.4}) {
+        const kernels::LassoDualArgs args{0.3, l2, positive};
+        const auto got = SHRINK_DISPATCH(ctx, lasso_dual_terms, ctx, p, cd.data(), bd.data(), vd.data(), args);
+        long double ratio = 0, s1 = 0, s2 = 0, excess = 0, count = 0;
+        for (index_t j = 0; j < p; ++j) {
+          if (!(v[j] > 0)) continue;
+          const long double cp = positive ? c[j] : std::abs(static_cast<long double>(c[j]));
+          ratio = std::max(ratio, cp / v[j]);
+          s1 += v[j] * std::abs(static_cast<long double>(beta[j]));
+          s2 += static_cast<long double>(v[j]) * beta[j] * beta[j];
+          const long double e = std::max<long double>(cp - 0.3L * v[j], 0);
+          if (l2 > 0) excess += e * e / (2 * l2 * v[j]);
+          count += 1;
+        }
+        const double tol = 1e-12 * static_cast<double>(p + 1);
+        EXPECT_NEAR(got.max_ratio, static_cast<double>(ratio), tol * static_cast<double>(ratio));
+        EXPECT_NEAR(got.l1, static_cast<double>(s1), tol * static_cast<double>(s1) + 1e-300);
+        EXPECT_NEAR(got.l2, static_cast<double>(s2), tol * static_cast<double>(s2) + 1e-300);
+        EXPECT_NEAR(got.excess, static_cast<double>(excess), tol * static_cast<double>(excess) + 1e-300);
+        EXPECT_EQ(got.penalized, static_cast<double>(count));
+      }
+  }
+}
+
+TEST_P(LassoKernels, DualTermsMatchReference) {
+  const Context ctx = make_context(GetParam());
+  check_dual_terms<double>(ctx);
+  check_dual_terms<float>(ctx);
+}
+
+// ---- the GPU solvers -----------------------------------------------------------------------------------
 TEST(Lasso, CudaSolverAgreesWithCpu) {
   SHRINK_SKIP_IF_ABSENT(Backend::Cuda);
   const Context gpu = make_context(Backend::Cuda), cpu = make_context(Backend::Cpu);
@@ -469,6 +592,29 @@ TEST(Lasso, CudaSolverAgreesWithCpu) {
       EXPECT_EQ(got.status[l], FitStatus::Converged);
       EXPECT_NEAR(got.objective[l], ref.objective[l], 1e-7 * ref.objective[l]);
     }
+  }
+  // n >> p: the Gram path on the device (SYRK, then the one-warp sweeps), plain, Elastic Net with
+  // positivity, and with an unpenalized feature (projected on the host).
+  const auto tall = random_problem(600, 40, 15);
+  for (int variant = 0; variant < 3; ++variant) {
+    LassoOptions g = o;
+    if (variant == 1) {
+      g.l1_ratio = 0.6;
+      g.positive = true;
+    }
+    if (variant == 2) {
+      g.penalty_factors.assign(40, 1.0);
+      g.penalty_factors[3] = 0;
+    }
+    const auto want = lasso_path<double>(cpu, tall.x.view(), VectorView<const double>(tall.y), g);
+    const auto got = lasso_path<double>(gpu, tall.x.view(), VectorView<const double>(tall.y), g);
+    EXPECT_EQ(want.solver, LassoSolver::Gram);
+    EXPECT_EQ(got.solver, LassoSolver::Gram);
+    for (std::size_t l = 0; l < want.size(); ++l) {
+      EXPECT_EQ(got.status[l], FitStatus::Converged);
+      EXPECT_NEAR(got.objective[l], want.objective[l], 1e-7 * want.objective[l]) << "variant " << variant;
+    }
+    expect_kkt(tall.x, tall.y, g, got, 1e-5, "gpu gram variant " + std::to_string(variant));
   }
 }
 

@@ -5,12 +5,14 @@
 // The design is folded once on the host into Xh = D X S^-1 (D = diag(sqrt(w)), S = diag(s), unusable
 // columns zeroed) and copied to the device; centering stays implicit:
 //   Z v   = Xh v - (mu~ . v) sqrt(w),        Z^T r = Xh^T r - (sqrt(w) . r) mu~,   mu~ = mu / s.
-// A gap check (every kCheckEvery steps) copies beta and the correlations (p values each) and three
-// scalars to the host.
+// A gap check (every kCheckEvery steps) brings back three dot products and the five scalars of
+// kernels::lasso_dual_terms; only with unpenalized features (projected out on the host) does the
+// residual cross.
 #include <algorithm>
 #include <cmath>
 #include <optional>
 
+#include "host/core/dispatch.hpp"
 #include "host/core/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/lasso/solvers.hpp"
@@ -60,11 +62,13 @@ class FistaSolver final : public Solver {
       sqw[i] = static_cast<V>(row_scale(i));
       yh[i] = static_cast<V>(row_scale(i) * prob.yc[i]);
     }
-    std::vector<V> mu(static_cast<std::size_t>(p_)), v(static_cast<std::size_t>(p_));
+    std::vector<V> mu(static_cast<std::size_t>(p_)), v(static_cast<std::size_t>(p_)), dv(static_cast<std::size_t>(p_));
     for (index_t j = 0; j < p_; ++j) {
       mu[j] = static_cast<V>(prob.mu[j] * col_scale(j));
       v[j] = static_cast<V>(prob.factors[j]);
+      dv[j] = prob.usable(j) ? v[j] : V(0);  // unusable features have no dual constraint
     }
+    dual_factors_ = upload(dv);
     yh_ = upload(yh);
     sqw_ = upload(sqw);
     mu_ = upload(mu);
@@ -180,20 +184,23 @@ class FistaSolver final : public Solver {
     axpby<V>(ctx_, V(1), yh_.view(), V(-1), u_.view());
     const double dn = static_cast<double>(n_);
     const double a2 = static_cast<double>(dot<V>(ctx_, u_.view(), u_.view())) / dn;
-    const auto beta = get(beta_);
-    out.objective = 0.5 * a2 + prob_.penalty(lambda, beta);
     double dual;
     if (unpen_.size() > 0) {
+      const auto beta = get(beta_);
+      out.objective = 0.5 * a2 + prob_.penalty(lambda, beta);
       auto r = get(u_);
       const double* w = prob_.weights();
       if (w)
         for (index_t i = 0; i < n_; ++i) r[i] = w[i] > 0 ? r[i] / std::sqrt(w[i]) : 0.0;
       dual = residual_dual(prob_, unpen_, lambda, r).value;
     } else {
+      // On the device: the correlations, then one reduction for the penalty and the dual's terms.
       apply_transpose(u_.view(), static_cast<V>(1.0 / dn), g_.view());
-      const auto c = get(g_);
       const double a1 = static_cast<double>(dot<V>(ctx_, yh_.view(), u_.view())) / dn;
-      dual = dual_objective(prob_, lambda, c.data(), a1, a2).value;
+      const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, g_.data(), beta_.data(),
+                                         dual_factors_.data(), dual_args(lambda, prob_.alpha, prob_.positive));
+      out.objective = 0.5 * a2 + lambda * (prob_.alpha * terms.l1 + 0.5 * (1 - prob_.alpha) * terms.l2);
+      dual = dual_from_terms(lambda, prob_.alpha, terms, a1, a2).value;
     }
     out.gap = out.objective - dual;
   }
@@ -204,7 +211,7 @@ class FistaSolver final : public Solver {
   index_t n_, p_;
   std::optional<SparseOperator<V, std::int32_t>> sparse_;
   DenseMatrix<V> dense_;
-  Array<V> yh_, sqw_, mu_, factors_, beta_, z_, g_, u_;
+  Array<V> yh_, sqw_, mu_, factors_, dual_factors_, beta_, z_, g_, u_;
   double lipschitz_ = 1;
 };
 

@@ -1,10 +1,14 @@
 // Coordinate descent on the Gram matrix G = Z^T W Z / n and q = Z^T W yc / n, built once per problem
-// with one BLAS product; an epoch then costs O(p) plus O(p) per coefficient that moves, and the gap
-// needs no pass over X.
+// with one SYRK per block of rows; an epoch then costs O(p) plus O(p) per coefficient that moves, and
+// the gap needs no pass over X. G, q, the gradient q - G beta and beta live in the context's memory
+// space: on a GPU the sweeps are one kernel (kernels::gram_cd: a full sweep, then sweeps over the
+// coefficients it left non-zero, the working set) and a gap check brings back five scalars and two
+// dot products. Unpenalized features are projected out on the host (p values cross per check).
 #include <algorithm>
 #include <cmath>
 #include <memory>
 
+#include "host/core/dispatch.hpp"
 #include "host/core/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/context.hpp"
@@ -14,153 +18,193 @@ namespace shrink::lasso_detail {
 
 namespace {
 
+// Sweeps over the working set after each full sweep, between two gap checks.
+constexpr int kActiveSweeps = 2;
+
 template <class V>
 class GramSolver final : public Solver {
  public:
-  GramSolver(const Problem<V>& prob, const UnpenalizedSolver& unpen)
-      : prob_(prob), unpen_(unpen), p_(prob.p), grad_(static_cast<std::size_t>(p_)) {
-    // Zs = sqrt(w) (X - mu) / s in double, built one block of rows at a time (at most ~32 MiB, so
-    // n >> p never needs an n x p copy); centering before the product keeps large column offsets
-    // from cancelling in G.
-    const index_t n = prob.n;
-    const double* w = prob.weights();
-    const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p_, 1), 1, std::max<index_t>(n, 1));
-    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p_)]);
-    std::vector<double> yw(static_cast<std::size_t>(block));
-    const Context cpu(ContextOptions{Backend::Cpu, 0, 0, true, false});
-    gram_ = DenseMatrix<double>(p_, p_, Layout::ColMajor);
-    q_.assign(static_cast<std::size_t>(p_), 0.0);
-    const double inv_n = 1.0 / static_cast<double>(n);
-    for (index_t first = 0; first < n; first += block) {
-      const index_t rows = std::min(block, n - first);
-      const DenseView<double> zs(zs_data.get(), rows, p_, rows, Layout::ColMajor);
-      for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
-#pragma omp parallel for schedule(static)
-      for (index_t j = 0; j < p_; ++j) {
-        double* col = zs.data + j * rows;
-        if (!prob.usable(j)) {
-          std::fill(col, col + rows, 0.0);
-          continue;
-        }
-        const double sj = prob.scale[j], mj = prob.mu[j];
-        const V* xc = prob.x->dense.data() + j * n + first;
-        for (index_t i = 0; i < rows; ++i)
-          col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
-      }
-      const double beta = first == 0 ? 0.0 : 1.0;
-      gram<double>(cpu, inv_n, zs, beta, gram_.view());
-      gemv<double>(cpu, Op::Transpose, inv_n, zs, VectorView<const double>(yw.data(), rows), 1.0,
-                   VectorView<double>(q_));
+  GramSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen)
+      : ctx_(ctx), prob_(prob), unpen_(unpen), p_(prob.p) {
+    const auto space = ctx.memory_space();
+    const auto np = static_cast<std::size_t>(p_);
+    gram_ = DenseMatrix<double>(ctx, p_, p_, Layout::ColMajor, space);
+    q_ = Array<double>(ctx, np, space);
+    grad_ = Array<double>(ctx, np, space);
+    beta_ = Array<double>(ctx, np, space);
+    l1_ = Array<double>(ctx, np, space);
+    denom_ = Array<double>(ctx, np, space);
+    active_ = Array<index_t>(ctx, np, space);
+    std::vector<double> lip(np), factors(np);
+    for (index_t j = 0; j < p_; ++j) {
+      lip[j] = prob.usable(j) ? prob.lipschitz[j] : 0.0;
+      factors[j] = prob.usable(j) ? prob.factors[j] : 0.0;
     }
+    lipschitz_ = upload(lip);
+    factors_ = upload(factors);
+    build();
   }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
-    set_gradient(beta);
+    set_beta(beta);
     Solution s;
-    s.objective = primal(lambda, beta);
-    s.gap = s.objective - dual(lambda, beta);
+    certificate(lambda, s);
     return s;
   }
 
   Solution solve(const SolveRequest& req, std::vector<double>& beta) override {
     const double lambda = req.lambda, a = prob_.alpha;
-    set_gradient(beta);
+    set_beta(beta);
     std::vector<double> l1(static_cast<std::size_t>(p_)), denom(static_cast<std::size_t>(p_));
-    std::vector<index_t> active;
     for (index_t j = 0; j < p_; ++j) {
       l1[j] = lambda * a * prob_.factors[j];
       denom[j] = prob_.lipschitz[j] + lambda * (1 - a) * prob_.factors[j];
-      if (prob_.usable(j)) active.push_back(j);
     }
+    copy<double>(ctx_, VectorView<const double>(l1), l1_.view());
+    copy<double>(ctx_, VectorView<const double>(denom), denom_.view());
     Solution out;
     for (std::int64_t epoch = 0;; ++epoch) {
-      out.objective = primal(lambda, beta);
-      out.gap = out.objective - dual(lambda, beta);
+      certificate(lambda, out);
       out.iterations = epoch;
-      if (out.gap <= req.tol * out.objective) return out;
+      if (out.gap <= req.tol * out.objective) break;
       if (epoch >= req.max_iter) {
         out.status = FitStatus::MaxIterations;
-        return out;
+        break;
       }
-      for (index_t j : active) {
-        const double old = beta[j];
-        const double z = prob_.lipschitz[j] * old + grad_[j];
-        const double next = coordinate_update(z, l1[j], denom[j], prob_.positive);
-        if (next == old) continue;
-        const double delta = next - old;
-        beta[j] = next;
-        const double* g = gram_.data() + j * p_;
-#pragma omp simd
-        for (index_t k = 0; k < p_; ++k) grad_[k] -= delta * g[k];
-      }
+      SHRINK_DISPATCH(ctx_, gram_cd, ctx_, p_, gram_.data(), p_, l1_.data(), denom_.data(), lipschitz_.data(),
+                      prob_.positive, 1, kActiveSweeps, beta_.data(), grad_.data(), active_.data());
     }
+    beta = beta_.to_vector(ctx_);
+    return out;
   }
 
  private:
-  // grad = q - G beta
-  void set_gradient(const std::vector<double>& beta) {
-    grad_ = q_;
-    for (index_t j = 0; j < p_; ++j) {
-      if (beta[j] == 0) continue;
-      const double* g = gram_.data() + j * p_;
-      for (index_t k = 0; k < p_; ++k) grad_[k] -= beta[j] * g[k];
+  Array<double> upload(const std::vector<double>& host) const {
+    return Array<double>::from_vector(host).copy_to(ctx_, ctx_.memory_space());
+  }
+
+  // Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time (at most ~32 MiB, so n >> p never
+  // needs an n x p copy); centering before the product keeps large column offsets from cancelling in
+  // G. On a GPU each block is copied over and multiplied there.
+  void build() {
+    const index_t n = prob_.n;
+    const double* w = prob_.weights();
+    const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p_, 1), 1, std::max<index_t>(n, 1));
+    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p_)]);
+    std::vector<double> yw(static_cast<std::size_t>(block));
+    const bool device = ctx_.backend() != Backend::Cpu;
+    DenseMatrix<double> zs_device;
+    Array<double> yw_device;
+    if (device) {
+      zs_device = DenseMatrix<double>(ctx_, block, p_, Layout::ColMajor, ctx_.memory_space());
+      yw_device = Array<double>(ctx_, static_cast<std::size_t>(block), ctx_.memory_space());
+    }
+    const double inv_n = 1.0 / static_cast<double>(n);
+    for (index_t first = 0; first < n; first += block) {
+      const index_t rows = std::min(block, n - first);
+      for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob_.yc[first + i];
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < p_; ++j) {
+        double* col = zs_data.get() + j * rows;
+        if (!prob_.usable(j)) {
+          std::fill(col, col + rows, 0.0);
+          continue;
+        }
+        const double sj = prob_.scale[j], mj = prob_.mu[j];
+        const V* xc = prob_.x->dense.data() + j * n + first;
+        for (index_t i = 0; i < rows; ++i)
+          col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
+      }
+      DenseView<const double> zs(zs_data.get(), rows, p_, rows, Layout::ColMajor);
+      VectorView<const double> y(yw.data(), rows);
+      if (device) {
+        // The device block keeps its leading dimension; only the first `rows` rows are used.
+        for (index_t j = 0; j < p_; ++j)
+          copy<double>(ctx_, VectorView<const double>(zs_data.get() + j * rows, rows),
+                       VectorView<double>(zs_device.data() + j * block, rows, ctx_.memory_space()));
+        copy<double>(ctx_, y, VectorView<double>(yw_device.data(), rows, ctx_.memory_space()));
+        zs = DenseView<const double>(zs_device.data(), rows, p_, block, Layout::ColMajor, ctx_.memory_space());
+        y = VectorView<const double>(yw_device.data(), rows, ctx_.memory_space());
+      }
+      const double beta = first == 0 ? 0.0 : 1.0;
+      gram<double>(ctx_, inv_n, zs, beta, gram_.view());
+      gemv<double>(ctx_, Op::Transpose, inv_n, zs, y, beta, q_.view());
+    }
+    if (unpen_.size() > 0) {  // the unpenalized columns of G, for the host-side projection
+      const auto g = gram_.copy_to(ctx_, MemorySpace::Host);
+      unpen_columns_.resize(unpen_.size() * static_cast<std::size_t>(p_));
+      for (std::size_t u = 0; u < unpen_.size(); ++u)
+        std::copy_n(g.data() + prob_.unpenalized[u] * p_, p_, unpen_columns_.data() + u * p_);
     }
   }
 
-  // (1/n) r^T W r = y^T W y / n - 2 q.beta + beta^T G beta, with G beta = q - grad.
-  double residual_norm2(const std::vector<double>& beta) const {
-    double qb = 0, bgb = 0;
-    for (index_t j = 0; j < p_; ++j) {
-      qb += q_[j] * beta[j];
-      bgb += beta[j] * (q_[j] - grad_[j]);
-    }
-    return std::max(prob_.y_norm2 - 2 * qb + bgb, 0.0);
+  // beta_ = beta and grad = q - G beta.
+  void set_beta(const std::vector<double>& beta) {
+    copy<double>(ctx_, VectorView<const double>(beta), beta_.view());
+    copy<double>(ctx_, VectorView<const double>(q_.view()), grad_.view());
+    gemv<double>(ctx_, Op::NoTranspose, -1.0, gram_.view(), beta_.view(), 1.0, grad_.view());
   }
 
-  double primal(double lambda, const std::vector<double>& beta) const {
-    return 0.5 * residual_norm2(beta) + prob_.penalty(lambda, beta);
-  }
-
-  double dual(double lambda, const std::vector<double>& beta) {
-    double a2 = residual_norm2(beta);
-    double a1 = prob_.y_norm2;
-    for (index_t j = 0; j < p_; ++j) a1 -= q_[j] * beta[j];
-    c_ = grad_;
-    if (unpen_.size() > 0) {
+  // Objective and gap at beta_: (1/n) r^T W r = y^T W y / n - 2 q.beta + beta^T G beta with
+  // G beta = q - grad, and (1/n) yc^T W r = y^T W y / n - q.beta.
+  void certificate(double lambda, Solution& out) {
+    const double qb = dot<double>(ctx_, q_.view(), beta_.view());
+    const double bg = dot<double>(ctx_, beta_.view(), grad_.view());
+    double a2 = std::max(prob_.y_norm2 - qb - bg, 0.0);
+    double a1 = prob_.y_norm2 - qb;
+    const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
+    kernels::LassoDualTerms terms;
+    if (unpen_.size() == 0) {
+      terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, grad_.data(), beta_.data(), factors_.data(), args);
+    } else {
       // Project the unpenalized columns out: r' = r - Z_U t with t = G_UU^+ c_U.
+      auto c = grad_.to_vector(ctx_);
+      const auto beta = beta_.to_vector(ctx_);
       std::vector<double> cu(unpen_.size());
-      for (std::size_t u = 0; u < cu.size(); ++u) cu[u] = grad_[prob_.unpenalized[u]];
+      for (std::size_t u = 0; u < cu.size(); ++u) cu[u] = c[prob_.unpenalized[u]];
       const auto t = unpen_.solve(cu);
       double tgt = 0;
       for (std::size_t u = 0; u < t.size(); ++u) {
-        const index_t j = prob_.unpenalized[u];
-        a1 -= q_[j] * t[u];
+        a1 -= q_host(prob_.unpenalized[u]) * t[u];
         a2 -= 2 * t[u] * cu[u];
         for (std::size_t v = 0; v < t.size(); ++v) tgt += t[u] * unpen_.gram(u, v) * t[v];
-        const double* g = gram_.data() + j * p_;
-        for (index_t k = 0; k < p_; ++k) c_[k] -= t[u] * g[k];
+        const double* g = unpen_columns_.data() + u * p_;
+        for (index_t k = 0; k < p_; ++k) c[k] -= t[u] * g[k];
       }
       a2 = std::max(a2 + tgt, 0.0);
+      for (index_t j = 0; j < p_; ++j)
+        if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta[j], prob_.factors[j], args);
     }
-    return dual_objective(prob_, lambda, c_.data(), a1, a2).value;
+    out.objective = 0.5 * a2 + lambda * (prob_.alpha * terms.l1 + 0.5 * (1 - prob_.alpha) * terms.l2);
+    out.gap = out.objective - dual_from_terms(lambda, prob_.alpha, terms, a1, a2).value;
   }
 
+  double q_host(index_t j) {
+    if (q_cache_.empty()) q_cache_ = q_.to_vector(ctx_);
+    return q_cache_[j];
+  }
+
+  const Context& ctx_;
   const Problem<V>& prob_;
   const UnpenalizedSolver& unpen_;
   index_t p_;
   DenseMatrix<double> gram_;
-  std::vector<double> q_, grad_, c_;
+  Array<double> q_, grad_, beta_, l1_, denom_, lipschitz_, factors_;
+  Array<index_t> active_;
+  std::vector<double> unpen_columns_, q_cache_;
 };
 
 }  // namespace
 
 template <class V>
-std::unique_ptr<Solver> make_gram_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized) {
-  return std::make_unique<GramSolver<V>>(prob, unpenalized);
+std::unique_ptr<Solver> make_gram_solver(const Context& ctx, const Problem<V>& prob,
+                                         const UnpenalizedSolver& unpenalized) {
+  return std::make_unique<GramSolver<V>>(ctx, prob, unpenalized);
 }
 
-#define SHRINK_INSTANTIATE_GRAM(V) \
-  template std::unique_ptr<Solver> make_gram_solver<V>(const Problem<V>&, const UnpenalizedSolver&);
+#define SHRINK_INSTANTIATE_GRAM(V)                                                           \
+  template std::unique_ptr<Solver> make_gram_solver<V>(const Context&, const Problem<V>&, \
+                                                         const UnpenalizedSolver&);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GRAM)
 
 }  // namespace shrink::lasso_detail

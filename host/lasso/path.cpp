@@ -163,8 +163,8 @@ LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked
   if (asked == LassoSolver::Gram && prob.x->sparse)
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (asked != LassoSolver::Auto) return asked;
-  if (ctx.backend() == Backend::Cuda) return LassoSolver::ProximalGradient;
   if (!prob.x->sparse && prob.n >= 2 * prob.p && prob.p <= 4096) return LassoSolver::Gram;
+  if (ctx.backend() == Backend::Cuda) return LassoSolver::ProximalGradient;
   return LassoSolver::CoordinateDescent;
 }
 
@@ -189,7 +189,7 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
 
     std::unique_ptr<Solver> solver;
     switch (path.solver) {
-      case LassoSolver::Gram: solver = make_gram_solver(prob, unpen); break;
+      case LassoSolver::Gram: solver = make_gram_solver(ctx, prob, unpen); break;
       case LassoSolver::ProximalGradient: solver = make_fista_solver(ctx, prob, unpen); break;
       default: solver = make_cd_solver(prob, unpen); break;
     }

@@ -285,48 +285,38 @@ Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const 
 }
 
 // ---- dual ---------------------------------------------------------------------------------------------
+DualPoint dual_from_terms(double lambda, double alpha, const kernels::LassoDualTerms& terms, double a1,
+                          double a2) {
+  // Every penalized coordinate is smooth when alpha < 1 (its conjugate is finite everywhere): the
+  // dual point is the residual itself, theta = 1. For the Lasso, theta is the best scaling of r that
+  // keeps |theta c_j| <= lambda v_j (c_j <= ... when positive).
+  const bool smooth = terms.penalized > 0 && lambda * (1 - alpha) > 0;
+  double theta;
+  if (smooth) {
+    theta = 1;
+  } else {
+    const double theta_max = terms.max_ratio > 0 ? lambda * alpha / terms.max_ratio
+                                                 : std::numeric_limits<double>::infinity();
+    theta = a2 > 0 ? std::clamp(a1 / a2, 0.0, theta_max) : std::min(1.0, theta_max);
+  }
+  const double conj = smooth ? terms.excess : 0.0;
+  return {theta * a1 - 0.5 * theta * theta * a2 - conj, theta};
+}
+
 template <class V>
 DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
                          const std::vector<index_t>* subset) {
-  const double a = prob.alpha;
-  // Largest theta keeping the pure-l1 constraints |theta c_j| <= lambda a v_j (c_j <= ... if positive).
-  double theta_max = std::numeric_limits<double>::infinity();
-  bool smooth_terms = false;
-  auto visit = [&](auto&& f) {
-    if (subset) {
-      for (index_t j : *subset)
-        if (prob.usable(j) && prob.factors[j] > 0) f(j);
-    } else {
-      for (index_t j = 0; j < prob.p; ++j)
-        if (prob.usable(j) && prob.factors[j] > 0) f(j);
-    }
+  const auto args = dual_args(lambda, prob.alpha, prob.positive);
+  kernels::LassoDualTerms terms;
+  auto visit = [&](index_t j) {
+    if (prob.usable(j)) kernels::accumulate_dual_terms(terms, c[j], 0.0, prob.factors[j], args);
   };
-  visit([&](index_t j) {
-    const double l2 = lambda * (1 - a) * prob.factors[j];
-    if (l2 > 0) {
-      smooth_terms = true;
-      return;
-    }
-    const double bound = lambda * a * prob.factors[j];
-    const double cj = prob.positive ? c[j] : std::abs(c[j]);
-    if (cj > 0) theta_max = std::min(theta_max, bound / cj);
-  });
-  double theta;
-  if (!smooth_terms && a2 > 0)
-    theta = std::clamp(a1 / a2, 0.0, theta_max);  // the best scaling of r
-  else
-    theta = std::min(1.0, theta_max);
-  double conj = 0;  // sum of the smooth conjugates h_j*(theta c_j)
-  if (smooth_terms)
-    visit([&](index_t j) {
-      const double l2 = lambda * (1 - a) * prob.factors[j];
-      if (l2 <= 0) return;
-      const double tc = theta * c[j];
-      const double excess = prob.positive ? std::max(tc - lambda * a * prob.factors[j], 0.0)
-                                          : std::max(std::abs(tc) - lambda * a * prob.factors[j], 0.0);
-      conj += excess * excess / (2 * l2);
-    });
-  return {theta * a1 - 0.5 * theta * theta * a2 - conj, theta};
+  if (subset) {
+    for (index_t j : *subset) visit(j);
+  } else {
+    for (index_t j = 0; j < prob.p; ++j) visit(j);
+  }
+  return dual_from_terms(lambda, prob.alpha, terms, a1, a2);
 }
 
 // ---- unpenalized block ---------------------------------------------------------------------------------

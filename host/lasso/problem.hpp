@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/ops/lasso_math.hpp"
 #include "shrink/lasso.hpp"
 
 namespace shrink::lasso_detail {
@@ -69,12 +70,7 @@ struct Problem {
   double penalty(double lambda, const std::vector<double>& beta) const noexcept;
 };
 
-// The exact minimizer over one coefficient: S(z, l1) / denom, or max(z - l1, 0) / denom when
-// positive, with z = L_j beta_j + g_j and denom = L_j + the coordinate's ridge weight.
-inline double coordinate_update(double z, double l1, double denom, bool positive) noexcept {
-  if (positive) return std::max(z - l1, 0.0) / denom;
-  return std::copysign(std::max(std::abs(z) - l1, 0.0), z) / denom;
-}
+using kernels::coordinate_update;
 
 // Builds the problem: weights normalized, y centered, column statistics. Inputs already validated.
 template <class V>
@@ -91,6 +87,13 @@ struct DualPoint {
 template <class V>
 DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
                          const std::vector<index_t>* subset = nullptr);
+// The same dual from the coordinates' reduced terms (kernels::lasso_dual_terms over factors that are
+// zero for unusable features), for solvers whose correlations live on a device.
+DualPoint dual_from_terms(double lambda, double alpha, const kernels::LassoDualTerms& terms, double a1,
+                          double a2);
+inline kernels::LassoDualArgs dual_args(double lambda, double alpha, bool positive) {
+  return {lambda * alpha, lambda * (1 - alpha), positive};
+}
 
 // Least squares on the unpenalized features: a = G_UU^+ c_U by a Cholesky factorization that drops
 // linearly dependent columns (their a_j is 0).

@@ -26,9 +26,10 @@ class Solver {
 // Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.).
 template <class V>
 std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
-// Coordinate descent on the Gram matrix (dense X, n >> p).
+// Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend.
 template <class V>
-std::unique_ptr<Solver> make_gram_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
+std::unique_ptr<Solver> make_gram_solver(const Context& ctx, const Problem<V>& prob,
+                                         const UnpenalizedSolver& unpenalized);
 // FISTA with restarts, every full pass a kernel call on the context's backend.
 template <class V>
 std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,

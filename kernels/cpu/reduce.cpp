@@ -74,6 +74,26 @@ index_t count_nonfinite(const Context& ctx, index_t n, const V* x) {
   return bad;
 }
 
+template <class V>
+LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const V* beta, const V* factors,
+                                LassoDualArgs args) {
+  // The same static slices and in-order combine as reduce_sum: deterministic for a thread count.
+  const int t_count =
+      static_cast<int>(std::clamp<index_t>(p / 65536, 1, std::max(1, ctx.cpu_threads())));
+  std::vector<LassoDualTerms> partial(static_cast<std::size_t>(t_count));
+#pragma omp parallel num_threads(t_count)
+  {
+    const int t = omp_get_thread_num();
+    const index_t lo = p * t / t_count, hi = p * (t + 1) / t_count;
+    LassoDualTerms acc;
+    for (index_t j = lo; j < hi; ++j) accumulate_dual_terms(acc, c[j], beta[j], factors[j], args);
+    partial[static_cast<std::size_t>(t)] = acc;
+  }
+  LassoDualTerms total;
+  for (const auto& part : partial) total = combine_dual_terms(total, part);
+  return total;
+}
+
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)
 
 }  // namespace shrink::kernels::cpu

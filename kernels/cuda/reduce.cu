@@ -45,6 +45,21 @@ template <class V> struct NonFiniteTerm {
   __device__ long long operator()(index_t i) const { return isfinite(x[i]) ? 0 : 1; }
 };
 
+template <class V> struct DualTermsTerm {
+  const V* c; const V* beta; const V* factors; LassoDualArgs args;
+  __device__ LassoDualTerms operator()(index_t j) const {
+    LassoDualTerms t;
+    accumulate_dual_terms(t, static_cast<double>(c[j]), static_cast<double>(beta[j]),
+                          static_cast<double>(factors[j]), args);
+    return t;
+  }
+};
+struct DualTermsOp {
+  __device__ __forceinline__ LassoDualTerms operator()(const LassoDualTerms& a, const LassoDualTerms& b) const {
+    return combine_dual_terms(a, b);
+  }
+};
+
 template <class T, class Term, class Combine>
 __global__ void reduce_partials(index_t n, Term term, Combine combine, T identity, T* partial) {
   using BlockReduce = cub::BlockReduce<T, kBlock>;
@@ -113,6 +128,13 @@ V nrm2(const Context& ctx, index_t n, const V* x) {
 template <class V>
 index_t count_nonfinite(const Context& ctx, index_t n, const V* x) {
   return static_cast<index_t>(reduce<long long>(ctx, n, NonFiniteTerm<V>{x}, SumOp{}, 0LL));
+}
+
+template <class V>
+LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const V* beta, const V* factors,
+                                LassoDualArgs args) {
+  return reduce<LassoDualTerms>(ctx, p, DualTermsTerm<V>{c, beta, factors, args}, DualTermsOp{},
+                                LassoDualTerms{});
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)

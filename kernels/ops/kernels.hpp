@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "host/core/instantiate.hpp"
+#include "kernels/ops/lasso_math.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
@@ -131,6 +132,16 @@ struct SgdArgs {
   template <class V> V amax(const Context& ctx, index_t n, const V* x);                                 \
   template <class V> V sum(const Context& ctx, index_t n, const V* x);                                  \
   template <class V> index_t count_nonfinite(const Context& ctx, index_t n, const V* x);                \
+  /* the dual / penalty terms of p coordinates (correlations c, coefficients beta, factors v) */       \
+  template <class V> LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c,         \
+                                                     const V* beta, const V* factors,                   \
+                                                     LassoDualArgs args);                               \
+  /* lasso.{cpp,cu}: coordinate descent on a dense Gram (column-major, leading dimension ld), grad =  */ \
+  /* q - G beta kept current. `rounds` times: a sweep over every coordinate with lipschitz > 0, then  */ \
+  /* `active_sweeps` sweeps over those left non-zero (listed in `active`, p entries of workspace).   */ \
+  template <class V> void gram_cd(const Context& ctx, index_t p, const V* gram, index_t ld,            \
+                                  const V* l1, const V* denom, const V* lipschitz, bool positive,       \
+                                  int rounds, int active_sweeps, V* beta, V* grad, index_t* active);    \
   /* blas.{cpp,cu} */                                                                                  \
   template <class V> void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x,    \
                                V beta, V* y);                                                           \
@@ -188,7 +199,12 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
   template V nrm2<V>(const Context&, index_t, const V*);                  \
   template V amax<V>(const Context&, index_t, const V*);                  \
   template V sum<V>(const Context&, index_t, const V*);                   \
-  template index_t count_nonfinite<V>(const Context&, index_t, const V*);
+  template index_t count_nonfinite<V>(const Context&, index_t, const V*);                          \
+  template LassoDualTerms lasso_dual_terms<V>(const Context&, index_t, const V*, const V*, const V*, \
+                                              LassoDualArgs);
+#define SHRINK_INSTANTIATE_LASSO(V)                                                                  \
+  template void gram_cd<V>(const Context&, index_t, const V*, index_t, const V*, const V*, const V*, \
+                           bool, int, int, V*, V*, index_t*);
 #define SHRINK_INSTANTIATE_SPARSE(V, I)                                                             \
   template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
   template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \

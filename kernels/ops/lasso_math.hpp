@@ -1,0 +1,56 @@
+// Per-coordinate Lasso / Elastic-Net arithmetic shared by the host solvers and both kernel twins
+// (host+device inline), so the certificate is the same formula wherever it is computed.
+#pragma once
+#include "kernels/ops/prox_math.hpp"
+
+namespace shrink::kernels {
+
+// What the dual objective and the penalty need from the coordinates, as sums and a max, so a device
+// can reduce them and hand the host five scalars. Only coordinates with a factor v_j > 0 count.
+struct LassoDualTerms {
+  double max_ratio = 0;  // max c'_j / v_j, c' = c (positive) or |c|: bounds the dual scaling
+  double l1 = 0;         // sum v_j |beta_j|
+  double l2 = 0;         // sum v_j beta_j^2
+  double excess = 0;     // sum max(c'_j - l1_scale v_j, 0)^2 / (2 l2_scale v_j): the smooth conjugates at theta = 1
+  double penalized = 0;  // how many coordinates counted
+};
+
+struct LassoDualArgs {
+  double l1_scale = 0;  // lambda * alpha
+  double l2_scale = 0;  // lambda * (1 - alpha)
+  bool positive = false;
+};
+
+SHRINK_HD void accumulate_dual_terms(LassoDualTerms& t, double c, double beta, double v,
+                                     const LassoDualArgs& a) {
+  if (!(v > 0)) return;
+  t.penalized += 1;
+  const double cp = a.positive ? c : magnitude(c);
+  const double ratio = cp / v;
+  if (ratio > t.max_ratio) t.max_ratio = ratio;
+  t.l1 += v * magnitude(beta);
+  t.l2 += v * beta * beta;
+  if (a.l2_scale > 0) {
+    const double e = positive_part(cp - a.l1_scale * v);
+    t.excess += e * e / (2 * a.l2_scale * v);
+  }
+}
+
+SHRINK_HD LassoDualTerms combine_dual_terms(const LassoDualTerms& x, const LassoDualTerms& y) {
+  LassoDualTerms t;
+  t.max_ratio = y.max_ratio > x.max_ratio ? y.max_ratio : x.max_ratio;
+  t.l1 = x.l1 + y.l1;
+  t.l2 = x.l2 + y.l2;
+  t.excess = x.excess + y.excess;
+  t.penalized = x.penalized + y.penalized;
+  return t;
+}
+
+// The exact minimizer over one coefficient: S(z, l1) / denom, or max(z - l1, 0) / denom when
+// positive, with z = L_j beta_j + g_j and denom = L_j + the coordinate's ridge weight.
+template <class V>
+SHRINK_HD V coordinate_update(V z, V l1, V denom, bool positive) {
+  return positive ? positive_part(z - l1) / denom : copy_sign(positive_part(magnitude(z) - l1), z) / denom;
+}
+
+}  // namespace shrink::kernels
