@@ -168,6 +168,16 @@ def main():
     cases.append(glmnet_case("glmnet_positive_standardize", X, y,
                              lambda_grid(Xs, y, 1.0, True, ratio=0.02), 1.0, w, np.ones(15), True,
                              positive=True))
+    # Positivity with unpenalized features: feature 3's true effect is negative, so its bound binds.
+    X = ar1_design(rng, 80, 12)
+    beta = np.zeros(12)
+    beta[[1, 3, 7, 9]] = [1.5, -2.0, 1.0, 0.8]
+    y = X @ beta + 0.5 * rng.standard_normal(80) + 3.0
+    w = rng.uniform(0.2, 2.0, 80)
+    v = np.ones(12)
+    v[[3, 7]] = 0.0
+    cases.append(glmnet_case("glmnet_positive_unpenalized", X, y,
+                             lambda_grid(X, y, 1.0, True, ratio=0.02), 1.0, w, v, False, positive=True))
 
     for case in cases:
         with open(os.path.join(OUT, case["name"] + ".json"), "w") as f:

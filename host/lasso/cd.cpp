@@ -57,9 +57,10 @@ class ResidualDual {
   ResidualDual(const Problem<V>& prob, const UnpenalizedSolver& unpen)
       : prob_(prob), unpen_(unpen), work_(static_cast<std::size_t>(prob.n)) {}
 
-  // Projects the unpenalized features out of r (into work_) and returns their least-squares
-  // coefficients (order of prob.unpenalized).
-  std::vector<double> project(const double* r) {
+  // Projects the unpenalized features out of r (into work_) and returns the move of their
+  // coefficients that does it (order of prob.unpenalized; UnpenalizedSolver::step), from `beta`
+  // (null: all zero).
+  std::vector<double> project(const double* r, const std::vector<double>* beta) {
     const auto n = prob_.n;
     std::copy(r, r + n, work_.begin());
     if (unpen_.size() == 0) return {};
@@ -70,7 +71,10 @@ class ResidualDual {
       cu[a] = (column_dot(*prob_.x, j, prob_.weights(), work_.data()) - prob_.mu[j] * sw) /
               (static_cast<double>(n) * prob_.scale[j]);
     }
-    const auto coef = unpen_.solve(cu);
+    std::vector<double> current(cu.size(), 0.0);
+    if (beta)
+      for (std::size_t a = 0; a < cu.size(); ++a) current[a] = (*beta)[prob_.unpenalized[a]];
+    const auto coef = unpen_.step(cu, current, prob_.positive);
     double shift = 0;
     for (std::size_t a = 0; a < coef.size(); ++a) {
       const index_t j = prob_.unpenalized[a];
@@ -102,9 +106,9 @@ class ResidualDual {
   }
 
   // The dual at the best scaling of the residual r; c receives the correlations of r (projected).
-  DualPoint evaluate(double lambda, const double* r, std::vector<double>& c,
+  DualPoint evaluate(double lambda, const double* r, const std::vector<double>* beta, std::vector<double>& c,
                      const std::vector<index_t>* subset) {
-    project(r);
+    project(r, beta);
     correlations(c, subset);
     const double dn = static_cast<double>(prob_.n);
     double a1 = 0, a2 = 0;
@@ -143,7 +147,7 @@ class CdSolver final : public Solver {
     materialize();
     Solution s;
     s.objective = primal(lambda, beta);
-    s.gap = s.objective - dual_.evaluate(lambda, r_.data(), c_, nullptr).value;
+    s.gap = s.objective - dual_.evaluate(lambda, r_.data(), &beta, c_, nullptr).value;
     remember(lambda);
     return s;
   }
@@ -172,7 +176,7 @@ class CdSolver final : public Solver {
       materialize();
       out.objective = primal(lambda, beta);
       out.iterations = epochs;
-      DualPoint best = dual_.evaluate(lambda, r_.data(), c_, nullptr);
+      DualPoint best = dual_.evaluate(lambda, r_.data(), &beta, c_, nullptr);
       out.gap = out.objective - best.value;
       if (out.gap <= req.tol * out.objective) {
         out.status = FitStatus::Converged;
@@ -180,7 +184,7 @@ class CdSolver final : public Solver {
         return out;
       }
       if (have_acc) {  // the extrapolated residual only when r alone does not certify
-        const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), c_acc_, nullptr);
+        const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, nullptr);
         if (acc.value > best.value) {
           best = acc;
           std::swap(c_, c_acc_);
@@ -345,11 +349,11 @@ class CdSolver final : public Solver {
       since_check = 0;
       materialize();
       const double primal_value = primal(lambda, beta);
-      double best = dual_.evaluate(lambda, r_.data(), c_, &ws).value;
+      double best = dual_.evaluate(lambda, r_.data(), &beta, c_, &ws).value;
       if (primal_value - best <= tol_in) break;
       have_acc = extrapolate(stored);
       if (have_acc) {
-        best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), c_acc_, &ws).value);
+        best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, &ws).value);
         if (primal_value - best <= tol_in) break;
       }
       if (active.size() < ws.size()) {
@@ -415,7 +419,7 @@ template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
                                         std::vector<double>& beta_unpenalized) {
   ResidualDual<V> dual(prob, unpenalized);
-  beta_unpenalized = dual.project(prob.yc.data());
+  beta_unpenalized = dual.project(prob.yc.data(), nullptr);
   std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
   dual.correlations(c, nullptr);
   return c;
@@ -423,10 +427,10 @@ std::vector<double> null_model_gradient(const Problem<V>& prob, const Unpenalize
 
 template <class V>
 DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
-                        const std::vector<double>& r) {
+                        const std::vector<double>& r, const std::vector<double>& beta) {
   ResidualDual<V> dual(prob, unpenalized);
   std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
-  return dual.evaluate(lambda, r.data(), c, nullptr);
+  return dual.evaluate(lambda, r.data(), &beta, c, nullptr);
 }
 
 #define SHRINK_INSTANTIATE_CD(V)                                                               \
@@ -434,7 +438,7 @@ DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenal
   template std::vector<double> null_model_gradient<V>(const Problem<V>&, const UnpenalizedSolver&, \
                                                       std::vector<double>&); \
   template DualPoint residual_dual<V>(const Problem<V>&, const UnpenalizedSolver&, double,         \
-                                      const std::vector<double>&);
+                                      const std::vector<double>&, const std::vector<double>&);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
 
 }  // namespace shrink::lasso_detail

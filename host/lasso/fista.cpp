@@ -192,7 +192,7 @@ class FistaSolver final : public Solver {
       const double* w = prob_.weights();
       if (w)
         for (index_t i = 0; i < n_; ++i) r[i] = w[i] > 0 ? r[i] / std::sqrt(w[i]) : 0.0;
-      dual = residual_dual(prob_, unpen_, lambda, r).value;
+      dual = residual_dual(prob_, unpen_, lambda, r, beta).value;
     } else {
       // On the device: the correlations, then one reduction for the penalty and the dual's terms.
       apply_transpose(u_.view(), static_cast<V>(1.0 / dn), g_.view());

@@ -157,12 +157,14 @@ class GramSolver final : public Solver {
     if (unpen_.size() == 0) {
       terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, grad_.data(), beta_.data(), factors_.data(), args);
     } else {
-      // Project the unpenalized columns out: r' = r - Z_U t with t = G_UU^+ c_U.
+      // Project the unpenalized columns out: r' = r - Z_U t (UnpenalizedSolver::step).
       auto c = grad_.to_vector(ctx_);
       const auto beta = beta_.to_vector(ctx_);
       std::vector<double> cu(unpen_.size());
       for (std::size_t u = 0; u < cu.size(); ++u) cu[u] = c[prob_.unpenalized[u]];
-      const auto t = unpen_.solve(cu);
+      std::vector<double> current(cu.size());
+      for (std::size_t u = 0; u < cu.size(); ++u) current[u] = beta[prob_.unpenalized[u]];
+      const auto t = unpen_.step(cu, current, prob_.positive);
       double tgt = 0;
       for (std::size_t u = 0; u < t.size(); ++u) {
         a1 -= q_host(prob_.unpenalized[u]) * t[u];

@@ -320,51 +320,136 @@ DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c,
 }
 
 // ---- unpenalized block ---------------------------------------------------------------------------------
+namespace {
+
+// Cholesky of the k x k matrix g restricted to `in`, dropping dependent columns: a pivot below 1e-10
+// of its diagonal leaves the column out (kept = 0).
+void factor_subset(const std::vector<double>& g, std::size_t k, const std::vector<char>& in,
+                   std::vector<double>& chol, std::vector<char>& kept) {
+  chol = g;
+  kept = in;
+  for (std::size_t j = 0; j < k; ++j) {
+    if (!kept[j]) continue;
+    double d = chol[j * k + j];
+    for (std::size_t t = 0; t < j; ++t)
+      if (kept[t]) d -= chol[j * k + t] * chol[j * k + t];
+    if (!(d > 1e-10 * g[j * k + j])) {
+      kept[j] = 0;
+      continue;
+    }
+    const double l = std::sqrt(d);
+    chol[j * k + j] = l;
+    for (std::size_t i = j + 1; i < k; ++i) {
+      double s = chol[i * k + j];
+      for (std::size_t t = 0; t < j; ++t)
+        if (kept[t]) s -= chol[i * k + t] * chol[j * k + t];
+      chol[i * k + j] = s / l;
+    }
+  }
+}
+
+// z = G_SS^-1 c_S on the kept columns S, 0 elsewhere.
+std::vector<double> solve_factored(const std::vector<double>& chol, const std::vector<char>& kept, std::size_t k,
+                                   const std::vector<double>& c) {
+  std::vector<double> z(k, 0.0);
+  for (std::size_t i = 0; i < k; ++i) {
+    if (!kept[i]) continue;
+    double s = c[i];
+    for (std::size_t t = 0; t < i; ++t)
+      if (kept[t]) s -= chol[i * k + t] * z[t];
+    z[i] = s / chol[i * k + i];
+  }
+  for (std::size_t i = k; i-- > 0;) {
+    if (!kept[i]) continue;
+    double s = z[i];
+    for (std::size_t t = i + 1; t < k; ++t)
+      if (kept[t]) s -= chol[t * k + i] * z[t];
+    z[i] = s / chol[i * k + i];
+  }
+  return z;
+}
+
+}  // namespace
+
 template <class V>
 UnpenalizedSolver::UnpenalizedSolver(const Problem<V>& prob) : k_(prob.unpenalized.size()) {
   g_.assign(k_ * k_, 0.0);
   for (std::size_t a = 0; a < k_; ++a)
     for (std::size_t b = 0; b <= a; ++b)
       g_[a * k_ + b] = g_[b * k_ + a] = prob.gram_entry(prob.unpenalized[a], prob.unpenalized[b]);
-  // Cholesky with column dropping: a pivot below 1e-10 of its diagonal means a dependent column.
-  chol_ = g_;
-  kept_.assign(k_, 1);
-  for (std::size_t j = 0; j < k_; ++j) {
-    double d = chol_[j * k_ + j];
-    for (std::size_t t = 0; t < j; ++t)
-      if (kept_[t]) d -= chol_[j * k_ + t] * chol_[j * k_ + t];
-    if (!(d > 1e-10 * g_[j * k_ + j])) {
-      kept_[j] = 0;
-      continue;
-    }
-    const double l = std::sqrt(d);
-    chol_[j * k_ + j] = l;
-    for (std::size_t i = j + 1; i < k_; ++i) {
-      double s = chol_[i * k_ + j];
-      for (std::size_t t = 0; t < j; ++t)
-        if (kept_[t]) s -= chol_[i * k_ + t] * chol_[j * k_ + t];
-      chol_[i * k_ + j] = s / l;
-    }
-  }
+  factor_subset(g_, k_, std::vector<char>(k_, 1), chol_, kept_);
 }
 
 std::vector<double> UnpenalizedSolver::solve(const std::vector<double>& c) const {
-  std::vector<double> z(k_, 0.0);
-  for (std::size_t i = 0; i < k_; ++i) {
-    if (!kept_[i]) continue;
-    double s = c[i];
-    for (std::size_t t = 0; t < i; ++t)
-      if (kept_[t]) s -= chol_[i * k_ + t] * z[t];
-    z[i] = s / chol_[i * k_ + i];
+  return solve_factored(chol_, kept_, k_, c);
+}
+
+std::vector<double> UnpenalizedSolver::solve_nonnegative(const std::vector<double>& c) const {
+  // Lawson-Hanson active set on min 1/2 s^T G s - c^T s, s >= 0: free the coordinate with the largest
+  // positive gradient, solve on the free set, and step back to the boundary whenever the unconstrained
+  // solution leaves the feasible set.
+  std::vector<double> s(k_, 0.0), chol;
+  std::vector<char> free(k_, 0), kept;
+  double scale = 0;
+  for (double v : c) scale = std::max(scale, std::abs(v));
+  const double tiny = 1e-13 * scale;
+  auto gradient = [&](std::size_t i) {
+    double w = c[i];
+    for (std::size_t t = 0; t < k_; ++t) w -= g_[i * k_ + t] * s[t];
+    return w;
+  };
+  for (std::size_t outer = 0; outer < 3 * k_ + 3; ++outer) {
+    std::size_t best = k_;
+    double top = tiny;
+    for (std::size_t i = 0; i < k_; ++i) {
+      if (free[i]) continue;
+      const double w = gradient(i);
+      if (w > top) {
+        top = w;
+        best = i;
+      }
+    }
+    if (best == k_) break;
+    free[best] = 1;
+    for (std::size_t inner = 0; inner < k_ + 1; ++inner) {
+      factor_subset(g_, k_, free, chol, kept);
+      std::vector<double> cs(k_, 0.0);
+      for (std::size_t i = 0; i < k_; ++i) cs[i] = kept[i] ? c[i] : 0.0;
+      const auto z = solve_factored(chol, kept, k_, cs);
+      bool feasible = true;
+      for (std::size_t i = 0; i < k_; ++i)
+        if (kept[i] && z[i] <= 0) feasible = false;
+      if (feasible) {
+        for (std::size_t i = 0; i < k_; ++i) s[i] = kept[i] ? z[i] : 0.0;
+        for (std::size_t i = 0; i < k_; ++i)
+          if (free[i] && !kept[i]) free[i] = 0;  // dependent: stays at zero
+        break;
+      }
+      double step = 1;
+      for (std::size_t i = 0; i < k_; ++i)
+        if (kept[i] && z[i] <= 0) step = std::min(step, s[i] / (s[i] - z[i]));
+      for (std::size_t i = 0; i < k_; ++i) {
+        s[i] += step * ((kept[i] ? z[i] : 0.0) - s[i]);
+        if (free[i] && (!kept[i] || s[i] <= 0)) {
+          free[i] = 0;
+          s[i] = 0;
+        }
+      }
+    }
   }
-  for (std::size_t i = k_; i-- > 0;) {
-    if (!kept_[i]) continue;
-    double s = z[i];
-    for (std::size_t t = i + 1; t < k_; ++t)
-      if (kept_[t]) s -= chol_[t * k_ + i] * z[t];
-    z[i] = s / chol_[i * k_ + i];
-  }
-  return z;
+  return s;
+}
+
+std::vector<double> UnpenalizedSolver::step(const std::vector<double>& c, const std::vector<double>& current,
+                                            bool positive) const {
+  if (!positive) return solve(c);
+  // t = s - current with s >= 0 minimizing 1/2 (s - current)^T G (s - current) - c^T (s - current).
+  std::vector<double> shifted(c);
+  for (std::size_t a = 0; a < k_; ++a)
+    for (std::size_t b = 0; b < k_; ++b) shifted[a] += g_[a * k_ + b] * current[b];
+  auto t = solve_nonnegative(shifted);
+  for (std::size_t a = 0; a < k_; ++a) t[a] -= current[a];
+  return t;
 }
 
 #define SHRINK_INSTANTIATE_LASSO_PROBLEM(V)                                                        \

@@ -104,6 +104,12 @@ class UnpenalizedSolver {
   std::size_t size() const noexcept { return k_; }
   // c holds c_U in the order of prob.unpenalized; returns a in the same order.
   std::vector<double> solve(const std::vector<double>& c) const;
+  // The nonnegative least-squares form: s >= 0 minimizing 1/2 s^T G_UU s - c^T s (Lawson-Hanson).
+  std::vector<double> solve_nonnegative(const std::vector<double>& c) const;
+  // The move t of the unpenalized coefficients (now `current`) that projects them out of a residual
+  // with correlations c: G_UU^+ c, or under positivity the t keeping current + t >= 0 that leaves
+  // c_j = 0 where current + t > 0 and c_j <= 0 where it is 0 (a dual-feasible projection).
+  std::vector<double> step(const std::vector<double>& c, const std::vector<double>& current, bool positive) const;
   double gram(std::size_t a, std::size_t b) const noexcept { return g_[a * k_ + b]; }
 
  private:

@@ -42,9 +42,9 @@ std::vector<double> null_model_gradient(const Problem<V>& prob, const Unpenalize
                                         std::vector<double>& beta_unpenalized);
 
 // The dual at the best scaling of a materialized residual r (n values) over all features, with the
-// unpenalized features projected out; a full pass over X on the host.
+// unpenalized features projected out (from their coefficients in beta); a full pass over X on the host.
 template <class V>
 DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
-                        const std::vector<double>& r);
+                        const std::vector<double>& r, const std::vector<double>& beta);
 
 }  // namespace shrink::lasso_detail
