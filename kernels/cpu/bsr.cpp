@@ -360,26 +360,13 @@ void column_sums(const Context&, DenseView<const V> m, V* out) {
 template <class V>
 void adam_step(const Context&, index_t n, V* w, const V* g, V* m, V* v, AdamArgs<V> a) {
 #pragma omp parallel for simd schedule(static)
-  for (index_t i = 0; i < n; ++i) {
-    const V gi = g[i] + a.weight_decay * w[i];
-    m[i] = a.beta1 * m[i] + (V(1) - a.beta1) * gi;
-    v[i] = a.beta2 * v[i] + (V(1) - a.beta2) * gi * gi;
-    const V mhat = m[i] / a.correction1, vhat = v[i] / a.correction2;
-    w[i] -= a.learning_rate * mhat / (std::sqrt(vhat) + a.epsilon);
-  }
+  for (index_t i = 0; i < n; ++i) adam_update(w[i], g[i], m[i], v[i], a);
 }
 
 template <class V>
 void sgd_step(const Context&, index_t n, V* w, const V* g, V* velocity, SgdArgs<V> a) {
 #pragma omp parallel for simd schedule(static)
-  for (index_t i = 0; i < n; ++i) {
-    V step = g[i] + a.weight_decay * w[i];
-    if (velocity) {
-      velocity[i] = a.momentum * velocity[i] + step;
-      step = velocity[i];
-    }
-    w[i] -= a.learning_rate * step;
-  }
+  for (index_t i = 0; i < n; ++i) sgd_update(w[i], g[i], velocity ? velocity + i : nullptr, a);
 }
 
 template <class V>

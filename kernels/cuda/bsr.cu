@@ -316,27 +316,15 @@ __global__ void column_finish_kernel(index_t cols, index_t chunks, const V* part
 template <class V>
 __global__ void adam_kernel(index_t n, V* w, const V* g, V* m, V* v, AdamArgs<V> a) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const V gi = g[i] + a.weight_decay * w[i];
-    const V mi = a.beta1 * m[i] + (V(1) - a.beta1) * gi;
-    const V vi = a.beta2 * v[i] + (V(1) - a.beta2) * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] -= a.learning_rate * (mi / a.correction1) / (sqrt(vi / a.correction2) + a.epsilon);
-  }
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    adam_update(w[i], g[i], m[i], v[i], a);
 }
 
 template <class V>
 __global__ void sgd_kernel(index_t n, V* w, const V* g, V* velocity, SgdArgs<V> a) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    V step = g[i] + a.weight_decay * w[i];
-    if (velocity) {
-      velocity[i] = a.momentum * velocity[i] + step;
-      step = velocity[i];
-    }
-    w[i] -= a.learning_rate * step;
-  }
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    sgd_update(w[i], g[i], velocity ? velocity + i : nullptr, a);
 }
 
 template <class V>

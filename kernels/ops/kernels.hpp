@@ -8,6 +8,7 @@
 
 #include "host/core/instantiate.hpp"
 #include "kernels/ops/lasso_math.hpp"
+#include "kernels/ops/optim_math.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/nn.hpp"
 #include "shrink/ops.hpp"
@@ -23,15 +24,6 @@ struct ProxArgs {
   bool positive;
 };
 
-template <class V>
-struct AdamArgs {
-  V learning_rate, beta1, beta2, epsilon, weight_decay;
-  V correction1, correction2;  // 1 - beta1^t, 1 - beta2^t
-};
-template <class V>
-struct SgdArgs {
-  V learning_rate, momentum, weight_decay;
-};
 
 // Sparse-autoencoder kernels (sae.{cpp,cu}). All matrices are row-major, samples x features; a
 // decoder D is latents x inputs (row j is latent j's atom). TopK codes are k (index, value) pairs per
