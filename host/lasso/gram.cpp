@@ -130,11 +130,15 @@ class GramSolver final : public Solver {
       gram<double>(ctx_, inv_n, zs, beta, gram_.view());
       gemv<double>(ctx_, Op::Transpose, inv_n, zs, y, beta, q_.view());
     }
-    if (unpen_.size() > 0) {  // the unpenalized columns of G, for the host-side projection
+    if (unpen_.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
       const auto g = gram_.copy_to(ctx_, MemorySpace::Host);
+      const auto q = q_.to_vector(ctx_);
       unpen_columns_.resize(unpen_.size() * static_cast<std::size_t>(p_));
-      for (std::size_t u = 0; u < unpen_.size(); ++u)
+      unpen_q_.resize(unpen_.size());
+      for (std::size_t u = 0; u < unpen_.size(); ++u) {
         std::copy_n(g.data() + prob_.unpenalized[u] * p_, p_, unpen_columns_.data() + u * p_);
+        unpen_q_[u] = q[prob_.unpenalized[u]];
+      }
     }
   }
 
@@ -167,7 +171,7 @@ class GramSolver final : public Solver {
       const auto t = unpen_.step(cu, current, prob_.positive);
       double tgt = 0;
       for (std::size_t u = 0; u < t.size(); ++u) {
-        a1 -= q_host(prob_.unpenalized[u]) * t[u];
+        a1 -= unpen_q_[u] * t[u];
         a2 -= 2 * t[u] * cu[u];
         for (std::size_t v = 0; v < t.size(); ++v) tgt += t[u] * unpen_.gram(u, v) * t[v];
         const double* g = unpen_columns_.data() + u * p_;
@@ -181,11 +185,6 @@ class GramSolver final : public Solver {
     out.gap = out.objective - dual_from_terms(lambda, prob_.alpha, terms, a1, a2).value;
   }
 
-  double q_host(index_t j) {
-    if (q_cache_.empty()) q_cache_ = q_.to_vector(ctx_);
-    return q_cache_[j];
-  }
-
   const Context& ctx_;
   const Problem<V>& prob_;
   const UnpenalizedSolver& unpen_;
@@ -193,7 +192,7 @@ class GramSolver final : public Solver {
   DenseMatrix<double> gram_;
   Array<double> q_, grad_, beta_, l1_, denom_, lipschitz_, factors_;
   Array<index_t> active_;
-  std::vector<double> unpen_columns_, q_cache_;
+  std::vector<double> unpen_columns_, unpen_q_;
 };
 
 }  // namespace
