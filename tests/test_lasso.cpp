@@ -234,6 +234,34 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
     }
 }
 
+TEST(Lasso, CoordinateDescentPathDoesNotDependOnThreadCount) {
+  // The path runs in blocks of lambdas solved at once; the blocks are fixed, so one thread and
+  // several give the same bits. Sparse, with an unpenalized feature and Elastic Net in the mix.
+  const auto d = random_problem(300, 120, 21);
+  const auto csc = csr_to_csc(dense_to_csr<double, std::int64_t>(d.x.view()));
+  LassoOptions o;
+  o.n_lambdas = 30;
+  o.solver = LassoSolver::CoordinateDescent;
+  for (double ratio : {1.0, 0.7}) {
+    o.l1_ratio = ratio;
+    o.penalty_factors.assign(120, 1.0);
+    o.penalty_factors[5] = 0;
+    std::vector<LassoPath> paths;
+    for (int threads : {1, 2, 3})
+      paths.push_back(lasso_path(Context(ContextOptions{Backend::Cpu, 0, threads, true, false}), csc,
+                                 VectorView<const double>(d.y), o));
+    EXPECT_TRUE(paths[0].all_converged());
+    for (std::size_t t = 1; t < paths.size(); ++t)
+      for (std::size_t l = 0; l < paths[0].size(); ++l) {
+        SCOPED_TRACE("l1_ratio " + std::to_string(ratio) + ", lambda #" + std::to_string(l));
+        EXPECT_EQ(paths[t].iterations[l], paths[0].iterations[l]);
+        EXPECT_EQ(paths[t].duality_gap[l], paths[0].duality_gap[l]);
+        EXPECT_EQ(paths[t].coefficients_at(l), paths[0].coefficients_at(l));
+      }
+    expect_kkt(d.x, d.y, o, paths[1], 1e-2, "threaded path");
+  }
+}
+
 TEST(Lasso, GramBuiltInRowBlocksMatchesCoordinateDescent) {
   // p = 1000 makes the Gram solver build G from two blocks of rows (4194 + 306).
   const auto d = random_problem(4500, 1000, 15, 30);

@@ -21,6 +21,10 @@ constexpr double kInnerFraction = 0.3;
 // that the residual-based dual usually certifies: check then rather than waiting for the schedule.
 constexpr double kEarlyFactor = 1e-3;
 constexpr index_t kFirstWorkingSet = 10;
+// A strong-rule set with at least this fraction of the features is widened to all of them.
+constexpr double kStrongAllFraction = 0.25;
+// After two failed checks, the next waits for this fraction of the epochs their rate predicts.
+constexpr double kCheckWait = 0.7;
 
 // Solves the small k x k system M z = rhs by Gaussian elimination with partial pivoting; false when
 // M is numerically singular.
@@ -140,7 +144,9 @@ class CdSolver final : public Solver {
   CdSolver(const Problem<V>& prob, const UnpenalizedSolver& unpen)
       : prob_(prob), dual_(prob, unpen), n_(prob.n), p_(prob.p),
         rt_(static_cast<std::size_t>(n_)), r_(static_cast<std::size_t>(n_)),
-        c_(static_cast<std::size_t>(p_)), c_acc_(static_cast<std::size_t>(p_)) {}
+        c_(static_cast<std::size_t>(p_)), c_acc_(static_cast<std::size_t>(p_)) {
+    for (index_t j = 0; j < p_; ++j) usable_ += prob.usable(j);
+  }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
     prob_.residual(beta, rt_, m_);
@@ -159,7 +165,7 @@ class CdSolver final : public Solver {
     index_t nnz = 0;
     for (index_t j = 0; j < p_; ++j) nnz += beta[j] != 0;
     index_t ws_size = std::max<index_t>(kFirstWorkingSet, 2 * nnz);
-    bool have_acc = false;
+    InnerResult inner_result;
     Solution out;
     std::int64_t epochs = 0;
     if (warm_ && lambda < previous_lambda_) {
@@ -169,13 +175,21 @@ class CdSolver final : public Solver {
       const auto ws = strong_set(lambda, beta);
       ws_size = std::max<index_t>(ws_size, static_cast<index_t>(ws.size()));
       materialize();
-      have_acc = inner(lambda, ws, req.tol * primal(lambda, beta), req.max_iter, epochs, beta);
+      const bool everything = static_cast<index_t>(ws.size()) == usable_;
+      inner_result = inner(lambda, ws, everything, req.tol * primal(lambda, beta), req, epochs, beta);
     }
     warm_ = false;
     for (;;) {
+      out.iterations = epochs;
+      if (inner_result.certified) {  // the inner check already covered every feature
+        out.objective = inner_result.objective;
+        out.gap = inner_result.gap;
+        out.status = FitStatus::Converged;
+        remember(lambda);
+        return out;
+      }
       materialize();
       out.objective = primal(lambda, beta);
-      out.iterations = epochs;
       DualPoint best = dual_.evaluate(lambda, r_.data(), &beta, c_, nullptr);
       out.gap = out.objective - best.value;
       if (out.gap <= req.tol * out.objective) {
@@ -183,7 +197,7 @@ class CdSolver final : public Solver {
         remember(lambda);
         return out;
       }
-      if (have_acc) {  // the extrapolated residual only when r alone does not certify
+      if (inner_result.have_acc) {  // the extrapolated residual only when r alone does not certify
         const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, nullptr);
         if (acc.value > best.value) {
           best = acc;
@@ -203,7 +217,7 @@ class CdSolver final : public Solver {
       const auto ws = working_set(lambda, best.theta, beta, screened, ws_size);
       const bool everything = static_cast<index_t>(ws.size()) == candidates_;
       const double tol_in = everything ? req.tol * out.objective : kInnerFraction * out.gap;
-      have_acc = inner(lambda, ws, tol_in, req.max_iter, epochs, beta);
+      inner_result = inner(lambda, ws, everything, tol_in, req, epochs, beta);
       ws_size = std::min<index_t>(2 * ws_size, p_);
       if (ws.empty()) ++epochs;  // everything screened: the next check certifies zero
     }
@@ -225,6 +239,14 @@ class CdSolver final : public Solver {
       if (!prob_.usable(j)) continue;
       const double cj = prob_.positive ? c_[j] : std::abs(c_[j]);
       if (beta[j] != 0 || prob_.factors[j] == 0 || cj >= level * prob_.factors[j]) ws.push_back(j);
+    }
+    // When many features pass, the rule's misses are costly: the set is solved to the full
+    // tolerance before the check over every feature finds them, and their entry then restarts much
+    // of the convergence. Take every feature instead.
+    if (static_cast<double>(ws.size()) >= kStrongAllFraction * static_cast<double>(usable_)) {
+      ws.clear();
+      for (index_t j = 0; j < p_; ++j)
+        if (prob_.usable(j)) ws.push_back(j);
     }
     return ws;
   }
@@ -286,11 +308,21 @@ class CdSolver final : public Solver {
     return ws;
   }
 
-  // Cyclic coordinate descent over ws until its gap is <= tol_in; true when r_acc_ holds an
-  // extrapolated residual.
-  bool inner(double lambda, const std::vector<index_t>& ws, double tol_in, std::int64_t max_iter,
-             std::int64_t& epochs, std::vector<double>& beta) {
-    if (ws.empty()) return false;
+  struct InnerResult {
+    bool have_acc = false;   // r_acc_ holds an extrapolated residual
+    bool certified = false;  // the gap over every feature meets req.tol (ws was everything)
+    double objective = 0, gap = 0;
+  };
+
+  // Cyclic coordinate descent over ws until its gap is <= tol_in. When ws is `everything` (every
+  // feature not screened), its checks take every feature's dual constraint and stop at the final
+  // criterion (req.tol times the current primal), so that a passing check certifies the full problem
+  // without another pass.
+  InnerResult inner(double lambda, const std::vector<index_t>& ws, bool everything, double tol_in,
+                    const SolveRequest& req, std::int64_t& epochs, std::vector<double>& beta) {
+    const std::int64_t max_iter = req.max_iter;
+    InnerResult result;
+    if (ws.empty()) return result;
     const double a = prob_.alpha;
     std::vector<double> l1(ws.size()), denom(ws.size()), lip(ws.size());
     for (std::size_t t = 0; t < ws.size(); ++t) {
@@ -302,7 +334,13 @@ class CdSolver final : public Solver {
     if (history_.empty())  // allocated once: nothing is allocated inside the iterations
       history_.assign(static_cast<std::size_t>(kExtrapolation + 1), std::vector<double>(static_cast<std::size_t>(n_)));
     int stored = 0;
-    bool have_acc = false;
+    // Once the extrapolated residual has given the better dual point it is evaluated alone: late in
+    // a solve the plain residual does not certify first, and each evaluation is a pass over ws.
+    bool acc_wins = false;
+    // Failed checks show the gap's linear rate; the next check waits for most of the epochs that
+    // rate says are still needed.
+    double last_gap = 0;
+    std::int64_t last_check = 0, next_check = 0;
     // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
     // coefficients only until they settle, then a full sweep again. The gap is checked after a full
     // sweep that gained less than kEarlyFactor * tol_in, and at least every kGapEvery epochs.
@@ -339,7 +377,7 @@ class CdSolver final : public Solver {
       active.clear();
       for (std::size_t t = 0; t < ws.size(); ++t)
         if (beta[ws[t]] != 0) active.push_back(t);
-      if (!settled && since_check < kGapEvery) {
+      if ((!settled && since_check < kGapEvery) || epochs < next_check) {
         if (active.size() < ws.size()) {
           full = false;
           active_run = 0;
@@ -349,19 +387,41 @@ class CdSolver final : public Solver {
       since_check = 0;
       materialize();
       const double primal_value = primal(lambda, beta);
-      double best = dual_.evaluate(lambda, r_.data(), &beta, c_, &ws).value;
-      if (primal_value - best <= tol_in) break;
-      have_acc = extrapolate(stored);
-      if (have_acc) {
-        best = std::max(best, dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, &ws).value);
-        if (primal_value - best <= tol_in) break;
+      const std::vector<index_t>* subset = everything ? nullptr : &ws;
+      const double threshold = everything ? req.tol * primal_value : tol_in;
+      result.have_acc = extrapolate(stored);
+      double best = -std::numeric_limits<double>::infinity();
+      bool best_acc = false;
+      if (!(result.have_acc && acc_wins)) best = dual_.evaluate(lambda, r_.data(), &beta, c_, subset).value;
+      if (primal_value - best > threshold && result.have_acc) {
+        const double acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, subset).value;
+        acc_wins = acc_wins || acc > best;
+        if (acc > best) {
+          best = acc;
+          best_acc = true;
+        }
       }
+      if (primal_value - best <= threshold) {
+        if (best_acc) std::swap(c_, c_acc_);  // c_ holds the certifying point's correlations
+        result.certified = everything;
+        result.objective = primal_value;
+        result.gap = primal_value - best;
+        break;
+      }
+      const double gap = primal_value - best;
+      if (last_gap > 0 && gap > 0 && gap < last_gap) {
+        const double per_epoch = std::log(gap / last_gap) / static_cast<double>(epochs - last_check);
+        next_check = epochs + std::min<std::int64_t>(
+                                  kGapEvery, static_cast<std::int64_t>(kCheckWait * std::log(threshold / gap) / per_epoch));
+      }
+      last_gap = gap;
+      last_check = epochs;
       if (active.size() < ws.size()) {
         full = false;
         active_run = 0;
       }
     }
-    return have_acc;
+    return result;
   }
 
   // r_acc = sum_k c_k R_{k+1}, with c the normalized solution of (U U^T) z = 1 over the residual
@@ -406,6 +466,7 @@ class CdSolver final : public Solver {
   std::vector<double> diff_;
   double m_ = 0;
   index_t candidates_ = 0;
+  index_t usable_ = 0;  // usable features
   bool warm_ = false;  // c_ holds the previous solution's correlations
   double previous_lambda_ = 0;
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -64,6 +65,8 @@ MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, i
 namespace lasso_detail {
 namespace {
 
+constexpr int kLanes = 2;  // lambdas per block of the coordinate-descent path
+
 void check_vector(const std::vector<double>& v, index_t expected, const std::string& what,
                   const std::string& why) {
   if (v.empty()) return;
@@ -102,12 +105,16 @@ void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOpt
 // Runs f with OpenMP limited to the context's CPU threads.
 template <class F>
 auto with_threads(const Context& ctx, F&& f) {
-  const int saved = omp_get_max_threads();
+  const int saved = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
   omp_set_num_threads(ctx.cpu_threads());
+  omp_set_max_active_levels(2);  // path lanes, and the threads of each lane
   struct Restore {
-    int n;
-    ~Restore() { omp_set_num_threads(n); }
-  } restore{saved};
+    int n, levels;
+    ~Restore() {
+      omp_set_num_threads(n);
+      omp_set_max_active_levels(levels);
+    }
+  } restore{saved, saved_levels};
   return f();
 }
 
@@ -142,21 +149,28 @@ Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const Lass
   return g;
 }
 
-// A warm start one step further along the path: beta moves roughly linearly in log(lambda) while its
-// support is fixed, so continue the last step (coefficients that would change sign, or are zero,
-// stay at zero). Only a starting point: the solver still certifies its answer.
-void predict_along_path(const std::vector<double>& lambdas, std::size_t l,
-                        const std::vector<double>& previous, std::vector<double>& beta) {
-  if (l < 2 || previous.size() != beta.size()) return;
-  const double a = lambdas[l], b = lambdas[l - 1], c = lambdas[l - 2];
+// A warm start for lambdas[target] from the solutions at lambdas[from] (`latest`) and
+// lambdas[from - 1] (`earlier`): while the support is fixed, a Lasso solution is affine in lambda, so
+// continue the line through the two (coefficients that would change sign, or are zero, stay at
+// zero). Only a starting point: the solver still certifies its answer.
+void predict_along_path(const std::vector<double>& lambdas, std::size_t target, std::size_t from,
+                        const std::vector<double>& earlier, std::vector<double>& beta) {
+  if (from < 1 || target <= from || earlier.size() != beta.size()) return;
+  const double a = lambdas[target], b = lambdas[from], c = lambdas[from - 1];
   if (!(a > 0 && b > a && c > b)) return;
-  const double step = std::log(b / a) / std::log(c / b);
+  const double step = (b - a) / (c - b);
   for (std::size_t j = 0; j < beta.size(); ++j) {
-    if (beta[j] == 0 || previous[j] == 0) continue;
-    const double next = beta[j] + step * (beta[j] - previous[j]);
+    if (beta[j] == 0 || earlier[j] == 0) continue;
+    const double next = beta[j] + step * (beta[j] - earlier[j]);
     beta[j] = (next > 0) == (beta[j] > 0) ? next : 0.0;
   }
 }
+
+// How many consecutive lambdas are solved as one block. Coordinate descent is sequential, so its
+// path runs in blocks of kLanes lambdas, each lambda of a block from a warm start predicted from the
+// blocks before and on its own thread when there are threads to spare; every solution is still
+// certified on its own. The blocks do not depend on the thread count, so neither do the results.
+int path_lanes(LassoSolver solver) { return solver == LassoSolver::CoordinateDescent ? kLanes : 1; }
 
 template <class V>
 LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked) {
@@ -187,37 +201,25 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     path.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
     path.lambdas = grid.lambdas;
 
-    std::unique_ptr<Solver> solver;
-    switch (path.solver) {
-      case LassoSolver::Gram: solver = make_gram_solver(ctx, prob, unpen); break;
-      case LassoSolver::ProximalGradient: solver = make_fista_solver(ctx, prob, unpen); break;
-      default: solver = make_cd_solver(prob, unpen); break;
-    }
+    const int lanes = path_lanes(path.solver);
+    std::vector<std::unique_ptr<Solver>> solvers(static_cast<std::size_t>(lanes));
+    for (auto& solver : solvers) switch (path.solver) {
+        case LassoSolver::Gram: solver = make_gram_solver(ctx, prob, unpen); break;
+        case LassoSolver::ProximalGradient: solver = make_fista_solver(ctx, prob, unpen); break;
+        default: solver = make_cd_solver(prob, unpen); break;
+      }
+    const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
+    const int block_threads = std::min(lanes, ctx.cpu_threads());
 
     std::vector<double> null_beta(static_cast<std::size_t>(x.p), 0.0);
     for (std::size_t u = 0; u < beta_u.size(); ++u) null_beta[prob.unpenalized[u]] = beta_u[u];
-    std::vector<double> beta = null_beta;
+    std::vector<double> latest = null_beta;  // the last solution along the path
+    std::vector<double> earlier;             // the one before it, for the prediction
 
     const std::size_t count = path.lambdas.size();
     std::vector<std::int64_t> row_ptr{0}, cols;
     std::vector<double> vals;
-    std::vector<double> previous_beta;  // the solution before the last one, for the prediction
-    for (std::size_t l = 0; l < count; ++l) {
-      const double lambda = path.lambdas[l];
-      const std::vector<double> beta_before = beta;
-      Solution sol;
-      bool done = false;
-      if (lambda >= grid.lambda_max) {
-        // The null model is the exact answer: every penalized coefficient is exactly zero.
-        beta = null_beta;
-        sol = solver->certify(lambda, beta);
-        done = sol.gap <= path.tol * sol.objective;
-      }
-      if (!done) {
-        predict_along_path(path.lambdas, l, previous_beta, beta);
-        previous_beta = beta_before;
-        sol = solver->solve({lambda, path.tol, o.max_iter, o.screening}, beta);
-      }
+    auto record = [&](const Solution& sol, const std::vector<double>& beta) {
       path.objective.push_back(sol.objective);
       path.duality_gap.push_back(sol.gap);
       path.iterations.push_back(sol.iterations);
@@ -236,7 +238,44 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
       row_ptr.push_back(static_cast<std::int64_t>(cols.size()));
       path.intercepts.push_back(o.fit_intercept ? intercept : 0.0);
       path.nnz.push_back(nz);
-      if (o.progress) o.progress(l + 1, count);
+      if (o.progress) o.progress(path.nnz.size(), count);
+    };
+    std::vector<std::vector<double>> betas(static_cast<std::size_t>(lanes));
+    std::vector<Solution> solutions(static_cast<std::size_t>(lanes));
+    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(lanes));
+    for (std::size_t l = 0; l < count;) {
+      if (path.lambdas[l] >= grid.lambda_max) {
+        // The null model is the exact answer: every penalized coefficient is exactly zero.
+        Solution sol = solvers[0]->certify(path.lambdas[l], null_beta);
+        std::vector<double> beta = null_beta;
+        if (!(sol.gap <= path.tol * sol.objective))
+          sol = solvers[0]->solve({path.lambdas[l], path.tol, o.max_iter, o.screening}, beta);
+        record(sol, beta);
+        earlier = std::move(latest);
+        latest = std::move(beta);
+        ++l;
+        continue;
+      }
+      const auto block = std::min<std::size_t>(static_cast<std::size_t>(lanes), count - l);
+      for (std::size_t q = 0; q < block; ++q) {
+        betas[q] = latest;
+        predict_along_path(path.lambdas, l + q, l - 1, earlier, betas[q]);
+      }
+#pragma omp parallel for num_threads(block_threads) schedule(static, 1) if (block > 1 && block_threads > 1)
+      for (std::size_t q = 0; q < block; ++q) {
+        try {
+          omp_set_num_threads(lane_threads);
+          solutions[q] = solvers[q]->solve({path.lambdas[l + q], path.tol, o.max_iter, o.screening}, betas[q]);
+        } catch (...) {
+          errors[q] = std::current_exception();
+        }
+      }
+      for (std::size_t q = 0; q < block; ++q)
+        if (errors[q]) std::rethrow_exception(errors[q]);
+      for (std::size_t q = 0; q < block; ++q) record(solutions[q], betas[q]);
+      earlier = block > 1 ? betas[block - 2] : std::move(latest);
+      latest = betas[block - 1];
+      l += block;
     }
     path.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
         static_cast<index_t>(count), x.p, Array<std::int64_t>::from_vector(row_ptr),
