@@ -149,10 +149,11 @@ Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const Lass
   return g;
 }
 
-// A warm start for lambdas[target] from the solutions at lambdas[from] (`latest`) and
+// A warm start for lambdas[target] from the solutions at lambdas[from] (`beta` on entry) and
 // lambdas[from - 1] (`earlier`): while the support is fixed, a Lasso solution is affine in lambda, so
-// continue the line through the two (coefficients that would change sign, or are zero, stay at
-// zero). Only a starting point: the solver still certifies its answer.
+// continue the line through the two. A coefficient that was zero at `earlier` entered in between
+// and is growing from zero, so it is continued too; one the line takes across zero, or that is zero
+// now, stays at zero. Only a starting point: the solver still certifies its answer.
 void predict_along_path(const std::vector<double>& lambdas, std::size_t target, std::size_t from,
                         const std::vector<double>& earlier, std::vector<double>& beta) {
   if (from < 1 || target <= from || earlier.size() != beta.size()) return;
@@ -160,7 +161,7 @@ void predict_along_path(const std::vector<double>& lambdas, std::size_t target, 
   if (!(a > 0 && b > a && c > b)) return;
   const double step = (b - a) / (c - b);
   for (std::size_t j = 0; j < beta.size(); ++j) {
-    if (beta[j] == 0 || earlier[j] == 0) continue;
+    if (beta[j] == 0) continue;
     const double next = beta[j] + step * (beta[j] - earlier[j]);
     beta[j] = (next > 0) == (beta[j] > 0) ? next : 0.0;
   }

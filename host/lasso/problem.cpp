@@ -94,64 +94,7 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   return out;
 }
 
-template <class V>
-double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
-  double s = 0;
-  if (!x.sparse) {
-    const V* col = x.dense.data() + j * x.n;
-    const index_t n = x.n;
-    if (w) {
-#pragma omp simd reduction(+ : s)
-      for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
-    } else {
-#pragma omp simd reduction(+ : s)
-      for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
-    }
-    return s;
-  }
-  const auto begin = x.col_ptr[j], end = x.col_ptr[j + 1];
-  const std::int32_t* idx = x.row_idx.data();
-  const V* val = x.values.data();
-  // simd reductions: several partial sums break the add latency chain (a fixed order, so the
-  // result is still the same run to run).
-  if (w) {
-#pragma omp simd reduction(+ : s)
-    for (auto k = begin; k < end; ++k) s += w[idx[k]] * static_cast<double>(val[k]) * r[idx[k]];
-  } else {
-#pragma omp simd reduction(+ : s)
-    for (auto k = begin; k < end; ++k) s += static_cast<double>(val[k]) * r[idx[k]];
-  }
-  return s;
-}
-
-template <class V>
-void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
-  if (!x.sparse) {
-    const V* col = x.dense.data() + j * x.n;
-    const index_t n = x.n;
-#pragma omp simd
-    for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
-    return;
-  }
-  const std::int32_t* idx = x.row_idx.data();
-  const V* val = x.values.data();
-  for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
-}
-
 // ---- problem -----------------------------------------------------------------------------------------
-template <class V>
-double Problem<V>::gradient(index_t j, const double* rt, double m) const noexcept {
-  const double s = column_dot(*x, j, weights(), rt) + static_cast<double>(n) * m * mu[j];
-  return s / (static_cast<double>(n) * scale[j]);
-}
-
-template <class V>
-void Problem<V>::move(index_t j, double delta, double* rt, double& m) const noexcept {
-  const double db = delta / scale[j];
-  column_axpy(*x, j, -db, rt);
-  m += db * mu[j];
-}
-
 template <class V>
 void Problem<V>::residual(const std::vector<double>& beta, std::vector<double>& rt, double& m) const {
   rt = yc;
@@ -456,8 +399,6 @@ std::vector<double> UnpenalizedSolver::step(const std::vector<double>& c, const 
   template struct Design<V>;                                                                       \
   template struct Problem<V>;                                                                      \
   template Design<V> make_design<V>(DenseView<const V>);                                           \
-  template double column_dot<V>(const Design<V>&, index_t, const double*, const double*) noexcept; \
-  template void column_axpy<V>(const Design<V>&, index_t, double, double*) noexcept;               \
   template Problem<V> make_problem<V>(const Design<V>&, const std::vector<double>&,                \
                                       const LassoOptions&);                                        \
   template DualPoint dual_objective<V>(const Problem<V>&, double, const double*, double, double,   \
