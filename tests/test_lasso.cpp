@@ -38,11 +38,12 @@ Data random_problem(index_t n, index_t p, std::uint64_t seed, int true_nonzeros 
   return d;
 }
 
-// The optimality conditions of the problem, checked in float64 from the original-scale answer:
-// g_j = (1/n) s_j x~_j^T W r must equal lambda v_j (alpha sign(beta_j) + (1-alpha) beta_j) on the
-// support and stay within lambda alpha v_j off it, and W r sums to zero with an intercept.
-void expect_kkt(const DenseMatrix<double>& x, const std::vector<double>& y, const LassoOptions& o,
-                const LassoPath& path, double tol, const std::string& what) {
+// Normalized weights and the column scales s_j the penalty applies to (0: constant column).
+struct Scaling {
+  std::vector<double> w, s;
+};
+
+Scaling scaling(const DenseMatrix<double>& x, const LassoOptions& o) {
   const index_t n = x.rows(), p = x.cols();
   std::vector<double> w(static_cast<std::size_t>(n), 1.0);
   if (!o.sample_weights.empty()) {
@@ -59,6 +60,41 @@ void expect_kkt(const DenseMatrix<double>& x, const std::vector<double>& y, cons
     if (o.standardize) s[j] = std::sqrt(var);
     if (var < 1e-24) s[j] = 0;  // constant column: never in the model
   }
+  return {w, s};
+}
+
+// The reported objective is the primal at the reported coefficients and intercept, recomputed here
+// in float64 from the original-scale answer.
+void expect_objective_of_answer(const DenseMatrix<double>& x, const std::vector<double>& y,
+                                const LassoOptions& o, const LassoPath& path, double rel,
+                                const std::string& what) {
+  const index_t n = x.rows(), p = x.cols();
+  const auto [w, s] = scaling(x, o);
+  for (std::size_t l = 0; l < path.size(); ++l) {
+    const auto b = path.coefficients_at(l);
+    double fit = 0, penalty = 0;
+    for (index_t i = 0; i < n; ++i) {
+      double f = path.intercepts[l];
+      for (index_t j = 0; j < p; ++j) f += x(i, j) * b[j];
+      fit += w[i] * (y[i] - f) * (y[i] - f);
+    }
+    for (index_t j = 0; j < p; ++j) {
+      const double beta = b[j] * (o.standardize ? s[j] : 1.0);
+      const double v = o.penalty_factors.empty() ? 1.0 : o.penalty_factors[j];
+      penalty += v * (o.l1_ratio * std::abs(beta) + 0.5 * (1 - o.l1_ratio) * beta * beta);
+    }
+    const double objective = 0.5 * fit / n + path.lambdas[l] * penalty;
+    EXPECT_NEAR(path.objective[l], objective, rel * objective) << what << " lambda " << l;
+  }
+}
+
+// The optimality conditions of the problem, checked in float64 from the original-scale answer:
+// g_j = (1/n) s_j x~_j^T W r must equal lambda v_j (alpha sign(beta_j) + (1-alpha) beta_j) on the
+// support and stay within lambda alpha v_j off it, and W r sums to zero with an intercept.
+void expect_kkt(const DenseMatrix<double>& x, const std::vector<double>& y, const LassoOptions& o,
+                const LassoPath& path, double tol, const std::string& what) {
+  const index_t n = x.rows(), p = x.cols();
+  const auto [w, s] = scaling(x, o);
   const double a = o.l1_ratio;
   for (std::size_t l = 0; l < path.size(); ++l) {
     const double lambda = path.lambdas[l];
@@ -173,6 +209,7 @@ TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
         EXPECT_NEAR(coef[j], f.coef[l][j], 1e-4 * biggest) << "feature " << j;
     }
     expect_kkt(f.x, f.y, o, path, 1e-4, f.name);
+    expect_objective_of_answer(f.x, f.y, o, path, 1e-11, f.name);
     // The same problem with X sparse (implicit centering and scaling) gives the same answers.
     if (!f.sparse && o.solver != LassoSolver::Gram) {
       const auto sparse = lasso_path(ctx, dense_to_csr<double, std::int32_t>(f.x.view()),
@@ -234,7 +271,7 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
     }
 }
 
-TEST(Lasso, CoordinateDescentPathDoesNotDependOnThreadCount) {
+TEST(Lasso, PathDoesNotDependOnThreadCount) {
   // The path runs in blocks of lambdas solved at once; the blocks are fixed, so one thread and
   // several give the same bits. Sparse, with an unpenalized feature and Elastic Net in the mix.
   const auto d = random_problem(300, 120, 21);
@@ -260,6 +297,21 @@ TEST(Lasso, CoordinateDescentPathDoesNotDependOnThreadCount) {
       }
     expect_kkt(d.x, d.y, o, paths[1], 1e-2, "threaded path");
   }
+  // The Gram solver's blocks share one G.
+  const auto tall = random_problem(400, 60, 22);
+  o = LassoOptions{};
+  o.n_lambdas = 30;
+  o.solver = LassoSolver::Gram;
+  std::vector<LassoPath> gram;
+  for (int threads : {1, 2, 3})
+    gram.push_back(lasso_path<double>(Context(ContextOptions{Backend::Cpu, 0, threads, true, false}),
+                                      tall.x.view(), VectorView<const double>(tall.y), o));
+  EXPECT_TRUE(gram[0].all_converged());
+  // G comes from BLAS, whose blocking may follow its thread count: agreement to the tolerance here.
+  for (std::size_t t = 1; t < gram.size(); ++t)
+    for (std::size_t l = 0; l < gram[0].size(); ++l)
+      EXPECT_NEAR(gram[t].objective[l], gram[0].objective[l], 2e-6 * gram[0].objective[l]) << "gram lambda #" << l;
+  expect_kkt(tall.x, tall.y, o, gram[1], 1e-2, "threaded gram path");
 }
 
 TEST(Lasso, GramBuiltInRowBlocksMatchesCoordinateDescent) {

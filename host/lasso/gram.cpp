@@ -21,28 +21,30 @@ namespace {
 // Sweeps over the working set after each full sweep, between two gap checks.
 constexpr int kActiveSweeps = 2;
 
+// What every lane's solver reads: G, q and the per-feature constants, built once per problem.
+struct GramData {
+  DenseMatrix<double> gram;
+  Array<double> q, lipschitz, factors;
+  std::vector<double> unpen_columns, unpen_q;  // host copies for the unpenalized projection
+};
+
+Array<double> upload(const Context& ctx, const std::vector<double>& host) {
+  return Array<double>::from_vector(host).copy_to(ctx, ctx.memory_space());
+}
+
 template <class V>
 class GramSolver final : public Solver {
  public:
-  GramSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen)
-      : ctx_(ctx), prob_(prob), unpen_(unpen), p_(prob.p) {
+  GramSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
+             std::shared_ptr<const GramData> data)
+      : ctx_(ctx), prob_(prob), unpen_(unpen), p_(prob.p), data_(std::move(data)) {
     const auto space = ctx.memory_space();
     const auto np = static_cast<std::size_t>(p_);
-    gram_ = DenseMatrix<double>(ctx, p_, p_, Layout::ColMajor, space);
-    q_ = Array<double>(ctx, np, space);
     grad_ = Array<double>(ctx, np, space);
     beta_ = Array<double>(ctx, np, space);
     l1_ = Array<double>(ctx, np, space);
     denom_ = Array<double>(ctx, np, space);
     active_ = Array<index_t>(ctx, np, space);
-    std::vector<double> lip(np), factors(np);
-    for (index_t j = 0; j < p_; ++j) {
-      lip[j] = prob.usable(j) ? prob.lipschitz[j] : 0.0;
-      factors[j] = prob.usable(j) ? prob.factors[j] : 0.0;
-    }
-    lipschitz_ = upload(lip);
-    factors_ = upload(factors);
-    build();
   }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
@@ -71,95 +73,34 @@ class GramSolver final : public Solver {
         out.status = FitStatus::MaxIterations;
         break;
       }
-      SHRINK_DISPATCH(ctx_, gram_cd, ctx_, p_, gram_.data(), p_, l1_.data(), denom_.data(), lipschitz_.data(),
-                      prob_.positive, 1, kActiveSweeps, beta_.data(), grad_.data(), active_.data());
+      SHRINK_DISPATCH(ctx_, gram_cd, ctx_, p_, data_->gram.data(), p_, l1_.data(), denom_.data(),
+                      data_->lipschitz.data(), prob_.positive, 1, kActiveSweeps, beta_.data(), grad_.data(),
+                      active_.data());
     }
     beta = beta_.to_vector(ctx_);
     return out;
   }
 
  private:
-  Array<double> upload(const std::vector<double>& host) const {
-    return Array<double>::from_vector(host).copy_to(ctx_, ctx_.memory_space());
-  }
-
-  // Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time (at most ~32 MiB, so n >> p never
-  // needs an n x p copy); centering before the product keeps large column offsets from cancelling in
-  // G. On a GPU each block is copied over and multiplied there.
-  void build() {
-    const index_t n = prob_.n;
-    const double* w = prob_.weights();
-    const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p_, 1), 1, std::max<index_t>(n, 1));
-    std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p_)]);
-    std::vector<double> yw(static_cast<std::size_t>(block));
-    const bool device = ctx_.backend() != Backend::Cpu;
-    DenseMatrix<double> zs_device;
-    Array<double> yw_device;
-    if (device) {
-      zs_device = DenseMatrix<double>(ctx_, block, p_, Layout::ColMajor, ctx_.memory_space());
-      yw_device = Array<double>(ctx_, static_cast<std::size_t>(block), ctx_.memory_space());
-    }
-    const double inv_n = 1.0 / static_cast<double>(n);
-    for (index_t first = 0; first < n; first += block) {
-      const index_t rows = std::min(block, n - first);
-      for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob_.yc[first + i];
-#pragma omp parallel for schedule(static)
-      for (index_t j = 0; j < p_; ++j) {
-        double* col = zs_data.get() + j * rows;
-        if (!prob_.usable(j)) {
-          std::fill(col, col + rows, 0.0);
-          continue;
-        }
-        const double sj = prob_.scale[j], mj = prob_.mu[j];
-        const V* xc = prob_.x->dense.data() + j * n + first;
-        for (index_t i = 0; i < rows; ++i)
-          col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
-      }
-      DenseView<const double> zs(zs_data.get(), rows, p_, rows, Layout::ColMajor);
-      VectorView<const double> y(yw.data(), rows);
-      if (device) {
-        // The device block keeps its leading dimension; only the first `rows` rows are used.
-        for (index_t j = 0; j < p_; ++j)
-          copy<double>(ctx_, VectorView<const double>(zs_data.get() + j * rows, rows),
-                       VectorView<double>(zs_device.data() + j * block, rows, ctx_.memory_space()));
-        copy<double>(ctx_, y, VectorView<double>(yw_device.data(), rows, ctx_.memory_space()));
-        zs = DenseView<const double>(zs_device.data(), rows, p_, block, Layout::ColMajor, ctx_.memory_space());
-        y = VectorView<const double>(yw_device.data(), rows, ctx_.memory_space());
-      }
-      const double beta = first == 0 ? 0.0 : 1.0;
-      gram<double>(ctx_, inv_n, zs, beta, gram_.view());
-      gemv<double>(ctx_, Op::Transpose, inv_n, zs, y, beta, q_.view());
-    }
-    if (unpen_.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
-      const auto g = gram_.copy_to(ctx_, MemorySpace::Host);
-      const auto q = q_.to_vector(ctx_);
-      unpen_columns_.resize(unpen_.size() * static_cast<std::size_t>(p_));
-      unpen_q_.resize(unpen_.size());
-      for (std::size_t u = 0; u < unpen_.size(); ++u) {
-        std::copy_n(g.data() + prob_.unpenalized[u] * p_, p_, unpen_columns_.data() + u * p_);
-        unpen_q_[u] = q[prob_.unpenalized[u]];
-      }
-    }
-  }
-
   // beta_ = beta and grad = q - G beta.
   void set_beta(const std::vector<double>& beta) {
     copy<double>(ctx_, VectorView<const double>(beta), beta_.view());
-    copy<double>(ctx_, VectorView<const double>(q_.view()), grad_.view());
-    gemv<double>(ctx_, Op::NoTranspose, -1.0, gram_.view(), beta_.view(), 1.0, grad_.view());
+    copy<double>(ctx_, VectorView<const double>(data_->q.view()), grad_.view());
+    gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
   }
 
   // Objective and gap at beta_: (1/n) r^T W r = y^T W y / n - 2 q.beta + beta^T G beta with
   // G beta = q - grad, and (1/n) yc^T W r = y^T W y / n - q.beta.
   void certificate(double lambda, Solution& out) {
-    const double qb = dot<double>(ctx_, q_.view(), beta_.view());
+    const double qb = dot<double>(ctx_, data_->q.view(), beta_.view());
     const double bg = dot<double>(ctx_, beta_.view(), grad_.view());
-    double a2 = std::max(prob_.y_norm2 - qb - bg, 0.0);
-    double a1 = prob_.y_norm2 - qb;
+    const double fit = std::max(prob_.y_norm2 - qb - bg, 0.0);  // (1/n) r^T W r at beta
+    double a1 = prob_.y_norm2 - qb, a2 = fit;
     const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
     kernels::LassoDualTerms terms;
     if (unpen_.size() == 0) {
-      terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, grad_.data(), beta_.data(), factors_.data(), args);
+      terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, grad_.data(), beta_.data(), data_->factors.data(),
+                              args);
     } else {
       // Project the unpenalized columns out: r' = r - Z_U t (UnpenalizedSolver::step).
       auto c = grad_.to_vector(ctx_);
@@ -171,17 +112,18 @@ class GramSolver final : public Solver {
       const auto t = unpen_.step(cu, current, prob_.positive);
       double tgt = 0;
       for (std::size_t u = 0; u < t.size(); ++u) {
-        a1 -= unpen_q_[u] * t[u];
+        a1 -= data_->unpen_q[u] * t[u];
         a2 -= 2 * t[u] * cu[u];
         for (std::size_t v = 0; v < t.size(); ++v) tgt += t[u] * unpen_.gram(u, v) * t[v];
-        const double* g = unpen_columns_.data() + u * p_;
+        const double* g = data_->unpen_columns.data() + u * p_;
         for (index_t k = 0; k < p_; ++k) c[k] -= t[u] * g[k];
       }
       a2 = std::max(a2 + tgt, 0.0);
       for (index_t j = 0; j < p_; ++j)
         if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta[j], prob_.factors[j], args);
     }
-    out.objective = 0.5 * a2 + lambda * (prob_.alpha * terms.l1 + 0.5 * (1 - prob_.alpha) * terms.l2);
+    // The primal at beta itself; the projection only moves the dual point.
+    out.objective = 0.5 * fit + lambda * (prob_.alpha * terms.l1 + 0.5 * (1 - prob_.alpha) * terms.l2);
     out.gap = out.objective - dual_from_terms(lambda, prob_.alpha, terms, a1, a2).value;
   }
 
@@ -189,23 +131,99 @@ class GramSolver final : public Solver {
   const Problem<V>& prob_;
   const UnpenalizedSolver& unpen_;
   index_t p_;
-  DenseMatrix<double> gram_;
-  Array<double> q_, grad_, beta_, l1_, denom_, lipschitz_, factors_;
+  std::shared_ptr<const GramData> data_;
+  Array<double> grad_, beta_, l1_, denom_;
   Array<index_t> active_;
-  std::vector<double> unpen_columns_, unpen_q_;
 };
+// G and q from Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time (at most ~32 MiB, so
+// n >> p never needs an n x p copy); centering before the product keeps large column offsets from
+// cancelling in G. On a GPU each block is copied over and multiplied there.
+template <class V>
+std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob,
+                                           const UnpenalizedSolver& unpen) {
+  const index_t p = prob.p;
+  const auto np = static_cast<std::size_t>(p);
+  const auto space = ctx.memory_space();
+  auto data = std::make_shared<GramData>();
+  data->gram = DenseMatrix<double>(ctx, p, p, Layout::ColMajor, space);
+  data->q = Array<double>(ctx, np, space);
+  std::vector<double> lip(np), factors(np);
+  for (index_t j = 0; j < p; ++j) {
+    lip[j] = prob.usable(j) ? prob.lipschitz[j] : 0.0;
+    factors[j] = prob.usable(j) ? prob.factors[j] : 0.0;
+  }
+  data->lipschitz = upload(ctx, lip);
+  data->factors = upload(ctx, factors);
+  const index_t n = prob.n;
+  const double* w = prob.weights();
+  const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p, 1), 1, std::max<index_t>(n, 1));
+  std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p)]);
+  std::vector<double> yw(static_cast<std::size_t>(block));
+  const bool device = ctx.backend() != Backend::Cpu;
+  DenseMatrix<double> zs_device;
+  Array<double> yw_device;
+  if (device) {
+    zs_device = DenseMatrix<double>(ctx, block, p, Layout::ColMajor, ctx.memory_space());
+    yw_device = Array<double>(ctx, static_cast<std::size_t>(block), ctx.memory_space());
+  }
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (index_t first = 0; first < n; first += block) {
+    const index_t rows = std::min(block, n - first);
+    for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
+#pragma omp parallel for schedule(static)
+    for (index_t j = 0; j < p; ++j) {
+      double* col = zs_data.get() + j * rows;
+      if (!prob.usable(j)) {
+        std::fill(col, col + rows, 0.0);
+        continue;
+      }
+      const double sj = prob.scale[j], mj = prob.mu[j];
+      const V* xc = prob.x->dense.data() + j * n + first;
+      for (index_t i = 0; i < rows; ++i)
+        col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
+    }
+    DenseView<const double> zs(zs_data.get(), rows, p, rows, Layout::ColMajor);
+    VectorView<const double> y(yw.data(), rows);
+    if (device) {
+      // The device block keeps its leading dimension; only the first `rows` rows are used.
+      for (index_t j = 0; j < p; ++j)
+        copy<double>(ctx, VectorView<const double>(zs_data.get() + j * rows, rows),
+                     VectorView<double>(zs_device.data() + j * block, rows, ctx.memory_space()));
+      copy<double>(ctx, y, VectorView<double>(yw_device.data(), rows, ctx.memory_space()));
+      zs = DenseView<const double>(zs_device.data(), rows, p, block, Layout::ColMajor, ctx.memory_space());
+      y = VectorView<const double>(yw_device.data(), rows, ctx.memory_space());
+    }
+    const double beta = first == 0 ? 0.0 : 1.0;
+    gram<double>(ctx, inv_n, zs, beta, data->gram.view());
+    gemv<double>(ctx, Op::Transpose, inv_n, zs, y, beta, data->q.view());
+  }
+  if (unpen.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
+    const auto g = data->gram.copy_to(ctx, MemorySpace::Host);
+    const auto q = data->q.to_vector(ctx);
+    data->unpen_columns.resize(unpen.size() * static_cast<std::size_t>(p));
+    data->unpen_q.resize(unpen.size());
+    for (std::size_t u = 0; u < unpen.size(); ++u) {
+      std::copy_n(g.data() + prob.unpenalized[u] * p, p, data->unpen_columns.data() + u * p);
+      data->unpen_q[u] = q[prob.unpenalized[u]];
+    }
+  }
+return data;
+}
 
 }  // namespace
 
 template <class V>
-std::unique_ptr<Solver> make_gram_solver(const Context& ctx, const Problem<V>& prob,
-                                         const UnpenalizedSolver& unpenalized) {
-  return std::make_unique<GramSolver<V>>(ctx, prob, unpenalized);
+std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const Problem<V>& prob,
+                                                       const UnpenalizedSolver& unpenalized, int count) {
+  const auto data = build_gram(ctx, prob, unpenalized);
+  std::vector<std::unique_ptr<Solver>> solvers;
+  for (int k = 0; k < count; ++k) solvers.push_back(std::make_unique<GramSolver<V>>(ctx, prob, unpenalized, data));
+  return solvers;
 }
 
-#define SHRINK_INSTANTIATE_GRAM(V)                                                           \
-  template std::unique_ptr<Solver> make_gram_solver<V>(const Context&, const Problem<V>&, \
-                                                         const UnpenalizedSolver&);
+#define SHRINK_INSTANTIATE_GRAM(V)                                                                \
+  template std::vector<std::unique_ptr<Solver>> make_gram_solvers<V>(const Context&, const Problem<V>&, \
+                                                                      const UnpenalizedSolver&, int);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GRAM)
 
 }  // namespace shrink::lasso_detail

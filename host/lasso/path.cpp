@@ -167,11 +167,15 @@ void predict_along_path(const std::vector<double>& lambdas, std::size_t target, 
   }
 }
 
-// How many consecutive lambdas are solved as one block. Coordinate descent is sequential, so its
-// path runs in blocks of kLanes lambdas, each lambda of a block from a warm start predicted from the
-// blocks before and on its own thread when there are threads to spare; every solution is still
-// certified on its own. The blocks do not depend on the thread count, so neither do the results.
-int path_lanes(LassoSolver solver) { return solver == LassoSolver::CoordinateDescent ? kLanes : 1; }
+// How many consecutive lambdas are solved as one block. Coordinate descent is sequential, so on the
+// CPU its path runs in blocks of kLanes lambdas, each lambda of a block from a warm start predicted
+// from the blocks before and on its own thread when there are threads to spare; every solution is
+// still certified on its own. The blocks do not depend on the thread count, so neither do the
+// results. On a GPU the path stays one lambda at a time (one stream).
+int path_lanes(LassoSolver solver, Backend backend) {
+  const bool sequential = solver == LassoSolver::CoordinateDescent || solver == LassoSolver::Gram;
+  return sequential && backend == Backend::Cpu ? kLanes : 1;
+}
 
 template <class V>
 LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked) {
@@ -202,13 +206,12 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     path.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
     path.lambdas = grid.lambdas;
 
-    const int lanes = path_lanes(path.solver);
-    std::vector<std::unique_ptr<Solver>> solvers(static_cast<std::size_t>(lanes));
-    for (auto& solver : solvers) switch (path.solver) {
-        case LassoSolver::Gram: solver = make_gram_solver(ctx, prob, unpen); break;
-        case LassoSolver::ProximalGradient: solver = make_fista_solver(ctx, prob, unpen); break;
-        default: solver = make_cd_solver(prob, unpen); break;
-      }
+    const int lanes = path_lanes(path.solver, ctx.backend());
+    std::vector<std::unique_ptr<Solver>> solvers;
+    if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes);
+    for (int k = static_cast<int>(solvers.size()); k < lanes; ++k)
+      solvers.push_back(path.solver == LassoSolver::ProximalGradient ? make_fista_solver(ctx, prob, unpen)
+                                                                     : make_cd_solver(prob, unpen));
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
     const int block_threads = std::min(lanes, ctx.cpu_threads());
 

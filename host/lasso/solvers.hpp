@@ -26,10 +26,11 @@ class Solver {
 // Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.).
 template <class V>
 std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
-// Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend.
+// Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend: `count`
+// solvers that share one G (built here), each with its own iterate, for lambdas solved at once.
 template <class V>
-std::unique_ptr<Solver> make_gram_solver(const Context& ctx, const Problem<V>& prob,
-                                         const UnpenalizedSolver& unpenalized);
+std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const Problem<V>& prob,
+                                                       const UnpenalizedSolver& unpenalized, int count);
 // FISTA with restarts, every full pass a kernel call on the context's backend.
 template <class V>
 std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,
