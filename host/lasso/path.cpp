@@ -171,10 +171,11 @@ void predict_along_path(const std::vector<double>& lambdas, std::size_t target, 
 // CPU its path runs in blocks of kLanes lambdas, each lambda of a block from a warm start predicted
 // from the blocks before and on its own thread when there are threads to spare; every solution is
 // still certified on its own. The blocks do not depend on the thread count, so neither do the
-// results. On a GPU the path stays one lambda at a time (one stream).
+// results. `cd` always runs on the host; the Gram path on a GPU stays one lambda at a time (one
+// stream).
 int path_lanes(LassoSolver solver, Backend backend) {
-  const bool sequential = solver == LassoSolver::CoordinateDescent || solver == LassoSolver::Gram;
-  return sequential && backend == Backend::Cpu ? kLanes : 1;
+  if (solver == LassoSolver::CoordinateDescent) return kLanes;
+  return solver == LassoSolver::Gram && backend == Backend::Cpu ? kLanes : 1;
 }
 
 template <class V>
