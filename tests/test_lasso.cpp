@@ -63,6 +63,19 @@ Scaling scaling(const DenseMatrix<double>& x, const LassoOptions& o) {
   return {w, s};
 }
 
+// y - intercept - X b for the answer at lambda #l.
+std::vector<double> residual_of_answer(const DenseMatrix<double>& x, const std::vector<double>& y,
+                                       const LassoPath& path, std::size_t l) {
+  const auto b = path.coefficients_at(l);
+  std::vector<double> r(static_cast<std::size_t>(x.rows()));
+  for (index_t i = 0; i < x.rows(); ++i) {
+    double f = path.intercepts[l];
+    for (index_t j = 0; j < x.cols(); ++j) f += x(i, j) * b[j];
+    r[i] = y[i] - f;
+  }
+  return r;
+}
+
 // The reported objective is the primal at the reported coefficients and intercept, recomputed here
 // in float64 from the original-scale answer.
 void expect_objective_of_answer(const DenseMatrix<double>& x, const std::vector<double>& y,
@@ -72,12 +85,9 @@ void expect_objective_of_answer(const DenseMatrix<double>& x, const std::vector<
   const auto [w, s] = scaling(x, o);
   for (std::size_t l = 0; l < path.size(); ++l) {
     const auto b = path.coefficients_at(l);
+    const auto r = residual_of_answer(x, y, path, l);
     double fit = 0, penalty = 0;
-    for (index_t i = 0; i < n; ++i) {
-      double f = path.intercepts[l];
-      for (index_t j = 0; j < p; ++j) f += x(i, j) * b[j];
-      fit += w[i] * (y[i] - f) * (y[i] - f);
-    }
+    for (index_t i = 0; i < n; ++i) fit += w[i] * r[i] * r[i];
     for (index_t j = 0; j < p; ++j) {
       const double beta = b[j] * (o.standardize ? s[j] : 1.0);
       const double v = o.penalty_factors.empty() ? 1.0 : o.penalty_factors[j];
@@ -99,12 +109,9 @@ void expect_kkt(const DenseMatrix<double>& x, const std::vector<double>& y, cons
   for (std::size_t l = 0; l < path.size(); ++l) {
     const double lambda = path.lambdas[l];
     const auto b = path.coefficients_at(l);
-    std::vector<double> r(static_cast<std::size_t>(n));
+    const auto r = residual_of_answer(x, y, path, l);
     double scale = 0, wr = 0;
     for (index_t i = 0; i < n; ++i) {
-      double f = path.intercepts[l];
-      for (index_t j = 0; j < p; ++j) f += x(i, j) * b[j];
-      r[i] = y[i] - f;
       wr += w[i] * r[i];
       scale = std::max(scale, std::abs(y[i]));
     }

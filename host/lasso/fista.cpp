@@ -68,11 +68,11 @@ class FistaSolver final : public Solver {
       v[j] = static_cast<V>(prob.factors[j]);
       dv[j] = prob.usable(j) ? v[j] : V(0);  // unusable features have no dual constraint
     }
-    dual_factors_ = upload(dv);
-    yh_ = upload(yh);
-    sqw_ = upload(sqw);
-    mu_ = upload(mu);
-    factors_ = upload(v);
+    dual_factors_ = upload(ctx_, dv);
+    yh_ = upload(ctx_, yh);
+    sqw_ = upload(ctx_, sqw);
+    mu_ = upload(ctx_, mu);
+    factors_ = upload(ctx_, v);
     beta_ = Array<V>(ctx, static_cast<std::size_t>(p_), space);
     z_ = Array<V>(ctx, static_cast<std::size_t>(p_), space);
     g_ = Array<V>(ctx, static_cast<std::size_t>(p_), space);
@@ -127,12 +127,9 @@ class FistaSolver final : public Solver {
   }
 
  private:
-  Array<V> upload(const std::vector<V>& host) const {
-    return Array<V>::from_vector(host).copy_to(ctx_, ctx_.memory_space());
-  }
   void set(Array<V>& dst, const std::vector<double>& src) const {
     std::vector<V> tmp(src.begin(), src.end());
-    dst = upload(tmp);
+    dst = upload(ctx_, tmp);
   }
   std::vector<double> get(const Array<V>& src) const {
     const auto v = src.to_vector(ctx_);
@@ -160,7 +157,7 @@ class FistaSolver final : public Solver {
   double estimate_lipschitz() {
     std::vector<V> start(static_cast<std::size_t>(p_));
     for (index_t j = 0; j < p_; ++j) start[j] = static_cast<V>(1.0 + 0.5 * std::sin(1.0 + j));
-    Array<V> v = upload(start);
+    Array<V> v = upload(ctx_, start);
     const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
     double estimate = 0;
     double norm = nrm2<V>(ctx_, v.view());

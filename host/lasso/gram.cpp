@@ -28,10 +28,6 @@ struct GramData {
   std::vector<double> unpen_columns, unpen_q;  // host copies for the unpenalized projection
 };
 
-Array<double> upload(const Context& ctx, const std::vector<double>& host) {
-  return Array<double>::from_vector(host).copy_to(ctx, ctx.memory_space());
-}
-
 template <class V>
 class GramSolver final : public Solver {
  public:
@@ -207,7 +203,7 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
       data->unpen_q[u] = q[prob.unpenalized[u]];
     }
   }
-return data;
+  return data;
 }
 
 }  // namespace

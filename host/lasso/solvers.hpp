@@ -5,8 +5,16 @@
 #include <vector>
 
 #include "host/lasso/problem.hpp"
+#include "shrink/array.hpp"
+#include "shrink/context.hpp"
 
 namespace shrink::lasso_detail {
+
+// A host vector copied into the context's memory space (the device solvers' constants and iterates).
+template <class T>
+Array<T> upload(const Context& ctx, const std::vector<T>& host) {
+  return Array<T>::from_vector(host).copy_to(ctx, ctx.memory_space());
+}
 
 struct SolveRequest {
   double lambda = 0;
