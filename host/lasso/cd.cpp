@@ -389,10 +389,13 @@ class CdSolver final : public Solver {
       const double primal_value = primal(lambda, beta);
       const std::vector<index_t>* subset = everything ? nullptr : &ws;
       const double threshold = everything ? req.tol * primal_value : tol_in;
-      result.have_acc = extrapolate(stored);
+      // The extrapolation (O(k^2 n)) only when its point is evaluated: on a small working set it
+      // costs more than an epoch.
+      if (acc_wins) result.have_acc = extrapolate(stored);
       double best = -std::numeric_limits<double>::infinity();
       bool best_acc = false;
       if (!(result.have_acc && acc_wins)) best = dual_.evaluate(lambda, r_.data(), &beta, c_, subset).value;
+      if (primal_value - best > threshold && !acc_wins) result.have_acc = extrapolate(stored);
       if (primal_value - best > threshold && result.have_acc) {
         const double acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, subset).value;
         acc_wins = acc_wins || acc > best;
