@@ -65,6 +65,9 @@ SHRINK_LASSO_BENCH(b_cpu_cd, f64, Backend::Cpu, "b", LassoSolver::CoordinateDesc
 SHRINK_LASSO_BENCH(b_cpu_f32, f32, Backend::Cpu, "b", LassoSolver::CoordinateDescent);
 SHRINK_LASSO_BENCH(c_cpu_cd, f64, Backend::Cpu, "c", LassoSolver::CoordinateDescent);
 SHRINK_LASSO_BENCH(b_cuda_fista, f64, Backend::Cuda, "b", LassoSolver::ProximalGradient);
+SHRINK_LASSO_BENCH(b_cuda_ws_gram, f64, Backend::Cuda, "b", LassoSolver::WorkingSetGram);
+SHRINK_LASSO_BENCH(c_cuda_ws_gram, f64, Backend::Cuda, "c", LassoSolver::WorkingSetGram);
+SHRINK_LASSO_BENCH(c_cuda_ws_gram_f32, f32, Backend::Cuda, "c", LassoSolver::WorkingSetGram);
 SHRINK_LASSO_BENCH(c_cuda_fista, f64, Backend::Cuda, "c", LassoSolver::ProximalGradient);
 SHRINK_LASSO_BENCH(c_cuda_fista_f32, f32, Backend::Cuda, "c", LassoSolver::ProximalGradient);
 

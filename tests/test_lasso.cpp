@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <random>
 
 #include "host/core/dispatch.hpp"
@@ -229,8 +230,12 @@ TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
 
 INSTANTIATE_TEST_SUITE_P(Solvers, LassoReference,
                          testing::Values(LassoSolver::CoordinateDescent, LassoSolver::Gram,
-                                         LassoSolver::ProximalGradient),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                                         LassoSolver::ProximalGradient, LassoSolver::WorkingSetGram),
+                         [](const auto& info) {
+                           std::string name = to_string(info.param);
+                           std::replace(name.begin(), name.end(), '-', '_');  // gtest names: [A-Za-z0-9_]
+                           return name;
+                         });
 
 // ---- paths, formats, precision ----------------------------------------------------------------------
 TEST(Lasso, DefaultPathIsCertifiedAndDecreasing) {
@@ -266,7 +271,8 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
   others.push_back(lasso_path<double>(ctx, col.view(), VectorView<const double>(d.y), o));
   others.push_back(lasso_path(ctx, csr, VectorView<const double>(d.y), o));
   others.push_back(lasso_path(ctx, csr_to_csc(csr), VectorView<const double>(d.y), o));
-  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
+                 LassoSolver::WorkingSetGram}) {
     o.solver = s;
     others.push_back(lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o));
   }
@@ -365,7 +371,8 @@ TEST(Lasso, LambdaAtOrAboveLambdaMaxGivesExactZeros) {
   o.n_lambdas = 1;
   const auto top = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
   o.lambdas = {top.lambda_max, 2 * top.lambda_max, top.lambda_max * (1 - 1e-9)};
-  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+  for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
+                 LassoSolver::WorkingSetGram}) {
     o.solver = s;
     const auto p = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
     EXPECT_EQ(p.nnz[0], 0);
@@ -382,7 +389,8 @@ TEST(Lasso, EdgeCasesGiveAnswersNotNaN) {
   const Context ctx = make_context(Backend::Cpu);
   auto check = [&](const DenseMatrix<double>& x, const std::vector<double>& y, LassoOptions o,
                    const std::string& what) {
-    for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient}) {
+    for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
+                 LassoSolver::WorkingSetGram}) {
       o.solver = s;
       const auto p = lasso_path<double>(ctx, x.view(), VectorView<const double>(y), o);
       for (std::size_t l = 0; l < p.size(); ++l) {
@@ -662,6 +670,184 @@ TEST_P(LassoKernels, DualTermsMatchReference) {
   check_dual_terms<float>(ctx);
 }
 
+// The documented order, written out as classes rather than one key: violators (worst first), then
+// coefficients held non-zero or unpenalized, then zeros (closest to entering first), unusable last.
+struct WorkingSetRank {
+  int group;
+  long double value;
+};
+WorkingSetRank working_set_rank(double c, double beta, double l1, double l2, double lip, bool positive) {
+  if (!(lip > 0)) return {3, 0};
+  const long double unit = 1.0L / std::sqrt(static_cast<long double>(lip));
+  const long double reach = positive ? c : std::abs(static_cast<long double>(c));
+  long double violation = 0;
+  if (beta != 0) violation = std::abs(c - (beta > 0 ? l1 : -l1) - static_cast<long double>(l2) * beta);
+  else violation = std::max<long double>(reach - l1, 0);
+  if (violation * unit > 0) return {0, -violation * unit};
+  if (beta != 0 || (l1 == 0 && l2 == 0)) return {1, 0};
+  return {2, (l1 - reach) * unit};
+}
+
+template <class V>
+void check_working_set(const Context& ctx) {
+  std::mt19937_64 rng(17);
+  std::normal_distribution<double> normal;
+  for (index_t p : {1, 10, 1000, 200001})
+    for (bool positive : {false, true}) {
+      std::vector<V> c(static_cast<std::size_t>(p)), beta(c), l1(c), l2(c), lip(c);
+      index_t nonzero = 0;
+      for (index_t j = 0; j < p; ++j) {
+        c[j] = static_cast<V>(normal(rng));
+        beta[j] = j % 3 == 0 ? static_cast<V>(positive ? std::abs(normal(rng)) : normal(rng)) : V(0);
+        nonzero += beta[j] != 0;
+        const bool unpenalized = j % 11 == 5;
+        l1[j] = unpenalized ? V(0) : static_cast<V>(1.2 + 0.1 * (j % 7));
+        l2[j] = unpenalized ? V(0) : static_cast<V>(0.2 * (j % 2));
+        lip[j] = j % 13 == 4 ? V(0) : static_cast<V>(0.5 + std::abs(normal(rng)));
+      }
+      // Exact KKT: a held coefficient at its optimum (zero violation) and a zero just at its bound.
+      if (p >= 10) {
+        c[3] = static_cast<V>(l1[3] * (beta[3] > 0 ? 1 : -1) + l2[3] * beta[3]);
+        c[1] = l1[1];
+      }
+      std::vector<index_t> order(static_cast<std::size_t>(p));
+      std::iota(order.begin(), order.end(), index_t{0});
+      std::vector<WorkingSetRank> rank;
+      for (index_t j = 0; j < p; ++j) rank.push_back(working_set_rank(c[j], beta[j], l1[j], l2[j], lip[j], positive));
+      std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) {
+        return rank[a].group != rank[b].group ? rank[a].group < rank[b].group : rank[a].value < rank[b].value;
+      });
+      const auto cd = to_backend(ctx, c), bd = to_backend(ctx, beta), l1d = to_backend(ctx, l1),
+                 l2d = to_backend(ctx, l2), lipd = to_backend(ctx, lip);
+      for (index_t k : {index_t{1}, (p + 2) / 3, p}) {
+        Array<index_t> out(ctx, static_cast<std::size_t>(k), ctx.memory_space());
+        const index_t got_nonzero = SHRINK_DISPATCH(ctx, lasso_working_set, ctx, p, cd.data(), bd.data(), l1d.data(),
+                                                    l2d.data(), lipd.data(), positive, k, out.data());
+        EXPECT_EQ(got_nonzero, nonzero);
+        std::vector<index_t> want(order.begin(), order.begin() + k);
+        std::sort(want.begin(), want.end());
+        EXPECT_EQ(out.to_vector(ctx), want) << "p " << p << " k " << k << " positive " << positive;
+      }
+    }
+}
+
+TEST_P(LassoKernels, WorkingSetMatchesReference) {
+  const Context ctx = make_context(GetParam());
+  check_working_set<double>(ctx);
+  check_working_set<float>(ctx);
+}
+
+template <class V, class I>
+void check_gather_scatter(const Context& ctx) {
+  std::mt19937_64 rng(23);
+  std::uniform_real_distribution<double> unit;
+  for (index_t rows : {1, 9, 300})
+    for (index_t cols : {1, 17, 700}) {
+      DenseMatrix<V> dense(rows, cols, Layout::RowMajor);
+      for (index_t i = 0; i < rows; ++i)
+        for (index_t j = 0; j < cols; ++j)
+          if (unit(rng) < 0.1 || (i == rows - 1 && j == cols - 1)) dense(i, j) = static_cast<V>(unit(rng) - 0.5);
+      const auto a = dense_to_csr<V, I>(dense.view()).copy_to(ctx, ctx.memory_space());
+      std::vector<index_t> pick;  // some rows twice, in no order
+      for (index_t t = 0; t < rows + 3; ++t) pick.push_back((t * 7 + 3) % rows);
+      const auto pick_d = to_backend(ctx, pick);
+      for (index_t first : {index_t{0}, cols / 3}) {
+        const index_t width = std::max<index_t>(cols - first - cols / 5, 1);
+        DenseMatrix<V> out(ctx, static_cast<index_t>(pick.size()), width, Layout::RowMajor, ctx.memory_space());
+        SHRINK_DISPATCH(ctx, csr_gather_rows_dense, ctx, a.view(), pick_d.data(), first, out.view());
+        const auto got = out.copy_to(ctx, MemorySpace::Host);
+        for (std::size_t t = 0; t < pick.size(); ++t)
+          for (index_t c = 0; c < width; ++c)
+            ASSERT_EQ(got(static_cast<index_t>(t), c), dense(pick[t], first + c)) << "row " << t << " col " << c;
+      }
+    }
+  // scatter_rows is gather_rows' inverse; rows it does not name keep their values.
+  const index_t m = 50, width = 3;
+  std::vector<index_t> rows_to{7, 0, 49, 21, 8};
+  DenseMatrix<V> src(static_cast<index_t>(rows_to.size()), width, Layout::RowMajor), dst(m, width, Layout::RowMajor);
+  for (index_t i = 0; i < src.rows(); ++i)
+    for (index_t q = 0; q < width; ++q) src(i, q) = static_cast<V>(i * 10 + q + 1);
+  for (index_t i = 0; i < m; ++i)
+    for (index_t q = 0; q < width; ++q) dst(i, q) = V(-1);
+  const auto src_d = src.copy_to(ctx, ctx.memory_space());
+  auto dst_d = dst.copy_to(ctx, ctx.memory_space());
+  const auto rows_d = to_backend(ctx, rows_to);
+  SHRINK_DISPATCH(ctx, scatter_rows, ctx, src_d.view(), rows_d.data(), dst_d.view());
+  const auto got = dst_d.copy_to(ctx, MemorySpace::Host);
+  for (index_t i = 0; i < m; ++i) {
+    const auto at = std::find(rows_to.begin(), rows_to.end(), i);
+    for (index_t q = 0; q < width; ++q)
+      EXPECT_EQ(got(i, q), at == rows_to.end() ? V(-1) : src(at - rows_to.begin(), q)) << "row " << i;
+  }
+}
+
+TEST_P(LassoKernels, GatherSparseColumnsAndScatterRows) {
+  const Context ctx = make_context(GetParam());
+  check_gather_scatter<double, std::int32_t>(ctx);
+  check_gather_scatter<float, std::int64_t>(ctx);
+}
+
+// ---- the working-set Gram solver ---------------------------------------------------------------------------
+TEST(Lasso, WorkingSetGramBlocksSmallerThanTheSupportStillCertify) {
+  // max_working_set below the support: every block leaves non-zero coefficients outside it (block
+  // coordinate descent), and the answers must still be certified and agree with cd.
+  const auto d = random_problem(40, 90, 31, 25);
+  const Context ctx = make_context(Backend::Cpu);
+  const auto csc = csr_to_csc(dense_to_csr<double, std::int64_t>(d.x.view()));
+  LassoOptions o;
+  o.n_lambdas = 12;
+  o.lambda_min_ratio = 0.05;
+  o.tol = 1e-9;
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    o.l1_ratio = variant == 1 ? 0.5 : 1.0;
+    o.positive = variant == 2;
+    o.penalty_factors.clear();
+    o.sample_weights.clear();
+    if (variant == 3) {
+      o.penalty_factors.assign(90, 1.0);
+      o.penalty_factors[4] = 0;
+      o.sample_weights.assign(40, 1.0);
+      for (index_t i = 0; i < 40; i += 4) o.sample_weights[i] = 3.0;
+    }
+    o.solver = LassoSolver::CoordinateDescent;
+    const auto want = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    o.solver = LassoSolver::WorkingSetGram;
+    for (std::int64_t cap : {8, 1024}) {
+      o.max_working_set = cap;
+      for (const auto& got : {lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o),
+                              lasso_path(ctx, csc, VectorView<const double>(d.y), o)}) {
+        EXPECT_EQ(got.solver, LassoSolver::WorkingSetGram);
+        for (std::size_t l = 0; l < want.size(); ++l) {
+          EXPECT_EQ(got.status[l], FitStatus::Converged) << "cap " << cap << " lambda #" << l;
+          EXPECT_LE(got.duality_gap[l], 1e-9 * got.objective[l]);
+          EXPECT_NEAR(got.objective[l], want.objective[l], 2e-9 * want.objective[l]) << "cap " << cap;
+        }
+        if (cap == 8) EXPECT_GT(*std::max_element(got.nnz.begin(), got.nnz.end()), 8);
+        expect_kkt(d.x, d.y, o, got, 1e-3, "ws-gram cap " + std::to_string(cap));
+        expect_objective_of_answer(d.x, d.y, o, got, 1e-11, "ws-gram cap " + std::to_string(cap));
+      }
+    }
+  }
+  // float32 to its own tolerance.
+  o = {};
+  o.n_lambdas = 12;
+  o.lambda_min_ratio = 0.05;
+  const auto want = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+  o.solver = LassoSolver::WorkingSetGram;
+  o.max_working_set = 8;
+  std::vector<float> x32(d.x.data(), d.x.data() + 40 * 90), y32(d.y.begin(), d.y.end());
+  const auto got = lasso_path<float>(ctx, DenseView<const float>(x32.data(), 40, 90, 90, Layout::RowMajor),
+                                     VectorView<const float>(y32), o);
+  for (std::size_t l = 0; l < want.size(); ++l) {
+    EXPECT_EQ(got.status[l], FitStatus::Converged) << "float32 lambda #" << l;
+    EXPECT_NEAR(got.objective[l], want.objective[l], 3e-4 * want.objective[l]) << "float32 lambda #" << l;
+  }
+  o = {};
+  o.max_working_set = 0;
+  EXPECT_THROW(lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o), InvalidArgument);
+}
+
 // ---- the GPU solvers -----------------------------------------------------------------------------------
 TEST(Lasso, CudaSolverAgreesWithCpu) {
   SHRINK_SKIP_IF_ABSENT(Backend::Cuda);
@@ -672,13 +858,39 @@ TEST(Lasso, CudaSolverAgreesWithCpu) {
   o.tol = 1e-8;
   const auto ref = lasso_path<double>(cpu, d.x.view(), VectorView<const double>(d.y), o);
   const auto csr = dense_to_csr<double, std::int32_t>(d.x.view());
+  // Wide or sparse X: auto is the working-set Gram solver; FISTA on request; ws-gram with blocks
+  // smaller than the support (block coordinate descent on the device).
+  LassoOptions fista = o, small = o;
+  fista.solver = LassoSolver::ProximalGradient;
+  small.solver = LassoSolver::WorkingSetGram;
+  small.max_working_set = 8;
   for (const auto& got : {lasso_path<double>(gpu, d.x.view(), VectorView<const double>(d.y), o),
-                          lasso_path(gpu, csr, VectorView<const double>(d.y), o)}) {
-    EXPECT_EQ(got.solver, LassoSolver::ProximalGradient);
+                          lasso_path(gpu, csr, VectorView<const double>(d.y), o),
+                          lasso_path(gpu, csr, VectorView<const double>(d.y), fista),
+                          lasso_path<double>(gpu, d.x.view(), VectorView<const double>(d.y), small),
+                          lasso_path(gpu, csr, VectorView<const double>(d.y), small)}) {
+    SCOPED_TRACE(to_string(got.solver));
     for (std::size_t l = 0; l < ref.size(); ++l) {
       EXPECT_EQ(got.status[l], FitStatus::Converged);
       EXPECT_NEAR(got.objective[l], ref.objective[l], 1e-7 * ref.objective[l]);
     }
+    if (got.solver != LassoSolver::ProximalGradient) EXPECT_EQ(got.solver, LassoSolver::WorkingSetGram);
+    expect_kkt(d.x, d.y, o, got, 1e-4, std::string("gpu ") + to_string(got.solver));
+  }
+  // Elastic Net with positivity, an unpenalized feature and weights through the device blocks.
+  LassoOptions mixed = o;
+  mixed.l1_ratio = 0.7;
+  mixed.positive = true;
+  mixed.penalty_factors.assign(300, 1.0);
+  mixed.penalty_factors[2] = 0;
+  mixed.sample_weights.assign(200, 1.0);
+  for (std::size_t i = 0; i < 200; i += 5) mixed.sample_weights[i] = 2.0;
+  const auto mixed_ref = lasso_path(cpu, csr, VectorView<const double>(d.y), mixed);
+  mixed.solver = LassoSolver::WorkingSetGram;
+  const auto mixed_got = lasso_path(gpu, csr, VectorView<const double>(d.y), mixed);
+  for (std::size_t l = 0; l < mixed_ref.size(); ++l) {
+    EXPECT_EQ(mixed_got.status[l], FitStatus::Converged);
+    EXPECT_NEAR(mixed_got.objective[l], mixed_ref.objective[l], 1e-7 * mixed_ref.objective[l]) << "mixed #" << l;
   }
   // n >> p: the Gram path on the device (SYRK, then the one-warp sweeps), plain, Elastic Net with
   // positivity, and with an unpenalized feature (projected on the host).
@@ -701,7 +913,7 @@ TEST(Lasso, CudaSolverAgreesWithCpu) {
       EXPECT_EQ(got.status[l], FitStatus::Converged);
       EXPECT_NEAR(got.objective[l], want.objective[l], 1e-7 * want.objective[l]) << "variant " << variant;
     }
-    expect_kkt(tall.x, tall.y, g, got, 1e-5, "gpu gram variant " + std::to_string(variant));
+    expect_kkt(tall.x, tall.y, g, got, 1e-3, "gpu gram variant " + std::to_string(variant));
   }
 }
 

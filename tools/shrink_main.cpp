@@ -130,8 +130,8 @@ int main(int argc, char** argv) {
   lasso->add_option("--sample-weights", lasso_args.sample_weights, "File of n weights w_i >= 0");
   lasso->add_option("--tol", lasso_args.tol, "Relative duality gap (default 1e-6 f64, 1e-4 f32)");
   lasso->add_option("--max-iter", lasso_args.max_iter, "Epochs per lambda")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-  lasso->add_option("--solver", lasso_args.solver, "auto, cd, gram or fista")
-      ->check(CLI::IsMember({"auto", "cd", "gram", "fista"}));
+  lasso->add_option("--solver", lasso_args.solver, "auto, cd, gram, fista or ws-gram")
+      ->check(CLI::IsMember({"auto", "cd", "gram", "fista", "ws-gram"}));
   lasso->add_option("--backend", lasso_args.backend, "auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
   lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));

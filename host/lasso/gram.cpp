@@ -119,8 +119,7 @@ class GramSolver final : public Solver {
         if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta[j], prob_.factors[j], args);
     }
     // The primal at beta itself; the projection only moves the dual point.
-    out.objective = 0.5 * fit + lambda * (prob_.alpha * terms.l1 + 0.5 * (1 - prob_.alpha) * terms.l2);
-    out.gap = out.objective - dual_from_terms(lambda, prob_.alpha, terms, a1, a2).value;
+    set_certificate(out, lambda, prob_.alpha, fit, terms, a1, a2);
   }
 
   const Context& ctx_;

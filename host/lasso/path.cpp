@@ -23,6 +23,7 @@ const char* to_string(LassoSolver solver) noexcept {
     case LassoSolver::CoordinateDescent: return "cd";
     case LassoSolver::Gram: return "gram";
     case LassoSolver::ProximalGradient: return "fista";
+    case LassoSolver::WorkingSetGram: return "ws-gram";
   }
   return "?";
 }
@@ -32,7 +33,8 @@ LassoSolver parse_lasso_solver(std::string_view text) {
   if (text == "cd") return LassoSolver::CoordinateDescent;
   if (text == "gram") return LassoSolver::Gram;
   if (text == "fista") return LassoSolver::ProximalGradient;
-  throw InvalidArgument("solver must be auto, cd, gram or fista, got '" + std::string(text) + "'");
+  if (text == "ws-gram") return LassoSolver::WorkingSetGram;
+  throw InvalidArgument("solver must be auto, cd, gram, fista or ws-gram, got '" + std::string(text) + "'");
 }
 
 const char* to_string(FitStatus status) noexcept {
@@ -100,6 +102,8 @@ void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOpt
   if (!(o.tol >= 0 && std::isfinite(o.tol)))
     throw InvalidArgument("tol must be >= 0 (0 for the default), got " + std::to_string(o.tol));
   if (o.max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(o.max_iter));
+  if (o.max_working_set < 1)
+    throw InvalidArgument("max_working_set must be >= 1, got " + std::to_string(o.max_working_set));
 }
 
 // Runs f with OpenMP limited to the context's CPU threads.
@@ -184,7 +188,7 @@ LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (asked != LassoSolver::Auto) return asked;
   if (!prob.x->sparse && prob.n >= 2 * prob.p && prob.p <= 4096) return LassoSolver::Gram;
-  if (ctx.backend() == Backend::Cuda) return LassoSolver::ProximalGradient;
+  if (ctx.backend() == Backend::Cuda) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;
 }
 
@@ -210,9 +214,12 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     const int lanes = path_lanes(path.solver, ctx.backend());
     std::vector<std::unique_ptr<Solver>> solvers;
     if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes);
-    for (int k = static_cast<int>(solvers.size()); k < lanes; ++k)
-      solvers.push_back(path.solver == LassoSolver::ProximalGradient ? make_fista_solver(ctx, prob, unpen)
-                                                                     : make_cd_solver(prob, unpen));
+    for (int k = static_cast<int>(solvers.size()); k < lanes; ++k) {
+      if (path.solver == LassoSolver::ProximalGradient) solvers.push_back(make_fista_solver(ctx, prob, unpen));
+      else if (path.solver == LassoSolver::WorkingSetGram)
+        solvers.push_back(make_working_set_gram_solver(ctx, prob, unpen, o.max_working_set));
+      else solvers.push_back(make_cd_solver(prob, unpen));
+    }
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
     const int block_threads = std::min(lanes, ctx.cpu_threads());
 

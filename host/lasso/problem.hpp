@@ -173,6 +173,14 @@ struct Solution {
   FitStatus status = FitStatus::Converged;
 };
 
+// The primal at an iterate (fit = (1/n) r^T W r, its penalty from `terms`) and its gap to the dual
+// built from the same terms, a1 and a2 (see dual_from_terms).
+inline void set_certificate(Solution& out, double lambda, double alpha, double fit,
+                            const kernels::LassoDualTerms& terms, double a1, double a2) {
+  out.objective = 0.5 * fit + lambda * (alpha * terms.l1 + 0.5 * (1 - alpha) * terms.l2);
+  out.gap = out.objective - dual_from_terms(lambda, alpha, terms, a1, a2).value;
+}
+
 double default_tol(bool single_precision) noexcept;
 
 }  // namespace shrink::lasso_detail

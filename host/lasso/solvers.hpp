@@ -44,6 +44,12 @@ template <class V>
 std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,
                                           const UnpenalizedSolver& unpenalized);
 
+// Working-set coordinate descent on k x k Gram blocks (k <= max_working_set) on the context's
+// backend: the device solver for sparse or wide X (ws_gram.cpp).
+template <class V>
+std::unique_ptr<Solver> make_working_set_gram_solver(const Context& ctx, const Problem<V>& prob,
+                                                     const UnpenalizedSolver& unpenalized, index_t max_working_set);
+
 // (1/n) Z^T W r for r = yc (beta = 0) after fitting the unpenalized features; their coefficients go
 // to `beta_unpenalized` (order of prob.unpenalized).
 template <class V>

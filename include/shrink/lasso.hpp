@@ -24,13 +24,16 @@
 namespace shrink {
 
 enum class LassoSolver {
-  Auto,               // Gram when X is dense and n >= 2p (p <= 4096), else CoordinateDescent
+  Auto,               // Gram when X is dense and n >= 2p (p <= 4096); else CoordinateDescent on the
+                      // CPU, WorkingSetGram on a GPU
   CoordinateDescent,  // working sets + Gap Safe screening + dual extrapolation (CPU)
   Gram,               // coordinate descent on G = Z^T W Z / n, built once with BLAS (dense X)
-  ProximalGradient,   // FISTA with restarts on the context's backend (the GPU solver)
+  ProximalGradient,   // FISTA with restarts on the context's backend
+  WorkingSetGram,     // coordinate descent on k x k Gram blocks of working sets, on the context's
+                      // backend (the GPU solver for sparse or wide X)
 };
 const char* to_string(LassoSolver solver) noexcept;
-// "auto", "cd", "gram" or "fista"; InvalidArgument otherwise.
+// "auto", "cd", "gram", "fista" or "ws-gram"; InvalidArgument otherwise.
 LassoSolver parse_lasso_solver(std::string_view text);
 
 enum class FitStatus { Converged, MaxIterations };
@@ -50,6 +53,9 @@ struct LassoOptions {
   std::int64_t max_iter = 100000;  // coordinate-descent epochs (or FISTA steps) per lambda
   LassoSolver solver = LassoSolver::Auto;
   bool screening = true;  // Gap Safe screening (pure Lasso) and working sets
+  // ws-gram: the most features in one block. Its k x k Gram should stay in the GPU's L2 (8 MiB at
+  // 1024 in float64), since one warp sweeps it.
+  std::int64_t max_working_set = 1024;
   // Called after each lambda with (done, total); for progress bars.
   std::function<void(std::size_t, std::size_t)> progress;
 };

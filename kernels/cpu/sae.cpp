@@ -348,6 +348,13 @@ void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows
 }
 
 template <class V>
+void scatter_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
+#pragma omp parallel for num_threads(threads_for(ctx, src.rows * src.cols, kGrain))
+  for (index_t i = 0; i < src.rows; ++i)
+    std::memcpy(dst.data + rows[i] * dst.ld, src.data + i * src.ld, sizeof(V) * static_cast<std::size_t>(src.cols));
+}
+
+template <class V>
 index_t update_dead_latents(const Context&, index_t k, index_t samples, const std::int32_t* idx, const V* val,
                             std::int64_t dead_after, index_t latents, std::int64_t* since, std::uint8_t* dead) {
   std::vector<std::uint8_t> fired(static_cast<std::size_t>(latents), 0);

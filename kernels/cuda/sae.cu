@@ -375,6 +375,14 @@ __global__ void gather_rows_kernel(DenseView<const V> src, const index_t* rows, 
 }
 
 template <class V>
+__global__ void scatter_rows_kernel(DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
+  SHRINK_GRID_STRIDE(e, src.rows * src.cols) {
+    const std::int64_t i = e / src.cols, q = e % src.cols;
+    dst.data[rows[i] * dst.ld + q] = src.data[i * src.ld + q];
+  }
+}
+
+template <class V>
 __global__ void mark_fired_kernel(index_t entries, const std::int32_t* idx, const V* val, std::uint8_t* fired) {
   SHRINK_GRID_STRIDE(e, entries) if (val[e] > V(0)) fired[idx[e]] = 1;  // every writer stores 1
 }
@@ -565,6 +573,13 @@ template <class V>
 void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
   if (dst.rows * dst.cols == 0) return;
   gather_rows_kernel<V><<<grid_for(ctx, dst.rows * dst.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(src, rows, dst);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void scatter_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
+  if (src.rows * src.cols == 0) return;
+  scatter_rows_kernel<V><<<grid_for(ctx, src.rows * src.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(src, rows, dst);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 

@@ -145,6 +145,24 @@ __global__ void spmm_kernel(index_t rows, index_t k, const I* __restrict__ row_p
   }
 }
 
+// A block per gathered row: zero the output row, then scatter the row's entries that fall in the
+// column range (each column appears at most once, so no two threads write the same place).
+template <class V, class I>
+__global__ void csr_gather_rows_dense_kernel(CsrView<V, I> a, const index_t* rows, index_t col_first,
+                                             DenseView<V> dst) {
+  for (index_t t = blockIdx.x; t < dst.rows; t += gridDim.x) {
+    V* out = dst.data + t * dst.ld;
+    for (index_t c = threadIdx.x; c < dst.cols; c += blockDim.x) out[c] = V(0);
+    __syncthreads();
+    const index_t begin = a.row_ptr[rows[t]], end = a.row_ptr[rows[t] + 1];
+    for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+      const index_t c = static_cast<index_t>(a.col_idx[e]) - col_first;
+      if (c >= 0 && c < dst.cols) out[c] = a.values[e];
+    }
+    __syncthreads();
+  }
+}
+
 }  // namespace
 
 template <class V, class I>
@@ -175,6 +193,15 @@ void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V
   SHRINK_CUDA_CHECK_LAUNCH();
   carry_fixup_kernel<V><<<static_cast<unsigned>((tiles + 255) / 256), 256, 0, stream>>>(
       tiles, a.rows, carry_row, carry_val, alpha, y);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V, class I>
+void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a, const index_t* rows, index_t col_first,
+                           DenseView<V> dst) {
+  if (dst.rows == 0 || dst.cols == 0) return;
+  const unsigned grid = static_cast<unsigned>(dst.rows < 65535 ? dst.rows : 65535);
+  csr_gather_rows_dense_kernel<V, I><<<grid, 256, 0, stream_of(ctx)>>>(a, rows, col_first, dst);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 

@@ -82,6 +82,9 @@ struct ProxArgs {
                                   V level, std::uint64_t seed, DenseView<V> out);                       \
   template <class V> void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows,  \
                                       DenseView<V> dst);                                                \
+  /* the inverse: row rows[i] of dst = row i of src (rows distinct) */                                 \
+  template <class V> void scatter_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, \
+                                       DenseView<V> dst);                                               \
   /* since_j = 0 if latent j fired (val > 0) in the batch, else since_j + samples; dead_j = since_j >=  \
      dead_after; returns the number dead */                                                            \
   template <class V> index_t update_dead_latents(const Context& ctx, index_t k, index_t samples,        \
@@ -115,6 +118,10 @@ struct ProxArgs {
                                                       V* y, void* workspace);                           \
   template <class V, class I> void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a,        \
                                             DenseView<const V> b, V beta, DenseView<V> c);              \
+  /* dst (row-major, k x cols) = A(rows[t], col_first + c), zeros included */                          \
+  template <class V, class I> void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a,    \
+                                                         const index_t* rows, index_t col_first,        \
+                                                         DenseView<V> dst);                             \
   /* writes the CSR of A^T: t_row_ptr (cols+1), t_col_idx and t_values (nnz) */                        \
   template <class V, class I> void csr_transpose(const Context& ctx, const CsrView<V, I>& a,            \
                                                  I* t_row_ptr, I* t_col_idx, V* t_values);              \
@@ -134,6 +141,11 @@ struct ProxArgs {
   template <class V> void gram_cd(const Context& ctx, index_t p, const V* gram, index_t ld,            \
                                   const V* l1, const V* denom, const V* lipschitz, bool positive,       \
                                   int rounds, int active_sweeps, V* beta, V* grad, index_t* active);    \
+  /* the k features with the smallest working_set_key (ties to the lower index), ascending in `out`; */ \
+  /* returns how many beta_j are non-zero. l1, l2: lambda alpha v_j and lambda (1 - alpha) v_j.    */ \
+  template <class V> index_t lasso_working_set(const Context& ctx, index_t p, const V* c, const V* beta, \
+                                               const V* l1, const V* l2, const V* lipschitz,            \
+                                               bool positive, index_t k, index_t* out);                 \
   /* blas.{cpp,cu} */                                                                                  \
   template <class V> void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x,    \
                                V beta, V* y);                                                           \
@@ -196,7 +208,9 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
                                               LassoDualArgs);
 #define SHRINK_INSTANTIATE_LASSO(V)                                                                  \
   template void gram_cd<V>(const Context&, index_t, const V*, index_t, const V*, const V*, const V*, \
-                           bool, int, int, V*, V*, index_t*);
+                           bool, int, int, V*, V*, index_t*);                                     \
+  template index_t lasso_working_set<V>(const Context&, index_t, const V*, const V*, const V*, const V*, \
+                                        const V*, bool, index_t, index_t*);
 #define SHRINK_INSTANTIATE_SPARSE(V, I)                                                             \
   template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
   template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \
@@ -204,6 +218,8 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
                                          void*);                                                    \
   template void csr_spmm<V, I>(const Context&, V, const CsrView<V, I>&, DenseView<const V>, V,     \
                                DenseView<V>);                                                       \
+  template void csr_gather_rows_dense<V, I>(const Context&, const CsrView<V, I>&, const index_t*, index_t, \
+                                            DenseView<V>);                                                 \
   template void csr_transpose<V, I>(const Context&, const CsrView<V, I>&, I*, I*, V*);
 #define SHRINK_INSTANTIATE_BSR(V, I)                                                               \
   template void bsr_forward<V, I>(const Context&, DenseView<const V>, const BsrView<V, I>&,         \
@@ -243,6 +259,7 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
   template void corrupt<V>(const Context&, DenseView<const V>, CorruptionKind, V, std::uint64_t,      \
                            DenseView<V>);                                                             \
   template void gather_rows<V>(const Context&, DenseView<const V>, const index_t*, DenseView<V>);     \
+  template void scatter_rows<V>(const Context&, DenseView<const V>, const index_t*, DenseView<V>);    \
   template index_t update_dead_latents<V>(const Context&, index_t, index_t, const std::int32_t*,      \
                                           const V*, std::int64_t, index_t, std::int64_t*,             \
                                           std::uint8_t*);                                             \

@@ -1,6 +1,7 @@
 // Per-coordinate Lasso / Elastic-Net arithmetic shared by the host solvers and both kernel twins
 // (host+device inline), so the certificate is the same formula wherever it is computed.
 #pragma once
+#include <cmath>
 #include "kernels/ops/prox_math.hpp"
 
 namespace shrink::kernels {
@@ -51,6 +52,25 @@ SHRINK_HD LassoDualTerms combine_dual_terms(const LassoDualTerms& x, const Lasso
 template <class V>
 SHRINK_HD V coordinate_update(V z, V l1, V denom, bool positive) {
   return positive ? positive_part(z - l1) / denom : copy_sign(positive_part(magnitude(z) - l1), z) / denom;
+}
+
+// Order of feature j for the next working set, smaller first (one sort key, so both twins and any
+// tie-break by index agree): KKT violators first, the worst first; then coefficients held non-zero
+// (or unpenalized) that satisfy KKT; then zeros, the closest to entering first; unusable features
+// (L_j = 0) last. Distances are scaled by 1/sqrt(L_j), the feature's own units. c_j = (1/n) z_j^T W r,
+// l1 = lambda alpha v_j, l2 = lambda (1 - alpha) v_j.
+SHRINK_HD double working_set_key(double c, double beta, double l1, double l2, double lipschitz, bool positive) {
+  if (!(lipschitz > 0)) return 4.0;
+  const double unit = 1.0 / sqrt(lipschitz);
+  const double reach = positive ? c : magnitude(c);  // what the dual constraint bounds by l1
+  double violation;
+  if (beta != 0) violation = magnitude(c - copy_sign(l1, beta) - l2 * beta);
+  else violation = positive_part(reach - l1);
+  violation *= unit;
+  if (violation > 0) return -1.0 - violation / (1.0 + violation);  // (-2, -1)
+  if (beta != 0 || (l1 == 0 && l2 == 0)) return -1.0;
+  const double slack = (l1 - reach) * unit;  // >= 0
+  return slack / (1.0 + slack);                // [0, 1)
 }
 
 }  // namespace shrink::kernels

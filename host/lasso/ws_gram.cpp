@@ -1,0 +1,209 @@
+// Working-set coordinate descent on small dense Gram matrices held in the context's memory space:
+// the GPU solver for sparse or wide X, where one G over every feature would not fit or pay. Each
+// outer iteration
+//   1. certifies the full problem (DeviceDesign: Z beta and Z^T r, scalars back);
+//   2. picks k features (kernels::lasso_working_set: KKT violators first, the worst first, then the
+//      coefficients held non-zero, then the zeros closest to entering; one device sort);
+//   3. gathers their centered columns a block of rows at a time and builds G_W = Z_W^T W Z_W / n by
+//      SYRK, and q_W = c_W + G_W beta_W from the current correlations c, so that q_W - G_W beta_W
+//      is the block's gradient with every other coefficient held where it is: a block step of
+//      coordinate descent, exact even when W cannot hold every non-zero coefficient;
+//   4. runs kernels::gram_cd on the block until the block's own gap (two dots and the five scalars
+//      of lasso_dual_terms) is below 0.3x the full gap (celer's ratio), or below the final
+//      criterion once W holds every usable feature;
+//   5. scatters beta_W back.
+// k starts at max(64, 2 nnz) and doubles every outer iteration, up to max_working_set.
+#include <algorithm>
+#include <cmath>
+
+#include "host/core/dispatch.hpp"
+#include "host/core/instantiate.hpp"
+#include "host/lasso/device_design.hpp"
+#include "host/lasso/solvers.hpp"
+#include "shrink/ops.hpp"
+
+namespace shrink::lasso_detail {
+
+namespace {
+
+constexpr int kActiveSweeps = 2;          // sweeps over the block's non-zeros after each full sweep
+constexpr index_t kFirstSize = 64;
+constexpr double kInnerRatio = 0.3;       // the block's gap target, relative to the full gap
+constexpr index_t kBlockEntries = index_t{1} << 22;  // gathered rows x k per SYRK (32 MiB in double)
+
+template <class V>
+class WorkingSetGramSolver final : public Solver {
+ public:
+  WorkingSetGramSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
+                       index_t max_size)
+      : ctx_(ctx), prob_(prob), design_(ctx, prob, unpen), n_(prob.n), p_(prob.p) {
+    const auto space = ctx.memory_space();
+    const auto np = static_cast<std::size_t>(p_);
+    beta_ = Array<V>(ctx, np, space);
+    g_ = Array<V>(ctx, np, space);
+    u_ = Array<V>(ctx, static_cast<std::size_t>(n_), space);
+    l1_ = Array<V>(ctx, np, space);
+    l2_ = Array<V>(ctx, np, space);
+    std::vector<V> lip(np);
+    for (index_t j = 0; j < p_; ++j) {
+      lip[j] = prob.usable(j) ? static_cast<V>(prob.lipschitz[j]) : V(0);
+      usable_ += prob.usable(j) ? 1 : 0;
+    }
+    lipschitz_ = upload(ctx, lip);
+    max_size_ = std::clamp<index_t>(max_size, 1, std::max<index_t>(usable_, 1));
+  }
+
+  Solution certify(double lambda, const std::vector<double>& beta) override {
+    set_beta(beta);
+    Solution s;
+    design_.certify(lambda, beta_, u_, g_, s);
+    return s;
+  }
+
+  Solution solve(const SolveRequest& req, std::vector<double>& beta) override {
+    const double lambda = req.lambda, a = prob_.alpha;
+    set_beta(beta);
+    std::vector<V> l1(static_cast<std::size_t>(p_)), l2(static_cast<std::size_t>(p_));
+    index_t nonzero = 0;
+    for (index_t j = 0; j < p_; ++j) {
+      l1[j] = static_cast<V>(lambda * a * prob_.factors[j]);
+      l2[j] = static_cast<V>(lambda * (1 - a) * prob_.factors[j]);
+      nonzero += beta[j] != 0 ? 1 : 0;
+    }
+    copy<V>(ctx_, VectorView<const V>(l1), l1_.view());
+    copy<V>(ctx_, VectorView<const V>(l2), l2_.view());
+    index_t size = std::min(max_size_, std::max(kFirstSize, 2 * nonzero));
+    double tighten = 1;  // shrinks while W holds every usable feature and the full check still fails
+    Solution out;
+    std::int64_t epochs = 0;
+    for (int outer = 0;; ++outer) {
+      const double fit = design_.certify(lambda, beta_, u_, g_, out);
+      out.iterations = epochs;
+      if (out.gap <= req.tol * out.objective || usable_ == 0) break;
+      if (epochs >= req.max_iter) {
+        out.status = FitStatus::MaxIterations;
+        break;
+      }
+      if (outer > 0) size = std::min(max_size_, 2 * size);
+      double inner_tol = kInnerRatio * out.gap;
+      if (size == usable_) {
+        inner_tol = std::min(inner_tol, 0.5 * tighten * req.tol * out.objective);
+        tighten *= 0.1;
+      }
+      epochs += solve_block(lambda, size, fit, inner_tol, req.max_iter - epochs);
+    }
+    const auto v = beta_.to_vector(ctx_);
+    beta.assign(v.begin(), v.end());
+    return out;
+  }
+
+ private:
+  void set_beta(const std::vector<double>& beta) {
+    const std::vector<V> v(beta.begin(), beta.end());
+    copy<V>(ctx_, VectorView<const V>(v), beta_.view());
+  }
+
+  // Buffers for a block of k features (grown, never shrunk).
+  void reserve(index_t k) {
+    if (k <= capacity_) return;
+    const auto space = ctx_.memory_space();
+    const auto nk = static_cast<std::size_t>(k);
+    for (Array<V>* a : {&beta_w_, &grad_w_, &q_w_, &lip_w_, &l1_w_, &denom_w_, &factors_w_, &mu_w_})
+      *a = Array<V>(ctx_, nk, space);
+    ws_ = Array<index_t>(ctx_, nk, space);
+    active_w_ = Array<index_t>(ctx_, nk, space);
+    gram_ = Array<V>(ctx_, nk * nk, space);
+    rows_per_block_ = std::clamp<index_t>(kBlockEntries / k, 1, std::max<index_t>(n_, 1));
+    columns_ = Array<V>(ctx_, static_cast<std::size_t>(rows_per_block_) * nk, space);
+    capacity_ = k;
+  }
+
+  // dst[t] = src[ws[t]] for the block's k features.
+  void gather(const Array<V>& src, Array<V>& dst, index_t k) const {
+    const auto space = ctx_.memory_space();
+    SHRINK_DISPATCH(ctx_, gather_rows, ctx_, DenseView<const V>(src.data(), p_, 1, 1, Layout::RowMajor, space),
+                    ws_.data(), DenseView<V>(dst.data(), k, 1, 1, Layout::RowMajor, space));
+  }
+  VectorView<const V> head(const Array<V>& a, index_t k) const {
+    return VectorView<const V>(a.data(), k, ctx_.memory_space());
+  }
+
+  // One block step: choose W (k features), build its Gram system, descend until the block's gap is
+  // below tol (at least one round), scatter back. Returns the rounds run.
+  std::int64_t solve_block(double lambda, index_t k, double fit, double tol, std::int64_t budget) {
+    reserve(k);
+    const auto space = ctx_.memory_space();
+    SHRINK_DISPATCH(ctx_, lasso_working_set, ctx_, p_, g_.data(), beta_.data(), l1_.data(), l2_.data(),
+                    lipschitz_.data(), prob_.positive, k, ws_.data());
+    gather(beta_, beta_w_, k);
+    gather(g_, grad_w_, k);  // c_W: the block's gradient at the current point
+    gather(lipschitz_, lip_w_, k);
+    gather(l1_, l1_w_, k);
+    gather(l2_, denom_w_, k);
+    axpby<V>(ctx_, V(1), head(lip_w_, k), V(1), VectorView<V>(denom_w_.data(), k, space));  // L_j + l2_j
+    gather(design_.dual_factors(), factors_w_, k);
+    gather(design_.mu(), mu_w_, k);
+    const DenseView<V> g(gram_.data(), k, k, k, Layout::ColMajor, space);
+    const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
+    for (index_t first = 0; first < n_; first += rows_per_block_) {
+      const index_t rows = std::min(rows_per_block_, n_ - first);
+      const DenseView<V> z(columns_.data(), rows, k, rows, Layout::ColMajor, space);
+      design_.gather_columns(ws_.data(), mu_w_.data(), first, z);
+      gram<V>(ctx_, inv_n, z, first == 0 ? V(0) : V(1), g);
+    }
+    // q_W = c_W + G_W beta_W; the block's fit constant (1/n) |r + Z_W beta_W|^2_W.
+    const VectorView<V> q(q_w_.data(), k, space);
+    axpby<V>(ctx_, V(1), head(grad_w_, k), V(0), q);
+    gemv<V>(ctx_, Op::NoTranspose, V(1), g, head(beta_w_, k), V(1), q);
+    const double yy = fit + static_cast<double>(dot<V>(ctx_, head(grad_w_, k), head(beta_w_, k))) +
+                      static_cast<double>(dot<V>(ctx_, head(beta_w_, k), head(q_w_, k)));
+    std::int64_t rounds = 0;
+    for (;;) {
+      if (rounds > 0 && block_gap(lambda, k, yy) <= tol) break;
+      if (rounds >= budget) break;
+      SHRINK_DISPATCH(ctx_, gram_cd, ctx_, k, g.data, k, l1_w_.data(), denom_w_.data(), lip_w_.data(),
+                      prob_.positive, 1, kActiveSweeps, beta_w_.data(), grad_w_.data(), active_w_.data());
+      ++rounds;
+    }
+    SHRINK_DISPATCH(ctx_, scatter_rows, ctx_, DenseView<const V>(beta_w_.data(), k, 1, 1, Layout::RowMajor, space),
+                    ws_.data(), DenseView<V>(beta_.data(), p_, 1, 1, Layout::RowMajor, space));
+    return rounds;
+  }
+
+  // The block's duality gap, from scalars: fit = yy - q.beta - beta.grad, (1/n) y^T W r = yy - q.beta.
+  // Unpenalized features are not projected out here (their gradients go to zero in the sweeps); the
+  // full certificate does that.
+  double block_gap(double lambda, index_t k, double yy) const {
+    const double qb = dot<V>(ctx_, head(q_w_, k), head(beta_w_, k));
+    const double bg = dot<V>(ctx_, head(beta_w_, k), head(grad_w_, k));
+    const double fit = std::max(yy - qb - bg, 0.0);
+    const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, k, grad_w_.data(), beta_w_.data(),
+                                       factors_w_.data(), dual_args(lambda, prob_.alpha, prob_.positive));
+    Solution s;
+    set_certificate(s, lambda, prob_.alpha, fit, terms, yy - qb, fit);
+    return s.gap;
+  }
+
+  const Context& ctx_;
+  const Problem<V>& prob_;
+  DeviceDesign<V> design_;
+  index_t n_, p_, usable_ = 0, max_size_ = 1, capacity_ = 0, rows_per_block_ = 1;
+  Array<V> beta_, g_, u_, l1_, l2_, lipschitz_;
+  Array<V> beta_w_, grad_w_, q_w_, lip_w_, l1_w_, denom_w_, factors_w_, mu_w_, gram_, columns_;
+  Array<index_t> ws_, active_w_;
+};
+
+}  // namespace
+
+template <class V>
+std::unique_ptr<Solver> make_working_set_gram_solver(const Context& ctx, const Problem<V>& prob,
+                                                     const UnpenalizedSolver& unpenalized, index_t max_working_set) {
+  return std::make_unique<WorkingSetGramSolver<V>>(ctx, prob, unpenalized, max_working_set);
+}
+
+#define SHRINK_INSTANTIATE_WS_GRAM(V)                                                                         \
+  template std::unique_ptr<Solver> make_working_set_gram_solver<V>(const Context&, const Problem<V>&,         \
+                                                                   const UnpenalizedSolver&, index_t);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_WS_GRAM)
+
+}  // namespace shrink::lasso_detail
