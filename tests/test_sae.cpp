@@ -85,21 +85,17 @@ std::vector<Variant> variants(index_t d, index_t m) {
     c.k = 3;
     c.tied = true;
   });
-  add("topk + auxk", [](SaeConfig& c) {
+  const auto topk_auxk = [](SaeConfig& c) {
     c.activation = SaeActivation::TopK;
     c.k = 2;
     c.aux_k = 3;
     c.aux_coeff = 0.5;
     c.dead_after = 1;
     c.aux_detach_residual = false;
-  });
-  add("topk + auxk dense", [](SaeConfig& c) {
-    c.activation = SaeActivation::TopK;
-    c.k = 2;
-    c.aux_k = 3;
-    c.aux_coeff = 0.5;
-    c.dead_after = 1;
-    c.aux_detach_residual = false;
+  };
+  add("topk + auxk", topk_auxk);
+  add("topk + auxk dense", [&](SaeConfig& c) {
+    topk_auxk(c);
     c.topk_decoder = TopKDecoder::Dense;
   });
   add("relu-l1 block 4x4", [](SaeConfig& c) {

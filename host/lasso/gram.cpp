@@ -85,13 +85,10 @@ class GramSolver final : public Solver {
     gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
   }
 
-  // Objective and gap at beta_: (1/n) r^T W r = y^T W y / n - 2 q.beta + beta^T G beta with
-  // G beta = q - grad, and (1/n) yc^T W r = y^T W y / n - q.beta.
+  // Objective and gap at beta_ (gram_fit: no pass over X).
   void certificate(double lambda, Solution& out) {
-    const double qb = dot<double>(ctx_, data_->q.view(), beta_.view());
-    const double bg = dot<double>(ctx_, beta_.view(), grad_.view());
-    const double fit = std::max(prob_.y_norm2 - qb - bg, 0.0);  // (1/n) r^T W r at beta
-    double a1 = prob_.y_norm2 - qb, a2 = fit;
+    const GramFit at = gram_fit(ctx_, p_, prob_.y_norm2, data_->q.data(), beta_.data(), grad_.data());
+    double a1 = at.a1, a2 = at.fit;  // moved by the unpenalized projection below
     const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
     kernels::LassoDualTerms terms;
     if (unpen_.size() == 0) {
@@ -119,7 +116,7 @@ class GramSolver final : public Solver {
         if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta[j], prob_.factors[j], args);
     }
     // The primal at beta itself; the projection only moves the dual point.
-    set_certificate(out, lambda, prob_.alpha, fit, terms, a1, a2);
+    set_certificate(out, lambda, prob_.alpha, at.fit, terms, a1, a2);
   }
 
   const Context& ctx_;

@@ -1,12 +1,14 @@
 // The solvers behind lasso_path. Each solves one lambda from a warm start (beta on the standardized
 // scale, updated in place) and returns the certificate it reached.
 #pragma once
+#include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "host/lasso/problem.hpp"
 #include "shrink/array.hpp"
 #include "shrink/context.hpp"
+#include "shrink/ops.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -14,6 +16,20 @@ namespace shrink::lasso_detail {
 template <class T>
 Array<T> upload(const Context& ctx, const std::vector<T>& host) {
   return Array<T>::from_vector(host).copy_to(ctx, ctx.memory_space());
+}
+
+// The fit terms of a Gram system (G, q, yy = (1/n) y^T W y) at beta, with grad = q - G beta kept
+// current, from two dot products: fit = (1/n) r^T W r = yy - 2 q.beta + beta^T G beta
+// = yy - q.beta - beta.grad, and a1 = (1/n) y^T W r = yy - q.beta.
+struct GramFit {
+  double fit = 0, a1 = 0;
+};
+template <class T>
+GramFit gram_fit(const Context& ctx, index_t p, double yy, const T* q, const T* beta, const T* grad) {
+  const auto space = ctx.memory_space();
+  const double qb = dot<T>(ctx, VectorView<const T>(q, p, space), VectorView<const T>(beta, p, space));
+  const double bg = dot<T>(ctx, VectorView<const T>(beta, p, space), VectorView<const T>(grad, p, space));
+  return {std::max(yy - qb - bg, 0.0), yy - qb};
 }
 
 struct SolveRequest {

@@ -170,17 +170,14 @@ class WorkingSetGramSolver final : public Solver {
     return rounds;
   }
 
-  // The block's duality gap, from scalars: fit = yy - q.beta - beta.grad, (1/n) y^T W r = yy - q.beta.
-  // Unpenalized features are not projected out here (their gradients go to zero in the sweeps); the
-  // full certificate does that.
+  // The block's duality gap, from scalars (gram_fit and lasso_dual_terms). Unpenalized features are
+  // not projected out here (their gradients go to zero in the sweeps); the full certificate does that.
   double block_gap(double lambda, index_t k, double yy) const {
-    const double qb = dot<V>(ctx_, head(q_w_, k), head(beta_w_, k));
-    const double bg = dot<V>(ctx_, head(beta_w_, k), head(grad_w_, k));
-    const double fit = std::max(yy - qb - bg, 0.0);
+    const auto f = gram_fit(ctx_, k, yy, q_w_.data(), beta_w_.data(), grad_w_.data());
     const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, k, grad_w_.data(), beta_w_.data(),
                                        factors_w_.data(), dual_args(lambda, prob_.alpha, prob_.positive));
     Solution s;
-    set_certificate(s, lambda, prob_.alpha, fit, terms, yy - qb, fit);
+    set_certificate(s, lambda, prob_.alpha, f.fit, terms, f.a1, f.fit);
     return s.gap;
   }
 
