@@ -21,13 +21,6 @@ namespace {
 // Sweeps over the working set after each full sweep, between two gap checks.
 constexpr int kActiveSweeps = 2;
 
-// What every lane's solver reads: G, q and the per-feature constants, built once per problem.
-struct GramData {
-  DenseMatrix<double> gram;
-  Array<double> q, lipschitz, factors;
-  std::vector<double> unpen_columns, unpen_q;  // host copies for the unpenalized projection
-};
-
 template <class V>
 class GramSolver final : public Solver {
  public:
@@ -127,9 +120,12 @@ class GramSolver final : public Solver {
   Array<double> grad_, beta_, l1_, denom_;
   Array<index_t> active_;
 };
+}  // namespace
+
 // G and q from Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time (at most ~32 MiB, so
 // n >> p never needs an n x p copy); centering before the product keeps large column offsets from
-// cancelling in G. On a GPU each block is copied over and multiplied there.
+// cancelling in G. A sparse column fills its block from a cursor into its sorted rows. On a GPU each
+// block is copied over and multiplied there.
 template <class V>
 std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob,
                                            const UnpenalizedSolver& unpen) {
@@ -159,6 +155,8 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
     yw_device = Array<double>(ctx, static_cast<std::size_t>(block), ctx.memory_space());
   }
   const double inv_n = 1.0 / static_cast<double>(n);
+  std::vector<std::int64_t> cursor;  // sparse X: column j's next entry
+  if (prob.x->sparse) cursor.assign(prob.x->col_ptr.begin(), prob.x->col_ptr.end() - 1);
   for (index_t first = 0; first < n; first += block) {
     const index_t rows = std::min(block, n - first);
     for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
@@ -170,9 +168,16 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
         continue;
       }
       const double sj = prob.scale[j], mj = prob.mu[j];
-      const V* xc = prob.x->dense.data() + j * n + first;
-      for (index_t i = 0; i < rows; ++i)
-        col[i] = (w ? std::sqrt(w[first + i]) : 1.0) * (static_cast<double>(xc[i]) - mj) / sj;
+      auto at = [&](index_t i, double x) { return (w ? std::sqrt(w[first + i]) : 1.0) * (x - mj) / sj; };
+      if (!prob.x->sparse) {
+        const V* xc = prob.x->dense.data() + j * n + first;
+        for (index_t i = 0; i < rows; ++i) col[i] = at(i, static_cast<double>(xc[i]));
+      } else {
+        for (index_t i = 0; i < rows; ++i) col[i] = at(i, 0.0);
+        auto& k = cursor[j];
+        for (; k < prob.x->col_ptr[j + 1] && prob.x->row_idx[k] < first + rows; ++k)
+          col[prob.x->row_idx[k] - first] = at(prob.x->row_idx[k] - first, static_cast<double>(prob.x->values[k]));
+      }
     }
     DenseView<const double> zs(zs_data.get(), rows, p, rows, Layout::ColMajor);
     VectorView<const double> y(yw.data(), rows);
@@ -202,8 +207,6 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
   return data;
 }
 
-}  // namespace
-
 template <class V>
 std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const Problem<V>& prob,
                                                        const UnpenalizedSolver& unpenalized, int count) {
@@ -214,6 +217,8 @@ std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const
 }
 
 #define SHRINK_INSTANTIATE_GRAM(V)                                                                \
+  template std::shared_ptr<const GramData> build_gram<V>(const Context&, const Problem<V>&,          \
+                                                         const UnpenalizedSolver&);                  \
   template std::vector<std::unique_ptr<Solver>> make_gram_solvers<V>(const Context&, const Problem<V>&, \
                                                                       const UnpenalizedSolver&, int);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GRAM)

@@ -106,21 +106,6 @@ void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOpt
     throw InvalidArgument("max_working_set must be >= 1, got " + std::to_string(o.max_working_set));
 }
 
-// Runs f with OpenMP limited to the context's CPU threads.
-template <class F>
-auto with_threads(const Context& ctx, F&& f) {
-  const int saved = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
-  omp_set_num_threads(ctx.cpu_threads());
-  omp_set_max_active_levels(2);  // path lanes, and the threads of each lane
-  struct Restore {
-    int n, levels;
-    ~Restore() {
-      omp_set_num_threads(n);
-      omp_set_max_active_levels(levels);
-    }
-  } restore{saved, saved_levels};
-  return f();
-}
 
 struct Grid {
   double lambda_max = 0;        // exact threshold (infinite for ridge)

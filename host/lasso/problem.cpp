@@ -230,20 +230,9 @@ Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const 
 // ---- dual ---------------------------------------------------------------------------------------------
 DualPoint dual_from_terms(double lambda, double alpha, const kernels::LassoDualTerms& terms, double a1,
                           double a2) {
-  // Every penalized coordinate is smooth when alpha < 1 (its conjugate is finite everywhere): the
-  // dual point is the residual itself, theta = 1. For the Lasso, theta is the best scaling of r that
-  // keeps |theta c_j| <= lambda v_j (c_j <= ... when positive).
-  const bool smooth = terms.penalized > 0 && lambda * (1 - alpha) > 0;
-  double theta;
-  if (smooth) {
-    theta = 1;
-  } else {
-    const double theta_max = terms.max_ratio > 0 ? lambda * alpha / terms.max_ratio
-                                                 : std::numeric_limits<double>::infinity();
-    theta = a2 > 0 ? std::clamp(a1 / a2, 0.0, theta_max) : std::min(1.0, theta_max);
-  }
-  const double conj = smooth ? terms.excess : 0.0;
-  return {theta * a1 - 0.5 * theta * theta * a2 - conj, theta};
+  DualPoint d;
+  d.value = kernels::dual_value(lambda, alpha, terms, a1, a2, d.theta);
+  return d;
 }
 
 template <class V>

@@ -1,6 +1,8 @@
 // The solvers behind lasso_path. Each solves one lambda from a warm start (beta on the standardized
 // scale, updated in place) and returns the certificate it reached.
 #pragma once
+#include <omp.h>
+
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -30,6 +32,35 @@ GramFit gram_fit(const Context& ctx, index_t p, double yy, const T* q, const T* 
   const double qb = dot<T>(ctx, VectorView<const T>(q, p, space), VectorView<const T>(beta, p, space));
   const double bg = dot<T>(ctx, VectorView<const T>(beta, p, space), VectorView<const T>(grad, p, space));
   return {std::max(yy - qb - bg, 0.0), yy - qb};
+}
+
+// What every lane's solver reads: G, q and the per-feature constants, built once per problem
+// (build_gram).
+struct GramData {
+  DenseMatrix<double> gram;
+  Array<double> q, lipschitz, factors;
+  std::vector<double> unpen_columns, unpen_q;  // host copies for the unpenalized projection
+};
+
+// G = Zs^T W Zs / n and q = Zs^T W yc / n in double in the context's memory space, from blocks of rows
+// of the standardized, centered design (dense or sparse X; never an n x p copy).
+template <class V>
+std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen);
+
+// Runs f with OpenMP limited to the context's CPU threads.
+template <class F>
+auto with_threads(const Context& ctx, F&& f) {
+  const int saved = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
+  omp_set_num_threads(ctx.cpu_threads());
+  omp_set_max_active_levels(2);  // path lanes, and the threads of each lane
+  struct Restore {
+    int n, levels;
+    ~Restore() {
+      omp_set_num_threads(n);
+      omp_set_max_active_levels(levels);
+    }
+  } restore{saved, saved_levels};
+  return f();
 }
 
 struct SolveRequest {

@@ -2,6 +2,7 @@
 #pragma once
 #include "shrink/build_config.hpp"
 #include "shrink/array.hpp"
+#include "shrink/batch_lasso.hpp"
 #include "shrink/context.hpp"
 #include "shrink/error.hpp"
 #include "shrink/generate.hpp"

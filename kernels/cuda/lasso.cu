@@ -21,7 +21,9 @@ __device__ __forceinline__ void gram_coordinate(index_t p, const V* gram, index_
                                                 const V* denom, const V* lipschitz, bool positive,
                                                 index_t j, V* beta, V* grad) {
   const V old = beta[j];
-  const V next = coordinate_update(lipschitz[j] * old + grad[j], l1[j], denom[j], positive);
+  const V grad_j = grad[j];
+  __syncwarp();  // every lane has read grad_j before the lane that owns it writes
+  const V next = coordinate_update(lipschitz[j] * old + grad_j, l1[j], denom[j], positive);
   if (next == old) return;  // the same decision in every lane
   const V delta = next - old;
   const V* g = gram + j * ld;

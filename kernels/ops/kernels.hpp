@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "host/core/instantiate.hpp"
+#include "kernels/ops/batch_lasso_math.hpp"
 #include "kernels/ops/lasso_math.hpp"
 #include "kernels/ops/optim_math.hpp"
 #include "shrink/matrix.hpp"
@@ -146,6 +147,19 @@ struct ProxArgs {
   template <class V> index_t lasso_working_set(const Context& ctx, index_t p, const V* c, const V* beta, \
                                                const V* l1, const V* l2, const V* lipschitz,            \
                                                bool positive, index_t k, index_t* out);                 \
+  /* batch_lasso.{cpp,cu}: solve_batch_problem for problems 0..m-1 (a warp each on CUDA, threads  */ \
+  /* over problems on the CPU)                                                                      */ \
+  template <class V> void batch_gram_cd(const Context& ctx, const BatchGramArgs<V>& args);              \
+  /* build_batch_problem for every problem of a distinct batch                                      */ \
+  template <class V> void batch_gram_build(const Context& ctx, const BatchBuildArgs<V>& args);          \
+  /* y column-major n x m: mean_b (0 unless center) and sumsq_b = (1/n) sum_i (y_ib - mean_b)^2, in   */ \
+  /* double; y is centered in place when center                                                      */ \
+  template <class V> void center_columns(const Context& ctx, DenseView<V> y, bool center, double* mean, \
+                                         double* sumsq);                                                \
+  /* the non-zeros of each column of a column-major p x m block, column b's at offsets[b]            */ \
+  template <class V> void compress_columns(const Context& ctx, DenseView<const V> a,                    \
+                                           const std::int64_t* offsets, std::int64_t* rows,             \
+                                           double* values);                                             \
   /* blas.{cpp,cu} */                                                                                  \
   template <class V> void gemv(const Context& ctx, Op op, V alpha, DenseView<const V> a, const V* x,    \
                                V beta, V* y);                                                           \
@@ -211,6 +225,12 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm algorithm, DenseView<
                            bool, int, int, V*, V*, index_t*);                                     \
   template index_t lasso_working_set<V>(const Context&, index_t, const V*, const V*, const V*, const V*, \
                                         const V*, bool, index_t, index_t*);
+#define SHRINK_INSTANTIATE_BATCH_LASSO(V)                                                           \
+  template void batch_gram_cd<V>(const Context&, const BatchGramArgs<V>&);                            \
+  template void batch_gram_build<V>(const Context&, const BatchBuildArgs<V>&);                        \
+  template void center_columns<V>(const Context&, DenseView<V>, bool, double*, double*);              \
+  template void compress_columns<V>(const Context&, DenseView<const V>, const std::int64_t*,          \
+                                    std::int64_t*, double*);
 #define SHRINK_INSTANTIATE_SPARSE(V, I)                                                             \
   template std::size_t csr_spmv_workspace<V, I>(const Context&, const CsrView<V, I>&, Op);         \
   template void csr_spmv<V, I>(const Context&, V, const CsrView<V, I>&, const V*, V, V*, void*);   \

@@ -47,6 +47,29 @@ SHRINK_HD LassoDualTerms combine_dual_terms(const LassoDualTerms& x, const Lasso
   return t;
 }
 
+// The dual at the best scaling theta of a residual r (a1 = (1/n) yc^T W r, a2 = (1/n) r^T W r) whose
+// correlations reduced to `terms`; returns the dual value and sets theta. Every penalized coordinate
+// is smooth when alpha < 1 (its conjugate is finite everywhere), so the dual point is r itself,
+// theta = 1. For the Lasso, theta is the best scaling that keeps |theta c_j| <= lambda v_j (c_j <= ...
+// when positive).
+SHRINK_HD double dual_value(double lambda, double alpha, const LassoDualTerms& terms, double a1, double a2,
+                            double& theta) {
+  const bool smooth = terms.penalized > 0 && lambda * (1 - alpha) > 0;
+  if (smooth) {
+    theta = 1;
+    return a1 - 0.5 * a2 - terms.excess;
+  }
+  const bool bounded = terms.max_ratio > 0;
+  const double theta_max = bounded ? lambda * alpha / terms.max_ratio : 0.0;
+  if (a2 > 0) {
+    theta = a1 / a2 > 0 ? a1 / a2 : 0.0;
+    if (bounded && theta > theta_max) theta = theta_max;
+  } else {
+    theta = bounded && theta_max < 1.0 ? theta_max : 1.0;
+  }
+  return theta * a1 - 0.5 * theta * theta * a2;
+}
+
 // The exact minimizer over one coefficient: S(z, l1) / denom, or max(z - l1, 0) / denom when
 // positive, with z = L_j beta_j + g_j and denom = L_j + the coordinate's ridge weight.
 template <class V>

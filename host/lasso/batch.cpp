@@ -1,0 +1,452 @@
+// Batched Lasso / Elastic Net (batch_lasso.hpp), written once for both backends: G once (build_gram),
+// then per chunk of problems: stage Y, center it (center_columns), C = Z^T Yc / n by GEMM (dense X) or
+// SpMM (sparse X), coordinate descent on G for every problem at once (batch_gram_cd), and the
+// non-zero coefficients compressed where they were computed (compress_columns), so only the sparse
+// answer and per-problem scalars cross back.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "host/core/dispatch.hpp"
+#include "host/core/instantiate.hpp"
+#include "host/core/validate.hpp"
+#include "host/lasso/solvers.hpp"
+#include "shrink/batch_lasso.hpp"
+#include "shrink/error.hpp"
+#include "shrink/ops.hpp"
+
+namespace shrink {
+
+std::size_t BatchLassoResult::n_not_converged() const noexcept {
+  return static_cast<std::size_t>(std::count(status.begin(), status.end(), FitStatus::MaxIterations));
+}
+
+std::vector<double> BatchLassoResult::coefficients_of(std::size_t b) const {
+  std::vector<double> out(static_cast<std::size_t>(n_features), 0.0);
+  const auto& t = coefficients.transposed();  // k x p CSR: row b is problem b
+  const auto* ptr = t.row_ptr().data();
+  for (auto e = ptr[b]; e < ptr[b + 1]; ++e) out[t.col_idx().data()[e]] = t.values().data()[e];
+  return out;
+}
+
+namespace lasso_detail {
+namespace {
+
+constexpr std::size_t kChunkBytes = std::size_t{1} << 30;
+
+std::string str(double v) { return std::to_string(v); }
+
+// The lambda rule and the options every batch shares; k problems, p features.
+void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
+  if (!(o.l1_ratio >= 0 && o.l1_ratio <= 1))
+    throw InvalidArgument("l1_ratio must be in [0, 1], got " + str(o.l1_ratio));
+  const int given = (o.lambda != 0) + !o.lambdas.empty() + (o.lambda_ratio != 0);
+  if (given != 1)
+    throw InvalidArgument("give exactly one of lambda, lambdas (one per problem) and lambda_ratio; got " +
+                          std::to_string(given));
+  if (o.lambda != 0 && !(std::isfinite(o.lambda) && o.lambda > 0))
+    throw InvalidArgument("lambda must be finite and > 0, got " + str(o.lambda));
+  if (o.lambda_ratio != 0 && !(std::isfinite(o.lambda_ratio) && o.lambda_ratio > 0))
+    throw InvalidArgument("lambda_ratio must be finite and > 0, got " + str(o.lambda_ratio));
+  if (o.lambda_ratio != 0 && o.l1_ratio == 0)
+    throw InvalidArgument("lambda_ratio needs l1_ratio > 0: with l1_ratio = 0 (ridge) lambda_max is infinite");
+  if (!o.lambdas.empty()) {
+    detail::check_vector_size(static_cast<index_t>(o.lambdas.size()), k, "lambdas",
+                              "there are " + std::to_string(k) + " problems");
+    for (std::size_t b = 0; b < o.lambdas.size(); ++b)
+      if (!(std::isfinite(o.lambdas[b]) && o.lambdas[b] > 0))
+        throw InvalidArgument("lambdas[" + std::to_string(b) + "] = " + str(o.lambdas[b]) +
+                              "; each lambda must be finite and > 0");
+  }
+  if (!o.penalty_factors.empty()) {
+    detail::check_vector_size(static_cast<index_t>(o.penalty_factors.size()), p, "penalty_factors",
+                              "X has " + std::to_string(p) + " columns");
+    for (std::size_t j = 0; j < o.penalty_factors.size(); ++j)
+      if (!(std::isfinite(o.penalty_factors[j]) && o.penalty_factors[j] >= 0))
+        throw InvalidArgument("penalty_factors[" + std::to_string(j) + "] = " + str(o.penalty_factors[j]) +
+                              "; each factor must be finite and >= 0");
+  }
+  if (!(o.tol >= 0 && std::isfinite(o.tol)))
+    throw InvalidArgument("tol must be >= 0 (0 for the default), got " + str(o.tol));
+  if (o.max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(o.max_iter));
+  if (o.chunk < 0) throw InvalidArgument("chunk must be >= 0 (0: automatic), got " + std::to_string(o.chunk));
+}
+
+// Problems per chunk: o.chunk, or as many as fit kChunkBytes at `bytes_per_problem`.
+index_t chunk_size(const BatchLassoOptions& o, index_t k, std::size_t bytes_per_problem) {
+  const index_t by_memory = static_cast<index_t>(std::max<std::size_t>(1, kChunkBytes / bytes_per_problem));
+  return std::max<index_t>(1, std::min(k, o.chunk > 0 ? o.chunk : by_memory));
+}
+
+// The per-chunk device state shared by both kinds of batch, and the collection of its answers.
+template <class V>
+class BatchRun {
+ public:
+  BatchRun(const Context& ctx, index_t p, index_t k, const BatchLassoOptions& o)
+      : ctx_(ctx), p_(p), k_(k), o_(o) {
+    out_.n_features = p;
+    out_.n_problems = k;
+    out_.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
+    row_ptr_.assign(1, 0);
+    if (o.dense_output) out_.dense_coefficients.assign(static_cast<std::size_t>(p * k), 0.0);
+    if (!o.penalty_factors.empty()) factors_ = upload(ctx, std::vector<V>(o.penalty_factors.begin(), o.penalty_factors.end()));
+  }
+
+  // Arguments for problems [first, first + m) whose q (p x m) is in `q`.
+  kernels::BatchGramArgs<V> args(index_t first, index_t m) {
+    const auto space = ctx_.memory_space();
+    const auto mp = static_cast<std::size_t>(m * p_);
+    if (beta_.size() < mp) {
+      beta_ = Array<V>(ctx_, mp, space);
+      grad_ = Array<V>(ctx_, mp, space);
+    }
+    if (results_.size() < static_cast<std::size_t>(m))
+      results_ = Array<kernels::BatchProblemResult>(ctx_, static_cast<std::size_t>(m), space);
+    kernels::BatchGramArgs<V> a;
+    a.p = p_;
+    a.m = m;
+    a.factors = factors_.size() ? factors_.data() : nullptr;
+    a.ldq = p_;
+    if (!o_.lambdas.empty() || o_.lambda != 0) {
+      std::vector<double> l(static_cast<std::size_t>(m), o_.lambda);
+      if (!o_.lambdas.empty()) std::copy_n(o_.lambdas.begin() + first, m, l.begin());
+      lambdas_ = upload(ctx_, l);
+      a.lambdas = lambdas_.data();
+    }
+    a.lambda_ratio = o_.lambda_ratio;
+    a.alpha = o_.l1_ratio;
+    a.positive = o_.positive;
+    a.tol = out_.tol;
+    a.max_iter = o_.max_iter;
+    a.beta = beta_.data();
+    a.ldb = p_;
+    a.grad = grad_.data();
+    a.ldg = p_;
+    a.results = results_.data();
+    return a;
+  }
+
+  // Runs the solver on a chunk and appends its answers.
+  void solve(const kernels::BatchGramArgs<V>& a, index_t first) {
+    SHRINK_DISPATCH(ctx_, batch_gram_cd, ctx_, a);
+    const index_t m = a.m;
+    std::vector<kernels::BatchProblemResult> res(static_cast<std::size_t>(m));
+    detail::copy_bytes(&ctx_, res.data(), MemorySpace::Host, results_.data(), ctx_.memory_space(),
+                       res.size() * sizeof(kernels::BatchProblemResult));
+    std::vector<std::int64_t> offsets(static_cast<std::size_t>(m) + 1, 0);
+    for (index_t b = 0; b < m; ++b) {
+      const auto& r = res[b];
+      offsets[b + 1] = offsets[b] + r.nnz;
+      out_.lambdas.push_back(r.lambda);
+      out_.lambda_max.push_back(r.lambda_max);
+      out_.intercepts.push_back(r.intercept);
+      out_.objective.push_back(r.objective);
+      out_.duality_gap.push_back(r.gap);
+      out_.iterations.push_back(r.iterations);
+      out_.nnz.push_back(r.nnz);
+      out_.status.push_back(r.converged ? FitStatus::Converged : FitStatus::MaxIterations);
+    }
+    const auto nnz = static_cast<std::size_t>(offsets.back());
+    const auto space = ctx_.memory_space();
+    const DenseView<const V> beta(beta_.data(), p_, m, p_, Layout::ColMajor, space);
+    if (nnz > 0) {
+      const auto device_offsets = upload(ctx_, offsets);
+      Array<std::int64_t> rows(ctx_, nnz, space);
+      Array<double> values(ctx_, nnz, space);
+      SHRINK_DISPATCH(ctx_, compress_columns, ctx_, beta, device_offsets.data(), rows.data(), values.data());
+      const auto base = cols_.size();
+      cols_.resize(base + nnz);
+      vals_.resize(base + nnz);
+      detail::copy_bytes(&ctx_, cols_.data() + base, MemorySpace::Host, rows.data(), space, nnz * sizeof(std::int64_t));
+      detail::copy_bytes(&ctx_, vals_.data() + base, MemorySpace::Host, values.data(), space, nnz * sizeof(double));
+    }
+    const std::int64_t at = row_ptr_.back();
+    for (index_t b = 0; b < m; ++b) row_ptr_.push_back(at + offsets[b + 1]);
+    if (o_.dense_output) {
+      std::vector<V> host(static_cast<std::size_t>(m * p_));
+      detail::copy_bytes(&ctx_, host.data(), MemorySpace::Host, beta_.data(), space, host.size() * sizeof(V));
+      std::copy(host.begin(), host.end(), out_.dense_coefficients.begin() + first * p_);
+    }
+    if (o_.progress) o_.progress(static_cast<std::size_t>(first + m), static_cast<std::size_t>(k_));
+  }
+
+  BatchLassoResult finish(index_t n, std::chrono::steady_clock::time_point start) {
+    out_.n_samples = n;
+    out_.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
+        k_, p_, Array<std::int64_t>::from_vector(row_ptr_), Array<std::int64_t>::from_vector(cols_),
+        Array<double>::from_vector(vals_)));
+    out_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return std::move(out_);
+  }
+
+ private:
+  const Context& ctx_;
+  index_t p_, k_;
+  const BatchLassoOptions& o_;
+  BatchLassoResult out_;
+  Array<V> factors_, beta_, grad_;
+  Array<double> lambdas_;
+  Array<kernels::BatchProblemResult> results_;
+  std::vector<std::int64_t> row_ptr_, cols_;
+  std::vector<double> vals_;
+};
+
+// Columns [first, first + m) of Y into `dst` (column-major n x m in the context's memory), refusing
+// a non-finite entry with its place.
+template <class V>
+void stage_columns(const Context& ctx, DenseView<const V> y, index_t first, index_t m, V* dst) {
+  const index_t n = y.rows;
+  const auto count = static_cast<std::size_t>(n * m);
+  std::vector<V> packed;
+  const V* src = y.data + first * y.ld;
+  if (!(y.layout == Layout::ColMajor && (y.ld == n || m == 1))) {
+    packed.resize(count);
+#pragma omp parallel for schedule(static)
+    for (index_t b = 0; b < m; ++b)
+      for (index_t i = 0; i < n; ++i) packed[b * n + i] = y(i, first + b);
+    src = packed.data();
+  }
+  detail::copy_bytes(&ctx, dst, ctx.memory_space(), src, MemorySpace::Host, count * sizeof(V));
+  const VectorView<const V> staged(dst, static_cast<index_t>(count), ctx.memory_space());
+  if (count_nonfinite<V>(ctx, staged) > 0)
+    for (index_t b = 0; b < m; ++b)
+      for (index_t i = 0; i < n; ++i)
+        if (!std::isfinite(static_cast<double>(y(i, first + b))))
+          throw NonFinite("Y entry (" + std::to_string(i) + ", " + std::to_string(first + b) + ") is " +
+                          (std::isnan(static_cast<double>(y(i, first + b))) ? "NaN" : "Inf") +
+                          "; only finite values are accepted");
+}
+
+template <class V>
+BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<const V> y,
+                            const BatchLassoOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const index_t n = x.n, p = x.p, k = y.cols;
+  if (y.space != MemorySpace::Host) throw InvalidArgument("Y must be in host memory");
+  if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
+  if (y.rows != n)
+    throw DimensionMismatch("Y is " + detail::shape(y.rows, y.cols) + " but X has " + std::to_string(n) +
+                            " rows; Y needs one row per sample and one column per problem");
+  if (k < 1) throw InvalidArgument("Y has no columns: there is no problem to fit");
+  if (p > kBatchMaxFeatures)
+    throw InvalidArgument("X has " + std::to_string(p) + " columns; the batched solver keeps the p x p Gram and " +
+                          "takes at most " + std::to_string(kBatchMaxFeatures));
+  validate_options(o, k, p);
+
+  LassoOptions single;
+  single.l1_ratio = o.l1_ratio;
+  single.fit_intercept = o.fit_intercept;
+  single.positive = o.positive;
+  single.penalty_factors = o.penalty_factors;
+  const auto prob = make_problem(x, std::vector<double>(static_cast<std::size_t>(n), 0.0), single);
+  if (o.positive && !prob.unpenalized.empty())
+    throw InvalidArgument("penalty_factors: feature " + std::to_string(prob.unpenalized.front()) +
+                          " is unpenalized (factor 0) and positive is set; the batched solver does not "
+                          "support that pair (use lasso_path per problem)");
+  const UnpenalizedSolver unpen(prob);
+  const auto space = ctx.memory_space();
+
+  // G in V, its diagonal as the lipschitz constants (0 for unusable features), the means.
+  const auto gram = build_gram(ctx, prob, unpen)->gram.copy_to(ctx, MemorySpace::Host);
+  std::vector<V> g(static_cast<std::size_t>(p * p)), lip(static_cast<std::size_t>(p)), mu(static_cast<std::size_t>(p));
+  for (index_t i = 0; i < p * p; ++i) g[i] = static_cast<V>(gram.data()[i]);
+  for (index_t j = 0; j < p; ++j) {
+    lip[j] = prob.usable(j) ? g[j * p + j] : V(0);
+    mu[j] = static_cast<V>(prob.mu[j]);
+  }
+  const auto g_dev = upload(ctx, g), lip_dev = upload(ctx, lip), mu_dev = upload(ctx, mu);
+
+  // The unpenalized block's pseudo-inverse, row-major.
+  const auto nu = static_cast<index_t>(unpen.size());
+  std::vector<V> inverse(static_cast<std::size_t>(nu * nu));
+  std::vector<std::int64_t> unpen_idx(prob.unpenalized.begin(), prob.unpenalized.end());
+  for (index_t u = 0; u < nu; ++u) {
+    std::vector<double> e(static_cast<std::size_t>(nu), 0.0);
+    e[u] = 1;
+    const auto col = unpen.solve(e);
+    for (index_t v = 0; v < nu; ++v) inverse[v * nu + u] = static_cast<V>(col[v]);
+  }
+  Array<V> inverse_dev;
+  Array<std::int64_t> unpen_dev;
+  if (nu > 0) {
+    inverse_dev = upload(ctx, inverse);
+    unpen_dev = upload(ctx, unpen_idx);
+  }
+
+  // The design for C: Z (centered, dense) or X^T as CSR (sparse; Y is centered instead).
+  DenseMatrix<V> z;
+  CsrMatrix<V, std::int64_t> xt;
+  if (!x.sparse) {
+    DenseMatrix<V> host(n, p, Layout::ColMajor);
+#pragma omp parallel for schedule(static)
+    for (index_t j = 0; j < p; ++j)
+      for (index_t i = 0; i < n; ++i)
+        host.data()[j * n + i] = static_cast<V>(static_cast<double>(x.dense[j * n + i]) - prob.mu[j]);
+    z = host.copy_to(ctx, space);
+  } else {
+    std::vector<std::int64_t> rows(x.row_idx.begin(), x.row_idx.end());
+    xt = CsrMatrix<V, std::int64_t>::adopt(p, n, Array<std::int64_t>::from_vector(x.col_ptr),
+                                            Array<std::int64_t>::from_vector(rows), Array<V>::from_vector(x.values))
+             .copy_to(ctx, space);
+  }
+
+  BatchRun<V> run(ctx, p, k, o);
+  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n + 3 * p + nu) + 96;
+  const index_t chunk = chunk_size(o, k, per_problem);
+  DenseMatrix<V> ybuf(ctx, n, chunk, Layout::ColMajor, space);
+  DenseMatrix<V> q(ctx, p, chunk, Layout::ColMajor, space);
+  Array<double> ybar(ctx, static_cast<std::size_t>(chunk), space), yy(ctx, static_cast<std::size_t>(chunk), space);
+  Array<V> scratch(ctx, static_cast<std::size_t>(nu * chunk), space);
+  const V inv_n = static_cast<V>(1.0 / static_cast<double>(n));
+  for (index_t first = 0; first < k; first += chunk) {
+    const index_t m = std::min(chunk, k - first);
+    stage_columns(ctx, y, first, m, ybuf.data());
+    const DenseView<V> yc(ybuf.data(), n, m, n, Layout::ColMajor, space);
+    SHRINK_DISPATCH(ctx, center_columns, ctx, yc, o.fit_intercept, ybar.data(), yy.data());
+    const DenseView<V> qv(q.data(), p, m, p, Layout::ColMajor, space);
+    if (!x.sparse) gemm<V>(ctx, Op::Transpose, Op::NoTranspose, inv_n, z.view(), DenseView<const V>(yc), V(0), qv);
+    else spmm<V, std::int64_t>(ctx, inv_n, xt.view(), DenseView<const V>(yc), V(0), qv);
+    auto a = run.args(first, m);
+    a.gram = g_dev.data();
+    a.ld_gram = p;
+    a.lipschitz = lip_dev.data();
+    a.mu = o.fit_intercept ? mu_dev.data() : nullptr;
+    a.q = q.data();
+    a.yy = yy.data();
+    a.ybar = ybar.data();
+    a.n_unpenalized = nu;
+    a.unpenalized = nu > 0 ? unpen_dev.data() : nullptr;
+    a.unpenalized_inverse = nu > 0 ? inverse_dev.data() : nullptr;
+    a.scratch = nu > 0 ? scratch.data() : nullptr;
+    run.solve(a, first);
+  }
+  return run.finish(n, start);
+}
+
+template <class V>
+BatchLassoResult fit_distinct(const Context& ctx, const StridedBatch<V>& s, const BatchLassoOptions& o) {
+  const auto start = std::chrono::steady_clock::now();
+  const index_t n = s.n, p = s.p, k = s.count;
+  if (n < 1 || p < 1) throw InvalidArgument("each problem needs n >= 1 and p >= 1, got n = " + std::to_string(n) +
+                                            ", p = " + std::to_string(p));
+  if (k < 1) throw InvalidArgument("count must be >= 1, got " + std::to_string(k));
+  if (!s.x || !s.y) throw InvalidArgument("x and y must not be null");
+  if (s.ldx < n) throw InvalidArgument("ldx = " + std::to_string(s.ldx) + " is below n = " + std::to_string(n));
+  const index_t x_span = detail::checked_product(s.ldx, p, "X_b (ldx x p)");
+  if (k > 1 && s.x_stride < x_span)
+    throw InvalidArgument("x_stride = " + std::to_string(s.x_stride) + " is below ldx * p = " +
+                          std::to_string(x_span) + ": the problems would overlap");
+  if (k > 1 && s.y_stride < n)
+    throw InvalidArgument("y_stride = " + std::to_string(s.y_stride) + " is below n = " + std::to_string(n));
+  if (p > 1024)
+    throw InvalidArgument("p = " + std::to_string(p) + " is too large for a distinct batch (at most 1024: each "
+                          "problem keeps its own p x p Gram)");
+  validate_options(o, k, p);
+  for (std::size_t j = 0; j < o.penalty_factors.size(); ++j)
+    if (!(o.penalty_factors[j] > 0))
+      throw InvalidArgument("penalty_factors[" + std::to_string(j) + "] = 0; a distinct batch needs every factor > 0");
+  for (index_t b = 0; b < k; ++b) {
+    for (index_t j = 0; j < p; ++j)
+      for (index_t i = 0; i < n; ++i)
+        if (!std::isfinite(static_cast<double>(s.x[b * s.x_stride + j * s.ldx + i])))
+          throw NonFinite("X_" + std::to_string(b) + " entry (" + std::to_string(i) + ", " + std::to_string(j) +
+                          ") is not finite; only finite values are accepted");
+    for (index_t i = 0; i < n; ++i)
+      if (!std::isfinite(static_cast<double>(s.y[b * s.y_stride + i])))
+        throw NonFinite("y_" + std::to_string(b) + " entry " + std::to_string(i) +
+                        " is not finite; only finite values are accepted");
+  }
+
+  const auto space = ctx.memory_space();
+  BatchRun<V> run(ctx, p, k, o);
+  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n * p + n + p * p + 6 * p) + 96;
+  const index_t chunk = chunk_size(o, k, per_problem);
+  // Each chunk is packed: X_b at b * n * p (ldx = n), y_b at b * n.
+  Array<V> xs(ctx, static_cast<std::size_t>(chunk * n * p), space), ys(ctx, static_cast<std::size_t>(chunk * n), space);
+  Array<V> gram(ctx, static_cast<std::size_t>(chunk * p * p), space), lip(ctx, static_cast<std::size_t>(chunk * p), space),
+      mu(ctx, static_cast<std::size_t>(chunk * p), space), q(ctx, static_cast<std::size_t>(chunk * p), space);
+  Array<double> yy(ctx, static_cast<std::size_t>(chunk), space), ybar(ctx, static_cast<std::size_t>(chunk), space);
+  std::vector<V> xh(static_cast<std::size_t>(chunk * n * p)), yh(static_cast<std::size_t>(chunk * n));
+  for (index_t first = 0; first < k; first += chunk) {
+    const index_t m = std::min(chunk, k - first);
+#pragma omp parallel for schedule(static)
+    for (index_t b = 0; b < m; ++b) {
+      const V* xb = s.x + (first + b) * s.x_stride;
+      for (index_t j = 0; j < p; ++j) std::copy_n(xb + j * s.ldx, n, xh.data() + (b * p + j) * n);
+      std::copy_n(s.y + (first + b) * s.y_stride, n, yh.data() + b * n);
+    }
+    detail::copy_bytes(&ctx, xs.data(), space, xh.data(), MemorySpace::Host, static_cast<std::size_t>(m * n * p) * sizeof(V));
+    detail::copy_bytes(&ctx, ys.data(), space, yh.data(), MemorySpace::Host, static_cast<std::size_t>(m * n) * sizeof(V));
+    kernels::BatchBuildArgs<V> build;
+    build.n = n;
+    build.p = p;
+    build.m = m;
+    build.x = xs.data();
+    build.ldx = n;
+    build.x_stride = n * p;
+    build.y = ys.data();
+    build.y_stride = n;
+    build.intercept = o.fit_intercept;
+    build.gram = gram.data();
+    build.lipschitz = lip.data();
+    build.mu = mu.data();
+    build.q = q.data();
+    build.yy = yy.data();
+    build.ybar = ybar.data();
+    SHRINK_DISPATCH(ctx, batch_gram_build, ctx, build);
+    auto a = run.args(first, m);
+    a.gram = gram.data();
+    a.ld_gram = p;
+    a.gram_stride = p * p;
+    a.lipschitz = lip.data();
+    a.lipschitz_stride = p;
+    a.mu = o.fit_intercept ? mu.data() : nullptr;
+    a.mu_stride = p;
+    a.q = q.data();
+    a.yy = yy.data();
+    a.ybar = ybar.data();
+    run.solve(a, first);
+  }
+  return run.finish(n, start);
+}
+
+}  // namespace
+}  // namespace lasso_detail
+
+template <class V>
+BatchLassoResult lasso_batch(const Context& ctx, DenseView<const V> x, DenseView<const V> y,
+                             const BatchLassoOptions& o) {
+  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+}
+template <class V, class I>
+BatchLassoResult lasso_batch(const Context& ctx, const CsrMatrix<V, I>& x, DenseView<const V> y,
+                             const BatchLassoOptions& o) {
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+}
+template <class V, class I>
+BatchLassoResult lasso_batch(const Context& ctx, const CscMatrix<V, I>& x, DenseView<const V> y,
+                             const BatchLassoOptions& o) {
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+}
+template <class V>
+BatchLassoResult lasso_batch(const Context& ctx, const StridedBatch<V>& batch, const BatchLassoOptions& o) {
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_distinct(ctx, batch, o); });
+}
+
+#define SHRINK_INSTANTIATE_BATCH_V(V)                                                                  \
+  template BatchLassoResult lasso_batch<V>(const Context&, DenseView<const V>, DenseView<const V>,      \
+                                           const BatchLassoOptions&);                                   \
+  template BatchLassoResult lasso_batch<V>(const Context&, const StridedBatch<V>&, const BatchLassoOptions&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BATCH_V)
+
+#define SHRINK_INSTANTIATE_BATCH_VI(V, I)                                                              \
+  template BatchLassoResult lasso_batch<V, I>(const Context&, const CsrMatrix<V, I>&, DenseView<const V>, \
+                                              const BatchLassoOptions&);                                 \
+  template BatchLassoResult lasso_batch<V, I>(const Context&, const CscMatrix<V, I>&, DenseView<const V>, \
+                                              const BatchLassoOptions&);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_BATCH_VI)
+
+}  // namespace shrink

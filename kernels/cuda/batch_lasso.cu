@@ -1,0 +1,194 @@
+// CUDA twins of the batched Lasso kernels. The per-problem code is batch_lasso_math.hpp's, run by a
+// warp per problem (coordinate descent: every lane computes the same update, the gradient update is
+// split over the lanes) or, for the O(n p^2) statistics of a distinct batch, a block per problem.
+#include "kernels/cuda/common.cuh"
+#include "kernels/ops/kernels.hpp"
+
+namespace shrink::kernels::cuda {
+
+namespace {
+using cuda_detail::stream_of;
+
+constexpr int kWarpsPerBlock = 4;
+constexpr int kBuildThreads = 256;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+// Butterfly reductions: addition and max are commutative, so every lane ends with the same bits.
+__device__ __forceinline__ double warp_sum(double x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(kFullMask, x, o);
+  return x;
+}
+__device__ __forceinline__ double warp_max(double x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmax(x, __shfl_xor_sync(kFullMask, x, o));
+  return x;
+}
+
+// The team of batch_lasso_math.hpp: one warp. (Host-callable members only so that the shared
+// __host__ __device__ code compiles; they never run on the host.)
+struct WarpTeam {
+  __host__ __device__ index_t rank() const {
+#ifdef __CUDA_ARCH__
+    return threadIdx.x & 31;
+#else
+    return 0;
+#endif
+  }
+  __host__ __device__ index_t size() const { return 32; }
+  __host__ __device__ void sync() const {
+#ifdef __CUDA_ARCH__
+    __syncwarp();
+#endif
+  }
+  __host__ __device__ double sum(double x) const {
+#ifdef __CUDA_ARCH__
+    return warp_sum(x);
+#else
+    return x;
+#endif
+  }
+  __host__ __device__ double max(double x) const {
+#ifdef __CUDA_ARCH__
+    return warp_max(x);
+#else
+    return x;
+#endif
+  }
+};
+
+// A whole block (build_batch_problem needs only sum). The sum goes through shared memory and every
+// thread adds the warps' partials in the same order, so every thread gets the same bits.
+struct BlockTeam {
+  double* partial;  // one per warp, in shared memory
+  __host__ __device__ index_t rank() const {
+#ifdef __CUDA_ARCH__
+    return threadIdx.x;
+#else
+    return 0;
+#endif
+  }
+  __host__ __device__ index_t size() const {
+#ifdef __CUDA_ARCH__
+    return blockDim.x;
+#else
+    return 1;
+#endif
+  }
+  __host__ __device__ void sync() const {
+#ifdef __CUDA_ARCH__
+    __syncthreads();
+#endif
+  }
+  __host__ __device__ double sum(double x) const {
+#ifdef __CUDA_ARCH__
+    x = warp_sum(x);
+    __syncthreads();  // the previous sum has read `partial`
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = x;
+    __syncthreads();
+    double t = partial[0];
+    for (unsigned w = 1; w < blockDim.x / 32; ++w) t += partial[w];
+    return t;
+#else
+    return x;
+#endif
+  }
+};
+
+template <class V>
+__global__ void batch_gram_cd_kernel(BatchGramArgs<V> args) {
+  const index_t b = static_cast<index_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
+  if (b >= args.m) return;  // a whole warp leaves together
+  solve_batch_problem(WarpTeam{}, args, b);
+}
+
+template <class V>
+__global__ void batch_gram_build_kernel(BatchBuildArgs<V> args) {
+  __shared__ double partial[kBuildThreads / 32];
+  build_batch_problem(BlockTeam{partial}, args, static_cast<index_t>(blockIdx.x));
+}
+
+// A warp per column.
+template <class V>
+__global__ void center_columns_kernel(DenseView<V> y, bool center, double* mean, double* sumsq) {
+  const index_t b = static_cast<index_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
+  if (b >= y.cols) return;
+  const unsigned lane = threadIdx.x & 31;
+  V* col = y.data + b * y.ld;
+  const index_t n = y.rows;
+  double s = 0;
+  if (center)
+    for (index_t i = lane; i < n; i += 32) s += col[i];
+  const double mu = warp_sum(s) / static_cast<double>(n);
+  double dev = 0;
+  for (index_t i = lane; i < n; i += 32) {
+    const double d = static_cast<double>(col[i]) - mu;
+    dev += d * d;
+    if (center) col[i] = static_cast<V>(d);
+  }
+  dev = warp_sum(dev);
+  if (lane == 0) {
+    mean[b] = mu;
+    sumsq[b] = dev / static_cast<double>(n);
+  }
+}
+
+// A warp per column: a ballot per 32 rows, each lane's place from the popcount of the lanes below.
+template <class V>
+__global__ void compress_columns_kernel(DenseView<const V> a, const std::int64_t* offsets, std::int64_t* rows,
+                                        double* values) {
+  const index_t b = static_cast<index_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
+  if (b >= a.cols) return;
+  const unsigned lane = threadIdx.x & 31;
+  const V* col = a.data + b * a.ld;
+  std::int64_t at = offsets[b];
+  for (index_t base = 0; base < a.rows; base += 32) {
+    const index_t j = base + lane;
+    const V v = j < a.rows ? col[j] : V(0);
+    const unsigned mask = __ballot_sync(kFullMask, v != V(0));
+    if (v != V(0)) {
+      const std::int64_t k = at + __popc(mask & ((1u << lane) - 1u));
+      rows[k] = j;
+      values[k] = static_cast<double>(v);
+    }
+    at += __popc(mask);
+  }
+}
+
+unsigned warp_blocks(index_t items) {
+  return static_cast<unsigned>((items + kWarpsPerBlock - 1) / kWarpsPerBlock);
+}
+
+}  // namespace
+
+template <class V>
+void batch_gram_cd(const Context& ctx, const BatchGramArgs<V>& args) {
+  if (args.m == 0) return;
+  batch_gram_cd_kernel<V><<<warp_blocks(args.m), 32 * kWarpsPerBlock, 0, stream_of(ctx)>>>(args);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void batch_gram_build(const Context& ctx, const BatchBuildArgs<V>& args) {
+  if (args.m == 0) return;
+  batch_gram_build_kernel<V><<<static_cast<unsigned>(args.m), kBuildThreads, 0, stream_of(ctx)>>>(args);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void center_columns(const Context& ctx, DenseView<V> y, bool center, double* mean, double* sumsq) {
+  if (y.cols == 0) return;
+  center_columns_kernel<V><<<warp_blocks(y.cols), 32 * kWarpsPerBlock, 0, stream_of(ctx)>>>(y, center, mean, sumsq);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+template <class V>
+void compress_columns(const Context& ctx, DenseView<const V> a, const std::int64_t* offsets, std::int64_t* rows,
+                      double* values) {
+  if (a.cols == 0) return;
+  compress_columns_kernel<V><<<warp_blocks(a.cols), 32 * kWarpsPerBlock, 0, stream_of(ctx)>>>(a, offsets, rows,
+                                                                                            values);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BATCH_LASSO)
+
+}  // namespace shrink::kernels::cuda

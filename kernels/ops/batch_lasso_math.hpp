@@ -1,0 +1,292 @@
+// One problem of a batched Lasso / Elastic Net, written once for both kernel twins: coordinate descent
+// on a dense Gram G = Z^T Z / n with grad = q - G beta kept current, the unpenalized block solved
+// exactly, and the duality gap from scalars. A `Team` runs one problem: the CPU twin's team is one
+// thread (SerialTeam), the CUDA twin's a warp. Coordinate descent is sequential, so every member
+// computes the same update and the O(p) gradient update is split over the members; sync() orders
+// those writes before the next read.
+//
+// A Team has: index_t rank() and size(); void sync(); double sum(double) and max(double) over the
+// team (every member gets the result).
+#pragma once
+#include <cstdint>
+
+#include "kernels/ops/lasso_math.hpp"
+
+namespace shrink::kernels {
+
+using batch_index = std::int64_t;
+
+// Per-problem results (BatchLassoResult's fields, before the host copies them out).
+struct BatchProblemResult {
+  double lambda = 0, lambda_max = 0, intercept = 0, objective = 0, gap = 0;
+  std::int64_t iterations = 0;
+  std::int32_t converged = 0;
+  std::int32_t nnz = 0;
+};
+
+// Problem b (0 <= b < m) reads G at gram + b * gram_stride (stride 0: one G for all), its
+// lipschitz constants L_j = G_jj (0: an unusable feature, never moved) at lipschitz + b *
+// lipschitz_stride, column means at mu + b * mu_stride (null: no intercept), and q_b, yy_b, ybar_b.
+template <class V>
+struct BatchGramArgs {
+  batch_index p = 0, m = 0;
+  const V* gram = nullptr;
+  batch_index ld_gram = 0, gram_stride = 0;
+  const V* lipschitz = nullptr;
+  batch_index lipschitz_stride = 0;
+  const V* factors = nullptr;  // v_j (p, shared); null: all ones
+  const V* mu = nullptr;
+  batch_index mu_stride = 0;
+  const V* q = nullptr;  // p x m, column b = (1/n) Z^T yc_b
+  batch_index ldq = 0;
+  const double* yy = nullptr;    // m: (1/n) ||yc_b||^2
+  const double* ybar = nullptr;  // m: the mean of y_b (0 without intercept)
+  const double* lambdas = nullptr;  // m per-problem lambdas; null: lambda_ratio * lambda_max_b
+  double lambda_ratio = 0;
+  double alpha = 1;
+  bool positive = false;
+  double tol = 1e-6;
+  std::int64_t max_iter = 10000;
+  int active_sweeps = 2;
+  // Unpenalized features (v_j = 0; shared G only): their indices and the pseudo-inverse of G_UU.
+  batch_index n_unpenalized = 0;
+  const std::int64_t* unpenalized = nullptr;
+  const V* unpenalized_inverse = nullptr;  // n_unpenalized^2, row-major
+  V* scratch = nullptr;                    // n_unpenalized x m
+  V* beta = nullptr;  // p x m out
+  batch_index ldb = 0;
+  V* grad = nullptr;  // p x m work
+  batch_index ldg = 0;
+  BatchProblemResult* results = nullptr;  // m out
+};
+
+namespace batch_detail {
+
+template <class V>
+SHRINK_HD V factor_of(const BatchGramArgs<V>& a, batch_index j) {
+  return a.factors ? a.factors[j] : V(1);
+}
+
+// Exact minimization over the unpenalized block: beta_U += G_UU^+ c_U, so that c_U = 0 to rounding
+// (the dual's equality constraints for those features).
+template <class V, class Team>
+SHRINK_HD void solve_unpenalized(const Team& team, const BatchGramArgs<V>& a, const V* gram, V* beta, V* grad,
+                                 V* step) {
+  const batch_index k = a.n_unpenalized;
+  if (k == 0) return;
+  for (batch_index u = team.rank(); u < k; u += team.size()) {
+    double s = 0;
+    for (batch_index v = 0; v < k; ++v)
+      s += static_cast<double>(a.unpenalized_inverse[u * k + v]) * grad[a.unpenalized[v]];
+    step[u] = static_cast<V>(s);
+  }
+  team.sync();
+  for (batch_index u = 0; u < k; ++u) {
+    const V t = step[u];
+    if (t == V(0)) continue;
+    const V* g = gram + a.unpenalized[u] * a.ld_gram;
+    for (batch_index j = team.rank(); j < a.p; j += team.size()) grad[j] -= t * g[j];
+    if (team.rank() == 0) beta[a.unpenalized[u]] += t;
+  }
+  team.sync();
+}
+
+// One sweep over the usable coordinates (only the non-zero ones when active_only).
+template <class V, class Team>
+SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip, double lambda,
+                     bool active_only, V* beta, V* grad) {
+  const double l1_scale = lambda * a.alpha, l2_scale = lambda * (1 - a.alpha);
+  for (batch_index j = 0; j < a.p; ++j) {
+    const V lj = lip[j];
+    if (!(lj > V(0))) continue;
+    const V old = beta[j];
+    if (active_only && old == V(0)) continue;
+    const V g = grad[j];
+    team.sync();  // every member has read beta_j and grad_j before any member writes
+    const V v = factor_of(a, j);
+    const V next = coordinate_update<V>(lj * old + g, static_cast<V>(l1_scale * v),
+                                        static_cast<V>(lj + l2_scale * v), a.positive);
+    if (next == old) continue;  // the same decision in every member
+    const V delta = next - old;
+    const V* column = gram + j * a.ld_gram;
+    for (batch_index k = team.rank(); k < a.p; k += team.size()) grad[k] -= delta * column[k];
+    if (team.rank() == 0) beta[j] = next;
+    team.sync();
+  }
+}
+
+// Primal objective and duality gap at beta (grad = q - G beta): fit = yy - q.beta - beta.grad and
+// a1 = yy - q.beta, as in the single-problem Gram solver.
+template <class V, class Team>
+SHRINK_HD void certify(const Team& team, const BatchGramArgs<V>& a, const V* lip, const V* q, double yy,
+                       double lambda, const V* beta, const V* grad, BatchProblemResult& out) {
+  const LassoDualArgs args{lambda * a.alpha, lambda * (1 - a.alpha), a.positive};
+  LassoDualTerms terms;
+  double qb = 0, bg = 0;
+  for (batch_index j = team.rank(); j < a.p; j += team.size()) {
+    const double b = beta[j];
+    qb += static_cast<double>(q[j]) * b;
+    bg += b * static_cast<double>(grad[j]);
+    if (lip[j] > V(0)) accumulate_dual_terms(terms, grad[j], b, factor_of(a, j), args);
+  }
+  qb = team.sum(qb);
+  bg = team.sum(bg);
+  terms.max_ratio = team.max(terms.max_ratio);
+  terms.l1 = team.sum(terms.l1);
+  terms.l2 = team.sum(terms.l2);
+  terms.excess = team.sum(terms.excess);
+  terms.penalized = team.sum(terms.penalized);
+  double fit = yy - qb - bg;
+  fit = fit > 0 ? fit : 0.0;
+  double theta = 0;
+  const double dual = dual_value(lambda, a.alpha, terms, yy - qb, fit, theta);
+  out.objective = 0.5 * fit + lambda * (a.alpha * terms.l1 + 0.5 * (1 - a.alpha) * terms.l2);
+  out.gap = out.objective - dual;
+}
+
+}  // namespace batch_detail
+
+// Solves problem b from zero: the null model (unpenalized block), lambda_max_b, then rounds of one
+// full sweep and `active_sweeps` sweeps over the non-zero coefficients, certified after every round
+// until gap <= tol * objective or max_iter rounds.
+template <class V, class Team>
+SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, batch_index b) {
+  using namespace batch_detail;
+  const batch_index p = a.p;
+  const V* gram = a.gram + b * a.gram_stride;
+  const V* lip = a.lipschitz + b * a.lipschitz_stride;
+  const V* q = a.q + b * a.ldq;
+  V* beta = a.beta + b * a.ldb;
+  V* grad = a.grad + b * a.ldg;
+  V* step = a.scratch ? a.scratch + b * a.n_unpenalized : nullptr;
+  for (batch_index j = team.rank(); j < p; j += team.size()) {
+    beta[j] = V(0);
+    grad[j] = q[j];
+  }
+  team.sync();
+  solve_unpenalized(team, a, gram, beta, grad, step);
+
+  // lambda_max: the smallest lambda at which the null model is optimal.
+  double top = 0;
+  for (batch_index j = team.rank(); j < p; j += team.size()) {
+    const double v = factor_of(a, j);
+    if (!(lip[j] > V(0)) || !(v > 0)) continue;
+    const double g = grad[j];
+    const double reach = (a.positive ? g : (g < 0 ? -g : g)) / v;
+    top = reach > top ? reach : top;
+  }
+  top = team.max(top);
+  BatchProblemResult out;
+  out.lambda_max = a.alpha > 0 ? top / a.alpha : 0.0;  // alpha = 0 needs given lambdas (host check)
+  out.lambda = a.lambdas ? a.lambdas[b] : a.lambda_ratio * out.lambda_max;
+  const double yy = a.yy[b];
+
+  for (std::int64_t round = 0;; ++round) {
+    certify(team, a, lip, q, yy, out.lambda, beta, grad, out);
+    out.iterations = round;
+    // lambda = 0 only from a ratio of lambda_max = 0: the null model already zeroes every gradient.
+    if (out.gap <= a.tol * out.objective || !(out.lambda > 0)) {
+      out.converged = 1;
+      break;
+    }
+    if (round >= a.max_iter) break;
+    sweep(team, a, gram, lip, out.lambda, false, beta, grad);
+    for (int s = 0; s < a.active_sweeps; ++s) sweep(team, a, gram, lip, out.lambda, true, beta, grad);
+    solve_unpenalized(team, a, gram, beta, grad, step);
+  }
+
+  double intercept = 0, nnz = 0;
+  for (batch_index j = team.rank(); j < p; j += team.size()) {
+    if (a.mu) intercept += static_cast<double>(a.mu[b * a.mu_stride + j]) * beta[j];
+    nnz += beta[j] != V(0);
+  }
+  intercept = team.sum(intercept);
+  out.nnz = static_cast<std::int32_t>(team.sum(nnz));
+  out.intercept = a.mu ? a.ybar[b] - intercept : 0.0;
+  if (team.rank() == 0) a.results[b] = out;
+}
+
+// Statistics of problem b of a distinct batch (X_b column-major n x p with leading dimension ldx, y_b):
+// column means (when intercept), G_b = Z_b^T Z_b / n (p x p), lipschitz L_j = G_jj (0 for a column
+// whose spread is rounding noise), q_b = Z_b^T yc_b / n, yy_b and ybar_b. Sums in double.
+template <class V>
+struct BatchBuildArgs {
+  batch_index n = 0, p = 0, m = 0;
+  const V* x = nullptr;
+  batch_index ldx = 0, x_stride = 0;
+  const V* y = nullptr;
+  batch_index y_stride = 0;
+  bool intercept = true;
+  V* gram = nullptr;       // p x p per problem, stride p * p
+  V* lipschitz = nullptr;  // p per problem
+  V* mu = nullptr;         // p per problem
+  V* q = nullptr;          // p per problem
+  double* yy = nullptr;    // m
+  double* ybar = nullptr;  // m
+};
+
+template <class V, class Team>
+SHRINK_HD void build_batch_problem(const Team& team, const BatchBuildArgs<V>& a, batch_index b) {
+  const batch_index n = a.n, p = a.p;
+  const V* x = a.x + b * a.x_stride;
+  const V* y = a.y + b * a.y_stride;
+  V* gram = a.gram + b * p * p;
+  V* mu = a.mu + b * p;
+  const double dn = static_cast<double>(n);
+  double ys = 0;
+  for (batch_index i = team.rank(); i < n; i += team.size()) ys += y[i];
+  const double ybar = a.intercept ? team.sum(ys) / dn : 0.0;
+  for (batch_index j = team.rank(); j < p; j += team.size()) {
+    double s = 0;
+    if (a.intercept)
+      for (batch_index i = 0; i < n; ++i) s += x[j * a.ldx + i];
+    mu[j] = static_cast<V>(s / dn);
+  }
+  team.sync();
+  // Pairs (j, k), k >= j, dealt to the members; centered in double before the product.
+  const batch_index pairs = p * (p + 1) / 2;
+  for (batch_index t = team.rank(); t < pairs + p; t += team.size()) {
+    if (t < pairs) {
+      batch_index j = 0, rest = t;
+      while (rest >= p - j) rest -= p - j++;
+      const batch_index k = j + rest;
+      const double mj = mu[j], mk = mu[k];
+      double s = 0;
+      for (batch_index i = 0; i < n; ++i)
+        s += (static_cast<double>(x[j * a.ldx + i]) - mj) * (static_cast<double>(x[k * a.ldx + i]) - mk);
+      gram[j * p + k] = gram[k * p + j] = static_cast<V>(s / dn);
+    } else {
+      const batch_index j = t - pairs;
+      const double mj = mu[j];
+      double s = 0, biggest = 0;
+      for (batch_index i = 0; i < n; ++i) {
+        const double xi = x[j * a.ldx + i];
+        s += (xi - mj) * (static_cast<double>(y[i]) - ybar);
+        biggest = (xi < 0 ? -xi : xi) > biggest ? (xi < 0 ? -xi : xi) : biggest;
+      }
+      a.q[b * p + j] = static_cast<V>(s / dn);
+      // The noise floor of the single-problem solver: a column whose spread is below it is constant.
+      double var = 0;
+      for (batch_index i = 0; i < n; ++i) {
+        const double d = static_cast<double>(x[j * a.ldx + i]) - mj;
+        var += d * d;
+      }
+      var /= dn;
+      const double noise = 64 * 2.220446049250313e-16 * biggest;
+      a.lipschitz[b * p + j] = var > noise * noise ? static_cast<V>(var) : V(0);
+    }
+  }
+  double dev = 0;
+  for (batch_index i = team.rank(); i < n; i += team.size()) {
+    const double d = static_cast<double>(y[i]) - ybar;
+    dev += d * d;
+  }
+  dev = team.sum(dev);
+  if (team.rank() == 0) {
+    a.yy[b] = dev / dn;
+    a.ybar[b] = ybar;
+  }
+  team.sync();
+}
+
+}  // namespace shrink::kernels
