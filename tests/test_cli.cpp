@@ -199,10 +199,46 @@ TEST(Cli, LassoExitCodes) {
   EXPECT_EQ(run(base + f.y + " --sample-weights " + f.file("wz.txt", w_zero)).code, 2);
   EXPECT_EQ(run(base + f.y + " --penalty-factors " + f.file("vn.txt", v_neg)).code, 2);
   EXPECT_EQ(run("lasso " + f.file("bad.csv", "1,2\n3,nan\n") + " " + f.file("y2.txt", "1\n2\n")).code, 2);
-  EXPECT_EQ(run(base + f.file("two.csv", "1,2\n3,4\n")).code, 1);  // two responses: batched, later
+  EXPECT_EQ(run(base + f.file("two.csv", "1,2\n3,4\n")).code, 2);  // two responses, but 2 rows for 40
   EXPECT_EQ(run(base + f.y + " --solver newton").code, 1);
   EXPECT_EQ(run("lasso " + f.x).code, 1);  // y missing for a CSV X
   EXPECT_EQ(run(base + f.y + " --max-iter 1 --tol 1e-15 --lambda-min-ratio 1e-5 --n-lambdas 4").code, 4);
+}
+
+// Y with several columns: one problem per column.
+TEST(Cli, LassoBatchJsonOutputAndErrors) {
+  const auto f = lasso_files();
+  std::string y3, lambdas;
+  for (int i = 0; i < 40; ++i)
+    y3 += std::to_string(std::sin(0.3 * i)) + "," + std::to_string(std::cos(0.2 * i) + 0.05 * i) + ",0\n";
+  const auto y = f.file("y3.csv", y3);
+  const std::string out = (f.dir / "batch.mtx").string();
+  auto r = run("lasso " + f.x + " " + y + " --lambda-ratio 0.1 --json --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n_problems"].get<int>(), 3);
+  for (const char* key : {"lambdas", "lambda_max", "intercepts", "objective", "duality_gap", "iterations", "nnz", "converged"})
+    EXPECT_EQ(j[key].size(), 3u) << key;
+  for (const char* key : {"time_s", "problems_per_s", "n_not_converged", "backend", "device", "tol"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["n_not_converged"].get<int>(), 0);
+  EXPECT_EQ(j["nnz"][2].get<int>(), 0);  // the all-zero response
+  EXPECT_NEAR(j["lambdas"][0].get<double>(), 0.1 * j["lambda_max"][0].get<double>(), 1e-12);
+  const auto coef = shrink::read_matrix<double, std::int64_t>(out);
+  EXPECT_EQ(coef.rows(), 6);
+  EXPECT_EQ(coef.cols(), 3);
+  EXPECT_EQ(coef.sparse.nnz(), j["nnz"][0].get<int>() + j["nnz"][1].get<int>());
+
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambdas-file " + f.file("l3.txt", "0.01\n0.02\n0.03\n") +
+                " --precision f32 --positive").code, 0);
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambda 0.05 --l1-ratio 0.5").code, 0);
+  EXPECT_EQ(run("lasso " + f.x + " " + f.y + " --lambda-ratio 0.2").code, 0);  // k = 1
+  EXPECT_EQ(run("lasso " + f.x + " " + y).code, 1);                                 // no lambda rule
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambda 0.1 --cv 3").code, 1);
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambda 0.1 --standardize").code, 1);
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambda-ratio 0.1 --lambda 0.1").code, 1);
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambdas-file " + f.file("l2.txt", "0.1\n0.2\n")).code, 2);
+  EXPECT_EQ(run("lasso " + f.x + " " + y + " --lambda-ratio 0.1 --max-iter 1 --tol 1e-15").code, 4);
 }
 
 // Small dense files for prune and distill: W (12 x 16), a second layer (4 x 12) and inputs (64 x 16).

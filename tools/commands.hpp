@@ -27,7 +27,7 @@ struct DemoArgs {
 
 struct LassoArgs {
   std::string x, y, lambdas_file, penalty_factors, sample_weights, out;
-  std::optional<double> lambda;
+  std::optional<double> lambda, lambda_ratio;
   int n_lambdas = 100;
   double lambda_min_ratio = 0;  // 0: the default for the shape
   double l1_ratio = 1.0;

@@ -73,6 +73,108 @@ auto with_precision(Design& d, const std::vector<double>& y, Fit fit) {
   }
 }
 
+// k independent problems on the columns of Y (batch_lasso.hpp): one line or JSON entry per problem.
+int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat) {
+  const index_t n = d.file.rows(), p = d.file.cols(), k = ymat.cols();
+  if (ymat.rows() != n)
+    throw DimensionMismatch(args.y + ": Y has " + std::to_string(ymat.rows()) + " rows but X (" + args.x + ") has " +
+                            std::to_string(n));
+  auto refuse = [](const std::string& what) {
+    std::cerr << "shrink: usage: " << what << " is not available for a batched fit (Y with several columns or "
+              << "--lambda-ratio); fit those problems one at a time\n";
+    return kUsage;
+  };
+  if (args.cv > 0) return refuse("--cv");
+  if (args.standardize) return refuse("--standardize");
+  if (!args.sample_weights.empty()) return refuse("--sample-weights");
+  if (args.solver != "auto") return refuse("--solver " + args.solver);
+  if (args.histogram) return refuse("--histogram");
+  BatchLassoOptions o;
+  if (args.lambda) o.lambda = *args.lambda;
+  else if (args.lambda_ratio) o.lambda_ratio = *args.lambda_ratio;
+  else if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas (one per problem)", k);
+  else {
+    std::cerr << "shrink: usage: a batched fit needs --lambda L, --lambda-ratio R or --lambdas-file F (one "
+                 "lambda per column of Y)\n";
+    return kUsage;
+  }
+  o.l1_ratio = args.l1_ratio;
+  o.fit_intercept = !args.no_intercept;
+  o.positive = args.positive;
+  o.tol = args.tol;
+  o.max_iter = args.max_iter;
+  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
+
+  const Context ctx = make_context(args.backend, args.threads);
+  Progress bar("lasso batch", static_cast<long>(k));
+  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
+  Timer timer(ctx);
+  timer.start();
+  auto fit = [&]<class V>(const DenseView<const V>& y) {
+    if constexpr (std::is_same_v<V, double>) {
+      if (d.dense) return lasso_batch<double>(ctx, d.file.dense.view(), y, o);
+      return lasso_batch(ctx, d.file.sparse, y, o);
+    } else {
+      if (d.dense) {
+        const auto x = cast<V>(d.file.dense);
+        return lasso_batch<V>(ctx, x.view(), y, o);
+      }
+      return lasso_batch(ctx, cast<V, std::int64_t>(d.file.sparse), y, o);
+    }
+  };
+  BatchLassoResult r;
+  if (args.precision == "f32") {
+    const auto y32 = cast<float>(ymat);
+    r = fit(DenseView<const float>(y32.view()));
+  } else {
+    r = fit(DenseView<const double>(ymat.view()));
+  }
+  const double seconds = timer.stop_seconds();
+
+  if (!args.out.empty()) write_matrix_market(args.out, csc_to_csr(r.coefficients));
+  const double rate = seconds > 0 ? static_cast<double>(k) / seconds : 0.0;
+  if (args.json) {
+    json j;
+    j["n_samples"] = n;
+    j["n_features"] = p;
+    j["n_problems"] = k;
+    j["lambdas"] = r.lambdas;
+    j["lambda_max"] = r.lambda_max;
+    j["intercepts"] = r.intercepts;
+    j["objective"] = r.objective;
+    j["duality_gap"] = r.duality_gap;
+    j["iterations"] = r.iterations;
+    j["nnz"] = r.nnz;
+    std::vector<bool> converged;
+    for (const auto s : r.status) converged.push_back(s == FitStatus::Converged);
+    j["converged"] = converged;
+    j["n_not_converged"] = r.n_not_converged();
+    j["tol"] = r.tol;
+    j["time_s"] = seconds;
+    j["problems_per_s"] = rate;
+    j["backend"] = to_string(ctx.backend());
+    j["device"] = ctx.device_name();
+    j["precision"] = args.precision;
+    if (!args.out.empty()) j["out"] = args.out;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "# lasso batch: n=" << n << " p=" << p << " problems=" << k << " backend=" << to_string(ctx.backend())
+              << " precision=" << args.precision << " time_s=" << seconds << " problems_per_s=" << rate << "\n";
+    std::cout << "# problem lambda lambda_max nnz intercept objective duality_gap iterations status\n";
+    std::cout << std::setprecision(10);
+    for (std::size_t b = 0; b < r.size(); ++b)
+      std::cout << b << " " << r.lambdas[b] << " " << r.lambda_max[b] << " " << r.nnz[b] << " " << r.intercepts[b]
+                << " " << r.objective[b] << " " << r.duality_gap[b] << " " << r.iterations[b] << " "
+                << to_string(r.status[b]) << "\n";
+  }
+  if (r.n_not_converged() > 0) {
+    std::cerr << "shrink: warning: " << r.n_not_converged() << " of " << k << " problem(s) stopped at --max-iter "
+              << args.max_iter << " before reaching the relative duality gap " << r.tol << "\n";
+    return kNotConverged;
+  }
+  return kOk;
+}
+
 }  // namespace
 
 int run_lasso(const LassoArgs& args) {
@@ -81,12 +183,7 @@ int run_lasso(const LassoArgs& args) {
   std::vector<double> y;
   if (!args.y.empty()) {
     const auto m = read_columns<double>(args.y);
-    if (m.rows() > 1 && m.cols() > 1) {
-      std::cerr << "shrink: usage: " << args.y << ": Y has " << m.cols()
-                << " columns; fitting several responses at once (batched Lasso) is not available "
-                   "yet, give one column\n";
-      return kUsage;
-    }
+    if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, d, m);
     y.assign(m.data(), m.data() + m.rows() * m.cols());
     if (static_cast<index_t>(y.size()) != n)
       throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" +
@@ -96,6 +193,12 @@ int run_lasso(const LassoArgs& args) {
   } else {
     std::cerr << "shrink: usage: Y is required unless X is an svmlight file (whose labels are y)\n";
     return kUsage;
+  }
+
+  if (args.lambda_ratio) {  // svmlight labels as the one response
+    DenseMatrix<double> m(n, 1, Layout::ColMajor);
+    std::copy(y.begin(), y.end(), m.data());
+    return run_batch(args, d, m);
   }
 
   LassoOptions o;

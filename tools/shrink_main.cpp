@@ -114,11 +114,15 @@ int main(int argc, char** argv) {
   LassoArgs lasso_args;
   auto* lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
   lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .svm, .npy, .csv)")->required();
-  lasso->add_option("Y", lasso_args.y, "Response vector file (.mtx, .npy, .csv or one value per line); "
-                                       "optional for svmlight X");
-  auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda");
-  auto* lambda_file = lasso->add_option("--lambdas-file", lasso_args.lambdas_file, "Fit this grid (one per line)");
+  lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv or one value per line); optional "
+                                       "for svmlight X. With k > 1 columns: k independent problems (batched)");
+  auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda (every problem)");
+  auto* lambda_file = lasso->add_option("--lambdas-file", lasso_args.lambdas_file,
+                                        "Fit this grid (one per line); batched: one lambda per problem");
+  auto* lambda_ratio = lasso->add_option("--lambda-ratio", lasso_args.lambda_ratio,
+                                         "Batched: each problem's lambda = R * its own lambda_max");
   one_lambda->excludes(lambda_file);
+  lambda_ratio->excludes(one_lambda)->excludes(lambda_file);
   lasso->add_option("--n-lambdas", lasso_args.n_lambdas, "Grid size (default 100)")->check(CLI::Range(1, 100000));
   lasso->add_option("--lambda-min-ratio", lasso_args.lambda_min_ratio,
                     "Smallest lambda / lambda_max (default 1e-3 if n > p, else 1e-2)");
@@ -139,7 +143,7 @@ int main(int argc, char** argv) {
   lasso->add_option("--seed", lasso_args.seed, "Seed of the fold assignment");
   lasso->add_option("--threads", lasso_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
   lasso->add_flag("--histogram", lasso_args.histogram, "Histogram of |coefficients| (last lambda, or lambda_min with --cv)");
-  lasso->add_option("--out", lasso_args.out, "Write coefficients p x L (Matrix Market coordinate)");
+  lasso->add_option("--out", lasso_args.out, "Write coefficients p x L, or p x k batched (Matrix Market coordinate)");
   lasso->add_flag("--json", lasso_args.json, "Print JSON");
 
   PruneArgs prune_args;
