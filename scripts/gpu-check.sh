@@ -4,7 +4,8 @@
 #   2. runs the whole test suite with every CUDA test active,
 #   3. runs compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the CUDA tests,
 #   4. runs the CUDA benchmarks next to their peers (cuSPARSE, device copy; the block-sparse layer
-#      against cuBLAS sgemm and cuSPARSE bsrmm),
+#      against cuBLAS sgemm and cuSPARSE bsrmm; the batched Lasso's 10^6-signal sparse coding next to
+#      the GEMM C = D^T Y alone, and its CPU case on every core),
 #   5. times the Lasso paths: problem (c) (10M non-zeros), GPU ws-gram (what auto picks there) and
 #      GPU fista against CPU cd, and problem (a) (dense, n >> p) on the Gram path, GPU against CPU,
 #   6. prints a short table last (scripts/perf_table.py).
@@ -53,7 +54,7 @@ for tool in memcheck racecheck initcheck synccheck; do
 done
 
 echo "== 4. benchmarks"
-build/gpu/bench/shrink_bench --benchmark_filter='Copy|cuda|MatrixMarket' \
+build/gpu/bench/shrink_bench --benchmark_filter='Copy|cuda|MatrixMarket|BatchLasso' \
   --benchmark_out="$out/bench.json" --benchmark_out_format=json >"$out/bench.log" 2>&1 || status=1
 
 echo "== 5. Lasso paths: (c) GPU ws-gram and fista against CPU cd on every core, (a) the Gram path on both"

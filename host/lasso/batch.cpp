@@ -34,7 +34,12 @@ std::vector<double> BatchLassoResult::coefficients_of(std::size_t b) const {
 namespace lasso_detail {
 namespace {
 
-constexpr std::size_t kChunkBytes = std::size_t{1} << 30;
+// The working set of one chunk (Y, C, the iterates): on a GPU as large as is comfortable, so that each
+// launch has enough problems; on the CPU small enough to stay in cache, since BLAS is as fast on a
+// few thousand columns as on all of them and the buffers are reused chunk after chunk.
+std::size_t chunk_bytes(const Context& ctx) {
+  return ctx.backend() == Backend::Cpu ? std::size_t{8} << 20 : std::size_t{1} << 30;
+}
 
 std::string str(double v) { return std::to_string(v); }
 
@@ -74,9 +79,9 @@ void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
   if (o.chunk < 0) throw InvalidArgument("chunk must be >= 0 (0: automatic), got " + std::to_string(o.chunk));
 }
 
-// Problems per chunk: o.chunk, or as many as fit kChunkBytes at `bytes_per_problem`.
-index_t chunk_size(const BatchLassoOptions& o, index_t k, std::size_t bytes_per_problem) {
-  const index_t by_memory = static_cast<index_t>(std::max<std::size_t>(1, kChunkBytes / bytes_per_problem));
+// Problems per chunk: o.chunk, or as many as fit chunk_bytes at `bytes_per_problem`.
+index_t chunk_size(const Context& ctx, const BatchLassoOptions& o, index_t k, std::size_t bytes_per_problem) {
+  const index_t by_memory = static_cast<index_t>(std::max<std::size_t>(1, chunk_bytes(ctx) / bytes_per_problem));
   return std::max<index_t>(1, std::min(k, o.chunk > 0 ? o.chunk : by_memory));
 }
 
@@ -294,7 +299,7 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
 
   BatchRun<V> run(ctx, p, k, o);
   const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n + 3 * p + nu) + 96;
-  const index_t chunk = chunk_size(o, k, per_problem);
+  const index_t chunk = chunk_size(ctx, o, k, per_problem);
   DenseMatrix<V> ybuf(ctx, n, chunk, Layout::ColMajor, space);
   DenseMatrix<V> q(ctx, p, chunk, Layout::ColMajor, space);
   Array<double> ybar(ctx, static_cast<std::size_t>(chunk), space), yy(ctx, static_cast<std::size_t>(chunk), space);
@@ -362,7 +367,7 @@ BatchLassoResult fit_distinct(const Context& ctx, const StridedBatch<V>& s, cons
   const auto space = ctx.memory_space();
   BatchRun<V> run(ctx, p, k, o);
   const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n * p + n + p * p + 6 * p) + 96;
-  const index_t chunk = chunk_size(o, k, per_problem);
+  const index_t chunk = chunk_size(ctx, o, k, per_problem);
   // Each chunk is packed: X_b at b * n * p (ldx = n), y_b at b * n.
   Array<V> xs(ctx, static_cast<std::size_t>(chunk * n * p), space), ys(ctx, static_cast<std::size_t>(chunk * n), space);
   Array<V> gram(ctx, static_cast<std::size_t>(chunk * p * p), space), lip(ctx, static_cast<std::size_t>(chunk * p), space),

@@ -182,10 +182,12 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
   const double yy = a.yy[b];
 
   for (std::int64_t round = 0;; ++round) {
-    certify(team, a, lip, q, yy, out.lambda, beta, grad, out);
+    // Below lambda_max the null model violates KKT: the first certificate comes after a round.
+    const bool certified = round > 0 || !(out.lambda < out.lambda_max);
+    if (certified) certify(team, a, lip, q, yy, out.lambda, beta, grad, out);
     out.iterations = round;
     // lambda = 0 only from a ratio of lambda_max = 0: the null model already zeroes every gradient.
-    if (out.gap <= a.tol * out.objective || !(out.lambda > 0)) {
+    if (certified && (out.gap <= a.tol * out.objective || !(out.lambda > 0))) {
       out.converged = 1;
       break;
     }
