@@ -25,6 +25,8 @@ import sklearn
 from sklearn.linear_model import ElasticNet, Lasso
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "lasso")
+# Many responses at once (the batched solver): scikit-learn's multi-output fit(X, Y).
+OUT_BATCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "lasso_batch")
 
 
 def objective(X, y, b, b0, lam, alpha, w=None, v=None, standardize=False):
@@ -81,6 +83,24 @@ def sklearn_case(name, X, y, lambdas, alpha=1.0, intercept=True, positive=False,
             "l1_ratio": alpha, "fit_intercept": intercept, "positive": positive, "standardize": False,
             "X": [list(r) for r in np.asarray(X)], "y": list(y), "sample_weights": [],
             "penalty_factors": [], "solutions": results}
+
+
+def sklearn_batch_case(name, X, Y, lam, alpha=1.0, intercept=True, positive=False):
+    """One lambda for every column of Y, as Lasso(precompute=True).fit(X, Y) takes it."""
+    if alpha == 1.0:
+        model = Lasso(alpha=lam, fit_intercept=intercept, positive=positive, precompute=True, tol=1e-13,
+                      max_iter=10**7)
+    else:
+        model = ElasticNet(alpha=lam, l1_ratio=alpha, fit_intercept=intercept, positive=positive,
+                           precompute=True, tol=1e-13, max_iter=10**7)
+    model.fit(X, Y)
+    coefs = np.atleast_2d(model.coef_).astype(float)
+    intercepts = np.broadcast_to(np.asarray(model.intercept_, dtype=float), (Y.shape[1],)).copy()
+    return {"name": name, "reference": f"scikit-learn {sklearn.__version__} multi-output fit(X, Y)",
+            "l1_ratio": alpha, "fit_intercept": intercept, "positive": positive, "lambda": lam,
+            "X": [list(r) for r in np.asarray(X)], "Y": [list(r) for r in np.asarray(Y)],
+            "coef": [list(c) for c in coefs], "intercept": list(intercepts),
+            "objective": [objective(X, Y[:, b], coefs[b], intercepts[b], lam, alpha) for b in range(Y.shape[1])]}
 
 
 R_SCRIPT = r"""
@@ -183,6 +203,20 @@ def main():
         with open(os.path.join(OUT, case["name"] + ".json"), "w") as f:
             json.dump(case, f, indent=None)
         print(case["name"], case["reference"], len(case["solutions"]), "lambdas", file=sys.stderr)
+
+    # Batched: k responses over one X (a zero response and a constant one among them).
+    os.makedirs(OUT_BATCH, exist_ok=True)
+    X = ar1_design(rng, 45, 18)
+    Y = np.column_stack([response(rng, X, 1 + b % 4) for b in range(7)])
+    Y[:, 2] = 0.0
+    Y[:, 5] = 4.0
+    batch = [sklearn_batch_case("batch_lasso", X, Y, 0.08),
+             sklearn_batch_case("batch_elastic_net_positive", X, Y, 0.05, alpha=0.6, positive=True),
+             sklearn_batch_case("batch_no_intercept", X, Y, 0.1, intercept=False)]
+    for case in batch:
+        with open(os.path.join(OUT_BATCH, case["name"] + ".json"), "w") as f:
+            json.dump(case, f, indent=None)
+        print(case["name"], case["reference"], len(case["intercept"]), "problems", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "host/core/dispatch.hpp"
@@ -137,6 +140,48 @@ TEST_P(BatchLassoVariants, EachProblemMatchesTheSingleProblemSolver) {
   o.lambda_ratio = 0;
   o.lambda = 0.05;
   expect_matches_single(ctx, d, lasso_batch<double>(ctx, d.xv(), d.yv(), o), o, "dense, one lambda");
+}
+
+// scikit-learn's multi-output Lasso(precompute=True).fit(X, Y) fixtures (scripts/make_lasso_golden.py).
+TEST(BatchLasso, MatchesScikitLearnMultiOutput) {
+  const Context ctx = make_context(Backend::Cpu);
+  int cases = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(SHRINK_TEST_DATA) + "/lasso_batch")) {
+    if (e.path().extension() != ".json") continue;
+    std::ifstream in(e.path());
+    const auto j = nlohmann::json::parse(in);
+    SCOPED_TRACE(e.path().filename().string() + " (" + j["reference"].get<std::string>() + ")");
+    const auto& xs = j["X"];
+    const auto& ys = j["Y"];
+    Batch d{static_cast<index_t>(xs.size()), static_cast<index_t>(xs[0].size()), static_cast<index_t>(ys[0].size()), {}, {}};
+    d.x.resize(static_cast<std::size_t>(d.n * d.p));
+    d.y.resize(static_cast<std::size_t>(d.n * d.k));
+    for (index_t i = 0; i < d.n; ++i) {
+      for (index_t c = 0; c < d.p; ++c) d.x[c * d.n + i] = xs[i][c].get<double>();
+      for (index_t b = 0; b < d.k; ++b) d.y[b * d.n + i] = ys[i][b].get<double>();
+    }
+    BatchLassoOptions o;
+    o.lambda = j["lambda"].get<double>();
+    o.l1_ratio = j["l1_ratio"].get<double>();
+    o.fit_intercept = j["fit_intercept"].get<bool>();
+    o.positive = j["positive"].get<bool>();
+    o.tol = 1e-11;
+    const auto csr = dense_to_csr<double, std::int32_t>(d.xv());
+    for (const auto& r : {lasso_batch<double>(ctx, d.xv(), d.yv(), o), lasso_batch(ctx, csr, d.yv(), o)}) {
+      for (index_t b = 0; b < d.k; ++b) {
+        SCOPED_TRACE("problem " + std::to_string(b));
+        const double want = j["objective"][b].get<double>();
+        EXPECT_EQ(r.status[b], FitStatus::Converged);
+        EXPECT_LE(r.objective[b], want * (1 + 1e-9) + 1e-14);
+        EXPECT_GE(r.objective[b] - r.duality_gap[b], want * (1 - 1e-9) - 1e-14);
+        const auto beta = r.coefficients_of(b);
+        for (index_t c = 0; c < d.p; ++c) EXPECT_NEAR(beta[c], j["coef"][b][c].get<double>(), 1e-5) << c;
+        EXPECT_NEAR(r.intercepts[b], j["intercept"][b].get<double>(), 1e-5);
+      }
+    }
+    ++cases;
+  }
+  EXPECT_GE(cases, 3) << "run scripts/make_lasso_golden.py";
 }
 
 TEST(BatchLasso, PerProblemLambdasIncludingAboveLambdaMax) {
