@@ -38,7 +38,7 @@ namespace {
 // launch has enough problems; on the CPU small enough to stay in cache, since BLAS is as fast on a
 // few thousand columns as on all of them and the buffers are reused chunk after chunk.
 std::size_t chunk_bytes(const Context& ctx) {
-  return ctx.backend() == Backend::Cpu ? std::size_t{8} << 20 : std::size_t{1} << 30;
+  return ctx.backend() == Backend::Cpu ? std::size_t{4} << 20 : std::size_t{1} << 30;
 }
 
 std::string str(double v) { return std::to_string(v); }

@@ -39,7 +39,7 @@ struct BatchLassoOptions {
   double tol = 0;               // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
   std::int64_t max_iter = 100000;  // rounds (a full sweep and two sweeps over the non-zeros) per problem
   bool dense_output = false;       // also fill BatchLassoResult::dense_coefficients (p x k)
-  index_t chunk = 0;               // problems per chunk; 0: a working set of 1 GiB (GPU) or 8 MiB (CPU)
+  index_t chunk = 0;               // problems per chunk; 0: a working set of 1 GiB (GPU) or 4 MiB (CPU)
   // Called after each chunk with (problems done, total); for progress bars.
   std::function<void(std::size_t, std::size_t)> progress;
 };

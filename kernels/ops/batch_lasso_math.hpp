@@ -245,20 +245,20 @@ SHRINK_HD void build_batch_problem(const Team& team, const BatchBuildArgs<V>& a,
     mu[j] = static_cast<V>(s / dn);
   }
   team.sync();
-  // Pairs (j, k), k >= j, dealt to the members; centered in double before the product.
-  const batch_index pairs = p * (p + 1) / 2;
-  for (batch_index t = team.rank(); t < pairs + p; t += team.size()) {
-    if (t < pairs) {
-      batch_index j = 0, rest = t;
-      while (rest >= p - j) rest -= p - j++;
-      const batch_index k = j + rest;
+  // Entries (j, k) of the square dealt to the members, each pair computed once (k >= j) and
+  // mirrored; then one item per column for q_j and L_j. Centered in double before the product.
+  const batch_index square = p * p;
+  for (batch_index t = team.rank(); t < square + p; t += team.size()) {
+    if (t < square) {
+      const batch_index j = t / p, k = t % p;
+      if (k < j) continue;
       const double mj = mu[j], mk = mu[k];
       double s = 0;
       for (batch_index i = 0; i < n; ++i)
         s += (static_cast<double>(x[j * a.ldx + i]) - mj) * (static_cast<double>(x[k * a.ldx + i]) - mk);
       gram[j * p + k] = gram[k * p + j] = static_cast<V>(s / dn);
     } else {
-      const batch_index j = t - pairs;
+      const batch_index j = t - square;
       const double mj = mu[j];
       double s = 0, biggest = 0;
       for (batch_index i = 0; i < n; ++i) {
