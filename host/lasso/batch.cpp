@@ -106,6 +106,9 @@ class BatchRun {
     if (beta_.size() < mp) {
       beta_ = Array<V>(ctx_, mp, space);
       grad_ = Array<V>(ctx_, mp, space);
+      active_grad_ = Array<V>(ctx_, mp, space);
+      active_moves_ = Array<V>(ctx_, mp, space);
+      active_ = Array<std::int64_t>(ctx_, mp, space);
     }
     if (results_.size() < static_cast<std::size_t>(m))
       results_ = Array<kernels::BatchProblemResult>(ctx_, static_cast<std::size_t>(m), space);
@@ -129,6 +132,9 @@ class BatchRun {
     a.ldb = p_;
     a.grad = grad_.data();
     a.ldg = p_;
+    a.active = active_.data();
+    a.active_grad = active_grad_.data();
+    a.active_moves = active_moves_.data();
     a.results = results_.data();
     return a;
   }
@@ -191,7 +197,8 @@ class BatchRun {
   index_t p_, k_;
   const BatchLassoOptions& o_;
   BatchLassoResult out_;
-  Array<V> factors_, beta_, grad_;
+  Array<V> factors_, beta_, grad_, active_grad_, active_moves_;
+  Array<std::int64_t> active_;
   Array<double> lambdas_;
   Array<kernels::BatchProblemResult> results_;
   std::vector<std::int64_t> row_ptr_, cols_;
@@ -298,7 +305,7 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
   }
 
   BatchRun<V> run(ctx, p, k, o);
-  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n + 3 * p + nu) + 96;
+  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n + 5 * p + nu) + 8 * static_cast<std::size_t>(p) + 96;
   const index_t chunk = chunk_size(ctx, o, k, per_problem);
   DenseMatrix<V> ybuf(ctx, n, chunk, Layout::ColMajor, space);
   DenseMatrix<V> q(ctx, p, chunk, Layout::ColMajor, space);
@@ -366,7 +373,7 @@ BatchLassoResult fit_distinct(const Context& ctx, const StridedBatch<V>& s, cons
 
   const auto space = ctx.memory_space();
   BatchRun<V> run(ctx, p, k, o);
-  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n * p + n + p * p + 6 * p) + 96;
+  const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n * p + n + p * p + 8 * p) + 8 * static_cast<std::size_t>(p) + 96;
   const index_t chunk = chunk_size(ctx, o, k, per_problem);
   // Each chunk is packed: X_b at b * n * p (ldx = n), y_b at b * n.
   Array<V> xs(ctx, static_cast<std::size_t>(chunk * n * p), space), ys(ctx, static_cast<std::size_t>(chunk * n), space);

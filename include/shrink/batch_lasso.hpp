@@ -37,7 +37,7 @@ struct BatchLassoOptions {
   std::vector<double> lambdas;  // one per problem, each > 0
   double lambda_ratio = 0;      // > 0: lambda_b = lambda_ratio * lambda_max_b (needs l1_ratio > 0)
   double tol = 0;               // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
-  std::int64_t max_iter = 100000;  // rounds (a full sweep and two sweeps over the non-zeros) per problem
+  std::int64_t max_iter = 100000;  // rounds (a full sweep, then sweeps over the non-zeros) per problem
   bool dense_output = false;       // also fill BatchLassoResult::dense_coefficients (p x k)
   index_t chunk = 0;               // problems per chunk; 0: a working set of 1 GiB (GPU) or 4 MiB (CPU)
   // Called after each chunk with (problems done, total); for progress bars.

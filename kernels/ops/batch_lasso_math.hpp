@@ -47,12 +47,17 @@ struct BatchGramArgs {
   bool positive = false;
   double tol = 1e-6;
   std::int64_t max_iter = 10000;
-  int active_sweeps = 2;
+  int active_sweeps = 8;  // at most, per round (active_sweeps below)
   // Unpenalized features (v_j = 0; shared G only): their indices and the pseudo-inverse of G_UU.
   batch_index n_unpenalized = 0;
   const std::int64_t* unpenalized = nullptr;
   const V* unpenalized_inverse = nullptr;  // n_unpenalized^2, row-major
   V* scratch = nullptr;                    // n_unpenalized x m
+  // Work for the sweeps over the non-zero coefficients, p per problem each: their indices, their
+  // gradient entries, and how far each has moved since the full gradient was last updated.
+  std::int64_t* active = nullptr;
+  V* active_grad = nullptr;
+  V* active_moves = nullptr;
   V* beta = nullptr;  // p x m out
   batch_index ldb = 0;
   V* grad = nullptr;  // p x m work
@@ -91,17 +96,15 @@ SHRINK_HD void solve_unpenalized(const Team& team, const BatchGramArgs<V>& a, co
   team.sync();
 }
 
-// One sweep over the usable coordinates (only the non-zero ones when active_only).
+// One sweep over the usable coordinates, each move updating the whole gradient.
 template <class V, class Team>
 SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip, double lambda,
-                     bool active_only, V* beta, V* grad) {
+                     V* beta, V* grad) {
   const double l1_scale = lambda * a.alpha, l2_scale = lambda * (1 - a.alpha);
   for (batch_index j = 0; j < a.p; ++j) {
     const V lj = lip[j];
     if (!(lj > V(0))) continue;
-    const V old = beta[j];
-    if (active_only && old == V(0)) continue;
-    const V g = grad[j];
+    const V old = beta[j], g = grad[j];
     team.sync();  // every member has read beta_j and grad_j before any member writes
     const V v = factor_of(a, j);
     const V next = coordinate_update<V>(lj * old + g, static_cast<V>(l1_scale * v),
@@ -113,6 +116,57 @@ SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram,
     if (team.rank() == 0) beta[j] = next;
     team.sync();
   }
+}
+
+// Sweeps over A = {j usable : beta_j != 0} with the gradient kept on A only, so a move costs |A|
+// rather than p; the moves reach the full gradient once at the end (|A| p). Stops after `sweeps`
+// sweeps or a sweep that moved nothing.
+template <class V, class Team>
+SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip,
+                             double lambda, int sweeps, V* beta, V* grad, std::int64_t* set, V* set_grad,
+                             V* moves) {
+  const double l1_scale = lambda * a.alpha, l2_scale = lambda * (1 - a.alpha);
+  batch_index count = 0;
+  for (batch_index j = 0; j < a.p; ++j) {  // every member scans, so every member knows |A|
+    if (beta[j] == V(0) || !(lip[j] > V(0))) continue;
+    if (team.rank() == 0) {
+      set[count] = j;
+      set_grad[count] = grad[j];
+      moves[count] = V(0);
+    }
+    ++count;
+  }
+  team.sync();
+  if (count == 0) return;
+  for (int s = 0; s < sweeps; ++s) {
+    bool moved = false;
+    for (batch_index t = 0; t < count; ++t) {
+      const batch_index j = set[t];
+      const V old = beta[j], g = set_grad[t], lj = lip[j];
+      team.sync();
+      const V v = factor_of(a, j);
+      const V next = coordinate_update<V>(lj * old + g, static_cast<V>(l1_scale * v),
+                                          static_cast<V>(lj + l2_scale * v), a.positive);
+      if (next == old) continue;
+      moved = true;
+      const V delta = next - old;
+      const V* column = gram + j * a.ld_gram;
+      for (batch_index u = team.rank(); u < count; u += team.size()) set_grad[u] -= delta * column[set[u]];
+      if (team.rank() == 0) {
+        beta[j] = next;
+        moves[t] += delta;
+      }
+      team.sync();
+    }
+    if (!moved) break;  // the same in every member
+  }
+  for (batch_index t = 0; t < count; ++t) {
+    const V delta = moves[t];
+    if (delta == V(0)) continue;
+    const V* column = gram + set[t] * a.ld_gram;
+    for (batch_index k = team.rank(); k < a.p; k += team.size()) grad[k] -= delta * column[k];
+  }
+  team.sync();
 }
 
 // Primal objective and duality gap at beta (grad = q - G beta): fit = yy - q.beta - beta.grad and
@@ -147,8 +201,8 @@ SHRINK_HD void certify(const Team& team, const BatchGramArgs<V>& a, const V* lip
 }  // namespace batch_detail
 
 // Solves problem b from zero: the null model (unpenalized block), lambda_max_b, then rounds of one
-// full sweep and `active_sweeps` sweeps over the non-zero coefficients, certified after every round
-// until gap <= tol * objective or max_iter rounds.
+// full sweep and up to `active_sweeps` sweeps over the non-zero coefficients, certified after every
+// round until gap <= tol * objective or max_iter rounds.
 template <class V, class Team>
 SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, batch_index b) {
   using namespace batch_detail;
@@ -192,8 +246,9 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
       break;
     }
     if (round >= a.max_iter) break;
-    sweep(team, a, gram, lip, out.lambda, false, beta, grad);
-    for (int s = 0; s < a.active_sweeps; ++s) sweep(team, a, gram, lip, out.lambda, true, beta, grad);
+    sweep(team, a, gram, lip, out.lambda, beta, grad);
+    active_sweeps(team, a, gram, lip, out.lambda, a.active_sweeps, beta, grad, a.active + b * p,
+                  a.active_grad + b * p, a.active_moves + b * p);
     solve_unpenalized(team, a, gram, beta, grad, step);
   }
 
