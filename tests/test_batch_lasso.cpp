@@ -184,15 +184,22 @@ TEST(BatchLasso, MatchesScikitLearnMultiOutput) {
   EXPECT_GE(cases, 3) << "run scripts/make_lasso_golden.py";
 }
 
+// Every problem's lambda_max (from a fit at lambda_max itself, which certifies at once).
+std::vector<double> lambda_max_of(const Context& ctx, const Batch& d) {
+  BatchLassoOptions o;
+  o.lambda_ratio = 1;
+  const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
+  for (index_t b = 0; b < d.k; ++b) EXPECT_EQ(r.nnz[b], 0);  // exactly lambda_max: the null model
+  return r.lambda_max;
+}
+
 TEST(BatchLasso, PerProblemLambdasIncludingAboveLambdaMax) {
   const Context ctx = make_context(Backend::Cpu);
   const auto d = random_batch(40, 20, 9, 3);
   BatchLassoOptions o;
   o.tol = 1e-10;
-  o.lambda_ratio = 1;
-  const auto at_max = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
-  o.lambda_ratio = 0;
-  for (index_t b = 0; b < d.k; ++b) o.lambdas.push_back(at_max.lambda_max[b] * (b % 3 == 0 ? 1.5 : 0.05 * (b + 1)));
+  const auto lambda_max = lambda_max_of(ctx, d);
+  for (index_t b = 0; b < d.k; ++b) o.lambdas.push_back(lambda_max[b] * (b % 3 == 0 ? 1.5 : 0.05 * (b + 1)));
   const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
   expect_matches_single(ctx, d, r, o, "per-problem lambdas");
   for (index_t b = 0; b < d.k; ++b) {
@@ -204,8 +211,6 @@ TEST(BatchLasso, PerProblemLambdasIncludingAboveLambdaMax) {
       EXPECT_GT(r.nnz[b], 0) << b;
     }
   }
-  // lambda_ratio = 1 is exactly lambda_max: every problem is the null model.
-  for (index_t b = 0; b < d.k; ++b) EXPECT_EQ(at_max.nnz[b], 0);
 }
 
 TEST(BatchLasso, EdgeCases) {
@@ -242,11 +247,8 @@ TEST(BatchLasso, MixedConvergenceIsCounted) {
   BatchLassoOptions o;
   o.tol = 1e-14;
   o.max_iter = 1;
-  std::vector<double> lambdas;
-  o.lambda_ratio = 1;
-  const auto at_max = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
-  o.lambda_ratio = 0;
-  for (index_t b = 0; b < d.k; ++b) o.lambdas.push_back(at_max.lambda_max[b] * (b < 4 ? 2.0 : 0.01));
+  const auto lambda_max = lambda_max_of(ctx, d);
+  for (index_t b = 0; b < d.k; ++b) o.lambdas.push_back(lambda_max[b] * (b < 4 ? 2.0 : 0.01));
   const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
   std::size_t stopped = 0;
   for (index_t b = 0; b < d.k; ++b) {
@@ -501,48 +503,18 @@ void check_build_and_solve(const Context& ctx) {
     Array<std::int64_t> active(c, static_cast<std::size_t>(p * m), space);
     Array<double> yy(c, static_cast<std::size_t>(m), space), ybar(c, static_cast<std::size_t>(m), space);
     Array<kernels::BatchProblemResult> res(c, static_cast<std::size_t>(m), space);
-    kernels::BatchBuildArgs<V> bb;
-    bb.n = n;
-    bb.p = p;
-    bb.m = m;
-    bb.x = xd.data();
-    bb.ldx = n;
-    bb.x_stride = n * p;
-    bb.y = yd.data();
-    bb.y_stride = n;
-    bb.gram = gram.data();
-    bb.lipschitz = lip.data();
-    bb.mu = mu.data();
-    bb.q = q.data();
-    bb.yy = yy.data();
-    bb.ybar = ybar.data();
+    const auto bb = kernels::packed_batch<V>(n, p, m, xd.data(), yd.data(), true, gram.data(), lip.data(), mu.data(),
+                                             q.data(), yy.data(), ybar.data());
     SHRINK_DISPATCH(c, batch_gram_build, c, bb);
     kernels::BatchGramArgs<V> a;
     a.p = p;
     a.m = m;
-    a.gram = gram.data();
-    a.ld_gram = p;
-    a.gram_stride = p * p;
-    a.lipschitz = lip.data();
-    a.lipschitz_stride = p;
-    a.mu = mu.data();
-    a.mu_stride = p;
-    a.q = q.data();
-    a.ldq = p;
-    a.yy = yy.data();
-    a.ybar = ybar.data();
+    kernels::attach_built(a, bb);
     a.lambda_ratio = 0.1;
     a.alpha = 0.9;
     a.tol = std::is_same_v<V, float> ? 1e-4 : 1e-9;
     a.max_iter = 1000;
-    a.beta = beta.data();
-    a.ldb = p;
-    a.grad = grad.data();
-    a.ldg = p;
-    a.active = active.data();
-    a.active_grad = active_grad.data();
-    a.active_moves = active_moves.data();
-    a.results = res.data();
+    kernels::attach_work(a, beta.data(), grad.data(), active.data(), active_grad.data(), active_moves.data(), res.data());
     SHRINK_DISPATCH(c, batch_gram_cd, c, a);
     return Out{res.to_vector(c), beta.to_vector(c)};
   };

@@ -128,14 +128,8 @@ class BatchRun {
     a.positive = o_.positive;
     a.tol = out_.tol;
     a.max_iter = o_.max_iter;
-    a.beta = beta_.data();
-    a.ldb = p_;
-    a.grad = grad_.data();
-    a.ldg = p_;
-    a.active = active_.data();
-    a.active_grad = active_grad_.data();
-    a.active_moves = active_moves_.data();
-    a.results = results_.data();
+    kernels::attach_work(a, beta_.data(), grad_.data(), active_.data(), active_grad_.data(), active_moves_.data(),
+                         results_.data());
     return a;
   }
 
@@ -391,34 +385,11 @@ BatchLassoResult fit_distinct(const Context& ctx, const StridedBatch<V>& s, cons
     }
     detail::copy_bytes(&ctx, xs.data(), space, xh.data(), MemorySpace::Host, static_cast<std::size_t>(m * n * p) * sizeof(V));
     detail::copy_bytes(&ctx, ys.data(), space, yh.data(), MemorySpace::Host, static_cast<std::size_t>(m * n) * sizeof(V));
-    kernels::BatchBuildArgs<V> build;
-    build.n = n;
-    build.p = p;
-    build.m = m;
-    build.x = xs.data();
-    build.ldx = n;
-    build.x_stride = n * p;
-    build.y = ys.data();
-    build.y_stride = n;
-    build.intercept = o.fit_intercept;
-    build.gram = gram.data();
-    build.lipschitz = lip.data();
-    build.mu = mu.data();
-    build.q = q.data();
-    build.yy = yy.data();
-    build.ybar = ybar.data();
+    const auto build = kernels::packed_batch<V>(n, p, m, xs.data(), ys.data(), o.fit_intercept, gram.data(), lip.data(),
+                                                mu.data(), q.data(), yy.data(), ybar.data());
     SHRINK_DISPATCH(ctx, batch_gram_build, ctx, build);
     auto a = run.args(first, m);
-    a.gram = gram.data();
-    a.ld_gram = p;
-    a.gram_stride = p * p;
-    a.lipschitz = lip.data();
-    a.lipschitz_stride = p;
-    a.mu = o.fit_intercept ? mu.data() : nullptr;
-    a.mu_stride = p;
-    a.q = q.data();
-    a.yy = yy.data();
-    a.ybar = ybar.data();
+    kernels::attach_built(a, build);
     run.solve(a, first);
   }
   return run.finish(n, start);

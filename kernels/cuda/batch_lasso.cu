@@ -23,63 +23,24 @@ __device__ __forceinline__ double warp_max(double x) {
   return x;
 }
 
-// The team of batch_lasso_math.hpp: one warp. (Host-callable members only so that the shared
-// __host__ __device__ code compiles; they never run on the host.)
+// The teams of batch_lasso_math.hpp (device-only members: the shared __host__ __device__ code is
+// instantiated with them from kernels alone).
 struct WarpTeam {
-  __host__ __device__ index_t rank() const {
-#ifdef __CUDA_ARCH__
-    return threadIdx.x & 31;
-#else
-    return 0;
-#endif
-  }
-  __host__ __device__ index_t size() const { return 32; }
-  __host__ __device__ void sync() const {
-#ifdef __CUDA_ARCH__
-    __syncwarp();
-#endif
-  }
-  __host__ __device__ double sum(double x) const {
-#ifdef __CUDA_ARCH__
-    return warp_sum(x);
-#else
-    return x;
-#endif
-  }
-  __host__ __device__ double max(double x) const {
-#ifdef __CUDA_ARCH__
-    return warp_max(x);
-#else
-    return x;
-#endif
-  }
+  __device__ index_t rank() const { return threadIdx.x & 31; }
+  __device__ index_t size() const { return 32; }
+  __device__ void sync() const { __syncwarp(); }
+  __device__ double sum(double x) const { return warp_sum(x); }
+  __device__ double max(double x) const { return warp_max(x); }
 };
 
 // A whole block (build_batch_problem needs only sum). The sum goes through shared memory and every
 // thread adds the warps' partials in the same order, so every thread gets the same bits.
 struct BlockTeam {
   double* partial;  // one per warp, in shared memory
-  __host__ __device__ index_t rank() const {
-#ifdef __CUDA_ARCH__
-    return threadIdx.x;
-#else
-    return 0;
-#endif
-  }
-  __host__ __device__ index_t size() const {
-#ifdef __CUDA_ARCH__
-    return blockDim.x;
-#else
-    return 1;
-#endif
-  }
-  __host__ __device__ void sync() const {
-#ifdef __CUDA_ARCH__
-    __syncthreads();
-#endif
-  }
-  __host__ __device__ double sum(double x) const {
-#ifdef __CUDA_ARCH__
+  __device__ index_t rank() const { return threadIdx.x; }
+  __device__ index_t size() const { return blockDim.x; }
+  __device__ void sync() const { __syncthreads(); }
+  __device__ double sum(double x) const {
     x = warp_sum(x);
     __syncthreads();  // the previous sum has read `partial`
     if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = x;
@@ -87,9 +48,6 @@ struct BlockTeam {
     double t = partial[0];
     for (unsigned w = 1; w < blockDim.x / 32; ++w) t += partial[w];
     return t;
-#else
-    return x;
-#endif
   }
 };
 

@@ -282,6 +282,60 @@ struct BatchBuildArgs {
   double* ybar = nullptr;  // m
 };
 
+// Points the solver at its work and outputs: beta, grad and the active-set arrays are p x m (problem
+// b's at b p), results m.
+template <class V>
+void attach_work(BatchGramArgs<V>& a, V* beta, V* grad, std::int64_t* active, V* active_grad, V* active_moves,
+                 BatchProblemResult* results) {
+  a.beta = beta;
+  a.ldb = a.p;
+  a.grad = grad;
+  a.ldg = a.p;
+  a.active = active;
+  a.active_grad = active_grad;
+  a.active_moves = active_moves;
+  a.results = results;
+}
+
+// A packed distinct batch: X_b at x + b n p (ldx = n), y_b at y + b n, and the outputs' arrays.
+template <class V>
+BatchBuildArgs<V> packed_batch(batch_index n, batch_index p, batch_index m, const V* x, const V* y, bool intercept,
+                               V* gram, V* lipschitz, V* mu, V* q, double* yy, double* ybar) {
+  BatchBuildArgs<V> b;
+  b.n = n;
+  b.p = p;
+  b.m = m;
+  b.x = x;
+  b.ldx = n;
+  b.x_stride = n * p;
+  b.y = y;
+  b.y_stride = n;
+  b.intercept = intercept;
+  b.gram = gram;
+  b.lipschitz = lipschitz;
+  b.mu = mu;
+  b.q = q;
+  b.yy = yy;
+  b.ybar = ybar;
+  return b;
+}
+
+// Points the solver at what build_batch_problem wrote: each problem's G, L, means, q, yy and ybar.
+template <class V>
+void attach_built(BatchGramArgs<V>& a, const BatchBuildArgs<V>& built) {
+  a.gram = built.gram;
+  a.ld_gram = built.p;
+  a.gram_stride = built.p * built.p;
+  a.lipschitz = built.lipschitz;
+  a.lipschitz_stride = built.p;
+  a.mu = built.intercept ? built.mu : nullptr;
+  a.mu_stride = built.p;
+  a.q = built.q;
+  a.ldq = built.p;
+  a.yy = built.yy;
+  a.ybar = built.ybar;
+}
+
 template <class V, class Team>
 SHRINK_HD void build_batch_problem(const Team& team, const BatchBuildArgs<V>& a, batch_index b) {
   const batch_index n = a.n, p = a.p;
