@@ -89,7 +89,8 @@ void expect_matches_single(const Context& ctx, const Batch& d, const BatchLassoR
     EXPECT_NEAR(static_cast<double>(primal_of_answer(d, r, o, b)), r.objective[b], 1e-9 * (r.objective[b] + 1e-12));
     const auto y = d.column(b);
     const auto one = lasso_path<double>(ctx, d.xv(), VectorView<const double>(y), single_options(o, r.lambdas[b], 1e-10));
-    EXPECT_NEAR(r.lambda_max[b], one.lambda_max, 1e-9 * (one.lambda_max + 1e-12));
+    if (o.l1_ratio > 0) EXPECT_NEAR(r.lambda_max[b], one.lambda_max, 1e-9 * (one.lambda_max + 1e-12));
+    else EXPECT_EQ(r.lambda_max[b], 0.0);  // ridge: no lambda_max
     const double slack = r.duality_gap[b] + one.duality_gap[0] + 1e-12 * (one.objective[0] + 1e-12);
     EXPECT_NEAR(r.objective[b], one.objective[0], slack);
     const auto beta = r.coefficients_of(b);
@@ -221,6 +222,16 @@ TEST(BatchLasso, EdgeCases) {
   {  // k = 1
     const auto d = random_batch(30, 10, 1, 11);
     expect_matches_single(ctx, d, lasso_batch<double>(ctx, d.xv(), d.yv(), o), o, "k = 1");
+  }
+  {  // ridge (l1_ratio = 0): every coefficient non-zero, lambdas given
+    const auto d = random_batch(30, 10, 4, 14);
+    BatchLassoOptions ridge;
+    ridge.tol = 1e-10;
+    ridge.l1_ratio = 0;
+    ridge.lambda = 0.3;
+    const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), ridge);
+    expect_matches_single(ctx, d, r, ridge, "ridge");
+    for (index_t b = 0; b < d.k; ++b) EXPECT_EQ(r.nnz[b], 10);
   }
   {  // p > n, with duplicate and zero columns and an all-zero response
     auto d = random_batch(15, 40, 6, 12);

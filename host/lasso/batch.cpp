@@ -50,7 +50,7 @@ void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
   const int given = (o.lambda != 0) + !o.lambdas.empty() + (o.lambda_ratio != 0);
   if (given != 1)
     throw InvalidArgument("give exactly one of lambda, lambdas (one per problem) and lambda_ratio; got " +
-                          std::to_string(given));
+                          std::to_string(given) + (given == 0 ? " (a lambda or ratio of 0 counts as not given)" : ""));
   if (o.lambda != 0 && !(std::isfinite(o.lambda) && o.lambda > 0))
     throw InvalidArgument("lambda must be finite and > 0, got " + str(o.lambda));
   if (o.lambda_ratio != 0 && !(std::isfinite(o.lambda_ratio) && o.lambda_ratio > 0))

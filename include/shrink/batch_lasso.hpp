@@ -47,7 +47,7 @@ struct BatchLassoOptions {
 struct BatchLassoResult {
   index_t n_samples = 0, n_features = 0, n_problems = 0;
   double tol = 0;  // the relative gap asked for
-  // Per problem (length k).
+  // Per problem (length k). lambda_max is 0 for l1_ratio = 0 (ridge has none).
   std::vector<double> lambdas, lambda_max, intercepts, objective, duality_gap;
   std::vector<std::int64_t> iterations, nnz;
   std::vector<FitStatus> status;
