@@ -1,6 +1,7 @@
 // CUDA twins of the batched Lasso kernels. The per-problem code is batch_lasso_math.hpp's, run by a
-// warp per problem (coordinate descent: every lane computes the same update, the gradient update is
-// split over the lanes) or, for the O(n p^2) statistics of a distinct batch, a block per problem.
+// warp per problem when the problems share one G (coordinate descent: every lane computes the same
+// update, the gradient update is split over the lanes), and by a block per problem for a distinct
+// batch, whose G_b is staged in shared memory when it fits (p <= 110 in float32, 78 in float64).
 #include "kernels/cuda/common.cuh"
 #include "kernels/ops/kernels.hpp"
 
@@ -11,6 +12,7 @@ using cuda_detail::stream_of;
 
 constexpr int kWarpsPerBlock = 4;
 constexpr int kBuildThreads = 256;
+constexpr std::size_t kStagedGramBytes = 48 * 1024;  // dynamic shared memory without an opt-in
 constexpr unsigned kFullMask = 0xffffffffu;
 
 // Butterfly reductions: addition and max are commutative, so every lane ends with the same bits.
@@ -33,20 +35,23 @@ struct WarpTeam {
   __device__ double max(double x) const { return warp_max(x); }
 };
 
-// A whole block (build_batch_problem needs only sum). The sum goes through shared memory and every
-// thread adds the warps' partials in the same order, so every thread gets the same bits.
+// A whole block. Reductions go through shared memory and every thread combines the warps' partials
+// in the same order, so every thread gets the same bits.
 struct BlockTeam {
   double* partial;  // one per warp, in shared memory
   __device__ index_t rank() const { return threadIdx.x; }
   __device__ index_t size() const { return blockDim.x; }
   __device__ void sync() const { __syncthreads(); }
-  __device__ double sum(double x) const {
-    x = warp_sum(x);
-    __syncthreads();  // the previous sum has read `partial`
+  __device__ double sum(double x) const { return reduce(warp_sum(x), false); }
+  __device__ double max(double x) const { return reduce(warp_max(x), true); }
+
+ private:
+  __device__ double reduce(double x, bool take_max) const {
+    __syncthreads();  // the previous reduction has read `partial`
     if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = x;
     __syncthreads();
     double t = partial[0];
-    for (unsigned w = 1; w < blockDim.x / 32; ++w) t += partial[w];
+    for (unsigned w = 1; w < blockDim.x / 32; ++w) t = take_max ? fmax(t, partial[w]) : t + partial[w];
     return t;
   }
 };
@@ -56,6 +61,29 @@ __global__ void batch_gram_cd_kernel(BatchGramArgs<V> args) {
   const index_t b = static_cast<index_t>(blockIdx.x) * kWarpsPerBlock + (threadIdx.x >> 5);
   if (b >= args.m) return;  // a whole warp leaves together
   solve_batch_problem(WarpTeam{}, args, b);
+}
+
+// Distinct problems (each its own G_b): a block per problem, G_b staged into shared memory when it
+// fits (`stage`), after the warps' reduction slots.
+template <class V>
+__global__ void batch_gram_cd_block_kernel(BatchGramArgs<V> args, bool stage) {
+  extern __shared__ double shared[];
+  const index_t b = blockIdx.x;
+  const BlockTeam team{shared};
+  if (!stage) {
+    solve_batch_problem(team, args, b);
+    return;
+  }
+  V* g = reinterpret_cast<V*>(shared + blockDim.x / 32);
+  const V* source = args.gram + b * args.gram_stride;
+  const index_t p = args.p;
+  for (index_t e = threadIdx.x; e < p * p; e += blockDim.x) g[e] = source[(e / p) * args.ld_gram + e % p];
+  __syncthreads();
+  BatchGramArgs<V> staged = args;
+  staged.gram = g;  // problem b reads gram + b * 0
+  staged.gram_stride = 0;
+  staged.ld_gram = p;
+  solve_batch_problem(team, staged, b);
 }
 
 template <class V>
@@ -120,7 +148,16 @@ unsigned warp_blocks(index_t items) {
 template <class V>
 void batch_gram_cd(const Context& ctx, const BatchGramArgs<V>& args) {
   if (args.m == 0) return;
-  batch_gram_cd_kernel<V><<<warp_blocks(args.m), 32 * kWarpsPerBlock, 0, stream_of(ctx)>>>(args);
+  if (args.gram_stride == 0) {  // one G for all: a warp per problem, G shared through L1/L2
+    batch_gram_cd_kernel<V><<<warp_blocks(args.m), 32 * kWarpsPerBlock, 0, stream_of(ctx)>>>(args);
+  } else {
+    const int threads = args.p <= 64 ? 64 : 128;
+    const std::size_t slots = threads / 32 * sizeof(double);
+    const std::size_t gram_bytes = static_cast<std::size_t>(args.p * args.p) * sizeof(V);
+    const bool stage = slots + gram_bytes <= kStagedGramBytes;
+    batch_gram_cd_block_kernel<V><<<static_cast<unsigned>(args.m), threads, slots + (stage ? gram_bytes : 0),
+                                    stream_of(ctx)>>>(args, stage);
+  }
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 
