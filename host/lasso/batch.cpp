@@ -24,11 +24,7 @@ std::size_t BatchLassoResult::n_not_converged() const noexcept {
 }
 
 std::vector<double> BatchLassoResult::coefficients_of(std::size_t b) const {
-  std::vector<double> out(static_cast<std::size_t>(n_features), 0.0);
-  const auto& t = coefficients.transposed();  // k x p CSR: row b is problem b
-  const auto* ptr = t.row_ptr().data();
-  for (auto e = ptr[b]; e < ptr[b + 1]; ++e) out[t.col_idx().data()[e]] = t.values().data()[e];
-  return out;
+  return lasso_detail::dense_column(coefficients, b, "problem index");
 }
 
 namespace lasso_detail {
@@ -41,20 +37,17 @@ std::size_t chunk_bytes(const Context& ctx) {
   return ctx.backend() == Backend::Cpu ? std::size_t{4} << 20 : std::size_t{1} << 30;
 }
 
-std::string str(double v) { return std::to_string(v); }
-
-// The lambda rule and the options every batch shares; k problems, p features.
+// The lambda rule, and the options every batch shares with a path; k problems, p features.
 void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
-  if (!(o.l1_ratio >= 0 && o.l1_ratio <= 1))
-    throw InvalidArgument("l1_ratio must be in [0, 1], got " + str(o.l1_ratio));
+  validate_common(o.l1_ratio, o.penalty_factors, p, o.tol, o.max_iter);
   const int given = (o.lambda != 0) + !o.lambdas.empty() + (o.lambda_ratio != 0);
   if (given != 1)
     throw InvalidArgument("give exactly one of lambda, lambdas (one per problem) and lambda_ratio; got " +
                           std::to_string(given) + (given == 0 ? " (a lambda or ratio of 0 counts as not given)" : ""));
   if (o.lambda != 0 && !(std::isfinite(o.lambda) && o.lambda > 0))
-    throw InvalidArgument("lambda must be finite and > 0, got " + str(o.lambda));
+    throw InvalidArgument("lambda must be finite and > 0, got " + std::to_string(o.lambda));
   if (o.lambda_ratio != 0 && !(std::isfinite(o.lambda_ratio) && o.lambda_ratio > 0))
-    throw InvalidArgument("lambda_ratio must be finite and > 0, got " + str(o.lambda_ratio));
+    throw InvalidArgument("lambda_ratio must be finite and > 0, got " + std::to_string(o.lambda_ratio));
   if (o.lambda_ratio != 0 && o.l1_ratio == 0)
     throw InvalidArgument("lambda_ratio needs l1_ratio > 0: with l1_ratio = 0 (ridge) lambda_max is infinite");
   if (!o.lambdas.empty()) {
@@ -62,20 +55,9 @@ void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
                               "there are " + std::to_string(k) + " problems");
     for (std::size_t b = 0; b < o.lambdas.size(); ++b)
       if (!(std::isfinite(o.lambdas[b]) && o.lambdas[b] > 0))
-        throw InvalidArgument("lambdas[" + std::to_string(b) + "] = " + str(o.lambdas[b]) +
+        throw InvalidArgument("lambdas[" + std::to_string(b) + "] = " + std::to_string(o.lambdas[b]) +
                               "; each lambda must be finite and > 0");
   }
-  if (!o.penalty_factors.empty()) {
-    detail::check_vector_size(static_cast<index_t>(o.penalty_factors.size()), p, "penalty_factors",
-                              "X has " + std::to_string(p) + " columns");
-    for (std::size_t j = 0; j < o.penalty_factors.size(); ++j)
-      if (!(std::isfinite(o.penalty_factors[j]) && o.penalty_factors[j] >= 0))
-        throw InvalidArgument("penalty_factors[" + std::to_string(j) + "] = " + str(o.penalty_factors[j]) +
-                              "; each factor must be finite and >= 0");
-  }
-  if (!(o.tol >= 0 && std::isfinite(o.tol)))
-    throw InvalidArgument("tol must be >= 0 (0 for the default), got " + str(o.tol));
-  if (o.max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(o.max_iter));
   if (o.chunk < 0) throw InvalidArgument("chunk must be >= 0 (0: automatic), got " + std::to_string(o.chunk));
 }
 

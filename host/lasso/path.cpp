@@ -47,11 +47,7 @@ std::size_t LassoPath::n_not_converged() const noexcept {
 }
 
 std::vector<double> LassoPath::coefficients_at(std::size_t l) const {
-  if (l >= size()) throw InvalidArgument("lambda index " + std::to_string(l) + " >= path size " + std::to_string(size()));
-  std::vector<double> out(static_cast<std::size_t>(n_features), 0.0);
-  const auto& t = coefficients.transposed();
-  for (auto k = t.row_ptr()[l]; k < t.row_ptr()[l + 1]; ++k) out[t.col_idx()[k]] = t.values()[k];
-  return out;
+  return lasso_detail::dense_column(coefficients, l, "lambda index");
 }
 
 double LassoPath::sparsity_ratio(std::size_t l) const {
@@ -69,28 +65,15 @@ namespace {
 
 constexpr int kLanes = 2;  // lambdas per block of the coordinate-descent path
 
-void check_vector(const std::vector<double>& v, index_t expected, const std::string& what,
-                  const std::string& why) {
-  if (v.empty()) return;
-  detail::check_vector_size(static_cast<index_t>(v.size()), expected, what, why);
-  detail::check_finite(v.data(), expected, what);
-  for (index_t i = 0; i < expected; ++i)
-    if (v[i] < 0)
-      throw InvalidArgument(what + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
-                            " is negative; it must be >= 0");
-}
-
 void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOptions& o) {
   if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
   detail::check_vector_size(static_cast<index_t>(y.size()), n, "y", "X has " + std::to_string(n) + " rows");
   detail::check_finite(y.data(), n, "y");
-  if (!(o.l1_ratio >= 0 && o.l1_ratio <= 1))
-    throw InvalidArgument("l1_ratio must be in [0, 1], got " + std::to_string(o.l1_ratio));
+  validate_common(o.l1_ratio, o.penalty_factors, p, o.tol, o.max_iter);
   check_vector(o.sample_weights, n, "sample_weights", "X has " + std::to_string(n) + " rows");
   if (!o.sample_weights.empty() &&
       std::all_of(o.sample_weights.begin(), o.sample_weights.end(), [](double w) { return w == 0; }))
     throw InvalidArgument("sample_weights are all zero; at least one sample must carry weight");
-  check_vector(o.penalty_factors, p, "penalty_factors", "X has " + std::to_string(p) + " columns");
   for (std::size_t l = 0; l < o.lambdas.size(); ++l)
     if (!std::isfinite(o.lambdas[l]) || o.lambdas[l] < 0)
       throw InvalidArgument("lambdas[" + std::to_string(l) + "] = " + std::to_string(o.lambdas[l]) +
@@ -99,9 +82,6 @@ void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOpt
   if (!(o.lambda_min_ratio >= 0 && o.lambda_min_ratio < 1))
     throw InvalidArgument("lambda_min_ratio must be in (0, 1) (0 for the default), got " +
                           std::to_string(o.lambda_min_ratio));
-  if (!(o.tol >= 0 && std::isfinite(o.tol)))
-    throw InvalidArgument("tol must be >= 0 (0 for the default), got " + std::to_string(o.tol));
-  if (o.max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(o.max_iter));
   if (o.max_working_set < 1)
     throw InvalidArgument("max_working_set must be >= 1, got " + std::to_string(o.max_working_set));
 }

@@ -13,6 +13,36 @@ namespace shrink::lasso_detail {
 
 double default_tol(bool single_precision) noexcept { return single_precision ? 1e-4 : 1e-6; }
 
+void check_vector(const std::vector<double>& v, index_t expected, const std::string& what, const std::string& why) {
+  if (v.empty()) return;
+  detail::check_vector_size(static_cast<index_t>(v.size()), expected, what, why);
+  detail::check_finite(v.data(), expected, what);
+  for (index_t i = 0; i < expected; ++i)
+    if (v[i] < 0)
+      throw InvalidArgument(what + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
+                            " is negative; it must be >= 0");
+}
+
+void validate_common(double l1_ratio, const std::vector<double>& penalty_factors, index_t p, double tol,
+                     std::int64_t max_iter) {
+  if (!(l1_ratio >= 0 && l1_ratio <= 1))
+    throw InvalidArgument("l1_ratio must be in [0, 1], got " + std::to_string(l1_ratio));
+  check_vector(penalty_factors, p, "penalty_factors", "X has " + std::to_string(p) + " columns");
+  if (!(tol >= 0 && std::isfinite(tol)))
+    throw InvalidArgument("tol must be >= 0 (0 for the default), got " + std::to_string(tol));
+  if (max_iter < 1) throw InvalidArgument("max_iter must be >= 1, got " + std::to_string(max_iter));
+}
+
+std::vector<double> dense_column(const CscMatrix<double, std::int64_t>& m, std::size_t j, const char* what) {
+  if (j >= static_cast<std::size_t>(m.cols()))
+    throw InvalidArgument(std::string(what) + " " + std::to_string(j) + " >= " + std::to_string(m.cols()));
+  std::vector<double> out(static_cast<std::size_t>(m.rows()), 0.0);
+  const auto& t = m.transposed();  // row j of the transpose is column j
+  for (auto k = t.row_ptr().data()[j]; k < t.row_ptr().data()[j + 1]; ++k)
+    out[t.col_idx().data()[k]] = t.values().data()[k];
+  return out;
+}
+
 // ---- design ------------------------------------------------------------------------------------------
 template <class V>
 Design<V> make_design(DenseView<const V> x) {

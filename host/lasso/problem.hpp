@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "kernels/ops/lasso_math.hpp"
@@ -182,5 +183,13 @@ inline void set_certificate(Solution& out, double lambda, double alpha, double f
 }
 
 double default_tol(bool single_precision) noexcept;
+
+// A per-sample or per-feature vector option: empty, or `expected` finite values >= 0.
+void check_vector(const std::vector<double>& v, index_t expected, const std::string& what, const std::string& why);
+// The options a path and a batch share: l1_ratio in [0, 1], penalty factors (p values), tol, max_iter.
+void validate_common(double l1_ratio, const std::vector<double>& penalty_factors, index_t p, double tol,
+                     std::int64_t max_iter);
+// Column j of a sparse coefficient matrix, dense; `what` names j in the out-of-range error.
+std::vector<double> dense_column(const CscMatrix<double, std::int64_t>& m, std::size_t j, const char* what);
 
 }  // namespace shrink::lasso_detail
