@@ -94,12 +94,10 @@ struct Grid {
 
 template <class V>
 Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const LassoOptions& o) {
-  double top = 0;  // max over penalized features of |c_j| / v_j
-  for (index_t j = 0; j < prob.p; ++j) {
-    if (!prob.usable(j) || prob.factors[j] == 0) continue;
-    const double cj = prob.positive ? std::max(c0[j], 0.0) : std::abs(c0[j]);
-    top = std::max(top, cj / prob.factors[j]);
-  }
+  kernels::LassoDualTerms reach;  // max over penalized features of |c_j| / v_j (c_j when positive)
+  for (index_t j = 0; j < prob.p; ++j)
+    if (prob.usable(j)) kernels::accumulate_dual_terms(reach, c0[j], 0.0, prob.factors[j], dual_args(0, 1, prob.positive));
+  const double top = reach.max_ratio;
   Grid g;
   g.lambda_max = prob.alpha > 0 ? top / prob.alpha : std::numeric_limits<double>::infinity();
   if (!o.lambdas.empty()) {

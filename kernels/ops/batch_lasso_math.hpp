@@ -72,6 +72,14 @@ SHRINK_HD V factor_of(const BatchGramArgs<V>& a, batch_index j) {
   return a.factors ? a.factors[j] : V(1);
 }
 
+// The minimizer over coordinate j (lipschitz lj, now at `old` with gradient g) at this lambda.
+template <class V>
+SHRINK_HD V coordinate_step(const BatchGramArgs<V>& a, double lambda, batch_index j, V lj, V old, V g) {
+  const V v = factor_of(a, j);
+  return coordinate_update<V>(lj * old + g, static_cast<V>(lambda * a.alpha * v),
+                              static_cast<V>(lj + lambda * (1 - a.alpha) * v), a.positive);
+}
+
 // Exact minimization over the unpenalized block: beta_U += G_UU^+ c_U, so that c_U = 0 to rounding
 // (the dual's equality constraints for those features).
 template <class V, class Team>
@@ -100,15 +108,12 @@ SHRINK_HD void solve_unpenalized(const Team& team, const BatchGramArgs<V>& a, co
 template <class V, class Team>
 SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip, double lambda,
                      V* beta, V* grad) {
-  const double l1_scale = lambda * a.alpha, l2_scale = lambda * (1 - a.alpha);
   for (batch_index j = 0; j < a.p; ++j) {
     const V lj = lip[j];
     if (!(lj > V(0))) continue;
     const V old = beta[j], g = grad[j];
     team.sync();  // every member has read beta_j and grad_j before any member writes
-    const V v = factor_of(a, j);
-    const V next = coordinate_update<V>(lj * old + g, static_cast<V>(l1_scale * v),
-                                        static_cast<V>(lj + l2_scale * v), a.positive);
+    const V next = coordinate_step(a, lambda, j, lj, old, g);
     if (next == old) continue;  // the same decision in every member
     const V delta = next - old;
     const V* column = gram + j * a.ld_gram;
@@ -125,7 +130,6 @@ template <class V, class Team>
 SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip,
                              double lambda, int sweeps, V* beta, V* grad, std::int64_t* set, V* set_grad,
                              V* moves) {
-  const double l1_scale = lambda * a.alpha, l2_scale = lambda * (1 - a.alpha);
   batch_index count = 0;
   for (batch_index j = 0; j < a.p; ++j) {  // every member scans, so every member knows |A|
     if (beta[j] == V(0) || !(lip[j] > V(0))) continue;
@@ -144,9 +148,7 @@ SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const 
       const batch_index j = set[t];
       const V old = beta[j], g = set_grad[t], lj = lip[j];
       team.sync();
-      const V v = factor_of(a, j);
-      const V next = coordinate_update<V>(lj * old + g, static_cast<V>(l1_scale * v),
-                                          static_cast<V>(lj + l2_scale * v), a.positive);
+      const V next = coordinate_step(a, lambda, j, lj, old, g);
       if (next == old) continue;
       moved = true;
       const V delta = next - old;
@@ -220,16 +222,12 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
   team.sync();
   solve_unpenalized(team, a, gram, beta, grad, step);
 
-  // lambda_max: the smallest lambda at which the null model is optimal.
-  double top = 0;
-  for (batch_index j = team.rank(); j < p; j += team.size()) {
-    const double v = factor_of(a, j);
-    if (!(lip[j] > V(0)) || !(v > 0)) continue;
-    const double g = grad[j];
-    const double reach = (a.positive ? g : (g < 0 ? -g : g)) / v;
-    top = reach > top ? reach : top;
-  }
-  top = team.max(top);
+  // lambda_max: the smallest lambda at which the null model is optimal, alpha lambda_max = the dual
+  // terms' max c'_j / v_j over the penalized features.
+  LassoDualTerms reach;
+  for (batch_index j = team.rank(); j < p; j += team.size())
+    if (lip[j] > V(0)) accumulate_dual_terms(reach, grad[j], 0.0, factor_of(a, j), LassoDualArgs{0, 0, a.positive});
+  const double top = team.max(reach.max_ratio);
   BatchProblemResult out;
   out.lambda_max = a.alpha > 0 ? top / a.alpha : 0.0;  // alpha = 0 needs given lambdas (host check)
   out.lambda = a.lambdas ? a.lambdas[b] : a.lambda_ratio * out.lambda_max;
