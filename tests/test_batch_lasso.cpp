@@ -414,17 +414,11 @@ TEST(BatchLasso, RefusesBadInput) {
 }
 
 // ---- the kernel twins ----------------------------------------------------------------------------------------
-class BatchLassoKernels : public testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
-};
+class BatchLassoKernels : public test::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(AllBackends, BatchLassoKernels, testing::Values(Backend::Cpu, Backend::Cuda),
                          test::backend_name);
 
-template <class V>
-Array<V> on(const Context& ctx, const std::vector<V>& v) {
-  return Array<V>::from_vector(v).copy_to(ctx, ctx.memory_space());
-}
+using test::to_backend;
 
 TEST_P(BatchLassoKernels, CenterAndCompressColumnsMatchReference) {
   const Context ctx = make_context(GetParam());
@@ -435,7 +429,7 @@ TEST_P(BatchLassoKernels, CenterAndCompressColumnsMatchReference) {
     std::vector<double> y(static_cast<std::size_t>(n * m));
     for (auto& e : y) e = 1e3 + normal(rng);
     for (bool center : {false, true}) {
-      auto yd = on(ctx, y);
+      auto yd = to_backend(ctx, y);
       Array<double> mean(ctx, static_cast<std::size_t>(m), ctx.memory_space()), sumsq(ctx, static_cast<std::size_t>(m), ctx.memory_space());
       SHRINK_DISPATCH(ctx, center_columns, ctx, DenseView<double>(yd.data(), n, m, n, Layout::ColMajor, ctx.memory_space()),
                       center, mean.data(), sumsq.data());
@@ -467,8 +461,8 @@ TEST_P(BatchLassoKernels, CenterAndCompressColumnsMatchReference) {
   for (index_t b = 0; b < m; ++b)
     offsets.push_back(offsets.back() + std::count_if(a.begin() + b * p, a.begin() + (b + 1) * p, [](float v) { return v != 0; }));
   const auto nnz = static_cast<std::size_t>(offsets.back());
-  const auto ad = on(ctx, a);
-  const auto od = on(ctx, offsets);
+  const auto ad = to_backend(ctx, a);
+  const auto od = to_backend(ctx, offsets);
   Array<std::int64_t> rows(ctx, nnz, ctx.memory_space());
   Array<double> values(ctx, nnz, ctx.memory_space());
   SHRINK_DISPATCH(ctx, compress_columns, ctx, DenseView<const float>(ad.data(), p, m, p, Layout::ColMajor, ctx.memory_space()),
@@ -506,7 +500,7 @@ void check_build_and_solve(const Context& ctx) {
   };
   auto run = [&](const Context& c) {
     const auto space = c.memory_space();
-    auto xd = on(c, x), yd = on(c, y);
+    auto xd = to_backend(c, x), yd = to_backend(c, y);
     Array<V> gram(c, static_cast<std::size_t>(p * p * m), space), lip(c, static_cast<std::size_t>(p * m), space),
         mu(c, static_cast<std::size_t>(p * m), space), q(c, static_cast<std::size_t>(p * m), space),
         beta(c, static_cast<std::size_t>(p * m), space), grad(c, static_cast<std::size_t>(p * m), space),

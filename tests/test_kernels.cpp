@@ -12,10 +12,7 @@
 namespace shrink::test {
 namespace {
 
-class Kernels : public testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
-};
+class Kernels : public BackendTest {};
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, Kernels, testing::Values(Backend::Cpu, Backend::Cuda),
                          backend_name);

@@ -549,17 +549,11 @@ TEST(Lasso, BadInputIsRefusedWithItsName) {
 }
 
 // ---- the Lasso kernel twins, on every backend present ----------------------------------------------------
-class LassoKernels : public testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
-};
+class LassoKernels : public test::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(AllBackends, LassoKernels, testing::Values(Backend::Cpu, Backend::Cuda),
                          test::backend_name);
 
-template <class V>
-Array<V> to_backend(const Context& ctx, const std::vector<V>& v) {
-  return Array<V>::from_vector(v).copy_to(ctx, ctx.memory_space());
-}
+using test::to_backend;
 
 // Straightforward Gram coordinate descent in long double: the reference for kernels::gram_cd.
 void gram_cd_reference(index_t p, const std::vector<double>& g, const std::vector<double>& l1,

@@ -211,10 +211,7 @@ TEST(Prune, CubicSchedule) {
 }
 
 // ---- the layer on every backend -------------------------------------------------------------------
-class Layer : public testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
-};
+class Layer : public BackendTest {};
 INSTANTIATE_TEST_SUITE_P(AllBackends, Layer, testing::Values(Backend::Cpu, Backend::Cuda), backend_name);
 
 struct Shape {

@@ -21,10 +21,7 @@ using test::backend_name;
 using test::make_context;
 using test::random_vector;
 
-class Sae : public testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
-};
+class Sae : public test::BackendTest {};
 INSTANTIATE_TEST_SUITE_P(AllBackends, Sae, testing::Values(Backend::Cpu, Backend::Cuda), backend_name);
 
 // A batch in the context's space.

@@ -25,6 +25,18 @@ inline std::string backend_name(const testing::TestParamInfo<Backend>& info) {
 
 inline Context make_context(Backend b) { return Context(ContextOptions{b, 0, 0, true, false}); }
 
+// Base of the suites parameterized by backend: a backend absent here skips.
+class BackendTest : public testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override { SHRINK_SKIP_IF_ABSENT(GetParam()); }
+};
+
+// A host vector copied into the context's memory space.
+template <class V>
+Array<V> to_backend(const Context& ctx, const std::vector<V>& v) {
+  return Array<V>::from_vector(v).copy_to(ctx, ctx.memory_space());
+}
+
 template <class V, class I>
 std::vector<long double> reference_spmv(const CsrMatrix<V, I>& a, const std::vector<V>& x,
                                         bool transpose) {
