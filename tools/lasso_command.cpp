@@ -73,6 +73,13 @@ auto with_precision(Design& d, const std::vector<double>& y, Fit fit) {
   }
 }
 
+// The JSON `converged` array: one flag per fit.
+std::vector<bool> converged_flags(const std::vector<FitStatus>& status) {
+  std::vector<bool> out;
+  for (const auto s : status) out.push_back(s == FitStatus::Converged);
+  return out;
+}
+
 // k independent problems on the columns of Y (batch_lasso.hpp): one line or JSON entry per problem.
 int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat) {
   const index_t n = d.file.rows(), p = d.file.cols(), k = ymat.cols();
@@ -145,9 +152,7 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
     j["duality_gap"] = r.duality_gap;
     j["iterations"] = r.iterations;
     j["nnz"] = r.nnz;
-    std::vector<bool> converged;
-    for (const auto s : r.status) converged.push_back(s == FitStatus::Converged);
-    j["converged"] = converged;
+    j["converged"] = converged_flags(r.status);
     j["n_not_converged"] = r.n_not_converged();
     j["tol"] = r.tol;
     j["time_s"] = seconds;
@@ -257,13 +262,9 @@ int run_lasso(const LassoArgs& args) {
     j["duality_gap"] = path.duality_gap;
     j["nnz"] = path.nnz;
     j["iterations"] = path.iterations;
-    std::vector<bool> converged;
     std::vector<double> sparsity;
-    for (std::size_t l = 0; l < path.size(); ++l) {
-      converged.push_back(path.status[l] == FitStatus::Converged);
-      sparsity.push_back(path.sparsity_ratio(l));
-    }
-    j["converged"] = converged;
+    for (std::size_t l = 0; l < path.size(); ++l) sparsity.push_back(path.sparsity_ratio(l));
+    j["converged"] = converged_flags(path.status);
     j["sparsity_ratio"] = sparsity;
     j["n_not_converged"] = path.n_not_converged();
     j["tol"] = path.tol;
