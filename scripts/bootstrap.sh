@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev nlohmann-json3-dev libfast-float-dev)
+          libcli11-dev nlohmann-json3-dev libfast-float-dev patchelf xz-utils)
 
 install_missing() {
   local missing=()

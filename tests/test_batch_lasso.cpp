@@ -11,6 +11,7 @@
 #include <random>
 
 #include "host/core/dispatch.hpp"
+#include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink {
@@ -147,7 +148,7 @@ TEST_P(BatchLassoVariants, EachProblemMatchesTheSingleProblemSolver) {
 TEST(BatchLasso, MatchesScikitLearnMultiOutput) {
   const Context ctx = make_context(Backend::Cpu);
   int cases = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(SHRINK_TEST_DATA) + "/lasso_batch")) {
+  for (const auto& e : std::filesystem::directory_iterator(shrink::test::data_dir() + "/lasso_batch")) {
     if (e.path().extension() != ".json") continue;
     std::ifstream in(e.path());
     const auto j = nlohmann::json::parse(in);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "shrink/shrink.hpp"
+#include "tests/test_paths.hpp"
 
 namespace fs = std::filesystem;
 
@@ -22,7 +23,7 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const std::string cmd = std::string(SHRINK_CLI) + " " + args + " 2>/dev/null";
+  const std::string cmd = shrink::test::cli_path() + " " + args + " 2>/dev/null";
   Result r{-1, {}};
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -34,7 +35,7 @@ Result run(const std::string& args) {
   return r;
 }
 
-const std::string kData = SHRINK_TEST_DATA;
+const std::string kData = shrink::test::data_dir();
 
 TEST(Cli, InfoAndHelp) {
   auto r = run("info");

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 namespace shrink::test {
 namespace {
 
-const std::string kData = SHRINK_TEST_DATA;
+const std::string kData = shrink::test::data_dir();
 
 fs::path scratch_dir() {
   const fs::path dir = fs::temp_directory_path() /

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "host/core/dispatch.hpp"
+#include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink {
@@ -181,7 +182,7 @@ Fixture load_fixture(const std::filesystem::path& file) {
 
 std::vector<Fixture> all_fixtures() {
   std::vector<Fixture> out;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(SHRINK_TEST_DATA) + "/lasso"))
+  for (const auto& e : std::filesystem::directory_iterator(shrink::test::data_dir() + "/lasso"))
     if (e.path().extension() == ".json") out.push_back(load_fixture(e.path()));
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
   return out;

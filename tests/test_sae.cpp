@@ -12,6 +12,7 @@
 
 #include "kernels/ops/kernels.hpp"
 #include "shrink/shrink.hpp"
+#include "tests/test_paths.hpp"
 #include "test_util.hpp"
 
 namespace shrink {
@@ -309,7 +310,7 @@ TEST_P(Sae, CudaTwinsAgreeWithCpu) {
 }
 
 DenseMatrix<double> digits() {
-  auto x = read_csv<double>(SHRINK_DIGITS_CSV);
+  auto x = read_csv<double>(shrink::test::digits_csv());
   Normalizer::fit<double>(Normalization::MinMax, x.view()).apply<double>(x.view());
   return x;
 }
@@ -319,7 +320,7 @@ DenseMatrix<double> digits() {
 // all pixels, mapped to [0.1, 0.9]).
 TEST_P(Sae, ClassicSettingReachesTargetMeanActivation) {
   const Context ctx = make_context(GetParam());
-  auto x = read_csv<double>(SHRINK_DIGITS_CSV);
+  auto x = read_csv<double>(shrink::test::digits_csv());
   double ss = 0;
   for (index_t i = 0; i < x.rows(); ++i) {
     double mean = 0;
@@ -373,7 +374,7 @@ TEST_P(Sae, ResumedTrainingContinuesExactly) {
   SparseAutoencoder<float> whole(ctx, small_topk(d), 7);
   sae_train<float>(ctx, whole, xh.view(), o, whole_state);
 
-  const std::string path = testing::TempDir() + "resume.sae";
+  const std::string path = test::unique_temp_path("resume.sae");
   SaeTrainState first_state{7};
   SparseAutoencoder<float> first(ctx, small_topk(d), 7);
   o.steps = 13;  // 9 steps per epoch: stops inside the second epoch
@@ -406,7 +407,7 @@ TEST_P(Sae, CheckpointRoundTripIsBitExactAndCorruptionIsRefused) {
   model.evaluate(xb.view(), xb.view(), true);
   model.step({});
   SaeTrainState st{99, 3, 17, 2, {0, 0.5, 2, 4, 3}};
-  const std::string path = testing::TempDir() + "model.sae";
+  const std::string path = test::unique_temp_path("model.sae");
   save_sae(path, model, st);
   const auto info = sae_checkpoint_info(path);
   EXPECT_EQ(info.value_bytes, 8);
@@ -426,7 +427,7 @@ TEST_P(Sae, CheckpointRoundTripIsBitExactAndCorruptionIsRefused) {
   EXPECT_EQ(back.model.evaluate(xb.view(), xb.view(), false).total, model.evaluate(xb.view(), xb.view(), false).total);
 
   std::string bytes = read_file(path);
-  const std::string bad = testing::TempDir() + "bad.sae";
+  const std::string bad = test::unique_temp_path("bad.sae");
   auto refused = [&](const std::string& content, const std::string& why) {
     write_file_atomic(bad, content);
     try {

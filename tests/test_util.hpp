@@ -2,6 +2,9 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <string>
@@ -70,6 +73,19 @@ std::vector<V> random_vector(index_t n, unsigned seed) {
   std::vector<V> v(static_cast<std::size_t>(n));
   for (auto& e : v) e = static_cast<V>(dist(gen));
   return v;
+}
+
+// A scratch file name no other test, parameter instance or process uses: the CPU and CUDA instances
+// of one test may run at once (sharded or parallel ctest) and must not share a checkpoint.
+inline std::string unique_temp_path(const std::string& name) {
+  static std::atomic<int> counter{0};
+  std::string test = "test";
+  if (const auto* info = testing::UnitTest::GetInstance()->current_test_info())
+    test = std::string(info->test_suite_name()) + "." + info->name();
+  for (auto& c : test)
+    if (c == '/' || c == ' ') c = '_';
+  return testing::TempDir() + "shrink_" + std::to_string(::getpid()) + "_" + test + "_" +
+         std::to_string(counter++) + "_" + name;
 }
 
 template <class V>
