@@ -107,3 +107,23 @@ TEST(Context, CopyAndTimer) {
 
 }  // namespace
 }  // namespace shrink::test
+
+namespace shrink::test {
+namespace {
+
+// Device memory read back through a CPU context sees every queued write: the contexts' streams are
+// non-blocking, so such a copy must wait for the device, not only for the legacy default stream.
+TEST(Context, CopyThroughACpuContextWaitsForTheDevice) {
+  SHRINK_SKIP_IF_ABSENT(Backend::Cuda);
+  const Context gpu = make_context(Backend::Cuda), cpu = make_context(Backend::Cpu);
+  const std::size_t n = std::size_t(1) << 24;
+  const auto x = Array<double>::from_vector(std::vector<double>(n, 1.0)).copy_to(gpu, MemorySpace::Device);
+  Array<double> y(gpu, n, MemorySpace::Device);
+  for (int pass = 0; pass < 40; ++pass) axpby(gpu, 1.0, x.view(), 1.0, y.view());  // queued, not waited for
+  const auto host = y.to_vector(cpu);
+  for (std::size_t i = 0; i < n; i += 4099) ASSERT_EQ(host[i], 40.0) << i;
+  ASSERT_EQ(host[n - 1], 40.0);
+}
+
+}  // namespace
+}  // namespace shrink::test

@@ -1,10 +1,12 @@
 // Every kernel on every backend present, against a float64 (long double) reference, on random
 // inputs and the edge cases; CUDA results are also compared with the CPU twin and checked for
 // bit-identical repeats.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>
+#include <tuple>
 
 #include "kernels/ops/merge_spmv_tile.hpp"
 #include "tests/test_util.hpp"
@@ -251,9 +253,49 @@ TEST_P(Kernels, SpmvRefusesBadArguments) {
   }
 }
 
+// Every cuSPARSE baseline (ALG1 and ALG2, forward and transposed, float32 and float64, 32- and
+// 64-bit indices) against the float64 reference, and ALG2 bit-identical run to run as the API says.
+template <class V, class I>
+void check_cusparse_baselines(const Context& ctx) {
+  const auto a = generate_power_law<V, I>(3000, 2500, 8.0, 1.4, 3);
+  const auto ad = a.copy_to(ctx, ctx.memory_space());
+  for (Op op : {Op::NoTranspose, Op::Transpose}) {
+    const bool t = op == Op::Transpose;
+    const auto x = random_vector<V>(t ? 3000 : 2500, 1);
+    const auto y0 = random_vector<V>(t ? 2500 : 3000, 2);
+    const auto want = reference_spmv(a, x, t);
+    CsrMatrix<V, I> abs_a = a.copy_to(ctx, MemorySpace::Host);
+    for (auto& v : abs_a.values().host_span()) v = std::abs(v);
+    std::vector<V> abs_x(x.size());
+    for (std::size_t k = 0; k < x.size(); ++k) abs_x[k] = std::abs(x[k]);
+    const auto mag = reference_spmv(abs_a, abs_x, t);
+    for (auto algorithm : {SpmvAlgorithm::Cusparse, SpmvAlgorithm::CusparseAlg2}) {
+      std::vector<V> runs[2];
+      for (auto& got : runs) {
+        auto yd = to_backend(ctx, y0);
+        spmv(ctx, op, V(1.5), ad.view(), to_backend(ctx, x).view(), V(-0.5), yd.view(), algorithm);
+        got = yd.to_vector(ctx);
+      }
+      std::vector<long double> w(want.size()), m(mag.size());
+      for (std::size_t i = 0; i < want.size(); ++i) {
+        w[i] = 1.5L * want[i] - 0.5L * y0[i];
+        m[i] = 1.5L * mag[i] + 0.5L * std::fabs(static_cast<long double>(y0[i]));
+      }
+      expect_close(runs[0], w, m, tolerance<V>() * 8, std::string(to_string(algorithm)) + (t ? " transposed" : ""));
+      if (algorithm == SpmvAlgorithm::CusparseAlg2)
+        EXPECT_EQ(0, std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(V)))
+            << "ALG2 repeat" << (t ? " transposed" : "");
+    }
+  }
+}
+
 TEST_P(Kernels, CusparseBaselineAgrees) {
   if (GetParam() != Backend::Cuda) GTEST_SKIP() << "cuSPARSE baseline exists only on CUDA";
   const Context ctx = make_context(Backend::Cuda);
+  check_cusparse_baselines<double, std::int32_t>(ctx);
+  check_cusparse_baselines<float, std::int32_t>(ctx);
+  check_cusparse_baselines<double, std::int64_t>(ctx);
+  check_cusparse_baselines<float, std::int64_t>(ctx);
   const auto a = generate_power_law<double, std::int32_t>(3000, 2500, 8.0, 1.4, 3);
   const auto x = random_vector<double>(2500, 1);
   const auto ad = a.copy_to(ctx, ctx.memory_space());
@@ -367,21 +409,24 @@ void check_gram(Backend backend) {
         for (index_t i = 0; i < n; ++i)
           for (index_t j = 0; j < p; ++j) a(i, j) = values[i * p + j];
         DenseMatrix<V> c(p, p, lc);
+        // C is not symmetric: beta must read its lower triangle (i >= j in C's own order) on every
+        // backend, whatever the layouts.
         for (index_t i = 0; i < p; ++i)
-          for (index_t j = 0; j < p; ++j) c(i, j) = V(0.5) * static_cast<V>((i + 2 * j) % 5 + (j + 2 * i) % 5);
+          for (index_t j = 0; j < p; ++j) c(i, j) = V(0.5) * static_cast<V>((i + 3 * j) % 7) - V(i < j ? 9 : 0);
         const auto ad = a.copy_to(ctx, ctx.memory_space());
         auto cd = c.copy_to(ctx, ctx.memory_space());
         gram<V>(ctx, V(0.75), ad.view(), V(2), cd.view());
         const auto got = cd.copy_to(ctx, MemorySpace::Host);
         for (index_t i = 0; i < p; ++i)
           for (index_t j = 0; j < p; ++j) {
-            long double want = 2.0L * c(i, j), mag = std::fabs(want);
+            long double want = 2.0L * c(std::max(i, j), std::min(i, j)), mag = std::fabs(want);
             for (index_t k = 0; k < n; ++k) {
               want += 0.75L * a(k, i) * a(k, j);
               mag += std::fabs(0.75L * a(k, i) * a(k, j));
             }
-            // C is symmetric (SYRK reads one triangle of it), and so is the result, exactly.
-            ASSERT_NEAR(got(i, j), static_cast<double>(want), tolerance<V>() * 4 * (1 + static_cast<double>(mag)));
+            // The result is symmetric, exactly.
+            ASSERT_NEAR(got(i, j), static_cast<double>(want), tolerance<V>() * 4 * (1 + static_cast<double>(mag)))
+                << "layouts " << static_cast<int>(la) << static_cast<int>(lc) << " at " << i << ", " << j;
             ASSERT_EQ(got(i, j), got(j, i));
           }
       }
@@ -512,10 +557,19 @@ void check_reductions(Backend backend) {
       ss += static_cast<long double>(x[i]) * x[i];
       m = std::max<long double>(m, std::fabs(x[i]));
     }
-    const double tol = tolerance<V>() * 4 * (1 + static_cast<double>(mag));
-    EXPECT_NEAR(dot(ctx, xd.view(), yd.view()), static_cast<double>(d), tol);
-    EXPECT_NEAR(sum(ctx, xd.view()), static_cast<double>(s), tol);
-    EXPECT_NEAR(nrm2(ctx, xd.view()), static_cast<double>(std::sqrt(ss)), tol);
+    // Both twins sum in double (float products are exact there): the error is at most double's
+    // summation bound, n u_64 sum |terms| (any order, any split), plus one rounding of the result
+    // to V, u_V |result|. The sum's terms are |x_i|; nrm2 adds the square root's rounding.
+    long double sabs = 0;
+    for (index_t i = 0; i < n; ++i) sabs += std::fabs(static_cast<long double>(x[i]));
+    const double u64 = 1.12e-16, uv = std::numeric_limits<V>::epsilon() / 2;
+    const double dn = static_cast<double>(n);
+    EXPECT_NEAR(dot(ctx, xd.view(), yd.view()), static_cast<double>(d),
+                dn * u64 * static_cast<double>(mag) + uv * std::fabs(static_cast<double>(d)) + 1e-300) << n;
+    EXPECT_NEAR(sum(ctx, xd.view()), static_cast<double>(s),
+                dn * u64 * static_cast<double>(sabs) + uv * std::fabs(static_cast<double>(s)) + 1e-300) << n;
+    const double norm = static_cast<double>(std::sqrt(ss));
+    EXPECT_NEAR(nrm2(ctx, xd.view()), norm, (dn * u64 + 2 * uv) * norm + 1e-300) << n;
     EXPECT_EQ(amax(ctx, xd.view()), static_cast<V>(m));
     EXPECT_EQ(count_nonfinite(ctx, xd.view()), 0);
     // Deterministic repeats.
@@ -538,18 +592,69 @@ TEST_P(Kernels, ReductionsMatchReference) {
   check_reductions<float>(GetParam());
 }
 
+// The transpose on each backend against one built here from (column, row, value) triplets sorted by
+// column then row: the CSR of A^T with rows ascending inside each new row.
 TEST_P(Kernels, DeviceTransposeMatchesHost) {
   const Context ctx = make_context(GetParam());
   for (const auto& [name, a] : spmv_cases<double, std::int64_t>()) {
+    std::vector<std::tuple<std::int64_t, std::int64_t, double>> entries;
+    for (index_t r = 0; r < a.rows(); ++r)
+      for (auto k = a.row_ptr()[r]; k < a.row_ptr()[r + 1]; ++k) entries.emplace_back(a.col_idx()[k], r, a.values()[k]);
+    std::sort(entries.begin(), entries.end(),
+              [](const auto& u, const auto& v) { return std::tie(std::get<0>(u), std::get<1>(u)) < std::tie(std::get<0>(v), std::get<1>(v)); });
+    std::vector<std::int64_t> ptr(static_cast<std::size_t>(a.cols() + 1), 0), col;
+    std::vector<double> val;
+    for (const auto& [c, r, v] : entries) {
+      ++ptr[static_cast<std::size_t>(c + 1)];
+      col.push_back(r);
+      val.push_back(v);
+    }
+    for (index_t c = 0; c < a.cols(); ++c) ptr[c + 1] += ptr[c];
     const auto t = transpose(ctx, a.copy_to(ctx, ctx.memory_space())).copy_to(ctx, MemorySpace::Host);
-    const auto ref = transpose(a);
-    ASSERT_EQ(t.rows(), ref.rows()) << name;
-    ASSERT_EQ(t.nnz(), ref.nnz()) << name;
-    EXPECT_EQ(0, std::memcmp(t.row_ptr().data(), ref.row_ptr().data(), ref.row_ptr().size() * 8)) << name;
-    EXPECT_EQ(0, std::memcmp(t.col_idx().data(), ref.col_idx().data(), ref.col_idx().size() * 8)) << name;
-    EXPECT_EQ(0, std::memcmp(t.values().data(), ref.values().data(), ref.values().size() * 8)) << name;
+    ASSERT_EQ(t.rows(), a.cols()) << name;
+    ASSERT_EQ(t.cols(), a.rows()) << name;
+    ASSERT_EQ(t.nnz(), a.nnz()) << name;
+    EXPECT_TRUE(std::equal(ptr.begin(), ptr.end(), t.row_ptr().data())) << name;
+    EXPECT_TRUE(std::equal(col.begin(), col.end(), t.col_idx().data())) << name;
+    EXPECT_TRUE(std::equal(val.begin(), val.end(), t.values().data())) << name;
   }
 }
+
+// alpha == 0 reads neither A nor x (BLAS convention), forward, transposed and SpMM alike: an Inf in x
+// gives beta * y, not NaN, on every backend.
+TEST_P(Kernels, ZeroAlphaDoesNotReadX) {
+  const Context ctx = make_context(GetParam());
+  const auto a = generate_uniform<double, std::int32_t>(50, 40, 5, 3);
+  for (Op op : {Op::NoTranspose, Op::Transpose}) {
+    const index_t in = op == Op::NoTranspose ? 40 : 50, out = op == Op::NoTranspose ? 50 : 40;
+    std::vector<double> x(static_cast<std::size_t>(in), std::numeric_limits<double>::infinity());
+    const auto y0 = random_vector<double>(out, 3);
+    for (double beta : {0.0, -1.5}) {
+      for (auto algorithm : {SpmvAlgorithm::Auto, SpmvAlgorithm::Cusparse, SpmvAlgorithm::CusparseAlg2}) {
+        if (algorithm != SpmvAlgorithm::Auto && GetParam() != Backend::Cuda) continue;
+        const auto ad = a.copy_to(ctx, ctx.memory_space());
+        const auto xd = to_backend(ctx, x);
+        auto yd = to_backend(ctx, y0);
+        spmv(ctx, op, 0.0, ad.view(), xd.view(), beta, yd.view(), algorithm);
+        const auto y = yd.to_vector(ctx);
+        for (index_t i = 0; i < out; ++i)
+          ASSERT_EQ(y[i], beta * y0[i]) << "op " << static_cast<int>(op) << " " << to_string(algorithm) << " at " << i;
+      }
+    }
+  }
+  DenseMatrix<double> b(40, 3), c(50, 3);
+  for (index_t i = 0; i < 40; ++i)
+    for (index_t q = 0; q < 3; ++q) b(i, q) = std::numeric_limits<double>::infinity();
+  for (index_t i = 0; i < 50; ++i)
+    for (index_t q = 0; q < 3; ++q) c(i, q) = 0.5 * (i + q);
+  const auto bd = b.copy_to(ctx, ctx.memory_space());
+  auto cd = c.copy_to(ctx, ctx.memory_space());
+  spmm(ctx, 0.0, a.copy_to(ctx, ctx.memory_space()).view(), bd.view(), 2.0, cd.view());
+  const auto got = cd.copy_to(ctx, MemorySpace::Host);
+  for (index_t i = 0; i < 50; ++i)
+    for (index_t q = 0; q < 3; ++q) ASSERT_EQ(got(i, q), 2.0 * c(i, q));
+}
+
 
 }  // namespace
 }  // namespace shrink::test

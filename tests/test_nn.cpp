@@ -3,6 +3,7 @@
 // CUDA twins against the CPU ones.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -382,9 +383,22 @@ TEST_P(Layer, StepKeepsPatternAndPruningCarriesOptimizerState) {
           EXPECT_EQ(m_after[k * 16 + e], m_before[o * 16 + e]);
           EXPECT_EQ(v_after[k * 16 + e], v_before[o * 16 + e]);
         }
-        EXPECT_GE(norms[o], *std::min_element(norms.begin(), norms.end()));
       }
   EXPECT_EQ(matched, after.nnzb());
+  // prune_to keeps exactly the 24 largest blocks by L2 norm: the kept set, found through the values,
+  // equals the top 24 of the old norms (ties broken by stored order, as the ranking does).
+  std::vector<index_t> order(norms.size());
+  std::iota(order.begin(), order.end(), index_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return norms[a] > norms[b]; });
+  std::vector<index_t> want(order.begin(), order.begin() + 24), kept;
+  std::sort(want.begin(), want.end());
+  for (index_t k = 0; k < after.nnzb(); ++k)
+    for (index_t o = 0; o < before.nnzb(); ++o)
+      if (std::equal(after.values().data() + k * 16, after.values().data() + (k + 1) * 16, before.values().data() + o * 16))
+        kept.push_back(o);
+  std::sort(kept.begin(), kept.end());
+  EXPECT_EQ(kept, want);
+  EXPECT_LT(norms[order[24]], norms[order[23]]) << "the test needs a strict gap at the cut";
   // A lower target never adds blocks; training goes on with the new pattern.
   EXPECT_EQ(layer.prune_to(0.1).blocks_kept, 24);
   layer.backward(xd.view(), gd.view(), DenseView<double>{});
@@ -415,18 +429,35 @@ TEST_P(Layer, RefusesBadArguments) {
   EXPECT_THROW(layer.prune_to(2.0), InvalidArgument);
 }
 
+// The operands as the tensor cores see them: TF32 keeps 10 mantissa bits (cvt.rna: nearest, ties
+// away from zero), BF16 keeps 7 (nearest even). Strict leaves them as they are.
+float round_operand(float v, MatmulPrecision precision) {
+  std::uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if (precision == MatmulPrecision::Tf32) u = (u + 0x1000u) & 0xFFFFE000u;
+  if (precision == MatmulPrecision::Bf16) u = (u + 0x7FFFu + ((u >> 16) & 1u)) & 0xFFFF0000u;
+  std::memcpy(&v, &u, 4);
+  return v;
+}
+
+// Each output of the layer on CUDA against a float64 reference made from the operands rounded to
+// the precision in use: the products of rounded operands are exact in FP32, so what is left is FP32
+// accumulation over K terms, |error| <= K eps_32 sum |terms| (K = in, out or batch). A wrong
+// rounding (or none) would be off by about 2^-8 (BF16) or 2^-11 (TF32) of each term, far outside.
+// Strict (FP32 FMA) is also held against the CPU twin by the same bound.
 TEST_P(Layer, CudaTwinsAgreeWithCpu) {
   if (GetParam() != Backend::Cuda) GTEST_SKIP() << "compares CUDA with the CPU";
   const auto gpu = make_context(Backend::Cuda), cpu = make_context(Backend::Cpu);
+  constexpr double eps = 5.97e-8;  // 2^-24
   for (const auto& sh : kShapes)
     for (auto precision : {MatmulPrecision::Strict, MatmulPrecision::Tf32, MatmulPrecision::Bf16}) {
       const auto w = random_bsr<float, std::int32_t>(sh.out, sh.in, sh.block, sh.sparsity, 81);
       const auto x = random_dense<float>(sh.batch, sh.in, 82), g = random_dense<float>(sh.batch, sh.out, 83);
-      const double tol = precision == MatmulPrecision::Bf16 ? 2e-2 : precision == MatmulPrecision::Tf32 ? 3e-3 : 1e-5;
+      const auto bias = random_vector<float>(sh.out, 84);
       std::vector<float> out[2][4];
       int slot = 0;
       for (const Context* ctx : {&cpu, &gpu}) {
-        BlockSparseLinear<float> layer(*ctx, w, random_vector<float>(sh.out, 84));
+        BlockSparseLinear<float> layer(*ctx, w, bias);
         layer.set_precision(precision);
         const auto xd = x.copy_to(*ctx, ctx->memory_space()), gd = g.copy_to(*ctx, ctx->memory_space());
         DenseMatrix<float> y(*ctx, sh.batch, sh.out, Layout::RowMajor, ctx->memory_space());
@@ -440,14 +471,65 @@ TEST_P(Layer, CudaTwinsAgreeWithCpu) {
         out[slot][3] = layer.bias_grad().to_vector(*ctx);
         ++slot;
       }
-      const double scale[4] = {std::sqrt(double(sh.in)), std::sqrt(double(sh.out)), std::sqrt(double(sh.batch)),
-                               std::sqrt(double(sh.batch))};
+      // The references, in long double, from the rounded operands (the bias and its gradient are
+      // plain FP32: no tensor core touches them).
+      const auto wd = bsr_to_dense(w);
+      auto r = [&](float v) { return static_cast<long double>(round_operand(v, precision)); };
+      std::vector<long double> ref[4], mag[4];
+      for (index_t s = 0; s < sh.batch; ++s)
+        for (index_t o = 0; o < sh.out; ++o) {
+          long double acc = 0, m = 0;
+          for (index_t i = 0; i < sh.in; ++i) {
+            acc += r(x(s, i)) * r(wd(o, i));
+            m += std::fabs(r(x(s, i)) * r(wd(o, i)));
+          }
+          ref[0].push_back(acc + bias[o]);
+          mag[0].push_back(sh.in * (m + std::fabs(acc + bias[o])));
+        }
+      for (index_t s = 0; s < sh.batch; ++s)
+        for (index_t i = 0; i < sh.in; ++i) {
+          long double acc = 0, m = 0;
+          for (index_t o = 0; o < sh.out; ++o) {
+            acc += r(g(s, o)) * r(wd(o, i));
+            m += std::fabs(r(g(s, o)) * r(wd(o, i)));
+          }
+          ref[1].push_back(acc);
+          mag[1].push_back(sh.out * m);
+        }
+      const index_t bh = w.block_height(), bw = w.block_width();
+      for (index_t br = 0; br < w.block_grid_rows(); ++br)
+        for (index_t k = w.block_row_ptr()[br]; k < w.block_row_ptr()[br + 1]; ++k)
+          for (index_t a = 0; a < bh; ++a)
+            for (index_t b = 0; b < bw; ++b) {
+              const index_t o = br * bh + a, i = static_cast<index_t>(w.block_col_idx()[k]) * bw + b;
+              long double acc = 0, m = 0;
+              if (o < sh.out && i < sh.in)
+                for (index_t s = 0; s < sh.batch; ++s) {
+                  acc += r(g(s, o)) * r(x(s, i));
+                  m += std::fabs(r(g(s, o)) * r(x(s, i)));
+                }
+              ref[2].push_back(acc);
+              mag[2].push_back(sh.batch * m);
+            }
+      for (index_t o = 0; o < sh.out; ++o) {
+        long double acc = 0, m = 0;
+        for (index_t s = 0; s < sh.batch; ++s) {
+          acc += g(s, o);
+          m += std::fabs(static_cast<long double>(g(s, o)));
+        }
+        ref[3].push_back(acc);
+        mag[3].push_back(sh.batch * m);
+      }
       for (int q = 0; q < 4; ++q) {
-        ASSERT_EQ(out[0][q].size(), out[1][q].size());
-        for (std::size_t k = 0; k < out[0][q].size(); ++k)
-          ASSERT_NEAR(out[1][q][k], out[0][q][k], tol * (1 + scale[q]))
-              << "output " << q << " precision " << to_string(precision) << " block " << sh.block.rows << "x"
+        ASSERT_EQ(out[1][q].size(), ref[q].size()) << "output " << q;
+        for (std::size_t k = 0; k < ref[q].size(); ++k) {
+          const double bound = 2 * eps * static_cast<double>(mag[q][k]) + 1e-30;
+          ASSERT_NEAR(out[1][q][k], static_cast<double>(ref[q][k]), bound)
+              << "CUDA output " << q << " precision " << to_string(precision) << " block " << sh.block.rows << "x"
               << sh.block.cols << " at " << k;
+          if (precision == MatmulPrecision::Strict)
+            ASSERT_NEAR(out[1][q][k], out[0][q][k], 2 * bound) << "CUDA against the CPU twin, output " << q << " at " << k;
+        }
       }
     }
   // The cuSPARSE baseline computes the same forward product.
@@ -461,6 +543,88 @@ TEST_P(Layer, CudaTwinsAgreeWithCpu) {
                                           BsrAlgorithm::CusparseBsr);
   const auto a = y1.copy_to(gpu, MemorySpace::Host), b = y2.copy_to(gpu, MemorySpace::Host);
   for (index_t k = 0; k < 40 * 64; ++k) ASSERT_NEAR(a.data()[k], b.data()[k], 1e-4);
+}
+
+// More than 65535 block rows (forward) and block columns (dX): a 65536-latent layer with 1 x 16
+// blocks has 65536 block rows. CUDA grids cap their y dimension at 65535; the CPU has no such cap.
+TEST_P(Layer, ManyBlockRowsAndColumns) {
+  const auto ctx = make_context(GetParam());
+  const index_t many = 70000;
+  for (bool tall : {true, false}) {
+    const index_t out = tall ? many : 16, in = tall ? 16 : many;
+    const auto w = random_bsr<float, std::int32_t>(out, in, tall ? BlockShape{1, 16} : BlockShape{16, 1}, 0.5, 121);
+    const auto x = random_dense<float>(3, in, 122), g = random_dense<float>(3, out, 123);
+    BlockSparseLinear<float> layer(ctx, w);
+    DenseMatrix<float> y(ctx, 3, out, Layout::RowMajor, ctx.memory_space()), dx(ctx, 3, in, Layout::RowMajor, ctx.memory_space());
+    const auto xd = x.copy_to(ctx, ctx.memory_space()), gd = g.copy_to(ctx, ctx.memory_space());
+    layer.forward(xd.view(), y.view());
+    layer.backward(xd.view(), gd.view(), dx.view());
+    const auto yh = y.copy_to(ctx, MemorySpace::Host), dxh = dx.copy_to(ctx, MemorySpace::Host);
+    const auto wd = bsr_to_dense(w);
+    // y = x W^T and dX = G W, each entry a sum of 16 float products: |error| <= 16 eps sum |terms|.
+    for (index_t s = 0; s < 3; ++s) {
+      for (index_t o = 0; o < out; ++o) {
+        long double want = 0, mag = 0;
+        for (index_t i = 0; i < in; ++i) {
+          want += static_cast<long double>(x(s, i)) * wd(o, i);
+          mag += std::fabs(static_cast<long double>(x(s, i)) * wd(o, i));
+        }
+        ASSERT_NEAR(yh(s, o), static_cast<double>(want), 16 * 1.2e-7 * static_cast<double>(mag) + 1e-30)
+            << (tall ? "tall" : "wide") << " y(" << s << ", " << o << ")";
+      }
+      for (index_t i = 0; i < in; ++i) {
+        long double want = 0, mag = 0;
+        for (index_t o = 0; o < out; ++o) {
+          want += static_cast<long double>(g(s, o)) * wd(o, i);
+          mag += std::fabs(static_cast<long double>(g(s, o)) * wd(o, i));
+        }
+        ASSERT_NEAR(dxh(s, i), static_cast<double>(want), 16 * 1.2e-7 * static_cast<double>(mag) + 1e-30)
+            << (tall ? "tall" : "wide") << " dx(" << s << ", " << i << ")";
+      }
+    }
+  }
+}
+
+// Column sums over more rows than 65535 chunks of 256 (the old CUDA limit, 16,776,960). The values
+// are +-1 with a marker in the last rows, so every partial sum is a small integer: exact in float in
+// any summation order, and the answer shows that no row was dropped.
+TEST_P(Layer, ColumnSumsPastTheGridLimit) {
+  const auto ctx = make_context(GetParam());
+  const index_t rows = 65535 * 256 + 300;
+  DenseMatrix<float> m(rows, 1);
+  for (index_t i = 0; i < rows; ++i) m(i, 0) = (i % 2) ? 1.0f : -1.0f;  // pairs cancel
+  m(rows - 1, 0) = 5.0f;                                                 // the last row's -1 -> 5
+  const auto md = m.copy_to(ctx, ctx.memory_space());
+  Array<float> sums(ctx, 1, ctx.memory_space());
+  column_sums<float>(ctx, md.view(), sums.view());
+  // rows is even: rows/2 pairs sum to 0, and the last entry (odd index, +1) became 5: total 4.
+  EXPECT_EQ(sums.to_vector(ctx)[0], 4.0f);
+}
+
+// Two runs of the same forward, backward and step give the same bits (README: deterministic).
+TEST_P(Layer, RepeatedRunsAreBitIdentical) {
+  const auto ctx = make_context(GetParam());
+  const auto w = random_bsr<float, std::int32_t>(96, 80, {16, 16}, 0.5, 131);
+  const auto x = random_dense<float>(150, 80, 132), g = random_dense<float>(150, 96, 133);
+  for (auto precision : {MatmulPrecision::Strict, MatmulPrecision::Tf32, MatmulPrecision::Bf16}) {
+    std::vector<float> out[2][4];
+    for (int run = 0; run < 2; ++run) {
+      BlockSparseLinear<float> layer(ctx, w, random_vector<float>(96, 134));
+      layer.set_precision(precision);
+      const auto xd = x.copy_to(ctx, ctx.memory_space()), gd = g.copy_to(ctx, ctx.memory_space());
+      DenseMatrix<float> y(ctx, 150, 96, Layout::RowMajor, ctx.memory_space()), dx(ctx, 150, 80, Layout::RowMajor, ctx.memory_space());
+      layer.forward(xd.view(), y.view());
+      layer.backward(xd.view(), gd.view(), dx.view());
+      layer.step({OptimizerKind::Adam, 1e-3});
+      const auto yh = y.copy_to(ctx, MemorySpace::Host), dxh = dx.copy_to(ctx, MemorySpace::Host);
+      out[run][0].assign(yh.data(), yh.data() + 150 * 96);
+      out[run][1].assign(dxh.data(), dxh.data() + 150 * 80);
+      out[run][2] = layer.weight_grad().to_vector(ctx);
+      const auto wh = layer.weights_on_host();
+      out[run][3].assign(wh.values().data(), wh.values().data() + wh.values().size());
+    }
+    for (int q = 0; q < 4; ++q) EXPECT_EQ(out[0][q], out[1][q]) << "output " << q << " " << to_string(precision);
+  }
 }
 
 TEST_P(Layer, ColumnSumsAndReluMask) {

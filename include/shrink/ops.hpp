@@ -20,12 +20,14 @@ enum class SpmvAlgorithm {
   Auto,       // our kernel (CPU: nnz-balanced rows; CUDA: merge-path)
   MergePath,  // CUDA merge-path kernel (same as Auto on the CPU)
   Cusparse,      // cuSPARSE generic SpMV, CUSPARSE_SPMV_CSR_ALG1 (CUDA only; a baseline)
-  CusparseAlg2,  // cuSPARSE generic SpMV, CUSPARSE_SPMV_CSR_ALG2 (deterministic; a baseline)
+  CusparseAlg2,  // cuSPARSE generic SpMV, CUSPARSE_SPMV_CSR_ALG2 (deterministic; a baseline;
+                 // transposed, it runs forward on A^T built each call)
 };
 const char* to_string(SpmvAlgorithm algorithm) noexcept;
 
 // ---- sparse products ------------------------------------------------------------------------------
-// y = alpha * op(A) * x + beta * y. beta == 0 overwrites y (NaN in y does not propagate).
+// y = alpha * op(A) * x + beta * y. beta == 0 overwrites y (NaN in y does not propagate); alpha == 0
+// reads neither A nor x (BLAS convention: y = beta * y, so an Inf in x does not make a NaN).
 // op = Transpose on a plain CSR runs a deterministic transpose kernel (CUDA builds A^T in the
 // workspace each call); for repeated transposed products keep a SparseOperator, which builds A^T once.
 template <class V, class I>
@@ -72,8 +74,9 @@ template <class V>
 void gemm(const Context& ctx, Op op_a, Op op_b, V alpha, In<DenseView<const V>> a,
           In<DenseView<const V>> b, V beta, DenseView<V> c);
 
-// C = alpha * A^T A + beta * C (SYRK, half the work of gemm) for a symmetric C (one triangle of it
-// is read); both triangles of the result are written.
+// C = alpha * A^T A + beta * C (SYRK, half the work of gemm). beta reads C's lower triangle (i >= j,
+// in C's own order, on every backend), as if C were that symmetric matrix; both triangles of the
+// result are written.
 template <class V>
 void gram(const Context& ctx, V alpha, In<DenseView<const V>> a, V beta, DenseView<V> c);
 

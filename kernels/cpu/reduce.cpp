@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "kernels/ops/kernels.hpp"
@@ -12,22 +13,24 @@ namespace shrink::kernels::cpu {
 
 namespace {
 
-// Blocked pairwise-style sum: each thread sums a contiguous slice; partials are added in order.
-template <class V, class F>
-V reduce_sum(const Context& ctx, index_t n, F term) {
+// Each thread sums a contiguous slice in double (float terms too: every float product is exact in
+// double, so a float result carries one rounding plus double's summation error); the partials are
+// added in thread order.
+template <class F>
+double reduce_sum(const Context& ctx, index_t n, F term) {
   const int t_count =
       static_cast<int>(std::clamp<index_t>(n / 65536, 1, std::max(1, ctx.cpu_threads())));
-  std::vector<V> partial(static_cast<std::size_t>(t_count), V(0));
+  std::vector<double> partial(static_cast<std::size_t>(t_count), 0.0);
 #pragma omp parallel num_threads(t_count)
   {
     const int t = omp_get_thread_num();
     const index_t lo = n * t / t_count, hi = n * (t + 1) / t_count;
-    V acc = 0;
+    double acc = 0;
     for (index_t i = lo; i < hi; ++i) acc += term(i);
     partial[static_cast<std::size_t>(t)] = acc;
   }
-  V total = 0;
-  for (V p : partial) total += p;
+  double total = 0;
+  for (double p : partial) total += p;
   return total;
 }
 
@@ -35,12 +38,12 @@ V reduce_sum(const Context& ctx, index_t n, F term) {
 
 template <class V>
 V dot(const Context& ctx, index_t n, const V* x, const V* y) {
-  return reduce_sum<V>(ctx, n, [=](index_t i) { return x[i] * y[i]; });
+  return static_cast<V>(reduce_sum(ctx, n, [=](index_t i) { return static_cast<double>(x[i]) * y[i]; }));
 }
 
 template <class V>
 V sum(const Context& ctx, index_t n, const V* x) {
-  return reduce_sum<V>(ctx, n, [=](index_t i) { return x[i]; });
+  return static_cast<V>(reduce_sum(ctx, n, [=](index_t i) { return static_cast<double>(x[i]); }));
 }
 
 template <class V>
@@ -53,17 +56,18 @@ V amax(const Context& ctx, index_t n, const V* x) {
 
 template <class V>
 V nrm2(const Context& ctx, index_t n, const V* x) {
-  // Plain sum of squares first; rescale by the largest magnitude only when it over/underflows.
-  const V ss = reduce_sum<V>(ctx, n, [=](index_t i) { return x[i] * x[i]; });
-  if (std::isfinite(ss) && ss >= std::numeric_limits<V>::min() * V(1e6)) return std::sqrt(ss);
+  // Plain sum of squares first; rescale by the largest magnitude only when it over/underflows
+  // (never for float, whose squares are summed in double).
+  const double ss = reduce_sum(ctx, n, [=](index_t i) { return static_cast<double>(x[i]) * x[i]; });
+  if (std::isfinite(ss) && ss >= std::numeric_limits<double>::min() * 1e6) return static_cast<V>(std::sqrt(ss));
   const V scale = amax(ctx, n, x);
   if (scale == V(0) || !std::isfinite(scale)) return scale;
-  const V inv = V(1) / scale;
-  const V scaled = reduce_sum<V>(ctx, n, [=](index_t i) {
-    const V s = x[i] * inv;
+  const double inv = 1.0 / static_cast<double>(scale);
+  const double scaled = reduce_sum(ctx, n, [=](index_t i) {
+    const double s = x[i] * inv;
     return s * s;
   });
-  return scale * std::sqrt(scaled);
+  return static_cast<V>(scale * std::sqrt(scaled));
 }
 
 template <class V>

@@ -89,6 +89,10 @@ void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V
               void* workspace) {
   const index_t rows = a.rows, nnz = a.nnz, total = rows + nnz;
   if (rows == 0) return;
+  if (alpha == V(0)) {  // BLAS convention: A and x are not read, so an Inf in x cannot make a NaN
+    for (index_t r = 0; r < rows; ++r) y[r] = scale_out(beta, y[r]);
+    return;
+  }
   const int t_count = threads_for(ctx, total);
   auto* carry_row = static_cast<index_t*>(workspace);
   auto* carry_val = reinterpret_cast<V*>(carry_row + t_count);
@@ -152,6 +156,11 @@ template <class V, class I>
 void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<const V> b, V beta,
               DenseView<V> c) {
   const index_t k = b.cols;
+  if (alpha == V(0)) {  // BLAS convention: A and B are not read
+    for (index_t r = 0; r < a.rows; ++r)
+      for (index_t q = 0; q < k; ++q) c(r, q) = scale_out(beta, c(r, q));
+    return;
+  }
   const int t_count = threads_for(ctx, (a.rows + a.nnz) * std::max<index_t>(k, 1));
 #pragma omp parallel num_threads(t_count)
   {

@@ -103,7 +103,7 @@ __global__ void center_columns_kernel(DenseView<V> y, bool center, double* mean,
   double s = 0;
   if (center)
     for (index_t i = lane; i < n; i += 32) s += col[i];
-  const double mu = warp_sum(s) / static_cast<double>(n);
+  const double mu = n > 0 ? warp_sum(s) / static_cast<double>(n) : 0.0;  // as on the CPU: n = 0 is 0, not NaN
   double dev = 0;
   for (index_t i = lane; i < n; i += 32) {
     const double d = static_cast<double>(col[i]) - mu;
@@ -113,7 +113,7 @@ __global__ void center_columns_kernel(DenseView<V> y, bool center, double* mean,
   dev = warp_sum(dev);
   if (lane == 0) {
     mean[b] = mu;
-    sumsq[b] = dev / static_cast<double>(n);
+    sumsq[b] = n > 0 ? dev / static_cast<double>(n) : 0.0;
   }
 }
 

@@ -33,23 +33,24 @@ cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation
   return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-cublasStatus_t syrk_call(cublasHandle_t h, cublasOperation_t t, int n, int k, const float* alpha,
-                         const float* a, int lda, const float* beta, float* c, int ldc) {
-  return cublasSsyrk(h, CUBLAS_FILL_MODE_LOWER, t, n, k, alpha, a, lda, beta, c, ldc);
+cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperation_t t, int n, int k,
+                         const float* alpha, const float* a, int lda, const float* beta, float* c, int ldc) {
+  return cublasSsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
 }
-cublasStatus_t syrk_call(cublasHandle_t h, cublasOperation_t t, int n, int k, const double* alpha,
-                         const double* a, int lda, const double* beta, double* c, int ldc) {
-  return cublasDsyrk(h, CUBLAS_FILL_MODE_LOWER, t, n, k, alpha, a, lda, beta, c, ldc);
+cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperation_t t, int n, int k,
+                         const double* alpha, const double* a, int lda, const double* beta, double* c, int ldc) {
+  return cublasDsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
 }
 
-// Copies the lower triangle of a column-major p x p matrix onto its upper triangle.
+// Copies one triangle of a column-major p x p matrix onto the other: the lower onto the upper when
+// from_lower, else the upper onto the lower.
 template <class V>
-__global__ void mirror_lower_kernel(index_t p, index_t ld, V* c) {
+__global__ void mirror_kernel(index_t p, index_t ld, V* c, bool from_lower) {
   const index_t total = p * p;
   for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < total;
        k += static_cast<index_t>(gridDim.x) * blockDim.x) {
     const index_t i = k % p, j = k / p;
-    if (i < j) c[j * ld + i] = c[i * ld + j];
+    if (from_lower ? i < j : i > j) c[j * ld + i] = c[i * ld + j];
   }
 }
 
@@ -97,19 +98,19 @@ void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta, DenseView<V
   const index_t p = a.cols;
   if (p == 0) return;
   constexpr int kBlock = 256;
+  // cuBLAS sees C column-major. Like the CPU twin, beta reads C's lower triangle (i >= j in C's own
+  // order); for a row-major C that is the upper triangle of the column-major view.
+  const bool from_lower = c.layout == Layout::ColMajor;
   if (a.rows == 0) {  // beta * C, then the same mirroring as the SYRK path
     cuda_detail::scale_out_on_device(ctx, c, beta);
-    mirror_lower_kernel<<<grid_for(ctx, p * p, kBlock), kBlock, 0, stream_of(ctx)>>>(p, c.ld, c.data);
-    SHRINK_CUDA_CHECK_LAUNCH();
-    return;
+  } else {
+    // A column-major A is n x p (C = A^T A); a row-major one is the column-major p x n transpose.
+    const bool col = a.layout == Layout::ColMajor;
+    SHRINK_CUBLAS_CHECK(syrk_call(ctx.cuda_state()->cublas, from_lower ? CUBLAS_FILL_MODE_LOWER : CUBLAS_FILL_MODE_UPPER,
+                                  col ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(p), static_cast<int>(a.rows),
+                                  &alpha, a.data, lead(a.ld), &beta, c.data, lead(c.ld)));
   }
-  // A symmetric C is the same matrix in either layout, so C is treated as column-major. A
-  // column-major A is n x p (C = A^T A); a row-major one is the column-major p x n transpose.
-  const bool col = a.layout == Layout::ColMajor;
-  SHRINK_CUBLAS_CHECK(syrk_call(ctx.cuda_state()->cublas, col ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                static_cast<int>(p), static_cast<int>(a.rows), &alpha, a.data,
-                                lead(a.ld), &beta, c.data, lead(c.ld)));
-  mirror_lower_kernel<<<grid_for(ctx, p * p, kBlock), kBlock, 0, stream_of(ctx)>>>(p, c.ld, c.data);
+  mirror_kernel<<<grid_for(ctx, p * p, kBlock), kBlock, 0, stream_of(ctx)>>>(p, c.ld, c.data, from_lower);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 

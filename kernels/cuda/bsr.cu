@@ -58,9 +58,9 @@ struct ForwardProblem {
   // per stage
   index_t block = 0, col0 = 0, j0 = 0;
 
-  __device__ int setup() {
-    b0 = static_cast<index_t>(blockIdx.x) * kTile;
-    br = blockIdx.y;
+  __device__ int setup(index_t tile_x, index_t tile_y) {
+    b0 = tile_x * kTile;
+    br = tile_y;
     first = w.block_row_ptr[br];
     count = w.block_row_ptr[br + 1] - first;
     chunks = (w.block_width + kDepth - 1) / kDepth;
@@ -97,9 +97,9 @@ struct BackwardInputProblem {
   index_t b0 = 0, bc = 0, first = 0, count = 0, chunks = 1;
   index_t block = 0, row0 = 0, i0 = 0;
 
-  __device__ int setup() {
-    b0 = static_cast<index_t>(blockIdx.x) * kTile;
-    bc = blockIdx.y;
+  __device__ int setup(index_t tile_x, index_t tile_y) {
+    b0 = tile_x * kTile;
+    bc = tile_y;
     first = col_ptr[bc];
     count = col_ptr[bc + 1] - first;
     chunks = (w.block_height + kDepth - 1) / kDepth;
@@ -133,8 +133,8 @@ struct WeightGradProblem {
   static constexpr bool a_k_fast = false, b_k_fast = false;
   index_t block = 0, row0 = 0, col0 = 0, s0 = 0;
 
-  __device__ int setup() {
-    block = blockIdx.x;
+  __device__ int setup(index_t tile_x, index_t) {
+    block = tile_x;
     index_t lo = 0, hi = (w.rows + w.block_height - 1) / w.block_height;  // the block row holding `block`
     while (hi - lo > 1) {
       const index_t mid = (lo + hi) / 2;
@@ -169,7 +169,7 @@ __device__ void stage_operand(S (*dst)[LD], Load load) {
 }
 
 template <class V, Engine E, class Problem>
-__global__ void __launch_bounds__(kThreads) tile_kernel(Problem problem) {
+__device__ void tile_body(const Problem& problem, index_t tile_x, index_t tile_y) {
   using S = typename Staging<V, E>::type;
   constexpr int LD = Staging<V, E>::ld;
   constexpr bool tensor = E != Engine::Fma;
@@ -182,7 +182,7 @@ __global__ void __launch_bounds__(kThreads) tile_kernel(Problem problem) {
   auto sb = reinterpret_cast<S(*)[LD]>(smem + sizeof(S) * kDepth * LD);
 
   Problem p = problem;
-  const int stages = p.setup();
+  const int stages = p.setup(tile_x, tile_y);
 
   if constexpr (!tensor) {
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -248,30 +248,42 @@ __global__ void __launch_bounds__(kThreads) tile_kernel(Problem problem) {
   }
 }
 
+// grid.y is capped at 65535 by the hardware, so a CTA walks tile rows blockIdx.y, + gridDim.y, ...
+// up to tiles_y (block rows of a 65536-latent layer with 1 x 16 blocks need more than the cap).
+template <class V, Engine E, class Problem>
+__global__ void __launch_bounds__(kThreads) tile_kernel(Problem problem, index_t tiles_y) {
+  for (index_t tile_y = blockIdx.y; tile_y < tiles_y; tile_y += gridDim.y) {
+    tile_body<V, E>(problem, blockIdx.x, tile_y);
+    __syncthreads();  // the next tile stages into the shared memory this one read last
+  }
+}
+
+// tiles_x CTAs across (at most 2^31 - 1), tiles_y tile rows walked by at most 65535 CTAs down.
 template <class V, class Problem>
-void launch(const Context& ctx, dim3 grid, const Problem& problem, MatmulPrecision precision) {
-  if (grid.x == 0 || grid.y == 0) return;
-  if (grid.y > 65535)
-    throw InvalidArgument("the block grid has " + std::to_string(grid.y) +
-                          " block rows (or columns); the CUDA kernels take at most 65535");
+void launch(const Context& ctx, index_t tiles_x, index_t tiles_y, const Problem& problem,
+            MatmulPrecision precision) {
+  if (tiles_x == 0 || tiles_y == 0) return;
+  if (tiles_x > 0x7fffffff)
+    throw InvalidArgument("the layer needs " + std::to_string(tiles_x) + " tiles across; CUDA grids take 2^31 - 1");
+  const dim3 grid(static_cast<unsigned>(tiles_x), static_cast<unsigned>(tiles_y < 65535 ? tiles_y : 65535));
   const auto stream = stream_of(ctx);
   if constexpr (std::is_same_v<V, float>) {
     if (precision == MatmulPrecision::Tf32) {
-      tile_kernel<V, Engine::Tf32><<<grid, kThreads, 0, stream>>>(problem);
+      tile_kernel<V, Engine::Tf32><<<grid, kThreads, 0, stream>>>(problem, tiles_y);
       SHRINK_CUDA_CHECK_LAUNCH();
       return;
     }
     if (precision == MatmulPrecision::Bf16) {
-      tile_kernel<V, Engine::Bf16><<<grid, kThreads, 0, stream>>>(problem);
+      tile_kernel<V, Engine::Bf16><<<grid, kThreads, 0, stream>>>(problem, tiles_y);
       SHRINK_CUDA_CHECK_LAUNCH();
       return;
     }
   }
-  tile_kernel<V, Engine::Fma><<<grid, kThreads, 0, stream>>>(problem);
+  tile_kernel<V, Engine::Fma><<<grid, kThreads, 0, stream>>>(problem, tiles_y);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 
-unsigned sample_tiles(index_t rows) { return static_cast<unsigned>((rows + kTile - 1) / kTile); }
+index_t sample_tiles(index_t rows) { return (rows + kTile - 1) / kTile; }
 
 // ---- small elementwise kernels -------------------------------------------------------------------
 template <class V>
@@ -285,22 +297,26 @@ __global__ void fill_bias_kernel(DenseView<V> y, const V* bias) {
 }
 
 // Partial column sums over chunks of rows (fixed order), then a fixed-order sum of the partials.
+// grid.y is capped at 65535, so a CTA walks chunks blockIdx.y, + gridDim.y, ... (any row count).
 constexpr int kSumRows = 256;
 template <class V>
-__global__ void column_partials_kernel(DenseView<const V> m, V* partial) {
+__global__ void column_partials_kernel(DenseView<const V> m, index_t chunks, V* partial) {
   __shared__ V part[8][33];
   const index_t col = static_cast<index_t>(blockIdx.x) * 32 + threadIdx.x;
-  const index_t r0 = static_cast<index_t>(blockIdx.y) * kSumRows;
-  V acc = 0;
-  if (col < m.cols)
-    for (index_t r = r0 + threadIdx.y; r < m.rows && r < r0 + kSumRows; r += 8)
-      acc += m.layout == Layout::RowMajor ? m.data[r * m.ld + col] : m.data[col * m.ld + r];
-  part[threadIdx.y][threadIdx.x] = acc;
-  __syncthreads();
-  if (threadIdx.y == 0 && col < m.cols) {
-    V s = 0;
-    for (int t = 0; t < 8; ++t) s += part[t][threadIdx.x];
-    partial[blockIdx.y * m.cols + col] = s;
+  for (index_t chunk = blockIdx.y; chunk < chunks; chunk += gridDim.y) {
+    const index_t r0 = chunk * kSumRows;
+    V acc = 0;
+    if (col < m.cols)
+      for (index_t r = r0 + threadIdx.y; r < m.rows && r < r0 + kSumRows; r += 8)
+        acc += m.layout == Layout::RowMajor ? m.data[r * m.ld + col] : m.data[col * m.ld + r];
+    part[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < m.cols) {
+      V s = 0;
+      for (int t = 0; t < 8; ++t) s += part[t][threadIdx.x];
+      partial[chunk * m.cols + col] = s;
+    }
+    __syncthreads();
   }
 }
 template <class V>
@@ -342,7 +358,7 @@ void bsr_forward(const Context& ctx, DenseView<const V> x, const BsrView<V, I>& 
   if (y.rows == 0 || y.cols == 0) return;
   // Every CTA writes its whole tile (a block row without blocks writes the bias), so Y needs no fill.
   ForwardProblem<V, I> p{x, w, bias, y};
-  launch<V>(ctx, dim3(sample_tiles(x.rows), static_cast<unsigned>(w.block_grid_rows())), p, precision);
+  launch<V>(ctx, sample_tiles(x.rows), w.block_grid_rows(), p, precision);
 }
 
 template <class V, class I>
@@ -350,26 +366,24 @@ void bsr_backward_input(const Context& ctx, DenseView<const V> dy, const BsrView
                         const I* block_row, const I* block_index, DenseView<V> dx, MatmulPrecision precision) {
   if (dx.rows == 0 || dx.cols == 0) return;
   BackwardInputProblem<V, I> p{dy, w, col_ptr, block_row, block_index, dx};
-  launch<V>(ctx, dim3(sample_tiles(dy.rows), static_cast<unsigned>(w.block_grid_cols())), p, precision);
+  launch<V>(ctx, sample_tiles(dy.rows), w.block_grid_cols(), p, precision);
 }
 
 template <class V, class I>
 void bsr_weight_grad(const Context& ctx, DenseView<const V> dy, DenseView<const V> x, const BsrView<V, I>& w,
                      V* grad, MatmulPrecision precision) {
   if (w.nnzb == 0) return;
-  if (w.nnzb > 0x7fffffff) throw InvalidArgument("bsr_weight_grad: more than 2^31 - 1 stored blocks");
   WeightGradProblem<V, I> p{dy, x, w, grad};
-  launch<V>(ctx, dim3(static_cast<unsigned>(w.nnzb), 1), p, precision);
+  launch<V>(ctx, w.nnzb, 1, p, precision);
 }
 
 template <class V>
 void column_sums(const Context& ctx, DenseView<const V> m, V* out) {
   if (m.cols == 0) return;
   const index_t chunks = std::max<index_t>(1, (m.rows + kSumRows - 1) / kSumRows);
-  if (chunks > 65535) throw InvalidArgument("column_sums: more than 65535 * 256 rows");
   V* partial = static_cast<V*>(ctx.workspace(sizeof(V) * static_cast<std::size_t>(chunks * m.cols)));
-  const dim3 grid(static_cast<unsigned>((m.cols + 31) / 32), static_cast<unsigned>(chunks));
-  column_partials_kernel<V><<<grid, dim3(32, 8), 0, stream_of(ctx)>>>(m, partial);
+  const dim3 grid(static_cast<unsigned>((m.cols + 31) / 32), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
+  column_partials_kernel<V><<<grid, dim3(32, 8), 0, stream_of(ctx)>>>(m, chunks, partial);
   SHRINK_CUDA_CHECK_LAUNCH();
   column_finish_kernel<V><<<grid_for(ctx, m.cols, 256), 256, 0, stream_of(ctx)>>>(m.cols, chunks, partial, out);
   SHRINK_CUDA_CHECK_LAUNCH();

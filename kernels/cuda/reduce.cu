@@ -24,17 +24,18 @@ struct MaxOp {
   __device__ __forceinline__ T operator()(T a, T b) const { return b > a ? b : a; }  // NaN ignored, as on the CPU
 };
 
+// Sums accumulate in double for float inputs too (a float product is exact in double), as on the CPU.
 template <class V> struct DotTerm {
   const V* x; const V* y;
-  __device__ V operator()(index_t i) const { return x[i] * y[i]; }
+  __device__ double operator()(index_t i) const { return static_cast<double>(x[i]) * y[i]; }
 };
 template <class V> struct SumTerm {
   const V* x;
-  __device__ V operator()(index_t i) const { return x[i]; }
+  __device__ double operator()(index_t i) const { return x[i]; }
 };
 template <class V> struct SquareTerm {
-  const V* x; V scale;
-  __device__ V operator()(index_t i) const { const V s = x[i] * scale; return s * s; }
+  const V* x; double scale;
+  __device__ double operator()(index_t i) const { const double s = x[i] * scale; return s * s; }
 };
 template <class V> struct AbsTerm {
   const V* x;
@@ -102,12 +103,12 @@ T reduce(const Context& ctx, index_t n, Term term, Combine combine, T identity) 
 
 template <class V>
 V dot(const Context& ctx, index_t n, const V* x, const V* y) {
-  return reduce<V>(ctx, n, DotTerm<V>{x, y}, SumOp{}, V(0));
+  return static_cast<V>(reduce<double>(ctx, n, DotTerm<V>{x, y}, SumOp{}, 0.0));
 }
 
 template <class V>
 V sum(const Context& ctx, index_t n, const V* x) {
-  return reduce<V>(ctx, n, SumTerm<V>{x}, SumOp{}, V(0));
+  return static_cast<V>(reduce<double>(ctx, n, SumTerm<V>{x}, SumOp{}, 0.0));
 }
 
 template <class V>
@@ -117,12 +118,12 @@ V amax(const Context& ctx, index_t n, const V* x) {
 
 template <class V>
 V nrm2(const Context& ctx, index_t n, const V* x) {
-  // Same policy as the CPU twin: plain sum of squares, rescaled only on over/underflow.
-  const V ss = reduce<V>(ctx, n, SquareTerm<V>{x, V(1)}, SumOp{}, V(0));
-  if (std::isfinite(ss) && ss >= std::numeric_limits<V>::min() * V(1e6)) return std::sqrt(ss);
+  // Same policy as the CPU twin: plain sum of squares in double, rescaled only on over/underflow.
+  const double ss = reduce<double>(ctx, n, SquareTerm<V>{x, 1.0}, SumOp{}, 0.0);
+  if (std::isfinite(ss) && ss >= std::numeric_limits<double>::min() * 1e6) return static_cast<V>(std::sqrt(ss));
   const V scale = amax(ctx, n, x);
   if (scale == V(0) || !std::isfinite(scale)) return scale;
-  return scale * std::sqrt(reduce<V>(ctx, n, SquareTerm<V>{x, V(1) / scale}, SumOp{}, V(0)));
+  return static_cast<V>(scale * std::sqrt(reduce<double>(ctx, n, SquareTerm<V>{x, 1.0 / scale}, SumOp{}, 0.0)));
 }
 
 template <class V>

@@ -133,7 +133,19 @@ void cuda_copy(CudaState* state, void* dst, bool dst_device, const void* src, bo
   const cudaMemcpyKind kind = dst_device ? (src_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                          : (src_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
   if (!state) {
-    SHRINK_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+    // A copy made through a CPU context cannot know which stream last wrote the device memory; the
+    // contexts' streams are non-blocking, so a plain cudaMemcpy on the legacy stream would not wait
+    // for them. Wait for the owning device, then copy.
+    const void* device_ptr = src_device ? src : dst;
+    cudaPointerAttributes attr{};
+    SHRINK_CUDA_CHECK(cudaPointerGetAttributes(&attr, device_ptr));
+    int previous = 0;
+    SHRINK_CUDA_CHECK(cudaGetDevice(&previous));
+    if (attr.device >= 0 && attr.device != previous) SHRINK_CUDA_CHECK(cudaSetDevice(attr.device));
+    const cudaError_t synced = cudaDeviceSynchronize();
+    const cudaError_t copied = synced == cudaSuccess ? cudaMemcpy(dst, src, bytes, kind) : synced;
+    if (attr.device >= 0 && attr.device != previous) cudaSetDevice(previous);
+    SHRINK_CUDA_CHECK(copied);
     return;
   }
   cuda_activate(state);

@@ -16,6 +16,7 @@
 #include "kernels/cuda/common.cuh"
 #include "kernels/ops/counter_rng.hpp"
 #include "kernels/ops/kernels.hpp"
+#include "kernels/ops/topk_math.hpp"
 
 namespace shrink::kernels::cuda {
 
@@ -114,20 +115,11 @@ __global__ void kl_finish_kernel(const V* sums, index_t rows, index_t m, V rho, 
   if (threadIdx.x == 0) *kl_out = double(beta) * total;
 }
 
-// Order-preserving unsigned keys: larger value, larger key.
-__device__ __forceinline__ std::uint32_t order_key(float x) {
-  const std::uint32_t b = __float_as_uint(x);
-  return (b & 0x80000000u) ? ~b : (b | 0x80000000u);
-}
-__device__ __forceinline__ std::uint64_t order_key(double x) {
-  const auto b = static_cast<std::uint64_t>(__double_as_longlong(x));
-  return (b & 0x8000000000000000ull) ? ~b : (b | 0x8000000000000000ull);
-}
 
 template <class V>
 __global__ void topk_rows_kernel(DenseView<const V> z, index_t k, const std::uint8_t* allowed, std::int32_t* idx,
                                  V* val) {
-  using Key = std::conditional_t<std::is_same_v<V, float>, std::uint32_t, std::uint64_t>;
+  using Key = TopKKey<V>;
   constexpr int kBits = 8 * sizeof(Key);
   using Scan = cub::BlockScan<int, kBlock>;
   __shared__ typename Scan::TempStorage scan_temp;
@@ -162,7 +154,7 @@ __global__ void topk_rows_kernel(DenseView<const V> z, index_t k, const std::uin
       const Key prefix = prefix_s, mask = mask_s;
       for (index_t j = threadIdx.x; j < m; j += blockDim.x) {
         if (allowed && !allowed[j]) continue;
-        const Key key = order_key(zr[j]);
+        const Key key = topk_order_key(zr[j]);
         if ((key & mask) == prefix) atomicAdd(&histogram[(key >> shift) & 0xFF], 1);
       }
       __syncthreads();
@@ -184,7 +176,7 @@ __global__ void topk_rows_kernel(DenseView<const V> z, index_t k, const std::uin
   for (index_t base = 0; base < m && k_eff > 0; base += blockDim.x) {
     const index_t j = base + threadIdx.x;
     bool candidate = j < m && (!allowed || allowed[j]);
-    const Key key = candidate ? order_key(zr[j]) : Key(0);
+    const Key key = candidate ? topk_order_key(zr[j]) : Key(0);
     const int tie = candidate && key == threshold;
     int tie_rank, tie_total;
     Scan(scan_temp).ExclusiveSum(tie, tie_rank, tie_total);

@@ -8,8 +8,7 @@
 // tiles gets the tiles' carries in a small fix-up kernel, again in tile order. The tile steps are
 // host+device functions (kernels/ops/merge_spmv_tile.hpp) that the tests also run on the CPU.
 // No floating-point atomics anywhere, so results are bit-identical run to run.
-#include <thrust/execution_policy.h>
-#include <thrust/sort.h>
+#include <cub/device/device_radix_sort.cuh>
 
 #include "kernels/cuda/common.cuh"
 #include "kernels/ops/kernels.hpp"
@@ -61,6 +60,20 @@ __global__ void carry_fixup_kernel(index_t tiles, index_t rows, const index_t* _
   if (t < tiles) mt::fixup(t, tiles, rows, carry_row, carry_val, alpha, y);
 }
 
+
+// Stream-ordered scratch that is freed (on the same stream) whatever happens after it is made.
+struct StreamBuffer {
+  cudaStream_t stream;
+  void* data = nullptr;
+  StreamBuffer(cudaStream_t s, std::size_t bytes) : stream(s) {
+    SHRINK_CUDA_CHECK(cudaMallocAsync(&data, bytes, stream));
+  }
+  ~StreamBuffer() {
+    if (data) cudaFreeAsync(data, stream);
+  }
+  StreamBuffer(const StreamBuffer&) = delete;
+  StreamBuffer& operator=(const StreamBuffer&) = delete;
+};
 
 template <class V, class I>
 std::size_t merge_workspace(index_t rows, index_t nnz) {
@@ -175,6 +188,10 @@ template <class V, class I>
 void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V beta, V* y,
               void* workspace) {
   if (a.rows == 0) return;
+  if (alpha == V(0)) {  // BLAS convention, as on the CPU: A and x are not read
+    cuda_detail::scale_out_on_device(ctx, DenseView<V>(y, a.rows, 1, 1, Layout::RowMajor, MemorySpace::Device), beta);
+    return;
+  }
   const cudaStream_t stream = stream_of(ctx);
   const index_t tiles = mt::tiles_for(a.rows, a.nnz);
   auto* base = static_cast<unsigned char*>(workspace);
@@ -214,42 +231,41 @@ void csr_transpose(const Context& ctx, const CsrView<V, I>& a, I* t_row_ptr, I* 
     SHRINK_CUDA_CHECK(cudaMemsetAsync(t_row_ptr, 0, (a.cols + 1) * sizeof(I), stream));
     return;
   }
-  // Stable sort of (column, position) pairs keeps rows ascending inside each new row: the result
-  // does not depend on scheduling.
-  I* keys = nullptr;
-  I* perm = nullptr;
-  I* row_of = nullptr;
-  const std::size_t bytes = a.nnz * sizeof(I);
-  SHRINK_CUDA_CHECK(cudaMallocAsync(&keys, bytes, stream));
-  SHRINK_CUDA_CHECK(cudaMallocAsync(&perm, bytes, stream));
-  SHRINK_CUDA_CHECK(cudaMallocAsync(&row_of, bytes, stream));
-  try {
-    SHRINK_CUDA_CHECK(cudaMemcpyAsync(keys, a.col_idx, bytes, cudaMemcpyDeviceToDevice, stream));
-    iota_kernel<I><<<grid, 256, 0, stream>>>(a.nnz, perm);
-    SHRINK_CUDA_CHECK_LAUNCH();
-    row_of_kernel<I><<<grid, 256, 0, stream>>>(a.rows, a.nnz, a.row_ptr, row_of);
-    SHRINK_CUDA_CHECK_LAUNCH();
-    thrust::stable_sort_by_key(thrust::cuda::par.on(stream), keys, keys + a.nnz, perm);
-    gather_kernel<V, I><<<grid, 256, 0, stream>>>(a.nnz, perm, row_of, a.values, t_col_idx, t_values);
-    SHRINK_CUDA_CHECK_LAUNCH();
-    column_ptr_kernel<I><<<grid, 256, 0, stream>>>(a.cols, a.nnz, keys, t_row_ptr);
-    SHRINK_CUDA_CHECK_LAUNCH();
-  } catch (...) {
-    cudaFreeAsync(keys, stream);
-    cudaFreeAsync(perm, stream);
-    cudaFreeAsync(row_of, stream);
-    throw;
-  }
-  SHRINK_CUDA_CHECK(cudaFreeAsync(keys, stream));
-  SHRINK_CUDA_CHECK(cudaFreeAsync(perm, stream));
-  SHRINK_CUDA_CHECK(cudaFreeAsync(row_of, stream));
+  // A stable radix sort of (column, position) pairs keeps rows ascending inside each new row: the
+  // result does not depend on scheduling. Its scratch (sorted keys, positions before and after,
+  // each entry's row, CUB's temporary storage) is one stream-ordered allocation, freed on every
+  // path; an allocation failure is OutOfMemory and leaves nothing behind.
+  int end_bit = 1;
+  while (end_bit < 8 * static_cast<int>(sizeof(I)) && (index_t{1} << end_bit) <= a.cols) ++end_bit;
+  std::size_t sort_bytes = 0;
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, static_cast<const I*>(nullptr),
+                                                    static_cast<I*>(nullptr), static_cast<const I*>(nullptr),
+                                                    static_cast<I*>(nullptr), a.nnz, 0, end_bit, stream));
+  const std::size_t array = align_up(a.nnz * sizeof(I));
+  StreamBuffer scratch(stream, 4 * array + sort_bytes);
+  auto* base = static_cast<unsigned char*>(scratch.data);
+  I* keys = reinterpret_cast<I*>(base);
+  I* perm_in = reinterpret_cast<I*>(base + array);
+  I* perm = reinterpret_cast<I*>(base + 2 * array);
+  I* row_of = reinterpret_cast<I*>(base + 3 * array);
+  void* temp = base + 4 * array;
+  iota_kernel<I><<<grid, 256, 0, stream>>>(a.nnz, perm_in);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  row_of_kernel<I><<<grid, 256, 0, stream>>>(a.rows, a.nnz, a.row_ptr, row_of);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, sort_bytes, a.col_idx, keys, perm_in, perm, a.nnz, 0,
+                                                    end_bit, stream));
+  gather_kernel<V, I><<<grid, 256, 0, stream>>>(a.nnz, perm, row_of, a.values, t_col_idx, t_values);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  column_ptr_kernel<I><<<grid, 256, 0, stream>>>(a.cols, a.nnz, keys, t_row_ptr);
+  SHRINK_CUDA_CHECK_LAUNCH();
 }
 
 template <class V, class I>
 void csr_spmv_transpose(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V beta,
                         V* y, void* workspace) {
   if (a.cols == 0) return;
-  if (a.rows == 0 || a.nnz == 0) {
+  if (a.rows == 0 || a.nnz == 0 || alpha == V(0)) {  // A and x are not read, as on the CPU
     cuda_detail::scale_out_on_device(ctx, DenseView<V>(y, a.cols, 1, 1, Layout::RowMajor, MemorySpace::Device), beta);
     return;
   }
@@ -270,6 +286,10 @@ template <class V, class I>
 void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<const V> b, V beta,
               DenseView<V> c) {
   if (a.rows == 0 || b.cols == 0) return;
+  if (alpha == V(0)) {  // BLAS convention, as on the CPU: A and B are not read
+    cuda_detail::scale_out_on_device(ctx, c, beta);
+    return;
+  }
   spmm_kernel<V, I><<<grid_for(ctx, a.rows * b.cols, 256), 256, 0, stream_of(ctx)>>>(
       a.rows, b.cols, a.row_ptr, a.col_idx, a.values, alpha, b, beta, c);
   SHRINK_CUDA_CHECK_LAUNCH();
@@ -279,6 +299,22 @@ void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<con
 template <class V, class I>
 void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
                    const CsrView<V, I>& a, const V* x, V beta, V* y) {
+  if (algorithm == SpmvAlgorithm::CusparseAlg2 && op == Op::Transpose && a.cols > 0) {
+    // cuSPARSE documents ALG2's bit-wise determinism for the non-transposed product only (a
+    // transposed ALG2 runs ALG1). The API promises determinism, so A^T is built (deterministically)
+    // and ALG2 runs forward on it.
+    const cudaStream_t stream = stream_of(ctx);
+    const std::size_t ptr = align_up((a.cols + 1) * sizeof(I)), idx = align_up(a.nnz * sizeof(I));
+    StreamBuffer at(stream, ptr + idx + a.nnz * sizeof(V) + 1);
+    auto* base = static_cast<unsigned char*>(at.data);
+    I* t_ptr = reinterpret_cast<I*>(base);
+    I* t_col = reinterpret_cast<I*>(base + ptr);
+    V* t_val = reinterpret_cast<V*>(base + ptr + idx);
+    csr_transpose(ctx, a, t_ptr, t_col, t_val);
+    cusparse_spmv(ctx, algorithm, Op::NoTranspose, alpha,
+                  CsrView<V, I>{a.cols, a.rows, a.nnz, t_ptr, t_col, t_val, MemorySpace::Device}, x, beta, y);
+    return;
+  }
   const cusparseSpMVAlg_t alg =
       algorithm == SpmvAlgorithm::CusparseAlg2 ? CUSPARSE_SPMV_CSR_ALG2 : CUSPARSE_SPMV_CSR_ALG1;
   const cudaDataType vt = sizeof(V) == 4 ? CUDA_R_32F : CUDA_R_64F;

@@ -4,11 +4,7 @@
 #pragma once
 #include <cmath>
 
-#if defined(__CUDACC__)
-#define SHRINK_HD __host__ __device__ __forceinline__
-#else
-#define SHRINK_HD inline
-#endif
+#include "kernels/ops/host_device.hpp"
 
 namespace shrink::kernels {
 
