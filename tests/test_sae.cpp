@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "host/core/dispatch.hpp"
 #include "kernels/ops/kernels.hpp"
+#include "kernels/ops/topk_math.hpp"
 #include "shrink/shrink.hpp"
 #include "tests/test_paths.hpp"
 #include "test_util.hpp"
@@ -204,19 +206,42 @@ TEST_P(Sae, TopKSparseDecoderEqualsDenseMaskedDecoder) {
 }
 
 // Brute force: the k largest of row i among allowed columns, ties to the lower column, ReLU'd.
-TEST(SaeKernels, TopKSelectsLargestWithTiesToLowerColumn) {
-  const Context ctx = make_context(Backend::Cpu);
-  const index_t rows = 9, m = 40, k = 6;
-  std::vector<float> z = random_vector<float>(rows * m, 4);
-  for (index_t j = 0; j < m; j += 3) z[2 * m + j] = 0.25f;  // a row of ties
-  for (index_t j = 0; j < m; ++j) z[5 * m + j] = -1.0f - float(j);  // all negative: values become 0
+// The TopK radix select's key: order-preserving, and -0.0 ties with +0.0 as in the CPU twin's
+// comparisons (the CUDA twin's key once put +0.0 above -0.0).
+TEST(SaeKernels, TopKOrderKeyTiesTheZeros) {
+  EXPECT_EQ(kernels::topk_order_key(-0.0f), kernels::topk_order_key(0.0f));
+  EXPECT_EQ(kernels::topk_order_key(-0.0), kernels::topk_order_key(0.0));
+  const std::vector<float> f{-3e38f, -1.5f, -1e-40f, 0.0f, 1e-40f, 1e-7f, 2.5f, 3e38f};
+  for (std::size_t i = 1; i < f.size(); ++i) EXPECT_LT(kernels::topk_order_key(f[i - 1]), kernels::topk_order_key(f[i]));
+  const std::vector<double> g{-1e308, -2.0, -5e-324, 0.0, 5e-324, 1.0, 1e308};
+  for (std::size_t i = 1; i < g.size(); ++i) EXPECT_LT(kernels::topk_order_key(g[i - 1]), kernels::topk_order_key(g[i]));
+}
+
+class SaeKernelTwins : public test::BackendTest {};
+INSTANTIATE_TEST_SUITE_P(AllBackends, SaeKernelTwins, testing::Values(Backend::Cpu, Backend::Cuda), backend_name);
+
+using test::to_backend;
+
+// topk_rows on this backend against brute force: ties (equal values, and +0.0 against -0.0) go to
+// the lower column, masks, all-negative rows, and fewer allowed columns than k.
+template <class V>
+void check_topk(const Context& ctx) {
+  const index_t rows = 10, m = 300, k = 6;  // m > the CUDA block: several passes per row
+  std::vector<V> z = random_vector<V>(rows * m, 4);
+  for (index_t j = 0; j < m; j += 3) z[2 * m + j] = V(0.25);        // a row of ties
+  for (index_t j = 0; j < m; ++j) z[5 * m + j] = V(-1) - V(j);      // all negative: values become 0
+  for (index_t j = 0; j < m; ++j) z[7 * m + j] = V(-1);             // ... but for the zeros:
+  for (index_t j = 11; j < m; j += 13) z[7 * m + j] = (j / 13) % 2 ? V(0) : V(-0.0);  // +0 and -0 tie
   std::vector<std::uint8_t> allowed(static_cast<std::size_t>(m), 1);
   for (index_t j = 0; j < m; j += 2) allowed[j] = 0;
+  const auto zd = to_backend(ctx, z), ad = to_backend(ctx, allowed);
   for (const bool masked : {false, true}) {
-    std::vector<std::int32_t> idx(static_cast<std::size_t>(rows * k));
-    std::vector<float> val(idx.size());
-    const DenseView<const float> zv(z.data(), rows, m, m, Layout::RowMajor);
-    kernels::cpu::topk_rows<float>(ctx, zv, k, masked ? allowed.data() : nullptr, idx.data(), val.data());
+    Array<std::int32_t> idx_d(ctx, static_cast<std::size_t>(rows * k), ctx.memory_space());
+    Array<V> val_d(ctx, static_cast<std::size_t>(rows * k), ctx.memory_space());
+    SHRINK_DISPATCH(ctx, topk_rows, ctx, DenseView<const V>(zd.data(), rows, m, m, Layout::RowMajor, ctx.memory_space()), k,
+                    masked ? ad.data() : nullptr, idx_d.data(), val_d.data());
+    const auto idx = idx_d.to_vector(ctx);
+    const auto val = val_d.to_vector(ctx);
     for (index_t i = 0; i < rows; ++i) {
       std::vector<std::int32_t> cand;
       for (index_t j = 0; j < m; ++j)
@@ -225,44 +250,63 @@ TEST(SaeKernels, TopKSelectsLargestWithTiesToLowerColumn) {
       cand.resize(static_cast<std::size_t>(k));
       std::sort(cand.begin(), cand.end());
       for (index_t t = 0; t < k; ++t) {
-        ASSERT_EQ(idx[i * k + t], cand[t]) << "row " << i << " slot " << t;
-        ASSERT_EQ(val[i * k + t], std::max(z[i * m + cand[t]], 0.0f));
+        ASSERT_EQ(idx[i * k + t], cand[t]) << "row " << i << " slot " << t << (masked ? " masked" : "");
+        ASSERT_EQ(val[i * k + t], std::max(z[i * m + cand[t]], V(0)));
       }
     }
   }
   // Fewer allowed than k: the rest is padding (0, 0).
   std::vector<std::uint8_t> two(static_cast<std::size_t>(m), 0);
-  two[7] = two[30] = 1;
-  std::vector<std::int32_t> idx(static_cast<std::size_t>(k));
-  std::vector<float> val(idx.size());
-  const DenseView<const float> row0(z.data(), 1, m, m, Layout::RowMajor);
-  kernels::cpu::topk_rows<float>(ctx, row0, k, two.data(), idx.data(), val.data());
+  two[7] = two[230] = 1;
+  const auto td = to_backend(ctx, two);
+  Array<std::int32_t> idx_d(ctx, static_cast<std::size_t>(k), ctx.memory_space());
+  Array<V> val_d(ctx, static_cast<std::size_t>(k), ctx.memory_space());
+  SHRINK_DISPATCH(ctx, topk_rows, ctx, DenseView<const V>(zd.data(), 1, m, m, Layout::RowMajor, ctx.memory_space()), k,
+                  td.data(), idx_d.data(), val_d.data());
+  const auto idx = idx_d.to_vector(ctx);
+  const auto val = val_d.to_vector(ctx);
   EXPECT_EQ(idx[0], 7);
-  EXPECT_EQ(idx[1], 30);
-  for (index_t t = 2; t < k; ++t) EXPECT_EQ(val[t], 0.0f);
+  EXPECT_EQ(idx[1], 230);
+  for (index_t t = 2; t < k; ++t) {
+    EXPECT_EQ(idx[t], 0);
+    EXPECT_EQ(val[t], V(0));
+  }
 }
 
-TEST(SaeKernels, CorruptionHasTheAskedStatistics) {
-  const Context ctx = make_context(Backend::Cpu);
+TEST_P(SaeKernelTwins, TopKSelectsLargestWithTiesToLowerColumn) {
+  const Context ctx = make_context(GetParam());
+  check_topk<float>(ctx);
+  check_topk<double>(ctx);
+}
+
+// Masking drops a fraction p of the entries and Gaussian noise has the asked variance, on this
+// backend; draws are keyed on (seed, element), so a rerun is the same. The tolerances are 5
+// standard errors of the estimates over 100,000 entries.
+TEST_P(SaeKernelTwins, CorruptionHasTheAskedStatistics) {
+  const Context ctx = make_context(GetParam());
   const index_t rows = 400, cols = 250;
-  std::vector<double> x(static_cast<std::size_t>(rows * cols), 2.0), out(x.size());
-  const DenseView<const double> xv(x.data(), rows, cols, cols, Layout::RowMajor);
-  const DenseView<double> ov(out.data(), rows, cols, cols, Layout::RowMajor);
-  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Mask, 0.3, 77, ov);
+  const double count = double(rows * cols);
+  const std::vector<double> x(static_cast<std::size_t>(rows * cols), 2.0);
+  const auto xd = to_backend(ctx, x);
+  const DenseView<const double> xv(xd.data(), rows, cols, cols, Layout::RowMajor, ctx.memory_space());
+  Array<double> od(ctx, x.size(), ctx.memory_space());
+  const DenseView<double> ov(od.data(), rows, cols, cols, Layout::RowMajor, ctx.memory_space());
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Mask, 0.3, 77, ov);
+  auto out = od.to_vector(ctx);
   const auto zeros = std::count(out.begin(), out.end(), 0.0);
-  EXPECT_NEAR(double(zeros) / double(out.size()), 0.3, 0.005);
-  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  EXPECT_EQ(std::count(out.begin(), out.end(), 2.0) + zeros, static_cast<std::ptrdiff_t>(out.size()));
+  EXPECT_NEAR(double(zeros) / count, 0.3, 5 * std::sqrt(0.3 * 0.7 / count));
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  out = od.to_vector(ctx);
   double mean = 0, var = 0;
   for (double v : out) mean += v - 2.0;
-  mean /= double(out.size());
+  mean /= count;
   for (double v : out) var += (v - 2.0 - mean) * (v - 2.0 - mean);
-  var /= double(out.size());
-  EXPECT_NEAR(mean, 0.0, 0.005);
-  EXPECT_NEAR(var, 0.25, 0.005);
-  std::vector<double> again(x.size());
-  kernels::cpu::corrupt<double>(ctx, xv, CorruptionKind::Gaussian, 0.5, 77, {again.data(), rows, cols, cols,
-                                                                           Layout::RowMajor});
-  EXPECT_EQ(again, out);  // keyed on (seed, element): reproducible
+  var /= count;
+  EXPECT_NEAR(mean, 0.0, 5 * 0.5 / std::sqrt(count));
+  EXPECT_NEAR(var, 0.25, 5 * 0.25 * std::sqrt(2.0 / count));
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  EXPECT_EQ(od.to_vector(ctx), out);  // keyed on (seed, element): reproducible
 }
 
 TEST_P(Sae, CudaTwinsAgreeWithCpu) {
@@ -489,24 +533,82 @@ TEST_P(Sae, GradualPruningReachesTargetAndUnitNormHolds) {
   }
 }
 
+// Every metric recomputed here from the model's exported weights: h = TopK(W_e (x - b_d) + b_e)
+// (k largest, ties to the lower column, then ReLU) and x_hat = W_d h + b_d in long double, then
+// MSE, FVU, L0, the mean activation, dead latents, the sparsity ratio and the histogram counts.
 TEST_P(Sae, MetricsDescribeTheCodes) {
   const Context ctx = make_context(GetParam());
   const auto x = digits();
   SparseAutoencoder<double> model(ctx, small_topk(64), 3);
-  const auto m = sae_metrics<double>(ctx, model, x.view(), 8);
-  EXPECT_LE(m.l0, 4.0);
-  EXPECT_NEAR(m.sparsity_ratio, 1 - m.l0 / 48, 1e-12);
-  EXPECT_GE(m.dead_fraction, 0.0);
-  EXPECT_EQ(m.activation_histogram.counts.size(), 8u);
-  const auto total = std::accumulate(m.activation_histogram.counts.begin(), m.activation_histogram.counts.end(),
-                                     std::int64_t(0));
-  EXPECT_NEAR(double(total), m.l0 * double(x.rows()), 1e-6);
-  // The reconstruction error of every sample, averaged, is the MSE.
-  DenseMatrix<double> xd = x.copy_to(ctx, ctx.memory_space());
-  Array<double> err(ctx, static_cast<std::size_t>(x.rows()), ctx.memory_space());
-  model.reconstruction_errors(xd.view(), err.view());
-  const auto e = err.to_vector(ctx);
-  EXPECT_NEAR(std::accumulate(e.begin(), e.end(), 0.0) / double(x.rows()), m.mse, 1e-12);
+  {  // a few steps, so that the weights are not the initial ones
+    SaeTrainOptions o;
+    o.epochs = 1;
+    o.batch_size = 64;
+    o.epoch_metrics = false;
+    SaeTrainState st{3};
+    sae_train<double>(ctx, model, x.view(), o, st);
+  }
+  const int bins = 8;
+  const auto m = sae_metrics<double>(ctx, model, x.view(), bins);
+  const index_t n = x.rows(), d = x.cols(), lat = 48, k = 4;
+  const auto we = model.encoder_weights(), wd = model.decoder_weights();
+  const auto be = model.encoder_bias(), bd = model.decoder_bias();
+  long double sse = 0, sst = 0, active = 0, total_h = 0;
+  std::vector<long double> mean(static_cast<std::size_t>(d), 0);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t q = 0; q < d; ++q) mean[q] += x(i, q) / static_cast<long double>(n);
+  std::vector<int> fired(static_cast<std::size_t>(lat), 0);
+  std::vector<double> nonzero;
+  for (index_t i = 0; i < n; ++i) {
+    std::vector<long double> pre(static_cast<std::size_t>(lat));
+    for (index_t j = 0; j < lat; ++j) {
+      long double a = be[j];
+      for (index_t q = 0; q < d; ++q) a += static_cast<long double>(we(j, q)) * (x(i, q) - bd[q]);
+      pre[j] = a;
+    }
+    std::vector<index_t> order(static_cast<std::size_t>(lat));
+    std::iota(order.begin(), order.end(), index_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](index_t a, index_t b) { return pre[a] > pre[b]; });
+    std::vector<long double> h(static_cast<std::size_t>(lat), 0);
+    for (index_t t = 0; t < k; ++t) h[order[t]] = std::max<long double>(pre[order[t]], 0);
+    for (index_t j = 0; j < lat; ++j) {
+      total_h += h[j];
+      if (h[j] > 0) {
+        active += 1;
+        fired[j] = 1;
+        nonzero.push_back(static_cast<double>(h[j]));
+      }
+    }
+    for (index_t q = 0; q < d; ++q) {
+      long double xh = bd[q];
+      for (index_t j = 0; j < lat; ++j) xh += static_cast<long double>(wd(q, j)) * h[j];
+      sse += (xh - x(i, q)) * (xh - x(i, q));
+      sst += (x(i, q) - mean[q]) * (x(i, q) - mean[q]);
+    }
+  }
+  const double mse = static_cast<double>(sse / (n * d)), fvu = static_cast<double>(sse / sst);
+  const double l0 = static_cast<double>(active / n), mean_act = static_cast<double>(total_h / (n * lat));
+  const double dead = double(lat - std::accumulate(fired.begin(), fired.end(), 0)) / lat;
+  EXPECT_EQ(m.samples, n);
+  EXPECT_NEAR(m.mse, mse, 1e-9 * mse);
+  EXPECT_NEAR(m.fvu, fvu, 1e-9 * fvu);
+  EXPECT_GT(fvu, 0.0);
+  EXPECT_NEAR(m.l0, l0, 1e-12);
+  EXPECT_GT(l0, 0.0);
+  EXPECT_LE(l0, double(k));
+  EXPECT_NEAR(m.mean_activation, mean_act, 1e-9 * mean_act);
+  EXPECT_DOUBLE_EQ(m.dead_fraction, dead);
+  EXPECT_NEAR(m.sparsity_ratio, 1.0 - static_cast<double>(active) / double(n * lat), 1e-12);
+  // The histogram: each non-zero activation in one bin of the reported edges.
+  ASSERT_EQ(m.activation_histogram.counts.size(), std::size_t(bins));
+  const auto& edges = m.activation_histogram.edges;
+  std::vector<std::int64_t> counts(static_cast<std::size_t>(bins), 0);
+  for (double v : nonzero) {
+    std::size_t b = 0;
+    while (b + 1 < std::size_t(bins) && v >= edges[b + 1]) ++b;
+    ++counts[b];
+  }
+  EXPECT_EQ(counts, m.activation_histogram.counts);
 }
 
 TEST(SaeNormalizer, AppliesAndInverts) {

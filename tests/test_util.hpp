@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <random>
@@ -86,6 +87,71 @@ inline std::string unique_temp_path(const std::string& name) {
     if (c == '/' || c == ' ') c = '_';
   return testing::TempDir() + "shrink_" + std::to_string(::getpid()) + "_" + test + "_" +
          std::to_string(counter++) + "_" + name;
+}
+
+// lambda_max from its definition, in long double, written here and nowhere in the library: the null
+// model fits the intercept (when asked) and the unpenalized features (v_j = 0) by weighted least
+// squares, r0 is its residual, and lambda_max = max over penalized j of |g_j| / (alpha v_j) with
+// g_j = (1/n) sum_i w_i x_ij r0_i / s_j (w normalized to sum n; s_j the weighted 1/n standard
+// deviation with standardize, else 1; constant columns with an intercept never enter). Under
+// positivity only g_j > 0 counts. x is n x p, row i at x[i * p]. (Positivity with unpenalized
+// features would need a nonnegative fit of the null model; callers do not ask for it.)
+inline long double lambda_max_by_definition(index_t n, index_t p, const std::vector<double>& x,
+                                            const std::vector<double>& y, const LassoOptions& o) {
+  std::vector<long double> w(static_cast<std::size_t>(n), 1.0L);
+  if (!o.sample_weights.empty()) {
+    long double total = 0;
+    for (double v : o.sample_weights) total += v;
+    for (index_t i = 0; i < n; ++i) w[i] = o.sample_weights[i] * static_cast<long double>(n) / total;
+  }
+  auto factor = [&](index_t j) { return o.penalty_factors.empty() ? 1.0 : o.penalty_factors[j]; };
+  // Columns of the null model: a column of ones, then the unpenalized features.
+  std::vector<std::vector<long double>> z;
+  if (o.fit_intercept) z.emplace_back(static_cast<std::size_t>(n), 1.0L);
+  for (index_t j = 0; j < p; ++j)
+    if (factor(j) == 0) {
+      z.emplace_back(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) z.back()[i] = x[i * p + j];
+    }
+  const std::size_t k = z.size();
+  // Normal equations (Z^T W Z) c = Z^T W y by Gaussian elimination with partial pivoting.
+  std::vector<std::vector<long double>> m(k, std::vector<long double>(k + 1, 0.0L));
+  for (std::size_t a = 0; a < k; ++a) {
+    for (std::size_t b = 0; b < k; ++b)
+      for (index_t i = 0; i < n; ++i) m[a][b] += w[i] * z[a][i] * z[b][i];
+    for (index_t i = 0; i < n; ++i) m[a][k] += w[i] * z[a][i] * y[i];
+  }
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t pivot = c;
+    for (std::size_t r = c + 1; r < k; ++r)
+      if (std::fabs(m[r][c]) > std::fabs(m[pivot][c])) pivot = r;
+    std::swap(m[c], m[pivot]);
+    for (std::size_t r = 0; r < k; ++r)
+      if (r != c && m[c][c] != 0) {
+        const long double f = m[r][c] / m[c][c];
+        for (std::size_t q = c; q <= k; ++q) m[r][q] -= f * m[c][q];
+      }
+  }
+  std::vector<long double> r0(y.begin(), y.end());
+  for (std::size_t a = 0; a < k; ++a) {
+    const long double coef = m[a][a] != 0 ? m[a][k] / m[a][a] : 0.0L;
+    for (index_t i = 0; i < n; ++i) r0[i] -= coef * z[a][i];
+  }
+  long double best = 0;
+  for (index_t j = 0; j < p; ++j) {
+    if (factor(j) == 0) continue;
+    long double mean = 0, var = 0, g = 0;
+    if (o.fit_intercept)
+      for (index_t i = 0; i < n; ++i) mean += w[i] * x[i * p + j] / n;
+    for (index_t i = 0; i < n; ++i) var += w[i] * (x[i * p + j] - mean) * (x[i * p + j] - mean) / n;
+    if (var <= 1e-24L * (1 + mean * mean)) continue;  // a constant (or zero) column
+    for (index_t i = 0; i < n; ++i) g += w[i] * x[i * p + j] * r0[i];
+    g /= n;
+    if (o.standardize) g /= std::sqrt(var);
+    const long double score = o.positive ? std::max(g, 0.0L) : std::fabs(g);
+    best = std::max(best, score / (o.l1_ratio * factor(j)));
+  }
+  return best;
 }
 
 template <class V>
