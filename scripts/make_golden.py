@@ -2,7 +2,7 @@
 """Writes the golden I/O fixtures in tests/data/golden with SciPy/NumPy (independent readers and
 writers), and golden.json with what the C++ tests must read back from each file.
 
-Rerun after changing the fixtures:  /usr/bin/python3 scripts/make_golden.py
+Rerun after changing the fixtures:  python3 scripts/make_golden.py
 Needs python3-scipy and python3-numpy (Debian) or scipy/numpy from PyPI."""
 import json
 import os
@@ -27,6 +27,8 @@ def record(name, dense, extra=None):
         "sum": float(dense.sum()),
         "sum_sq": float((dense * dense).sum()),
         "first_row": [float(v) for v in dense[0, : min(5, dense.shape[1])]] if dense.shape[0] else [],
+        # Every non-zero, row-major: the C++ readers must reproduce the whole matrix, not a summary.
+        "entries": [[int(r), int(c), float(dense[r, c])] for r, c in zip(*np.nonzero(dense))],
     }
     if extra:
         entry.update(extra)
@@ -88,8 +90,9 @@ with open(os.path.join(OUT, "zero_based.svm"), "w") as fh:
     fh.write("# a comment line\n")
     for r in range(sv.shape[0]):
         lo, hi = sv.indptr[r], sv.indptr[r + 1]
-        feats = " ".join(f"{j}:{val!r}" for j, val in zip(sv.indices[lo:hi], sv.data[lo:hi]))
-        fh.write(f"{labels[r]!r} qid:{r // 4} {feats} # sample {r}\n")
+        # float(): under NumPy 2 the repr of a NumPy scalar is "np.float64(...)", not a number.
+        feats = " ".join(f"{int(j)}:{float(val)!r}" for j, val in zip(sv.indices[lo:hi], sv.data[lo:hi]))
+        fh.write(f"{float(labels[r])!r} qid:{r // 4} {feats} # sample {r}\n")
 dense_sv = sv.toarray()
 if not (sv.indices == 0).any():
     raise SystemExit("fixture must use index 0 to be detected as zero-based")

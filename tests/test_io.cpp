@@ -1,6 +1,9 @@
 // Readers and writers: golden files written by SciPy/NumPy (scripts/make_golden.py), round trips,
 // a directory of malformed files (scripts/make_malformed.py) and random corruption.
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
+
+#include <csignal>
 
 #include <cstdio>
 #include <filesystem>
@@ -44,6 +47,12 @@ void expect_matches_golden(const std::string& name, const DenseMatrix<double>& d
   EXPECT_NEAR(static_cast<double>(ss), g["sum_sq"].get<double>(), tol * (1 + g["sum_sq"].get<double>())) << name;
   const auto first = g["first_row"].get<std::vector<double>>();
   for (std::size_t c = 0; c < first.size(); ++c) EXPECT_NEAR(d(0, c), first[c], tol * (1 + std::abs(first[c]))) << name;
+  // The whole matrix, entry by entry, against what SciPy/NumPy wrote: every file stores its values
+  // exactly (17 digits, shortest round trip or binary), so the reader must give the same bits.
+  DenseMatrix<double> want(d.rows(), d.cols());
+  for (const auto& e : g["entries"]) want(e[0].get<index_t>(), e[1].get<index_t>()) = e[2].get<double>();
+  for (index_t r = 0; r < d.rows(); ++r)
+    for (index_t c = 0; c < d.cols(); ++c) ASSERT_EQ(d(r, c), want(r, c)) << name << " at (" << r << ", " << c << ")";
 }
 
 TEST(Io, GoldenFilesFromScipy) {
@@ -234,6 +243,35 @@ TEST(Io, WriterFailureLeavesNothing) {
   EXPECT_FALSE(fs::exists(missing));
   EXPECT_THROW(((void)read_matrix<double, std::int32_t>((dir / "absent.mtx").string())), IoError);
   EXPECT_THROW(((void)read_matrix<double, std::int32_t>((dir / "x.unknown").string())), InvalidArgument);
+
+  // A write that fails part-way (the file-size limit makes write() fail with EFBIG) leaves the
+  // existing target as it was and no temporary file behind.
+  const std::string target = (dir / "target.mtx").string();
+  write_matrix_market(target, a);
+  const std::string before = read_file(target);
+  const auto big = generate_uniform<double, std::int32_t>(2000, 2000, 20, 7);  // ~1 MB of text
+  struct rlimit old_limit {};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old_limit;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  try {
+    write_matrix_market(target, big);
+    ADD_FAILURE() << "a write past the file-size limit succeeded";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find(target), std::string::npos) << e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_EQ(read_file(target), before);
+  // A target that cannot be replaced (a directory) fails at the rename: the directory stays.
+  const fs::path taken = dir / "taken.mtx";
+  fs::create_directories(taken / "inside");
+  EXPECT_THROW(write_matrix_market(taken.string(), a), IoError);
+  EXPECT_TRUE(fs::is_directory(taken / "inside"));
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
   fs::remove_all(dir);
 }
 
@@ -259,7 +297,10 @@ TEST(Io, CorruptedInputsNeverCrash) {
       {"d.svm", read_file(kData + "/golden/zero_based.svm")},
       {"e.npy", read_file(kData + "/golden/c_f8_v1.npy")},
       {"f.csv", read_file(kData + "/golden/header.csv")}};
-  const std::string alphabet = "0123456789 \n\r\t-+.eE%:,naifx\x00\xff";
+  // Built with its length: a literal stops at its first \0, and the NUL and 0xFF bytes must be in.
+  static constexpr char kAlphabet[] = "0123456789 \n\r\t-+.eE%:,naifx\x00\xff";
+  const std::string alphabet(kAlphabet, sizeof(kAlphabet) - 1);
+  ASSERT_EQ(alphabet.size(), 29u);
   int accepted = 0, refused = 0;
   for (int round = 0; round < 3000; ++round) {
     const auto& [name, text] = seeds[round % seeds.size()];
@@ -267,11 +308,12 @@ TEST(Io, CorruptedInputsNeverCrash) {
     const int edits = 1 + static_cast<int>(gen() % 4);
     for (int e = 0; e < edits && !t.empty(); ++e) {
       const std::size_t at = gen() % t.size();
-      switch (gen() % 4) {
+      switch (gen() % 5) {
         case 0: t[at] = alphabet[gen() % alphabet.size()]; break;
         case 1: t.erase(at, 1 + gen() % 8); break;
         case 2: t.insert(at, 1, alphabet[gen() % alphabet.size()]); break;
         case 3: t.resize(at); break;
+        case 4: t[at] = static_cast<char>(gen() & 0xFF); break;  // any byte: binary headers, NULs
       }
     }
     try {
