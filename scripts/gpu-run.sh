@@ -238,7 +238,7 @@ sanitize() {
     [reduce]='AllBackends/Kernels.ReductionsMatchReference/cuda'
     [lasso]='AllBackends/LassoKernels.*/cuda:AllBackends/BatchLassoKernels.*/cuda'
     [bsr]='AllBackends/Layer.CudaTwinsAgreeWithCpu/cuda:AllBackends/Layer.ColumnSumsAndReluMask/cuda'
-    [sae]='AllBackends/Sae.CudaTwinsAgreeWithCpu/cuda:AllBackends/Sae.TopKSparseDecoderEqualsDenseMaskedDecoder/cuda'
+    [sae]='AllBackends/SaeKernelTwins.*/cuda:AllBackends/Sae.TopKSparseDecoderEqualsDenseMaskedDecoder/cuda'
   )
   local shared='spmv reduce lasso bsr sae'
   local runs=() f tool

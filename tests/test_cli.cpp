@@ -12,6 +12,7 @@
 
 #include "shrink/shrink.hpp"
 #include "tests/test_paths.hpp"
+#include "tests/test_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -78,9 +79,23 @@ TEST(Cli, SpmvProducesTheProduct) {
     std::ofstream f(x);
     for (int i = 0; i < 40; ++i) f << (i % 3) << "\n";
   }
-  r = run("spmv " + a + " --transpose --x " + x + " --precision f32 --backend cpu --repeat 2 --threads 1");
+  const std::string yt = (dir / "yt.mtx").string();
+  r = run("spmv " + a + " --transpose --x " + x + " --precision f32 --backend cpu --repeat 2 --threads 1 --out " + yt);
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("A^T*x"), std::string::npos) << r.out;
+  // A^T x, summed here over the file's entries with x_i = i mod 3, in float32 precision.
+  const auto z = shrink::read_matrix<double, std::int32_t>(yt).take_dense();
+  ASSERT_EQ(z.rows(), 30);
+  for (shrink::index_t j = 0; j < 30; ++j) {
+    double want = 0, mag = 0;
+    for (shrink::index_t i = 0; i < 40; ++i)
+      for (auto k = m.row_ptr()[i]; k < m.row_ptr()[i + 1]; ++k)
+        if (m.col_idx()[k] == j) {
+          want += m.values()[k] * (i % 3);
+          mag += std::abs(m.values()[k] * (i % 3));
+        }
+    EXPECT_NEAR(z(j, 0), want, 40 * 6e-8 * mag + 1e-6) << j;
+  }
   // Wrong x length: bad input (2). Missing file: 2. Malformed file: 2.
   EXPECT_EQ(run("spmv " + a + " --x " + x + " --backend cpu").code, 2);
   EXPECT_EQ(run("spmv " + (dir / "absent.mtx").string()).code, 2);
@@ -104,7 +119,18 @@ TEST(Cli, ConvertBetweenFormats) {
   EXPECT_EQ(run("convert " + npy + " " + mtx).code, 0);
   const auto a = shrink::read_matrix<double, std::int32_t>(kData + "/golden/general.mtx").take_csr();
   const auto b = shrink::read_matrix<double, std::int32_t>(mtx).take_csr();
-  EXPECT_EQ(a.nnz(), b.nnz());
+  // Through .npy and back: the same matrix, entry by entry, bit for bit.
+  ASSERT_EQ(a.nnz(), b.nnz());
+  ASSERT_EQ(a.rows(), b.rows());
+  ASSERT_EQ(a.cols(), b.cols());
+  for (shrink::index_t i = 0; i <= a.rows(); ++i) ASSERT_EQ(a.row_ptr()[i], b.row_ptr()[i]);
+  for (shrink::index_t k = 0; k < a.nnz(); ++k) {
+    ASSERT_EQ(a.col_idx()[k], b.col_idx()[k]);
+    ASSERT_EQ(a.values()[k], b.values()[k]);
+  }
+  const auto dense = shrink::read_matrix<double, std::int32_t>(npy).take_dense();
+  for (shrink::index_t i = 0; i < a.rows(); ++i)
+    for (auto k = a.row_ptr()[i]; k < a.row_ptr()[i + 1]; ++k) ASSERT_EQ(dense(i, a.col_idx()[k]), a.values()[k]);
   EXPECT_EQ(run("convert " + kData + "/golden/general.mtx " + (dir / "g.bin").string()).code, 1);
   EXPECT_EQ(run("convert " + kData + "/malformed/too_few.mtx " + mtx).code, 2);
   fs::remove_all(dir);
@@ -113,7 +139,45 @@ TEST(Cli, ConvertBetweenFormats) {
 TEST(Cli, DemoRuns) {
   const auto r = run("demo --backend cpu --rows 20000 --json");
   EXPECT_EQ(r.code, 0);
-  EXPECT_NE(r.out.find("\"max_rel_error_vs_float64\""), std::string::npos) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_LT(j["spmv"]["max_rel_error_vs_float64"].get<double>(), 1e-10);
+  EXPECT_LT(j["spmv_transpose"]["max_rel_error_vs_float64"].get<double>(), 1e-10);
+}
+
+// With --json, a failure also prints one JSON document on stdout: kind, message, exit code, and the
+// file and line of a parse error.
+TEST(Cli, JsonFailuresPrintADocument) {
+  const fs::path dir = fs::temp_directory_path() / ("shrink_cli_err_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  struct Case {
+    std::string args;
+    int code;
+    bool has_line;
+  };
+  const std::string mal = kData + "/malformed/nan_value.mtx";
+  for (const Case& c : {Case{"spmv x.mtx --precision f16 --json", 1, false},
+                        Case{"spmv " + mal + " --json", 2, true},
+                        Case{"spmv " + (dir / "absent.mtx").string() + " --json", 2, false},
+                        Case{"convert " + kData + "/golden/general.mtx " + (dir / "o.bin").string() + " --json", 1, false}}) {
+    const auto r = run(c.args);
+    EXPECT_EQ(r.code, c.code) << c.args;
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(r.out)) << c.args << ": stdout is not one JSON document: " << r.out;
+    ASSERT_TRUE(j.contains("error")) << r.out;
+    EXPECT_EQ(j["error"]["exit_code"].get<int>(), c.code) << c.args;
+    EXPECT_FALSE(j["error"]["kind"].get<std::string>().empty());
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+    if (c.has_line) {
+      EXPECT_EQ(j["error"]["file"].get<std::string>(), mal);
+      EXPECT_GT(j["error"]["line"].get<int>(), 0);
+    }
+  }
+  if (shrink::cuda_device_count() == 0) {
+    const auto r = run("spmv " + kData + "/golden/general.mtx --backend cuda --json");
+    EXPECT_EQ(r.code, 3);
+    EXPECT_EQ(nlohmann::json::parse(r.out)["error"]["exit_code"].get<int>(), 3);
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -162,6 +226,16 @@ TEST(Cli, LassoPathJsonAndOutput) {
   for (const char* key : {"time_s", "backend", "device", "solver", "precision", "histogram"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["nnz"][0].get<int>(), 0);
+  // The grid starts at lambda_max, computed here from its definition (tests/test_util.hpp).
+  const auto xm = shrink::read_matrix<double, std::int64_t>(f.x).take_dense();
+  std::vector<double> xs, ys;
+  for (shrink::index_t i = 0; i < 40; ++i)
+    for (shrink::index_t c = 0; c < 6; ++c) xs.push_back(xm(i, c));
+  std::ifstream yin(f.y);
+  for (double v; yin >> v;) ys.push_back(v);
+  ASSERT_EQ(ys.size(), 40u);
+  const double lmax = static_cast<double>(shrink::test::lambda_max_by_definition(40, 6, xs, ys, shrink::LassoOptions{}));
+  EXPECT_NEAR(j["lambdas"][0].get<double>(), lmax, 1e-9 * lmax);
   const auto coef = shrink::read_matrix<double, std::int64_t>(out);
   EXPECT_EQ(coef.rows(), 6);
   EXPECT_EQ(coef.cols(), 12);
@@ -225,6 +299,19 @@ TEST(Cli, LassoBatchJsonOutputAndErrors) {
   EXPECT_EQ(j["n_not_converged"].get<int>(), 0);
   EXPECT_EQ(j["nnz"][2].get<int>(), 0);  // the all-zero response
   EXPECT_NEAR(j["lambdas"][0].get<double>(), 0.1 * j["lambda_max"][0].get<double>(), 1e-12);
+  {  // each problem's lambda_max from its definition
+    const auto xm = shrink::read_matrix<double, std::int64_t>(f.x).take_dense();
+    const auto ym = shrink::read_matrix<double, std::int64_t>(y).take_dense();
+    std::vector<double> xs;
+    for (shrink::index_t i = 0; i < 40; ++i)
+      for (shrink::index_t c = 0; c < 6; ++c) xs.push_back(xm(i, c));
+    for (int b = 0; b < 2; ++b) {
+      std::vector<double> yb;
+      for (shrink::index_t i = 0; i < 40; ++i) yb.push_back(ym(i, b));
+      const double want = static_cast<double>(shrink::test::lambda_max_by_definition(40, 6, xs, yb, shrink::LassoOptions{}));
+      EXPECT_NEAR(j["lambda_max"][b].get<double>(), want, 1e-9 * want) << b;
+    }
+  }
   const auto coef = shrink::read_matrix<double, std::int64_t>(out);
   EXPECT_EQ(coef.rows(), 6);
   EXPECT_EQ(coef.cols(), 3);

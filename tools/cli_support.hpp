@@ -33,6 +33,23 @@ inline int exit_code_for(const Error& e) {
   }
 }
 
+// A failure: one line on stderr and, when the command was asked for --json, one JSON document on
+// stdout, {"error": {"kind", "message", "file", "line", "exit_code"}} (file and line where known),
+// so that a script parsing every outcome always gets a document. Returns the exit code.
+inline int report_failure(bool as_json, int code, const std::string& kind, const std::string& message,
+                          const std::string& file = {}, std::int64_t line = 0) {
+  std::fprintf(stderr, "shrink: %s: %s\n", kind.c_str(), message.c_str());
+  if (as_json) {
+    nlohmann::json e{{"kind", kind}, {"message", message}, {"exit_code", code}};
+    if (!file.empty()) {
+      e["file"] = file;
+      e["line"] = line;
+    }
+    std::printf("%s\n", nlohmann::json{{"error", e}}.dump(2).c_str());
+  }
+  return code;
+}
+
 // The context of a command: --backend (auto, cpu, cuda) and --threads (0: OpenMP's default).
 inline Context make_context(const std::string& backend, int threads) {
   ContextOptions options;

@@ -86,10 +86,9 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
   if (ymat.rows() != n)
     throw DimensionMismatch(args.y + ": Y has " + std::to_string(ymat.rows()) + " rows but X (" + args.x + ") has " +
                             std::to_string(n));
-  auto refuse = [](const std::string& what) {
-    std::cerr << "shrink: usage: " << what << " is not available for a batched fit (Y with several columns or "
-              << "--lambda-ratio); fit those problems one at a time\n";
-    return kUsage;
+  auto refuse = [&](const std::string& what) {
+    return report_failure(args.json, kUsage, "usage", what + " is not available for a batched fit (Y with several "
+                          "columns or --lambda-ratio); fit those problems one at a time");
   };
   if (args.cv > 0) return refuse("--cv");
   if (args.standardize) return refuse("--standardize");
@@ -101,9 +100,8 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
   else if (args.lambda_ratio) o.lambda_ratio = *args.lambda_ratio;
   else if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas (one per problem)", k);
   else {
-    std::cerr << "shrink: usage: a batched fit needs --lambda L, --lambda-ratio R or --lambdas-file F (one "
-                 "lambda per column of Y)\n";
-    return kUsage;
+    return report_failure(args.json, kUsage, "usage", "a batched fit needs --lambda L, --lambda-ratio R or "
+                          "--lambdas-file F (one lambda per column of Y)");
   }
   o.l1_ratio = args.l1_ratio;
   o.fit_intercept = !args.no_intercept;
@@ -196,8 +194,7 @@ int run_lasso(const LassoArgs& args) {
   } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
     y = d.labels;
   } else {
-    std::cerr << "shrink: usage: Y is required unless X is an svmlight file (whose labels are y)\n";
-    return kUsage;
+    return report_failure(args.json, kUsage, "usage", "Y is required unless X is an svmlight file (whose labels are y)");
   }
 
   if (args.lambda_ratio) {  // svmlight labels as the one response

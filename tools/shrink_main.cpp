@@ -248,6 +248,10 @@ int main(int argc, char** argv) {
   exporter->add_option("--out-dir", export_args.out_dir, "Directory for the .npy files")->required();
   exporter->add_flag("--json", export_args.json, "Print JSON");
 
+  // --json anywhere on the line asks for a JSON document on failure too.
+  bool as_json = false;
+  for (int a = 1; a < argc; ++a) as_json = as_json || std::string_view(argv[a]) == "--json";
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -257,6 +261,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (as_json) return report_failure(true, kUsage, "usage", e.what());
     app.exit(e);
     return kUsage;
   }
@@ -279,21 +284,16 @@ int main(int argc, char** argv) {
         }
       if (*exporter) return run_sae_export(export_args);
     } catch (const InvalidArgument& e) {
-      std::cerr << "shrink: bad input: " << e.what() << "\n";
-      return kBadInput;
+      return report_failure(as_json, kBadInput, "bad input", e.what());
     }
   } catch (const ParseError& e) {
-    std::cerr << "shrink: bad input: " << e.what() << "\n";
-    return kBadInput;
+    return report_failure(as_json, kBadInput, "bad input", e.what(), e.file(), e.line());
   } catch (const Error& e) {
-    std::cerr << "shrink: " << to_string(e.kind()) << ": " << e.what() << "\n";
-    return exit_code_for(e);
+    return report_failure(as_json, exit_code_for(e), to_string(e.kind()), e.what());
   } catch (const std::bad_alloc&) {
-    std::cerr << "shrink: out of memory\n";
-    return kResource;
+    return report_failure(as_json, kResource, "OutOfMemory", "out of memory");
   } catch (const std::exception& e) {
-    std::cerr << "shrink: internal error: " << e.what() << "\n";
-    return kResource;
+    return report_failure(as_json, kResource, "internal error", e.what());
   }
   return kUsage;
 }
