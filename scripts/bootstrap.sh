@@ -3,12 +3,17 @@
 #   bash scripts/bootstrap.sh demo   install missing packages, build, run `shrink demo`
 #   bash scripts/bootstrap.sh test   install missing packages, configure + build + run the tests
 #   bash scripts/bootstrap.sh deps   only install missing packages
+#   bash scripts/bootstrap.sh ci-deps  also what .ci/run's sanitizer and fuzz builds need
 # The CUDA toolkit is optional: when nvcc is found the CUDA backend is built too (SHRINK_CUDA=AUTO).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
           libcli11-dev nlohmann-json3-dev libfast-float-dev patchelf xz-utils)
+
+# What .ci/run's extra checks add: clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP with
+# the Archer tool (ThreadSanitizer understands it; GCC's libgomp gives false reports).
+ci_packages=(clang libclang-rt-dev libomp-dev)
 
 install_missing() {
   local missing=()
@@ -34,6 +39,7 @@ fi
 
 case "${1:-demo}" in
   deps) install_missing ;;
+  ci-deps) packages+=("${ci_packages[@]}"); install_missing ;;
   demo)
     install_missing
     cmake --preset default >/dev/null
@@ -44,5 +50,5 @@ case "${1:-demo}" in
     install_missing
     cmake --workflow --preset default
     ;;
-  *) echo "usage: $0 [demo|test|deps]" >&2; exit 1 ;;
+  *) echo "usage: $0 [demo|test|deps|ci-deps]" >&2; exit 1 ;;
 esac

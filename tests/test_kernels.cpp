@@ -112,7 +112,7 @@ void check_spmv_all(Backend backend) {
         expect_close(got, want, mag, tolerance<V>() * 4, what);
         // Deterministic: a second run gives the same bits.
         const auto again = run_spmv(ctx, a, path, alpha, x, beta, y0);
-        ASSERT_EQ(0, std::memcmp(got.data(), again.data(), got.size() * sizeof(V))) << what;
+        ASSERT_TRUE(same_bits(got, again)) << what;
         if (backend == Backend::Cuda) {
           const auto twin = run_spmv(cpu, a, path, alpha, x, beta, y0);
           expect_close(got, std::vector<long double>(twin.begin(), twin.end()), mag,
@@ -164,7 +164,7 @@ TEST(KernelsCpu, SpmvSplitsLongRowsAcrossThreads) {
       }
       expect_close(got, want, mag, 1e-15, "threads " + std::to_string(threads));
       const auto again = run_spmv(ctx, a, t ? Path::Transpose : Path::Forward, 2.0, x, 0.5, y0);
-      ASSERT_EQ(0, std::memcmp(got.data(), again.data(), got.size() * sizeof(double)));
+      ASSERT_TRUE(same_bits(got, again));
     }
   }
 }
@@ -283,7 +283,7 @@ void check_cusparse_baselines(const Context& ctx) {
       }
       expect_close(runs[0], w, m, tolerance<V>() * 8, std::string(to_string(algorithm)) + (t ? " transposed" : ""));
       if (algorithm == SpmvAlgorithm::CusparseAlg2)
-        EXPECT_EQ(0, std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(V)))
+        EXPECT_TRUE(same_bits(runs[0], runs[1]))
             << "ALG2 repeat" << (t ? " transposed" : "");
     }
   }

@@ -535,18 +535,7 @@ TEST(Lasso, SparsityAndHistogram) {
   EXPECT_LT(zeros, 30);
   const auto h = coefficient_histogram(p, l, 6);
   ASSERT_EQ(h.edges.size(), 7u);
-  // Every non-zero |coefficient| falls in exactly one bin, counted here against the edges.
-  std::vector<std::int64_t> counts(6, 0);
-  for (double c : coef) {
-    if (c == 0) continue;
-    const double a = std::abs(c);
-    ASSERT_GE(a, h.edges.front());
-    ASSERT_LE(a, h.edges.back());
-    std::size_t b = 0;
-    while (b + 1 < 6 && a >= h.edges[b + 1]) ++b;
-    ++counts[b];
-  }
-  EXPECT_EQ(counts, h.counts);
+  test::expect_histogram_of(coef, h, "coefficients");
   EXPECT_EQ(p.coefficients.cols(), 10);
   EXPECT_EQ(p.coefficients.rows(), 30);
 }

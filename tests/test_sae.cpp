@@ -234,7 +234,8 @@ void check_topk(const Context& ctx) {
   for (index_t j = 11; j < m; j += 13) z[7 * m + j] = (j / 13) % 2 ? V(0) : V(-0.0);  // +0 and -0 tie
   std::vector<std::uint8_t> allowed(static_cast<std::size_t>(m), 1);
   for (index_t j = 0; j < m; j += 2) allowed[j] = 0;
-  const auto zd = to_backend(ctx, z), ad = to_backend(ctx, allowed);
+  const auto zd = to_backend(ctx, z);
+  const auto ad = to_backend(ctx, allowed);
   for (const bool masked : {false, true}) {
     Array<std::int32_t> idx_d(ctx, static_cast<std::size_t>(rows * k), ctx.memory_space());
     Array<V> val_d(ctx, static_cast<std::size_t>(rows * k), ctx.memory_space());
@@ -599,16 +600,9 @@ TEST_P(Sae, MetricsDescribeTheCodes) {
   EXPECT_NEAR(m.mean_activation, mean_act, 1e-9 * mean_act);
   EXPECT_DOUBLE_EQ(m.dead_fraction, dead);
   EXPECT_NEAR(m.sparsity_ratio, 1.0 - static_cast<double>(active) / double(n * lat), 1e-12);
-  // The histogram: each non-zero activation in one bin of the reported edges.
+  // The histogram against the non-zero activations recomputed here.
   ASSERT_EQ(m.activation_histogram.counts.size(), std::size_t(bins));
-  const auto& edges = m.activation_histogram.edges;
-  std::vector<std::int64_t> counts(static_cast<std::size_t>(bins), 0);
-  for (double v : nonzero) {
-    std::size_t b = 0;
-    while (b + 1 < std::size_t(bins) && v >= edges[b + 1]) ++b;
-    ++counts[b];
-  }
-  EXPECT_EQ(counts, m.activation_histogram.counts);
+  test::expect_histogram_of(nonzero, m.activation_histogram, "activations");
 }
 
 TEST(SaeNormalizer, AppliesAndInverts) {

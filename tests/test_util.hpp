@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -74,6 +75,13 @@ std::vector<V> random_vector(index_t n, unsigned seed) {
   std::vector<V> v(static_cast<std::size_t>(n));
   for (auto& e : v) e = static_cast<V>(dist(gen));
   return v;
+}
+
+// Bit-identical vectors (== would tie -0.0 with +0.0 and fail NaN == NaN); empty ones compare equal
+// without handing memcmp a null pointer.
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0);
 }
 
 // A scratch file name no other test, parameter instance or process uses: the CPU and CUDA instances
@@ -152,6 +160,37 @@ inline long double lambda_max_by_definition(index_t n, index_t p, const std::vec
     best = std::max(best, score / (o.l1_ratio * factor(j)));
   }
   return best;
+}
+
+// A magnitude histogram against the non-zero values it summarizes, without restating its formula:
+// every value lies between the first and last edges, and each bin holds at least the values strictly
+// inside its edges and at most those on or inside them (edges are rounded, so a value on one may
+// land either side; the slack is a few ulps).
+inline void expect_histogram_of(const std::vector<double>& values, const MagnitudeHistogram& h, const std::string& what) {
+  const std::size_t bins = h.counts.size();
+  ASSERT_EQ(h.edges.size(), bins + 1) << what;
+  const double slack = 1e-12;
+  std::int64_t total = 0;
+  for (double v : values) {
+    if (v == 0) continue;
+    ++total;
+    EXPECT_GE(std::fabs(v), h.edges.front() * (1 - slack)) << what;
+    EXPECT_LE(std::fabs(v), h.edges.back() * (1 + slack)) << what;
+  }
+  std::int64_t counted = 0;
+  for (std::size_t b = 0; b < bins; ++b) {
+    std::int64_t inside = 0, near = 0;
+    for (double v : values) {
+      if (v == 0) continue;
+      const double a = std::fabs(v);
+      inside += a > h.edges[b] * (1 + slack) && a < h.edges[b + 1] * (1 - slack);
+      near += a >= h.edges[b] * (1 - slack) && a <= h.edges[b + 1] * (1 + slack);
+    }
+    EXPECT_GE(h.counts[b], inside) << what << " bin " << b;
+    EXPECT_LE(h.counts[b], near) << what << " bin " << b;
+    counted += h.counts[b];
+  }
+  EXPECT_EQ(counted, total) << what;
 }
 
 template <class V>

@@ -69,7 +69,7 @@ class Reader {
                                                          " values do not fit in the " +
                                                          std::to_string(bytes_.size() - at_) + " bytes left");
     std::vector<T> v(static_cast<std::size_t>(count));
-    std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(v.data(), bytes_.data() + at_, v.size() * sizeof(T));  // memcpy may not take null
     at_ += v.size() * sizeof(T);
     return v;
   }
