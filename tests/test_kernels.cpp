@@ -8,7 +8,7 @@
 #include <random>
 #include <tuple>
 
-#include "kernels/ops/merge_spmv_tile.hpp"
+#include "kernels/common/merge_spmv_tile.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink::test {

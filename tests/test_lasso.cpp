@@ -687,8 +687,10 @@ TEST_P(LassoKernels, GramCoordinateDescentMatchesReference) {
         auto gd = to_backend(ctx, g), l1d = to_backend(ctx, l1), dd = to_backend(ctx, denom), ld = to_backend(ctx, lip);
         auto bd = to_backend(ctx, beta), grd = to_backend(ctx, grad);
         Array<index_t> active(ctx, static_cast<std::size_t>(p), ctx.memory_space());
+        Array<double> work(ctx, static_cast<std::size_t>(2 * p), ctx.memory_space());
+        Array<float> work_f(ctx, static_cast<std::size_t>(2 * p), ctx.memory_space());
         SHRINK_DISPATCH(ctx, gram_cd, ctx, p, gd.data(), p, l1d.data(), dd.data(), ld.data(), positive, 3, 2,
-                        bd.data(), grd.data(), active.data());
+                        bd.data(), grd.data(), active.data(), work.data());
         gram_cd_reference(p, g, l1, denom, lip, positive, 3, 2, bref, gref);
         const auto bgot = bd.to_vector(ctx), ggot = grd.to_vector(ctx);
         for (index_t j = 0; j < p; ++j) {
@@ -699,7 +701,7 @@ TEST_P(LassoKernels, GramCoordinateDescentMatchesReference) {
         // The same sweeps again from the same start: the same bits.
         auto bd2 = to_backend(ctx, beta), grd2 = to_backend(ctx, grad);
         SHRINK_DISPATCH(ctx, gram_cd, ctx, p, gd.data(), p, l1d.data(), dd.data(), ld.data(), positive, 3, 2,
-                        bd2.data(), grd2.data(), active.data());
+                        bd2.data(), grd2.data(), active.data(), work.data());
         ASSERT_EQ(bd2.to_vector(ctx), bgot);
         ASSERT_EQ(grd2.to_vector(ctx), ggot);
         // gram_cd<float> on the same problem, against the same long double reference: float's
@@ -708,7 +710,7 @@ TEST_P(LassoKernels, GramCoordinateDescentMatchesReference) {
         auto gf = to_backend(ctx, f(g)), l1f = to_backend(ctx, f(l1)), df = to_backend(ctx, f(denom)), lf = to_backend(ctx, f(lip));
         auto bf = to_backend(ctx, f(beta)), grf = to_backend(ctx, f(grad));
         SHRINK_DISPATCH(ctx, gram_cd, ctx, p, gf.data(), p, l1f.data(), df.data(), lf.data(), positive, 3, 2,
-                        bf.data(), grf.data(), active.data());
+                        bf.data(), grf.data(), active.data(), work_f.data());
         const auto bfl = bf.to_vector(ctx);
         long double scale = 1;
         for (index_t j = 0; j < p; ++j) scale = std::max(scale, std::fabs(bref[j]));

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "host/core/dispatch.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "host/core/dispatch.hpp"
 #include "kernels/ops/topk_math.hpp"
 #include "shrink/shrink.hpp"
 #include "tests/test_paths.hpp"
@@ -292,12 +292,12 @@ TEST_P(SaeKernelTwins, CorruptionHasTheAskedStatistics) {
   const DenseView<const double> xv(xd.data(), rows, cols, cols, Layout::RowMajor, ctx.memory_space());
   Array<double> od(ctx, x.size(), ctx.memory_space());
   const DenseView<double> ov(od.data(), rows, cols, cols, Layout::RowMajor, ctx.memory_space());
-  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Mask, 0.3, 77, ov);
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, kernels::Noise::Mask, 0.3, 77, ov);
   auto out = od.to_vector(ctx);
   const auto zeros = std::count(out.begin(), out.end(), 0.0);
   EXPECT_EQ(std::count(out.begin(), out.end(), 2.0) + zeros, static_cast<std::ptrdiff_t>(out.size()));
   EXPECT_NEAR(double(zeros) / count, 0.3, 5 * std::sqrt(0.3 * 0.7 / count));
-  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, kernels::Noise::Gaussian, 0.5, 77, ov);
   out = od.to_vector(ctx);
   double mean = 0, var = 0;
   for (double v : out) mean += v - 2.0;
@@ -306,7 +306,7 @@ TEST_P(SaeKernelTwins, CorruptionHasTheAskedStatistics) {
   var /= count;
   EXPECT_NEAR(mean, 0.0, 5 * 0.5 / std::sqrt(count));
   EXPECT_NEAR(var, 0.25, 5 * 0.25 * std::sqrt(2.0 / count));
-  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, CorruptionKind::Gaussian, 0.5, 77, ov);
+  SHRINK_DISPATCH(ctx, corrupt, ctx, xv, kernels::Noise::Gaussian, 0.5, 77, ov);
   EXPECT_EQ(od.to_vector(ctx), out);  // keyed on (seed, element): reproducible
 }
 

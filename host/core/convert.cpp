@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <numeric>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/ops.hpp"

@@ -1,4 +1,4 @@
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "shrink/generate.hpp"
 
 #include <algorithm>

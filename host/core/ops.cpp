@@ -68,14 +68,8 @@ void spmv(const Context& ctx, Op op, V alpha, const CsrView<V, I>& a, In<VectorV
   check_vec(ctx, x, t ? a.rows : a.cols, "x", shape);
   check_vec(ctx, y, t ? a.cols : a.rows, "y", shape);
   if (algorithm == SpmvAlgorithm::Cusparse || algorithm == SpmvAlgorithm::CusparseAlg2) {
-#if SHRINK_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda) {
-      detail::cuda_activate(ctx.cuda_state());
-      kernels::cuda::cusparse_spmv(ctx, algorithm, op, alpha, a, x.data, beta, y.data);
-      return;
-    }
-#endif
-    throw InvalidArgument("the cusparse SpMV algorithm needs the CUDA backend");
+    detail::cusparse_spmv(ctx, algorithm == SpmvAlgorithm::CusparseAlg2, op, alpha, a, x.data, beta, y.data);
+    return;
   }
   void* ws = ctx.workspace(SHRINK_DISPATCH(ctx, csr_spmv_workspace, ctx, a, op));
   if (t) {

@@ -1,4 +1,4 @@
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"

@@ -10,7 +10,7 @@
 #include <limits>
 #include <optional>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"

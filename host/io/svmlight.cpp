@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/batch_lasso.hpp"

@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
 
 namespace shrink::lasso_detail {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 
 namespace shrink::lasso_detail {

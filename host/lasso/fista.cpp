@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"

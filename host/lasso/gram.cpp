@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/context.hpp"
 #include "shrink/ops.hpp"
@@ -34,6 +34,7 @@ class GramSolver final : public Solver {
     l1_ = Array<double>(ctx, np, space);
     denom_ = Array<double>(ctx, np, space);
     active_ = Array<index_t>(ctx, np, space);
+    active_work_ = Array<double>(ctx, 2 * np, space);
   }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
@@ -64,7 +65,7 @@ class GramSolver final : public Solver {
       }
       SHRINK_DISPATCH(ctx_, gram_cd, ctx_, p_, data_->gram.data(), p_, l1_.data(), denom_.data(),
                       data_->lipschitz.data(), prob_.positive, 1, kActiveSweeps, beta_.data(), grad_.data(),
-                      active_.data());
+                      active_.data(), active_work_.data());
     }
     beta = beta_.to_vector(ctx_);
     return out;
@@ -117,7 +118,7 @@ class GramSolver final : public Solver {
   const UnpenalizedSolver& unpen_;
   index_t p_;
   std::shared_ptr<const GramData> data_;
-  Array<double> grad_, beta_, l1_, denom_;
+  Array<double> grad_, beta_, l1_, denom_, active_work_;
   Array<index_t> active_;
 };
 }  // namespace

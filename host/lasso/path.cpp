@@ -9,7 +9,7 @@
 #include <numeric>
 #include <string>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/error.hpp"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "shrink/error.hpp"
 

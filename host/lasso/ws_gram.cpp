@@ -17,7 +17,7 @@
 #include <cmath>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/ops.hpp"
@@ -112,6 +112,7 @@ class WorkingSetGramSolver final : public Solver {
       *a = Array<V>(ctx_, nk, space);
     ws_ = Array<index_t>(ctx_, nk, space);
     active_w_ = Array<index_t>(ctx_, nk, space);
+    active_work_w_ = Array<V>(ctx_, 2 * nk, space);
     gram_ = Array<V>(ctx_, nk * nk, space);
     rows_per_block_ = std::clamp<index_t>(kBlockEntries / k, 1, std::max<index_t>(n_, 1));
     columns_ = Array<V>(ctx_, static_cast<std::size_t>(rows_per_block_) * nk, space);
@@ -162,7 +163,8 @@ class WorkingSetGramSolver final : public Solver {
       if (rounds > 0 && block_gap(lambda, k, yy) <= tol) break;
       if (rounds >= budget) break;
       SHRINK_DISPATCH(ctx_, gram_cd, ctx_, k, g.data, k, l1_w_.data(), denom_w_.data(), lip_w_.data(),
-                      prob_.positive, 1, kActiveSweeps, beta_w_.data(), grad_w_.data(), active_w_.data());
+                      prob_.positive, 1, kActiveSweeps, beta_w_.data(), grad_w_.data(), active_w_.data(),
+                      active_work_w_.data());
       ++rounds;
     }
     SHRINK_DISPATCH(ctx_, scatter_rows, ctx_, DenseView<const V>(beta_w_.data(), k, 1, 1, Layout::RowMajor, space),
@@ -186,7 +188,7 @@ class WorkingSetGramSolver final : public Solver {
   DeviceDesign<V> design_;
   index_t n_, p_, usable_ = 0, max_size_ = 1, capacity_ = 0, rows_per_block_ = 1;
   Array<V> beta_, g_, u_, l1_, l2_, lipschitz_;
-  Array<V> beta_w_, grad_w_, q_w_, lip_w_, l1_w_, denom_w_, factors_w_, mu_w_, gram_, columns_;
+  Array<V> beta_w_, grad_w_, q_w_, lip_w_, l1_w_, denom_w_, factors_w_, mu_w_, gram_, columns_, active_work_w_;
   Array<index_t> ws_, active_w_;
 };
 

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <random>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/nn/nn_detail.hpp"
 #include "shrink/nn.hpp"

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/nn/nn_detail.hpp"
 #include "shrink/nn.hpp"
@@ -112,6 +112,16 @@ std::string check_layer_product(const Context& ctx, const BsrView<V, I>& w, cons
   return shape;
 }
 
+// The public precision as the kernels name it.
+kernels::Precision to_kernel(MatmulPrecision precision) {
+  switch (precision) {
+    case MatmulPrecision::Tf32: return kernels::Precision::Tf32;
+    case MatmulPrecision::Bf16: return kernels::Precision::Bf16;
+    case MatmulPrecision::Strict: break;
+  }
+  return kernels::Precision::Strict;
+}
+
 }  // namespace
 
 template <class V, class I>
@@ -121,17 +131,10 @@ void bsr_linear_forward(const Context& ctx, In<DenseView<const V>> x, const BsrV
   const auto shape = check_layer_product(ctx, w, x, "X", w.cols, y, "Y", w.rows);
   if (!bias.empty()) check_vec(ctx, bias, w.rows, "bias", shape);
   if (algorithm != BsrAlgorithm::Auto) {
-#if SHRINK_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda && std::is_same_v<V, float> && w.block_height == w.block_width) {
-      detail::cuda_activate(ctx.cuda_state());
-      kernels::cuda::cusparse_bsr_forward(ctx, algorithm, x, w, bias.empty() ? nullptr : bias.data, y);
-      return;
-    }
-#endif
-    throw InvalidArgument(std::string("the ") + to_string(algorithm) +
-                          " baseline needs the CUDA backend, float values and square blocks");
+    detail::cusparse_bsr_forward(ctx, x, w, bias.empty() ? nullptr : bias.data, y);
+    return;
   }
-  SHRINK_DISPATCH(ctx, bsr_forward, ctx, x, w, bias.empty() ? nullptr : bias.data, y, precision);
+  SHRINK_DISPATCH(ctx, bsr_forward, ctx, x, w, bias.empty() ? nullptr : bias.data, y, to_kernel(precision));
 }
 
 template <class V, class I>
@@ -142,7 +145,7 @@ void bsr_linear_backward_input(const Context& ctx, In<DenseView<const V>> dy, co
   check_vec(ctx, columns.block_row.view(), w.nnzb, "column index block_row", shape);
   check_vec(ctx, columns.block_index.view(), w.nnzb, "column index block_index", shape);
   SHRINK_DISPATCH(ctx, bsr_backward_input, ctx, dy, w, columns.col_ptr.data(), columns.block_row.data(),
-                  columns.block_index.data(), dx, precision);
+                  columns.block_index.data(), dx, to_kernel(precision));
 }
 
 template <class V, class I>
@@ -150,7 +153,7 @@ void bsr_linear_weight_grad(const Context& ctx, In<DenseView<const V>> dy, In<De
                             const BsrView<V, I>& w, VectorView<V> grad, MatmulPrecision precision) {
   check_layer_product(ctx, w, dy, "dY", w.rows, x, "X", w.cols);
   check_vec(ctx, grad, w.nnzb * w.block_size(), "dW", "W's stored blocks");
-  SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, dy, x, w, grad.data, precision);
+  SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, dy, x, w, grad.data, to_kernel(precision));
 }
 
 template <class V>

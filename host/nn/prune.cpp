@@ -5,7 +5,7 @@
 #include <numeric>
 #include <string>
 
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/text_scan.hpp"
 #include "host/nn/nn_detail.hpp"

@@ -10,7 +10,7 @@
 #include <utility>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/nn/nn_detail.hpp"
 #include "shrink/io.hpp"
@@ -222,6 +222,8 @@ void full_pattern(index_t rows, index_t cols, BlockShape b, std::vector<I32>& rp
 bool sparse_topk_of(const SaeConfig& c) {
   return c.activation == SaeActivation::TopK && c.topk_decoder == TopKDecoder::Sparse && !c.block_sparse;
 }
+
+using kernels::Activation;
 
 Activation activation_of(const SaeConfig& c) {
   return c.activation == SaeActivation::SigmoidKl ? Activation::Sigmoid : Activation::Relu;

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "host/core/dispatch.hpp"
-#include "host/core/instantiate.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "kernels/ops/counter_rng.hpp"
 #include "shrink/sae.hpp"
@@ -17,6 +17,16 @@
 namespace shrink {
 
 namespace {
+
+// The public corruption kind as the kernel names it.
+kernels::Noise noise_of(CorruptionKind kind) {
+  switch (kind) {
+    case CorruptionKind::Gaussian: return kernels::Noise::Gaussian;
+    case CorruptionKind::Mask: return kernels::Noise::Mask;
+    case CorruptionKind::None: break;
+  }
+  return kernels::Noise::None;
+}
 
 constexpr std::uint64_t kShuffleStream = 0x53485546464C45ull;  // distinct keys per use of the seed
 constexpr std::uint64_t kNoiseStream = 0x4E4F495345ull;
@@ -348,7 +358,8 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
       model.prune_to(state.schedule.sparsity_at(t), o.norm);
     SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, perm.data() + state.epoch_step * batch, target.view());
     if (noisy)
-      SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), o.corruption.kind, V(o.corruption.level),
+      SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), noise_of(o.corruption.kind),
+                      V(o.corruption.level),
                       kernels::counter_hash(state.seed ^ kNoiseStream, static_cast<std::uint64_t>(t)), input.view());
     const SaeLoss loss = model.evaluate(noisy ? input.view() : target.view(), target.view(), true, true);
     model.step(o.adam);

@@ -10,6 +10,8 @@
 namespace shrink {
 
 enum class Layout { RowMajor, ColMajor };
+// How a matrix is applied: A or A^T.
+enum class Op { NoTranspose, Transpose };
 const char* to_string(Layout layout) noexcept;
 
 template <class T>

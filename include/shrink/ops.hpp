@@ -14,7 +14,6 @@ namespace shrink {
 template <class T>
 using In = std::type_identity_t<T>;
 
-enum class Op { NoTranspose, Transpose };
 
 enum class SpmvAlgorithm {
   Auto,       // our kernel (CPU: nnz-balanced rows; CUDA: merge-path)

@@ -30,9 +30,6 @@ enum class SaeActivation { SigmoidKl, ReluL1, TopK };
 const char* to_string(SaeActivation activation) noexcept;
 SaeActivation parse_sae_activation(std::string_view text);  // sigmoid-kl, relu-l1, topk
 
-// The elementwise nonlinearity of a layer (kernel argument).
-enum class Activation { Identity, Relu, Sigmoid };
-
 // How the TopK decoder runs: from the k active latents by gathering (never forming the dense
 // batch x latents code or its gradient), or as the dense masked product (the baseline it must equal).
 enum class TopKDecoder { Sparse, Dense };

@@ -2,7 +2,8 @@
 #include <cblas.h>
 
 #include "kernels/ops/blend.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/blas_kernels.hpp"
+#include "shrink/context.hpp"
 
 namespace shrink::kernels::cpu {
 

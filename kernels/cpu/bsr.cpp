@@ -14,7 +14,8 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/bsr_kernels.hpp"
+#include "shrink/context.hpp"
 
 namespace shrink::kernels::cpu {
 
@@ -232,7 +233,7 @@ void fill_rows(DenseView<V> y, const V* bias) {
 
 template <class V, class I>
 void bsr_forward(const Context&, DenseView<const V> x, const BsrView<V, I>& w, const V* bias, DenseView<V> y,
-                 MatmulPrecision) {
+                 Precision) {
   const index_t bh = w.block_height, bw = w.block_width, bs = bh * bw;
   fill_rows(y, bias);
   if (y.rows == 0 || w.nnzb == 0) return;
@@ -259,7 +260,7 @@ void bsr_forward(const Context&, DenseView<const V> x, const BsrView<V, I>& w, c
 
 template <class V, class I>
 void bsr_backward_input(const Context&, DenseView<const V> dy, const BsrView<V, I>& w, const I* col_ptr,
-                        const I* block_row, const I* block_index, DenseView<V> dx, MatmulPrecision) {
+                        const I* block_row, const I* block_index, DenseView<V> dx, Precision) {
   const index_t bh = w.block_height, bw = w.block_width, bs = bh * bw;
   fill_rows<V>(dx, nullptr);
   if (dx.rows == 0 || w.nnzb == 0) return;
@@ -285,7 +286,7 @@ void bsr_backward_input(const Context&, DenseView<const V> dy, const BsrView<V, 
 
 template <class V, class I>
 void bsr_weight_grad(const Context&, DenseView<const V> dy, DenseView<const V> x, const BsrView<V, I>& w, V* grad,
-                     MatmulPrecision) {
+                     Precision) {
   const index_t bh = w.block_height, bw = w.block_width, bs = bh * bw;
   std::fill(grad, grad + w.nnzb * bs, V(0));
   if (x.rows == 0 || w.nnzb == 0) return;
@@ -342,40 +343,6 @@ void bsr_weight_grad(const Context&, DenseView<const V> dy, DenseView<const V> x
   }
 }
 
-template <class V>
-void column_sums(const Context&, DenseView<const V> m, V* out) {
-  // Columns split among threads; each column summed in row order.
-#pragma omp parallel
-  {
-    const int threads = omp_get_num_threads(), t = omp_get_thread_num();
-    const index_t c0 = m.cols * t / threads, c1 = m.cols * (t + 1) / threads;
-    for (index_t j = c0; j < c1; ++j) out[j] = 0;
-    for (index_t i = 0; i < m.rows; ++i) {
-      const V* row = m.layout == Layout::RowMajor ? m.data + i * m.ld : nullptr;
-      for (index_t j = c0; j < c1; ++j) out[j] += row ? row[j] : m.data[j * m.ld + i];
-    }
-  }
-}
-
-template <class V>
-void adam_step(const Context&, index_t n, V* w, const V* g, V* m, V* v, AdamArgs<V> a) {
-#pragma omp parallel for simd schedule(static)
-  for (index_t i = 0; i < n; ++i) adam_update(w[i], g[i], m[i], v[i], a);
-}
-
-template <class V>
-void sgd_step(const Context&, index_t n, V* w, const V* g, V* velocity, SgdArgs<V> a) {
-#pragma omp parallel for simd schedule(static)
-  for (index_t i = 0; i < n; ++i) sgd_update(w[i], g[i], velocity ? velocity + i : nullptr, a);
-}
-
-template <class V>
-void relu_mask(const Context&, index_t n, const V* a, V* g) {
-#pragma omp parallel for simd schedule(static)
-  for (index_t i = 0; i < n; ++i) g[i] = a[i] > V(0) ? g[i] : V(0);
-}
-
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_BSR)
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_OPTIM)
 
 }  // namespace shrink::kernels::cpu

@@ -7,7 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/reduce_kernels.hpp"
+#include "shrink/context.hpp"
 
 namespace shrink::kernels::cpu {
 
@@ -96,6 +97,21 @@ LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const
   LassoDualTerms total;
   for (const auto& part : partial) total = combine_dual_terms(total, part);
   return total;
+}
+
+template <class V>
+void column_sums(const Context&, DenseView<const V> m, V* out) {
+  // Columns split among threads; each column summed in row order.
+#pragma omp parallel
+  {
+    const int threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const index_t c0 = m.cols * t / threads, c1 = m.cols * (t + 1) / threads;
+    for (index_t j = c0; j < c1; ++j) out[j] = 0;
+    for (index_t i = 0; i < m.rows; ++i) {
+      const V* row = m.layout == Layout::RowMajor ? m.data + i * m.ld : nullptr;
+      for (index_t j = c0; j < c1; ++j) out[j] += row ? row[j] : m.data[j * m.ld + i];
+    }
+  }
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)

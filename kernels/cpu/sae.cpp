@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "kernels/ops/counter_rng.hpp"
-#include "kernels/cpu/threads.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/cpu/launch.hpp"
+#include "kernels/ops/sae_kernels.hpp"
 
 namespace shrink::kernels::cpu {
 
@@ -318,7 +318,7 @@ void row_sq_dist(const Context& ctx, DenseView<const V> a, DenseView<const V> b,
 }
 
 template <class V>
-void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind, V level, std::uint64_t seed,
+void corrupt(const Context& ctx, DenseView<const V> x, Noise kind, V level, std::uint64_t seed,
              DenseView<V> out) {
   const index_t n = x.cols;
 #pragma omp parallel for num_threads(threads_for(ctx, x.rows * n, kGrain))
@@ -327,31 +327,17 @@ void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind, V le
     V* o = row(out, i);
     for (index_t q = 0; q < n; ++q) {
       const auto e = static_cast<std::uint64_t>(i * n + q);
-      if (kind == CorruptionKind::Gaussian) {
+      if (kind == Noise::Gaussian) {
         const double u1 = counter_uniform(seed, 2 * e), u2 = counter_uniform(seed, 2 * e + 1);
         const double normal = std::sqrt(-2 * std::log(u1)) * std::cos(6.283185307179586 * u2);
         o[q] = xr[q] + V(double(level) * normal);
-      } else if (kind == CorruptionKind::Mask) {
+      } else if (kind == Noise::Mask) {
         o[q] = counter_uniform(seed, e) < double(level) ? V(0) : xr[q];
       } else {
         o[q] = xr[q];
       }
     }
   }
-}
-
-template <class V>
-void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-#pragma omp parallel for num_threads(threads_for(ctx, dst.rows * dst.cols, kGrain))
-  for (index_t i = 0; i < dst.rows; ++i)
-    std::memcpy(row(dst, i), src.data + rows[i] * src.ld, sizeof(V) * static_cast<std::size_t>(dst.cols));
-}
-
-template <class V>
-void scatter_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-#pragma omp parallel for num_threads(threads_for(ctx, src.rows * src.cols, kGrain))
-  for (index_t i = 0; i < src.rows; ++i)
-    std::memcpy(dst.data + rows[i] * dst.ld, src.data + i * src.ld, sizeof(V) * static_cast<std::size_t>(src.cols));
 }
 
 template <class V>

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "kernels/ops/blend.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/spmv_kernels.hpp"
 #include "kernels/ops/merge_path.hpp"
-#include "kernels/cpu/threads.hpp"
+#include "kernels/cpu/launch.hpp"
 
 namespace shrink::kernels::cpu {
 
@@ -184,22 +184,6 @@ void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<con
 }
 
 template <class V, class I>
-void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a, const index_t* rows, index_t col_first,
-                           DenseView<V> dst) {
-  const I first = static_cast<I>(col_first), last = static_cast<I>(col_first + dst.cols);
-#pragma omp parallel for num_threads(threads_for(ctx, dst.rows * dst.cols))
-  for (index_t t = 0; t < dst.rows; ++t) {
-    V* out = dst.data + t * dst.ld;
-    std::fill(out, out + dst.cols, V(0));
-    const I* begin = a.col_idx + a.row_ptr[rows[t]];
-    const I* end = a.col_idx + a.row_ptr[rows[t] + 1];
-    // Columns increase within a row: find the first in range, stop at the first past it.
-    for (const I* e = std::lower_bound(begin, end, first); e != end && *e < last; ++e)
-      out[*e - first] = a.values[e - a.col_idx];
-  }
-}
-
-template <class V, class I>
 void csr_transpose(const Context&, const CsrView<V, I>& a, I* t_row_ptr, I* t_col_idx,
                    V* t_values) {
   // Counting sort by column; scanning rows in order keeps each new row sorted.
@@ -216,6 +200,6 @@ void csr_transpose(const Context&, const CsrView<V, I>& a, I* t_row_ptr, I* t_co
   }
 }
 
-SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPARSE)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPMV)
 
 }  // namespace shrink::kernels::cpu

@@ -1,7 +1,7 @@
 // CUDA dense products through cuBLAS (column-major). A row-major operand is the transpose of a
 // column-major one; a row-major C is computed as C^T = op(B)^T op(A)^T.
-#include "kernels/cuda/common.cuh"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/ops/blas_kernels.hpp"
 
 namespace shrink::kernels::cuda {
 
@@ -40,18 +40,6 @@ cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperatio
 cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperation_t t, int n, int k,
                          const double* alpha, const double* a, int lda, const double* beta, double* c, int ldc) {
   return cublasDsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
-}
-
-// Copies one triangle of a column-major p x p matrix onto the other: the lower onto the upper when
-// from_lower, else the upper onto the lower.
-template <class V>
-__global__ void mirror_kernel(index_t p, index_t ld, V* c, bool from_lower) {
-  const index_t total = p * p;
-  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < total;
-       k += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t i = k % p, j = k / p;
-    if (from_lower ? i < j : i > j) c[j * ld + i] = c[i * ld + j];
-  }
 }
 
 }  // namespace
@@ -97,7 +85,6 @@ template <class V>
 void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
   const index_t p = a.cols;
   if (p == 0) return;
-  constexpr int kBlock = 256;
   // cuBLAS sees C column-major. Like the CPU twin, beta reads C's lower triangle (i >= j in C's own
   // order); for a row-major C that is the upper triangle of the column-major view.
   const bool from_lower = c.layout == Layout::ColMajor;
@@ -110,8 +97,14 @@ void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta, DenseView<V
                                   col ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(p), static_cast<int>(a.rows),
                                   &alpha, a.data, lead(a.ld), &beta, c.data, lead(c.ld)));
   }
-  mirror_kernel<<<grid_for(ctx, p * p, kBlock), kBlock, 0, stream_of(ctx)>>>(p, c.ld, c.data, from_lower);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  // Copy the triangle that was computed onto the other one (column-major view: element (i, j) at
+  // i + j ld).
+  const index_t ld = c.ld;
+  V* data = c.data;
+  for_each(ctx, p * p, [=] __device__(index_t k) {
+    const index_t i = k % p, j = k / p;
+    if (from_lower ? i < j : i > j) data[j * ld + i] = data[i * ld + j];
+  });
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BLAS)

@@ -16,8 +16,8 @@
 
 #include <type_traits>
 
-#include "kernels/cuda/common.cuh"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/ops/bsr_kernels.hpp"
 #include "shrink/error.hpp"
 
 namespace shrink::kernels::cuda {
@@ -261,19 +261,19 @@ __global__ void __launch_bounds__(kThreads) tile_kernel(Problem problem, index_t
 // tiles_x CTAs across (at most 2^31 - 1), tiles_y tile rows walked by at most 65535 CTAs down.
 template <class V, class Problem>
 void launch(const Context& ctx, index_t tiles_x, index_t tiles_y, const Problem& problem,
-            MatmulPrecision precision) {
+            Precision precision) {
   if (tiles_x == 0 || tiles_y == 0) return;
   if (tiles_x > 0x7fffffff)
     throw InvalidArgument("the layer needs " + std::to_string(tiles_x) + " tiles across; CUDA grids take 2^31 - 1");
   const dim3 grid(static_cast<unsigned>(tiles_x), static_cast<unsigned>(tiles_y < 65535 ? tiles_y : 65535));
   const auto stream = stream_of(ctx);
   if constexpr (std::is_same_v<V, float>) {
-    if (precision == MatmulPrecision::Tf32) {
+    if (precision == Precision::Tf32) {
       tile_kernel<V, Engine::Tf32><<<grid, kThreads, 0, stream>>>(problem, tiles_y);
       SHRINK_CUDA_CHECK_LAUNCH();
       return;
     }
-    if (precision == MatmulPrecision::Bf16) {
+    if (precision == Precision::Bf16) {
       tile_kernel<V, Engine::Bf16><<<grid, kThreads, 0, stream>>>(problem, tiles_y);
       SHRINK_CUDA_CHECK_LAUNCH();
       return;
@@ -285,76 +285,11 @@ void launch(const Context& ctx, index_t tiles_x, index_t tiles_y, const Problem&
 
 index_t sample_tiles(index_t rows) { return (rows + kTile - 1) / kTile; }
 
-// ---- small elementwise kernels -------------------------------------------------------------------
-template <class V>
-__global__ void fill_bias_kernel(DenseView<V> y, const V* bias) {
-  const index_t n = y.rows * y.cols;
-  for (index_t e = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; e < n;
-       e += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t r = e / y.cols, c = e % y.cols;
-    y.data[r * y.ld + c] = bias ? bias[c] : V(0);
-  }
-}
-
-// Partial column sums over chunks of rows (fixed order), then a fixed-order sum of the partials.
-// grid.y is capped at 65535, so a CTA walks chunks blockIdx.y, + gridDim.y, ... (any row count).
-constexpr int kSumRows = 256;
-template <class V>
-__global__ void column_partials_kernel(DenseView<const V> m, index_t chunks, V* partial) {
-  __shared__ V part[8][33];
-  const index_t col = static_cast<index_t>(blockIdx.x) * 32 + threadIdx.x;
-  for (index_t chunk = blockIdx.y; chunk < chunks; chunk += gridDim.y) {
-    const index_t r0 = chunk * kSumRows;
-    V acc = 0;
-    if (col < m.cols)
-      for (index_t r = r0 + threadIdx.y; r < m.rows && r < r0 + kSumRows; r += 8)
-        acc += m.layout == Layout::RowMajor ? m.data[r * m.ld + col] : m.data[col * m.ld + r];
-    part[threadIdx.y][threadIdx.x] = acc;
-    __syncthreads();
-    if (threadIdx.y == 0 && col < m.cols) {
-      V s = 0;
-      for (int t = 0; t < 8; ++t) s += part[t][threadIdx.x];
-      partial[chunk * m.cols + col] = s;
-    }
-    __syncthreads();
-  }
-}
-template <class V>
-__global__ void column_finish_kernel(index_t cols, index_t chunks, const V* partial, V* out) {
-  for (index_t c = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; c < cols;
-       c += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    V s = 0;
-    for (index_t k = 0; k < chunks; ++k) s += partial[k * cols + c];
-    out[c] = s;
-  }
-}
-
-template <class V>
-__global__ void adam_kernel(index_t n, V* w, const V* g, V* m, V* v, AdamArgs<V> a) {
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    adam_update(w[i], g[i], m[i], v[i], a);
-}
-
-template <class V>
-__global__ void sgd_kernel(index_t n, V* w, const V* g, V* velocity, SgdArgs<V> a) {
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    sgd_update(w[i], g[i], velocity ? velocity + i : nullptr, a);
-}
-
-template <class V>
-__global__ void relu_mask_kernel(index_t n, const V* a, V* g) {
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    if (!(a[i] > V(0))) g[i] = V(0);
-}
-
 }  // namespace
 
 template <class V, class I>
 void bsr_forward(const Context& ctx, DenseView<const V> x, const BsrView<V, I>& w, const V* bias, DenseView<V> y,
-                 MatmulPrecision precision) {
+                 Precision precision) {
   if (y.rows == 0 || y.cols == 0) return;
   // Every CTA writes its whole tile (a block row without blocks writes the bias), so Y needs no fill.
   ForwardProblem<V, I> p{x, w, bias, y};
@@ -363,7 +298,7 @@ void bsr_forward(const Context& ctx, DenseView<const V> x, const BsrView<V, I>& 
 
 template <class V, class I>
 void bsr_backward_input(const Context& ctx, DenseView<const V> dy, const BsrView<V, I>& w, const I* col_ptr,
-                        const I* block_row, const I* block_index, DenseView<V> dx, MatmulPrecision precision) {
+                        const I* block_row, const I* block_index, DenseView<V> dx, Precision precision) {
   if (dx.rows == 0 || dx.cols == 0) return;
   BackwardInputProblem<V, I> p{dy, w, col_ptr, block_row, block_index, dx};
   launch<V>(ctx, sample_tiles(dy.rows), w.block_grid_cols(), p, precision);
@@ -371,50 +306,17 @@ void bsr_backward_input(const Context& ctx, DenseView<const V> dy, const BsrView
 
 template <class V, class I>
 void bsr_weight_grad(const Context& ctx, DenseView<const V> dy, DenseView<const V> x, const BsrView<V, I>& w,
-                     V* grad, MatmulPrecision precision) {
+                     V* grad, Precision precision) {
   if (w.nnzb == 0) return;
   WeightGradProblem<V, I> p{dy, x, w, grad};
   launch<V>(ctx, w.nnzb, 1, p, precision);
 }
 
-template <class V>
-void column_sums(const Context& ctx, DenseView<const V> m, V* out) {
-  if (m.cols == 0) return;
-  const index_t chunks = std::max<index_t>(1, (m.rows + kSumRows - 1) / kSumRows);
-  V* partial = static_cast<V*>(ctx.workspace(sizeof(V) * static_cast<std::size_t>(chunks * m.cols)));
-  const dim3 grid(static_cast<unsigned>((m.cols + 31) / 32), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
-  column_partials_kernel<V><<<grid, dim3(32, 8), 0, stream_of(ctx)>>>(m, chunks, partial);
-  SHRINK_CUDA_CHECK_LAUNCH();
-  column_finish_kernel<V><<<grid_for(ctx, m.cols, 256), 256, 0, stream_of(ctx)>>>(m.cols, chunks, partial, out);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V>
-void adam_step(const Context& ctx, index_t n, V* w, const V* g, V* m, V* v, AdamArgs<V> a) {
-  if (n == 0) return;
-  adam_kernel<V><<<grid_for(ctx, n, 256), 256, 0, stream_of(ctx)>>>(n, w, g, m, v, a);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V>
-void sgd_step(const Context& ctx, index_t n, V* w, const V* g, V* velocity, SgdArgs<V> a) {
-  if (n == 0) return;
-  sgd_kernel<V><<<grid_for(ctx, n, 256), 256, 0, stream_of(ctx)>>>(n, w, g, velocity, a);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V>
-void relu_mask(const Context& ctx, index_t n, const V* a, V* g) {
-  if (n == 0) return;
-  relu_mask_kernel<V><<<grid_for(ctx, n, 256), 256, 0, stream_of(ctx)>>>(n, a, g);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
 // ---- cuSPARSE baseline ------------------------------------------------------------------------------
 // Y^T (out x batch, column-major: Y row-major) = W * X^T through cusparse?bsrmm, then the bias.
 template <class V, class I>
-void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm, DenseView<const V> x, const BsrView<V, I>& w,
-                          const V* bias, DenseView<V> y) {
+void cusparse_bsr_forward(const Context& ctx, DenseView<const V> x, const BsrView<V, I>& w, const V* bias,
+                          DenseView<V> y) {
   if constexpr (!std::is_same_v<V, float> || !std::is_same_v<I, std::int32_t>) {
     throw InvalidArgument("the cuSPARSE BSR baseline takes float values and 32-bit indices");
   } else {
@@ -422,8 +324,10 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm, DenseView<const V> x
     if (w.block_width != bs || w.rows % bs != 0 || w.cols % bs != 0)
       throw InvalidArgument("the cuSPARSE BSR baseline needs square blocks that divide W's shape");
     if (y.rows == 0 || y.cols == 0) return;
-    fill_bias_kernel<V><<<grid_for(ctx, y.rows * y.cols, 256), 256, 0, stream_of(ctx)>>>(y, bias);
-    SHRINK_CUDA_CHECK_LAUNCH();
+    const index_t cols = y.cols;
+    for_each(ctx, y.rows * cols, [=] __device__(index_t e) {
+      y.data[(e / cols) * y.ld + e % cols] = bias ? bias[e % cols] : V(0);
+    });
     if (w.nnzb == 0 || x.rows == 0) return;
     cusparseMatDescr_t descr = nullptr;
     SHRINK_CUSPARSE_CHECK(cusparseCreateMatDescr(&descr));
@@ -443,10 +347,7 @@ void cusparse_bsr_forward(const Context& ctx, BsrAlgorithm, DenseView<const V> x
 }
 
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_BSR)
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_OPTIM)
-#define SHRINK_INSTANTIATE_CUSPARSE_BSR(V, I)                                                     \
-  template void cusparse_bsr_forward<V, I>(const Context&, BsrAlgorithm, DenseView<const V>,      \
-                                           const BsrView<V, I>&, const V*, DenseView<V>);
+#define SHRINK_INSTANTIATE_CUSPARSE_BSR(V, I) SHRINK_KERNEL_INSTANCE(cusparse_bsr_forward, V, I)
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_CUSPARSE_BSR)
 #undef SHRINK_INSTANTIATE_CUSPARSE_BSR
 

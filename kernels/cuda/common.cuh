@@ -9,7 +9,6 @@
 #include <cstdint>
 
 #include "kernels/cuda/runtime.hpp"
-#include "kernels/ops/blend.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/context.hpp"
 
@@ -59,25 +58,6 @@ inline unsigned grid_for(const Context& ctx, std::int64_t n, int block) {
 
 inline std::size_t align_up(std::size_t bytes, std::size_t to = 256) {
   return (bytes + to - 1) / to * to;
-}
-
-template <class V>
-__global__ void scale_out_kernel(DenseView<V> c, V beta) {
-  const std::int64_t n = c.rows * c.cols;
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x) {
-    const std::int64_t r = i / c.cols, q = i % c.cols;
-    V& out = c.layout == Layout::RowMajor ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
-    out = kernels::scale_out(beta, out);
-  }
-}
-
-// c = beta * c (beta == 0 overwrites): products whose alpha term is empty. A vector is n x 1.
-template <class V>
-void scale_out_on_device(const Context& ctx, DenseView<V> c, V beta) {
-  if (c.rows == 0 || c.cols == 0) return;
-  scale_out_kernel<V><<<grid_for(ctx, c.rows * c.cols, 256), 256, 0, stream_of(ctx)>>>(c, beta);
-  SHRINK_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace shrink::kernels::cuda_detail

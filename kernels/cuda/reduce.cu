@@ -2,15 +2,17 @@
 // block reductions in a fixed tree order and no atomics: bit-identical run to run.
 #include <cub/block/block_reduce.cuh>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "kernels/cuda/common.cuh"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/reduce_kernels.hpp"
 
 namespace shrink::kernels::cuda {
 
 namespace {
+using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 constexpr int kBlock = 256;
 constexpr int kMaxBlocks = 1024;
@@ -99,6 +101,39 @@ T reduce(const Context& ctx, index_t n, Term term, Combine combine, T identity) 
   SHRINK_CUDA_CHECK(cudaStreamSynchronize(stream_of(ctx)));
   return result;
 }
+// Partial column sums over chunks of rows (fixed order), then a fixed-order sum of the partials.
+// grid.y is capped at 65535, so a CTA walks chunks blockIdx.y, + gridDim.y, ... (any row count).
+constexpr int kSumRows = 256;
+template <class V>
+__global__ void column_partials_kernel(DenseView<const V> m, index_t chunks, V* partial) {
+  __shared__ V part[8][33];
+  const index_t col = static_cast<index_t>(blockIdx.x) * 32 + threadIdx.x;
+  for (index_t chunk = blockIdx.y; chunk < chunks; chunk += gridDim.y) {
+    const index_t r0 = chunk * kSumRows;
+    V acc = 0;
+    if (col < m.cols)
+      for (index_t r = r0 + threadIdx.y; r < m.rows && r < r0 + kSumRows; r += 8)
+        acc += m.layout == Layout::RowMajor ? m.data[r * m.ld + col] : m.data[col * m.ld + r];
+    part[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && col < m.cols) {
+      V s = 0;
+      for (int t = 0; t < 8; ++t) s += part[t][threadIdx.x];
+      partial[chunk * m.cols + col] = s;
+    }
+    __syncthreads();
+  }
+}
+template <class V>
+__global__ void column_finish_kernel(index_t cols, index_t chunks, const V* partial, V* out) {
+  for (index_t c = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; c < cols;
+       c += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    V s = 0;
+    for (index_t k = 0; k < chunks; ++k) s += partial[k * cols + c];
+    out[c] = s;
+  }
+}
+
 }  // namespace
 
 template <class V>
@@ -136,6 +171,18 @@ LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const
                                 LassoDualArgs args) {
   return reduce<LassoDualTerms>(ctx, p, DualTermsTerm<V>{c, beta, factors, args}, DualTermsOp{},
                                 LassoDualTerms{});
+}
+
+template <class V>
+void column_sums(const Context& ctx, DenseView<const V> m, V* out) {
+  if (m.cols == 0) return;
+  const index_t chunks = std::max<index_t>(1, (m.rows + kSumRows - 1) / kSumRows);
+  V* partial = static_cast<V*>(ctx.workspace(sizeof(V) * static_cast<std::size_t>(chunks * m.cols)));
+  const dim3 grid(static_cast<unsigned>((m.cols + 31) / 32), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
+  column_partials_kernel<V><<<grid, dim3(32, 8), 0, stream_of(ctx)>>>(m, chunks, partial);
+  SHRINK_CUDA_CHECK_LAUNCH();
+  column_finish_kernel<V><<<grid_for(ctx, m.cols, 256), 256, 0, stream_of(ctx)>>>(m.cols, chunks, partial, out);
+  SHRINK_CUDA_CHECK_LAUNCH();
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)

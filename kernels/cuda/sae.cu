@@ -13,9 +13,9 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/ops/counter_rng.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/ops/sae_kernels.hpp"
 #include "kernels/ops/topk_math.hpp"
 
 namespace shrink::kernels::cuda {
@@ -25,10 +25,6 @@ using cuda_detail::align_up;
 using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 constexpr int kBlock = 256;
-
-#define SHRINK_GRID_STRIDE(i, n)                                                              \
-  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
 
 template <class V>
 __device__ __forceinline__ V activate(V z, Activation f) {
@@ -56,48 +52,6 @@ __device__ V block_sum(V x) {
   const V out = total;
   __syncthreads();
   return out;
-}
-
-template <class V>
-__global__ void broadcast_add_kernel(DenseView<const V> a, V alpha, const V* v, DenseView<V> out) {
-  SHRINK_GRID_STRIDE(e, a.rows * a.cols) {
-    const std::int64_t i = e / a.cols, j = e % a.cols;
-    out.data[i * out.ld + j] = a.data[i * a.ld + j] + alpha * v[j];
-  }
-}
-
-template <class V>
-__global__ void bias_activation_kernel(DenseView<V> z, const V* bias, Activation f) {
-  SHRINK_GRID_STRIDE(e, z.rows * z.cols) {
-    const std::int64_t i = e / z.cols, j = e % z.cols;
-    V& x = z.data[i * z.ld + j];
-    x = activate(bias ? x + bias[j] : x, f);
-  }
-}
-
-template <class V>
-__global__ void activation_backward_kernel(DenseView<const V> h, const V* term, Activation f, DenseView<V> g) {
-  SHRINK_GRID_STRIDE(e, h.rows * h.cols) {
-    const std::int64_t i = e / h.cols, j = e % h.cols;
-    V& x = g.data[i * g.ld + j];
-    x = (term ? x + term[j] : x) * derivative_from_output(h.data[i * h.ld + j], f);
-  }
-}
-
-// sums_j = sum_i h_ij and counts_j = #{h_ij > 0}: a thread per column.
-template <class V>
-__global__ void column_stats_kernel(DenseView<const V> h, V* sums, index_t* counts) {
-  SHRINK_GRID_STRIDE(j, h.cols) {
-    V s = 0;
-    index_t c = 0;
-    for (std::int64_t i = 0; i < h.rows; ++i) {
-      const V x = h.data[i * h.ld + j];
-      s += x;
-      c += x > V(0);
-    }
-    sums[j] = s;
-    counts[j] = c;
-  }
 }
 
 template <class V>
@@ -200,19 +154,6 @@ __global__ void topk_rows_kernel(DenseView<const V> z, index_t k, const std::uin
 }
 
 template <class V>
-__global__ void zero_rows_kernel(DenseView<V> h) {
-  SHRINK_GRID_STRIDE(e, h.rows * h.cols) h.data[(e / h.cols) * h.ld + e % h.cols] = V(0);
-}
-
-template <class V>
-__global__ void topk_scatter_kernel(index_t rows, index_t k, const std::int32_t* idx, const V* val, DenseView<V> h) {
-  SHRINK_GRID_STRIDE(e, rows * k) {
-    const V v = val[e];
-    if (v != V(0)) h.data[(e / k) * h.ld + idx[e]] = v;  // indices are distinct in a row; padding is 0
-  }
-}
-
-template <class V>
 __global__ void topk_decode_kernel(index_t k, const std::int32_t* idx, const V* val, DenseView<const V> d,
                                    const V* bias, DenseView<V> x_hat) {
   const std::int64_t i = blockIdx.x;
@@ -241,23 +182,6 @@ __global__ void gather_dot_kernel(index_t entries, index_t k, const std::int32_t
   for (index_t q = lane; q < g.cols; q += 32) s += gr[q] * atom[q];
   for (int off = 16; off > 0; off /= 2) s += __shfl_down_sync(0xffffffffu, s, off);
   if (lane == 0) out[warp] = s;
-}
-
-__global__ void iota_kernel(index_t n, std::int32_t* out) {
-  SHRINK_GRID_STRIDE(e, n) out[e] = static_cast<std::int32_t>(e);
-}
-
-__global__ void group_pointers_kernel(index_t entries, const std::int32_t* sorted, index_t latents,
-                                      std::int32_t* ptr) {
-  SHRINK_GRID_STRIDE(j, latents + 1) {
-    index_t lo = 0, hi = entries;  // first position with sorted[pos] >= j
-    while (lo < hi) {
-      const index_t mid = (lo + hi) / 2;
-      if (sorted[mid] < j) lo = mid + 1;
-      else hi = mid;
-    }
-    ptr[j] = static_cast<std::int32_t>(lo);
-  }
 }
 
 template <class V>
@@ -340,45 +264,6 @@ __global__ void row_sq_dist_kernel(DenseView<const V> a, DenseView<const V> b, V
   if (threadIdx.x == 0) out[blockIdx.x] = s;
 }
 
-template <class V>
-__global__ void corrupt_kernel(DenseView<const V> x, CorruptionKind kind, V level, std::uint64_t seed,
-                               DenseView<V> out) {
-  SHRINK_GRID_STRIDE(e, x.rows * x.cols) {
-    const std::int64_t i = e / x.cols, q = e % x.cols;
-    const V v = x.data[i * x.ld + q];
-    V o = v;
-    const auto c = static_cast<std::uint64_t>(e);
-    if (kind == CorruptionKind::Gaussian) {
-      const double u1 = counter_uniform(seed, 2 * c), u2 = counter_uniform(seed, 2 * c + 1);
-      o = v + V(double(level) * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
-    } else if (kind == CorruptionKind::Mask) {
-      o = counter_uniform(seed, c) < double(level) ? V(0) : v;
-    }
-    out.data[i * out.ld + q] = o;
-  }
-}
-
-template <class V>
-__global__ void gather_rows_kernel(DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-  SHRINK_GRID_STRIDE(e, dst.rows * dst.cols) {
-    const std::int64_t i = e / dst.cols, q = e % dst.cols;
-    dst.data[i * dst.ld + q] = src.data[rows[i] * src.ld + q];
-  }
-}
-
-template <class V>
-__global__ void scatter_rows_kernel(DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-  SHRINK_GRID_STRIDE(e, src.rows * src.cols) {
-    const std::int64_t i = e / src.cols, q = e % src.cols;
-    dst.data[rows[i] * dst.ld + q] = src.data[i * src.ld + q];
-  }
-}
-
-template <class V>
-__global__ void mark_fired_kernel(index_t entries, const std::int32_t* idx, const V* val, std::uint8_t* fired) {
-  SHRINK_GRID_STRIDE(e, entries) if (val[e] > V(0)) fired[idx[e]] = 1;  // every writer stores 1
-}
-
 __global__ void update_dead_kernel(index_t latents, index_t samples, std::int64_t dead_after,
                                    const std::uint8_t* fired, std::int64_t* since, std::uint8_t* dead,
                                    index_t* count) {
@@ -406,23 +291,31 @@ unsigned rows_grid(index_t rows) { return static_cast<unsigned>(rows); }
 
 template <class V>
 void broadcast_add(const Context& ctx, DenseView<const V> a, V alpha, const V* v, DenseView<V> out) {
-  if (a.rows * a.cols == 0) return;
-  broadcast_add_kernel<V><<<grid_for(ctx, a.rows * a.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(a, alpha, v, out);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t cols = a.cols;
+  for_each(ctx, a.rows * cols, [=] __device__(index_t e) {
+    const index_t i = e / cols, j = e % cols;
+    out.data[i * out.ld + j] = a.data[i * a.ld + j] + alpha * v[j];
+  });
 }
 
 template <class V>
 void bias_activation(const Context& ctx, DenseView<V> z, const V* bias, Activation f) {
-  if (z.rows * z.cols == 0) return;
-  bias_activation_kernel<V><<<grid_for(ctx, z.rows * z.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(z, bias, f);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t cols = z.cols;
+  for_each(ctx, z.rows * cols, [=] __device__(index_t e) {
+    const index_t i = e / cols, j = e % cols;
+    V& x = z.data[i * z.ld + j];
+    x = activate(bias ? x + bias[j] : x, f);
+  });
 }
 
 template <class V>
 void activation_backward(const Context& ctx, DenseView<const V> h, const V* term, Activation f, DenseView<V> g) {
-  if (h.rows * h.cols == 0) return;
-  activation_backward_kernel<V><<<grid_for(ctx, h.rows * h.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(h, term, f, g);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t cols = h.cols;
+  for_each(ctx, h.rows * cols, [=] __device__(index_t e) {
+    const index_t i = e / cols, j = e % cols;
+    V& x = g.data[i * g.ld + j];
+    x = (term ? x + term[j] : x) * derivative_from_output(h.data[i * h.ld + j], f);
+  });
 }
 
 template <class V>
@@ -444,11 +337,12 @@ void topk_rows(const Context& ctx, DenseView<const V> z, index_t k, const std::u
 template <class V>
 void topk_scatter(const Context& ctx, index_t k, const std::int32_t* idx, const V* val, DenseView<V> h) {
   if (h.rows * h.cols == 0) return;
-  zero_rows_kernel<V><<<grid_for(ctx, h.rows * h.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(h);
-  SHRINK_CUDA_CHECK_LAUNCH();
-  if (k == 0) return;
-  topk_scatter_kernel<V><<<grid_for(ctx, h.rows * k, kBlock), kBlock, 0, stream_of(ctx)>>>(h.rows, k, idx, val, h);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t cols = h.cols;
+  for_each(ctx, h.rows * cols, [=] __device__(index_t e) { h.data[(e / cols) * h.ld + e % cols] = V(0); });
+  for_each(ctx, h.rows * k, [=] __device__(index_t e) {
+    const V v = val[e];
+    if (v != V(0)) h.data[(e / k) * h.ld + idx[e]] = v;  // indices are distinct in a row; padding is 0
+  });
 }
 
 template <class V>
@@ -498,15 +392,20 @@ void topk_group(const Context& ctx, index_t entries, const std::int32_t* idx, in
   void* temp = base + 2 * align_up(sizeof(std::int32_t) * entries);
   std::size_t temp_bytes = radix_temp_bytes(entries, latents);
   if (entries > 0) {
-    iota_kernel<<<grid_for(ctx, entries, kBlock), kBlock, 0, stream_of(ctx)>>>(entries, positions);
-    SHRINK_CUDA_CHECK_LAUNCH();
+    for_each(ctx, entries, [=] __device__(index_t e) { positions[e] = static_cast<std::int32_t>(e); });
     // LSD radix sort is stable: each group keeps its entries in ascending order.
     SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, idx, sorted, positions, order, entries, 0,
                                                       key_bits(latents), stream_of(ctx)));
   }
-  group_pointers_kernel<<<grid_for(ctx, latents + 1, kBlock), kBlock, 0, stream_of(ctx)>>>(entries, sorted, latents,
-                                                                                         ptr);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  for_each(ctx, latents + 1, [=] __device__(index_t j) {
+    index_t lo = 0, hi = entries;  // first position with sorted[pos] >= j
+    while (lo < hi) {
+      const index_t mid = (lo + hi) / 2;
+      if (sorted[mid] < j) lo = mid + 1;
+      else hi = mid;
+    }
+    ptr[j] = static_cast<std::int32_t>(lo);
+  });
 }
 
 template <class V>
@@ -554,25 +453,21 @@ void row_sq_dist(const Context& ctx, DenseView<const V> a, DenseView<const V> b,
 }
 
 template <class V>
-void corrupt(const Context& ctx, DenseView<const V> x, CorruptionKind kind, V level, std::uint64_t seed,
-             DenseView<V> out) {
-  if (x.rows * x.cols == 0) return;
-  corrupt_kernel<V><<<grid_for(ctx, x.rows * x.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(x, kind, level, seed, out);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V>
-void gather_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-  if (dst.rows * dst.cols == 0) return;
-  gather_rows_kernel<V><<<grid_for(ctx, dst.rows * dst.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(src, rows, dst);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V>
-void scatter_rows(const Context& ctx, DenseView<const V> src, const index_t* rows, DenseView<V> dst) {
-  if (src.rows * src.cols == 0) return;
-  scatter_rows_kernel<V><<<grid_for(ctx, src.rows * src.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(src, rows, dst);
-  SHRINK_CUDA_CHECK_LAUNCH();
+void corrupt(const Context& ctx, DenseView<const V> x, Noise kind, V level, std::uint64_t seed, DenseView<V> out) {
+  const index_t cols = x.cols;
+  for_each(ctx, x.rows * cols, [=] __device__(index_t e) {
+    const index_t i = e / cols, q = e % cols;
+    const V v = x.data[i * x.ld + q];
+    V o = v;
+    const auto c = static_cast<std::uint64_t>(e);
+    if (kind == Noise::Gaussian) {
+      const double u1 = counter_uniform(seed, 2 * c), u2 = counter_uniform(seed, 2 * c + 1);
+      o = v + V(double(level) * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2));
+    } else if (kind == Noise::Mask) {
+      o = counter_uniform(seed, c) < double(level) ? V(0) : v;
+    }
+    out.data[i * out.ld + q] = o;
+  });
 }
 
 template <class V>
@@ -582,11 +477,8 @@ index_t update_dead_latents(const Context& ctx, index_t k, index_t samples, cons
   auto* fired = base;
   auto* count = reinterpret_cast<index_t*>(base + align_up(static_cast<std::size_t>(latents)));
   SHRINK_CUDA_CHECK(cudaMemsetAsync(fired, 0, static_cast<std::size_t>(latents), stream_of(ctx)));
-  if (samples * k > 0) {
-    mark_fired_kernel<V><<<grid_for(ctx, samples * k, kBlock), kBlock, 0, stream_of(ctx)>>>(samples * k, idx, val,
-                                                                                            fired);
-    SHRINK_CUDA_CHECK_LAUNCH();
-  }
+  // Every writer of a latent stores 1: no race on the value.
+  for_each(ctx, samples * k, [=] __device__(index_t e) { if (val[e] > V(0)) fired[idx[e]] = 1; });
   update_dead_kernel<<<1, kBlock, 0, stream_of(ctx)>>>(latents, samples, dead_after, fired, since, dead, count);
   SHRINK_CUDA_CHECK_LAUNCH();
   return read_scalar(ctx, count);
@@ -594,9 +486,18 @@ index_t update_dead_latents(const Context& ctx, index_t k, index_t samples, cons
 
 template <class V>
 void latent_activity(const Context& ctx, DenseView<const V> h, V* sums, index_t* counts) {
-  if (h.cols == 0) return;
-  column_stats_kernel<V><<<grid_for(ctx, h.cols, kBlock), kBlock, 0, stream_of(ctx)>>>(h, sums, counts);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  // A thread per column: sums_j = sum_i h_ij (rows in order) and counts_j = #{h_ij > 0}.
+  for_each(ctx, h.cols, [=] __device__(index_t j) {
+    V s = 0;
+    index_t c = 0;
+    for (index_t i = 0; i < h.rows; ++i) {
+      const V x = h.data[i * h.ld + j];
+      s += x;
+      c += x > V(0);
+    }
+    sums[j] = s;
+    counts[j] = c;
+  });
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_SAE)

@@ -6,13 +6,13 @@
 // loads; each thread walks 7 items of the path; a row split between threads is finished by the
 // thread that ends it, summing the earlier threads' carries in a fixed order; a row split between
 // tiles gets the tiles' carries in a small fix-up kernel, again in tile order. The tile steps are
-// host+device functions (kernels/ops/merge_spmv_tile.hpp) that the tests also run on the CPU.
+// host+device functions (kernels/common/merge_spmv_tile.hpp) that the tests also run on the CPU.
 // No floating-point atomics anywhere, so results are bit-identical run to run.
 #include <cub/device/device_radix_sort.cuh>
 
-#include "kernels/cuda/common.cuh"
-#include "kernels/ops/kernels.hpp"
-#include "kernels/ops/merge_spmv_tile.hpp"
+#include "kernels/cuda/launch.cuh"
+#include "kernels/ops/spmv_kernels.hpp"
+#include "kernels/common/merge_spmv_tile.hpp"
 #include "shrink/error.hpp"
 
 namespace shrink::kernels::cuda {
@@ -31,7 +31,7 @@ __global__ void tile_search_kernel(index_t tiles, const I* __restrict__ row_end,
   if (t <= tiles) tile_row[t] = mt::tile_start_row(t, row_end, rows, nnz);
 }
 
-// One block per tile; the phases live in kernels/ops/merge_spmv_tile.hpp.
+// One block per tile; the phases live in kernels/common/merge_spmv_tile.hpp.
 template <class V, class I>
 __global__ void __launch_bounds__(mt::kThreads)
     merge_spmv_kernel(index_t rows, index_t nnz, const I* __restrict__ row_ptr,
@@ -87,95 +87,6 @@ std::size_t transpose_storage(const CsrView<V, I>& a) {
   return align_up((a.cols + 1) * sizeof(I)) + align_up(a.nnz * sizeof(I)) + align_up(a.nnz * sizeof(V));
 }
 
-// --- transpose helpers ---
-template <class I>
-__global__ void row_of_kernel(index_t rows, index_t nnz, const I* __restrict__ row_ptr, I* __restrict__ row_of) {
-  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < nnz;
-       k += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    index_t lo = 0, hi = rows;  // last row with row_ptr[row] <= k
-    while (hi - lo > 1) {
-      const index_t mid = (lo + hi) >> 1;
-      if (static_cast<index_t>(row_ptr[mid]) <= k) lo = mid;
-      else hi = mid;
-    }
-    row_of[k] = static_cast<I>(lo);
-  }
-}
-
-template <class I>
-__global__ void iota_kernel(index_t n, I* out) {
-  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < n;
-       k += static_cast<index_t>(gridDim.x) * blockDim.x)
-    out[k] = static_cast<I>(k);
-}
-
-template <class V, class I>
-__global__ void gather_kernel(index_t nnz, const I* __restrict__ perm, const I* __restrict__ row_of,
-                              const V* __restrict__ values, I* __restrict__ t_col, V* __restrict__ t_val) {
-  for (index_t k = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; k < nnz;
-       k += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const I src = perm[k];
-    t_col[k] = row_of[src];
-    t_val[k] = values[src];
-  }
-}
-
-template <class I>
-__global__ void column_ptr_kernel(index_t cols, index_t nnz, const I* __restrict__ sorted_cols,
-                                  I* __restrict__ t_row_ptr) {
-  for (index_t c = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; c <= cols;
-       c += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    index_t lo = 0, hi = nnz;  // first position with sorted_cols[pos] >= c
-    while (lo < hi) {
-      const index_t mid = (lo + hi) >> 1;
-      if (static_cast<index_t>(sorted_cols[mid]) < c) lo = mid + 1;
-      else hi = mid;
-    }
-    t_row_ptr[c] = static_cast<I>(lo);
-  }
-}
-
-template <class V, class I>
-__global__ void spmm_kernel(index_t rows, index_t k, const I* __restrict__ row_ptr,
-                            const I* __restrict__ col_idx, const V* __restrict__ values, V alpha,
-                            DenseView<const V> b, V beta, DenseView<V> c) {
-  // One thread per output element; consecutive threads walk C's contiguous dimension so that
-  // stores (and B loads when the layouts match) are coalesced. Each element is one sequential sum.
-  const bool row_major = c.layout == Layout::RowMajor;
-  const index_t total = rows * k;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < total;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const index_t r = row_major ? i / k : i % rows;
-    const index_t q = row_major ? i % k : i / rows;
-    V acc = 0;
-    for (index_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
-      const index_t j = col_idx[p];
-      const V bv = b.layout == Layout::RowMajor ? b.data[j * b.ld + q] : b.data[q * b.ld + j];
-      acc += values[p] * bv;
-    }
-    V& out = row_major ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
-    out = blend(alpha, acc, beta, out);
-  }
-}
-
-// A block per gathered row: zero the output row, then scatter the row's entries that fall in the
-// column range (each column appears at most once, so no two threads write the same place).
-template <class V, class I>
-__global__ void csr_gather_rows_dense_kernel(CsrView<V, I> a, const index_t* rows, index_t col_first,
-                                             DenseView<V> dst) {
-  for (index_t t = blockIdx.x; t < dst.rows; t += gridDim.x) {
-    V* out = dst.data + t * dst.ld;
-    for (index_t c = threadIdx.x; c < dst.cols; c += blockDim.x) out[c] = V(0);
-    __syncthreads();
-    const index_t begin = a.row_ptr[rows[t]], end = a.row_ptr[rows[t] + 1];
-    for (index_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
-      const index_t c = static_cast<index_t>(a.col_idx[e]) - col_first;
-      if (c >= 0 && c < dst.cols) out[c] = a.values[e];
-    }
-    __syncthreads();
-  }
-}
-
 }  // namespace
 
 template <class V, class I>
@@ -214,19 +125,9 @@ void csr_spmv(const Context& ctx, V alpha, const CsrView<V, I>& a, const V* x, V
 }
 
 template <class V, class I>
-void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a, const index_t* rows, index_t col_first,
-                           DenseView<V> dst) {
-  if (dst.rows == 0 || dst.cols == 0) return;
-  const unsigned grid = static_cast<unsigned>(dst.rows < 65535 ? dst.rows : 65535);
-  csr_gather_rows_dense_kernel<V, I><<<grid, 256, 0, stream_of(ctx)>>>(a, rows, col_first, dst);
-  SHRINK_CUDA_CHECK_LAUNCH();
-}
-
-template <class V, class I>
 void csr_transpose(const Context& ctx, const CsrView<V, I>& a, I* t_row_ptr, I* t_col_idx,
                    V* t_values) {
   const cudaStream_t stream = stream_of(ctx);
-  const unsigned grid = grid_for(ctx, a.nnz > a.cols + 1 ? a.nnz : a.cols + 1, 256);
   if (a.nnz == 0) {
     SHRINK_CUDA_CHECK(cudaMemsetAsync(t_row_ptr, 0, (a.cols + 1) * sizeof(I), stream));
     return;
@@ -249,16 +150,35 @@ void csr_transpose(const Context& ctx, const CsrView<V, I>& a, I* t_row_ptr, I* 
   I* perm = reinterpret_cast<I*>(base + 2 * array);
   I* row_of = reinterpret_cast<I*>(base + 3 * array);
   void* temp = base + 4 * array;
-  iota_kernel<I><<<grid, 256, 0, stream>>>(a.nnz, perm_in);
-  SHRINK_CUDA_CHECK_LAUNCH();
-  row_of_kernel<I><<<grid, 256, 0, stream>>>(a.rows, a.nnz, a.row_ptr, row_of);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t rows = a.rows, nnz = a.nnz, cols = a.cols;
+  const I* row_ptr = a.row_ptr;
+  const V* values = a.values;
+  for_each(ctx, nnz, [=] __device__(index_t k) {
+    perm_in[k] = static_cast<I>(k);
+    index_t lo = 0, hi = rows;  // the entry's row: the last with row_ptr[row] <= k
+    while (hi - lo > 1) {
+      const index_t mid = (lo + hi) >> 1;
+      if (static_cast<index_t>(row_ptr[mid]) <= k) lo = mid;
+      else hi = mid;
+    }
+    row_of[k] = static_cast<I>(lo);
+  });
   SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, sort_bytes, a.col_idx, keys, perm_in, perm, a.nnz, 0,
                                                     end_bit, stream));
-  gather_kernel<V, I><<<grid, 256, 0, stream>>>(a.nnz, perm, row_of, a.values, t_col_idx, t_values);
-  SHRINK_CUDA_CHECK_LAUNCH();
-  column_ptr_kernel<I><<<grid, 256, 0, stream>>>(a.cols, a.nnz, keys, t_row_ptr);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  for_each(ctx, nnz, [=] __device__(index_t k) {
+    const I src = perm[k];
+    t_col_idx[k] = row_of[src];
+    t_values[k] = values[src];
+  });
+  for_each(ctx, cols + 1, [=] __device__(index_t c) {
+    index_t lo = 0, hi = nnz;  // new row c starts at the first sorted column >= c
+    while (lo < hi) {
+      const index_t mid = (lo + hi) >> 1;
+      if (static_cast<index_t>(keys[mid]) < c) lo = mid + 1;
+      else hi = mid;
+    }
+    t_row_ptr[c] = static_cast<I>(lo);
+  });
 }
 
 template <class V, class I>
@@ -290,16 +210,32 @@ void csr_spmm(const Context& ctx, V alpha, const CsrView<V, I>& a, DenseView<con
     cuda_detail::scale_out_on_device(ctx, c, beta);
     return;
   }
-  spmm_kernel<V, I><<<grid_for(ctx, a.rows * b.cols, 256), 256, 0, stream_of(ctx)>>>(
-      a.rows, b.cols, a.row_ptr, a.col_idx, a.values, alpha, b, beta, c);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  // One thread per output element; consecutive threads walk C's contiguous dimension so that
+  // stores (and B loads when the layouts match) are coalesced. Each element is one sequential sum.
+  const index_t rows = a.rows, k = b.cols;
+  const I* row_ptr = a.row_ptr;
+  const I* col_idx = a.col_idx;
+  const V* values = a.values;
+  for_each(ctx, rows * k, [=] __device__(index_t i) {
+    const bool row_major = c.layout == Layout::RowMajor;
+    const index_t r = row_major ? i / k : i % rows;
+    const index_t q = row_major ? i % k : i / rows;
+    V acc = 0;
+    for (index_t p = row_ptr[r]; p < row_ptr[r + 1]; ++p) {
+      const index_t j = col_idx[p];
+      const V bv = b.layout == Layout::RowMajor ? b.data[j * b.ld + q] : b.data[q * b.ld + j];
+      acc += values[p] * bv;
+    }
+    V& out = row_major ? c.data[r * c.ld + q] : c.data[q * c.ld + r];
+    out = blend(alpha, acc, beta, out);
+  });
 }
 
 // cuSPARSE generic SpMV, a selectable baseline (CSR_ALG1 or the deterministic CSR_ALG2).
 template <class V, class I>
-void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
-                   const CsrView<V, I>& a, const V* x, V beta, V* y) {
-  if (algorithm == SpmvAlgorithm::CusparseAlg2 && op == Op::Transpose && a.cols > 0) {
+void cusparse_spmv(const Context& ctx, bool alg2, Op op, V alpha, const CsrView<V, I>& a, const V* x, V beta,
+                   V* y) {
+  if (alg2 && op == Op::Transpose && a.cols > 0) {
     // cuSPARSE documents ALG2's bit-wise determinism for the non-transposed product only (a
     // transposed ALG2 runs ALG1). The API promises determinism, so A^T is built (deterministically)
     // and ALG2 runs forward on it.
@@ -311,12 +247,11 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
     I* t_col = reinterpret_cast<I*>(base + ptr);
     V* t_val = reinterpret_cast<V*>(base + ptr + idx);
     csr_transpose(ctx, a, t_ptr, t_col, t_val);
-    cusparse_spmv(ctx, algorithm, Op::NoTranspose, alpha,
+    cusparse_spmv(ctx, alg2, Op::NoTranspose, alpha,
                   CsrView<V, I>{a.cols, a.rows, a.nnz, t_ptr, t_col, t_val, MemorySpace::Device}, x, beta, y);
     return;
   }
-  const cusparseSpMVAlg_t alg =
-      algorithm == SpmvAlgorithm::CusparseAlg2 ? CUSPARSE_SPMV_CSR_ALG2 : CUSPARSE_SPMV_CSR_ALG1;
+  const cusparseSpMVAlg_t alg = alg2 ? CUSPARSE_SPMV_CSR_ALG2 : CUSPARSE_SPMV_CSR_ALG1;
   const cudaDataType vt = sizeof(V) == 4 ? CUDA_R_32F : CUDA_R_64F;
   const cusparseIndexType_t it = sizeof(I) == 4 ? CUSPARSE_INDEX_32I : CUSPARSE_INDEX_64I;
   const bool t = op == Op::Transpose;
@@ -348,10 +283,8 @@ void cusparse_spmv(const Context& ctx, SpmvAlgorithm algorithm, Op op, V alpha,
   cusparseDestroySpMat(mat);
 }
 
-SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPARSE)
-#define SHRINK_INSTANTIATE_CUSPARSE(V, I)                                                       \
-  template void cusparse_spmv<V, I>(const Context&, SpmvAlgorithm, Op, V, const CsrView<V, I>&, \
-                                    const V*, V, V*);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPMV)
+#define SHRINK_INSTANTIATE_CUSPARSE(V, I) SHRINK_KERNEL_INSTANCE(cusparse_spmv, V, I)
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_CUSPARSE)
 #undef SHRINK_INSTANTIATE_CUSPARSE
 

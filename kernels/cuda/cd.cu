@@ -1,13 +1,18 @@
-// CUDA twins of the batched Lasso kernels. The per-problem code is batch_lasso_math.hpp's, run by a
-// warp per problem when the problems share one G (coordinate descent: every lane computes the same
-// update, the gradient update is split over the lanes), and by a block per problem for a distinct
-// batch, whose G_b is staged in shared memory when it fits (p <= 110 in float32, 78 in float64).
-#include "kernels/cuda/common.cuh"
-#include "kernels/ops/kernels.hpp"
+// CUDA twins of the coordinate-descent family. The sweeps are written once over a team
+// (kernels/common/cd_team.hpp): gram_cd runs them on one warp (every lane computes the same update,
+// a move's gradient update is split over the lanes); the batched solver runs a warp per problem when
+// the problems share one G, and a block per problem for a distinct batch, whose G_b is staged in
+// shared memory when it fits (p <= 110 in float32, 78 in float64).
+#include <cub/device/device_radix_sort.cuh>
+
+#include "kernels/common/cd_team.hpp"
+#include "kernels/cuda/launch.cuh"
 
 namespace shrink::kernels::cuda {
 
 namespace {
+using cuda_detail::align_up;
+using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 
 constexpr int kWarpsPerBlock = 4;
@@ -25,7 +30,7 @@ __device__ __forceinline__ double warp_max(double x) {
   return x;
 }
 
-// The teams of batch_lasso_math.hpp (device-only members: the shared __host__ __device__ code is
+// The teams of kernels/common/cd_team.hpp (device-only members: the shared __host__ __device__ code is
 // instantiated with them from kernels alone).
 struct WarpTeam {
   __device__ index_t rank() const { return threadIdx.x & 31; }
@@ -55,6 +60,15 @@ struct BlockTeam {
     return t;
   }
 };
+
+// The single-problem Gram sweeps: one warp, the same team code as a batched problem.
+template <class V>
+__global__ void gram_cd_kernel(index_t p, const V* gram, index_t ld, const V* l1, const V* denom,
+                               const V* lipschitz, bool positive, int rounds, int active_sweeps, V* beta,
+                               V* grad, index_t* active, V* active_work) {
+  gram_cd_rounds(WarpTeam{}, p, gram, ld, l1, denom, lipschitz, positive, rounds, active_sweeps, beta, grad,
+                 active, active_work);
+}
 
 template <class V>
 __global__ void batch_gram_cd_kernel(BatchGramArgs<V> args) {
@@ -184,6 +198,58 @@ void compress_columns(const Context& ctx, DenseView<const V> a, const std::int64
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BATCH_LASSO)
+template <class V>
+void gram_cd(const Context& ctx, index_t p, const V* gram, index_t ld, const V* l1, const V* denom,
+             const V* lipschitz, bool positive, int rounds, int active_sweeps, V* beta, V* grad,
+             index_t* active, V* active_work) {
+  if (p == 0 || rounds <= 0) return;
+  gram_cd_kernel<V><<<1, 32, 0, stream_of(ctx)>>>(p, gram, ld, l1, denom, lipschitz, positive, rounds,
+                                                  active_sweeps, beta, grad, active, active_work);
+  SHRINK_CUDA_CHECK_LAUNCH();
+}
+
+// Keys, then a stable radix sort of (key, index) pairs: ties keep index order, as in the CPU twin's
+// (key, index) order. The first k indices are then sorted ascending.
+template <class V>
+index_t lasso_working_set(const Context& ctx, index_t p, const V* c, const V* beta, const V* l1, const V* l2,
+                          const V* lipschitz, bool positive, index_t k, index_t* out) {
+  if (p == 0) return 0;
+  k = k < p ? k : p;
+  const cudaStream_t stream = stream_of(ctx);
+  const int n = static_cast<int>(p);  // cub's item count; p is far below 2^31 features here
+  std::size_t sort_bytes = 0, order_bytes = 0;
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, static_cast<const double*>(nullptr),
+                                                    static_cast<double*>(nullptr), static_cast<const index_t*>(nullptr),
+                                                    static_cast<index_t*>(nullptr), n, 0, 64, stream));
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(nullptr, order_bytes, static_cast<const index_t*>(nullptr),
+                                                   static_cast<index_t*>(nullptr), static_cast<int>(k), 0, 64, stream));
+  const std::size_t pb = static_cast<std::size_t>(p);
+  const std::size_t keys_bytes = align_up(pb * sizeof(double)), index_bytes = align_up(pb * sizeof(index_t));
+  const std::size_t temp_bytes = align_up(sort_bytes > order_bytes ? sort_bytes : order_bytes);
+  auto* base = static_cast<unsigned char*>(
+      ctx.workspace(2 * keys_bytes + 2 * index_bytes + temp_bytes + sizeof(unsigned long long)));
+  auto* key = reinterpret_cast<double*>(base);
+  auto* key_sorted = reinterpret_cast<double*>(base + keys_bytes);
+  auto* order = reinterpret_cast<index_t*>(base + 2 * keys_bytes);
+  auto* order_sorted = reinterpret_cast<index_t*>(base + 2 * keys_bytes + index_bytes);
+  void* temp = base + 2 * keys_bytes + 2 * index_bytes;
+  auto* nonzero = reinterpret_cast<unsigned long long*>(base + 2 * keys_bytes + 2 * index_bytes + temp_bytes);
+  SHRINK_CUDA_CHECK(cudaMemsetAsync(nonzero, 0, sizeof(unsigned long long), stream));
+  for_each(ctx, p, [=] __device__(index_t j) {
+    key[j] = working_set_key(c[j], beta[j], l1[j], l2[j], lipschitz[j], positive);
+    order[j] = j;
+    if (beta[j] != V(0)) atomicAdd(nonzero, 1ULL);  // an integer count: exact in any order
+  });
+  std::size_t bytes = sort_bytes;
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, bytes, key, key_sorted, order, order_sorted, n, 0, 64, stream));
+  bytes = order_bytes;
+  SHRINK_CUDA_CHECK(cub::DeviceRadixSort::SortKeys(temp, bytes, order_sorted, out, static_cast<int>(k), 0, 64, stream));
+  unsigned long long count = 0;
+  SHRINK_CUDA_CHECK(cudaMemcpyAsync(&count, nonzero, sizeof(count), cudaMemcpyDeviceToHost, stream));
+  SHRINK_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return static_cast<index_t>(count);
+}
+
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
 
 }  // namespace shrink::kernels::cuda

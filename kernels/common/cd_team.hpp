@@ -1,69 +1,16 @@
-// One problem of a batched Lasso / Elastic Net, written once for both kernel twins: coordinate descent
-// on a dense Gram G = Z^T Z / n with grad = q - G beta kept current, the unpenalized block solved
-// exactly, and the duality gap from scalars. A `Team` runs one problem: the CPU twin's team is one
-// thread (SerialTeam), the CUDA twin's a warp. Coordinate descent is sequential, so every member
-// computes the same update and the O(p) gradient update is split over the members; sync() orders
-// those writes before the next read.
+// Coordinate descent on a dense Gram matrix, written once for both twins over a team: the CPU's
+// is one thread (SerialTeam), CUDA's a warp or a block. Coordinate descent is sequential, so every
+// member computes the same update and the O(p) gradient update is split over the members; sync()
+// orders those writes before the next read.
 //
 // A Team has: index_t rank() and size(); void sync(); double sum(double) and max(double) over the
 // team (every member gets the result).
 #pragma once
 #include <cstdint>
 
-#include "kernels/ops/lasso_math.hpp"
+#include "kernels/ops/cd_kernels.hpp"
 
 namespace shrink::kernels {
-
-using batch_index = std::int64_t;
-
-// Per-problem results (BatchLassoResult's fields, before the host copies them out).
-struct BatchProblemResult {
-  double lambda = 0, lambda_max = 0, intercept = 0, objective = 0, gap = 0;
-  std::int64_t iterations = 0;
-  std::int32_t converged = 0;
-  std::int32_t nnz = 0;
-};
-
-// Problem b (0 <= b < m) reads G at gram + b * gram_stride (stride 0: one G for all), its
-// lipschitz constants L_j = G_jj (0: an unusable feature, never moved) at lipschitz + b *
-// lipschitz_stride, column means at mu + b * mu_stride (null: no intercept), and q_b, yy_b, ybar_b.
-template <class V>
-struct BatchGramArgs {
-  batch_index p = 0, m = 0;
-  const V* gram = nullptr;
-  batch_index ld_gram = 0, gram_stride = 0;
-  const V* lipschitz = nullptr;
-  batch_index lipschitz_stride = 0;
-  const V* factors = nullptr;  // v_j (p, shared); null: all ones
-  const V* mu = nullptr;
-  batch_index mu_stride = 0;
-  const V* q = nullptr;  // p x m, column b = (1/n) Z^T yc_b
-  batch_index ldq = 0;
-  const double* yy = nullptr;    // m: (1/n) ||yc_b||^2
-  const double* ybar = nullptr;  // m: the mean of y_b (0 without intercept)
-  const double* lambdas = nullptr;  // m per-problem lambdas; null: lambda_ratio * lambda_max_b
-  double lambda_ratio = 0;
-  double alpha = 1;
-  bool positive = false;
-  double tol = 1e-6;
-  std::int64_t max_iter = 10000;
-  int active_sweeps = 8;  // at most, per round (active_sweeps below)
-  // Unpenalized features (v_j = 0; shared G only): their indices and the pseudo-inverse of G_UU.
-  batch_index n_unpenalized = 0;
-  const std::int64_t* unpenalized = nullptr;
-  const V* unpenalized_inverse = nullptr;  // n_unpenalized^2, row-major
-  V* scratch = nullptr;                    // n_unpenalized x m
-  // Work for the sweeps over the non-zero coefficients, p per problem each: their indices, their
-  // gradient entries, and how far each has moved since the full gradient was last updated.
-  std::int64_t* active = nullptr;
-  V* active_grad = nullptr;
-  V* active_moves = nullptr;
-  V* beta = nullptr;  // p x m out
-  batch_index ldb = 0;
-  V* grad = nullptr;  // p x m work
-  batch_index ldg = 0;
-  BatchProblemResult* results = nullptr;  // m out
-};
 
 namespace batch_detail {
 
@@ -104,20 +51,40 @@ SHRINK_HD void solve_unpenalized(const Team& team, const BatchGramArgs<V>& a, co
   team.sync();
 }
 
-// One sweep over the usable coordinates, each move updating the whole gradient.
-template <class V, class Team>
-SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip, double lambda,
+// The minimizer over coordinate j of a batched problem at its lambda (from the factors v_j).
+template <class V>
+struct BatchRule {
+  const BatchGramArgs<V>& a;
+  double lambda;
+  SHRINK_HD V operator()(batch_index j, V lj, V old, V g) const { return coordinate_step(a, lambda, j, lj, old, g); }
+};
+
+// The minimizer over coordinate j from per-coordinate thresholds l1_j and denominators denom_j (the
+// single-problem solvers, whose penalty is folded into those arrays).
+template <class V>
+struct ThresholdRule {
+  const V* l1;
+  const V* denom;
+  bool positive;
+  SHRINK_HD V operator()(batch_index j, V lj, V old, V g) const {
+    return coordinate_update<V>(lj * old + g, l1[j], denom[j], positive);
+  }
+};
+
+// One sweep over the usable coordinates (lip_j > 0), each move updating the whole gradient.
+template <class V, class Team, class Rule>
+SHRINK_HD void sweep(const Team& team, batch_index p, const V* gram, batch_index ld, const V* lip, const Rule& rule,
                      V* beta, V* grad) {
-  for (batch_index j = 0; j < a.p; ++j) {
+  for (batch_index j = 0; j < p; ++j) {
     const V lj = lip[j];
     if (!(lj > V(0))) continue;
     const V old = beta[j], g = grad[j];
     team.sync();  // every member has read beta_j and grad_j before any member writes
-    const V next = coordinate_step(a, lambda, j, lj, old, g);
+    const V next = rule(j, lj, old, g);
     if (next == old) continue;  // the same decision in every member
     const V delta = next - old;
-    const V* column = gram + j * a.ld_gram;
-    for (batch_index k = team.rank(); k < a.p; k += team.size()) grad[k] -= delta * column[k];
+    const V* column = gram + j * ld;
+    for (batch_index k = team.rank(); k < p; k += team.size()) grad[k] -= delta * column[k];
     if (team.rank() == 0) beta[j] = next;
     team.sync();
   }
@@ -126,12 +93,12 @@ SHRINK_HD void sweep(const Team& team, const BatchGramArgs<V>& a, const V* gram,
 // Sweeps over A = {j usable : beta_j != 0} with the gradient kept on A only, so a move costs |A|
 // rather than p; the moves reach the full gradient once at the end (|A| p). Stops after `sweeps`
 // sweeps or a sweep that moved nothing.
-template <class V, class Team>
-SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const V* gram, const V* lip,
-                             double lambda, int sweeps, V* beta, V* grad, std::int64_t* set, V* set_grad,
+template <class V, class Team, class Rule>
+SHRINK_HD void active_sweeps(const Team& team, batch_index p, const V* gram, batch_index ld, const V* lip,
+                             const Rule& rule, int sweeps, V* beta, V* grad, std::int64_t* set, V* set_grad,
                              V* moves) {
   batch_index count = 0;
-  for (batch_index j = 0; j < a.p; ++j) {  // every member scans, so every member knows |A|
+  for (batch_index j = 0; j < p; ++j) {  // every member scans, so every member knows |A|
     if (beta[j] == V(0) || !(lip[j] > V(0))) continue;
     if (team.rank() == 0) {
       set[count] = j;
@@ -148,11 +115,11 @@ SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const 
       const batch_index j = set[t];
       const V old = beta[j], g = set_grad[t], lj = lip[j];
       team.sync();
-      const V next = coordinate_step(a, lambda, j, lj, old, g);
+      const V next = rule(j, lj, old, g);
       if (next == old) continue;
       moved = true;
       const V delta = next - old;
-      const V* column = gram + j * a.ld_gram;
+      const V* column = gram + j * ld;
       for (batch_index u = team.rank(); u < count; u += team.size()) set_grad[u] -= delta * column[set[u]];
       if (team.rank() == 0) {
         beta[j] = next;
@@ -165,8 +132,8 @@ SHRINK_HD void active_sweeps(const Team& team, const BatchGramArgs<V>& a, const 
   for (batch_index t = 0; t < count; ++t) {
     const V delta = moves[t];
     if (delta == V(0)) continue;
-    const V* column = gram + set[t] * a.ld_gram;
-    for (batch_index k = team.rank(); k < a.p; k += team.size()) grad[k] -= delta * column[k];
+    const V* column = gram + set[t] * ld;
+    for (batch_index k = team.rank(); k < p; k += team.size()) grad[k] -= delta * column[k];
   }
   team.sync();
 }
@@ -244,8 +211,9 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
       break;
     }
     if (round >= a.max_iter) break;
-    sweep(team, a, gram, lip, out.lambda, beta, grad);
-    active_sweeps(team, a, gram, lip, out.lambda, a.active_sweeps, beta, grad, a.active + b * p,
+    const BatchRule<V> rule{a, out.lambda};
+    sweep(team, p, gram, a.ld_gram, lip, rule, beta, grad);
+    active_sweeps(team, p, gram, a.ld_gram, lip, rule, a.active_sweeps, beta, grad, a.active + b * p,
                   a.active_grad + b * p, a.active_moves + b * p);
     solve_unpenalized(team, a, gram, beta, grad, step);
   }
@@ -261,77 +229,18 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
   if (team.rank() == 0) a.results[b] = out;
 }
 
-// Statistics of problem b of a distinct batch (X_b column-major n x p with leading dimension ldx, y_b):
-// column means (when intercept), G_b = Z_b^T Z_b / n (p x p), lipschitz L_j = G_jj (0 for a column
-// whose spread is rounding noise), q_b = Z_b^T yc_b / n, yy_b and ybar_b. Sums in double.
-template <class V>
-struct BatchBuildArgs {
-  batch_index n = 0, p = 0, m = 0;
-  const V* x = nullptr;
-  batch_index ldx = 0, x_stride = 0;
-  const V* y = nullptr;
-  batch_index y_stride = 0;
-  bool intercept = true;
-  V* gram = nullptr;       // p x p per problem, stride p * p
-  V* lipschitz = nullptr;  // p per problem
-  V* mu = nullptr;         // p per problem
-  V* q = nullptr;          // p per problem
-  double* yy = nullptr;    // m
-  double* ybar = nullptr;  // m
-};
-
-// Points the solver at its work and outputs: beta, grad and the active-set arrays are p x m (problem
-// b's at b p), results m.
-template <class V>
-void attach_work(BatchGramArgs<V>& a, V* beta, V* grad, std::int64_t* active, V* active_grad, V* active_moves,
-                 BatchProblemResult* results) {
-  a.beta = beta;
-  a.ldb = a.p;
-  a.grad = grad;
-  a.ldg = a.p;
-  a.active = active;
-  a.active_grad = active_grad;
-  a.active_moves = active_moves;
-  a.results = results;
-}
-
-// A packed distinct batch: X_b at x + b n p (ldx = n), y_b at y + b n, and the outputs' arrays.
-template <class V>
-BatchBuildArgs<V> packed_batch(batch_index n, batch_index p, batch_index m, const V* x, const V* y, bool intercept,
-                               V* gram, V* lipschitz, V* mu, V* q, double* yy, double* ybar) {
-  BatchBuildArgs<V> b;
-  b.n = n;
-  b.p = p;
-  b.m = m;
-  b.x = x;
-  b.ldx = n;
-  b.x_stride = n * p;
-  b.y = y;
-  b.y_stride = n;
-  b.intercept = intercept;
-  b.gram = gram;
-  b.lipschitz = lipschitz;
-  b.mu = mu;
-  b.q = q;
-  b.yy = yy;
-  b.ybar = ybar;
-  return b;
-}
-
-// Points the solver at what build_batch_problem wrote: each problem's G, L, means, q, yy and ybar.
-template <class V>
-void attach_built(BatchGramArgs<V>& a, const BatchBuildArgs<V>& built) {
-  a.gram = built.gram;
-  a.ld_gram = built.p;
-  a.gram_stride = built.p * built.p;
-  a.lipschitz = built.lipschitz;
-  a.lipschitz_stride = built.p;
-  a.mu = built.intercept ? built.mu : nullptr;
-  a.mu_stride = built.p;
-  a.q = built.q;
-  a.ldq = built.p;
-  a.yy = built.yy;
-  a.ybar = built.ybar;
+// The single-problem Gram solver's inner loop (the gram_cd kernel): `rounds` times, a full sweep and
+// up to `active_sweeps` sweeps over the non-zeros, on a one-problem team. work holds 2p values.
+template <class V, class Team>
+SHRINK_HD void gram_cd_rounds(const Team& team, batch_index p, const V* gram, batch_index ld, const V* l1,
+                              const V* denom, const V* lip, bool positive, int rounds, int sweeps, V* beta, V* grad,
+                              std::int64_t* active, V* work) {
+  using namespace batch_detail;
+  const ThresholdRule<V> rule{l1, denom, positive};
+  for (int round = 0; round < rounds; ++round) {
+    sweep(team, p, gram, ld, lip, rule, beta, grad);
+    active_sweeps(team, p, gram, ld, lip, rule, sweeps, beta, grad, active, work, work + p);
+  }
 }
 
 template <class V, class Team>
@@ -397,5 +306,6 @@ SHRINK_HD void build_batch_problem(const Team& team, const BatchBuildArgs<V>& a,
   }
   team.sync();
 }
+
 
 }  // namespace shrink::kernels

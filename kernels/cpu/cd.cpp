@@ -1,12 +1,15 @@
-// CPU twins of the batched Lasso kernels: the per-problem code of batch_lasso_math.hpp run by one
-// thread per problem, problems spread over OpenMP threads.
+// CPU twins of the coordinate-descent family. The sweeps are written once over a team
+// (kernels/common/cd_team.hpp); the CPU's team is one thread: gram_cd runs on one, the batched
+// solver spreads its problems over OpenMP threads.
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
+#include <vector>
 
-#include "kernels/cpu/threads.hpp"
-#include "kernels/ops/kernels.hpp"
+#include "kernels/common/cd_team.hpp"
+#include "kernels/cpu/launch.hpp"
 
 namespace shrink::kernels::cpu {
 
@@ -21,6 +24,34 @@ struct SerialTeam {
 };
 
 }  // namespace
+
+template <class V>
+void gram_cd(const Context&, index_t p, const V* gram, index_t ld, const V* l1, const V* denom,
+             const V* lipschitz, bool positive, int rounds, int active_sweeps, V* beta, V* grad,
+             index_t* active, V* active_work) {
+  gram_cd_rounds(SerialTeam{}, p, gram, ld, l1, denom, lipschitz, positive, rounds, active_sweeps, beta, grad,
+                 active, active_work);
+}
+
+template <class V>
+index_t lasso_working_set(const Context&, index_t p, const V* c, const V* beta, const V* l1, const V* l2,
+                          const V* lipschitz, bool positive, index_t k, index_t* out) {
+  std::vector<double> key(static_cast<std::size_t>(p));
+  index_t nonzero = 0;
+  for (index_t j = 0; j < p; ++j) {
+    key[j] = working_set_key(c[j], beta[j], l1[j], l2[j], lipschitz[j], positive);
+    nonzero += beta[j] != 0;
+  }
+  std::vector<index_t> order(static_cast<std::size_t>(p));
+  std::iota(order.begin(), order.end(), index_t{0});
+  // (key, index) is a total order, so the first k are the same set a stable sort by key gives.
+  auto before = [&](index_t a, index_t b) { return key[a] < key[b] || (key[a] == key[b] && a < b); };
+  k = std::min(k, p);
+  std::nth_element(order.begin(), order.begin() + k, order.end(), before);
+  std::sort(order.begin(), order.begin() + k);
+  std::copy_n(order.begin(), k, out);
+  return nonzero;
+}
 
 template <class V>
 void batch_gram_cd(const Context& ctx, const BatchGramArgs<V>& args) {
@@ -75,6 +106,6 @@ void compress_columns(const Context& ctx, DenseView<const V> a, const std::int64
   }
 }
 
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BATCH_LASSO)
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
 
 }  // namespace shrink::kernels::cpu

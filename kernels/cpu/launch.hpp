@@ -1,0 +1,25 @@
+// The CPU twin's launchers: how many OpenMP threads a kernel forks, and for_each for elementwise
+// maps (the bodies written once in kernels/common run through it).
+#pragma once
+#include <algorithm>
+
+#include "shrink/context.hpp"
+#include "shrink/matrix.hpp"
+
+namespace shrink::kernels::cpu {
+
+// Below `grain` items per thread the fork/join costs more than it saves.
+inline int threads_for(const Context& ctx, index_t work, index_t grain = 32768) {
+  const index_t by_work = std::max<index_t>(1, work / grain);
+  return static_cast<int>(std::min<index_t>(ctx.cpu_threads(), by_work));
+}
+
+// f(i) for i in [0, n), static slices over the context's threads. firstprivate: each thread works
+// on its own copy of f, so the pointers it holds are loop invariants and the loop vectorizes.
+template <class F>
+void for_each(const Context& ctx, index_t n, F f) {
+#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536) firstprivate(f)
+  for (index_t i = 0; i < n; ++i) f(i);
+}
+
+}  // namespace shrink::kernels::cpu
