@@ -8,11 +8,7 @@
 #include "kernels/ops/blend.hpp"
 #include "kernels/ops/merge_path.hpp"
 
-#if defined(__CUDACC__)
-#define SHRINK_TILE_HD __host__ __device__ __forceinline__
-#else
-#define SHRINK_TILE_HD inline
-#endif
+#include "kernels/ops/host_device.hpp"
 
 namespace shrink::kernels::merge_tile {
 
@@ -26,7 +22,7 @@ inline std::int64_t tiles_for(std::int64_t rows, std::int64_t nnz) {
 
 // Row coordinate where tile t starts (t = tiles gives the end of the path).
 template <class I>
-SHRINK_TILE_HD std::int64_t tile_start_row(std::int64_t t, const I* row_end, std::int64_t rows,
+SHRINK_HD std::int64_t tile_start_row(std::int64_t t, const I* row_end, std::int64_t rows,
                                            std::int64_t nnz) {
   const std::int64_t total = rows + nnz;
   const std::int64_t d = t * kTileItems < total ? t * kTileItems : total;
@@ -39,7 +35,7 @@ struct Tile {
   int rows, nnz, items; // rows finished, nonzeros consumed and path items in this tile
 };
 
-SHRINK_TILE_HD Tile make_tile(std::int64_t tile, std::int64_t rows, std::int64_t nnz,
+SHRINK_HD Tile make_tile(std::int64_t tile, std::int64_t rows, std::int64_t nnz,
                               const std::int64_t* tile_row) {
   const std::int64_t total = rows + nnz;
   const std::int64_t d0 = tile * kTileItems;
@@ -55,7 +51,7 @@ SHRINK_TILE_HD Tile make_tile(std::int64_t tile, std::int64_t rows, std::int64_t
 }
 
 template <class T>
-SHRINK_TILE_HD T load_cached(const T* p) {
+SHRINK_HD T load_cached(const T* p) {
 #if defined(__CUDA_ARCH__)
   return __ldg(p);
 #else
@@ -66,7 +62,7 @@ SHRINK_TILE_HD T load_cached(const T* p) {
 // Phase 1, thread `tid` of `threads`: stage the tile's row ends (one past the last finished row
 // too) and the products val * x[col], with unit-stride (coalesced) loads.
 template <class V, class I>
-SHRINK_TILE_HD void stage(int tid, int threads, const Tile& t, std::int64_t rows, std::int64_t nnz,
+SHRINK_HD void stage(int tid, int threads, const Tile& t, std::int64_t rows, std::int64_t nnz,
                           const I* row_ptr, const I* col_idx, const V* values, const V* x,
                           std::int64_t* s_row_end, V* s_prod) {
   for (int k = tid; k <= t.rows; k += threads)
@@ -76,7 +72,7 @@ SHRINK_TILE_HD void stage(int tid, int threads, const Tile& t, std::int64_t rows
 }
 
 template <class V>
-SHRINK_TILE_HD void store_row(V* y, std::int64_t r, V alpha, V acc, V beta) {
+SHRINK_HD void store_row(V* y, std::int64_t r, V alpha, V acc, V beta) {
   y[r] = blend(alpha, acc, beta, y[r]);
 }
 
@@ -91,7 +87,7 @@ struct Walk {
 // Phase 2: walk this thread's kItems path items. Rows begun and finished here are stored; the
 // first finished row waits for phase 3; the part of the row still open goes to s_carry.
 template <class V>
-SHRINK_TILE_HD Walk<V> walk(int tid, const Tile& t, const std::int64_t* s_row_end, const V* s_prod,
+SHRINK_HD Walk<V> walk(int tid, const Tile& t, const std::int64_t* s_row_end, const V* s_prod,
                             V alpha, V beta, V* y, V* s_carry, bool* s_emitted) {
   const int diag = tid * kItems < t.items ? tid * kItems : t.items;
   int lo = diag > t.nnz ? diag - t.nnz : 0;
@@ -128,7 +124,7 @@ SHRINK_TILE_HD Walk<V> walk(int tid, const Tile& t, const std::int64_t* s_row_en
 // Sum of the carries of threads last, last-1, ... down to and including the nearest one that
 // finished a row of its own: the part of the row open at `last`'s end that this tile holds.
 template <class V>
-SHRINK_TILE_HD V carries_before(int last, const V* s_carry, const bool* s_emitted) {
+SHRINK_HD V carries_before(int last, const V* s_carry, const bool* s_emitted) {
   V acc = 0;
   for (int u = last; u >= 0; --u) {
     acc += s_carry[u];
@@ -139,7 +135,7 @@ SHRINK_TILE_HD V carries_before(int last, const V* s_carry, const bool* s_emitte
 
 // Phase 3: the thread's first finished row began in earlier threads; add their carries.
 template <class V>
-SHRINK_TILE_HD void finish_first_row(int tid, const Tile& t, const Walk<V>& w, const V* s_carry,
+SHRINK_HD void finish_first_row(int tid, const Tile& t, const Walk<V>& w, const V* s_carry,
                                      const bool* s_emitted, V alpha, V beta, V* y) {
   if (!w.emitted) return;
   const V acc = w.first_part + carries_before(tid - 1, s_carry, s_emitted);
@@ -148,7 +144,7 @@ SHRINK_TILE_HD void finish_first_row(int tid, const Tile& t, const Walk<V>& w, c
 
 // Phase 3, last thread only: the row open at the tile's end, for the fix-up pass.
 template <class V>
-SHRINK_TILE_HD void tile_carry(std::int64_t tile, const Tile& t, const V* s_carry,
+SHRINK_HD void tile_carry(std::int64_t tile, const Tile& t, const V* s_carry,
                                const bool* s_emitted, std::int64_t* carry_row, V* carry_val) {
   carry_row[tile] = t.i1;
   carry_val[tile] = carries_before(kThreads - 1, s_carry, s_emitted);
@@ -156,7 +152,7 @@ SHRINK_TILE_HD void tile_carry(std::int64_t tile, const Tile& t, const V* s_carr
 
 // Fix-up, one call per tile: the first tile of each run of equal carry rows adds the run's sum.
 template <class V>
-SHRINK_TILE_HD void fixup(std::int64_t tile, std::int64_t tiles, std::int64_t rows,
+SHRINK_HD void fixup(std::int64_t tile, std::int64_t tiles, std::int64_t rows,
                           const std::int64_t* carry_row, const V* carry_val, V alpha, V* y) {
   const std::int64_t r = carry_row[tile];
   if (r >= rows || (tile > 0 && carry_row[tile - 1] == r)) return;

@@ -6,7 +6,6 @@
 namespace shrink::kernels::cuda {
 
 namespace {
-using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 
 cublasOperation_t to_cublas(Op op, bool flipped) {

@@ -23,7 +23,6 @@
 namespace shrink::kernels::cuda {
 
 namespace {
-using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 
 constexpr int kTile = 64;     // output tile side

@@ -12,7 +12,6 @@ namespace shrink::kernels::cuda {
 
 namespace {
 using cuda_detail::align_up;
-using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 
 constexpr int kWarpsPerBlock = 4;

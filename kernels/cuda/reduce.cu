@@ -6,13 +6,12 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/cuda/common.cuh"
+#include "kernels/cuda/launch.cuh"
 #include "kernels/ops/reduce_kernels.hpp"
 
 namespace shrink::kernels::cuda {
 
 namespace {
-using cuda_detail::grid_for;
 using cuda_detail::stream_of;
 constexpr int kBlock = 256;
 constexpr int kMaxBlocks = 1024;
@@ -124,16 +123,6 @@ __global__ void column_partials_kernel(DenseView<const V> m, index_t chunks, V* 
     __syncthreads();
   }
 }
-template <class V>
-__global__ void column_finish_kernel(index_t cols, index_t chunks, const V* partial, V* out) {
-  for (index_t c = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; c < cols;
-       c += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    V s = 0;
-    for (index_t k = 0; k < chunks; ++k) s += partial[k * cols + c];
-    out[c] = s;
-  }
-}
-
 }  // namespace
 
 template <class V>
@@ -181,8 +170,12 @@ void column_sums(const Context& ctx, DenseView<const V> m, V* out) {
   const dim3 grid(static_cast<unsigned>((m.cols + 31) / 32), static_cast<unsigned>(chunks < 65535 ? chunks : 65535));
   column_partials_kernel<V><<<grid, dim3(32, 8), 0, stream_of(ctx)>>>(m, chunks, partial);
   SHRINK_CUDA_CHECK_LAUNCH();
-  column_finish_kernel<V><<<grid_for(ctx, m.cols, 256), 256, 0, stream_of(ctx)>>>(m.cols, chunks, partial, out);
-  SHRINK_CUDA_CHECK_LAUNCH();
+  const index_t cols = m.cols;
+  for_each(ctx, cols, [=] __device__(index_t c) {  // the chunks' partials in chunk order
+    V s = 0;
+    for (index_t k = 0; k < chunks; ++k) s += partial[k * cols + c];
+    out[c] = s;
+  });
 }
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)

@@ -4,11 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define SHRINK_MP_HD __host__ __device__ __forceinline__
-#else
-#define SHRINK_MP_HD inline
-#endif
+#include "kernels/ops/host_device.hpp"
 
 namespace shrink::kernels {
 
@@ -16,7 +12,7 @@ namespace shrink::kernels {
 // diagonal - i). row_end[r] = row_ptr[r + 1]. A row end sorts before a nonzero with the same
 // index, so a row is finished before the next row's first nonzero is taken.
 template <class I>
-SHRINK_MP_HD std::int64_t merge_path_row(std::int64_t diagonal, const I* row_end, std::int64_t rows,
+SHRINK_HD std::int64_t merge_path_row(std::int64_t diagonal, const I* row_end, std::int64_t rows,
                                          std::int64_t nnz) {
   std::int64_t lo = diagonal > nnz ? diagonal - nnz : 0;
   std::int64_t hi = diagonal < rows ? diagonal : rows;
