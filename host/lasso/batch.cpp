@@ -15,7 +15,6 @@
 #include "host/lasso/solvers.hpp"
 #include "shrink/batch_lasso.hpp"
 #include "shrink/error.hpp"
-#include "shrink/ops.hpp"
 
 namespace shrink {
 
@@ -198,7 +197,7 @@ void stage_columns(const Context& ctx, DenseView<const V> y, index_t first, inde
   }
   detail::copy_bytes(&ctx, dst, ctx.memory_space(), src, MemorySpace::Host, count * sizeof(V));
   const VectorView<const V> staged(dst, static_cast<index_t>(count), ctx.memory_space());
-  if (count_nonfinite<V>(ctx, staged) > 0)
+  if (dispatch::count_nonfinite<V>(ctx, staged) > 0)
     for (index_t b = 0; b < m; ++b)
       for (index_t i = 0; i < n; ++i)
         if (!std::isfinite(static_cast<double>(y(i, first + b))))
@@ -294,8 +293,8 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
     const DenseView<V> yc(ybuf.data(), n, m, n, Layout::ColMajor, space);
     SHRINK_DISPATCH(ctx, center_columns, ctx, yc, o.fit_intercept, ybar.data(), yy.data());
     const DenseView<V> qv(q.data(), p, m, p, Layout::ColMajor, space);
-    if (!x.sparse) gemm<V>(ctx, Op::Transpose, Op::NoTranspose, inv_n, z.view(), DenseView<const V>(yc), V(0), qv);
-    else spmm<V, std::int64_t>(ctx, inv_n, xt.view(), DenseView<const V>(yc), V(0), qv);
+    if (!x.sparse) dispatch::gemm<V>(ctx, Op::Transpose, Op::NoTranspose, inv_n, z.view(), DenseView<const V>(yc), V(0), qv);
+    else SHRINK_DISPATCH(ctx, csr_spmm, ctx, inv_n, xt.view(), DenseView<const V>(yc), V(0), qv);
     auto a = run.args(first, m);
     a.gram = g_dev.data();
     a.ld_gram = p;

@@ -58,25 +58,25 @@ DeviceDesign<V>::DeviceDesign(const Context& ctx, const Problem<V>& prob, const 
 template <class V>
 void DeviceDesign<V>::apply(VectorView<const V> v, VectorView<V> u) const {
   if (sparse_) sparse_->apply(Op::NoTranspose, V(1), v, V(0), u);
-  else gemv<V>(ctx_, Op::NoTranspose, V(1), dense_.view(), v, V(0), u);
-  if (prob_.intercept) axpby<V>(ctx_, -dot<V>(ctx_, mu_.view(), v), sqw_.view(), V(1), u);
+  else dispatch::gemv<V>(ctx_, Op::NoTranspose, V(1), dense_.view(), v, V(0), u);
+  if (prob_.intercept) dispatch::axpby<V>(ctx_, -dispatch::dot<V>(ctx_, mu_.view(), v), sqw_.view(), V(1), u);
 }
 
 template <class V>
 void DeviceDesign<V>::apply_transpose(VectorView<const V> r, V alpha, VectorView<V> g) const {
   if (sparse_) sparse_->apply(Op::Transpose, alpha, r, V(0), g);
-  else gemv<V>(ctx_, Op::Transpose, alpha, dense_.view(), r, V(0), g);
-  if (prob_.intercept) axpby<V>(ctx_, -alpha * dot<V>(ctx_, sqw_.view(), r), mu_.view(), V(1), g);
+  else dispatch::gemv<V>(ctx_, Op::Transpose, alpha, dense_.view(), r, V(0), g);
+  if (prob_.intercept) dispatch::axpby<V>(ctx_, -alpha * dispatch::dot<V>(ctx_, sqw_.view(), r), mu_.view(), V(1), g);
 }
 
 template <class V>
 double DeviceDesign<V>::certify(double lambda, const Array<V>& beta, Array<V>& u, Array<V>& g,
                                 Solution& out) const {
   apply(beta.view(), u.view());
-  axpby<V>(ctx_, V(1), yh_.view(), V(-1), u.view());
+  dispatch::axpby<V>(ctx_, V(1), yh_.view(), V(-1), u.view());
   const double dn = static_cast<double>(n_);
   apply_transpose(u.view(), static_cast<V>(1.0 / dn), g.view());
-  const double a2 = static_cast<double>(dot<V>(ctx_, u.view(), u.view())) / dn;
+  const double a2 = static_cast<double>(dispatch::dot<V>(ctx_, u.view(), u.view())) / dn;
   if (unpen_.size() > 0) {
     const auto v = beta.to_vector(ctx_);
     const std::vector<double> b(v.begin(), v.end());
@@ -90,7 +90,7 @@ double DeviceDesign<V>::certify(double lambda, const Array<V>& beta, Array<V>& u
     return a2;
   }
   // On the device: one reduction for the penalty and the dual's terms.
-  const double a1 = static_cast<double>(dot<V>(ctx_, yh_.view(), u.view())) / dn;
+  const double a1 = static_cast<double>(dispatch::dot<V>(ctx_, yh_.view(), u.view())) / dn;
   const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, g.data(), beta.data(), dual_factors_.data(),
                                      dual_args(lambda, prob_.alpha, prob_.positive));
   set_certificate(out, lambda, prob_.alpha, a2, terms, a1, a2);
@@ -111,7 +111,7 @@ void DeviceDesign<V>::gather_columns(const index_t* cols, const V* mu_cols, inde
   if (prob_.intercept) {  // dst -= sqrt(w)[first..] mu~_cols^T (a rank-one product)
     const DenseView<const V> sw(sqw_.data() + first, dst.rows, 1, dst.rows, Layout::ColMajor, dst.space);
     const DenseView<const V> m(mu_cols, 1, dst.cols, 1, Layout::ColMajor, dst.space);
-    gemm<V>(ctx_, Op::NoTranspose, Op::NoTranspose, V(-1), sw, m, V(1), dst);
+    dispatch::gemm<V>(ctx_, Op::NoTranspose, Op::NoTranspose, V(-1), sw, m, V(1), dst);
   }
 }
 

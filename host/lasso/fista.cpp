@@ -11,7 +11,6 @@
 #include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/error.hpp"
-#include "shrink/ops.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -45,8 +44,10 @@ class FistaSolver final : public Solver {
     set(beta_, beta);
     copy_device(beta_, z_);
     const V step = static_cast<V>(1.0 / lipschitz_);
-    const Penalty<V> pen{static_cast<V>(lambda * prob_.alpha), static_cast<V>(lambda * (1 - prob_.alpha)),
-                         design_.factors().view(), prob_.positive};
+    // The prox's threshold and ridge scales already carry the step.
+    const kernels::ProxArgs<V> pen{static_cast<V>(step * lambda * prob_.alpha),
+                                   static_cast<V>(step * lambda * (1 - prob_.alpha)), design_.factors().data(),
+                                   prob_.positive};
     const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
     Solution out;
     double previous = std::numeric_limits<double>::infinity();
@@ -68,11 +69,11 @@ class FistaSolver final : public Solver {
       }
       // g = grad f(z) = -(1/n) Z^T (yh - Z z)
       design_.apply(z_.view(), u_.view());
-      axpby<V>(ctx_, V(1), design_.scaled_response().view(), V(-1), u_.view());
+      dispatch::axpby<V>(ctx_, V(1), design_.scaled_response().view(), V(-1), u_.view());
       design_.apply_transpose(u_.view(), -inv_n, g_.view());
       const double t_next = 0.5 * (1 + std::sqrt(1 + 4 * t * t));
-      fista_step<V>(ctx_, z_.view(), g_.view(), beta_.view(), step, pen,
-                    static_cast<V>((t - 1) / t_next));
+      SHRINK_DISPATCH(ctx_, fista_step, ctx_, p_, z_.data(), g_.data(), beta_.data(), step, pen,
+                      static_cast<V>((t - 1) / t_next));
       t = t_next;
     }
     beta = get(beta_);
@@ -89,7 +90,7 @@ class FistaSolver final : public Solver {
     return std::vector<double>(v.begin(), v.end());
   }
   void copy_device(const Array<V>& src, Array<V>& dst) const {
-    axpby<V>(ctx_, V(1), src.view(), V(0), dst.view());
+    dispatch::axpby<V>(ctx_, V(1), src.view(), V(0), dst.view());
   }
 
   // Largest eigenvalue of Z^T Z / n by power iteration, padded by 10% (an underestimate would let
@@ -100,12 +101,12 @@ class FistaSolver final : public Solver {
     Array<V> v = upload(ctx_, start);
     const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
     double estimate = 0;
-    double norm = nrm2<V>(ctx_, v.view());
+    double norm = dispatch::nrm2<V>(ctx_, v.view());
     for (int it = 0; it < kPowerIterations && norm > 0; ++it) {
-      axpby<V>(ctx_, static_cast<V>(1.0 / norm), v.view(), V(0), v.view());
+      dispatch::axpby<V>(ctx_, static_cast<V>(1.0 / norm), v.view(), V(0), v.view());
       design_.apply(v.view(), u_.view());
       design_.apply_transpose(u_.view(), inv_n, g_.view());
-      norm = nrm2<V>(ctx_, g_.view());
+      norm = dispatch::nrm2<V>(ctx_, g_.view());
       estimate = norm;
       std::swap(v, g_);
     }

@@ -12,7 +12,6 @@
 #include "kernels/ops/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/context.hpp"
-#include "shrink/ops.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -76,7 +75,7 @@ class GramSolver final : public Solver {
   void set_beta(const std::vector<double>& beta) {
     copy<double>(ctx_, VectorView<const double>(beta), beta_.view());
     copy<double>(ctx_, VectorView<const double>(data_->q.view()), grad_.view());
-    gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
+    dispatch::gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
   }
 
   // Objective and gap at beta_ (gram_fit: no pass over X).
@@ -192,8 +191,8 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
       y = VectorView<const double>(yw_device.data(), rows, ctx.memory_space());
     }
     const double beta = first == 0 ? 0.0 : 1.0;
-    gram<double>(ctx, inv_n, zs, beta, data->gram.view());
-    gemv<double>(ctx, Op::Transpose, inv_n, zs, y, beta, data->q.view());
+    dispatch::gram<double>(ctx, inv_n, zs, beta, data->gram.view());
+    dispatch::gemv<double>(ctx, Op::Transpose, inv_n, zs, y, beta, data->q.view());
   }
   if (unpen.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
     const auto g = data->gram.copy_to(ctx, MemorySpace::Host);

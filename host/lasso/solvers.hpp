@@ -10,7 +10,7 @@
 #include "host/lasso/problem.hpp"
 #include "shrink/array.hpp"
 #include "shrink/context.hpp"
-#include "shrink/ops.hpp"
+#include "host/core/dispatch.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -29,8 +29,8 @@ struct GramFit {
 template <class T>
 GramFit gram_fit(const Context& ctx, index_t p, double yy, const T* q, const T* beta, const T* grad) {
   const auto space = ctx.memory_space();
-  const double qb = dot<T>(ctx, VectorView<const T>(q, p, space), VectorView<const T>(beta, p, space));
-  const double bg = dot<T>(ctx, VectorView<const T>(beta, p, space), VectorView<const T>(grad, p, space));
+  const double qb = dispatch::dot<T>(ctx, VectorView<const T>(q, p, space), VectorView<const T>(beta, p, space));
+  const double bg = dispatch::dot<T>(ctx, VectorView<const T>(beta, p, space), VectorView<const T>(grad, p, space));
   return {std::max(yy - qb - bg, 0.0), yy - qb};
 }
 

@@ -20,7 +20,6 @@
 #include "kernels/ops/instantiate.hpp"
 #include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"
-#include "shrink/ops.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -141,7 +140,7 @@ class WorkingSetGramSolver final : public Solver {
     gather(lipschitz_, lip_w_, k);
     gather(l1_, l1_w_, k);
     gather(l2_, denom_w_, k);
-    axpby<V>(ctx_, V(1), head(lip_w_, k), V(1), VectorView<V>(denom_w_.data(), k, space));  // L_j + l2_j
+    dispatch::axpby<V>(ctx_, V(1), head(lip_w_, k), V(1), VectorView<V>(denom_w_.data(), k, space));  // L_j + l2_j
     gather(design_.dual_factors(), factors_w_, k);
     gather(design_.mu(), mu_w_, k);
     const DenseView<V> g(gram_.data(), k, k, k, Layout::ColMajor, space);
@@ -150,14 +149,14 @@ class WorkingSetGramSolver final : public Solver {
       const index_t rows = std::min(rows_per_block_, n_ - first);
       const DenseView<V> z(columns_.data(), rows, k, rows, Layout::ColMajor, space);
       design_.gather_columns(ws_.data(), mu_w_.data(), first, z);
-      gram<V>(ctx_, inv_n, z, first == 0 ? V(0) : V(1), g);
+      dispatch::gram<V>(ctx_, inv_n, z, first == 0 ? V(0) : V(1), g);
     }
     // q_W = c_W + G_W beta_W; the block's fit constant (1/n) |r + Z_W beta_W|^2_W.
     const VectorView<V> q(q_w_.data(), k, space);
-    axpby<V>(ctx_, V(1), head(grad_w_, k), V(0), q);
-    gemv<V>(ctx_, Op::NoTranspose, V(1), g, head(beta_w_, k), V(1), q);
-    const double yy = fit + static_cast<double>(dot<V>(ctx_, head(grad_w_, k), head(beta_w_, k))) +
-                      static_cast<double>(dot<V>(ctx_, head(beta_w_, k), head(q_w_, k)));
+    dispatch::axpby<V>(ctx_, V(1), head(grad_w_, k), V(0), q);
+    dispatch::gemv<V>(ctx_, Op::NoTranspose, V(1), g, head(beta_w_, k), V(1), q);
+    const double yy = fit + static_cast<double>(dispatch::dot<V>(ctx_, head(grad_w_, k), head(beta_w_, k))) +
+                      static_cast<double>(dispatch::dot<V>(ctx_, head(beta_w_, k), head(q_w_, k)));
     std::int64_t rounds = 0;
     for (;;) {
       if (rounds > 0 && block_gap(lambda, k, yy) <= tol) break;

@@ -9,6 +9,7 @@
 #include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/nn/nn_detail.hpp"
+#include "host/core/dispatch.hpp"
 #include "shrink/nn.hpp"
 
 namespace shrink {
@@ -50,7 +51,9 @@ class Network {
       if (a.rows() != x.rows || a.cols() != layers_[l].out_features())
         a = DenseMatrix<V>(*ctx_, x.rows, layers_[l].out_features(), Layout::RowMajor, ctx_->memory_space());
       layers_[l].forward(in, a.view());
-      if (l + 1 < layers_.size()) soft_threshold<V>(*ctx_, flat(a), V(0), {}, true, flat(a));  // ReLU
+      if (l + 1 < layers_.size())  // ReLU: the prox of the indicator of x >= 0 (threshold 0, positive)
+        SHRINK_DISPATCH(*ctx_, prox, *ctx_, a.rows() * a.cols(), a.data(), kernels::ProxArgs<V>{V(0), V(0), nullptr, true},
+                        a.data());
       in = a.view();
     }
     return acts_.back();
@@ -68,7 +71,7 @@ class Network {
       if (dx.rows() != in.rows || dx.cols() != in.cols)
         dx = DenseMatrix<V>(*ctx_, in.rows, in.cols, Layout::RowMajor, ctx_->memory_space());
       layers_[l].backward(in, grad, dx.view());
-      relu_mask<V>(*ctx_, flat(acts_[l - 1]), flat(dx));
+      dispatch::relu_mask<V>(*ctx_, flat(acts_[l - 1]), flat(dx));
       grad = dx.view();
     }
   }
@@ -214,8 +217,8 @@ DistillResult<V, I> distill(const Context& ctx, std::span<const DenseLayer<V>> t
     copy<V>(ctx, flat(tb), flat(td));
     // grad = (y - target) / batch, the gradient of loss = ||y - target||^2 / (2 batch)
     copy<V>(ctx, flat(student.forward(xd.view())), flat(grad));
-    axpby<V>(ctx, V(-1) / V(batch), flat(td), V(1) / V(batch), flat(grad));
-    const double norm = nrm2<V>(ctx, flat(grad));
+    dispatch::axpby<V>(ctx, V(-1) / V(batch), flat(td), V(1) / V(batch), flat(grad));
+    const double norm = dispatch::nrm2<V>(ctx, flat(grad));
     const double loss = 0.5 * double(batch) * norm * norm;
     result.loss.push_back(loss);
     student.backward(xd.view(), grad.view());

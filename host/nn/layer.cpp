@@ -174,25 +174,24 @@ template <class V>
 void adam_step(const Context& ctx, VectorView<V> w, In<VectorView<const V>> g, VectorView<V> m,
                VectorView<V> v, const OptimizerOptions& o, std::int64_t t) {
   o.validate();
+  if (o.kind != OptimizerKind::Adam) throw InvalidArgument("adam_step: the options are for SGD");
   if (t < 1) throw InvalidArgument("Adam step t must be >= 1, got " + std::to_string(t));
   check_vec(ctx, w, w.size, "w", "");
   check_vec(ctx, g, w.size, "g", "w");
   check_vec(ctx, m, w.size, "m", "w");
   check_vec(ctx, v, w.size, "v", "w");
-  const kernels::AdamArgs<V> a{V(o.learning_rate), V(o.beta1), V(o.beta2), V(o.epsilon), V(o.weight_decay),
-                               V(1 - std::pow(o.beta1, double(t))), V(1 - std::pow(o.beta2, double(t)))};
-  SHRINK_DISPATCH(ctx, adam_step, ctx, w.size, w.data, g.data, m.data, v.data, a);
+  nn_detail::optimizer_step<V>(ctx, o, t, w, g, m, v);
 }
 
 template <class V>
 void sgd_step(const Context& ctx, VectorView<V> w, In<VectorView<const V>> g, VectorView<V> velocity,
               const OptimizerOptions& o) {
   o.validate();
+  if (o.kind != OptimizerKind::Sgd) throw InvalidArgument("sgd_step: the options are for Adam");
   check_vec(ctx, w, w.size, "w", "");
   check_vec(ctx, g, w.size, "g", "w");
   if (o.momentum != 0) check_vec(ctx, velocity, w.size, "velocity", "w (momentum > 0)");
-  const kernels::SgdArgs<V> a{V(o.learning_rate), V(o.momentum), V(o.weight_decay)};
-  SHRINK_DISPATCH(ctx, sgd_step, ctx, w.size, w.data, g.data, o.momentum != 0 ? velocity.data : nullptr, a);
+  nn_detail::optimizer_step<V>(ctx, o, 1, w, g, velocity, {});
 }
 
 template <class V, class I>
@@ -249,15 +248,21 @@ double BlockSparseLinear<V, I>::block_sparsity() const {
 
 template <class V, class I>
 void BlockSparseLinear<V, I>::forward(In<DenseView<const V>> x, DenseView<V> y) const {
-  bsr_linear_forward(*ctx_, x, w_.view(), VectorView<const V>(b_.view()), y, precision_);
+  check_layer_product(*ctx_, w_.view(), x, "X", w_.cols(), y, "Y", w_.rows());
+  SHRINK_DISPATCH(*ctx_, bsr_forward, *ctx_, x, w_.view(), b_.data(), y, to_kernel(precision_));
 }
 
 template <class V, class I>
 void BlockSparseLinear<V, I>::backward(In<DenseView<const V>> x, In<DenseView<const V>> dy, DenseView<V> dx) {
-  bsr_linear_weight_grad(*ctx_, dy, x, w_.view(), gw_.view(), precision_);
-  column_sums(*ctx_, dy, gb_.view());
-  if (dx.data != nullptr || dx.rows * dx.cols > 0)
-    bsr_linear_backward_input(*ctx_, dy, w_.view(), columns_, dx, precision_);
+  const auto w = w_.view();
+  check_layer_product(*ctx_, w, dy, "dY", w.rows, x, "X", w.cols);
+  const bool want_dx = dx.data != nullptr || dx.rows * dx.cols > 0;
+  if (want_dx) check_layer_product(*ctx_, w, dy, "dY", w.rows, dx, "dX", w.cols);
+  SHRINK_DISPATCH(*ctx_, bsr_weight_grad, *ctx_, dy, x, w, gw_.data(), to_kernel(precision_));
+  dispatch::column_sums<V>(*ctx_, dy, gb_.view());
+  if (want_dx)
+    SHRINK_DISPATCH(*ctx_, bsr_backward_input, *ctx_, dy, w, columns_.col_ptr.data(), columns_.block_row.data(),
+                    columns_.block_index.data(), dx, to_kernel(precision_));
 }
 
 template <class V, class I>
@@ -272,15 +277,15 @@ void BlockSparseLinear<V, I>::step(const OptimizerOptions& o) {
     zeros(v_w_, gw_.size());
     zeros(m_b_, gb_.size());
     zeros(v_b_, gb_.size());
-    adam_step(*ctx_, w_.values().view(), VectorView<const V>(gw_.view()), m_w_.view(), v_w_.view(), o, t_);
-    adam_step(*ctx_, b_.view(), VectorView<const V>(gb_.view()), m_b_.view(), v_b_.view(), o, t_);
+    nn_detail::optimizer_step<V>(*ctx_, o, t_, w_.values().view(), gw_.view(), m_w_.view(), v_w_.view());
+    nn_detail::optimizer_step<V>(*ctx_, o, t_, b_.view(), gb_.view(), m_b_.view(), v_b_.view());
   } else {
     if (o.momentum != 0) {
       zeros(m_w_, gw_.size());
       zeros(m_b_, gb_.size());
     }
-    sgd_step(*ctx_, w_.values().view(), VectorView<const V>(gw_.view()), m_w_.view(), o);
-    sgd_step(*ctx_, b_.view(), VectorView<const V>(gb_.view()), m_b_.view(), o);
+    nn_detail::optimizer_step<V>(*ctx_, o, t_, w_.values().view(), gw_.view(), m_w_.view(), {});
+    nn_detail::optimizer_step<V>(*ctx_, o, t_, b_.view(), gb_.view(), m_b_.view(), {});
   }
 }
 

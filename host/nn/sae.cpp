@@ -514,9 +514,9 @@ void SparseAutoencoder<V>::forward(DenseView<const V> input) {
   const DenseView<V> xc = rows_of(s.xc, b, d), z = rows_of(s.z, b, m), xhat = rows_of(s.xhat, b, d);
   SHRINK_DISPATCH(ctx, broadcast_add, ctx, input, V(-1), w.dec_bias, xc);
   if (config_.block_sparse)
-    bsr_linear_forward<V, I32>(ctx, xc, w.enc_bsr, VectorView<const V>(w.enc_bias, m, params_.space()), z);
+    SHRINK_DISPATCH(ctx, bsr_forward, ctx, DenseView<const V>(xc), w.enc_bsr, w.enc_bias, z, kernels::Precision::Strict);
   else
-    gemm<V>(ctx, Op::NoTranspose, Op::Transpose, V(1), xc, w.enc, V(0), z);
+    dispatch::gemm<V>(ctx, Op::NoTranspose, Op::Transpose, V(1), xc, w.enc, V(0), z);
   // The BSR forward has added b_e already.
   SHRINK_DISPATCH(ctx, bias_activation, ctx, z, config_.block_sparse ? nullptr : w.enc_bias,
                   topk ? Activation::Identity : activation_of(config_));
@@ -531,9 +531,9 @@ void SparseAutoencoder<V>::forward(DenseView<const V> input) {
     SHRINK_DISPATCH(ctx, topk_scatter, ctx, config_.k, s.idx.data(), s.val.data(), h);
   }
   if (config_.block_sparse) {
-    bsr_linear_forward<V, I32>(ctx, h, w.dec_bsr, VectorView<const V>(w.dec_bias, d, params_.space()), xhat);
+    SHRINK_DISPATCH(ctx, bsr_forward, ctx, DenseView<const V>(h), w.dec_bsr, w.dec_bias, xhat, kernels::Precision::Strict);
   } else {
-    gemm<V>(ctx, Op::NoTranspose, Op::NoTranspose, V(1), h, w.dec, V(0), xhat);
+    dispatch::gemm<V>(ctx, Op::NoTranspose, Op::NoTranspose, V(1), h, w.dec, V(0), xhat);
     SHRINK_DISPATCH(ctx, bias_activation, ctx, xhat, w.dec_bias, Activation::Identity);
   }
 }
@@ -575,26 +575,26 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
 
   // Residual r = x_hat - x (in place of x_hat).
   const VectorView<V> r = part(s.xhat, 0, b * d);
-  axpby<V>(ctx, V(-1), VectorView<const V>(target.data, b * d, sp), V(1), r);
-  loss.reconstruction = 0.5 * double(scale) * double(dot<V>(ctx, r, r));
+  dispatch::axpby<V>(ctx, V(-1), VectorView<const V>(target.data, b * d, sp), V(1), r);
+  loss.reconstruction = 0.5 * double(scale) * double(dispatch::dot<V>(ctx, r, r));
 
   // Sparsity terms: the value, and term_j = dL/dh_ij added inside the activation backward.
   const V* term = nullptr;
   if (config_.activation == SaeActivation::SigmoidKl) {
-    column_sums<V>(ctx, DenseView<const V>(h), s.colsum.view());
+    dispatch::column_sums<V>(ctx, DenseView<const V>(h), s.colsum.view());
     loss.sparsity = double(SHRINK_DISPATCH(ctx, kl_penalty, ctx, m, static_cast<const V*>(s.colsum.data()), b,
                                            V(config_.rho), V(config_.beta), scale, s.term.data()));
     term = s.term.data();
   } else if (config_.activation == SaeActivation::ReluL1 && config_.l1 > 0) {
     const V c = V(config_.l1) * scale;
-    column_sums<V>(ctx, DenseView<const V>(h), s.colsum.view());
+    dispatch::column_sums<V>(ctx, DenseView<const V>(h), s.colsum.view());
     if (config_.l1_decoder_norm) {
       SHRINK_DISPATCH(ctx, row_norms, ctx, w.dec, s.norms.data());
-      loss.sparsity = double(c) * double(dot<V>(ctx, s.colsum.view(), s.norms.view()));
-      axpby<V>(ctx, c, s.norms.view(), V(0), s.term.view());
+      loss.sparsity = double(c) * double(dispatch::dot<V>(ctx, s.colsum.view(), s.norms.view()));
+      dispatch::axpby<V>(ctx, c, s.norms.view(), V(0), s.term.view());
       term = s.term.data();
     } else {
-      loss.sparsity = double(c) * double(sum<V>(ctx, s.colsum.view()));
+      loss.sparsity = double(c) * double(dispatch::sum<V>(ctx, s.colsum.view()));
       term = s.l1_term.data();
     }
   }
@@ -603,7 +603,7 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
   const VectorView<const V> we = part(std::as_const(params_), s.enc_w, s.enc_w_size);
   const VectorView<const V> wd = part(std::as_const(params_), s.dec_w, s.dec_w_size);
   if (config_.weight_decay > 0)
-    loss.weight_decay = 0.5 * config_.weight_decay * (double(dot<V>(ctx, we, we)) + double(dot<V>(ctx, wd, wd)));
+    loss.weight_decay = 0.5 * config_.weight_decay * (double(dispatch::dot<V>(ctx, we, we)) + double(dispatch::dot<V>(ctx, wd, wd)));
 
   // AuxK: the dead latents' top aux_k pre-activations reconstruct the residual e = x - x_hat.
   s.aux_active = topk && config_.aux_k > 0 && s.dead_count > 0;
@@ -614,21 +614,21 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
                     s.aux_val.data());
     SHRINK_DISPATCH(ctx, topk_decode, ctx, config_.aux_k, s.aux_idx.data(), s.aux_val.data(), w.dec,
                     static_cast<const V*>(nullptr), ehat);
-    axpby<V>(ctx, V(1), r, V(1), ra);  // e_hat - e = e_hat + r
-    loss.auxiliary = config_.aux_coeff * 0.5 * double(scale) * double(dot<V>(ctx, ra, ra));
+    dispatch::axpby<V>(ctx, V(1), r, V(1), ra);  // e_hat - e = e_hat + r
+    loss.auxiliary = config_.aux_coeff * 0.5 * double(scale) * double(dispatch::dot<V>(ctx, ra, ra));
   }
   loss.total = loss.reconstruction + loss.sparsity + loss.weight_decay + loss.auxiliary;
 
   if (want_gradient) {
     const DenseView<V> gx = rows_of(s.gx, b, d);
-    axpby<V>(ctx, scale, r, V(0), part(s.gx, 0, b * d));
+    dispatch::axpby<V>(ctx, scale, r, V(0), part(s.gx, 0, b * d));
     if (s.aux_active) {
-      axpby<V>(ctx, V(config_.aux_coeff) * scale, ra, V(0), ra);  // now dL/de_hat
-      if (!config_.aux_detach_residual) axpby<V>(ctx, V(1), ra, V(1), part(s.gx, 0, b * d));
+      dispatch::axpby<V>(ctx, V(config_.aux_coeff) * scale, ra, V(0), ra);  // now dL/de_hat
+      if (!config_.aux_detach_residual) dispatch::axpby<V>(ctx, V(1), ra, V(1), part(s.gx, 0, b * d));
     }
     const DenseView<V> g_enc = rows_of(grad_, m, d, s.enc_w), g_dec = rows_of(grad_, m, d, s.dec_w);
     V* g_enc_b = grad_.data() + s.enc_b;
-    column_sums<V>(ctx, DenseView<const V>(gx), part(grad_, s.dec_b, d));
+    dispatch::column_sums<V>(ctx, DenseView<const V>(gx), part(grad_, s.dec_b, d));
     const V enc_beta = config_.tied ? V(1) : V(0);  // tied: the encoder's part adds to D's gradient
     if (sparse_topk) {
       const index_t k = config_.k;
@@ -636,15 +636,16 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
       SHRINK_DISPATCH(ctx, topk_group, ctx, b * k, s.idx.data(), m, s.ptr.data(), s.order.data(), s.group_ws.data());
       SHRINK_DISPATCH(ctx, topk_weight_grad, ctx, k, s.ptr.data(), s.order.data(), s.val.data(),
                       DenseView<const V>(gx), V(0), g_dec, static_cast<V*>(nullptr));
-      relu_mask<V>(ctx, part(std::as_const(s.val), 0, b * k), part(s.dval, 0, b * k));
+      dispatch::relu_mask<V>(ctx, part(std::as_const(s.val), 0, b * k), part(s.dval, 0, b * k));
     } else {
       const DenseView<V> dh = rows_of(s.dh, b, m);
       if (config_.block_sparse) {
-        bsr_linear_weight_grad<V, I32>(ctx, gx, h, w.dec_bsr, part(grad_, s.dec_w, s.dec_w_size));
-        bsr_linear_backward_input<V, I32>(ctx, gx, w.dec_bsr, s.dec_cols, dh);
+        SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, DenseView<const V>(gx), DenseView<const V>(h), w.dec_bsr, grad_.data() + s.dec_w, kernels::Precision::Strict);
+        SHRINK_DISPATCH(ctx, bsr_backward_input, ctx, DenseView<const V>(gx), w.dec_bsr, s.dec_cols.col_ptr.data(),
+                        s.dec_cols.block_row.data(), s.dec_cols.block_index.data(), dh, kernels::Precision::Strict);
       } else {
-        gemm<V>(ctx, Op::Transpose, Op::NoTranspose, V(1), h, gx, V(0), g_dec);
-        gemm<V>(ctx, Op::NoTranspose, Op::Transpose, V(1), gx, w.dec, V(0), dh);
+        dispatch::gemm<V>(ctx, Op::Transpose, Op::NoTranspose, V(1), h, gx, V(0), g_dec);
+        dispatch::gemm<V>(ctx, Op::NoTranspose, Op::Transpose, V(1), gx, w.dec, V(0), dh);
       }
       if (config_.l1_decoder_norm && config_.l1 > 0)
         SHRINK_DISPATCH(ctx, add_scaled_unit_rows, ctx, w.dec, s.colsum.data(), V(config_.l1) * scale, g_dec);
@@ -652,10 +653,10 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
                       topk ? Activation::Relu : activation_of(config_), dh);
       // Encoder: dW_e = dZ^T Xc on the weights' pattern, db_e = column sums of dZ.
       if (config_.block_sparse)
-        bsr_linear_weight_grad<V, I32>(ctx, dh, xc, w.enc_bsr, part(grad_, s.enc_w, s.enc_w_size));
+        SHRINK_DISPATCH(ctx, bsr_weight_grad, ctx, DenseView<const V>(dh), DenseView<const V>(xc), w.enc_bsr, grad_.data() + s.enc_w, kernels::Precision::Strict);
       else
-        gemm<V>(ctx, Op::Transpose, Op::NoTranspose, V(1), dh, xc, enc_beta, g_enc);
-      column_sums<V>(ctx, DenseView<const V>(dh), part(grad_, s.enc_b, m));
+        dispatch::gemm<V>(ctx, Op::Transpose, Op::NoTranspose, V(1), dh, xc, enc_beta, g_enc);
+      dispatch::column_sums<V>(ctx, DenseView<const V>(dh), part(grad_, s.enc_b, m));
     }
     if (sparse_topk)
       SHRINK_DISPATCH(ctx, topk_weight_grad, ctx, config_.k, s.ptr.data(), s.order.data(), s.dval.data(),
@@ -668,22 +669,24 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
                       s.group_ws.data());
       SHRINK_DISPATCH(ctx, topk_weight_grad, ctx, ak, s.aux_ptr.data(), s.aux_order.data(), s.aux_val.data(),
                       DenseView<const V>(ehat), V(1), g_dec, static_cast<V*>(nullptr));
-      relu_mask<V>(ctx, part(std::as_const(s.aux_val), 0, b * ak), part(s.aux_dval, 0, b * ak));
+      dispatch::relu_mask<V>(ctx, part(std::as_const(s.aux_val), 0, b * ak), part(s.aux_dval, 0, b * ak));
       SHRINK_DISPATCH(ctx, topk_weight_grad, ctx, ak, s.aux_ptr.data(), s.aux_order.data(), s.aux_dval.data(),
                       DenseView<const V>(xc), V(1), g_enc, g_enc_b);
     }
     // b_d also enters the encoder (z = W_e (x - b_d) + b_e): db_d -= W_e^T db_e.
     if (config_.block_sparse) {
       const DenseView<const V> db_e(g_enc_b, 1, m, m, Layout::RowMajor, sp);
-      bsr_linear_backward_input<V, I32>(ctx, db_e, w.enc_bsr, s.enc_cols, rows_of(s.d_tmp, 1, d));
-      axpby<V>(ctx, V(-1), s.d_tmp.view(), V(1), part(grad_, s.dec_b, d));
+      SHRINK_DISPATCH(ctx, bsr_backward_input, ctx, DenseView<const V>(db_e), w.enc_bsr, s.enc_cols.col_ptr.data(),
+                      s.enc_cols.block_row.data(), s.enc_cols.block_index.data(), rows_of(s.d_tmp, 1, d),
+                      kernels::Precision::Strict);
+      dispatch::axpby<V>(ctx, V(-1), s.d_tmp.view(), V(1), part(grad_, s.dec_b, d));
     } else {
-      gemv<V>(ctx, Op::Transpose, V(-1), w.enc, VectorView<const V>(g_enc_b, m, sp), V(1), part(grad_, s.dec_b, d));
+      dispatch::gemv<V>(ctx, Op::Transpose, V(-1), w.enc, VectorView<const V>(g_enc_b, m, sp), V(1), part(grad_, s.dec_b, d));
     }
     if (config_.weight_decay > 0) {
       const V wdc = V(config_.weight_decay);
-      if (!config_.tied) axpby<V>(ctx, wdc, we, V(1), part(grad_, s.enc_w, s.enc_w_size));
-      axpby<V>(ctx, wdc, wd, V(1), part(grad_, s.dec_w, s.dec_w_size));
+      if (!config_.tied) dispatch::axpby<V>(ctx, wdc, we, V(1), part(grad_, s.enc_w, s.enc_w_size));
+      dispatch::axpby<V>(ctx, wdc, wd, V(1), part(grad_, s.dec_w, s.dec_w_size));
     }
   }
   if (track_dead && topk)
@@ -695,6 +698,7 @@ SaeLoss SparseAutoencoder<V>::evaluate(In<DenseView<const V>> input, In<DenseVie
 
 template <class V>
 void SparseAutoencoder<V>::step(const OptimizerOptions& options) {
+  options.validate();
   const Context& ctx = *ctx_;
   Impl& s = *impl_;
   const DenseView<V> dec = rows_of(params_, config_.latents, config_.inputs, s.dec_w);
@@ -702,10 +706,7 @@ void SparseAutoencoder<V>::step(const OptimizerOptions& options) {
     SHRINK_DISPATCH(ctx, remove_parallel_rows, ctx, DenseView<const V>(dec),
                     rows_of(grad_, config_.latents, config_.inputs, s.dec_w));
   ++t_;
-  if (options.kind == OptimizerKind::Adam)
-    adam_step<V>(ctx, params_.view(), grad_.view(), m_.view(), v_.view(), options, t_);
-  else
-    sgd_step<V>(ctx, params_.view(), grad_.view(), m_.view(), options);
+  nn_detail::optimizer_step<V>(ctx, options, t_, params_.view(), grad_.view(), m_.view(), v_.view());
   if (config_.unit_norm_decoder) SHRINK_DISPATCH(ctx, normalize_rows, ctx, dec);
 }
 
@@ -757,7 +758,7 @@ void SparseAutoencoder<V>::errors_after_forward(DenseView<const V> x, VectorView
   const Context& ctx = *ctx_;
   const DenseView<const V> xh = rows_of(std::as_const(impl_->xhat), x.rows, config_.inputs);
   SHRINK_DISPATCH(ctx, row_sq_dist, ctx, xh, x, errors.data);
-  axpby<V>(ctx, V(1) / V(config_.inputs), VectorView<const V>(errors), V(0), errors);
+  dispatch::axpby<V>(ctx, V(1) / V(config_.inputs), VectorView<const V>(errors), V(0), errors);
 }
 
 // ---- weights on the host ------------------------------------------------------------------------------

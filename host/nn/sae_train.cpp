@@ -85,7 +85,7 @@ void check_data(const Context& ctx, const SparseAutoencoder<V>& model, DenseView
   if (data.space == MemorySpace::Host) {
     detail::check_finite(data, "data");
   } else if (data.layout == Layout::RowMajor && data.ld == data.cols) {
-    const index_t bad = count_nonfinite<V>(ctx, VectorView<const V>(data.data, data.rows * data.cols, data.space));
+    const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(data.data, data.rows * data.cols, data.space));
     if (bad > 0) throw InvalidArgument("data holds " + std::to_string(bad) + " NaN/Inf values");
   }
 }
@@ -140,30 +140,30 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
     const std::size_t h = s_hist.size();
     std::vector<double> alpha(h);
     for (std::size_t i = h; i-- > 0;) {
-      alpha[i] = rho_hist[i] * double(dot<V>(ctx, s_hist[i].view(), d.view()));
-      axpby<V>(ctx, V(-alpha[i]), y_hist[i].view(), V(1), d.view());
+      alpha[i] = rho_hist[i] * double(dispatch::dot<V>(ctx, s_hist[i].view(), d.view()));
+      dispatch::axpby<V>(ctx, V(-alpha[i]), y_hist[i].view(), V(1), d.view());
     }
     double gamma = 1;
     if (h > 0) {
-      const double yy = double(dot<V>(ctx, y_hist[h - 1].view(), y_hist[h - 1].view()));
+      const double yy = double(dispatch::dot<V>(ctx, y_hist[h - 1].view(), y_hist[h - 1].view()));
       gamma = yy > 0 ? 1 / (rho_hist[h - 1] * yy) : 1;
     } else {
-      const double gn = double(nrm2<V>(ctx, g.view()));
+      const double gn = double(dispatch::nrm2<V>(ctx, g.view()));
       gamma = gn > 0 ? 1 / gn : 1;
     }
-    axpby<V>(ctx, V(0), g.view(), V(gamma), d.view());
+    dispatch::axpby<V>(ctx, V(0), g.view(), V(gamma), d.view());
     for (std::size_t i = 0; i < h; ++i) {
-      const double b = rho_hist[i] * double(dot<V>(ctx, y_hist[i].view(), d.view()));
-      axpby<V>(ctx, V(alpha[i] - b), s_hist[i].view(), V(1), d.view());
+      const double b = rho_hist[i] * double(dispatch::dot<V>(ctx, y_hist[i].view(), d.view()));
+      dispatch::axpby<V>(ctx, V(alpha[i] - b), s_hist[i].view(), V(1), d.view());
     }
-    axpby<V>(ctx, V(0), g.view(), V(-1), d.view());
-    double slope = double(dot<V>(ctx, g.view(), d.view()));
+    dispatch::axpby<V>(ctx, V(0), g.view(), V(-1), d.view());
+    double slope = double(dispatch::dot<V>(ctx, g.view(), d.view()));
     if (!(slope < 0)) {  // not a descent direction: restart from steepest descent
       s_hist.clear();
       y_hist.clear();
       rho_hist.clear();
-      axpby<V>(ctx, V(-1), g.view(), V(0), d.view());
-      slope = -double(dot<V>(ctx, g.view(), g.view()));
+      dispatch::axpby<V>(ctx, V(-1), g.view(), V(0), d.view());
+      slope = -double(dispatch::dot<V>(ctx, g.view(), g.view()));
       if (slope == 0) {
         converged = true;
         break;
@@ -175,7 +175,7 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
     bool accepted = false;
     for (int tries = 0; tries < 40; ++tries) {
       copy<V>(ctx, x_old.view(), x.view());
-      axpby<V>(ctx, V(step), d.view(), V(1), x.view());
+      dispatch::axpby<V>(ctx, V(step), d.view(), V(1), x.view());
       f_new = f();
       if (std::isfinite(f_new) && f_new <= fx + 1e-4 * step * slope) {
         accepted = true;
@@ -191,11 +191,11 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
     }
     copy<V>(ctx, model.gradient().view(), g.view());
     copy<V>(ctx, x.view(), s.view());
-    axpby<V>(ctx, V(-1), x_old.view(), V(1), s.view());
+    dispatch::axpby<V>(ctx, V(-1), x_old.view(), V(1), s.view());
     copy<V>(ctx, g.view(), y.view());
-    axpby<V>(ctx, V(-1), g_old.view(), V(1), y.view());
-    const double sy = double(dot<V>(ctx, s.view(), y.view()));
-    if (sy > 1e-12 * double(nrm2<V>(ctx, s.view())) * double(nrm2<V>(ctx, y.view()))) {
+    dispatch::axpby<V>(ctx, V(-1), g_old.view(), V(1), y.view());
+    const double sy = double(dispatch::dot<V>(ctx, s.view(), y.view()));
+    if (sy > 1e-12 * double(dispatch::nrm2<V>(ctx, s.view())) * double(dispatch::nrm2<V>(ctx, y.view()))) {
       // The pair joins the history; the evicted oldest pair (or, while the history fills, new
       // buffers) holds the next one, so nothing is allocated once the history is full.
       Array<V> s_free, y_free;
@@ -242,7 +242,7 @@ SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseVie
   std::vector<double> mean_host(static_cast<std::size_t>(d), 0);
   for (index_t b = 0; b < n; b += chunk) {
     const index_t rows = std::min(chunk, n - b);
-    column_sums<V>(ctx, row_block(res.view, b, rows), part_sums.view());
+    dispatch::column_sums<V>(ctx, row_block(res.view, b, rows), part_sums.view());
     const std::vector<V> ps = part_sums.to_vector(ctx);
     for (index_t j = 0; j < d; ++j) mean_host[j] += double(ps[j]);
   }
@@ -277,7 +277,7 @@ SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseVie
     const DenseView<V> cv{centered.data(), rows, d, d, Layout::RowMajor, sp};
     SHRINK_DISPATCH(ctx, broadcast_add, ctx, x, V(-1), mean.data(), cv);
     const VectorView<const V> flat{centered.data(), rows * d, sp};
-    sst += double(dot<V>(ctx, flat, flat));
+    sst += double(dispatch::dot<V>(ctx, flat, flat));
   }
   SaeMetrics r;
   r.samples = n;
