@@ -65,7 +65,7 @@ LassoOptions single_options(const BatchLassoOptions& o, double lambda, double to
 
 // The primal objective of problem b at the returned answer, in long double.
 long double primal_of_answer(const Batch& d, const BatchLassoResult& r, const BatchLassoOptions& o, index_t b) {
-  const auto beta = r.coefficients_of(static_cast<std::size_t>(b));
+  const auto beta = r.coefficients_at(static_cast<std::size_t>(b));
   long double fit = 0;
   for (index_t i = 0; i < d.n; ++i) {
     long double e = d.y[b * d.n + i] - r.intercepts[b];
@@ -105,7 +105,7 @@ void expect_matches_single(const Context& ctx, const Batch& d, const BatchLassoR
     }
     const double slack = r.duality_gap[b] + one.duality_gap[0] + 1e-12 * (one.objective[0] + 1e-12);
     EXPECT_NEAR(r.objective[b], one.objective[0], slack);
-    const auto beta = r.coefficients_of(b);
+    const auto beta = r.coefficients_at(b);
     EXPECT_EQ(r.nnz[b], std::count_if(beta.begin(), beta.end(), [](double v) { return v != 0; }));
   }
 }
@@ -187,7 +187,7 @@ TEST(BatchLasso, MatchesScikitLearnMultiOutput) {
         EXPECT_EQ(r.status[b], FitStatus::Converged);
         EXPECT_LE(r.objective[b], want * (1 + 1e-9) + 1e-14);
         EXPECT_GE(r.objective[b] - r.duality_gap[b], want * (1 - 1e-9) - 1e-14);
-        const auto beta = r.coefficients_of(b);
+        const auto beta = r.coefficients_at(b);
         for (index_t c = 0; c < d.p; ++c) EXPECT_NEAR(beta[c], j["coef"][b][c].get<double>(), 1e-5) << c;
         EXPECT_NEAR(r.intercepts[b], j["intercept"][b].get<double>(), 1e-5);
       }
@@ -254,7 +254,7 @@ TEST(BatchLasso, EdgeCases) {
     const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
     expect_matches_single(ctx, d, r, o, "p > n");
     for (index_t b = 0; b < d.k; ++b) {
-      const auto beta = r.coefficients_of(b);
+      const auto beta = r.coefficients_at(b);
       EXPECT_EQ(beta[8], 0.0);
       EXPECT_EQ(beta[9], 0.0);
     }
@@ -314,7 +314,7 @@ TEST(BatchLasso, ChunksLayoutsAndDenseOutputGiveTheSameAnswer) {
   }
   EXPECT_EQ(progress_calls, 8u);  // 4 chunks, twice
   for (index_t b = 0; b < d.k; ++b) {
-    const auto sparse = whole.coefficients_of(b);
+    const auto sparse = whole.coefficients_at(b);
     EXPECT_TRUE(std::equal(sparse.begin(), sparse.end(), whole.dense_coefficients.begin() + b * d.p));
   }
 }
@@ -365,7 +365,7 @@ TEST(BatchLasso, DistinctProblemsMatchTheSingleProblemSolver) {
       EXPECT_EQ(r.status[b], FitStatus::Converged);
       const auto want = lasso_path<double>(ctx, one.xv(), VectorView<const double>(one.y), single_options(o, o.lambdas[b], 1e-10));
       EXPECT_NEAR(r.objective[b], want.objective[0], r.duality_gap[b] + want.duality_gap[0] + 1e-13);
-      const auto got = r.coefficients_of(b), ref = want.coefficients_at(0);
+      const auto got = r.coefficients_at(b), ref = want.coefficients_at(0);
       for (index_t j = 0; j < p; ++j) EXPECT_NEAR(got[j], ref[j], 1e-4) << j;
       EXPECT_NEAR(r.intercepts[b], want.intercepts[0], 1e-4);
     }
@@ -604,13 +604,13 @@ TEST_P(BatchLassoKernels, RepeatedFitsAreBitIdentical) {
   EXPECT_EQ(a.duality_gap, b.duality_gap);
   EXPECT_EQ(a.intercepts, b.intercepts);
   EXPECT_EQ(a.iterations, b.iterations);
-  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a.coefficients_of(k), b.coefficients_of(k)) << k;
+  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a.coefficients_at(k), b.coefficients_at(k)) << k;
   const StridedBatch<double> s{d.x.data(), 20, 10, 20, 200, d.y.data(), 60, 3};
   BatchLassoOptions od;
   od.lambda = 0.05;
   const auto c = lasso_batch(ctx, s, od), e = lasso_batch(ctx, s, od);
   EXPECT_EQ(c.objective, e.objective);
-  for (std::size_t k = 0; k < c.size(); ++k) EXPECT_EQ(c.coefficients_of(k), e.coefficients_of(k)) << k;
+  for (std::size_t k = 0; k < c.size(); ++k) EXPECT_EQ(c.coefficients_at(k), e.coefficients_at(k)) << k;
 }
 
 // The whole batched solver on a GPU against the CPU: shared dense and sparse designs, float64 and

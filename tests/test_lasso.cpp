@@ -249,7 +249,7 @@ TEST(Lasso, DefaultPathIsCertifiedAndDecreasing) {
   const Context ctx = make_context(Backend::Cpu);
   const LassoPath path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y));
   ASSERT_EQ(path.size(), 100u);
-  EXPECT_DOUBLE_EQ(path.lambdas.front(), path.lambda_max);
+  EXPECT_DOUBLE_EQ(path.lambdas.front(), path.lambda_max.front());
   EXPECT_NEAR(path.lambdas.back() / path.lambdas.front(), 1e-3, 1e-12);  // n > p
   EXPECT_EQ(path.nnz.front(), 0);
   for (std::size_t l = 1; l < path.size(); ++l) EXPECT_LT(path.lambdas[l], path.lambdas[l - 1]);
@@ -415,7 +415,7 @@ TEST(Lasso, LambdaMaxMatchesItsDefinition) {
                 o.lambdas = {want, want * (1 - 1e-4)};
                 o.tol = 1e-12;
                 const auto path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
-                EXPECT_NEAR(path.lambda_max, want, 1e-12 * want) << what;
+                EXPECT_NEAR(path.lambda_max.front(), want, 1e-12 * want) << what;
                 EXPECT_EQ(path.nnz[0], with_factors ? 1 : 0) << what;  // the unpenalized feature is in the null model
                 EXPECT_GE(path.nnz[1], 1 + (with_factors ? 1 : 0)) << what << ": nothing entered just below lambda_max";
               }
@@ -431,7 +431,7 @@ TEST(Lasso, LambdaAtOrAboveLambdaMaxGivesExactZeros) {
   LassoOptions o;
   o.n_lambdas = 1;
   const auto top = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
-  o.lambdas = {top.lambda_max, 2 * top.lambda_max, top.lambda_max * (1 - 1e-9)};
+  o.lambdas = {top.lambda_max.front(), 2 * top.lambda_max.front(), top.lambda_max.front() * (1 - 1e-9)};
   for (auto s : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
                  LassoSolver::WorkingSetGram}) {
     o.solver = s;
@@ -479,7 +479,7 @@ TEST(Lasso, EdgeCasesGiveAnswersNotNaN) {
   std::vector<double> flat(30, 2.5);
   check(d.x, flat, o, "constant y");
   const auto flat_path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(flat), o);
-  EXPECT_EQ(flat_path.lambda_max, 0.0);
+  EXPECT_EQ(flat_path.lambda_max.front(), 0.0);
   for (std::size_t l = 0; l < flat_path.size(); ++l) EXPECT_NEAR(flat_path.intercepts[l], 2.5, 1e-12);
 
   const auto one = random_problem(1, 4, 7);

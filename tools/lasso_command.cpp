@@ -252,7 +252,7 @@ int run_lasso(const LassoArgs& args) {
     json j;
     j["n_samples"] = n;
     j["n_features"] = p;
-    j["lambda_max"] = path.lambda_max;
+    j["lambda_max"] = path.lambda_max.front();  // one value for a path
     j["lambdas"] = path.lambdas;
     j["intercepts"] = path.intercepts;
     j["objective"] = path.objective;

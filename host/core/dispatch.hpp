@@ -30,6 +30,10 @@
 #else
 #define SHRINK_DISPATCH(ctx, kernel, ...) kernels::cpu::kernel(__VA_ARGS__)
 #endif
+// The kernel where its data lives: the CPU twin for host memory (a caller's host data on any
+// context), the context's backend otherwise.
+#define SHRINK_DISPATCH_AT(ctx, space, kernel, ...) \
+  ((space) == MemorySpace::Host ? kernels::cpu::kernel(__VA_ARGS__) : SHRINK_DISPATCH(ctx, kernel, __VA_ARGS__))
 
 namespace shrink::dispatch {
 

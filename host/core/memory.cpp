@@ -57,6 +57,17 @@ void copy_bytes(const Context* ctx, void* dst, MemorySpace dst_space, const void
     return;
   }
 #if SHRINK_WITH_CUDA
+  if (ctx && dst_space != src_space) {
+    auto& t = ctx->count_transfers();
+    const auto b = static_cast<std::int64_t>(bytes);
+    if (dst_space == MemorySpace::Device) {
+      ++t.host_to_device;
+      t.host_to_device_bytes += b;
+    } else {
+      ++t.device_to_host;
+      t.device_to_host_bytes += b;
+    }
+  }
   cuda_copy(state_of(ctx), dst, dst_space == MemorySpace::Device, src,
             src_space == MemorySpace::Device, bytes);
 #else

@@ -18,14 +18,6 @@
 
 namespace shrink {
 
-std::size_t BatchLassoResult::n_not_converged() const noexcept {
-  return static_cast<std::size_t>(std::count(status.begin(), status.end(), FitStatus::MaxIterations));
-}
-
-std::vector<double> BatchLassoResult::coefficients_of(std::size_t b) const {
-  return lasso_detail::dense_column(coefficients, b, "problem index");
-}
-
 namespace lasso_detail {
 namespace {
 
@@ -38,7 +30,7 @@ std::size_t chunk_bytes(const Context& ctx) {
 
 // The lambda rule, and the options every batch shares with a path; k problems, p features.
 void validate_options(const BatchLassoOptions& o, index_t k, index_t p) {
-  validate_common(o.l1_ratio, o.penalty_factors, p, o.tol, o.max_iter);
+  validate_common(o, p);
   const int given = (o.lambda != 0) + !o.lambdas.empty() + (o.lambda_ratio != 0);
   if (given != 1)
     throw InvalidArgument("give exactly one of lambda, lambdas (one per problem) and lambda_ratio; got " +
@@ -73,7 +65,7 @@ class BatchRun {
   BatchRun(const Context& ctx, index_t p, index_t k, const BatchLassoOptions& o)
       : ctx_(ctx), p_(p), k_(k), o_(o) {
     out_.n_features = p;
-    out_.n_problems = k;
+    out_.solver = LassoSolver::Gram;
     out_.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
     row_ptr_.assign(1, 0);
     if (o.dense_output) out_.dense_coefficients.assign(static_cast<std::size_t>(p * k), 0.0);
@@ -181,22 +173,34 @@ class BatchRun {
 };
 
 // Columns [first, first + m) of Y into `dst` (column-major n x m in the context's memory), refusing
-// a non-finite entry with its place.
+// a non-finite entry (with its place when Y is on the host).
 template <class V>
 void stage_columns(const Context& ctx, DenseView<const V> y, index_t first, index_t m, V* dst) {
   const index_t n = y.rows;
   const auto count = static_cast<std::size_t>(n * m);
+  const auto space = ctx.memory_space();
+  const bool packed_columns = y.layout == Layout::ColMajor && (y.ld == n || m == 1);
+  const V* src = y.data + (y.layout == Layout::ColMajor ? first * y.ld : first);
+  if (y.space != MemorySpace::Host) {  // on the device already: a relayout there at most
+    const DenseView<const V> part(src, n, m, y.ld, y.layout, y.space);
+    if (packed_columns) detail::copy_bytes(&ctx, dst, space, src, y.space, count * sizeof(V));
+    else SHRINK_DISPATCH(ctx, copy_dense, ctx, part, DenseView<V>(dst, n, m, n, Layout::ColMajor, space));
+    const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(dst, static_cast<index_t>(count), space));
+    if (bad > 0)
+      throw NonFinite("Y columns " + std::to_string(first) + " to " + std::to_string(first + m - 1) + " hold " +
+                      std::to_string(bad) + " NaN/Inf values; only finite values are accepted");
+    return;
+  }
   std::vector<V> packed;
-  const V* src = y.data + first * y.ld;
-  if (!(y.layout == Layout::ColMajor && (y.ld == n || m == 1))) {
+  if (!packed_columns) {
     packed.resize(count);
 #pragma omp parallel for schedule(static)
     for (index_t b = 0; b < m; ++b)
       for (index_t i = 0; i < n; ++i) packed[b * n + i] = y(i, first + b);
     src = packed.data();
   }
-  detail::copy_bytes(&ctx, dst, ctx.memory_space(), src, MemorySpace::Host, count * sizeof(V));
-  const VectorView<const V> staged(dst, static_cast<index_t>(count), ctx.memory_space());
+  detail::copy_bytes(&ctx, dst, space, src, MemorySpace::Host, count * sizeof(V));
+  const VectorView<const V> staged(dst, static_cast<index_t>(count), space);
   if (dispatch::count_nonfinite<V>(ctx, staged) > 0)
     for (index_t b = 0; b < m; ++b)
       for (index_t i = 0; i < n; ++i)
@@ -211,7 +215,7 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
                             const BatchLassoOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const index_t n = x.n, p = x.p, k = y.cols;
-  if (y.space != MemorySpace::Host) throw InvalidArgument("Y must be in host memory");
+  if (y.space != MemorySpace::Host) detail::check_space(y.space, ctx, "Y");
   if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
   if (y.rows != n)
     throw DimensionMismatch("Y is " + detail::shape(y.rows, y.cols) + " but X has " + std::to_string(n) +
@@ -223,20 +227,22 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
   validate_options(o, k, p);
 
   LassoOptions single;
-  single.l1_ratio = o.l1_ratio;
-  single.fit_intercept = o.fit_intercept;
-  single.positive = o.positive;
-  single.penalty_factors = o.penalty_factors;
-  const auto prob = make_problem(x, std::vector<double>(static_cast<std::size_t>(n), 0.0), single);
+  static_cast<LassoCoreOptions&>(single) = o;
+  const auto prob = make_problem(ctx, x, std::vector<double>(static_cast<std::size_t>(n), 0.0), single);
   if (o.positive && !prob.unpenalized.empty())
     throw InvalidArgument("penalty_factors: feature " + std::to_string(prob.unpenalized.front()) +
                           " is unpenalized (factor 0) and positive is set; the batched solver does not "
                           "support that pair (use lasso_path per problem)");
-  const UnpenalizedSolver unpen(prob);
   const auto space = ctx.memory_space();
+  // On a CUDA context X is read on the device (a host X copied over once); on the CPU in place.
+  std::unique_ptr<DesignOperator<V>> op;
+  if (space != MemorySpace::Host) op = std::make_unique<DesignOperator<V>>(ctx, prob);
+  const UnpenalizedSolver unpen =
+      x.space == MemorySpace::Host ? UnpenalizedSolver(prob) : UnpenalizedSolver(op->unpenalized_gram());
+  const Design<V>& xc = op ? op->placed() : x;
 
   // G in V, its diagonal as the lipschitz constants (0 for unusable features), the means.
-  const auto gram = build_gram(ctx, prob, unpen)->gram.copy_to(ctx, MemorySpace::Host);
+  const auto gram = build_gram(ctx, prob, unpen, op.get())->gram.copy_to(ctx, MemorySpace::Host);
   std::vector<V> g(static_cast<std::size_t>(p * p)), lip(static_cast<std::size_t>(p)), mu(static_cast<std::size_t>(p));
   for (index_t i = 0; i < p * p; ++i) g[i] = static_cast<V>(gram.data()[i]);
   for (index_t j = 0; j < p; ++j) {
@@ -262,39 +268,32 @@ BatchLassoResult fit_shared(const Context& ctx, const Design<V>& x, DenseView<co
     unpen_dev = upload(ctx, unpen_idx);
   }
 
-  // The design for C: Z (centered, dense) or X^T as CSR (sparse; Y is centered instead).
-  DenseMatrix<V> z;
-  CsrMatrix<V, std::int64_t> xt;
-  if (!x.sparse) {
-    DenseMatrix<V> host(n, p, Layout::ColMajor);
-#pragma omp parallel for schedule(static)
-    for (index_t j = 0; j < p; ++j)
-      for (index_t i = 0; i < n; ++i)
-        host.data()[j * n + i] = static_cast<V>(static_cast<double>(x.dense[j * n + i]) - prob.mu[j]);
-    z = host.copy_to(ctx, space);
-  } else {
-    std::vector<std::int64_t> rows(x.row_idx.begin(), x.row_idx.end());
-    xt = CsrMatrix<V, std::int64_t>::adopt(p, n, Array<std::int64_t>::from_vector(x.col_ptr),
-                                            Array<std::int64_t>::from_vector(rows), Array<V>::from_vector(x.values))
-             .copy_to(ctx, space);
-  }
-
   BatchRun<V> run(ctx, p, k, o);
   const std::size_t per_problem = sizeof(V) * static_cast<std::size_t>(n + 5 * p + nu) + 8 * static_cast<std::size_t>(p) + 96;
   const index_t chunk = chunk_size(ctx, o, k, per_problem);
   DenseMatrix<V> ybuf(ctx, n, chunk, Layout::ColMajor, space);
   DenseMatrix<V> q(ctx, p, chunk, Layout::ColMajor, space);
   Array<double> ybar(ctx, static_cast<std::size_t>(chunk), space), yy(ctx, static_cast<std::size_t>(chunk), space);
-  Array<V> scratch(ctx, static_cast<std::size_t>(nu * chunk), space);
+  Array<V> scratch(ctx, static_cast<std::size_t>(nu * chunk), space), ysum(ctx, static_cast<std::size_t>(chunk), space);
   const V inv_n = static_cast<V>(1.0 / static_cast<double>(n));
   for (index_t first = 0; first < k; first += chunk) {
     const index_t m = std::min(chunk, k - first);
     stage_columns(ctx, y, first, m, ybuf.data());
     const DenseView<V> yc(ybuf.data(), n, m, n, Layout::ColMajor, space);
     SHRINK_DISPATCH(ctx, center_columns, ctx, yc, o.fit_intercept, ybar.data(), yy.data());
+    // C = Z^T Yc / n = (X^T Yc - mu (1^T Yc)) / n, with X as it is stored: the rank-one term takes
+    // out what rounding left in the centered columns' sums.
     const DenseView<V> qv(q.data(), p, m, p, Layout::ColMajor, space);
-    if (!x.sparse) dispatch::gemm<V>(ctx, Op::Transpose, Op::NoTranspose, inv_n, z.view(), DenseView<const V>(yc), V(0), qv);
-    else SHRINK_DISPATCH(ctx, csr_spmm, ctx, inv_n, xt.view(), DenseView<const V>(yc), V(0), qv);
+    if (!xc.sparse)
+      dispatch::gemm<V>(ctx, Op::Transpose, Op::NoTranspose, inv_n, xc.dense, DenseView<const V>(yc), V(0), qv);
+    else
+      xc.with_transposed([&](const auto& xt) { SHRINK_DISPATCH(ctx, csr_spmm, ctx, inv_n, xt, DenseView<const V>(yc), V(0), qv); });
+    if (o.fit_intercept) {
+      dispatch::column_sums<V>(ctx, DenseView<const V>(yc), VectorView<V>(ysum.data(), m, space));
+      dispatch::gemm<V>(ctx, Op::NoTranspose, Op::NoTranspose, -inv_n,
+                        DenseView<const V>(mu_dev.data(), p, 1, p, Layout::ColMajor, space),
+                        DenseView<const V>(ysum.data(), 1, m, 1, Layout::ColMajor, space), V(1), qv);
+    }
     auto a = run.args(first, m);
     a.gram = g_dev.data();
     a.ld_gram = p;
@@ -382,18 +381,17 @@ BatchLassoResult fit_distinct(const Context& ctx, const StridedBatch<V>& s, cons
 template <class V>
 BatchLassoResult lasso_batch(const Context& ctx, DenseView<const V> x, DenseView<const V> y,
                              const BatchLassoOptions& o) {
-  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
-  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(ctx, x), y, o); });
 }
 template <class V, class I>
-BatchLassoResult lasso_batch(const Context& ctx, const CsrMatrix<V, I>& x, DenseView<const V> y,
+BatchLassoResult lasso_batch(const Context& ctx, const CsrView<V, I>& x, DenseView<const V> y,
                              const BatchLassoOptions& o) {
-  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(ctx, x), y, o); });
 }
 template <class V, class I>
-BatchLassoResult lasso_batch(const Context& ctx, const CscMatrix<V, I>& x, DenseView<const V> y,
+BatchLassoResult lasso_batch(const Context& ctx, const CscView<V, I>& x, DenseView<const V> y,
                              const BatchLassoOptions& o) {
-  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(x), y, o); });
+  return lasso_detail::with_threads(ctx, [&] { return lasso_detail::fit_shared(ctx, lasso_detail::make_design(ctx, x), y, o); });
 }
 template <class V>
 BatchLassoResult lasso_batch(const Context& ctx, const StridedBatch<V>& batch, const BatchLassoOptions& o) {
@@ -407,9 +405,9 @@ BatchLassoResult lasso_batch(const Context& ctx, const StridedBatch<V>& batch, c
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_BATCH_V)
 
 #define SHRINK_INSTANTIATE_BATCH_VI(V, I)                                                              \
-  template BatchLassoResult lasso_batch<V, I>(const Context&, const CsrMatrix<V, I>&, DenseView<const V>, \
+  template BatchLassoResult lasso_batch<V, I>(const Context&, const CsrView<V, I>&, DenseView<const V>,   \
                                               const BatchLassoOptions&);                                 \
-  template BatchLassoResult lasso_batch<V, I>(const Context&, const CscMatrix<V, I>&, DenseView<const V>, \
+  template BatchLassoResult lasso_batch<V, I>(const Context&, const CscView<V, I>&, DenseView<const V>,   \
                                               const BatchLassoOptions&);
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_BATCH_VI)
 

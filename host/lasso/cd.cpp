@@ -54,7 +54,7 @@ bool solve_small(std::vector<double> m, std::vector<double>& z, int k) {
 
 }  // namespace
 
-// Dual evaluation from a materialized residual; shared by the CD solver and the null model.
+// Dual evaluation from a materialized residual on a host X; shared by the CD solver and the null model.
 template <class V>
 class ResidualDual {
  public:
@@ -481,7 +481,8 @@ std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const Unpenalized
 
 template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
-                                        std::vector<double>& beta_unpenalized) {
+                                        std::vector<double>& beta_unpenalized, const DesignOperator<V>* op) {
+  if (prob.x->space != MemorySpace::Host) return op->null_gradient(unpenalized, beta_unpenalized);
   ResidualDual<V> dual(prob, unpenalized);
   beta_unpenalized = dual.project(prob.yc.data(), nullptr);
   std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
@@ -489,20 +490,10 @@ std::vector<double> null_model_gradient(const Problem<V>& prob, const Unpenalize
   return c;
 }
 
-template <class V>
-DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
-                        const std::vector<double>& r, const std::vector<double>& beta) {
-  ResidualDual<V> dual(prob, unpenalized);
-  std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);
-  return dual.evaluate(lambda, r.data(), &beta, c, nullptr);
-}
-
-#define SHRINK_INSTANTIATE_CD(V)                                                               \
+#define SHRINK_INSTANTIATE_CD(V)                                                                   \
   template std::unique_ptr<Solver> make_cd_solver<V>(const Problem<V>&, const UnpenalizedSolver&); \
   template std::vector<double> null_model_gradient<V>(const Problem<V>&, const UnpenalizedSolver&, \
-                                                      std::vector<double>&); \
-  template DualPoint residual_dual<V>(const Problem<V>&, const UnpenalizedSolver&, double,         \
-                                      const std::vector<double>&, const std::vector<double>&);
+                                                      std::vector<double>&, const DesignOperator<V>*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
 
 }  // namespace shrink::lasso_detail

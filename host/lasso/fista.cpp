@@ -1,14 +1,13 @@
 // FISTA with function-value restarts, written once against the public kernels so that it runs on
 // the context's backend: on a GPU every full pass (Z*v, Z^T*r, the fused prox/momentum step, the
 // reductions) is a device kernel and nothing per coordinate crosses to the host. The design and the
-// certificate (every kCheckEvery steps) are DeviceDesign's.
+// certificate (every kCheckEvery steps) are DesignOperator's.
 #include <algorithm>
 #include <cmath>
 
 #include "host/core/dispatch.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
-#include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"
 #include "shrink/error.hpp"
 
@@ -22,8 +21,8 @@ constexpr int kPowerIterations = 100;
 template <class V>
 class FistaSolver final : public Solver {
  public:
-  FistaSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen)
-      : ctx_(ctx), prob_(prob), design_(ctx, prob, unpen), n_(prob.n), p_(prob.p) {
+  FistaSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen, const DesignOperator<V>& op)
+      : ctx_(ctx), prob_(prob), unpen_(unpen), design_(op), n_(prob.n), p_(prob.p) {
     const auto space = ctx.memory_space();
     beta_ = Array<V>(ctx, static_cast<std::size_t>(p_), space);
     z_ = Array<V>(ctx, static_cast<std::size_t>(p_), space);
@@ -35,7 +34,7 @@ class FistaSolver final : public Solver {
   Solution certify(double lambda, const std::vector<double>& beta) override {
     set(beta_, beta);
     Solution s;
-    design_.certify(lambda, beta_, u_, g_, s);
+    design_.certify(lambda, unpen_, beta_, u_, g_, s);
     return s;
   }
 
@@ -54,7 +53,7 @@ class FistaSolver final : public Solver {
     double t = 1;
     for (std::int64_t it = 0;; ++it) {
       if (it % kCheckEvery == 0) {
-        design_.certify(lambda, beta_, u_, g_, out);
+        design_.certify(lambda, unpen_, beta_, u_, g_, out);
         out.iterations = it;
         if (out.gap <= req.tol * out.objective) break;
         if (it >= req.max_iter) {
@@ -118,7 +117,8 @@ class FistaSolver final : public Solver {
 
   const Context& ctx_;
   const Problem<V>& prob_;
-  DeviceDesign<V> design_;
+  const UnpenalizedSolver& unpen_;
+  const DesignOperator<V>& design_;
   index_t n_, p_;
   Array<V> beta_, z_, g_, u_;
   double lipschitz_ = 1;
@@ -128,13 +128,13 @@ class FistaSolver final : public Solver {
 
 template <class V>
 std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,
-                                          const UnpenalizedSolver& unpenalized) {
-  return std::make_unique<FistaSolver<V>>(ctx, prob, unpenalized);
+                                          const UnpenalizedSolver& unpenalized, const DesignOperator<V>& op) {
+  return std::make_unique<FistaSolver<V>>(ctx, prob, unpenalized, op);
 }
 
 #define SHRINK_INSTANTIATE_FISTA(V)                                                          \
   template std::unique_ptr<Solver> make_fista_solver<V>(const Context&, const Problem<V>&, \
-                                                          const UnpenalizedSolver&);
+                                                          const UnpenalizedSolver&, const DesignOperator<V>&);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_FISTA)
 
 }  // namespace shrink::lasso_detail

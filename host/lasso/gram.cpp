@@ -122,13 +122,107 @@ class GramSolver final : public Solver {
 };
 }  // namespace
 
-// G and q from Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time (at most ~32 MiB, so
-// n >> p never needs an n x p copy); centering before the product keeps large column offsets from
-// cancelling in G. A sparse column fills its block from a cursor into its sorted rows. On a GPU each
-// block is copied over and multiplied there.
+namespace {
+
+// Rows per block of Zs: at most ~32 MiB of doubles, so n >> p never needs an n x p copy.
+index_t block_rows(index_t n, index_t p) {
+  return std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p, 1), 1, std::max<index_t>(n, 1));
+}
+
+// The host build: each block of Zs filled from a host X (a sparse column from a cursor into its
+// sorted rows).
 template <class V>
-std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob,
-                                           const UnpenalizedSolver& unpen) {
+void gram_from_host(const Context& ctx, const Problem<V>& prob, GramData& data) {
+  const index_t n = prob.n, p = prob.p;
+  const Design<V>& x = *prob.x;
+  const double* w = prob.weights();
+  const index_t block = block_rows(n, p);
+  std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p)]);
+  std::vector<double> yw(static_cast<std::size_t>(block));
+  const double inv_n = 1.0 / static_cast<double>(n);
+  x.with_transposed_or_dense([&](const auto* xt) {
+    using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt->row_ptr)>>;
+    std::vector<I> cursor;  // sparse X: column j's next entry
+    if (xt) cursor.assign(xt->row_ptr, xt->row_ptr + p);
+    for (index_t first = 0; first < n; first += block) {
+      const index_t rows = std::min(block, n - first);
+      for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
+#pragma omp parallel for schedule(static)
+      for (index_t j = 0; j < p; ++j) {
+        double* col = zs_data.get() + j * rows;
+        if (!prob.usable(j)) {
+          std::fill(col, col + rows, 0.0);
+          continue;
+        }
+        const double sj = prob.scale[j], mj = prob.mu[j];
+        auto at = [&](index_t i, double v) { return (w ? std::sqrt(w[first + i]) : 1.0) * (v - mj) / sj; };
+        if (!xt) {
+          const V* xc = x.dense.data + j * x.dense.ld + first;
+          for (index_t i = 0; i < rows; ++i) col[i] = at(i, static_cast<double>(xc[i]));
+        } else {
+          for (index_t i = 0; i < rows; ++i) col[i] = at(i, 0.0);
+          auto& k = cursor[j];
+          for (; k < xt->row_ptr[j + 1] && xt->col_idx[k] < first + rows; ++k)
+            col[xt->col_idx[k] - first] = at(xt->col_idx[k] - first, static_cast<double>(xt->values[k]));
+        }
+      }
+      const DenseView<const double> zs(zs_data.get(), rows, p, rows, Layout::ColMajor);
+      const VectorView<const double> y(yw.data(), rows);
+      const double beta = first == 0 ? 0.0 : 1.0;
+      dispatch::gram<double>(ctx, inv_n, zs, beta, data.gram.view());
+      dispatch::gemv<double>(ctx, Op::Transpose, inv_n, zs, y, beta, data.q.view());
+    }
+  });
+}
+
+// The operator's build (a CUDA context): each block of X's rows gathered where `op` placed X, widened
+// to double, then centered and scaled there (kernels::center_scale_columns), so nothing n x p crosses.
+template <class V>
+void gram_through_operator(const Context& ctx, const Problem<V>& prob, const DesignOperator<V>& op, GramData& data) {
+  const index_t n = prob.n, p = prob.p;
+  const auto space = ctx.memory_space();
+  const auto np = static_cast<std::size_t>(p);
+  const index_t block = block_rows(n, p);
+  const double* w = prob.weights();
+  std::vector<double> sqw(static_cast<std::size_t>(n)), yw(static_cast<std::size_t>(n)), inv_s(np);
+  for (index_t i = 0; i < n; ++i) {
+    sqw[i] = w ? std::sqrt(w[i]) : 1.0;
+    yw[i] = sqw[i] * prob.yc[i];
+  }
+  for (index_t j = 0; j < p; ++j) inv_s[j] = prob.usable(j) ? 1.0 / prob.scale[j] : 0.0;
+  std::vector<index_t> all(np);
+  for (index_t j = 0; j < p; ++j) all[j] = j;
+  const auto cols = upload(ctx, all);
+  const auto sqw_d = upload(ctx, sqw), yw_d = upload(ctx, yw), mu_d = upload(ctx, prob.mu), inv_s_d = upload(ctx, inv_s);
+  Array<double> zs(ctx, static_cast<std::size_t>(block) * np, space);
+  Array<V> raw;
+  if constexpr (!std::is_same_v<V, double>) raw = Array<V>(ctx, static_cast<std::size_t>(block) * np, space);
+  const double inv_n = 1.0 / static_cast<double>(n);
+  for (index_t first = 0; first < n; first += block) {
+    const index_t rows = std::min(block, n - first);
+    const DenseView<double> z(zs.data(), rows, p, rows, Layout::ColMajor, space);
+    if constexpr (std::is_same_v<V, double>) {
+      op.gather_columns(cols.data(), first, z);
+    } else {
+      op.gather_columns(cols.data(), first, DenseView<V>(raw.data(), rows, p, rows, Layout::ColMajor, space));
+      SHRINK_DISPATCH(ctx, widen, ctx, rows * p, static_cast<const V*>(raw.data()), zs.data());
+    }
+    SHRINK_DISPATCH(ctx, center_scale_columns, ctx, z, static_cast<const double*>(sqw_d.data()) + first,
+                    mu_d.data(), inv_s_d.data());
+    const double beta = first == 0 ? 0.0 : 1.0;
+    dispatch::gram<double>(ctx, inv_n, DenseView<const double>(z), beta, data.gram.view());
+    dispatch::gemv<double>(ctx, Op::Transpose, inv_n, DenseView<const double>(z),
+                           VectorView<const double>(yw_d.data() + first, rows, space), beta, data.q.view());
+  }
+}
+
+}  // namespace
+
+// G and q from Zs = sqrt(w) (X - mu) / s in double, one block of rows at a time; centering before
+// the product keeps large column offsets from cancelling in G.
+template <class V>
+std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
+                                           const DesignOperator<V>* op) {
   const index_t p = prob.p;
   const auto np = static_cast<std::size_t>(p);
   const auto space = ctx.memory_space();
@@ -142,62 +236,12 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
   }
   data->lipschitz = upload(ctx, lip);
   data->factors = upload(ctx, factors);
-  const index_t n = prob.n;
-  const double* w = prob.weights();
-  const index_t block = std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p, 1), 1, std::max<index_t>(n, 1));
-  std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p)]);
-  std::vector<double> yw(static_cast<std::size_t>(block));
-  const bool device = ctx.backend() != Backend::Cpu;
-  DenseMatrix<double> zs_device;
-  Array<double> yw_device;
-  if (device) {
-    zs_device = DenseMatrix<double>(ctx, block, p, Layout::ColMajor, ctx.memory_space());
-    yw_device = Array<double>(ctx, static_cast<std::size_t>(block), ctx.memory_space());
-  }
-  const double inv_n = 1.0 / static_cast<double>(n);
-  std::vector<std::int64_t> cursor;  // sparse X: column j's next entry
-  if (prob.x->sparse) cursor.assign(prob.x->col_ptr.begin(), prob.x->col_ptr.end() - 1);
-  for (index_t first = 0; first < n; first += block) {
-    const index_t rows = std::min(block, n - first);
-    for (index_t i = 0; i < rows; ++i) yw[i] = (w ? std::sqrt(w[first + i]) : 1.0) * prob.yc[first + i];
-#pragma omp parallel for schedule(static)
-    for (index_t j = 0; j < p; ++j) {
-      double* col = zs_data.get() + j * rows;
-      if (!prob.usable(j)) {
-        std::fill(col, col + rows, 0.0);
-        continue;
-      }
-      const double sj = prob.scale[j], mj = prob.mu[j];
-      auto at = [&](index_t i, double x) { return (w ? std::sqrt(w[first + i]) : 1.0) * (x - mj) / sj; };
-      if (!prob.x->sparse) {
-        const V* xc = prob.x->dense.data() + j * n + first;
-        for (index_t i = 0; i < rows; ++i) col[i] = at(i, static_cast<double>(xc[i]));
-      } else {
-        for (index_t i = 0; i < rows; ++i) col[i] = at(i, 0.0);
-        auto& k = cursor[j];
-        for (; k < prob.x->col_ptr[j + 1] && prob.x->row_idx[k] < first + rows; ++k)
-          col[prob.x->row_idx[k] - first] = at(prob.x->row_idx[k] - first, static_cast<double>(prob.x->values[k]));
-      }
-    }
-    DenseView<const double> zs(zs_data.get(), rows, p, rows, Layout::ColMajor);
-    VectorView<const double> y(yw.data(), rows);
-    if (device) {
-      // The device block keeps its leading dimension; only the first `rows` rows are used.
-      for (index_t j = 0; j < p; ++j)
-        copy<double>(ctx, VectorView<const double>(zs_data.get() + j * rows, rows),
-                     VectorView<double>(zs_device.data() + j * block, rows, ctx.memory_space()));
-      copy<double>(ctx, y, VectorView<double>(yw_device.data(), rows, ctx.memory_space()));
-      zs = DenseView<const double>(zs_device.data(), rows, p, block, Layout::ColMajor, ctx.memory_space());
-      y = VectorView<const double>(yw_device.data(), rows, ctx.memory_space());
-    }
-    const double beta = first == 0 ? 0.0 : 1.0;
-    dispatch::gram<double>(ctx, inv_n, zs, beta, data->gram.view());
-    dispatch::gemv<double>(ctx, Op::Transpose, inv_n, zs, y, beta, data->q.view());
-  }
+  if (op) gram_through_operator(ctx, prob, *op, *data);
+  else gram_from_host(ctx, prob, *data);
   if (unpen.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
     const auto g = data->gram.copy_to(ctx, MemorySpace::Host);
     const auto q = data->q.to_vector(ctx);
-    data->unpen_columns.resize(unpen.size() * static_cast<std::size_t>(p));
+    data->unpen_columns.resize(unpen.size() * np);
     data->unpen_q.resize(unpen.size());
     for (std::size_t u = 0; u < unpen.size(); ++u) {
       std::copy_n(g.data() + prob.unpenalized[u] * p, p, data->unpen_columns.data() + u * p);
@@ -209,8 +253,9 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
 
 template <class V>
 std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const Problem<V>& prob,
-                                                       const UnpenalizedSolver& unpenalized, int count) {
-  const auto data = build_gram(ctx, prob, unpenalized);
+                                                       const UnpenalizedSolver& unpenalized, int count,
+                                                       const DesignOperator<V>* op) {
+  const auto data = build_gram(ctx, prob, unpenalized, op);
   std::vector<std::unique_ptr<Solver>> solvers;
   for (int k = 0; k < count; ++k) solvers.push_back(std::make_unique<GramSolver<V>>(ctx, prob, unpenalized, data));
   return solvers;
@@ -218,9 +263,10 @@ std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const
 
 #define SHRINK_INSTANTIATE_GRAM(V)                                                                \
   template std::shared_ptr<const GramData> build_gram<V>(const Context&, const Problem<V>&,          \
-                                                         const UnpenalizedSolver&);                  \
+                                                         const UnpenalizedSolver&, const DesignOperator<V>*); \
   template std::vector<std::unique_ptr<Solver>> make_gram_solvers<V>(const Context&, const Problem<V>&, \
-                                                                      const UnpenalizedSolver&, int);
+                                                                      const UnpenalizedSolver&, int,   \
+                                                                      const DesignOperator<V>*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GRAM)
 
 }  // namespace shrink::lasso_detail

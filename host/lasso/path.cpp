@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
@@ -41,16 +42,16 @@ const char* to_string(FitStatus status) noexcept {
   return status == FitStatus::Converged ? "converged" : "max_iterations";
 }
 
-bool LassoPath::all_converged() const noexcept { return n_not_converged() == 0; }
-std::size_t LassoPath::n_not_converged() const noexcept {
+bool LassoFit::all_converged() const noexcept { return n_not_converged() == 0; }
+std::size_t LassoFit::n_not_converged() const noexcept {
   return static_cast<std::size_t>(std::count(status.begin(), status.end(), FitStatus::MaxIterations));
 }
 
-std::vector<double> LassoPath::coefficients_at(std::size_t l) const {
-  return lasso_detail::dense_column(coefficients, l, "lambda index");
+std::vector<double> LassoFit::coefficients_at(std::size_t l) const {
+  return lasso_detail::dense_column(coefficients, l, "solution index");
 }
 
-double LassoPath::sparsity_ratio(std::size_t l) const {
+double LassoFit::sparsity_ratio(std::size_t l) const {
   if (n_features == 0) return 1.0;
   return 1.0 - static_cast<double>(nnz.at(l)) / static_cast<double>(n_features);
 }
@@ -69,7 +70,7 @@ void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOpt
   if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
   detail::check_vector_size(static_cast<index_t>(y.size()), n, "y", "X has " + std::to_string(n) + " rows");
   detail::check_finite(y.data(), n, "y");
-  validate_common(o.l1_ratio, o.penalty_factors, p, o.tol, o.max_iter);
+  validate_common(o, p);
   check_vector(o.sample_weights, n, "sample_weights", "X has " + std::to_string(n) + " rows");
   if (!o.sample_weights.empty() &&
       std::all_of(o.sample_weights.begin(), o.sample_weights.end(), [](double w) { return w == 0; }))
@@ -146,41 +147,67 @@ int path_lanes(LassoSolver solver, Backend backend) {
 }
 
 template <class V>
-LassoSolver choose(const Context& ctx, const Problem<V>& prob, LassoSolver asked) {
-  if (asked == LassoSolver::Gram && prob.x->sparse)
+LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked) {
+  if (asked == LassoSolver::Gram && x.sparse)
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (asked != LassoSolver::Auto) return asked;
-  if (!prob.x->sparse && prob.n >= 2 * prob.p && prob.p <= 4096) return LassoSolver::Gram;
+  if (!x.sparse && x.n >= 2 * x.p && x.p <= 4096) return LassoSolver::Gram;
   if (ctx.backend() == Backend::Cuda) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;
 }
 
+// Everything a path needs about X, built once: the problem, the operator when a solver multiplies by
+// Z (FISTA, working-set Gram, the Gram build on a device, a device X's null model), the unpenalized
+// block and the null model.
 template <class V>
-LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
+struct Setup {
+  Design<V> x;  // where the solver reads it (a device X comes to the host for cd)
+  Problem<V> prob;
+  std::unique_ptr<DesignOperator<V>> op;
+  UnpenalizedSolver unpen;
+  std::vector<double> beta_u, c0;
+
+  Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
+        const LassoOptions& o)
+      : x(solver == LassoSolver::CoordinateDescent ? host_copy(ctx, given) : given),
+        prob(make_problem(ctx, x, y, o)) {
+    const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
+                            (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
+    if (multiplies || x.space != MemorySpace::Host) op = std::make_unique<DesignOperator<V>>(ctx, prob);
+    unpen = x.space == MemorySpace::Host ? UnpenalizedSolver(prob) : UnpenalizedSolver(op->unpenalized_gram());
+    c0 = null_model_gradient(prob, unpen, beta_u, op.get());
+  }
+  Setup(const Setup&) = delete;
+};
+
+template <class V>
+LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<double>& y,
               const LassoOptions& o) {
-  validate(x.n, x.p, y, o);
+  const auto start = std::chrono::steady_clock::now();
+  validate(design.n, design.p, y, o);
   return with_threads(ctx, [&] {
-    const auto prob = make_problem(x, y, o);
-    const UnpenalizedSolver unpen(prob);
-    std::vector<double> beta_u;
-    const auto c0 = null_model_gradient(prob, unpen, beta_u);
-    const Grid grid = make_grid(prob, c0, o);
+    const LassoSolver solver = choose(ctx, design, o.solver);
+    const Setup<V> setup(ctx, design, solver, y, o);
+    const Problem<V>& prob = setup.prob;
+    const UnpenalizedSolver& unpen = setup.unpen;
+    const std::vector<double>& beta_u = setup.beta_u;
+    const Design<V>& x = setup.x;
+    const Grid grid = make_grid(prob, setup.c0, o);
 
     LassoPath path;
     path.n_samples = x.n;
     path.n_features = x.p;
-    path.solver = choose(ctx, prob, o.solver);
-    path.lambda_max = grid.lambda_max;
+    path.solver = solver;
     path.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
     path.lambdas = grid.lambdas;
 
     const int lanes = path_lanes(path.solver, ctx.backend());
     std::vector<std::unique_ptr<Solver>> solvers;
-    if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes);
+    if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes, setup.op.get());
     for (int k = static_cast<int>(solvers.size()); k < lanes; ++k) {
-      if (path.solver == LassoSolver::ProximalGradient) solvers.push_back(make_fista_solver(ctx, prob, unpen));
+      if (path.solver == LassoSolver::ProximalGradient) solvers.push_back(make_fista_solver(ctx, prob, unpen, *setup.op));
       else if (path.solver == LassoSolver::WorkingSetGram)
-        solvers.push_back(make_working_set_gram_solver(ctx, prob, unpen, o.max_working_set));
+        solvers.push_back(make_working_set_gram_solver(ctx, prob, unpen, *setup.op, o.max_working_set));
       else solvers.push_back(make_cd_solver(prob, unpen));
     }
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
@@ -195,6 +222,7 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     std::vector<std::int64_t> row_ptr{0}, cols;
     std::vector<double> vals;
     auto record = [&](const Solution& sol, const std::vector<double>& beta) {
+      path.lambda_max.push_back(prob.alpha > 0 ? grid.lambda_max : 0.0);  // ridge: none
       path.objective.push_back(sol.objective);
       path.duality_gap.push_back(sol.gap);
       path.iterations.push_back(sol.iterations);
@@ -255,6 +283,7 @@ LassoPath fit(const Context& ctx, const Design<V>& x, const std::vector<double>&
     path.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
         static_cast<index_t>(count), x.p, Array<std::int64_t>::from_vector(row_ptr),
         Array<std::int64_t>::from_vector(cols), Array<double>::from_vector(vals)));
+    path.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return path;
   });
 }
@@ -297,30 +326,52 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   for (int k = 0; k < cv.folds; ++k) {
     std::vector<index_t> train, test;
     for (index_t i = 0; i < x.n; ++i) (fold[i] == k ? test : train).push_back(i);
-    std::vector<double> y_train, w_test;
-    for (index_t i : train) y_train.push_back(y[i]);
-    sub.sample_weights.clear();
-    if (!o.sample_weights.empty())
-      for (index_t i : train) sub.sample_weights.push_back(o.sample_weights[i]);
+    std::vector<double> w_test;
     for (index_t i : test) w_test.push_back(o.sample_weights.empty() ? 1.0 : o.sample_weights[i]);
     double w_total = std::accumulate(w_test.begin(), w_test.end(), 0.0);
-    const Design<V> x_train = x.row_subset(train), x_test = x.row_subset(test);
-    if (!sub.sample_weights.empty() &&
-        std::all_of(sub.sample_weights.begin(), sub.sample_weights.end(), [](double w) { return w == 0; }))
+    auto weight = [&](index_t i) { return o.sample_weights.empty() ? 1.0 : o.sample_weights[i]; };
+    if (std::all_of(train.begin(), train.end(), [&](index_t i) { return weight(i) == 0; }))
       throw InvalidArgument("cv fold " + std::to_string(k) + " has zero total training weight");
-    const LassoPath fp = fit(ctx, x_train, y_train, sub);
+    // The fold's predictions on its test rows, per lambda.
+    std::vector<std::vector<double>> pred(count, std::vector<double>(test.size()));
+    LassoPath fp;
+    if (x.space == MemorySpace::Host) {
+      std::vector<double> y_train;
+      for (index_t i : train) y_train.push_back(y[i]);
+      sub.sample_weights.clear();
+      if (!o.sample_weights.empty())
+        for (index_t i : train) sub.sample_weights.push_back(o.sample_weights[i]);
+      const Design<V> x_train = x.row_subset(train), x_test = x.row_subset(test);
+      fp = fit(ctx, x_train, y_train, sub);
+      const auto& t = fp.coefficients.transposed();
+      for (std::size_t l = 0; l < count; ++l) {
+        std::fill(pred[l].begin(), pred[l].end(), fp.intercepts[l]);
+        for (auto e = t.row_ptr()[l]; e < t.row_ptr()[l + 1]; ++e)
+          column_axpy(x_test, t.col_idx()[e], t.values()[e], pred[l].data());
+      }
+    } else {
+      // A device X stays where it is: the test rows get weight 0, which is the same problem as the
+      // training rows alone (weights are normalized to sum n, so the loss is the training rows'
+      // mean), and the predictions come from X b on the device.
+      sub.sample_weights.assign(static_cast<std::size_t>(x.n), 0.0);
+      for (index_t i : train) sub.sample_weights[i] = weight(i);
+      fp = fit(ctx, x, y, sub);
+      Array<V> b(ctx, static_cast<std::size_t>(x.p), x.space), xb(ctx, static_cast<std::size_t>(x.n), x.space);
+      for (std::size_t l = 0; l < count; ++l) {
+        const auto coef = fp.coefficients_at(l);
+        copy<V>(ctx, VectorView<const V>(std::vector<V>(coef.begin(), coef.end())), b.view());
+        multiply(ctx, x, b.data(), xb.data());
+        const auto all = xb.to_vector(ctx);
+        for (std::size_t i = 0; i < test.size(); ++i) pred[l][i] = fp.intercepts[l] + static_cast<double>(all[test[i]]);
+      }
+    }
     out.fold_fits_not_converged += fp.n_not_converged();
     auto& err = errors[static_cast<std::size_t>(k)];
     err.resize(count);
-    const auto& t = fp.coefficients.transposed();
-    std::vector<double> pred(test.size());
     for (std::size_t l = 0; l < count; ++l) {
-      std::fill(pred.begin(), pred.end(), fp.intercepts[l]);
-      for (auto e = t.row_ptr()[l]; e < t.row_ptr()[l + 1]; ++e)
-        column_axpy(x_test, t.col_idx()[e], t.values()[e], pred.data());
       double s = 0;
       for (std::size_t i = 0; i < test.size(); ++i) {
-        const double d = y[test[i]] - pred[i];
+        const double d = y[test[i]] - pred[l][i];
         s += w_test[i] * d * d;
       }
       err[l] = w_total > 0 ? s / w_total : 0.0;
@@ -353,10 +404,14 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   return out;
 }
 
+// y on the host in double: a device y comes over once (n values).
 template <class V>
-std::vector<double> as_double(VectorView<const V> y) {
-  if (y.space != MemorySpace::Host) throw InvalidArgument("y must be in host memory");
-  return std::vector<double>(y.data, y.data + y.size);
+std::vector<double> as_double(const Context& ctx, VectorView<const V> y) {
+  if (y.space == MemorySpace::Host) return std::vector<double>(y.data, y.data + y.size);
+  detail::check_space(y.space, ctx, "y");
+  std::vector<V> host(static_cast<std::size_t>(y.size));
+  detail::copy_bytes(&ctx, host.data(), MemorySpace::Host, y.data, y.space, host.size() * sizeof(V));
+  return std::vector<double>(host.begin(), host.end());
 }
 
 }  // namespace
@@ -364,46 +419,46 @@ std::vector<double> as_double(VectorView<const V> y) {
 
 template <class V>
 LassoPath lasso_path(const Context& ctx, DenseView<const V> x, VectorView<const V> y, const LassoOptions& o) {
-  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
-  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+  return lasso_detail::fit(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o);
 }
 template <class V, class I>
-LassoPath lasso_path(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
-                     const LassoOptions& o) {
-  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+LassoPath lasso_path(const Context& ctx, const CsrView<V, I>& x, VectorView<const V> y, const LassoOptions& o) {
+  return lasso_detail::fit(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o);
 }
 template <class V, class I>
-LassoPath lasso_path(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
-                     const LassoOptions& o) {
-  return lasso_detail::fit(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o);
+LassoPath lasso_path(const Context& ctx, const CscView<V, I>& x, VectorView<const V> y, const LassoOptions& o) {
+  return lasso_detail::fit(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o);
 }
 
 template <class V>
 std::vector<double> lasso_lambda_grid(DenseView<const V> x, VectorView<const V> y, const LassoOptions& o) {
-  const auto design = lasso_detail::make_design(x);
-  const auto yd = lasso_detail::as_double(y);
+  const Context cpu(ContextOptions{Backend::Cpu});
+  const auto design = lasso_detail::make_design(cpu, x);
+  const auto yd = lasso_detail::as_double(cpu, y);
   lasso_detail::validate(design.n, design.p, yd, o);
-  const auto prob = lasso_detail::make_problem(design, yd, o);
+  const auto prob = lasso_detail::make_problem(cpu, design, yd, o);
   const lasso_detail::UnpenalizedSolver unpen(prob);
   std::vector<double> beta_u;
-  return lasso_detail::make_grid(prob, lasso_detail::null_model_gradient(prob, unpen, beta_u), o).lambdas;
+  return lasso_detail::make_grid(prob, lasso_detail::null_model_gradient(prob, unpen, beta_u,
+                                                                         static_cast<const lasso_detail::DesignOperator<V>*>(nullptr)),
+                                 o)
+      .lambdas;
 }
 
 template <class V>
 LassoCv lasso_cv(const Context& ctx, DenseView<const V> x, VectorView<const V> y, const LassoOptions& o,
                  const CrossValidationOptions& cv) {
-  if (x.space != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
-  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o, cv);
 }
 template <class V, class I>
-LassoCv lasso_cv(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y, const LassoOptions& o,
+LassoCv lasso_cv(const Context& ctx, const CsrView<V, I>& x, VectorView<const V> y, const LassoOptions& o,
                  const CrossValidationOptions& cv) {
-  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o, cv);
 }
 template <class V, class I>
-LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y, const LassoOptions& o,
+LassoCv lasso_cv(const Context& ctx, const CscView<V, I>& x, VectorView<const V> y, const LassoOptions& o,
                  const CrossValidationOptions& cv) {
-  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(x), lasso_detail::as_double(y), o, cv);
+  return lasso_detail::cross_validate(ctx, lasso_detail::make_design(ctx, x), lasso_detail::as_double(ctx, y), o, cv);
 }
 
 #define SHRINK_INSTANTIATE_LASSO_V(V)                                                                 \
@@ -416,13 +471,13 @@ LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_V)
 
 #define SHRINK_INSTANTIATE_LASSO_VI(V, I)                                                             \
-  template LassoPath lasso_path<V, I>(const Context&, const CsrMatrix<V, I>&, VectorView<const V>,     \
+  template LassoPath lasso_path<V, I>(const Context&, const CsrView<V, I>&, VectorView<const V>,       \
                                       const LassoOptions&);                                            \
-  template LassoPath lasso_path<V, I>(const Context&, const CscMatrix<V, I>&, VectorView<const V>,     \
+  template LassoPath lasso_path<V, I>(const Context&, const CscView<V, I>&, VectorView<const V>,       \
                                       const LassoOptions&);                                            \
-  template LassoCv lasso_cv<V, I>(const Context&, const CsrMatrix<V, I>&, VectorView<const V>,         \
+  template LassoCv lasso_cv<V, I>(const Context&, const CsrView<V, I>&, VectorView<const V>,           \
                                   const LassoOptions&, const CrossValidationOptions&);                 \
-  template LassoCv lasso_cv<V, I>(const Context&, const CscMatrix<V, I>&, VectorView<const V>,         \
+  template LassoCv lasso_cv<V, I>(const Context&, const CscView<V, I>&, VectorView<const V>,           \
                                   const LassoOptions&, const CrossValidationOptions&);
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_LASSO_VI)
 

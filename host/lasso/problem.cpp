@@ -1,10 +1,11 @@
-// Design storage, column statistics, the dual objective and the unpenalized least-squares block.
+// Column statistics, the dual objective and the unpenalized least-squares block.
 #include "host/lasso/problem.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "host/core/dispatch.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "shrink/error.hpp"
@@ -23,8 +24,10 @@ void check_vector(const std::vector<double>& v, index_t expected, const std::str
                             " is negative; it must be >= 0");
 }
 
-void validate_common(double l1_ratio, const std::vector<double>& penalty_factors, index_t p, double tol,
-                     std::int64_t max_iter) {
+void validate_common(const LassoCoreOptions& o, index_t p) {
+  const double l1_ratio = o.l1_ratio, tol = o.tol;
+  const std::int64_t max_iter = o.max_iter;
+  const auto& penalty_factors = o.penalty_factors;
   if (!(l1_ratio >= 0 && l1_ratio <= 1))
     throw InvalidArgument("l1_ratio must be in [0, 1], got " + std::to_string(l1_ratio));
   check_vector(penalty_factors, p, "penalty_factors", "X has " + std::to_string(p) + " columns");
@@ -43,87 +46,6 @@ std::vector<double> dense_column(const CscMatrix<double, std::int64_t>& m, std::
   return out;
 }
 
-// ---- design ------------------------------------------------------------------------------------------
-template <class V>
-Design<V> make_design(DenseView<const V> x) {
-  Design<V> d;
-  d.n = x.rows;
-  d.p = x.cols;
-  d.dense.resize(static_cast<std::size_t>(detail::checked_product(x.rows, x.cols, "X")));
-  for (index_t j = 0; j < x.cols; ++j)
-    for (index_t i = 0; i < x.rows; ++i) d.dense[j * x.rows + i] = x(i, j);
-  detail::check_finite(d.dense.data(), static_cast<index_t>(d.dense.size()), "X (column-major)");
-  return d;
-}
-
-namespace {
-// Column j of the CSC form is row j of the transposed CSR `t` (cols x rows).
-template <class V, class I>
-Design<V> design_from_transposed(const CsrMatrix<V, I>& t) {
-  Design<V> d;
-  d.sparse = true;
-  d.n = t.cols();
-  d.p = t.rows();
-  detail::check_fits_index<std::int32_t>(d.n, "X rows (n_samples)");
-  const auto* rp = t.row_ptr().data();
-  d.col_ptr.assign(rp, rp + d.p + 1);
-  d.row_idx.assign(t.col_idx().data(), t.col_idx().data() + t.nnz());
-  d.values.assign(t.values().data(), t.values().data() + t.nnz());
-  return d;
-}
-}  // namespace
-
-template <class V, class I>
-Design<V> make_design(const CsrMatrix<V, I>& x) {
-  if (x.space() != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
-  return design_from_transposed(transpose(x));
-}
-template <class V, class I>
-Design<V> make_design(const CscMatrix<V, I>& x) {
-  if (x.space() != MemorySpace::Host) throw InvalidArgument("X must be in host memory");
-  return design_from_transposed(x.transposed());
-}
-
-template <class V>
-Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
-  Design out;
-  out.n = static_cast<index_t>(rows.size());
-  out.p = p;
-  out.sparse = sparse;
-  if (!sparse) {
-    out.dense.resize(static_cast<std::size_t>(out.n * p));
-    for (index_t j = 0; j < p; ++j)
-      for (index_t i = 0; i < out.n; ++i) out.dense[j * out.n + i] = dense[j * n + rows[i]];
-    return out;
-  }
-  std::vector<std::int32_t> new_row(static_cast<std::size_t>(n), -1);
-  for (index_t i = 0; i < out.n; ++i) new_row[rows[i]] = static_cast<std::int32_t>(i);
-  out.col_ptr.assign(1, 0);
-  for (index_t j = 0; j < p; ++j) {
-    const std::size_t first = out.row_idx.size();
-    for (auto k = col_ptr[j]; k < col_ptr[j + 1]; ++k)
-      if (new_row[row_idx[k]] >= 0) {
-        out.row_idx.push_back(new_row[row_idx[k]]);
-        out.values.push_back(values[k]);
-      }
-    // Rows may come in any order: keep each column sorted.
-    std::vector<std::size_t> order(out.row_idx.size() - first);
-    for (std::size_t k = 0; k < order.size(); ++k) order[k] = first + k;
-    std::sort(order.begin(), order.end(),
-              [&](std::size_t a, std::size_t b) { return out.row_idx[a] < out.row_idx[b]; });
-    std::vector<std::int32_t> ri(order.size());
-    std::vector<V> va(order.size());
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      ri[k] = out.row_idx[order[k]];
-      va[k] = out.values[order[k]];
-    }
-    std::copy(ri.begin(), ri.end(), out.row_idx.begin() + static_cast<std::ptrdiff_t>(first));
-    std::copy(va.begin(), va.end(), out.values.begin() + static_cast<std::ptrdiff_t>(first));
-    out.col_ptr.push_back(static_cast<std::int64_t>(out.row_idx.size()));
-  }
-  return out;
-}
-
 // ---- problem -----------------------------------------------------------------------------------------
 template <class V>
 void Problem<V>::residual(const std::vector<double>& beta, std::vector<double>& rt, double& m) const {
@@ -138,23 +60,25 @@ double Problem<V>::gram_entry(index_t j, index_t k) const {
   const double* wp = weights();
   double s = 0;
   if (!x->sparse) {
-    const V* a = x->dense.data() + j * n;
-    const V* b = x->dense.data() + k * n;
+    const V* a = x->dense.data + j * x->dense.ld;
+    const V* b = x->dense.data + k * x->dense.ld;
     for (index_t i = 0; i < n; ++i)
       s += (wp ? wp[i] : 1.0) * (static_cast<double>(a[i]) - mu[j]) * (static_cast<double>(b[i]) - mu[k]);
   } else {
     // sum w x_j x_k over common rows, then remove the means: sum w x_j = n mu_j with an intercept.
-    auto a = x->col_ptr[j], ae = x->col_ptr[j + 1], b = x->col_ptr[k], be = x->col_ptr[k + 1];
-    while (a < ae && b < be) {
-      const auto ra = x->row_idx[a], rb = x->row_idx[b];
-      if (ra < rb) ++a;
-      else if (rb < ra) ++b;
-      else {
-        s += (wp ? wp[ra] : 1.0) * static_cast<double>(x->values[a]) * static_cast<double>(x->values[b]);
-        ++a;
-        ++b;
+    x->with_transposed([&](const auto& xt) {
+      auto a = xt.row_ptr[j], ae = xt.row_ptr[j + 1], b = xt.row_ptr[k], be = xt.row_ptr[k + 1];
+      while (a < ae && b < be) {
+        const auto ra = xt.col_idx[a], rb = xt.col_idx[b];
+        if (ra < rb) ++a;
+        else if (rb < ra) ++b;
+        else {
+          s += (wp ? wp[ra] : 1.0) * static_cast<double>(xt.values[a]) * static_cast<double>(xt.values[b]);
+          ++a;
+          ++b;
+        }
       }
-    }
+    });
     s -= static_cast<double>(n) * mu[j] * mu[k];
   }
   return s / (static_cast<double>(n) * scale[j] * scale[k]);
@@ -171,7 +95,7 @@ double Problem<V>::penalty(double lambda, const std::vector<double>& beta) const
 }
 
 template <class V>
-Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const LassoOptions& o) {
+Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vector<double>& y, const LassoOptions& o) {
   Problem<V> prob;
   prob.x = &x;
   prob.n = x.n;
@@ -205,42 +129,42 @@ Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const 
   }
   prob.y_norm2 /= dn;
 
-  prob.mu.assign(static_cast<std::size_t>(p), 0.0);
-  prob.scale.assign(static_cast<std::size_t>(p), 1.0);
-  prob.lipschitz.assign(static_cast<std::size_t>(p), 0.0);
-#pragma omp parallel for schedule(dynamic, 16)
+  // Per column: the weighted mean, the weighted sum of squared deviations from it (two passes, so
+  // that large offsets do not cancel) and the largest magnitude, computed where X lives.
+  const auto np = static_cast<std::size_t>(p);
+  std::vector<double> mean(np), dev(np), biggest(np);
+  if (x.space == MemorySpace::Host) {
+    if (x.sparse)
+      x.with_transposed([&](const auto& xt) {
+        SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, csc_column_moments, ctx, xt, w, o.fit_intercept, mean.data(),
+                           dev.data(), biggest.data());
+      });
+    else
+      SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, column_moments, ctx, x.dense, w, o.fit_intercept, mean.data(),
+                         dev.data(), biggest.data());
+  } else {
+    const auto space = x.space;
+    Array<double> wd, md(ctx, np, space), dd(ctx, np, space), bd(ctx, np, space);
+    if (w) wd = Array<double>::from_vector(prob.w).copy_to(ctx, space);
+    const double* wp = w ? wd.data() : nullptr;
+    if (x.sparse)
+      x.with_transposed([&](const auto& xt) {
+        SHRINK_DISPATCH(ctx, csc_column_moments, ctx, xt, wp, o.fit_intercept, md.data(), dd.data(), bd.data());
+      });
+    else
+      SHRINK_DISPATCH(ctx, column_moments, ctx, x.dense, wp, o.fit_intercept, md.data(), dd.data(), bd.data());
+    mean = md.to_vector(ctx);
+    dev = dd.to_vector(ctx);
+    biggest = bd.to_vector(ctx);
+  }
+
+  prob.mu = std::move(mean);
+  prob.scale.assign(np, 1.0);
+  prob.lipschitz.assign(np, 0.0);
   for (index_t j = 0; j < p; ++j) {
-    // Two passes (mean, then squared deviations) so that large offsets do not cancel.
-    double mean = 0, dev = 0, biggest = 0;
-    if (!x.sparse) {
-      const V* col = x.dense.data() + j * n;
-      if (o.fit_intercept) {
-        for (index_t i = 0; i < n; ++i) mean += wi(i) * col[i];
-        mean /= dn;
-      }
-      for (index_t i = 0; i < n; ++i) {
-        const double d = static_cast<double>(col[i]) - mean;
-        dev += wi(i) * d * d;
-        biggest = std::max(biggest, std::abs(static_cast<double>(col[i])));
-      }
-    } else {
-      double w_in_column = 0;
-      for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) {
-        mean += wi(x.row_idx[k]) * x.values[k];
-        w_in_column += wi(x.row_idx[k]);
-        biggest = std::max(biggest, std::abs(static_cast<double>(x.values[k])));
-      }
-      mean = o.fit_intercept ? mean / dn : 0.0;
-      for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) {
-        const double d = static_cast<double>(x.values[k]) - mean;
-        dev += wi(x.row_idx[k]) * d * d;
-      }
-      dev += std::max(0.0, dn - w_in_column) * mean * mean;  // the implicit zeros
-    }
-    const double var = dev / dn;
-    prob.mu[j] = mean;
+    const double var = dev[j] / dn;
     // A column whose spread is rounding noise is constant: it never enters the model.
-    const double noise = 64 * std::numeric_limits<double>::epsilon() * biggest;
+    const double noise = 64 * std::numeric_limits<double>::epsilon() * biggest[j];
     if (!(var > noise * noise)) continue;
     if (o.standardize) {
       prob.scale[j] = std::sqrt(var);
@@ -250,8 +174,7 @@ Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const 
     }
   }
 
-  prob.factors = o.penalty_factors.empty() ? std::vector<double>(static_cast<std::size_t>(p), 1.0)
-                                           : o.penalty_factors;
+  prob.factors = o.penalty_factors.empty() ? std::vector<double>(np, 1.0) : o.penalty_factors;
   for (index_t j = 0; j < p; ++j)
     if (prob.usable(j) && prob.factors[j] == 0) prob.unpenalized.push_back(j);
   return prob;
@@ -342,6 +265,11 @@ UnpenalizedSolver::UnpenalizedSolver(const Problem<V>& prob) : k_(prob.unpenaliz
   factor_subset(g_, k_, std::vector<char>(k_, 1), chol_, kept_);
 }
 
+UnpenalizedSolver::UnpenalizedSolver(std::vector<double> gram_uu)
+    : k_(static_cast<std::size_t>(std::llround(std::sqrt(static_cast<double>(gram_uu.size()))))), g_(std::move(gram_uu)) {
+  factor_subset(g_, k_, std::vector<char>(k_, 1), chol_, kept_);
+}
+
 std::vector<double> UnpenalizedSolver::solve(const std::vector<double>& c) const {
   return solve_factored(chol_, kept_, k_, c);
 }
@@ -415,19 +343,12 @@ std::vector<double> UnpenalizedSolver::step(const std::vector<double>& c, const 
 }
 
 #define SHRINK_INSTANTIATE_LASSO_PROBLEM(V)                                                        \
-  template struct Design<V>;                                                                       \
   template struct Problem<V>;                                                                      \
-  template Design<V> make_design<V>(DenseView<const V>);                                           \
-  template Problem<V> make_problem<V>(const Design<V>&, const std::vector<double>&,                \
+  template Problem<V> make_problem<V>(const Context&, const Design<V>&, const std::vector<double>&, \
                                       const LassoOptions&);                                        \
   template DualPoint dual_objective<V>(const Problem<V>&, double, const double*, double, double,   \
                                        const std::vector<index_t>*);                               \
   template UnpenalizedSolver::UnpenalizedSolver(const Problem<V>&);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_PROBLEM)
-
-#define SHRINK_INSTANTIATE_LASSO_DESIGN(V, I)                          \
-  template Design<V> make_design<V, I>(const CsrMatrix<V, I>&);        \
-  template Design<V> make_design<V, I>(const CscMatrix<V, I>&);
-SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_LASSO_DESIGN)
 
 }  // namespace shrink::lasso_detail

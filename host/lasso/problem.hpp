@@ -1,6 +1,6 @@
 // The internal form of one Lasso / Elastic-Net problem, shared by every solver.
 //
-// Columns are stored column-major (dense) or CSC (sparse). The solvers work on the standardized,
+// X is a Design (column-major dense or CSC, read in place, on the host or a device). The solvers work on the standardized,
 // centered design Z with z_ij = (x_ij - mu_j) / s_j without forming it: the residual is kept as
 // r = rt + m, where rt = yc - X b (touched only where column j has entries) and m = mu . b is a scalar,
 // with b_j = beta_j / s_j the original-scale coefficients.
@@ -11,76 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "host/lasso/design.hpp"
 #include "kernels/ops/lasso_math.hpp"
 #include "shrink/lasso.hpp"
 
 namespace shrink::lasso_detail {
-
-template <class V>
-struct Design {
-  index_t n = 0, p = 0;
-  bool sparse = false;
-  std::vector<V> dense;                // column-major n x p
-  std::vector<std::int64_t> col_ptr;   // p + 1
-  std::vector<std::int32_t> row_idx;   // sorted within each column
-  std::vector<V> values;
-
-  index_t nnz() const noexcept { return sparse ? static_cast<index_t>(values.size()) : n * p; }
-  // The rows listed (in that order) as a new design.
-  Design row_subset(const std::vector<index_t>& rows) const;
-};
-
-template <class V> Design<V> make_design(DenseView<const V> x);
-template <class V, class I> Design<V> make_design(const CsrMatrix<V, I>& x);
-template <class V, class I> Design<V> make_design(const CscMatrix<V, I>& x);
-
-// sum_i w_i x_ij r_i (w may be null: unit weights). Inline: the coordinate-descent sweeps call it
-// once per coordinate.
-template <class V>
-inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
-  double s = 0;
-  if (!x.sparse) {
-    const V* col = x.dense.data() + j * x.n;
-    const index_t n = x.n;
-    if (w) {
-#pragma omp simd reduction(+ : s)
-      for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
-    } else {
-#pragma omp simd reduction(+ : s)
-      for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
-    }
-    return s;
-  }
-  const auto begin = x.col_ptr[j], end = x.col_ptr[j + 1];
-  const std::int32_t* idx = x.row_idx.data();
-  const V* val = x.values.data();
-  // simd reductions: several partial sums break the add latency chain (a fixed order, so the
-  // result is still the same run to run).
-  if (w) {
-#pragma omp simd reduction(+ : s)
-    for (auto k = begin; k < end; ++k) s += w[idx[k]] * static_cast<double>(val[k]) * r[idx[k]];
-  } else {
-#pragma omp simd reduction(+ : s)
-    for (auto k = begin; k < end; ++k) s += static_cast<double>(val[k]) * r[idx[k]];
-  }
-  return s;
-}
-
-// r += a * x_j
-template <class V>
-inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
-  if (!x.sparse) {
-    const V* col = x.dense.data() + j * x.n;
-    const index_t n = x.n;
-#pragma omp simd
-    for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
-    return;
-  }
-  const std::int32_t* idx = x.row_idx.data();
-  const V* val = x.values.data();
-  for (auto k = x.col_ptr[j]; k < x.col_ptr[j + 1]; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
-}
-
 
 template <class V>
 struct Problem {
@@ -100,6 +35,7 @@ struct Problem {
 
   const double* weights() const noexcept { return w.empty() ? nullptr : w.data(); }
   bool usable(index_t j) const noexcept { return lipschitz[j] > 0; }
+  // The members below read X on the host (a host design only).
   // Gradient coordinate (1/n) z_j^T W r for r = rt + m.
   double gradient(index_t j, const double* rt, double m) const noexcept {
     const double s = column_dot(*x, j, weights(), rt) + static_cast<double>(n) * m * mu[j];
@@ -121,9 +57,11 @@ struct Problem {
 
 using kernels::coordinate_update;
 
-// Builds the problem: weights normalized, y centered, column statistics. Inputs already validated.
+// Builds the problem: weights normalized, y centered, column statistics (one pass over X where it
+// lives: the context's kernels for a device X, the CPU twin for a host X). Inputs already validated.
 template <class V>
-Problem<V> make_problem(const Design<V>& x, const std::vector<double>& y, const LassoOptions& options);
+Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
+                        const LassoOptions& options);
 
 // Fenchel dual of the problem at rho = theta * r, where r is a residual with every unpenalized
 // feature already projected out. c_j = (1/n) z_j^T W r, a1 = (1/n) yc^T W r, a2 = (1/n) r^T W r.
@@ -149,7 +87,10 @@ inline kernels::LassoDualArgs dual_args(double lambda, double alpha, bool positi
 class UnpenalizedSolver {
  public:
   UnpenalizedSolver() = default;
+  // G_UU from a host design's columns.
   template <class V> explicit UnpenalizedSolver(const Problem<V>& prob);
+  // G_UU given (k x k, row-major; from DesignOperator for a device design).
+  explicit UnpenalizedSolver(std::vector<double> gram_uu);
   std::size_t size() const noexcept { return k_; }
   // c holds c_U in the order of prob.unpenalized; returns a in the same order.
   std::vector<double> solve(const std::vector<double>& c) const;
@@ -187,8 +128,7 @@ double default_tol(bool single_precision) noexcept;
 // A per-sample or per-feature vector option: empty, or `expected` finite values >= 0.
 void check_vector(const std::vector<double>& v, index_t expected, const std::string& what, const std::string& why);
 // The options a path and a batch share: l1_ratio in [0, 1], penalty factors (p values), tol, max_iter.
-void validate_common(double l1_ratio, const std::vector<double>& penalty_factors, index_t p, double tol,
-                     std::int64_t max_iter);
+void validate_common(const LassoCoreOptions& options, index_t p);
 // Column j of a sparse coefficient matrix, dense; `what` names j in the out-of-range error.
 std::vector<double> dense_column(const CscMatrix<double, std::int64_t>& m, std::size_t j, const char* what);
 

@@ -7,10 +7,11 @@
 #include <memory>
 #include <vector>
 
+#include "host/core/dispatch.hpp"
+#include "host/lasso/design_operator.hpp"
 #include "host/lasso/problem.hpp"
 #include "shrink/array.hpp"
 #include "shrink/context.hpp"
-#include "host/core/dispatch.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -43,9 +44,11 @@ struct GramData {
 };
 
 // G = Zs^T W Zs / n and q = Zs^T W yc / n in double in the context's memory space, from blocks of rows
-// of the standardized, centered design (dense or sparse X; never an n x p copy).
+// of the standardized, centered design (dense or sparse X; never an n x p copy): through `op` where it
+// placed X when given (a CUDA context), else on the host from a host X.
 template <class V>
-std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen);
+std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
+                                           const DesignOperator<V>* op);
 
 // Runs f with OpenMP limited to the context's CPU threads.
 template <class F>
@@ -78,35 +81,34 @@ class Solver {
   virtual Solution certify(double lambda, const std::vector<double>& beta) = 0;
 };
 
-// Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.).
+// Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.), on
+// a host X.
 template <class V>
 std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
 // Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend: `count`
-// solvers that share one G (built here), each with its own iterate, for lambdas solved at once.
+// solvers that share one G (built here; `op` is the operator of a CUDA context), each with its own
+// iterate, for lambdas solved at once.
 template <class V>
 std::vector<std::unique_ptr<Solver>> make_gram_solvers(const Context& ctx, const Problem<V>& prob,
-                                                       const UnpenalizedSolver& unpenalized, int count);
+                                                       const UnpenalizedSolver& unpenalized, int count,
+                                                       const DesignOperator<V>* op);
 // FISTA with restarts, every full pass a kernel call on the context's backend.
 template <class V>
 std::unique_ptr<Solver> make_fista_solver(const Context& ctx, const Problem<V>& prob,
-                                          const UnpenalizedSolver& unpenalized);
+                                          const UnpenalizedSolver& unpenalized, const DesignOperator<V>& op);
 
 // Working-set coordinate descent on k x k Gram blocks (k <= max_working_set) on the context's
 // backend: the device solver for sparse or wide X (ws_gram.cpp).
 template <class V>
 std::unique_ptr<Solver> make_working_set_gram_solver(const Context& ctx, const Problem<V>& prob,
-                                                     const UnpenalizedSolver& unpenalized, index_t max_working_set);
+                                                     const UnpenalizedSolver& unpenalized, const DesignOperator<V>& op,
+                                                     index_t max_working_set);
 
 // (1/n) Z^T W r for r = yc (beta = 0) after fitting the unpenalized features; their coefficients go
-// to `beta_unpenalized` (order of prob.unpenalized).
+// to `beta_unpenalized` (order of prob.unpenalized). In double on the host for a host X; through
+// `op` (required then) for a device X.
 template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
-                                        std::vector<double>& beta_unpenalized);
-
-// The dual at the best scaling of a materialized residual r (n values) over all features, with the
-// unpenalized features projected out (from their coefficients in beta); a full pass over X on the host.
-template <class V>
-DualPoint residual_dual(const Problem<V>& prob, const UnpenalizedSolver& unpenalized, double lambda,
-                        const std::vector<double>& r, const std::vector<double>& beta);
+                                        std::vector<double>& beta_unpenalized, const DesignOperator<V>* op);
 
 }  // namespace shrink::lasso_detail

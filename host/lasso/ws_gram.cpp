@@ -1,7 +1,7 @@
 // Working-set coordinate descent on small dense Gram matrices held in the context's memory space:
 // the GPU solver for sparse or wide X, where one G over every feature would not fit or pay. Each
 // outer iteration
-//   1. certifies the full problem (DeviceDesign: Z beta and Z^T r, scalars back);
+//   1. certifies the full problem (DesignOperator: Z beta and Z^T r, scalars back);
 //   2. picks k features (kernels::lasso_working_set: KKT violators first, the worst first, then the
 //      coefficients held non-zero, then the zeros closest to entering; one device sort);
 //   3. gathers their centered columns a block of rows at a time and builds G_W = Z_W^T W Z_W / n by
@@ -18,7 +18,6 @@
 
 #include "host/core/dispatch.hpp"
 #include "kernels/ops/instantiate.hpp"
-#include "host/lasso/device_design.hpp"
 #include "host/lasso/solvers.hpp"
 
 namespace shrink::lasso_detail {
@@ -34,8 +33,8 @@ template <class V>
 class WorkingSetGramSolver final : public Solver {
  public:
   WorkingSetGramSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
-                       index_t max_size)
-      : ctx_(ctx), prob_(prob), design_(ctx, prob, unpen), n_(prob.n), p_(prob.p) {
+                       const DesignOperator<V>& op, index_t max_size)
+      : ctx_(ctx), prob_(prob), unpen_(unpen), design_(op), n_(prob.n), p_(prob.p) {
     const auto space = ctx.memory_space();
     const auto np = static_cast<std::size_t>(p_);
     beta_ = Array<V>(ctx, np, space);
@@ -55,7 +54,7 @@ class WorkingSetGramSolver final : public Solver {
   Solution certify(double lambda, const std::vector<double>& beta) override {
     set_beta(beta);
     Solution s;
-    design_.certify(lambda, beta_, u_, g_, s);
+    design_.certify(lambda, unpen_, beta_, u_, g_, s);
     return s;
   }
 
@@ -76,7 +75,7 @@ class WorkingSetGramSolver final : public Solver {
     Solution out;
     std::int64_t epochs = 0;
     for (int outer = 0;; ++outer) {
-      const double fit = design_.certify(lambda, beta_, u_, g_, out);
+      const double fit = design_.certify(lambda, unpen_, beta_, u_, g_, out);
       out.iterations = epochs;
       if (out.gap <= req.tol * out.objective || usable_ == 0) break;
       if (epochs >= req.max_iter) {
@@ -107,7 +106,7 @@ class WorkingSetGramSolver final : public Solver {
     if (k <= capacity_) return;
     const auto space = ctx_.memory_space();
     const auto nk = static_cast<std::size_t>(k);
-    for (Array<V>* a : {&beta_w_, &grad_w_, &q_w_, &lip_w_, &l1_w_, &denom_w_, &factors_w_, &mu_w_})
+    for (Array<V>* a : {&beta_w_, &grad_w_, &q_w_, &lip_w_, &l1_w_, &denom_w_, &factors_w_, &mu_w_, &inv_s_w_})
       *a = Array<V>(ctx_, nk, space);
     ws_ = Array<index_t>(ctx_, nk, space);
     active_w_ = Array<index_t>(ctx_, nk, space);
@@ -143,12 +142,15 @@ class WorkingSetGramSolver final : public Solver {
     dispatch::axpby<V>(ctx_, V(1), head(lip_w_, k), V(1), VectorView<V>(denom_w_.data(), k, space));  // L_j + l2_j
     gather(design_.dual_factors(), factors_w_, k);
     gather(design_.mu(), mu_w_, k);
+    gather(design_.inverse_scale(), inv_s_w_, k);
     const DenseView<V> g(gram_.data(), k, k, k, Layout::ColMajor, space);
     const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
     for (index_t first = 0; first < n_; first += rows_per_block_) {
       const index_t rows = std::min(rows_per_block_, n_ - first);
       const DenseView<V> z(columns_.data(), rows, k, rows, Layout::ColMajor, space);
-      design_.gather_columns(ws_.data(), mu_w_.data(), first, z);
+      design_.gather_columns(ws_.data(), first, z);
+      SHRINK_DISPATCH(ctx_, center_scale_columns, ctx_, z, design_.row_scale().data() + first, mu_w_.data(),
+                      inv_s_w_.data());
       dispatch::gram<V>(ctx_, inv_n, z, first == 0 ? V(0) : V(1), g);
     }
     // q_W = c_W + G_W beta_W; the block's fit constant (1/n) |r + Z_W beta_W|^2_W.
@@ -184,10 +186,11 @@ class WorkingSetGramSolver final : public Solver {
 
   const Context& ctx_;
   const Problem<V>& prob_;
-  DeviceDesign<V> design_;
+  const UnpenalizedSolver& unpen_;
+  const DesignOperator<V>& design_;
   index_t n_, p_, usable_ = 0, max_size_ = 1, capacity_ = 0, rows_per_block_ = 1;
   Array<V> beta_, g_, u_, l1_, l2_, lipschitz_;
-  Array<V> beta_w_, grad_w_, q_w_, lip_w_, l1_w_, denom_w_, factors_w_, mu_w_, gram_, columns_, active_work_w_;
+  Array<V> beta_w_, grad_w_, q_w_, lip_w_, l1_w_, denom_w_, factors_w_, mu_w_, inv_s_w_, gram_, columns_, active_work_w_;
   Array<index_t> ws_, active_w_;
 };
 
@@ -195,13 +198,15 @@ class WorkingSetGramSolver final : public Solver {
 
 template <class V>
 std::unique_ptr<Solver> make_working_set_gram_solver(const Context& ctx, const Problem<V>& prob,
-                                                     const UnpenalizedSolver& unpenalized, index_t max_working_set) {
-  return std::make_unique<WorkingSetGramSolver<V>>(ctx, prob, unpenalized, max_working_set);
+                                                     const UnpenalizedSolver& unpenalized, const DesignOperator<V>& op,
+                                                     index_t max_working_set) {
+  return std::make_unique<WorkingSetGramSolver<V>>(ctx, prob, unpenalized, op, max_working_set);
 }
 
 #define SHRINK_INSTANTIATE_WS_GRAM(V)                                                                         \
   template std::unique_ptr<Solver> make_working_set_gram_solver<V>(const Context&, const Problem<V>&,         \
-                                                                   const UnpenalizedSolver&, index_t);
+                                                                   const UnpenalizedSolver&,                  \
+                                                                   const DesignOperator<V>&, index_t);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_WS_GRAM)
 
 }  // namespace shrink::lasso_detail

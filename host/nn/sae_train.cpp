@@ -54,24 +54,28 @@ struct ResidentData {
 template <class V>
 ResidentData<V> resident(const Context& ctx, DenseView<const V> data, const char* name) {
   ResidentData<V> r;
-  const bool contiguous = data.layout == Layout::RowMajor && data.ld == data.cols;
-  if (data.space == ctx.memory_space() && contiguous) {
+  const bool contiguous = data.layout == Layout::RowMajor && (data.ld == data.cols || data.rows <= 1);
+  const auto space = ctx.memory_space();
+  if (data.space == space && contiguous) {
     r.view = data;
     return r;
   }
-  DenseMatrix<V> host;
-  DenseView<const V> src = data;
-  if (data.space != MemorySpace::Host) {
-    if (!contiguous) throw InvalidArgument(std::string(name) + " on the device must be contiguous row-major");
-  } else if (!contiguous) {
-    host = DenseMatrix<V>(data.rows, data.cols);
-    for (index_t i = 0; i < data.rows; ++i)
-      for (index_t j = 0; j < data.cols; ++j) host(i, j) = data(i, j);
-    src = host.view();
+  if (data.space != MemorySpace::Host) detail::check_space(data.space, ctx, name);
+  r.owned = DenseMatrix<V>(ctx, data.rows, data.cols, Layout::RowMajor, space);
+  const auto bytes = sizeof(V) * static_cast<std::size_t>(data.rows * data.cols);
+  if (contiguous) {  // a host matrix going to the device: one copy
+    detail::copy_bytes(&ctx, r.owned.data(), space, data.data, data.space, bytes);
+    ++ctx.count_transfers().input_device_copies;
+  } else if (data.space == space) {  // another layout where the data already is: one relayout there
+    SHRINK_DISPATCH(ctx, copy_dense, ctx, data, r.owned.view());
+    ++(space == MemorySpace::Host ? ctx.count_transfers().input_host_copies : ctx.count_transfers().input_device_copies);
+  } else {  // a host matrix in another layout going to the device: packed on the host, then copied
+    DenseMatrix<V> host(data.rows, data.cols);
+    SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, copy_dense, ctx, data, host.view());
+    detail::copy_bytes(&ctx, r.owned.data(), space, host.data(), MemorySpace::Host, bytes);
+    ++ctx.count_transfers().input_host_copies;
+    ++ctx.count_transfers().input_device_copies;
   }
-  r.owned = DenseMatrix<V>(ctx, data.rows, data.cols, Layout::RowMajor, ctx.memory_space());
-  detail::copy_bytes(&ctx, r.owned.data(), ctx.memory_space(), src.data, src.space,
-                     sizeof(V) * static_cast<std::size_t>(data.rows * data.cols));
   r.view = r.owned.view();
   return r;
 }
@@ -82,12 +86,15 @@ void check_data(const Context& ctx, const SparseAutoencoder<V>& model, DenseView
   if (data.cols != model.config().inputs)
     throw DimensionMismatch("the data has " + std::to_string(data.cols) + " features but the model has " +
                             std::to_string(model.config().inputs) + " inputs");
-  if (data.space == MemorySpace::Host) {
-    detail::check_finite(data, "data");
-  } else if (data.layout == Layout::RowMajor && data.ld == data.cols) {
-    const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(data.data, data.rows * data.cols, data.space));
-    if (bad > 0) throw InvalidArgument("data holds " + std::to_string(bad) + " NaN/Inf values");
-  }
+  if (data.space == MemorySpace::Host) detail::check_finite(data, "data");  // a device X: check_resident
+}
+
+// A device matrix's values, checked once it is contiguous where it lives.
+template <class V>
+void check_resident(const Context& ctx, DenseView<const V> data) {
+  if (data.space == MemorySpace::Host) return;
+  const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(data.data, data.rows * data.cols, data.space));
+  if (bad > 0) throw NonFinite("data holds " + std::to_string(bad) + " NaN/Inf values; only finite values are accepted");
 }
 
 template <class V>
@@ -231,6 +238,7 @@ SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseVie
   check_data(ctx, model, data);
   if (bins < 0) throw InvalidArgument("histogram bins must be >= 0, got " + std::to_string(bins));
   const ResidentData<V> res = resident(ctx, data, "data");
+  check_resident(ctx, res.view);
   const index_t n = data.rows, d = data.cols, m = model.config().latents;
   const index_t chunk = std::min<index_t>(n, std::max<index_t>(1, (index_t(1) << 24) / std::max(m, d)));
   const MemorySpace sp = ctx.memory_space();
@@ -305,6 +313,7 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
   validate(o, config.block_sparse);
   check_data(ctx, model, data);
   const ResidentData<V> res = resident(ctx, data, "data");
+  check_resident(ctx, res.view);
   const index_t n = data.rows, d = config.inputs;
   if (config.activation == SaeActivation::TopK && config.dead_after == 0) model.set_dead_after(n);
   SaeTrainResult result;

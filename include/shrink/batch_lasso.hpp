@@ -27,50 +27,41 @@ namespace shrink {
 
 inline constexpr index_t kBatchMaxFeatures = 16384;
 
-struct BatchLassoOptions {
-  double l1_ratio = 1.0;  // alpha in [0, 1]
-  bool fit_intercept = true;
-  bool positive = false;
-  std::vector<double> penalty_factors;  // v, length p, >= 0; empty: all ones
+struct BatchLassoOptions : LassoCoreOptions {
   // The lambdas: exactly one of these three.
   double lambda = 0;            // > 0: the same lambda for every problem
   std::vector<double> lambdas;  // one per problem, each > 0
   double lambda_ratio = 0;      // > 0: lambda_b = lambda_ratio * lambda_max_b (needs l1_ratio > 0)
-  double tol = 0;               // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
-  std::int64_t max_iter = 100000;  // rounds (a full sweep, then sweeps over the non-zeros) per problem
-  bool dense_output = false;       // also fill BatchLassoResult::dense_coefficients (p x k)
-  index_t chunk = 0;               // problems per chunk; 0: a working set of 1 GiB (GPU) or 4 MiB (CPU)
-  // Called after each chunk with (problems done, total); for progress bars.
-  std::function<void(std::size_t, std::size_t)> progress;
+  bool dense_output = false;    // also fill LassoFit::dense_coefficients (p x k)
+  index_t chunk = 0;            // problems per chunk; 0: a working set of 1 GiB (GPU) or 4 MiB (CPU)
 };
 
-struct BatchLassoResult {
-  index_t n_samples = 0, n_features = 0, n_problems = 0;
-  double tol = 0;  // the relative gap asked for
-  // Per problem (length k). lambda_max is 0 for l1_ratio = 0 (ridge has none).
-  std::vector<double> lambdas, lambda_max, intercepts, objective, duality_gap;
-  std::vector<std::int64_t> iterations, nnz;
-  std::vector<FitStatus> status;
-  // p x k on the host: column b holds problem b's coefficients.
-  CscMatrix<double, std::int64_t> coefficients;
-  std::vector<double> dense_coefficients;  // p x k column-major, only with dense_output
-  double seconds = 0;                      // wall time of the whole call, G and C included
+// A batch's result is a LassoFit with one solution per problem: column b of the coefficients is
+// problem b's.
+using BatchLassoResult = LassoFit;
 
-  std::size_t size() const noexcept { return lambdas.size(); }
-  std::size_t n_not_converged() const noexcept;
-  std::vector<double> coefficients_of(std::size_t b) const;  // dense, length p
-};
-
-// Y is n x k, dense in either layout, on the host; X dense (either layout), CSR or CSC on the host.
+// Y is n x k, dense in either layout; X dense (either layout), CSR or CSC. X and Y are read where they
+// live: on the host, or on a CUDA context's device (used there in place; a host X is copied over
+// once). On the CPU a column-major or CSC X is read in place and a row-major or CSR X converted once.
 template <class V>
 BatchLassoResult lasso_batch(const Context& ctx, DenseView<const V> x, DenseView<const V> y,
                              const BatchLassoOptions& options = {});
 template <class V, class I>
-BatchLassoResult lasso_batch(const Context& ctx, const CsrMatrix<V, I>& x, DenseView<const V> y,
+BatchLassoResult lasso_batch(const Context& ctx, const CsrView<V, I>& x, DenseView<const V> y,
                              const BatchLassoOptions& options = {});
 template <class V, class I>
-BatchLassoResult lasso_batch(const Context& ctx, const CscMatrix<V, I>& x, DenseView<const V> y,
+BatchLassoResult lasso_batch(const Context& ctx, const CscView<V, I>& x, DenseView<const V> y,
                              const BatchLassoOptions& options = {});
+template <class V, class I>
+BatchLassoResult lasso_batch(const Context& ctx, const CsrMatrix<V, I>& x, DenseView<const V> y,
+                             const BatchLassoOptions& options = {}) {
+  return lasso_batch(ctx, x.view(), y, options);
+}
+template <class V, class I>
+BatchLassoResult lasso_batch(const Context& ctx, const CscMatrix<V, I>& x, DenseView<const V> y,
+                             const BatchLassoOptions& options = {}) {
+  return lasso_batch(ctx, x.view(), y, options);
+}
 
 // `count` distinct problems on the host: X_b column-major n x p (leading dimension ldx >= n) at
 // x + b * x_stride, y_b (n values) at y + b * y_stride. Penalty factors, if given, are shared and

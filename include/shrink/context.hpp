@@ -34,6 +34,16 @@ struct DeviceInfo {
   std::size_t total_memory = 0, free_memory = 0;
 };
 
+// What a context has moved: copies between host and device memory (through copy_to, to_vector, copy
+// and the library's own staging), and copies the library made of an input matrix on the host or the
+// device to change its layout or format. A device-resident X on a device solver makes none of the
+// latter and moves only vectors and scalars across.
+struct TransferCounts {
+  std::int64_t host_to_device = 0, device_to_host = 0;              // copies
+  std::int64_t host_to_device_bytes = 0, device_to_host_bytes = 0;
+  std::int64_t input_host_copies = 0, input_device_copies = 0;      // relayouts / format changes of X
+};
+
 bool cuda_compiled() noexcept;
 // Number of usable CUDA devices; 0 when CUDA is not built, no driver is loaded or no device exists.
 int cuda_device_count() noexcept;
@@ -71,6 +81,11 @@ class Context {
 
   detail::CudaState* cuda_state() const noexcept { return cuda_.get(); }
 
+  // Counted by the library as it copies (a context serves one host thread, so no atomics).
+  const TransferCounts& transfers() const noexcept { return transfers_; }
+  void reset_transfers() const noexcept { transfers_ = {}; }
+  TransferCounts& count_transfers() const noexcept { return transfers_; }
+
  private:
   struct CudaDeleter {
     void operator()(detail::CudaState* state) const noexcept;
@@ -80,6 +95,7 @@ class Context {
   int cpu_threads_ = 1;
   bool deterministic_ = true;
   std::unique_ptr<detail::CudaState, CudaDeleter> cuda_;
+  mutable TransferCounts transfers_;
   mutable std::unique_ptr<std::byte[]> host_workspace_;
   mutable std::size_t host_workspace_bytes_ = 0;
 };

@@ -39,37 +39,49 @@ LassoSolver parse_lasso_solver(std::string_view text);
 enum class FitStatus { Converged, MaxIterations };
 const char* to_string(FitStatus status) noexcept;
 
-struct LassoOptions {
+// What every Lasso / Elastic-Net fit shares, a path's and a batch's: the penalty, the model and when
+// to stop. LassoOptions (a path) and BatchLassoOptions (many problems) add their own.
+struct LassoCoreOptions {
   double l1_ratio = 1.0;  // alpha in [0, 1]
   bool fit_intercept = true;
-  bool standardize = false;
   bool positive = false;
   std::vector<double> penalty_factors;  // v, length p, >= 0; empty: all ones
+  double tol = 0;                       // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
+  // A path: coordinate-descent epochs (or FISTA steps) per lambda; a batch: rounds per problem.
+  std::int64_t max_iter = 100000;
+  // Called with (done, total) after each lambda (a path) or chunk of problems (a batch).
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+struct LassoOptions : LassoCoreOptions {
+  bool standardize = false;
   std::vector<double> sample_weights;   // w, length n, >= 0, not all zero; empty: all ones
   std::vector<double> lambdas;          // a given grid (fitted in the order given); empty: computed
   int n_lambdas = 100;
   double lambda_min_ratio = 0;  // 0: 1e-3 when n > p, else 1e-2
-  double tol = 0;               // relative gap; 0: 1e-6 for float64 input, 1e-4 for float32
-  std::int64_t max_iter = 100000;  // coordinate-descent epochs (or FISTA steps) per lambda
   LassoSolver solver = LassoSolver::Auto;
   bool screening = true;  // Gap Safe screening (pure Lasso) and working sets
   // ws-gram: the most features in one block. Its k x k Gram should stay in the GPU's L2 (8 MiB at
   // 1024 in float64), since one warp sweeps it.
   std::int64_t max_working_set = 1024;
-  // Called after each lambda with (done, total); for progress bars.
-  std::function<void(std::size_t, std::size_t)> progress;
 };
 
-struct LassoPath {
+// The result of every fit: the L solutions of a path (one per lambda) or the k problems of a batch
+// (one per problem), each with its certificate.
+struct LassoFit {
   index_t n_samples = 0, n_features = 0;
-  LassoSolver solver = LassoSolver::Auto;  // the solver that ran
-  double lambda_max = 0;  // smallest lambda whose solution has every penalized coefficient at zero
-  double tol = 0;         // the relative gap asked for
-  std::vector<double> lambdas, intercepts, objective, duality_gap;
+  LassoSolver solver = LassoSolver::Auto;  // the solver that ran (a batch: Gram)
+  double tol = 0;                          // the relative gap asked for
+  // Per solution (length L): lambda, lambda_max (the smallest lambda whose solution has every
+  // penalized coefficient at zero; 0 for l1_ratio = 0, where ridge has none; a path's is one value
+  // repeated), intercept, objective and duality gap, epochs or rounds, non-zeros and status.
+  std::vector<double> lambdas, lambda_max, intercepts, objective, duality_gap;
   std::vector<std::int64_t> iterations, nnz;
   std::vector<FitStatus> status;
-  // p x L on the host, original scale: column l holds the coefficients for lambdas[l].
+  // p x L on the host, original scale: column l holds solution l's coefficients.
   CscMatrix<double, std::int64_t> coefficients;
+  std::vector<double> dense_coefficients;  // p x L column-major, only when asked (a batch's dense_output)
+  double seconds = 0;                      // wall time of the whole call
 
   std::size_t size() const noexcept { return lambdas.size(); }
   bool all_converged() const noexcept;
@@ -77,21 +89,36 @@ struct LassoPath {
   std::vector<double> coefficients_at(std::size_t l) const;  // dense, length p
   double sparsity_ratio(std::size_t l) const;                // zeros / p
 };
+using LassoPath = LassoFit;
 
 // Histogram of |coefficients| over the non-zero entries of solution l (see magnitude_histogram).
 MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, int bins = 10);
 
 // The path over a decreasing grid with warm starts. X is dense (either layout), CSR or CSC; float or
-// double. y has n entries. Data must be on the host (the GPU solver copies what it needs).
+// double; y has n entries. X is read where it lives, in host memory or (on a CUDA context) in device
+// memory, and is never scaled or centered in a copy: a column-major dense X or a CSC X is used in
+// place, a row-major X or a CSR X is converted once where it lives. The device solvers copy a host X
+// to the device once; coordinate descent (a host solver) copies a device X to the host once.
+// Context::transfers() counts these copies.
 template <class V>
 LassoPath lasso_path(const Context& ctx, DenseView<const V> x, VectorView<const V> y,
                      const LassoOptions& options = {});
 template <class V, class I>
-LassoPath lasso_path(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+LassoPath lasso_path(const Context& ctx, const CsrView<V, I>& x, VectorView<const V> y,
                      const LassoOptions& options = {});
 template <class V, class I>
-LassoPath lasso_path(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+LassoPath lasso_path(const Context& ctx, const CscView<V, I>& x, VectorView<const V> y,
                      const LassoOptions& options = {});
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& options = {}) {
+  return lasso_path(ctx, x.view(), y, options);
+}
+template <class V, class I>
+LassoPath lasso_path(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+                     const LassoOptions& options = {}) {
+  return lasso_path(ctx, x.view(), y, options);
+}
 
 // The computed grid alone: lambda_max down to lambda_min_ratio * lambda_max, log-spaced.
 template <class V>
@@ -111,14 +138,27 @@ struct LassoCv {
   std::size_t fold_fits_not_converged = 0;
 };
 
+// K-fold cross-validation over the path's grid, then the refit on all the data. X as for lasso_path;
+// a device X stays on the device (each fold gives its test rows weight 0, the same problem as the
+// training rows alone).
 template <class V>
 LassoCv lasso_cv(const Context& ctx, DenseView<const V> x, VectorView<const V> y,
                  const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
 template <class V, class I>
-LassoCv lasso_cv(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+LassoCv lasso_cv(const Context& ctx, const CsrView<V, I>& x, VectorView<const V> y,
                  const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
 template <class V, class I>
-LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+LassoCv lasso_cv(const Context& ctx, const CscView<V, I>& x, VectorView<const V> y,
                  const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CsrMatrix<V, I>& x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {}) {
+  return lasso_cv(ctx, x.view(), y, options, cv);
+}
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {}) {
+  return lasso_cv(ctx, x.view(), y, options, cv);
+}
 
 }  // namespace shrink

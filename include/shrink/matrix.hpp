@@ -71,6 +71,18 @@ struct CsrView {
   MemorySpace space = MemorySpace::Host;
 };
 
+// CSC as a view: column j's entries are positions col_ptr[j] .. col_ptr[j + 1] (rows ascending).
+// The same arrays are the CSR view of the transpose (transposed()).
+template <class V, class I>
+struct CscView {
+  index_t rows = 0, cols = 0, nnz = 0;
+  const I* col_ptr = nullptr;  // cols + 1 entries
+  const I* row_idx = nullptr;  // nnz entries, strictly increasing within a column
+  const V* values = nullptr;   // nnz entries
+  MemorySpace space = MemorySpace::Host;
+  CsrView<V, I> transposed() const noexcept { return {cols, rows, nnz, col_ptr, row_idx, values, space}; }
+};
+
 template <class V, class I = std::int32_t>
 class CsrMatrix {
  public:
@@ -117,6 +129,9 @@ class CscMatrix {
   index_t nnz() const noexcept { return t_.nnz(); }
   MemorySpace space() const noexcept { return t_.space(); }
   const CsrMatrix<V, I>& transposed() const noexcept { return t_; }
+  CscView<V, I> view() const noexcept {
+    return {rows(), cols(), nnz(), t_.row_ptr().data(), t_.col_idx().data(), t_.values().data(), space()};
+  }
   CscMatrix copy_to(const Context& ctx, MemorySpace space) const {
     return CscMatrix(t_.copy_to(ctx, space));
   }

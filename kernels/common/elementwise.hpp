@@ -116,3 +116,110 @@ struct ReluMaskMap {
 };
 
 }  // namespace shrink::kernels
+
+namespace shrink::kernels {
+
+template <class V>
+struct ScaleEntriesMap {  // y = s x, entry by entry (y may alias x)
+  const V* s;
+  const V* x;
+  V* y;
+  SHRINK_HD void operator()(index_t i) const { y[i] = s[i] * x[i]; }
+};
+
+// Column j's moments in double, rows in order: the weighted mean (when centering), the weighted sum
+// of squared deviations from it, and the largest magnitude. Dense X in either layout.
+template <class V>
+struct DenseMomentsMap {
+  DenseView<const V> x;
+  const double* w;  // n weights, or null for ones
+  bool center;
+  double *mean, *dev, *biggest;
+  SHRINK_HD double at(index_t i, index_t j) const {
+    return static_cast<double>(x.layout == Layout::RowMajor ? x.data[i * x.ld + j] : x.data[j * x.ld + i]);
+  }
+  SHRINK_HD void operator()(index_t j) const {
+    const index_t n = x.rows;
+    double m = 0, d = 0, big = 0;
+    if (center) {
+      for (index_t i = 0; i < n; ++i) m += (w ? w[i] : 1.0) * at(i, j);
+      m /= static_cast<double>(n);
+    }
+    for (index_t i = 0; i < n; ++i) {
+      const double v = at(i, j), e = v - m;
+      d += (w ? w[i] : 1.0) * e * e;
+      big = magnitude(v) > big ? magnitude(v) : big;
+    }
+    mean[j] = m;
+    dev[j] = d;
+    biggest[j] = big;
+  }
+};
+
+// The same for X in CSC (the CSR of X^T: column j is row j of xt); the implicit zeros enter the
+// deviation through the weight the column's entries do not cover.
+template <class V, class I>
+struct CscMomentsMap {
+  CsrView<V, I> xt;
+  const double* w;
+  bool center;
+  double *mean, *dev, *biggest;
+  SHRINK_HD void operator()(index_t j) const {
+    const double dn = static_cast<double>(xt.cols);
+    double m = 0, covered = 0, d = 0, big = 0;
+    for (index_t k = xt.row_ptr[j]; k < xt.row_ptr[j + 1]; ++k) {
+      const double wi = w ? w[xt.col_idx[k]] : 1.0, v = static_cast<double>(xt.values[k]);
+      m += wi * v;
+      covered += wi;
+      big = magnitude(v) > big ? magnitude(v) : big;
+    }
+    m = center ? m / dn : 0.0;
+    for (index_t k = xt.row_ptr[j]; k < xt.row_ptr[j + 1]; ++k) {
+      const double e = static_cast<double>(xt.values[k]) - m;
+      d += (w ? w[xt.col_idx[k]] : 1.0) * e * e;
+    }
+    // The implicit zeros, with the weight the column's entries leave uncovered. Weights sum to n
+    // only up to rounding: an uncovered weight at that level is none (else a constant column would
+    // pick up a spurious variance of rounding noise times m^2).
+    const double uncovered = dn - covered;
+    d += (uncovered > 1e-10 * dn ? uncovered : 0.0) * m * m;
+    mean[j] = m;
+    dev[j] = d;
+    biggest[j] = big;
+  }
+};
+
+// b(i, t) = row_scale_i (b(i, t) - shift_t) col_scale_t on a column-major block (null: 1 or 0).
+template <class V>
+struct CenterScaleMap {
+  DenseView<V> b;
+  const V* row_scale;
+  const V* shift;
+  const V* col_scale;
+  SHRINK_HD void operator()(index_t e) const {
+    const index_t i = e % b.rows, t = e / b.rows;
+    V& v = b.data[t * b.ld + i];
+    const V centered = shift ? v - shift[t] : v;
+    v = (row_scale ? row_scale[i] : V(1)) * centered * (col_scale ? col_scale[t] : V(1));
+  }
+};
+
+template <class V>
+struct WidenMap {  // y = double(x)
+  const V* x;
+  double* y;
+  SHRINK_HD void operator()(index_t i) const { y[i] = static_cast<double>(x[i]); }
+};
+
+template <class V>
+struct CopyDenseMap {  // dst(i, j) = src(i, j), any layouts
+  DenseView<const V> src;
+  DenseView<V> dst;
+  SHRINK_HD void operator()(index_t e) const {
+    const index_t i = e / src.cols, j = e % src.cols;
+    const V v = src.layout == Layout::RowMajor ? src.data[i * src.ld + j] : src.data[j * src.ld + i];
+    (dst.layout == Layout::RowMajor ? dst.data[i * dst.ld + j] : dst.data[j * dst.ld + i]) = v;
+  }
+};
+
+}  // namespace shrink::kernels

@@ -25,3 +25,8 @@ template <class V>
 void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y) {
   for_each(ctx, n, AxpbyMap<V>{alpha, x, beta, y});
 }
+
+template <class V>
+void scale_entries(const Context& ctx, index_t n, const V* s, const V* x, V* y) {
+  for_each(ctx, n, ScaleEntriesMap<V>{s, x, y});
+}

@@ -21,6 +21,18 @@ struct SerialTeam {
   void sync() const noexcept {}
   double sum(double x) const noexcept { return x; }
   double max(double x) const noexcept { return x; }
+  // y_k -= delta x_k (x a column of G, y the gradient: never the same memory).
+  template <class V>
+  void subtract(index_t count, V delta, const V* __restrict x, V* __restrict y) const noexcept {
+#pragma omp simd
+    for (index_t k = 0; k < count; ++k) y[k] -= delta * x[k];
+  }
+  // y_u -= delta x_{at_u}
+  template <class V>
+  void subtract_at(index_t count, V delta, const V* __restrict x, const std::int64_t* at, V* __restrict y) const noexcept {
+#pragma omp simd
+    for (index_t u = 0; u < count; ++u) y[u] -= delta * x[at[u]];
+  }
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/cpu/launch.hpp"
+#include "kernels/common/elementwise.hpp"
 #include "kernels/ops/gather_kernels.hpp"
 
 namespace shrink::kernels::cpu {
@@ -46,6 +47,8 @@ void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a, const ind
       out[*e - first] = a.values[e - a.col_idx];
   }
 }
+
+#include "kernels/common/block_bodies.inl"
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GATHER)
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_GATHER_SPARSE)

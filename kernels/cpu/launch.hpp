@@ -22,4 +22,12 @@ void for_each(const Context& ctx, index_t n, F f) {
   for (index_t i = 0; i < n; ++i) f(i);
 }
 
+// f(j) for j in [0, n) where each j is a long loop of its own (a column's statistics): dynamic
+// slices, threaded from two items on.
+template <class F>
+void for_each_heavy(const Context& ctx, index_t n, F f) {
+#pragma omp parallel for schedule(dynamic, 16) num_threads(ctx.cpu_threads()) if (n > 1)
+  for (index_t i = 0; i < n; ++i) f(i);
+}
+
 }  // namespace shrink::kernels::cpu

@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/common/elementwise.hpp"
+#include "kernels/cpu/launch.hpp"
 #include "kernels/ops/reduce_kernels.hpp"
 #include "shrink/context.hpp"
 
@@ -114,6 +116,9 @@ void column_sums(const Context&, DenseView<const V> m, V* out) {
   }
 }
 
+#include "kernels/common/moments_bodies.inl"
+
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_REDUCE_SPARSE)
 
 }  // namespace shrink::kernels::cpu

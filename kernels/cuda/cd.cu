@@ -31,7 +31,22 @@ __device__ __forceinline__ double warp_max(double x) {
 
 // The teams of kernels/common/cd_team.hpp (device-only members: the shared __host__ __device__ code is
 // instantiated with them from kernels alone).
-struct WarpTeam {
+// The strided updates every team shares: member r takes entries r, r + size, ...
+template <class Team>
+struct StridedUpdates {
+  template <class V>
+  __device__ void subtract(index_t count, V delta, const V* x, V* y) const {
+    const Team& t = static_cast<const Team&>(*this);
+    for (index_t k = t.rank(); k < count; k += t.size()) y[k] -= delta * x[k];
+  }
+  template <class V>
+  __device__ void subtract_at(index_t count, V delta, const V* x, const std::int64_t* at, V* y) const {
+    const Team& t = static_cast<const Team&>(*this);
+    for (index_t u = t.rank(); u < count; u += t.size()) y[u] -= delta * x[at[u]];
+  }
+};
+
+struct WarpTeam : StridedUpdates<WarpTeam> {
   __device__ index_t rank() const { return threadIdx.x & 31; }
   __device__ index_t size() const { return 32; }
   __device__ void sync() const { __syncwarp(); }
@@ -41,7 +56,7 @@ struct WarpTeam {
 
 // A whole block. Reductions go through shared memory and every thread combines the warps' partials
 // in the same order, so every thread gets the same bits.
-struct BlockTeam {
+struct BlockTeam : StridedUpdates<BlockTeam> {
   double* partial;  // one per warp, in shared memory
   __device__ index_t rank() const { return threadIdx.x; }
   __device__ index_t size() const { return blockDim.x; }
@@ -82,7 +97,7 @@ template <class V>
 __global__ void batch_gram_cd_block_kernel(BatchGramArgs<V> args, bool stage) {
   extern __shared__ double shared[];
   const index_t b = blockIdx.x;
-  const BlockTeam team{shared};
+  const BlockTeam team{{}, shared};
   if (!stage) {
     solve_batch_problem(team, args, b);
     return;
@@ -102,7 +117,7 @@ __global__ void batch_gram_cd_block_kernel(BatchGramArgs<V> args, bool stage) {
 template <class V>
 __global__ void batch_gram_build_kernel(BatchBuildArgs<V> args) {
   __shared__ double partial[kBuildThreads / 32];
-  build_batch_problem(BlockTeam{partial}, args, static_cast<index_t>(blockIdx.x));
+  build_batch_problem(BlockTeam{{}, partial}, args, static_cast<index_t>(blockIdx.x));
 }
 
 // A warp per column.

@@ -1,6 +1,7 @@
 // CUDA twins of the gather family: rows copied to or from a dense block, and dense rows taken out of
 // a CSR matrix. One writer per output element.
 #include "kernels/cuda/launch.cuh"
+#include "kernels/common/elementwise.hpp"
 #include "kernels/ops/gather_kernels.hpp"
 
 namespace shrink::kernels::cuda {
@@ -53,6 +54,8 @@ void csr_gather_rows_dense(const Context& ctx, const CsrView<V, I>& a, const ind
   csr_gather_rows_dense_kernel<V, I><<<grid, 256, 0, stream_of(ctx)>>>(a, rows, col_first, dst);
   SHRINK_CUDA_CHECK_LAUNCH();
 }
+
+#include "kernels/common/block_bodies.inl"
 
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_GATHER)
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_GATHER_SPARSE)

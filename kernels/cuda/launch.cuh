@@ -22,6 +22,12 @@ void for_each(const Context& ctx, index_t n, F f) {
   SHRINK_CUDA_CHECK_LAUNCH();
 }
 
+// The CPU twin threads long per-item loops differently; on a device every item is a thread.
+template <class F>
+void for_each_heavy(const Context& ctx, index_t n, F f) {
+  for_each(ctx, n, f);
+}
+
 }  // namespace shrink::kernels::cuda
 
 namespace shrink::kernels::cuda_detail {

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "kernels/cuda/launch.cuh"
+#include "kernels/common/elementwise.hpp"
 #include "kernels/ops/reduce_kernels.hpp"
 
 namespace shrink::kernels::cuda {
@@ -178,6 +179,9 @@ void column_sums(const Context& ctx, DenseView<const V> m, V* out) {
   });
 }
 
+#include "kernels/common/moments_bodies.inl"
+
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_REDUCE)
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_REDUCE_SPARSE)
 
 }  // namespace shrink::kernels::cuda

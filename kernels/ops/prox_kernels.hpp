@@ -25,11 +25,13 @@ SHRINK_TWINS(
   template <class V> void extrapolate(const Context& ctx, index_t n, const V* x_new, const V* x_old,
                                       V momentum, V* y);
   /* y = alpha x + beta y (beta == 0 overwrites y) */
-  template <class V> void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y);)
+  template <class V> void axpby(const Context& ctx, index_t n, V alpha, const V* x, V beta, V* y);
+  /* y = s x entry by entry (y may alias x) */
+  template <class V> void scale_entries(const Context& ctx, index_t n, const V* s, const V* x, V* y);)
 
 #define SHRINK_INSTANTIATE_PROX(V)                                                                  \
   SHRINK_KERNEL_INSTANCE(prox, V) SHRINK_KERNEL_INSTANCE(prox_grad_step, V)                         \
   SHRINK_KERNEL_INSTANCE(fista_step, V) SHRINK_KERNEL_INSTANCE(extrapolate, V)                      \
-  SHRINK_KERNEL_INSTANCE(axpby, V)
+  SHRINK_KERNEL_INSTANCE(axpby, V) SHRINK_KERNEL_INSTANCE(scale_entries, V)
 
 }  // namespace shrink::kernels

@@ -16,11 +16,20 @@ SHRINK_TWINS(
   template <class V> LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const V* beta,
                                                      const V* factors, LassoDualArgs args);
   /* out_j = sum_i m_ij (rows in order within fixed chunks) */
-  template <class V> void column_sums(const Context& ctx, DenseView<const V> m, V* out);)
+  template <class V> void column_sums(const Context& ctx, DenseView<const V> m, V* out);
+  /* per column of X, in double with rows in order: mean_j = sum_i w_i x_ij / n when center (else 0),
+     dev_j = sum_i w_i (x_ij - mean_j)^2 and biggest_j = max_i |x_ij| (w null: ones) */
+  template <class V> void column_moments(const Context& ctx, DenseView<const V> x, const double* w, bool center,
+                                         double* mean, double* dev, double* biggest);
+  /* the same for X in CSC, given as the CSR of X^T (zeros implicit) */
+  template <class V, class I> void csc_column_moments(const Context& ctx, const CsrView<V, I>& xt, const double* w,
+                                                      bool center, double* mean, double* dev, double* biggest);)
 
 #define SHRINK_INSTANTIATE_REDUCE(V)                                                                \
   SHRINK_KERNEL_INSTANCE(dot, V) SHRINK_KERNEL_INSTANCE(nrm2, V) SHRINK_KERNEL_INSTANCE(amax, V)    \
   SHRINK_KERNEL_INSTANCE(sum, V) SHRINK_KERNEL_INSTANCE(count_nonfinite, V)                          \
-  SHRINK_KERNEL_INSTANCE(lasso_dual_terms, V) SHRINK_KERNEL_INSTANCE(column_sums, V)
+  SHRINK_KERNEL_INSTANCE(lasso_dual_terms, V) SHRINK_KERNEL_INSTANCE(column_sums, V)                  \
+  SHRINK_KERNEL_INSTANCE(column_moments, V)
+#define SHRINK_INSTANTIATE_REDUCE_SPARSE(V, I) SHRINK_KERNEL_INSTANCE(csc_column_moments, V, I)
 
 }  // namespace shrink::kernels

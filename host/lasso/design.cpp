@@ -1,0 +1,269 @@
+// Designs: X read in place, or converted once (and counted) when its layout or format does not suit.
+#include "host/lasso/design.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <numeric>
+
+#include "host/core/dispatch.hpp"
+#include "host/core/validate.hpp"
+#include "kernels/ops/instantiate.hpp"
+#include "shrink/error.hpp"
+
+namespace shrink::lasso_detail {
+
+namespace {
+
+template <class T>
+std::shared_ptr<const void> keep(T&& storage) {
+  return std::make_shared<std::decay_t<T>>(std::forward<T>(storage));
+}
+
+// NaN/Inf anywhere in X's values: on the host the first one is named, on a device they are counted.
+template <class V>
+void check_values(const Context& ctx, const V* values, index_t count, MemorySpace space, const char* what) {
+  if (space == MemorySpace::Host) {
+    detail::check_finite(values, count, what);
+    return;
+  }
+  detail::check_space(space, ctx, what);
+  const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(values, count, space));
+  if (bad > 0)
+    throw NonFinite(std::string(what) + " holds " + std::to_string(bad) + " NaN/Inf values; only finite values are accepted");
+}
+
+// A CPU context with ctx's threads: the CPU twins on host data whatever ctx's backend is.
+Context host_context(const Context& ctx) {
+  return Context(ContextOptions{Backend::Cpu, 0, ctx.cpu_threads(), ctx.deterministic(), false});
+}
+
+template <class V, class I>
+void set_transposed(Design<V>& d, const CsrView<V, I>& xt) {
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    d.wide_index = true;
+    d.xt64 = xt;
+  } else {
+    d.xt32 = xt;
+  }
+}
+
+}  // namespace
+
+template <class V>
+Design<V> make_design(const Context& ctx, DenseView<const V> x) {
+  Design<V> d;
+  d.n = x.rows;
+  d.p = x.cols;
+  d.space = x.space;
+  const index_t count = detail::checked_product(x.rows, x.cols, "X");
+  if (x.space != MemorySpace::Host) detail::check_space(x.space, ctx, "X");
+  if (x.layout == Layout::ColMajor && (x.ld >= x.rows || x.cols <= 1)) {
+    d.dense = x;
+    if (x.ld == x.rows || x.cols <= 1) check_values(ctx, x.data, count, x.space, "X");
+    else if (x.space == MemorySpace::Host) detail::check_finite(x, "X");
+    else for (index_t j = 0; j < x.cols; ++j) check_values(ctx, x.data + j * x.ld, x.rows, x.space, "X");
+    return d;
+  }
+  // Row-major: one column-major copy, made where X lives.
+  DenseMatrix<V> cm(ctx, x.rows, x.cols, Layout::ColMajor, x.space);
+  if (x.space == MemorySpace::Host) {
+    detail::check_finite(x, "X");
+    V* out = cm.data();
+    for (index_t i = 0; i < x.rows; ++i)
+      for (index_t j = 0; j < x.cols; ++j) out[j * x.rows + i] = x(i, j);
+    ++ctx.count_transfers().input_host_copies;
+  } else {
+    SHRINK_DISPATCH(ctx, copy_dense, ctx, x, cm.view());
+    check_values(ctx, cm.data(), count, x.space, "X");
+    ++ctx.count_transfers().input_device_copies;
+  }
+  d.dense = DenseView<const V>(cm.view());
+  d.owned = keep(std::move(cm));
+  return d;
+}
+
+template <class V, class I>
+Design<V> make_design(const Context& ctx, const CscView<V, I>& x) {
+  Design<V> d;
+  d.n = x.rows;
+  d.p = x.cols;
+  d.space = x.space;
+  d.sparse = true;
+  if (x.space == MemorySpace::Host) validate(x.transposed(), "X (CSC)");
+  else check_values(ctx, x.values, x.nnz, x.space, "X values");
+  set_transposed(d, x.transposed());
+  return d;
+}
+
+namespace {
+
+// A sparse design that owns X^T (the result of a conversion).
+template <class V, class I>
+Design<V> owning_sparse(index_t n, index_t p, MemorySpace space, CsrMatrix<V, I>&& xt) {
+  Design<V> d;
+  d.n = n;
+  d.p = p;
+  d.space = space;
+  d.sparse = true;
+  set_transposed(d, xt.view());
+  d.owned = keep(std::move(xt));
+  return d;
+}
+
+}  // namespace
+
+template <class V, class I>
+Design<V> make_design(const Context& ctx, const CsrView<V, I>& x) {
+  // The CSC of X is the CSR of X^T: one transpose, where X lives.
+  if (x.space != MemorySpace::Host) {
+    detail::check_space(x.space, ctx, "X");
+    check_values(ctx, x.values, x.nnz, x.space, "X values");
+    ++ctx.count_transfers().input_device_copies;
+    return owning_sparse(x.rows, x.cols, x.space, dispatch::transpose(ctx, x));
+  }
+  validate(x, "X");
+  auto xt = dispatch::transpose(host_context(ctx), x);
+  ++ctx.count_transfers().input_host_copies;
+  if constexpr (std::is_same_v<I, std::int64_t>) {
+    // The conversion is a copy anyway: 32-bit indices where they fit halve the index traffic of
+    // every coordinate-descent sweep.
+    if (xt.nnz() <= std::numeric_limits<std::int32_t>::max() && x.rows <= std::numeric_limits<std::int32_t>::max()) {
+      auto narrow = [](const Array<std::int64_t>& a) {
+        return Array<std::int32_t>::from_vector(std::vector<std::int32_t>(a.data(), a.data() + a.size()));
+      };
+      return owning_sparse(x.rows, x.cols, MemorySpace::Host,
+                           CsrMatrix<V, std::int32_t>::adopt(xt.rows(), xt.cols(), narrow(xt.row_ptr()),
+                                                             narrow(xt.col_idx()), std::move(xt.values())));
+    }
+  }
+  return owning_sparse(x.rows, x.cols, MemorySpace::Host, std::move(xt));
+}
+
+namespace {
+
+// x copied into `space` (host or the context's device), dense columns packed (ld = n).
+template <class V>
+Design<V> copy_design(const Context& ctx, const Design<V>& x, MemorySpace space) {
+  Design<V> d = x;
+  d.space = space;
+  if (!x.sparse) {
+    DenseMatrix<V> m(ctx, x.n, x.p, Layout::ColMajor, space);
+    const auto column = sizeof(V) * static_cast<std::size_t>(x.n);
+    if (x.dense.ld == x.n || x.p <= 1)
+      detail::copy_bytes(&ctx, m.data(), space, x.dense.data, x.space, column * static_cast<std::size_t>(x.p));
+    else
+      for (index_t j = 0; j < x.p; ++j)
+        detail::copy_bytes(&ctx, m.data() + j * x.n, space, x.dense.data + j * x.dense.ld, x.space, column);
+    d.dense = DenseView<const V>(m.view());
+    d.owned = keep(std::move(m));
+    return d;
+  }
+  x.with_transposed([&](const auto& xt) {
+    using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
+    auto copy = [&](const auto* src, index_t count) {
+      using T = std::remove_cv_t<std::remove_pointer_t<decltype(src)>>;
+      Array<T> a(ctx, static_cast<std::size_t>(count), space);
+      detail::copy_bytes(&ctx, a.data(), space, src, x.space, sizeof(T) * static_cast<std::size_t>(count));
+      return a;
+    };
+    auto m = CsrMatrix<V, I>::adopt(xt.rows, xt.cols, copy(xt.row_ptr, xt.rows + 1), copy(xt.col_idx, xt.nnz),
+                                    copy(xt.values, xt.nnz));
+    set_transposed(d, m.view());
+    d.owned = keep(std::move(m));
+  });
+  return d;
+}
+
+}  // namespace
+
+template <class V>
+Design<V> host_copy(const Context& ctx, const Design<V>& x) {
+  if (x.space == MemorySpace::Host) return x;
+  ++ctx.count_transfers().input_host_copies;
+  return copy_design(ctx, x, MemorySpace::Host);
+}
+
+template <class V>
+Design<V> device_copy(const Context& ctx, const Design<V>& x) {
+  if (x.space != MemorySpace::Host) return x;
+  if (ctx.memory_space() == MemorySpace::Host)
+    throw InvalidArgument("device_copy needs a CUDA context");  // internal: the callers check
+  ++ctx.count_transfers().input_device_copies;
+  return copy_design(ctx, x, ctx.memory_space());
+}
+
+template <class V>
+void multiply(const Context& ctx, const Design<V>& x, const V* b, V* out) {
+  const auto space = x.space;
+  if (!x.sparse) {
+    SHRINK_DISPATCH_AT(ctx, space, gemv, ctx, Op::NoTranspose, V(1), x.dense, b, V(0), out);
+    return;
+  }
+  x.with_transposed([&](const auto& xt) {
+    if (space == MemorySpace::Host) dispatch::spmv(host_context(ctx), Op::Transpose, V(1), xt, b, V(0), out);
+    else dispatch::spmv(ctx, Op::Transpose, V(1), xt, b, V(0), out);
+  });
+}
+
+template <class V>
+Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
+  Design out;
+  out.n = static_cast<index_t>(rows.size());
+  out.p = p;
+  out.sparse = sparse;
+  if (!sparse) {
+    DenseMatrix<V> m(out.n, p, Layout::ColMajor);
+    for (index_t j = 0; j < p; ++j)
+      for (index_t i = 0; i < out.n; ++i) m.data()[j * out.n + i] = dense.data[j * dense.ld + rows[i]];
+    out.dense = DenseView<const V>(m.view());
+    out.owned = keep(std::move(m));
+    return out;
+  }
+  with_transposed([&](const auto& xt) {
+    using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
+    std::vector<I> new_row(static_cast<std::size_t>(n), I(-1));
+    for (index_t i = 0; i < out.n; ++i) new_row[rows[i]] = static_cast<I>(i);
+    std::vector<I> ptr{0}, idx;
+    std::vector<V> val;
+    for (index_t j = 0; j < p; ++j) {
+      const std::size_t first = idx.size();
+      for (auto k = xt.row_ptr[j]; k < xt.row_ptr[j + 1]; ++k)
+        if (new_row[xt.col_idx[k]] >= 0) {
+          idx.push_back(new_row[xt.col_idx[k]]);
+          val.push_back(xt.values[k]);
+        }
+      // Rows may come in any order: keep each column sorted.
+      std::vector<std::size_t> order(idx.size() - first);
+      std::iota(order.begin(), order.end(), first);
+      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return idx[a] < idx[b]; });
+      std::vector<I> ri(order.size());
+      std::vector<V> va(order.size());
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        ri[k] = idx[order[k]];
+        va[k] = val[order[k]];
+      }
+      std::copy(ri.begin(), ri.end(), idx.begin() + static_cast<std::ptrdiff_t>(first));
+      std::copy(va.begin(), va.end(), val.begin() + static_cast<std::ptrdiff_t>(first));
+      ptr.push_back(static_cast<I>(idx.size()));
+    }
+    auto m = CsrMatrix<V, I>::adopt(p, out.n, Array<I>::from_vector(ptr), Array<I>::from_vector(idx),
+                                    Array<V>::from_vector(val));
+    set_transposed(out, m.view());
+    out.owned = keep(std::move(m));
+  });
+  return out;
+}
+
+#define SHRINK_INSTANTIATE_DESIGN(V)                                                   \
+  template struct Design<V>;                                                           \
+  template Design<V> make_design<V>(const Context&, DenseView<const V>);               \
+  template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
+  template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
+  template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)
+#define SHRINK_INSTANTIATE_DESIGN_SPARSE(V, I)                                         \
+  template Design<V> make_design<V, I>(const Context&, const CsrView<V, I>&);          \
+  template Design<V> make_design<V, I>(const Context&, const CscView<V, I>&);
+SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_DESIGN_SPARSE)
+
+}  // namespace shrink::lasso_detail

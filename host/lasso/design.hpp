@@ -1,0 +1,122 @@
+// X as the Lasso solvers read it, where the caller keeps it: a column-major dense view or a CSC view
+// (the CSR view of X^T: column j is row j) with 32- or 64-bit indices, in host or device memory. The
+// caller's data is read in place; a Design owns storage only when the library had to change X's
+// layout or format (a row-major X made column-major, a CSR X made CSC), and counts that copy on the
+// context (TransferCounts::input_host_copies / input_device_copies). Centering, weights and
+// standardization are never applied to X: the solvers apply them implicitly.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "shrink/matrix.hpp"
+
+namespace shrink::lasso_detail {
+
+template <class V>
+struct Design {
+  index_t n = 0, p = 0;
+  MemorySpace space = MemorySpace::Host;
+  bool sparse = false;
+  DenseView<const V> dense;             // column-major n x p (dense)
+  bool wide_index = false;              // sparse: which of the two views holds X^T
+  CsrView<V, std::int32_t> xt32;
+  CsrView<V, std::int64_t> xt64;
+  std::shared_ptr<const void> owned;    // a conversion's storage
+
+  index_t nnz() const noexcept { return sparse ? (wide_index ? xt64.nnz : xt32.nnz) : n * p; }
+  // f(X^T as CSR) with its own index type (sparse designs).
+  template <class F>
+  decltype(auto) with_transposed(F&& f) const {
+    return wide_index ? f(xt64) : f(xt32);
+  }
+  // f(&X^T) for a sparse design; f(a null 32-bit view pointer) for a dense one.
+  template <class F>
+  decltype(auto) with_transposed_or_dense(F&& f) const {
+    if (!sparse) return f(static_cast<const CsrView<V, std::int32_t>*>(nullptr));
+    return wide_index ? f(&xt64) : f(&xt32);
+  }
+  // The rows listed (in that order) as a new host design (a host design only).
+  Design row_subset(const std::vector<index_t>& rows) const;
+};
+
+// In place when the layout allows (column-major dense, CSC); a row-major dense X or a CSR X is
+// converted once, in its own memory space (on the device with the context's kernels). Entries must
+// be finite (NonFinite otherwise). A host sparse view is validated; a device one is trusted for its
+// structure and checked for finite values.
+template <class V>
+Design<V> make_design(const Context& ctx, DenseView<const V> x);
+template <class V, class I>
+Design<V> make_design(const Context& ctx, const CsrView<V, I>& x);
+template <class V, class I>
+Design<V> make_design(const Context& ctx, const CscView<V, I>& x);
+// A host copy of a device design, for the host-only solvers (counted as an input host copy).
+template <class V>
+Design<V> host_copy(const Context& ctx, const Design<V>& x);
+// A host design copied to the CUDA context's device, once (counted as an input device copy).
+template <class V>
+Design<V> device_copy(const Context& ctx, const Design<V>& x);
+// out = X b (n values) in X's memory space, on the context's backend (a device X) or the CPU twin.
+template <class V>
+void multiply(const Context& ctx, const Design<V>& x, const V* b, V* out);
+
+// sum_i w_i x_ij r_i (w may be null: unit weights) over column j of a host design. Inline: the
+// coordinate-descent sweeps call it once per coordinate.
+namespace design_detail {
+template <class V, class I>
+inline double sparse_dot(const CsrView<V, I>& xt, index_t j, const double* w, const double* r) noexcept {
+  double s = 0;
+  const auto begin = xt.row_ptr[j], end = xt.row_ptr[j + 1];
+  const I* idx = xt.col_idx;
+  const V* val = xt.values;
+  // simd reductions: several partial sums break the add latency chain (a fixed order, so the
+  // result is still the same run to run).
+  if (w) {
+#pragma omp simd reduction(+ : s)
+    for (auto k = begin; k < end; ++k) s += w[idx[k]] * static_cast<double>(val[k]) * r[idx[k]];
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (auto k = begin; k < end; ++k) s += static_cast<double>(val[k]) * r[idx[k]];
+  }
+  return s;
+}
+template <class V, class I>
+inline void sparse_axpy(const CsrView<V, I>& xt, index_t j, double a, double* r) noexcept {
+  const I* idx = xt.col_idx;
+  const V* val = xt.values;
+  for (auto k = xt.row_ptr[j]; k < xt.row_ptr[j + 1]; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
+}
+}  // namespace design_detail
+
+template <class V>
+inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
+  if (x.sparse)
+    return x.wide_index ? design_detail::sparse_dot(x.xt64, j, w, r) : design_detail::sparse_dot(x.xt32, j, w, r);
+  double s = 0;
+  const V* col = x.dense.data + j * x.dense.ld;
+  const index_t n = x.n;
+  if (w) {
+#pragma omp simd reduction(+ : s)
+    for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
+  }
+  return s;
+}
+
+// r += a * x_j
+template <class V>
+inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
+  if (x.sparse) {
+    if (x.wide_index) design_detail::sparse_axpy(x.xt64, j, a, r);
+    else design_detail::sparse_axpy(x.xt32, j, a, r);
+    return;
+  }
+  const V* col = x.dense.data + j * x.dense.ld;
+  const index_t n = x.n;
+#pragma omp simd
+  for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
+}
+
+}  // namespace shrink::lasso_detail
