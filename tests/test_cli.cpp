@@ -404,13 +404,13 @@ TEST(Cli, PruneAndDistillExitCodes) {
   EXPECT_EQ(run("prune " + f.w + " --block 4y4 --sparsity 0.5").code, 2);
   EXPECT_EQ(run("prune " + f.w + " --block 0x4 --sparsity 0.5").code, 2);
   EXPECT_EQ(run("prune " + f.w + " --block 65x4 --sparsity 0.5").code, 2);
-  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 0.5 --norm l7").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 0.5 --norm l7").code, 1);  // a bad option value: usage
   EXPECT_EQ(run("prune " + f.file("nan.csv", "1,2\n3,nan\n") + " --block 1x1 --sparsity 0.5").code, 2);
   EXPECT_EQ(run("prune " + f.w + " --sparsity 0.5").code, 1);  // --block missing
   const std::string base = "distill --block 4x4 --sparsity 0.5 --backend cpu ";
   EXPECT_EQ(run(base + "--teacher " + f.w2 + " --inputs " + f.x + " --steps 2").code, 2);  // 12 inputs wanted, 16 given
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.file("xi.csv", "1,2\n3,inf\n") + " --steps 2").code, 2);
-  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 2 --schedule linear").code, 2);
+  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 2 --schedule linear").code, 1);  // usage
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 0").code, 2);
 }
 

@@ -91,11 +91,12 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
                           "columns or --lambda-ratio); fit those problems one at a time");
   };
   if (args.cv > 0) return refuse("--cv");
-  if (args.standardize) return refuse("--standardize");
+  if (args.options.standardize) return refuse("--standardize");
   if (!args.sample_weights.empty()) return refuse("--sample-weights");
-  if (args.solver != "auto") return refuse("--solver " + args.solver);
+  if (args.options.solver != LassoSolver::Auto) return refuse(std::string("--solver ") + to_string(args.options.solver));
   if (args.histogram) return refuse("--histogram");
   BatchLassoOptions o;
+  static_cast<LassoCoreOptions&>(o) = args.options;
   if (args.lambda) o.lambda = *args.lambda;
   else if (args.lambda_ratio) o.lambda_ratio = *args.lambda_ratio;
   else if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas (one per problem)", k);
@@ -103,11 +104,6 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
     return report_failure(args.json, kUsage, "usage", "a batched fit needs --lambda L, --lambda-ratio R or "
                           "--lambdas-file F (one lambda per column of Y)");
   }
-  o.l1_ratio = args.l1_ratio;
-  o.fit_intercept = !args.no_intercept;
-  o.positive = args.positive;
-  o.tol = args.tol;
-  o.max_iter = args.max_iter;
   if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
 
   const Context ctx = make_context(args.backend, args.threads);
@@ -172,7 +168,7 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
   }
   if (r.n_not_converged() > 0) {
     std::cerr << "shrink: warning: " << r.n_not_converged() << " of " << k << " problem(s) stopped at --max-iter "
-              << args.max_iter << " before reaching the relative duality gap " << r.tol << "\n";
+              << o.max_iter << " before reaching the relative duality gap " << r.tol << "\n";
     return kNotConverged;
   }
   return kOk;
@@ -203,16 +199,7 @@ int run_lasso(const LassoArgs& args) {
     return run_batch(args, d, m);
   }
 
-  LassoOptions o;
-  o.l1_ratio = args.l1_ratio;
-  o.fit_intercept = !args.no_intercept;
-  o.standardize = args.standardize;
-  o.positive = args.positive;
-  o.n_lambdas = args.n_lambdas;
-  o.lambda_min_ratio = args.lambda_min_ratio;
-  o.tol = args.tol;
-  o.max_iter = args.max_iter;
-  o.solver = parse_lasso_solver(args.solver);
+  LassoOptions o = args.options;
   if (args.lambda) o.lambdas = {*args.lambda};
   if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
   if (!args.penalty_factors.empty())
@@ -226,7 +213,8 @@ int run_lasso(const LassoArgs& args) {
   Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
   o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
 
-  const CrossValidationOptions cv{args.cv, args.seed};
+  CrossValidationOptions cv = args.cv_options;
+  cv.folds = args.cv;
   Timer timer(ctx);
   timer.start();
   LassoCv result;
@@ -309,7 +297,7 @@ int run_lasso(const LassoArgs& args) {
   }
   const std::size_t bad = path.n_not_converged() + result.fold_fits_not_converged;
   if (bad > 0) {
-    std::cerr << "shrink: warning: " << bad << " fit(s) stopped at --max-iter " << args.max_iter
+    std::cerr << "shrink: warning: " << bad << " fit(s) stopped at --max-iter " << o.max_iter
               << " before reaching the relative duality gap " << path.tol << "\n";
     return kNotConverged;
   }

@@ -41,11 +41,8 @@ std::string layer_path(const std::string& out, std::size_t l, std::size_t layers
 
 int run_prune(const PruneArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
-  PruneOptions o;
+  PruneOptions o = args.options;
   o.block = parse_block_shape(args.block);
-  o.sparsity = args.sparsity;
-  o.norm = parse_block_norm(args.norm);
-  o.histogram_bins = args.bins;
   const auto w = read_dense<double>(args.weights);
   const auto pruned = prune_blocks<double, std::int64_t>(w.view(), o);
   if (!args.out.empty()) write_matrix_market(args.out, bsr_to_csr(pruned.weights));
@@ -79,19 +76,11 @@ int distill_in(const DistillArgs& args) {
   const auto inputs = read_dense<V>(args.inputs);
   const Context ctx = make_context(args.backend, args.threads);
 
-  DistillOptions o;
+  DistillOptions o = args.options;
   o.block = parse_block_shape(args.block);
-  o.sparsity = args.sparsity;
-  o.norm = parse_block_norm(args.norm);
-  o.schedule = parse_schedule_kind(args.schedule);
-  o.steps = args.steps;
-  o.batch_size = args.batch;
-  o.optimizer.learning_rate = args.lr;
-  o.seed = args.seed;
-  o.precision = parse_matmul_precision(args.matmul);
-  Progress bar("distill", static_cast<long>(args.steps));
+  Progress bar("distill", static_cast<long>(o.steps));
   o.progress = [&](std::int64_t step, double, double) {
-    if (step % 16 == 0 || step == args.steps) bar.update(static_cast<long>(step));
+    if (step % 16 == 0 || step == o.steps) bar.update(static_cast<long>(step));
   };
   const auto r = distill<V, std::int64_t>(ctx, teacher, inputs.view(), o);
   std::vector<std::string> written;
@@ -105,7 +94,7 @@ int distill_in(const DistillArgs& args) {
     j["student_relative_error"] = r.student_relative_error;
     j["one_shot_relative_error"] = r.one_shot_relative_error;
     j["block_sparsity"] = r.block_sparsity;
-    j["target_sparsity"] = args.sparsity;
+    j["target_sparsity"] = o.sparsity;
     j["block"] = block_text(o.block);
     j["schedule"] = to_string(o.schedule);
     j["steps"] = r.steps;
@@ -122,7 +111,7 @@ int distill_in(const DistillArgs& args) {
   } else {
     std::cout << std::setprecision(6) << "student relative output error " << r.student_relative_error << "\n"
               << "one-shot pruning relative output error " << r.one_shot_relative_error << "\n"
-              << "block sparsity " << r.block_sparsity << " (target " << args.sparsity << ")\n"
+              << "block sparsity " << r.block_sparsity << " (target " << o.sparsity << ")\n"
               << "steps " << r.steps << ", " << r.time_s << " s on " << to_string(ctx.backend()) << " ("
               << ctx.device_name() << ")\n";
   }

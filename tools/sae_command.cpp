@@ -70,21 +70,10 @@ json config_json(const SaeConfig& c, const Normalizer& n) {
 }
 
 SaeConfig config_from(const SaeTrainArgs& a, index_t inputs) {
-  SaeConfig c;
+  SaeConfig c = a.config;
   c.inputs = inputs;
-  c.latents = a.latents > 0 ? a.latents : inputs;
-  if (a.latents < 0) throw InvalidArgument("--latents must be >= 1, got " + std::to_string(a.latents));
-  c.activation = parse_sae_activation(a.activation);
-  c.rho = a.rho;
-  c.beta = a.beta;
-  c.l1 = a.l1;
-  c.l1_decoder_norm = a.l1_decoder_norm;
-  c.k = a.k;
-  c.aux_k = a.aux_k;
-  c.weight_decay = a.weight_decay;
-  c.tied = a.tied;
-  c.unit_norm_decoder = a.unit_norm;
-  c.topk_decoder = a.dense_topk ? TopKDecoder::Dense : TopKDecoder::Sparse;
+  if (c.latents < 0) throw InvalidArgument("--latents must be >= 1, got " + std::to_string(c.latents));
+  if (c.latents == 0) c.latents = inputs;
   if (!a.block.empty()) {
     c.block_sparse = true;
     c.block = parse_block_shape(a.block);
@@ -118,22 +107,14 @@ int train_in(const SaeTrainArgs& a) {
       for (index_t i = 0; i < x.rows(); ++i)
         for (index_t j = 0; j < x.cols(); ++j) bias[j] += x(i, j) / V(x.rows());
     }
-    model.emplace(ctx, config, a.seed, std::move(normalizer), std::move(bias));
-    state.seed = a.seed;
+    model.emplace(ctx, config, a.train.seed, std::move(normalizer), std::move(bias));
+    state.seed = a.train.seed;
   }
-  SaeTrainOptions o;
-  o.epochs = a.epochs;
-  o.steps = a.steps;
-  o.batch_size = a.batch;
-  o.optimizer = parse_sae_optimizer(a.optimizer);
-  o.adam.learning_rate = a.lr;
+  SaeTrainOptions o = a.train;
   o.adam.beta1 = a.adam_betas.at(0);
   o.adam.beta2 = a.adam_betas.at(1);
-  o.adam.epsilon = a.adam_eps;
-  o.lbfgs_iterations = a.iterations;
   if (a.noise) o.corruption = {CorruptionKind::Gaussian, *a.noise};
   if (a.mask) o.corruption = {CorruptionKind::Mask, *a.mask};
-  o.sparsity = a.sparsity;
   o.epoch_metrics = !a.log.empty();
   std::ostringstream log;
   o.on_epoch = [&](const SaeEpochLog& e) {
@@ -143,9 +124,9 @@ int train_in(const SaeTrainArgs& a) {
     line["metrics"] = metrics_json(e.metrics, false);
     log << line.dump() << "\n";
   };
-  const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(a.iterations)
-                   : a.steps > 0 ? static_cast<long>(a.steps)
-                                 : static_cast<long>(a.epochs * (x.rows() / std::min<index_t>(std::max<std::int64_t>(a.batch, 1), x.rows())));
+  const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(o.lbfgs_iterations)
+                   : o.steps > 0 ? static_cast<long>(o.steps)
+                                 : static_cast<long>(o.epochs * (x.rows() / std::min<index_t>(std::max<index_t>(o.batch_size, 1), x.rows())));
   Progress bar("sae train", total);
   o.progress = [&](std::int64_t done, std::int64_t) {
     if (done % 8 == 0 || done == total) bar.update(static_cast<long>(done));

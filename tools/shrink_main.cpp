@@ -65,6 +65,25 @@ int run_info(bool as_json) {
   return kOk;
 }
 
+// An option bound to a library enum: parsed by the library's parse_* (its error becomes a usage
+// error naming the flag), its default shown from the bound value.
+template <class E, class Parse>
+CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse parse, const std::string& help) {
+  const std::string flag = name;
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [&target, parse, flag](const std::string& text) {
+            try {
+              target = parse(text);
+            } catch (const InvalidArgument& e) {
+              throw CLI::ValidationError(flag, e.what());
+            }
+          },
+          help)
+      ->default_str(to_string(target));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,6 +131,7 @@ int main(int argc, char** argv) {
   demo->add_flag("--json", demo_args.json, "Print JSON");
 
   LassoArgs lasso_args;
+  LassoOptions& lo = lasso_args.options;
   auto* lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
   lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .svm, .npy, .csv)")->required();
   lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv or one value per line); optional "
@@ -123,24 +143,27 @@ int main(int argc, char** argv) {
                                          "Batched: each problem's lambda = R * its own lambda_max");
   one_lambda->excludes(lambda_file);
   lambda_ratio->excludes(one_lambda)->excludes(lambda_file);
-  lasso->add_option("--n-lambdas", lasso_args.n_lambdas, "Grid size (default 100)")->check(CLI::Range(1, 100000));
-  lasso->add_option("--lambda-min-ratio", lasso_args.lambda_min_ratio,
-                    "Smallest lambda / lambda_max (default 1e-3 if n > p, else 1e-2)");
-  lasso->add_option("--l1-ratio", lasso_args.l1_ratio, "alpha in [0, 1]; 1 is the Lasso");
-  lasso->add_flag("--no-intercept", lasso_args.no_intercept, "Fit no intercept");
-  lasso->add_flag("--standardize", lasso_args.standardize, "Penalize standardized coefficients (glmnet)");
-  lasso->add_flag("--positive", lasso_args.positive, "Constrain coefficients to be >= 0");
+  lasso->add_option("--n-lambdas", lo.n_lambdas, "Grid size")->check(CLI::Range(1, 100000))->capture_default_str();
+  lasso->add_option("--lambda-min-ratio", lo.lambda_min_ratio,
+                    "Smallest lambda / lambda_max (0: 1e-3 if n > p, else 1e-2)")->capture_default_str();
+  lasso->add_option("--l1-ratio", lo.l1_ratio, "alpha in [0, 1]; 1 is the Lasso")->capture_default_str();
+  lasso->add_flag("!--no-intercept", lo.fit_intercept, "Fit no intercept");
+  lasso->add_flag("--standardize", lo.standardize, "Penalize standardized coefficients (glmnet)");
+  lasso->add_flag("--positive", lo.positive, "Constrain coefficients to be >= 0");
+  lasso->add_flag("!--no-screening", lo.screening, "Turn off Gap Safe screening and working sets (cd)");
   lasso->add_option("--penalty-factors", lasso_args.penalty_factors, "File of p factors v_j >= 0");
   lasso->add_option("--sample-weights", lasso_args.sample_weights, "File of n weights w_i >= 0");
-  lasso->add_option("--tol", lasso_args.tol, "Relative duality gap (default 1e-6 f64, 1e-4 f32)");
-  lasso->add_option("--max-iter", lasso_args.max_iter, "Epochs per lambda")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
-  lasso->add_option("--solver", lasso_args.solver, "auto, cd, gram, fista or ws-gram")
-      ->check(CLI::IsMember({"auto", "cd", "gram", "fista", "ws-gram"}));
+  lasso->add_option("--tol", lo.tol, "Relative duality gap (0: 1e-6 f64, 1e-4 f32)")->capture_default_str();
+  lasso->add_option("--max-iter", lo.max_iter, "Epochs per lambda (rounds per problem when batched)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
+  add_enum(lasso, "--solver", lo.solver, parse_lasso_solver, "auto, cd, gram, fista or ws-gram");
+  lasso->add_option("--max-working-set", lo.max_working_set, "ws-gram: most features in one block")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
   lasso->add_option("--backend", lasso_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-  lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}));
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
+  lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
   lasso->add_option("--cv", lasso_args.cv, "K-fold cross-validation (K >= 2)")->check(CLI::Range(2, 1000000));
-  lasso->add_option("--seed", lasso_args.seed, "Seed of the fold assignment");
+  lasso->add_option("--seed", lasso_args.cv_options.seed, "Seed of the fold assignment")->capture_default_str();
   lasso->add_option("--threads", lasso_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
   lasso->add_flag("--histogram", lasso_args.histogram, "Histogram of |coefficients| (last lambda, or lambda_min with --cv)");
   lasso->add_option("--out", lasso_args.out, "Write coefficients p x L, or p x k batched (Matrix Market coordinate)");
@@ -150,31 +173,33 @@ int main(int argc, char** argv) {
   auto* prune = app.add_subcommand("prune", "Block magnitude pruning of a weight matrix");
   prune->add_option("W", prune_args.weights, "Weight matrix file (out x in; any supported format)")->required();
   prune->add_option("--block", prune_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
-  prune->add_option("--sparsity", prune_args.sparsity, "Fraction of blocks removed, in [0, 1]")->required();
-  prune->add_option("--norm", prune_args.norm, "Block score: l1, l2 (default) or max");
-  prune->add_option("--bins", prune_args.bins, "Bins of the block-norm histogram")->check(CLI::Range(1, 1000));
+  prune->add_option("--sparsity", prune_args.options.sparsity, "Fraction of blocks removed, in [0, 1]")->required();
+  add_enum(prune, "--norm", prune_args.options.norm, parse_block_norm, "Block score: l1, l2 or max");
+  prune->add_option("--bins", prune_args.options.histogram_bins, "Bins of the block-norm histogram")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
   prune->add_option("--out", prune_args.out, "Write the kept blocks' entries (Matrix Market coordinate)");
   prune->add_flag("--json", prune_args.json, "Print JSON");
 
   DistillArgs distill_args;
+  DistillOptions& dopt = distill_args.options;
   auto* distill = app.add_subcommand("distill", "Distill a dense teacher into a block-sparse student");
   distill->add_option("--teacher", distill_args.teacher,
                       "Teacher weight file(s), out x in; several (comma separated) make a ReLU MLP")
       ->required()->delimiter(',');
   distill->add_option("--inputs", distill_args.inputs, "Input samples, one per row")->required();
   distill->add_option("--block", distill_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
-  distill->add_option("--sparsity", distill_args.sparsity, "Target block sparsity, in [0, 1]")->required();
-  distill->add_option("--steps", distill_args.steps, "Training steps (default 1000)");
-  distill->add_option("--batch", distill_args.batch, "Minibatch size (default 256)");
-  distill->add_option("--schedule", distill_args.schedule, "cubic (Zhu and Gupta) or oneshot");
-  distill->add_option("--norm", distill_args.norm, "Block score: l1, l2 (default) or max");
-  distill->add_option("--lr", distill_args.lr, "Adam learning rate (default 1e-3)");
-  distill->add_option("--seed", distill_args.seed, "Seed of the minibatch shuffle");
+  distill->add_option("--sparsity", dopt.sparsity, "Target block sparsity, in [0, 1]")->required();
+  distill->add_option("--steps", dopt.steps, "Training steps")->capture_default_str();
+  distill->add_option("--batch", dopt.batch_size, "Minibatch size")->capture_default_str();
+  add_enum(distill, "--schedule", dopt.schedule, parse_schedule_kind, "cubic (Zhu and Gupta) or oneshot");
+  add_enum(distill, "--norm", dopt.norm, parse_block_norm, "Block score: l1, l2 or max");
+  distill->add_option("--lr", dopt.optimizer.learning_rate, "Adam learning rate")->capture_default_str();
+  distill->add_option("--seed", dopt.seed, "Seed of the minibatch shuffle")->capture_default_str();
   distill->add_option("--backend", distill_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-  distill->add_option("--precision", distill_args.precision, "f32 (default) or f64")
-      ->check(CLI::IsMember({"f32", "f64"}));
-  distill->add_option("--matmul", distill_args.matmul, "GPU products: strict (default), tf32 or bf16");
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
+  distill->add_option("--precision", distill_args.precision, "f32 or f64")
+      ->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+  add_enum(distill, "--matmul", dopt.precision, parse_matmul_precision, "GPU products: strict, tf32 or bf16");
   distill->add_option("--threads", distill_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
   distill->add_option("--out", distill_args.out,
                       "Write the student's kept blocks (Matrix Market; layer l of an MLP goes to OUT with .l before the extension)");
@@ -183,46 +208,47 @@ int main(int argc, char** argv) {
   auto* sae = app.add_subcommand("sae", "Sparse autoencoders: train, encode, reconstruct, score, export");
   sae->require_subcommand(1);
   SaeTrainArgs train_args;
+  SaeConfig& sc = train_args.config;
+  SaeTrainOptions& so = train_args.train;
   auto* train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
   train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy or CSV")->required();
   train->add_option("--out", train_args.out, "The model checkpoint to write")->required();
-  train->add_option("--latents", train_args.latents, "Hidden units (default: as many as inputs)");
-  train->add_option("--activation", train_args.activation, "sigmoid-kl, relu-l1 (default) or topk")
-      ->check(CLI::IsMember({"sigmoid-kl", "relu-l1", "topk"}));
-  train->add_option("--k", train_args.k, "TopK: active latents per sample (default 32)");
-  train->add_option("--aux-k", train_args.aux_k, "TopK: AuxK latents against dead latents (default 0: off)");
-  train->add_option("--rho", train_args.rho, "sigmoid-kl: target mean activation, in (0, 1) (default 0.05)");
-  train->add_option("--beta", train_args.beta, "sigmoid-kl: weight of the KL penalty (default 3)");
-  train->add_option("--l1", train_args.l1, "relu-l1: weight of the L1 activation penalty (default 1e-3)");
-  train->add_flag("--l1-decoder-norm", train_args.l1_decoder_norm, "relu-l1: weight each latent's L1 by its decoder column norm");
-  train->add_option("--weight-decay", train_args.weight_decay, "L2 on the weights: (W/2) * sum w^2 (default 0)");
-  train->add_flag("--tied", train_args.tied, "Tie the encoder to the decoder's transpose");
-  train->add_flag("--unit-norm-decoder", train_args.unit_norm, "Keep decoder columns at unit norm (relu-l1, topk)");
-  train->add_flag("--dense-topk", train_args.dense_topk, "TopK through the dense masked decoder (the baseline)");
-  train->add_option("--epochs", train_args.epochs, "Passes over the data (default 10)");
-  train->add_option("--steps", train_args.steps, "Train exactly this many Adam steps instead of --epochs");
-  train->add_option("--batch", train_args.batch, "Minibatch size (default 256)");
-  train->add_option("--lr", train_args.lr, "Adam learning rate (default 1e-3)");
-  train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2 (default 0.9,0.999)")
-      ->delimiter(',')->expected(2);
-  train->add_option("--adam-eps", train_args.adam_eps, "Adam's epsilon (default 1e-8)");
-  train->add_option("--optimizer", train_args.optimizer, "adam (default) or lbfgs (full batch)")
-      ->check(CLI::IsMember({"adam", "lbfgs"}));
-  train->add_option("--iterations", train_args.iterations, "L-BFGS iterations (default 400)");
+  train->add_option("--latents", sc.latents, "Hidden units (0: as many as inputs)")->capture_default_str();
+  add_enum(train, "--activation", sc.activation, parse_sae_activation, "sigmoid-kl, relu-l1 or topk");
+  train->add_option("--k", sc.k, "TopK: active latents per sample")->capture_default_str();
+  train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")->capture_default_str();
+  train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")->capture_default_str();
+  train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")->capture_default_str();
+  train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")->capture_default_str();
+  train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm, "relu-l1: weight each latent's L1 by its decoder column norm");
+  train->add_option("--weight-decay", sc.weight_decay, "L2 on the weights: (W/2) * sum w^2")->capture_default_str();
+  train->add_flag("--tied", sc.tied, "Tie the encoder to the decoder's transpose");
+  train->add_flag("--unit-norm-decoder", sc.unit_norm_decoder, "Keep decoder columns at unit norm (relu-l1, topk)");
+  train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
+                           "TopK through the dense masked decoder (the baseline)");
+  train->add_option("--epochs", so.epochs, "Passes over the data")->capture_default_str();
+  train->add_option("--steps", so.steps, "Train exactly this many Adam steps instead of --epochs (0: off)")->capture_default_str();
+  train->add_option("--batch", so.batch_size, "Minibatch size")->capture_default_str();
+  train->add_option("--lr", so.adam.learning_rate, "Adam learning rate")->capture_default_str();
+  train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2")
+      ->delimiter(',')->expected(2)->capture_default_str();
+  train->add_option("--adam-eps", so.adam.epsilon, "Adam's epsilon")->capture_default_str();
+  add_enum(train, "--optimizer", so.optimizer, parse_sae_optimizer, "adam or lbfgs (full batch)");
+  train->add_option("--iterations", so.lbfgs_iterations, "L-BFGS iterations")->capture_default_str();
   auto* noise = train->add_option("--noise", train_args.noise, "Denoising: Gaussian noise of this sigma");
   train->add_option("--mask", train_args.mask, "Denoising: zero each input with this probability")->excludes(noise);
-  train->add_option("--normalize", train_args.normalize, "none (default), minmax or standard; stored with the model")
-      ->check(CLI::IsMember({"none", "minmax", "standard"}));
+  train->add_option("--normalize", train_args.normalize, "none, minmax or standard; stored with the model")
+      ->check(CLI::IsMember({"none", "minmax", "standard"}))->capture_default_str();
   train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");
-  train->add_option("--sparsity", train_args.sparsity, "Target block sparsity, reached on the cubic schedule");
-  train->add_option("--seed", train_args.seed, "Seed of the initialization, shuffles and noise");
+  train->add_option("--sparsity", so.sparsity, "Target block sparsity, reached on the cubic schedule")->capture_default_str();
+  train->add_option("--seed", so.seed, "Seed of the initialization, shuffles and noise")->capture_default_str();
   train->add_option("--resume", train_args.resume, "Continue training this checkpoint for --epochs more epochs");
   train->add_option("--log", train_args.log, "Write a JSON-lines log of loss and metrics per epoch");
-  train->add_option("--bins", train_args.bins, "Bins of the activation histogram in the JSON (default 0: none)")
+  train->add_option("--bins", train_args.bins, "Bins of the activation histogram in the JSON (0: none)")
       ->check(CLI::Range(0, 1000));
   train->add_option("--backend", train_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-  train->add_option("--precision", train_args.precision, "f32 (default) or f64")->check(CLI::IsMember({"f32", "f64"}));
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
+  train->add_option("--precision", train_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
   train->add_option("--threads", train_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
   train->add_flag("--json", train_args.json, "Print JSON");
 
