@@ -1,8 +1,9 @@
-# Installs headers, the library, the program and a relocatable CMake package (Shrink::shrink).
+# Installs headers (C++, C and the Fortran module's source), the libraries, the program and a
+# relocatable CMake package (shrink::shrink, shrink::shrink_c).
 include(CMakePackageConfigHelpers)
 set(SHRINK_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Shrink)
 
-install(TARGETS shrink EXPORT ShrinkTargets
+install(TARGETS shrink shrink_c EXPORT ShrinkTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -38,15 +38,15 @@ if ! with_cuda || [ "$(cache_value CMAKE_CUDA_ARCHITECTURES)" != "90" ] || [ "$(
   fi
   cmake --preset gpu >/dev/null
 fi
-programs=(tools/shrink tests/shrink_tests tests/shrink_cli_tests bench/shrink_bench)
-cmake --build "$build" -j "$(nproc)" --target shrink_cli shrink_tests shrink_cli_tests shrink_bench >/dev/null
+programs=(tools/shrink tests/shrink_tests tests/shrink_cli_tests tests/shrink_c_api_tests bench/shrink_bench)
+cmake --build "$build" -j "$(nproc)" --target shrink_cli shrink_tests shrink_cli_tests shrink_c_api_tests shrink_bench >/dev/null
 
 stage=$build/gpu-pack-stage
 pack=$stage/shrink-pack
 rm -rf "$stage"
 mkdir -p "$pack/bin" "$pack/lib/fallback"
 for p in "${programs[@]}"; do cp "$build/$p" "$pack/bin/"; done
-cp -L "$build/libshrink.so.0" "$pack/lib/"
+cp -L "$build/libshrink.so.0" "$build/libshrink_c.so.0" "$pack/lib/"
 
 # The libraries a binary may take from the machine it runs on; everything else travels.
 is_system_lib() {
@@ -64,7 +64,7 @@ for f in "$pack"/bin/* "$pack"/lib/*.so*; do
   ldd "$f" | awk '/=> \// {print $1, $3}'
 done | sort -u | while read -r name path; do
   is_system_lib "$name" && continue
-  [ "$name" = libshrink.so.0 ] && continue
+  [ "$name" = libshrink.so.0 ] || [ "$name" = libshrink_c.so.0 ] && continue
   cp -L "$path" "$pack/lib/$name"
 done
 # libgomp is a system library on any machine with gcc; a copy waits in lib/fallback for one without.

@@ -146,6 +146,7 @@ verify() {
   local t0=$SECONDS rc_tests=0 rc_cli=0
   run_tests shrink_tests 4 || rc_tests=1
   run_tests shrink_cli_tests 2 || rc_cli=1
+  run_tests shrink_c_api_tests 1 || rc_cli=1
   for f in "$work"/xml/*.log; do echo "===== $(basename "$f")"; cat "$f"; done >"$out/tests.log"
   python3 - "$work/xml" "$cpu_only" >"$out/tests.txt" <<'EOF'
 import glob, sys, xml.etree.ElementTree as ET
@@ -330,14 +331,15 @@ build() {
     export LD_LIBRARY_PATH="$src_pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
   cmake --preset gpu >"$out/configure.log" 2>&1 || { fail "configure (configure.log)"; tail -20 "$out/configure.log"; return; }
-  cmake --build --preset gpu -j "$(nproc)" --target shrink_cli shrink_tests shrink_cli_tests shrink_bench \
+  cmake --build --preset gpu -j "$(nproc)" --target shrink_cli shrink_tests shrink_cli_tests shrink_c_api_tests shrink_bench \
     >"$out/build.log" 2>&1 || { fail "build (build.log)"; tail -20 "$out/build.log"; return; }
   note "build: $((SECONDS - t0)) s on $(nproc) cores"
   # Stage the fresh build where the other stages look (SHRINK_PACK_DIR=$dir for the calls after).
   local dir=/tmp/shrink-pack-built
   rm -rf "$dir" && mkdir -p "$dir/bin" "$dir/lib"
-  cp build/gpu/tools/shrink build/gpu/tests/shrink_tests build/gpu/tests/shrink_cli_tests build/gpu/bench/shrink_bench "$dir/bin/"
-  cp -L build/gpu/libshrink.so.0 "$dir/lib/"
+  cp build/gpu/tools/shrink build/gpu/tests/shrink_tests build/gpu/tests/shrink_cli_tests build/gpu/tests/shrink_c_api_tests \
+     build/gpu/bench/shrink_bench "$dir/bin/"
+  cp -L build/gpu/libshrink.so.0 build/gpu/libshrink_c.so.0 "$dir/lib/"
   cp -a "$src_pack"/lib/* "$dir/lib/" 2>/dev/null
   for f in "$dir"/bin/*; do patchelf --set-rpath "\$ORIGIN/../lib" "$f" 2>/dev/null || true; done
   note "staged at $dir: run the next stage with SHRINK_PACK_DIR=$dir"

@@ -127,3 +127,44 @@ TEST(Context, CopyThroughACpuContextWaitsForTheDevice) {
 
 }  // namespace
 }  // namespace shrink::test
+
+#if SHRINK_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace shrink {
+namespace {
+
+// A CPU context takes only the null stream; a CUDA context runs its work on the caller's stream and
+// goes back to its own on nullptr, with the same answers.
+TEST(Context, SetStreamAdoptsTheCallersStream) {
+  Context cpu = test::make_context(Backend::Cpu);
+  EXPECT_NO_THROW(cpu.set_stream(nullptr));
+  int not_a_stream = 0;
+  EXPECT_THROW(cpu.set_stream(&not_a_stream), InvalidArgument);
+  SHRINK_SKIP_IF_ABSENT(Backend::Cuda);
+#if SHRINK_WITH_CUDA
+  Context gpu = test::make_context(Backend::Cuda);
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  const auto a = generate_power_law<double, std::int32_t>(4000, 3000, 8.0, 1.3, 2);
+  const auto x = generate_vector<double>(3000, 3);
+  std::vector<double> want(4000);
+  spmv(cpu, Op::NoTranspose, 1.0, a.view(), x.view(), 0.0, VectorView<double>(want));
+  const auto ad = a.copy_to(gpu, MemorySpace::Device);
+  const auto xd = x.copy_to(gpu, MemorySpace::Device);
+  Array<double> yd(gpu, 4000, MemorySpace::Device);
+  gpu.set_stream(stream);
+  spmv(gpu, Op::NoTranspose, 1.0, ad.view(), xd.view(), 0.0, yd.view());
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);  // the work went to the caller's stream
+  EXPECT_EQ(yd.to_vector(gpu), want);
+  gpu.set_stream(nullptr);
+  spmv(gpu, Op::NoTranspose, 2.0, ad.view(), xd.view(), 0.0, yd.view());
+  const auto twice = yd.to_vector(gpu);
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(twice[i], 2.0 * want[i]);
+  ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+#endif
+}
+
+}  // namespace
+}  // namespace shrink

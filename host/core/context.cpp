@@ -108,6 +108,16 @@ std::string Context::device_name() const {
   return "cpu (" + std::to_string(cpu_threads_) + " threads)";
 }
 
+void Context::set_stream(void* stream) {
+#if SHRINK_WITH_CUDA
+  if (cuda_) {
+    detail::cuda_set_stream(cuda_.get(), stream);
+    return;
+  }
+#endif
+  if (stream) throw InvalidArgument("set_stream: a CUDA stream was given to a CPU context");
+}
+
 void Context::synchronize() const {
 #if SHRINK_WITH_CUDA
   if (cuda_) detail::cuda_synchronize(cuda_.get());

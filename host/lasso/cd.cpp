@@ -490,10 +490,10 @@ std::vector<double> null_model_gradient(const Problem<V>& prob, const Unpenalize
   return c;
 }
 
-#define SHRINK_INSTANTIATE_CD(V)                                                                   \
+#define SHRINK_INSTANTIATE_CD_SOLVER(V)                                                                   \
   template std::unique_ptr<Solver> make_cd_solver<V>(const Problem<V>&, const UnpenalizedSolver&); \
   template std::vector<double> null_model_gradient<V>(const Problem<V>&, const UnpenalizedSolver&, \
                                                       std::vector<double>&, const DesignOperator<V>*);
-SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD)
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD_SOLVER)
 
 }  // namespace shrink::lasso_detail

@@ -81,7 +81,7 @@ ResidentData<V> resident(const Context& ctx, DenseView<const V> data, const char
 }
 
 template <class V>
-void check_data(const Context& ctx, const SparseAutoencoder<V>& model, DenseView<const V> data) {
+void check_data(const SparseAutoencoder<V>& model, DenseView<const V> data) {
   if (data.rows < 1) throw InvalidArgument("the data has no samples");
   if (data.cols != model.config().inputs)
     throw DimensionMismatch("the data has " + std::to_string(data.cols) + " features but the model has " +
@@ -235,7 +235,7 @@ bool lbfgs(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> d
 
 template <class V>
 SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data, int bins) {
-  check_data(ctx, model, data);
+  check_data(model, data);
   if (bins < 0) throw InvalidArgument("histogram bins must be >= 0, got " + std::to_string(bins));
   const ResidentData<V> res = resident(ctx, data, "data");
   check_resident(ctx, res.view);
@@ -311,7 +311,7 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
   const auto t_begin = std::chrono::steady_clock::now();
   const SaeConfig& config = model.config();
   validate(o, config.block_sparse);
-  check_data(ctx, model, data);
+  check_data(model, data);
   const ResidentData<V> res = resident(ctx, data, "data");
   check_resident(ctx, res.view);
   const index_t n = data.rows, d = config.inputs;

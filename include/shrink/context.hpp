@@ -74,6 +74,10 @@ class Context {
 
   // Waits for all work queued on this context's stream (no-op on the CPU).
   void synchronize() const;
+  // Runs this context's work on the caller's cudaStream_t from now on (nullptr: back to the
+  // context's own stream), after waiting for what is already queued. The caller keeps the stream
+  // alive while the context uses it. On a CPU context only nullptr is accepted.
+  void set_stream(void* stream);
 
   // Scratch memory in this context's memory space, grown on demand and reused; valid until the next
   // call. Kernels report how much they need (two-phase, like CUB) and take it from here.

@@ -16,7 +16,8 @@ namespace shrink::detail {
 
 struct CudaState {
   int device = 0;
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr;      // where the work goes: own_stream or a caller's
+  cudaStream_t own_stream = nullptr;  // created and destroyed with the state
   cublasHandle_t cublas = nullptr;
   cusparseHandle_t cusparse = nullptr;
   void* workspace = nullptr;

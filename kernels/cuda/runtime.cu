@@ -71,7 +71,8 @@ CudaState* cuda_create_state(int device) {
   state->device = device;
   SHRINK_CUDA_CHECK(cudaSetDevice(device));
   SHRINK_CUDA_CHECK(cudaDeviceGetAttribute(&state->multiprocessors, cudaDevAttrMultiProcessorCount, device));
-  SHRINK_CUDA_CHECK(cudaStreamCreateWithFlags(&state->stream, cudaStreamNonBlocking));
+  SHRINK_CUDA_CHECK(cudaStreamCreateWithFlags(&state->own_stream, cudaStreamNonBlocking));
+  state->stream = state->own_stream;
   try {
     SHRINK_CUBLAS_CHECK(cublasCreate(&state->cublas));
     SHRINK_CUBLAS_CHECK(cublasSetStream(state->cublas, state->stream));
@@ -91,7 +92,7 @@ void cuda_destroy_state(CudaState* state) noexcept {
   if (state->workspace) cudaFree(state->workspace);
   if (state->cusparse) cusparseDestroy(state->cusparse);
   if (state->cublas) cublasDestroy(state->cublas);
-  if (state->stream) cudaStreamDestroy(state->stream);
+  if (state->own_stream) cudaStreamDestroy(state->own_stream);
   cudaGetLastError();
   delete state;
 }
@@ -103,6 +104,15 @@ void cuda_activate(CudaState* state) {
 }
 
 void cuda_synchronize(CudaState* state) { SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream)); }
+
+void cuda_set_stream(CudaState* state, void* stream) {
+  cuda_activate(state);
+  // Work already queued finishes first: nothing of it may overlap what goes on the new stream.
+  SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));
+  state->stream = stream ? static_cast<cudaStream_t>(stream) : state->own_stream;
+  SHRINK_CUBLAS_CHECK(cublasSetStream(state->cublas, state->stream));
+  SHRINK_CUSPARSE_CHECK(cusparseSetStream(state->cusparse, state->stream));
+}
 
 void* cuda_workspace(CudaState* state, std::size_t bytes) {
   if (bytes > state->workspace_bytes) {

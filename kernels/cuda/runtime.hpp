@@ -13,6 +13,8 @@ std::vector<DeviceInfo> cuda_query_devices();
 CudaState* cuda_create_state(int device);  // stream + cuBLAS/cuSPARSE handles on that stream
 void cuda_destroy_state(CudaState* state) noexcept;
 void cuda_synchronize(CudaState* state);
+// Queues the state's work on `stream` (a cudaStream_t; null: the state's own stream) from now on.
+void cuda_set_stream(CudaState* state, void* stream);
 // Makes the state's device current for this host thread (launches go to the current device).
 void cuda_activate(CudaState* state);
 void* cuda_workspace(CudaState* state, std::size_t bytes);
