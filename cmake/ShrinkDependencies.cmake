@@ -15,6 +15,7 @@ if(NOT BLAS_FOUND)
   unset(BLA_VENDOR)
   find_package(BLAS REQUIRED)
 endif()
+find_package(ZLIB REQUIRED)  # SciPy's .npz (zip members, deflated)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 REQUIRED)
 

@@ -385,6 +385,8 @@ TEST(CApi, NullHandlesAreRefusedEverywhere) {
   };
   for (const auto& [name, status] : calls) EXPECT_EQ(status, SHRINK_STATUS_INVALID_ARGUMENT) << name;
   EXPECT_NE(std::string(shrink_last_error_message()).find("NULL"), std::string::npos);
+  EXPECT_EQ(shrink_context_synchronize(c.ctx), SHRINK_STATUS_SUCCESS);
+  EXPECT_STREQ(shrink_last_error_message(), "");  // a success clears it
 }
 
 // std::bad_alloc becomes OUT_OF_MEMORY: a child process under an address-space limit reads a file

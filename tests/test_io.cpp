@@ -69,9 +69,9 @@ TEST(Io, GoldenFilesFromScipy) {
   const auto svm = read_svmlight<double, std::int32_t>(kData + "/golden/zero_based.svm");
   EXPECT_TRUE(svm.zero_based);
   EXPECT_EQ(svm.labels, golden["zero_based.svm"]["labels"].get<std::vector<double>>());
-  std::vector<std::string> header;
-  (void)read_csv<double>(kData + "/golden/header.csv", &header);
-  EXPECT_EQ(header, (std::vector<std::string>{"a", "b", "c"}));
+  CsvInfo header;
+  (void)read_csv<double>(kData + "/golden/header.csv", {}, &header);
+  EXPECT_EQ(header.names, (std::vector<std::string>{"a", "b", "c"}));
   const auto a = read_matrix<double, std::int32_t>(kData + "/golden/general.mtx").take_csr();
   std::vector<double> x(static_cast<std::size_t>(a.cols())), y(static_cast<std::size_t>(a.rows()));
   for (index_t j = 0; j < a.cols(); ++j) x[j] = (j + 1.0) / a.cols();
@@ -189,7 +189,7 @@ void dense_round_trips(const fs::path& dir) {
     DenseMatrix<V> d(5, 3, layout);
     for (index_t r = 0; r < 5; ++r)
       for (index_t c = 0; c < 3; ++c) d(r, c) = static_cast<V>(0.1 * r - 0.37 * c + 1e-7 * r * c);
-    for (const char* ext : {".mtx", ".npy", ".csv"}) {
+    for (const char* ext : {".mtx", ".npy", ".csv", ".txt", ".npz"}) {
       const std::string path = (dir / (std::string("d") + ext)).string();
       MatrixFile<V, std::int32_t> f;
       f.is_dense = true;
@@ -209,7 +209,7 @@ TEST(Io, RoundTripsEveryFormat) {
   dense_round_trips<double>(dir);
   dense_round_trips<float>(dir);
   const auto a = generate_uniform<double, std::int32_t>(40, 25, 6, 3);
-  for (const char* ext : {".mtx", ".svm", ".npy", ".csv"}) {
+  for (const char* ext : {".mtx", ".svm", ".npy", ".npz", ".csv", ".txt"}) {
     const std::string path = (dir / (std::string("s") + ext)).string();
     MatrixFile<double, std::int32_t> f;
     f.sparse = a.copy_to(Context({Backend::Cpu}), MemorySpace::Host);
@@ -333,3 +333,93 @@ TEST(Io, CorruptedInputsNeverCrash) {
 
 }  // namespace
 }  // namespace shrink::test
+
+namespace shrink {
+namespace {
+
+// Files written the way users write them (scripts/make_user_files.py: pandas to_csv in its common
+// forms, numpy.savetxt, integer, bool, Fortran-order and big-endian .npy) read as the matrices they
+// hold: the header by content, pandas' index column dropped, the delimiter sniffed.
+TEST(UserFiles, PandasAndNumpyFilesReadAsWritten) {
+  std::ifstream in(test::data_dir() + "/user/expected.json");
+  ASSERT_TRUE(in) << "missing tests/data/user/expected.json";
+  const auto expected = nlohmann::json::parse(in);
+  ASSERT_GE(expected.size(), 20u);
+  for (const auto& [name, e] : expected.items()) {
+    SCOPED_TRACE(name);
+    const std::string path = test::data_dir() + "/user/" + name;
+    DenseMatrix<double> m;
+    if (name.ends_with(".csv")) {
+      CsvInfo info;
+      m = read_csv<double>(path, {}, &info);
+      EXPECT_EQ(info.names, e["names"].get<std::vector<std::string>>());
+      EXPECT_EQ(info.dropped_index, e["dropped_index"].get<bool>());
+    } else {
+      m = read_matrix<double, std::int64_t>(path).take_dense();
+    }
+    ASSERT_EQ(m.rows(), e["rows"].get<index_t>());
+    ASSERT_EQ(m.cols(), e["cols"].get<index_t>());
+    const auto values = e["values"].get<std::vector<double>>();
+    for (index_t i = 0; i < m.rows(); ++i)
+      for (index_t j = 0; j < m.cols(); ++j) EXPECT_EQ(m(i, j), values[static_cast<std::size_t>(i * m.cols() + j)]) << i << "," << j;
+  }
+}
+
+// The CSV rules one by one: sniffed delimiters, quotes, a header told by content, a missing value
+// (also in the first row, which used to be taken for a header), pandas' index column.
+TEST(UserFiles, CsvRules) {
+  auto parse = [](const std::string& text, CsvInfo* info = nullptr, CsvOptions o = {}) {
+    return parse_csv<double>(text, "t.csv", o, info);
+  };
+  CsvInfo info;
+  auto m = parse("a;b;c\n1;2;3\n4;5;6\n", &info);
+  EXPECT_EQ(info.delimiter, ';');
+  EXPECT_EQ(m.rows(), 2);
+  EXPECT_EQ(m(1, 2), 6.0);
+  m = parse("1\t2\n3\t4\n", &info);
+  EXPECT_EQ(info.delimiter, '\t');
+  EXPECT_FALSE(info.header);
+  m = parse("  1   2  3\n4 5   6\n", &info);
+  EXPECT_EQ(info.delimiter, ' ');
+  EXPECT_EQ(m.cols(), 3);
+  m = parse("x,\"y, z\"\r\n1,2\r\n", &info);
+  EXPECT_EQ(info.names, (std::vector<std::string>{"x", "y, z"}));
+  EXPECT_EQ(m(0, 1), 2.0);
+  // A forced delimiter is used as given, and a wrong one is named.
+  m = parse("1;2\n3;4\n", &info, CsvOptions{';', true});
+  EXPECT_EQ(m.cols(), 2);
+  try {
+    (void)parse("1;2\n3;4\n", &info, CsvOptions{',', true});
+    ADD_FAILURE();
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("delimiter may be ';'"), std::string::npos) << e.what();
+  }
+  // Missing values, with line and field.
+  for (const std::string text : {"1,,3\n4,5,6\n", "a,b\n1,2\n,4\n", "1,2\n3,nan\n"}) {
+    try {
+      (void)parse(text);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const ParseError& e) {
+      EXPECT_GT(e.line(), 0) << e.what();
+    }
+  }
+  // pandas' index: dropped when its header is empty or "Unnamed: 0"; kept when named.
+  m = parse("Unnamed: 0,a\n0,1.5\n1,2.5\n", &info);
+  EXPECT_TRUE(info.dropped_index);
+  EXPECT_EQ(m.cols(), 1);
+  m = parse("id,a\n0,1.5\n1,2.5\n", &info);
+  EXPECT_FALSE(info.dropped_index);
+  EXPECT_EQ(m.cols(), 2);
+  m = parse(",a\n0,1.5\n1,2.5\n", &info, CsvOptions{0, false});
+  EXPECT_FALSE(info.dropped_index);
+  // A wrong delimiter says so.
+  try {
+    (void)parse("a;b\n1,5;2\n");
+    ADD_FAILURE();
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("decimal commas"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace shrink

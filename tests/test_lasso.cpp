@@ -505,6 +505,55 @@ TEST(Lasso, EdgeCasesGiveAnswersNotNaN) {
   check(scaled.x, scaled.y, o, "scales 1e-8 to 1e8");
 }
 
+// lambda = 0 is least squares: no dual bounds it, so the certificate is the KKT residual (the
+// largest |c_j| relative to the null model's, times the objective). It converges, says so, and
+// gives the normal equations' solution (solved here by Gaussian elimination in long double).
+TEST(Lasso, LambdaZeroIsLeastSquaresWithAKktCertificate) {
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t n = 120, p = 8;
+  const auto d = random_problem(n, p, 33);
+  // Normal equations of the centered problem: (Xc^T Xc) b = Xc^T yc.
+  std::vector<long double> mean(p, 0.0L), a(p * (p + 1), 0.0L);
+  long double ybar = 0;
+  for (index_t i = 0; i < n; ++i) {
+    ybar += d.y[i];
+    for (index_t j = 0; j < p; ++j) mean[j] += d.x(i, j);
+  }
+  ybar /= n;
+  for (auto& m : mean) m /= n;
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) {
+      for (index_t k = 0; k < p; ++k) a[j * (p + 1) + k] += (d.x(i, j) - mean[j]) * (d.x(i, k) - mean[k]);
+      a[j * (p + 1) + p] += (d.x(i, j) - mean[j]) * (d.y[i] - ybar);
+    }
+  for (index_t c = 0; c < p; ++c)
+    for (index_t r = c + 1; r < p; ++r) {
+      const long double f = a[r * (p + 1) + c] / a[c * (p + 1) + c];
+      for (index_t k = c; k <= p; ++k) a[r * (p + 1) + k] -= f * a[c * (p + 1) + k];
+    }
+  std::vector<long double> want(p);
+  for (index_t r = p; r-- > 0;) {
+    long double s = a[r * (p + 1) + p];
+    for (index_t k = r + 1; k < p; ++k) s -= a[r * (p + 1) + k] * want[k];
+    want[r] = s / a[r * (p + 1) + r];
+  }
+  for (const auto solver : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
+                            LassoSolver::WorkingSetGram}) {
+    SCOPED_TRACE(to_string(solver));
+    LassoOptions o;
+    o.lambdas = {0.0};
+    o.solver = solver;
+    o.tol = 1e-10;
+    const auto path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    ASSERT_EQ(path.size(), 1u);
+    EXPECT_EQ(path.status[0], FitStatus::Converged);
+    EXPECT_LE(path.duality_gap[0], 1e-10 * path.objective[0]);
+    EXPECT_LT(path.iterations[0], 100000);
+    const auto b = path.coefficients_at(0);
+    for (index_t j = 0; j < p; ++j) EXPECT_NEAR(b[j], static_cast<double>(want[j]), 1e-6 * (1 + std::fabs(static_cast<double>(want[j])))) << j;
+  }
+}
+
 TEST(Lasso, MaxIterationsIsAStatusNotAnException) {
   const auto d = random_problem(60, 40, 10);
   const Context ctx = make_context(Backend::Cpu);

@@ -77,6 +77,7 @@ template <class F>
 shrink_status_t guard(const char* function, F&& f) noexcept {
   try {
     f();
+    last_error.clear();  // a success clears the message, as cuVS's C API does
     return SHRINK_STATUS_SUCCESS;
   } catch (const Error& e) {
     try {

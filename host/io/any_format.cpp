@@ -16,9 +16,15 @@ const char* to_string(FileFormat format) noexcept {
     case FileFormat::MatrixMarket: return "matrix-market";
     case FileFormat::Svmlight: return "svmlight";
     case FileFormat::Npy: return "npy";
+    case FileFormat::Npz: return "npz";
     case FileFormat::Csv: return "csv";
+    case FileFormat::Text: return "text";
   }
   return "?";
+}
+
+bool is_sparse_format(FileFormat format) noexcept {
+  return format == FileFormat::MatrixMarket || format == FileFormat::Svmlight || format == FileFormat::Npz;
 }
 
 FileFormat format_from_path(const std::string& path) {
@@ -32,9 +38,11 @@ FileFormat format_from_path(const std::string& path) {
   if (ext == "mtx" || ext == "mm") return FileFormat::MatrixMarket;
   if (ext == "svm" || ext == "svmlight" || ext == "libsvm") return FileFormat::Svmlight;
   if (ext == "npy") return FileFormat::Npy;
-  if (ext == "csv") return FileFormat::Csv;
+  if (ext == "npz") return FileFormat::Npz;
+  if (ext == "csv" || ext == "tsv") return FileFormat::Csv;
+  if (ext == "txt") return FileFormat::Text;
   throw InvalidArgument(path + ": unknown file extension '" + ext +
-                        "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy or .csv)");
+                        "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy, .npz, .csv, .tsv or .txt)");
 }
 
 template <class V, class I>
@@ -59,10 +67,16 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
       out.is_dense = true;
       out.dense = read_npy<V>(path);
       break;
+    case FileFormat::Npz: out.sparse = read_npz<V, I>(path); break;
     case FileFormat::Csv:
+    case FileFormat::Text: {
       out.is_dense = true;
-      out.dense = read_csv<V>(path);
+      CsvInfo info;
+      out.dense = read_csv<V>(path, CsvOptions{options.csv_delimiter, true}, &info);
+      out.column_names = std::move(info.names);
+      out.dropped_index_column = info.dropped_index;
       break;
+    }
   }
   return out;
 }
@@ -75,16 +89,18 @@ void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
     else write_matrix_market(path, m.sparse);
     return;
   }
-  if (format == FileFormat::Svmlight) {
+  if (format == FileFormat::Svmlight || format == FileFormat::Npz) {
     const auto csr = m.is_dense ? dense_to_csr<V, I>(m.dense.view()) : CsrMatrix<V, I>();
     const auto& x = m.is_dense ? csr : m.sparse;
-    write_svmlight(path, x, std::vector<V>(static_cast<std::size_t>(x.rows()), V(0)));
+    if (format == FileFormat::Npz) write_npz(path, x);
+    else write_svmlight(path, x, std::vector<V>(static_cast<std::size_t>(x.rows()), V(0)));
     return;
   }
   const auto densified = m.is_dense ? DenseMatrix<V>() : csr_to_dense(m.sparse, Layout::RowMajor);
   const DenseView<const V> d = m.is_dense ? m.dense.view() : densified.view();
   if (format == FileFormat::Npy) write_npy<V>(path, d);
-  else write_csv<V>(path, d);
+  else if (format == FileFormat::Csv) write_csv<V>(path, d, m.column_names);
+  else write_text<V>(path, d);
 }
 
 template <class V>

@@ -1,5 +1,8 @@
-// Numeric CSV: comma-separated values, one row per line; a first line that does not parse as
-// numbers is a header. Every row must have the same number of fields.
+// Numeric CSV as people write it (see io.hpp): a sniffed delimiter, quoted fields, a header told
+// from data by its content, pandas' index column dropped, and a missing value refused with its line
+// and field rather than taken for a header.
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 
 #include "host/core/validate.hpp"
@@ -12,92 +15,251 @@ namespace shrink {
 using namespace io_detail;
 
 namespace {
+
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+  while (!s.empty() && (is_blank(s.front()) || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (is_blank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
   return s;
 }
-std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> f;
-  std::size_t start = 0;
-  for (std::size_t i = 0; i <= line.size(); ++i)
-    if (i == line.size() || line[i] == ',') {
-      f.push_back(trim(line.substr(start, i - start)));
-      start = i + 1;
-    }
-  return f;
+// A line without its end-of-line and surrounding spaces; tabs stay (a leading tab is an empty first
+// field in a tab-separated file, as pandas writes the index header).
+std::string_view trim_line(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
 }
+
+// The fields of one line. A field may be quoted ("a,b" or 'x'; "" inside double quotes is a quote);
+// the quotes are removed. delimiter ' ' splits on runs of blanks.
+std::vector<std::string> split_fields(std::string_view line, char delimiter) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  const std::size_t n = line.size();
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  if (delimiter == ' ')
+    while (i < n && blank(line[i])) ++i;
+  while (true) {
+    std::string field;
+    while (i < n && delimiter != ' ' && (line[i] == ' ' || (line[i] == '\t' && delimiter != '\t'))) ++i;
+    if (i < n && (line[i] == '"' || line[i] == '\'')) {
+      const char q = line[i++];
+      while (i < n) {
+        if (line[i] == q) {
+          if (q == '"' && i + 1 < n && line[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i++];
+      }
+      while (i < n && (delimiter == ' ' ? false : line[i] != delimiter)) ++i;  // stray text after the quote
+    } else {
+      const std::size_t start = i;
+      while (i < n && (delimiter == ' ' ? !blank(line[i]) : line[i] != delimiter)) ++i;
+      field = std::string(trim(line.substr(start, i - start)));
+    }
+    out.push_back(std::move(field));
+    if (i >= n) break;
+    if (delimiter == ' ') {
+      while (i < n && blank(line[i])) ++i;
+      if (i >= n) break;
+    } else {
+      ++i;  // the delimiter
+      if (i >= n) {
+        out.emplace_back();  // a trailing delimiter leaves an empty last field
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 template <class V>
 bool parse_field(std::string_view f, V& out) {
   const char* p = f.data();
   return !f.empty() && scan_real(p, f.data() + f.size(), out) && p == f.data() + f.size();
 }
+bool numeric(std::string_view f) {
+  double v;
+  return parse_field(f, v);
+}
+
+// The non-empty, non-comment lines' text (at most `limit`), for sniffing.
+std::vector<std::string_view> first_lines(std::string_view text, std::size_t limit) {
+  std::vector<std::string_view> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end && out.size() < limit) {
+    const char* e = line_end(p, end);
+    const auto raw = trim_line(std::string_view(p, static_cast<std::size_t>(e - p)));
+    if (!trim(raw).empty() && raw.front() != '#') out.push_back(raw);
+    p = e < end ? e + 1 : end;
+  }
+  return out;
+}
+
+// The delimiter that splits the sampled lines into the same number (> 1) of fields, data lines all
+// numeric first; comma, tab, semicolon, then blanks. A single column splits on none: comma.
+char sniff(const std::vector<std::string_view>& lines) {
+  if (lines.empty()) return ',';
+  const char candidates[] = {',', '\t', ';', ' '};
+  char consistent = 0;
+  for (const char d : candidates) {
+    const std::size_t k = split_fields(lines[0], d).size();
+    if (k < 2) continue;
+    bool same = true, data_numeric = true;
+    for (std::size_t l = 0; l < lines.size(); ++l) {
+      const auto f = split_fields(lines[l], d);
+      same = same && f.size() == k;
+      if (l > 0)
+        for (const auto& x : f) data_numeric = data_numeric && (x.empty() || numeric(x));
+    }
+    if (!same) continue;
+    if (data_numeric) return d;
+    if (!consistent) consistent = d;
+  }
+  return consistent ? consistent : ',';
+}
+
+bool is_counting(const std::vector<std::string>& fields, std::size_t from) {
+  for (std::size_t k = from; k < fields.size(); ++k) {
+    std::int64_t v = -1;
+    const auto& f = fields[k];
+    const auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+    if (ec != std::errc() || p != f.data() + f.size() || v != static_cast<std::int64_t>(k - from)) return false;
+  }
+  return fields.size() > from;
+}
+
 }  // namespace
 
 template <class V>
-DenseMatrix<V> parse_csv(std::string_view text, const std::string& name,
-                         std::vector<std::string>* header) {
+DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const CsvOptions& options, CsvInfo* info) {
+  CsvInfo local;
+  CsvInfo& out = info ? *info : local;
+  out = CsvInfo{};
+  const auto sample = first_lines(text, 20);
+  const char delimiter = options.delimiter ? options.delimiter : sniff(sample);
+  out.delimiter = delimiter;
+
+  // The header, by content.
+  std::vector<std::string> header;
+  if (!sample.empty()) {
+    const auto first = split_fields(sample[0], delimiter);
+    bool names = false;
+    bool all_names = true, any_name = false;
+    for (const auto& f : first) {
+      if (f.empty()) continue;
+      any_name = any_name || !numeric(f);
+      all_names = all_names && !numeric(f);
+    }
+    if (any_name && all_names) names = true;  // a row of names (possibly with an empty first one)
+    // pandas' index header: an empty first field over rows that fill that column.
+    if (!names && !first.empty() && first[0].empty() && sample.size() > 1) {
+      const auto next = split_fields(sample[1], delimiter);
+      if (!next.empty() && !next[0].empty() && next.size() == first.size()) names = true;
+    }
+    // pandas' default column names 0, 1, ..., k-1 (index=False).
+    if (!names && first.size() >= 2 && is_counting(first, 0)) names = true;
+    if (names) {
+      out.header = true;
+      header = first;
+    }
+  }
+
   const char* p = text.data();
   const char* end = p + text.size();
   std::vector<V> values;
-  index_t cols = -1, rows = 0;
+  std::vector<std::int64_t> index_column;
+  index_t cols = header.empty() ? -1 : static_cast<index_t>(header.size());
+  index_t rows = 0;
   std::int64_t line = 0;
-  bool first = true;
+  bool header_pending = out.header;
   while (p < end) {
     ++line;
     const char* e = line_end(p, end);
-    const std::string_view raw = trim(std::string_view(p, static_cast<std::size_t>(e - p)));
+    const std::string_view raw = trim_line(std::string_view(p, static_cast<std::size_t>(e - p)));
     p = e < end ? e + 1 : end;
-    if (raw.empty()) continue;
-    const auto fields = split_fields(raw);
-    if (first) {
-      first = false;
-      V probe{};
-      bool numeric = true;
-      for (auto f : fields) numeric = numeric && parse_field(f, probe);
-      if (!numeric) {
-        if (header) {
-          header->clear();
-          for (auto f : fields) {
-            if (f.size() >= 2 && (f.front() == '"' || f.front() == '\'') && f.back() == f.front())
-              f = f.substr(1, f.size() - 2);
-            header->emplace_back(f);
-          }
-        }
-        cols = static_cast<index_t>(fields.size());
-        continue;
-      }
+    if (trim(raw).empty() || raw.front() == '#') continue;
+    if (header_pending) {
+      header_pending = false;
+      continue;
     }
+    const auto fields = split_fields(raw, delimiter);
     if (cols >= 0 && static_cast<index_t>(fields.size()) != cols)
       throw ParseError(name, line, "row has " + std::to_string(fields.size()) + " fields, expected " +
-                                       std::to_string(cols));
+                                       std::to_string(cols) + (out.header ? " (as the header)" : " (as the first row)") +
+                                       "; the delimiter is '" + (delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter)) +
+                                       "' (set another with --delimiter)");
     cols = static_cast<index_t>(fields.size());
     for (std::size_t k = 0; k < fields.size(); ++k) {
+      const auto& f = fields[k];
+      if (f.empty())
+        throw ParseError(name, line, "field " + std::to_string(k + 1) + " is empty: a missing value (fill or drop it)");
       V v{};
-      if (!parse_field(fields[k], v))
-        throw ParseError(name, line, "field " + std::to_string(k + 1) + " '" +
-                                         std::string(fields[k].substr(0, 40)) + "' is not a number");
+      if (!parse_field(std::string_view(f), v))
+        throw ParseError(name, line, "field " + std::to_string(k + 1) + " '" + f.substr(0, 40) + "' is not a number" +
+                                         (delimiter == ',' && f.find(';') != std::string::npos
+                                              ? " (the delimiter may be ';': set it with --delimiter)"
+                                          : delimiter != ',' && f.find(',') != std::string::npos
+                                              ? " (decimal commas are not read: write '.' decimals)"
+                                              : ""));
       if (!std::isfinite(v))
-        throw ParseError(name, line, "field " + std::to_string(k + 1) + " is not finite");
+        throw ParseError(name, line, "field " + std::to_string(k + 1) + " is " + (std::isnan(v) ? "NaN" : "Inf") +
+                                         ", not finite (a missing value?); only finite values are accepted");
       values.push_back(v);
     }
     ++rows;
   }
-  DenseMatrix<V> m(rows, rows > 0 ? cols : std::max<index_t>(cols, 0), Layout::RowMajor);
-  std::copy(values.begin(), values.end(), m.data());
+  if (cols < 0) cols = 0;
+
+  // pandas' index column: a header whose first name is empty or "Unnamed: 0" over integers (0, 1,
+  // ..., n-1 unless rows were dropped or reordered before the file was written).
+  bool drop = false;
+  if (options.drop_index && out.header && cols >= 2 && rows > 0 &&
+      (header[0].empty() || header[0] == "Unnamed: 0")) {
+    drop = true;
+    for (index_t r = 0; r < rows && drop; ++r) {
+      const V v = values[static_cast<std::size_t>(r * cols)];
+      drop = v == std::floor(v);
+    }
+  }
+  out.dropped_index = drop;
+  const index_t kept = drop ? cols - 1 : cols;
+  if (out.header) out.names.assign(header.begin() + (drop ? 1 : 0), header.end());
+  DenseMatrix<V> m(rows, kept, Layout::RowMajor);
+  for (index_t r = 0; r < rows; ++r)
+    std::copy_n(values.begin() + r * cols + (drop ? 1 : 0), kept, m.data() + r * kept);
   return m;
 }
 
 template <class V>
-DenseMatrix<V> read_csv(const std::string& path, std::vector<std::string>* header) {
+DenseMatrix<V> read_csv(const std::string& path, const CsvOptions& options, CsvInfo* info) {
   const io_detail::MappedFile file(path);
-  return parse_csv<V>(file.view(), path, header);
+  return parse_csv<V>(file.view(), path, options, info);
 }
 
 template <class V>
-void write_csv(const std::string& path, DenseView<const V> a) {
+void write_csv(const std::string& path, DenseView<const V> a, const std::vector<std::string>& names) {
   if (a.space != MemorySpace::Host) throw InvalidArgument("write_csv: copy the matrix to the host first");
+  if (!names.empty() && static_cast<index_t>(names.size()) != a.cols)
+    throw DimensionMismatch("write_csv: " + std::to_string(names.size()) + " column names for " +
+                            std::to_string(a.cols) + " columns");
   std::string out;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (k) out += ',';
+    const bool quote = names[k].find_first_of(",\"\n") != std::string::npos;
+    if (quote) out += '"';
+    for (char c : names[k]) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    if (quote) out += '"';
+  }
+  if (!names.empty()) out += '\n';
   char buf[64];
   for (index_t r = 0; r < a.rows; ++r) {
     for (index_t c = 0; c < a.cols; ++c) {
@@ -109,11 +271,28 @@ void write_csv(const std::string& path, DenseView<const V> a) {
   write_file_atomic(path, out);
 }
 
-template DenseMatrix<float> parse_csv<float>(std::string_view, const std::string&, std::vector<std::string>*);
-template DenseMatrix<double> parse_csv<double>(std::string_view, const std::string&, std::vector<std::string>*);
-template DenseMatrix<float> read_csv<float>(const std::string&, std::vector<std::string>*);
-template DenseMatrix<double> read_csv<double>(const std::string&, std::vector<std::string>*);
-template void write_csv<float>(const std::string&, DenseView<const float>);
-template void write_csv<double>(const std::string&, DenseView<const double>);
+template <class V>
+void write_text(const std::string& path, DenseView<const V> a) {
+  if (a.space != MemorySpace::Host) throw InvalidArgument("write_text: copy the matrix to the host first");
+  std::string out;
+  char buf[64];
+  for (index_t r = 0; r < a.rows; ++r) {
+    for (index_t c = 0; c < a.cols; ++c) {
+      if (c) out += ' ';
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, a(r, c)).ptr);
+    }
+    out += '\n';
+  }
+  write_file_atomic(path, out);
+}
+
+template void write_text<float>(const std::string&, DenseView<const float>);
+template void write_text<double>(const std::string&, DenseView<const double>);
+template DenseMatrix<float> parse_csv<float>(std::string_view, const std::string&, const CsvOptions&, CsvInfo*);
+template DenseMatrix<double> parse_csv<double>(std::string_view, const std::string&, const CsvOptions&, CsvInfo*);
+template DenseMatrix<float> read_csv<float>(const std::string&, const CsvOptions&, CsvInfo*);
+template DenseMatrix<double> read_csv<double>(const std::string&, const CsvOptions&, CsvInfo*);
+template void write_csv<float>(const std::string&, DenseView<const float>, const std::vector<std::string>&);
+template void write_csv<double>(const std::string&, DenseView<const double>, const std::vector<std::string>&);
 
 }  // namespace shrink

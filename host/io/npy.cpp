@@ -1,8 +1,11 @@
 // NumPy .npy, versions 1-3: magic, header length, a Python-dict header, raw data. The data size
-// implied by the header must equal the bytes that follow exactly.
+// implied by the header must equal the bytes that follow exactly. Float, integer and bool arrays
+// are read into the working precision (integers only where they convert exactly).
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
@@ -51,14 +54,43 @@ T byteswap_value(T v) {
   return v;
 }
 
+// Converts n items of Src to V. Integers must come out exact: a magnitude past 2^24 (float) or 2^53
+// (double) is refused with the element's index rather than rounded.
 template <class Src, class V>
-void convert_values(const char* data, std::size_t n, bool swap, V* out) {
+void convert_values(const char* data, std::size_t n, bool swap, V* out, const std::string& name) {
+  constexpr std::int64_t exact = std::is_same_v<V, float> ? std::int64_t{1} << 24 : std::int64_t{1} << 53;
   for (std::size_t i = 0; i < n; ++i) {
     Src s;
     std::memcpy(&s, data + i * sizeof(Src), sizeof(Src));
-    if (swap) s = byteswap_value(s);
+    if constexpr (sizeof(Src) > 1)
+      if (swap) s = byteswap_value(s);
+    if constexpr (std::is_integral_v<Src>) {
+      const bool too_big = std::is_signed_v<Src> ? (static_cast<std::int64_t>(s) > exact || static_cast<std::int64_t>(s) < -exact)
+                                                 : static_cast<std::uint64_t>(s) > static_cast<std::uint64_t>(exact);
+      if (too_big)
+        throw ParseError(name, 0, "element " + std::to_string(i) + " = " + std::to_string(s) +
+                                      " is not exactly representable in " +
+                                      (std::is_same_v<V, float> ? "float32" : "float64"));
+    }
     out[i] = static_cast<V>(s);
   }
+}
+
+// The element types read: floats, integers and booleans (converted to the working precision).
+enum class NpyKind { F4, F8, I1, I2, I4, I8, U1, U2, U4, U8, Bool };
+struct NpyType {
+  NpyKind kind;
+  std::size_t item;
+};
+NpyType npy_type(std::string_view code, const std::string& descr, const std::string& name) {
+  static const std::pair<std::string_view, NpyType> known[] = {
+      {"f4", {NpyKind::F4, 4}}, {"f8", {NpyKind::F8, 8}}, {"i1", {NpyKind::I1, 1}}, {"i2", {NpyKind::I2, 2}},
+      {"i4", {NpyKind::I4, 4}}, {"i8", {NpyKind::I8, 8}}, {"u1", {NpyKind::U1, 1}}, {"u2", {NpyKind::U2, 2}},
+      {"u4", {NpyKind::U4, 4}}, {"u8", {NpyKind::U8, 8}}, {"b1", {NpyKind::Bool, 1}}};
+  for (const auto& [c, t] : known)
+    if (c == code) return t;
+  throw ParseError(name, 0, "unsupported dtype " + descr +
+                                " (float32/64, signed or unsigned integers of 1 to 8 bytes, or bool)");
 }
 
 }  // namespace
@@ -89,13 +121,14 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
   const std::string_view shape = dict_value(header, "shape", name);
 
   if (descr.size() != 5 || (descr[0] != '\'' && descr[0] != '"'))
-    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (need <f4 or <f8)");
+    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) +
+                                  " (float32/64, signed or unsigned integers, or bool)");
   const char endian = descr[1];
-  const std::string_view kind = descr.substr(2, 2);
-  if ((kind != "f4" && kind != "f8") || (endian != '<' && endian != '>' && endian != '='))
-    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (need float32 or float64)");
+  if (endian != '<' && endian != '>' && endian != '=' && endian != '|')
+    throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (byte order '" + endian + "')");
+  const NpyType type = npy_type(descr.substr(2, 2), std::string(descr), name);
   const bool swap = (endian == '>') == (std::endian::native == std::endian::little);
-  const std::size_t item = kind == "f4" ? 4 : 8;
+  const std::size_t item = type.item;
   bool fortran = false;
   if (order == "True") fortran = true;
   else if (order != "False") throw ParseError(name, 0, "bad fortran_order " + std::string(order));
@@ -133,8 +166,26 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
                                   (static_cast<std::size_t>(nbytes) > have ? " (truncated)" : " (trailing bytes)"));
   DenseMatrix<V> m(rows, cols, fortran || dims.size() == 1 ? Layout::ColMajor : Layout::RowMajor);
   const char* data = bytes.data() + data_at;
-  if (item == 4) convert_values<float>(data, static_cast<std::size_t>(count), swap, m.data());
-  else convert_values<double>(data, static_cast<std::size_t>(count), swap, m.data());
+  const auto n = static_cast<std::size_t>(count);
+  switch (type.kind) {
+    case NpyKind::F4: convert_values<float>(data, n, swap, m.data(), name); break;
+    case NpyKind::F8: convert_values<double>(data, n, swap, m.data(), name); break;
+    case NpyKind::I1: convert_values<std::int8_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::I2: convert_values<std::int16_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::I4: convert_values<std::int32_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::I8: convert_values<std::int64_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::U1: convert_values<std::uint8_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::U2: convert_values<std::uint16_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::U4: convert_values<std::uint32_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::U8: convert_values<std::uint64_t>(data, n, swap, m.data(), name); break;
+    case NpyKind::Bool:
+      for (std::size_t i = 0; i < n; ++i) {
+        const auto b = static_cast<unsigned char>(data[i]);
+        if (b > 1) throw ParseError(name, 0, "element " + std::to_string(i) + " of a bool array is " + std::to_string(b));
+        m.data()[i] = static_cast<V>(b);
+      }
+      break;
+  }
   for (index_t i = 0; i < count; ++i)
     if (!std::isfinite(m.data()[i]))
       throw ParseError(name, 0, "element " + std::to_string(i) + " is not finite");

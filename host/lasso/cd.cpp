@@ -122,7 +122,7 @@ class ResidualDual {
       a1 += wr * prob_.yc[i];
       a2 += wr * work_[i];
     }
-    return dual_objective(prob_, lambda, c.data(), a1 / dn, a2 / dn, subset);
+    return dual_objective(prob_, lambda, c.data(), a1 / dn, a2 / dn, subset, beta ? beta->data() : nullptr);
   }
 
   double weighted_sum(const double* r) const {

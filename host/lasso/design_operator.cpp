@@ -88,7 +88,7 @@ double DesignOperator<V>::certify(double lambda, const UnpenalizedSolver& unpen,
   const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
   if (unpen.size() == 0) {  // on the device: one reduction for the penalty and the dual's terms
     const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, g.data(), beta.data(), dual_factors_.data(), args);
-    set_certificate(out, lambda, prob_.alpha, a2, terms, a1, a2);
+    set_certificate(out, lambda, prob_.alpha, a2, terms, a1, a2, prob_.kkt_scale);
     return a2;
   }
   // Project the unpenalized columns out of the residual, r' = r - Z_U t (UnpenalizedSolver::step),
@@ -114,7 +114,7 @@ double DesignOperator<V>::certify(double lambda, const UnpenalizedSolver& unpen,
   kernels::LassoDualTerms terms;
   for (index_t j = 0; j < p_; ++j)
     if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], b[j], prob_.factors[j], args);
-  set_certificate(out, lambda, prob_.alpha, a2, terms, a1p, a2p);
+  set_certificate(out, lambda, prob_.alpha, a2, terms, a1p, a2p, prob_.kkt_scale);
   return a2;
 }
 

@@ -109,7 +109,7 @@ class GramSolver final : public Solver {
         if (prob_.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta[j], prob_.factors[j], args);
     }
     // The primal at beta itself; the projection only moves the dual point.
-    set_certificate(out, lambda, prob_.alpha, at.fit, terms, a1, a2);
+    set_certificate(out, lambda, prob_.alpha, at.fit, terms, a1, a2, prob_.kkt_scale);
   }
 
   const Context& ctx_;

@@ -176,6 +176,10 @@ struct Setup {
     if (multiplies || x.space != MemorySpace::Host) op = std::make_unique<DesignOperator<V>>(ctx, prob);
     unpen = x.space == MemorySpace::Host ? UnpenalizedSolver(prob) : UnpenalizedSolver(op->unpenalized_gram());
     c0 = null_model_gradient(prob, unpen, beta_u, op.get());
+    kernels::LassoDualTerms reach;
+    for (index_t j = 0; j < prob.p; ++j)
+      if (prob.usable(j)) kernels::accumulate_dual_terms(reach, c0[j], 0.0, prob.factors[j], dual_args(0, 1, prob.positive));
+    prob.kkt_scale = reach.max_ratio;
   }
   Setup(const Setup&) = delete;
 };

@@ -182,26 +182,31 @@ Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vecto
 
 // ---- dual ---------------------------------------------------------------------------------------------
 DualPoint dual_from_terms(double lambda, double alpha, const kernels::LassoDualTerms& terms, double a1,
-                          double a2) {
+                          double a2, double kkt_scale) {
   DualPoint d;
+  if (lambda == 0 && kkt_scale > 0) {
+    d.theta = 1;
+    d.value = 0.5 * a2 * (1 - std::min(1.0, terms.kkt / kkt_scale));
+    return d;
+  }
   d.value = kernels::dual_value(lambda, alpha, terms, a1, a2, d.theta);
   return d;
 }
 
 template <class V>
 DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
-                         const std::vector<index_t>* subset) {
+                         const std::vector<index_t>* subset, const double* beta) {
   const auto args = dual_args(lambda, prob.alpha, prob.positive);
   kernels::LassoDualTerms terms;
   auto visit = [&](index_t j) {
-    if (prob.usable(j)) kernels::accumulate_dual_terms(terms, c[j], 0.0, prob.factors[j], args);
+    if (prob.usable(j)) kernels::accumulate_dual_terms(terms, c[j], beta ? beta[j] : 0.0, prob.factors[j], args);
   };
   if (subset) {
     for (index_t j : *subset) visit(j);
   } else {
     for (index_t j = 0; j < prob.p; ++j) visit(j);
   }
-  return dual_from_terms(lambda, prob.alpha, terms, a1, a2);
+  return dual_from_terms(lambda, prob.alpha, terms, a1, a2, prob.kkt_scale);
 }
 
 // ---- unpenalized block ---------------------------------------------------------------------------------
@@ -347,7 +352,7 @@ std::vector<double> UnpenalizedSolver::step(const std::vector<double>& c, const 
   template Problem<V> make_problem<V>(const Context&, const Design<V>&, const std::vector<double>&, \
                                       const LassoOptions&);                                        \
   template DualPoint dual_objective<V>(const Problem<V>&, double, const double*, double, double,   \
-                                       const std::vector<index_t>*);                               \
+                                       const std::vector<index_t>*, const double*);                \
   template UnpenalizedSolver::UnpenalizedSolver(const Problem<V>&);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_PROBLEM)
 

@@ -32,6 +32,9 @@ struct Problem {
   std::vector<double> lipschitz;  // L_j = (1/n) sum w z_j^2 (0: constant column, never used)
   std::vector<double> factors;    // v_j
   std::vector<index_t> unpenalized;  // usable j with v_j == 0, fitted without penalty
+  // The null model's largest |c_j| / v_j (lambda_max * alpha): the scale of the KKT certificate at
+  // lambda = 0, where least squares has no dual bound (set once the null model is known).
+  double kkt_scale = 0;
 
   const double* weights() const noexcept { return w.empty() ? nullptr : w.data(); }
   bool usable(index_t j) const noexcept { return lipschitz[j] > 0; }
@@ -73,11 +76,13 @@ struct DualPoint {
 };
 template <class V>
 DualPoint dual_objective(const Problem<V>& prob, double lambda, const double* c, double a1, double a2,
-                         const std::vector<index_t>* subset = nullptr);
+                         const std::vector<index_t>* subset = nullptr, const double* beta = nullptr);
 // The same dual from the coordinates' reduced terms (kernels::lasso_dual_terms over factors that are
 // zero for unusable features), for solvers whose correlations live on a device.
+// At lambda = 0 (least squares) there is no dual bound: the certificate is then the KKT residual,
+// terms.kkt relative to the null model's (kkt_scale), times the fit: value = a2/2 (1 - kkt / kkt_scale).
 DualPoint dual_from_terms(double lambda, double alpha, const kernels::LassoDualTerms& terms, double a1,
-                          double a2);
+                          double a2, double kkt_scale = 0);
 inline kernels::LassoDualArgs dual_args(double lambda, double alpha, bool positive) {
   return {lambda * alpha, lambda * (1 - alpha), positive};
 }
@@ -118,9 +123,9 @@ struct Solution {
 // The primal at an iterate (fit = (1/n) r^T W r, its penalty from `terms`) and its gap to the dual
 // built from the same terms, a1 and a2 (see dual_from_terms).
 inline void set_certificate(Solution& out, double lambda, double alpha, double fit,
-                            const kernels::LassoDualTerms& terms, double a1, double a2) {
+                            const kernels::LassoDualTerms& terms, double a1, double a2, double kkt_scale) {
   out.objective = 0.5 * fit + lambda * (alpha * terms.l1 + 0.5 * (1 - alpha) * terms.l2);
-  out.gap = out.objective - dual_from_terms(lambda, alpha, terms, a1, a2).value;
+  out.gap = out.objective - dual_from_terms(lambda, alpha, terms, a1, a2, kkt_scale).value;
 }
 
 double default_tol(bool single_precision) noexcept;

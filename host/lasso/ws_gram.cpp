@@ -180,7 +180,7 @@ class WorkingSetGramSolver final : public Solver {
     const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, k, grad_w_.data(), beta_w_.data(),
                                        factors_w_.data(), dual_args(lambda, prob_.alpha, prob_.positive));
     Solution s;
-    set_certificate(s, lambda, prob_.alpha, f.fit, terms, f.a1, f.fit);
+    set_certificate(s, lambda, prob_.alpha, f.fit, terms, f.a1, f.fit, prob_.kkt_scale);
     return s.gap;
   }
 

@@ -1,5 +1,6 @@
-// Readers and writers: Matrix Market, svmlight/libsvm, .npy, numeric CSV. Every malformed input is
-// refused with ParseError naming the file and the line; writers write a temporary file and rename it.
+// Readers and writers: Matrix Market, svmlight/libsvm, .npy, SciPy's sparse .npz, numeric CSV and
+// plain text. Every malformed input is refused with ParseError naming the file and the line; writers
+// write a temporary file and rename it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,11 +11,13 @@
 
 namespace shrink {
 
-enum class FileFormat { MatrixMarket, Svmlight, Npy, Csv };
+enum class FileFormat { MatrixMarket, Svmlight, Npy, Npz, Csv, Text };
 const char* to_string(FileFormat format) noexcept;
-// By extension: .mtx/.mm, .svm/.svmlight/.libsvm, .npy, .csv (case-insensitive). InvalidArgument
-// naming the path otherwise.
+// By extension: .mtx/.mm, .svm/.svmlight/.libsvm, .npy, .npz, .csv, .txt (case-insensitive).
+// InvalidArgument naming the path and the known extensions otherwise.
 FileFormat format_from_path(const std::string& path);
+// Whether the format stores a sparse matrix as sparse (.mtx, .svm, .npz) or writes every entry.
+bool is_sparse_format(FileFormat format) noexcept;
 
 // A matrix read from a file: sparse formats give CSR, dense formats a dense matrix.
 template <class V, class I = std::int32_t>
@@ -22,6 +25,8 @@ struct MatrixFile {
   bool is_dense = false;
   CsrMatrix<V, I> sparse;
   DenseMatrix<V> dense;
+  std::vector<std::string> column_names;  // a CSV header's names (empty otherwise)
+  bool dropped_index_column = false;      // a CSV's pandas index column was dropped
   index_t rows() const noexcept { return is_dense ? dense.rows() : sparse.rows(); }
   index_t cols() const noexcept { return is_dense ? dense.cols() : sparse.cols(); }
   CsrMatrix<V, I> take_csr();     // converts a dense matrix (keeping non-zeros)
@@ -29,7 +34,8 @@ struct MatrixFile {
 };
 
 struct ReadOptions {
-  int threads = 0;  // parallel parsing of large text files; 0: OpenMP's default
+  int threads = 0;         // parallel parsing of large text files; 0: OpenMP's default
+  char csv_delimiter = 0;  // CSV and text: 0 sniffs; ' ' means runs of blanks
 };
 
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
@@ -39,8 +45,10 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
 // with one value per line ('#' comments and blank lines skipped). Used for y, weights and grids.
 template <class V>
 DenseMatrix<V> read_columns(const std::string& path);
-// Writes by extension: sparse to .mtx (coordinate) or .svm (zero labels), dense to .mtx (array),
-// .npy or .csv; a sparse matrix written to a dense format is densified.
+// Writes by extension: sparse to .mtx (coordinate), .svm (zero labels) or .npz (CSR, as
+// scipy.sparse.save_npz); dense to .mtx (array), .npy, .csv (with column_names as the header when
+// given) or .txt (rows of blank-separated values; a column is one value per line). A sparse matrix
+// written to a dense format is densified, a dense one to a sparse format keeps its non-zeros.
 template <class V, class I>
 void write_matrix(const std::string& path, const MatrixFile<V, I>& matrix);
 
@@ -92,7 +100,8 @@ template <class V, class I>
 void write_svmlight(const std::string& path, const CsrMatrix<V, I>& features,
                     const std::vector<V>& labels);  // one-based indices
 
-// ---- .npy (versions 1-3; <f4, <f8 and big-endian; C or Fortran order; 1-D is a column) -------------
+// ---- .npy (versions 1-3; float32/64, integers and bool, either byte order; C or Fortran order; 1-D is a
+// column). Integers convert only where exact (|v| <= 2^24 for float, 2^53 for double). ----------------
 template <class V>
 DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name);
 template <class V>
@@ -100,14 +109,41 @@ DenseMatrix<V> read_npy(const std::string& path);
 template <class V>
 void write_npy(const std::string& path, DenseView<const V> a);  // version 1, keeps a's layout
 
-// ---- numeric CSV (comma separated; a non-numeric first line is a header) -----------------------------
+// ---- SciPy's sparse .npz (save_npz / load_npz: csr, csc or coo; stored or deflated) ------------------
+template <class V, class I = std::int32_t>
+CsrMatrix<V, I> read_npz(const std::string& path);
+template <class V, class I>
+void write_npz(const std::string& path, const CsrMatrix<V, I>& a);  // CSR, deflated, int32 indices when they fit
+
+// ---- numeric CSV ------------------------------------------------------------------------------------
+// As spreadsheets and pandas write it: the delimiter is sniffed from the first lines (comma,
+// semicolon, tab, or runs of spaces) unless given; quoted fields are read. The first line is a header
+// when it is a row of names (every non-empty field non-numeric), when its first field is empty and
+// the rows under it fill that column (pandas' index header), or when it is exactly 0, 1, ..., k-1
+// (pandas' default column names, k >= 2). A leading index column (pandas' unnamed first column of
+// integers) is dropped. In a data row an empty field is a missing value and NaN/Inf
+// are refused: each a ParseError naming the file, line and field.
+struct CsvOptions {
+  char delimiter = 0;       // 0: sniff; ' ' means runs of blanks
+  bool drop_index = true;   // drop a detected pandas index column
+};
+struct CsvInfo {
+  char delimiter = ',';
+  bool header = false;                 // the first line was taken as column names
+  bool dropped_index = false;          // a leading index column was dropped
+  std::vector<std::string> names;      // the kept columns' names (empty without a header)
+};
 template <class V>
-DenseMatrix<V> parse_csv(std::string_view text, const std::string& name,
-                         std::vector<std::string>* header = nullptr);
+DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {},
+                         CsvInfo* info = nullptr);
 template <class V>
-DenseMatrix<V> read_csv(const std::string& path, std::vector<std::string>* header = nullptr);
+DenseMatrix<V> read_csv(const std::string& path, const CsvOptions& options = {}, CsvInfo* info = nullptr);
 template <class V>
-void write_csv(const std::string& path, DenseView<const V> a);
+void write_csv(const std::string& path, DenseView<const V> a, const std::vector<std::string>& names = {});
+// Plain text: each row's values separated by one space, shortest round-trip form; a column is one
+// value per line (scores, y). Read back by read_matrix / read_columns.
+template <class V>
+void write_text(const std::string& path, DenseView<const V> a);
 
 // Whole file into memory (ParseError/IoError naming the path on failure).
 std::string read_file(const std::string& path);

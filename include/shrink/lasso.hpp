@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -160,5 +161,40 @@ LassoCv lasso_cv(const Context& ctx, const CscMatrix<V, I>& x, VectorView<const 
                  const LassoOptions& options = {}, const CrossValidationOptions& cv = {}) {
   return lasso_cv(ctx, x.view(), y, options, cv);
 }
+
+// ---- saved models ------------------------------------------------------------------------------------
+// A fitted path kept for prediction: the coefficients on the original scale (every solution, or the
+// ones chosen), the intercepts and lambdas, how it was fitted, the features' names and the CV choice.
+struct LassoModel {
+  index_t n_features = 0;
+  std::vector<std::string> feature_names;  // empty, or one per feature
+  double l1_ratio = 1;
+  bool fit_intercept = true, standardize = false, positive = false;
+  std::vector<double> lambdas, intercepts;
+  CscMatrix<double, std::int64_t> coefficients;  // p x L
+  std::int64_t index_min = -1, index_1se = -1;   // the CV choices (-1 without CV)
+
+  std::size_t size() const noexcept { return lambdas.size(); }
+  // The solution named by `which`: "min" or "1se" (a cross-validated model), "last", or an index
+  // ("#3"). InvalidArgument naming the choices otherwise.
+  std::size_t solution(std::string_view which) const;
+  // Coefficients and intercept at `lambda`: a solution's own, or the linear interpolation between the
+  // two solutions around it (as glmnet's predict does); outside the path, the nearest end.
+  std::vector<double> coefficients_at_lambda(double lambda, double& intercept) const;
+};
+
+// The model of a fit; `keep` lists the solutions to keep (empty: all), and a cross-validation's
+// choices are carried when given.
+LassoModel make_lasso_model(const LassoFit& fit, const LassoOptions& options, const LassoCv* cv = nullptr,
+                            std::vector<std::string> feature_names = {}, const std::vector<std::size_t>& keep = {});
+// A versioned, checksummed little-endian file written to a temporary file and renamed; loading
+// refuses a bad magic, version, size or checksum with the file's name.
+void save_lasso_model(const std::string& path, const LassoModel& model);
+LassoModel load_lasso_model(const std::string& path);
+// X b + b0 for coefficients b (p values) and intercept b0, X dense or CSR on the host.
+template <class V>
+std::vector<double> lasso_predict(DenseView<const V> x, const std::vector<double>& coef, double intercept);
+template <class V, class I>
+std::vector<double> lasso_predict(const CsrView<V, I>& x, const std::vector<double>& coef, double intercept);
 
 }  // namespace shrink

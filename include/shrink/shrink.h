@@ -55,8 +55,8 @@ typedef enum shrink_status {
 
 /* A static string naming the status ("success", "invalid argument", ...); never NULL. */
 SHRINK_C_API const char* shrink_status_string(shrink_status_t status);
-/* The message of the last failed call on this thread ("" when none); valid until the thread's next
- * failing call. */
+/* The message of this thread's last call when it failed ("" after a success); valid until the
+ * thread's next call. */
 SHRINK_C_API const char* shrink_last_error_message(void);
 
 SHRINK_C_API void shrink_get_version(int* major, int* minor, int* patch);

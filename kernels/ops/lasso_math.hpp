@@ -14,6 +14,7 @@ struct LassoDualTerms {
   double l2 = 0;         // sum v_j beta_j^2
   double excess = 0;     // sum max(c'_j - l1_scale v_j, 0)^2 / (2 l2_scale v_j): the smooth conjugates at theta = 1
   double penalized = 0;  // how many coordinates counted
+  double kkt = 0;        // max KKT violation / v_j at beta: the certificate when lambda = 0 (least squares)
 };
 
 struct LassoDualArgs {
@@ -31,6 +32,11 @@ SHRINK_HD void accumulate_dual_terms(LassoDualTerms& t, double c, double beta, d
   if (ratio > t.max_ratio) t.max_ratio = ratio;
   t.l1 += v * magnitude(beta);
   t.l2 += v * beta * beta;
+  // Optimality of coordinate j: c_j = l1 v sign(beta_j) + l2 v beta_j where beta_j != 0, and c'_j <= l1 v
+  // where it is 0.
+  const double violation = beta != 0 ? magnitude(c - copy_sign(a.l1_scale * v, beta) - a.l2_scale * v * beta)
+                                     : positive_part(cp - a.l1_scale * v);
+  if (violation / v > t.kkt) t.kkt = violation / v;
   if (a.l2_scale > 0) {
     const double e = positive_part(cp - a.l1_scale * v);
     t.excess += e * e / (2 * a.l2_scale * v);
@@ -44,6 +50,7 @@ SHRINK_HD LassoDualTerms combine_dual_terms(const LassoDualTerms& x, const Lasso
   t.l2 = x.l2 + y.l2;
   t.excess = x.excess + y.excess;
   t.penalized = x.penalized + y.penalized;
+  t.kkt = y.kkt > x.kkt ? y.kkt : x.kkt;
   return t;
 }
 
