@@ -32,6 +32,16 @@ install_missing() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The Python packages the tests load outputs with (NumPy, SciPy, pandas), from PyPI when missing;
+# the check that needs them skips without them.
+python_deps() {
+  command -v python3 >/dev/null 2>&1 || return 0
+  python3 -c "import numpy, scipy, pandas" 2>/dev/null && return 0
+  python3 -m pip install --quiet numpy scipy pandas 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages numpy scipy pandas 2>/dev/null ||
+    echo "shrink: note: could not install numpy, scipy and pandas; the output-loading test will skip" >&2
+}
+
 # nvcc lives outside PATH in the default toolkit install.
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
@@ -48,6 +58,7 @@ case "${1:-demo}" in
     ;;
   test)
     install_missing
+    python_deps
     cmake --workflow --preset default
     ;;
   *) echo "usage: $0 [demo|test|deps|ci-deps]" >&2; exit 1 ;;

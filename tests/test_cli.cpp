@@ -23,8 +23,8 @@ struct Result {
   std::string out;
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = shrink::test::cli_path() + " " + args + " 2>/dev/null";
+// Runs a shell command line and collects its stdout and exit code.
+Result run_shell(const std::string& cmd) {
   Result r{-1, {}};
   FILE* pipe = ::popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -35,6 +35,9 @@ Result run(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// The program with `args`: its stdout (stderr dropped) and exit code.
+Result run(const std::string& args) { return run_shell(shrink::test::cli_path() + " " + args + " 2>/dev/null"); }
 
 const std::string kData = shrink::test::data_dir();
 
@@ -261,8 +264,8 @@ TEST(Cli, LassoExitCodes) {
   const std::string base = "lasso " + f.x + " ";
   EXPECT_EQ(run(base + f.file("short.txt", "1\n2\n3\n")).code, 2);                  // length
   EXPECT_EQ(run(base + f.file("nan.txt", "1\nnan\n")).code, 2);                     // NaN in y
-  EXPECT_EQ(run(base + f.y + " --lambda -1").code, 2);                               // negative lambda
-  EXPECT_EQ(run(base + f.y + " --l1-ratio 1.5").code, 2);
+  EXPECT_EQ(run(base + f.y + " --lambda -1").code, 1);  // a bad option value: usage (README's table)                               // negative lambda
+  EXPECT_EQ(run(base + f.y + " --l1-ratio 1.5").code, 1);
   EXPECT_EQ(run(base + f.y + " --lambdas-file " + f.file("empty.txt", "# none\n")).code, 2);
   std::string w_neg, w_zero, v_neg;
   for (int i = 0; i < 40; ++i) {
@@ -399,11 +402,11 @@ TEST(Cli, DistillReportsStudentAndBaseline) {
 
 TEST(Cli, PruneAndDistillExitCodes) {
   const auto f = nn_files();
-  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 1.5").code, 2);
-  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity -0.1").code, 2);
-  EXPECT_EQ(run("prune " + f.w + " --block 4y4 --sparsity 0.5").code, 2);
-  EXPECT_EQ(run("prune " + f.w + " --block 0x4 --sparsity 0.5").code, 2);
-  EXPECT_EQ(run("prune " + f.w + " --block 65x4 --sparsity 0.5").code, 2);
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 1.5").code, 1);  // bad option values: usage
+  EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity -0.1").code, 1);
+  EXPECT_EQ(run("prune " + f.w + " --block 4y4 --sparsity 0.5").code, 1);  // bad option values: usage
+  EXPECT_EQ(run("prune " + f.w + " --block 0x4 --sparsity 0.5").code, 1);
+  EXPECT_EQ(run("prune " + f.w + " --block 65x4 --sparsity 0.5").code, 1);
   EXPECT_EQ(run("prune " + f.w + " --block 4x4 --sparsity 0.5 --norm l7").code, 1);  // a bad option value: usage
   EXPECT_EQ(run("prune " + f.file("nan.csv", "1,2\n3,nan\n") + " --block 1x1 --sparsity 0.5").code, 2);
   EXPECT_EQ(run("prune " + f.w + " --sparsity 0.5").code, 1);  // --block missing
@@ -411,7 +414,7 @@ TEST(Cli, PruneAndDistillExitCodes) {
   EXPECT_EQ(run(base + "--teacher " + f.w2 + " --inputs " + f.x + " --steps 2").code, 2);  // 12 inputs wanted, 16 given
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.file("xi.csv", "1,2\n3,inf\n") + " --steps 2").code, 2);
   EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 2 --schedule linear").code, 1);  // usage
-  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 0").code, 2);
+  EXPECT_EQ(run(base + "--teacher " + f.w + " --inputs " + f.x + " --steps 0").code, 1);
 }
 
 namespace {
@@ -482,13 +485,13 @@ TEST(Cli, SaeExitCodes) {
   const auto f = nn_files();
   const std::string model = (f.dir / "m2.sae").string(), out = (f.dir / "o.txt").string();
   const std::string train = "sae train " + f.x + " --out " + model + " --backend cpu --epochs 1 ";
-  EXPECT_EQ(run(train + "--activation topk --latents 8 --k 9").code, 2);  // k > latents
-  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 1.5").code, 2);
-  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 0").code, 2);
+  EXPECT_EQ(run(train + "--activation topk --latents 8 --k 9").code, 1);  // k > latents: usage
+  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 1.5").code, 1);
+  EXPECT_EQ(run(train + "--activation sigmoid-kl --rho 0").code, 1);
   EXPECT_EQ(run("sae train " + f.file("nan.csv", "1,2\n3,nan\n") + " --out " + model).code, 2);
   EXPECT_EQ(run("sae train " + f.file("empty.csv", "") + " --out " + model).code, 2);
   EXPECT_EQ(run(train + "--noise 0.1 --mask 0.1").code, 1);  // exclusive options
-  EXPECT_EQ(run(train + "--adam-betas 0.9,1.0").code, 2);    // beta2 must be < 1
+  EXPECT_EQ(run(train + "--adam-betas 0.9,1.0").code, 1);    // beta2 must be < 1
   ASSERT_EQ(run(train + "--latents 8").code, 0);
   EXPECT_EQ(run("sae score --model " + model + " " + f.w2 + " --out " + out).code, 2);  // 12 features, not 16
   EXPECT_EQ(run("sae score --model " + f.x + " " + f.x + " --out " + out).code, 2);   // not a checkpoint
@@ -499,3 +502,226 @@ TEST(Cli, SaeExitCodes) {
 }
 
 }  // namespace
+
+// ---- files as users write them, outputs by extension, honest exits (issue 21) ------------------------
+namespace {
+
+// The exit code and stderr (stdout dropped).
+Result run_stderr(const std::string& args, const std::string& env = {}) {
+  return run_shell(env + " " + shrink::test::cli_path() + " " + args + " 2>&1 >/dev/null");
+}
+
+}  // namespace
+
+// --out follows its extension for every command: .npy loads as an array, .csv and .txt as text,
+// .npz as scipy.sparse's file, .mtx as Matrix Market; an unknown one is refused (exit 1) before any
+// input is read, and a folder that does not exist (exit 2) before any work.
+TEST(CliFiles, OutputsFollowTheirExtension) {
+  const auto f = lasso_files();
+  for (const char* ext : {".npy", ".csv", ".txt", ".npz", ".mtx"}) {
+    SCOPED_TRACE(ext);
+    const std::string out = (f.dir / (std::string("coef") + ext)).string();
+    ASSERT_EQ(run("lasso " + f.x + " " + f.y + " --n-lambdas 5 --out " + out).code, 0);
+    const auto back = shrink::read_matrix<double, std::int64_t>(out).take_dense();
+    EXPECT_EQ(back.rows(), 6);  // p x L
+    EXPECT_EQ(back.cols(), 5);
+    if (std::string(ext) == ".npy") EXPECT_EQ(shrink::read_file(out).rfind("\x93NUMPY", 0), 0u);
+  }
+  // Batched, pruned and distilled outputs too.
+  const std::string yy = f.file("yy.csv", [] {
+    std::string s;
+    for (int i = 0; i < 40; ++i) s += std::to_string(std::sin(i * 0.3)) + "," + std::to_string(std::cos(i * 0.2)) + "\n";
+    return s;
+  }());
+  ASSERT_EQ(run("lasso " + f.x + " " + yy + " --lambda-ratio 0.2 --out " + (f.dir / "b.npy").string()).code, 0);
+  EXPECT_EQ(shrink::read_npy<double>((f.dir / "b.npy").string()).cols(), 2);
+  const auto nn = nn_files();
+  ASSERT_EQ(run("prune " + nn.w + " --block 4x4 --sparsity 0.5 --out " + (nn.dir / "wp.npy").string()).code, 0);
+  EXPECT_EQ(shrink::read_npy<double>((nn.dir / "wp.npy").string()).rows(), 12);
+  // Refused before the input is read (the input here does not even exist).
+  EXPECT_EQ(run("lasso /nonexistent/x.csv y.txt --out coef.xyz").code, 1);
+  EXPECT_EQ(run("prune /nonexistent/w.csv --block 2x2 --sparsity 0.5 --out w.doc").code, 1);
+  auto r = run_stderr("lasso " + f.x + " " + f.y + " --out /nonexistent/folder/coef.npy");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("/nonexistent/folder"), std::string::npos) << r.out;
+  EXPECT_EQ(run("sae train " + nn.x + " --out /nonexistent/m.sae").code, 2);
+}
+
+// A dense file made from sparse data is announced before it is written (the threshold lowered here).
+TEST(CliFiles, BigDenseFilesFromSparseDataAreAnnounced) {
+  const auto f = lasso_files();
+  const std::string sparse = f.file("s.mtx", "%%MatrixMarket matrix coordinate real general\n300 200 2\n1 1 1.0\n300 200 2.0\n");
+  auto r = run_stderr("convert " + sparse + " " + (f.dir / "s.npy").string(), "SHRINK_DENSE_WARNING_BYTES=100000");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("warning"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("non-zeros"), std::string::npos) << r.out;
+  r = run_stderr("convert " + sparse + " " + (f.dir / "s.npz").string(), "SHRINK_DENSE_WARNING_BYTES=100000");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.find("warning"), std::string::npos) << r.out;  // .npz stays sparse
+}
+
+// pandas' CSVs: the index column is dropped (with a note), the header's names name the features in
+// the output, a Series as y is one problem, and a missing value in the first row is refused.
+TEST(CliFiles, PandasCsvsAndFeatureNames) {
+  const auto f = lasso_files();
+  std::string x = ",age,bmi,bp\n", y = ",target\n";
+  for (int i = 0; i < 40; ++i) {
+    const double a = std::sin(i * 0.7), b = std::cos(i * 1.3), c = std::sin(i * 0.11 + 2);
+    x += std::to_string(i) + "," + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + "\n";
+    y += std::to_string(i) + "," + std::to_string(3 * a - 2 * c + 0.01 * std::cos(i * 3.1)) + "\n";
+  }
+  const std::string xp = f.file("px.csv", x), yp = f.file("py.csv", y);
+  auto r = run("lasso " + xp + " " + yp + " --n-lambdas 20 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n_features"], 3);  // the index column is not a feature
+  EXPECT_EQ(j["feature_names"], (std::vector<std::string>{"age", "bmi", "bp"}));
+  const auto& chosen = j["selected"]["features"];
+  ASSERT_GE(chosen.size(), 2u);
+  EXPECT_EQ(chosen[0]["name"], "age");  // the largest |coefficient| first
+  auto e = run_stderr("lasso " + xp + " " + yp + " --n-lambdas 5");
+  EXPECT_NE(e.out.find("dropped the first column"), std::string::npos) << e.out;
+  r = run("lasso " + xp + " " + yp + " --n-lambdas 5");
+  EXPECT_NE(r.out.find("age"), std::string::npos) << r.out;  // named in the human output
+  // A missing value in the first data row is an error with its line, not a header.
+  e = run_stderr("lasso " + f.file("miss.csv", "1,,3\n4,5,6\n") + " " + f.file("y2.txt", "1\n2\n"));
+  EXPECT_EQ(e.code, 2);
+  EXPECT_NE(e.out.find(":1:"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("missing value"), std::string::npos) << e.out;
+  // Semicolons are sniffed; integer .npy files are read.
+  std::string semi;
+  for (int i = 0; i < 40; ++i) semi += std::to_string(i % 7) + ";" + std::to_string((i * 3) % 5) + "\n";
+  EXPECT_EQ(run("lasso " + f.file("semi.csv", semi) + " " + f.y + " --n-lambdas 3").code, 0);
+}
+
+// lambda = 0 is least squares: it converges (exit 0) with its KKT certificate.
+TEST(CliFiles, LeastSquaresConverges) {
+  const auto f = lasso_files();
+  auto r = run("lasso " + f.x + " " + f.y + " --lambda 0 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["converged"][0].get<bool>());
+  EXPECT_LT(j["iterations"][0].get<int>(), 100000);
+}
+
+// A saved model predicts what the fit says: X b + b0 at the chosen solution; --select writes one
+// column; a model without CV refuses min; features must match by name.
+TEST(CliFiles, SavedModelsPredict) {
+  const auto f = lasso_files();
+  const std::string model = (f.dir / "m.lasso").string(), pred = (f.dir / "p.txt").string();
+  const std::string coef = (f.dir / "c.mtx").string();
+  auto r = run("lasso " + f.x + " " + f.y + " --n-lambdas 15 --cv 4 --json --save-model " + model + " --select min --out " + coef);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto b = shrink::read_matrix<double, std::int64_t>(coef).take_dense();
+  ASSERT_EQ(b.cols(), 1);  // the selected column only
+  ASSERT_EQ(run("predict " + model + " " + f.x + " --out " + pred).code, 0);
+  const auto p = shrink::read_columns<double>(pred);
+  const auto x = shrink::read_csv<double>(f.x);
+  const std::size_t pick = j["index_min"].get<std::size_t>();
+  const double b0 = j["intercepts"][pick].get<double>();
+  ASSERT_EQ(p.rows(), 40);
+  for (shrink::index_t i = 0; i < 40; ++i) {
+    double want = b0;
+    for (shrink::index_t c = 0; c < 6; ++c) want += x(i, c) * b(c, 0);
+    EXPECT_NEAR(p(i, 0), want, 1e-12 * (1 + std::fabs(want))) << i;
+  }
+  // A path without CV: "last" by default; min is a usage error; a lambda value interpolates.
+  ASSERT_EQ(run("lasso " + f.x + " " + f.y + " --n-lambdas 10 --save-model " + model).code, 0);
+  EXPECT_EQ(run("predict " + model + " " + f.x + " --lambda min").code, 1);
+  EXPECT_EQ(run("predict " + model + " " + f.x + " --lambda 0.01 --out " + pred).code, 0);
+  EXPECT_EQ(run("predict " + model + " " + f.file("x3.csv", "1,2,3\n4,5,6\n")).code, 2);  // 3 columns, not 6
+  EXPECT_EQ(run("lasso " + f.x + " " + f.y + " --select min").code, 1);                  // min needs --cv
+  std::string bytes = shrink::read_file(model);
+  bytes[bytes.size() / 2] ^= 1;
+  EXPECT_EQ(run("predict " + f.file("bad.lasso", bytes) + " " + f.x).code, 2);  // checksum
+}
+
+// distill --out writes each layer's weights and its trained bias: the files alone reproduce the
+// reported student error.
+TEST(CliFiles, DistilledStudentFilesReproduceItsError) {
+  const auto f = nn_files();
+  const std::string out = (f.dir / "student.mtx").string();
+  auto r = run("distill --teacher " + f.w + " --inputs " + f.x + " --block 4x4 --sparsity 0.5 --steps 200 --precision f64 "
+               "--backend cpu --json --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto w = shrink::read_matrix<double, std::int64_t>(out).take_dense();
+  const auto bias = shrink::read_columns<double>((f.dir / "student.bias.mtx").string());
+  const auto teacher = shrink::read_csv<double>(f.w);
+  const auto x = shrink::read_csv<double>(f.x);
+  ASSERT_EQ(w.rows(), 12);
+  ASSERT_EQ(bias.rows(), 12);
+  double err = 0, ref = 0;
+  for (shrink::index_t i = 0; i < x.rows(); ++i)
+    for (shrink::index_t o = 0; o < 12; ++o) {
+      double s = bias(o, 0), t = 0;
+      for (shrink::index_t c = 0; c < 16; ++c) {
+        s += w(o, c) * x(i, c);
+        t += teacher(o, c) * x(i, c);
+      }
+      err += (s - t) * (s - t);
+      ref += t * t;
+    }
+  EXPECT_NEAR(std::sqrt(err / ref), j["student_relative_error"].get<double>(), 1e-6);
+}
+
+// A diverged SAE exits 4 with no model (unless --keep-diverged); conflicting options are refused;
+// a resume that would change the model is refused; the log has a line per epoch.
+TEST(CliFiles, SaeHonestExits) {
+  const auto f = nn_files();
+  const std::string model = (f.dir / "d.sae").string(), log = (f.dir / "log.jsonl").string();
+  fs::remove(model);
+  auto r = run_stderr("sae train " + f.x + " --out " + model + " --backend cpu --epochs 3 --lr 1e30");
+  EXPECT_EQ(r.code, 4) << r.out;
+  EXPECT_NE(r.out.find("diverged"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(model));
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --backend cpu --epochs 3 --lr 1e30 --keep-diverged").code, 4);
+  EXPECT_TRUE(fs::exists(model));
+  const std::string base = "sae train " + f.x + " --out " + model + " --backend cpu ";
+  EXPECT_EQ(run(base + "--epochs 2 --steps 5").code, 1);
+  EXPECT_EQ(run(base + "--k 5").code, 1);  // --k with relu-l1
+  EXPECT_EQ(run(base + "--activation topk --l1 0.1").code, 1);
+  ASSERT_EQ(run(base + "--epochs 3 --latents 8 --log " + log).code, 0);
+  std::ifstream in(log);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) lines += !line.empty();
+  EXPECT_EQ(lines, 3);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --latents 12").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --activation topk").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --epochs 1").code, 0);
+}
+
+// The README's exit-code table, walked: bad option values (1) and bad files (2) on every command.
+TEST(CliFiles, ExitCodeTable) {
+  const auto f = lasso_files();
+  const auto nn = nn_files();
+  const std::string lasso = "lasso " + f.x + " " + f.y + " ";
+  const std::vector<std::pair<std::string, int>> table = {
+      {lasso + "--l1-ratio 2", 1},
+      {lasso + "--lambda -0.1", 1},
+      {lasso + "--tol -1", 1},
+      {lasso + "--n-lambdas 0", 1},
+      {lasso + "--cv 1", 1},
+      {lasso + "--solver newton", 1},
+      {lasso + "--select best", 1},
+      {lasso + "--out c.doc", 1},
+      {lasso + "--delimiter x", 1},
+      {"prune " + nn.w + " --block 4x4 --sparsity 1.5", 1},
+      {"prune " + nn.w + " --block 4x4 --sparsity 0.5 --norm l7", 1},
+      {"distill --teacher " + nn.w + " --inputs " + nn.x + " --block 4x4 --sparsity 0.5 --lr -1", 1},
+      {"sae train " + nn.x + " --out m.sae --lr -1", 1},
+      {"sae train " + nn.x + " --out m.sae --batch 0", 1},
+      {"sae train " + nn.x + " --out m.sae --mask 1.5", 1},
+      {"spmv " + kData + "/golden/general.mtx --repeat 0", 1},
+      {"spmv " + kData + "/golden/general.mtx --out y.xyz", 1},
+      {"convert " + kData + "/golden/general.mtx out.xyz", 1},
+      {"predict", 1},
+      {"lasso /nonexistent/x.csv " + f.y, 2},
+      {"lasso " + f.file("nanx.csv", "1,2\n3,nan\n") + " " + f.file("y22.txt", "1\n2\n"), 2},
+      {"spmv " + kData + "/malformed/nan_value.mtx", 2},
+      {"convert " + kData + "/malformed/too_few.mtx " + (f.dir / "o.mtx").string(), 2},
+      {"sae score --model " + f.x + " " + nn.x + " --out " + (f.dir / "s.txt").string(), 2},
+  };
+  for (const auto& [command, code] : table) EXPECT_EQ(run(command).code, code) << command;
+}

@@ -1104,3 +1104,69 @@ TEST(Lasso, CudaSolverAgreesWithCpu) {
 
 }  // namespace
 }  // namespace shrink
+
+namespace shrink {
+namespace {
+
+// A saved model holds what the fit held (bit for bit), picks its solutions by name, interpolates
+// between lambdas, predicts X b + b0, and refuses a corrupt file.
+TEST(LassoModels, SaveLoadSelectInterpolatePredict) {
+  const Context ctx = make_context(Backend::Cpu);
+  const auto d = random_problem(60, 9, 41);
+  LassoOptions o;
+  o.n_lambdas = 12;
+  const auto cv = lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, {3, 2});
+  std::vector<std::string> names;
+  for (int j = 0; j < 9; ++j) names.push_back("f" + std::to_string(j));
+  const auto model = make_lasso_model(cv.path, o, &cv, names);
+  const std::string path = test::unique_temp_path("m.lasso");
+  save_lasso_model(path, model);
+  const auto back = load_lasso_model(path);
+  EXPECT_EQ(back.feature_names, names);
+  EXPECT_EQ(back.lambdas, cv.path.lambdas);
+  EXPECT_EQ(back.intercepts, cv.path.intercepts);
+  EXPECT_EQ(back.solution("min"), cv.index_min);
+  EXPECT_EQ(back.solution("1se"), cv.index_1se);
+  EXPECT_EQ(back.solution("last"), 11u);
+  EXPECT_EQ(back.solution("#3"), 3u);
+  EXPECT_THROW((void)back.solution("best"), InvalidArgument);
+  for (std::size_t l = 0; l < back.size(); ++l) {
+    double b0 = 0;
+    EXPECT_EQ(back.coefficients_at_lambda(back.lambdas[l], b0), cv.path.coefficients_at(l)) << l;
+    EXPECT_EQ(b0, cv.path.intercepts[l]);
+  }
+  // Halfway between two lambdas: halfway between their solutions.
+  double b0 = 0;
+  const auto mid = back.coefficients_at_lambda(0.5 * (back.lambdas[4] + back.lambdas[5]), b0);
+  const auto a4 = cv.path.coefficients_at(4), a5 = cv.path.coefficients_at(5);
+  for (int j = 0; j < 9; ++j) EXPECT_NEAR(mid[j], 0.5 * (a4[j] + a5[j]), 1e-12);
+  EXPECT_NEAR(b0, 0.5 * (cv.path.intercepts[4] + cv.path.intercepts[5]), 1e-12);
+  // Predictions: dense and CSR X give X b + b0.
+  const auto b = cv.path.coefficients_at(cv.index_min);
+  const auto pd = lasso_predict<double>(d.x.view(), b, cv.path.intercepts[cv.index_min]);
+  const auto pc = lasso_predict(dense_to_csr<double, std::int32_t>(d.x.view()).view(), b, cv.path.intercepts[cv.index_min]);
+  for (index_t i = 0; i < 60; ++i) {
+    double want = cv.path.intercepts[cv.index_min];
+    for (index_t j = 0; j < 9; ++j) want += d.x(i, j) * b[j];
+    EXPECT_NEAR(pd[i], want, 1e-12 * (1 + std::fabs(want)));
+    EXPECT_NEAR(pc[i], want, 1e-12 * (1 + std::fabs(want)));
+  }
+  // One kept solution; a model without CV has no min.
+  const auto one = make_lasso_model(cv.path, o, nullptr, {}, {7});
+  EXPECT_EQ(one.size(), 1u);
+  EXPECT_THROW((void)one.solution("min"), InvalidArgument);
+  // Corruption is refused with the file's name.
+  std::string bytes = read_file(path);
+  bytes[bytes.size() / 3] ^= 4;
+  write_file_atomic(path, bytes);
+  try {
+    (void)load_lasso_model(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace shrink

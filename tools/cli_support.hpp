@@ -58,10 +58,29 @@ inline Context make_context(const std::string& backend, int threads) {
   return Context(options);
 }
 
+// --delimiter's value as the readers take it (0: sniff).
+inline char delimiter_of(const std::string& flag) {
+  if (flag == "tab") return '\t';
+  if (flag == "space") return ' ';
+  return flag.empty() ? '\0' : flag[0];
+}
+
+// Any supported matrix file, with a note on stderr when a CSV's pandas index column was dropped.
+template <class V, class I>
+MatrixFile<V, I> read_input(const std::string& path, const std::string& delimiter) {
+  ReadOptions o;
+  o.csv_delimiter = delimiter_of(delimiter);
+  auto m = read_matrix<V, I>(path, o);
+  if (m.dropped_index_column)
+    std::fprintf(stderr, "shrink: note: %s: dropped the first column, an unnamed index (as pandas writes it)\n",
+                 path.c_str());
+  return m;
+}
+
 // Any supported matrix file as a dense host matrix.
 template <class V>
-DenseMatrix<V> read_dense(const std::string& path) {
-  auto dense = read_matrix<double, std::int64_t>(path).take_dense();
+DenseMatrix<V> read_dense(const std::string& path, const std::string& delimiter = {}) {
+  auto dense = read_input<double, std::int64_t>(path, delimiter).take_dense();
   if constexpr (std::is_same_v<V, double>) return dense;
   else return cast<V>(dense);
 }

@@ -1,4 +1,5 @@
 #include "tools/commands.hpp"
+#include "tools/output.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -51,7 +52,7 @@ double spmv_bytes(const CsrMatrix<V, I>& a, bool transpose) {
 }
 
 template <class V, class I>
-int spmv_with(const SpmvArgs& args, const Context& ctx, CsrMatrix<V, I> host_a) {
+int spmv_with(const SpmvArgs& args, const Output& out, const Context& ctx, CsrMatrix<V, I> host_a) {
   const index_t x_len = args.transpose ? host_a.rows() : host_a.cols();
   const index_t y_len = args.transpose ? host_a.cols() : host_a.rows();
   std::vector<V> x(static_cast<std::size_t>(x_len), V(1));
@@ -85,20 +86,8 @@ int spmv_with(const SpmvArgs& args, const Context& ctx, CsrMatrix<V, I> host_a) 
   const double t = median(times);
   const double gbs = spmv_bytes(host_a, args.transpose) / t / 1e9;
 
-  const bool y_to_stdout = args.out == "-";
-  if (!args.out.empty()) {
-    MatrixFile<V, I> y;
-    y.is_dense = true;
-    y.dense = DenseMatrix<V>(y_len, 1, Layout::ColMajor);
-    const auto yh = yd.to_vector(ctx);
-    std::copy(yh.begin(), yh.end(), y.dense.data());
-    if (y_to_stdout) {
-      std::cout << "%%MatrixMarket matrix array real general\n" << y_len << " 1\n";
-      for (V v : yh) std::cout << v << "\n";
-    } else {
-      write_matrix(args.out, y);
-    }
-  }
+  const bool y_to_stdout = out.to_stdout();
+  if (!out.empty()) out.write_vector(yd.to_vector(ctx));
   std::ostream& summary = y_to_stdout ? std::cerr : std::cout;
   if (args.json) {
     json j = {{"rows", host_a.rows()},
@@ -129,36 +118,38 @@ int spmv_with(const SpmvArgs& args, const Context& ctx, CsrMatrix<V, I> host_a) 
 }
 
 template <class V>
-int spmv_typed(const SpmvArgs& args) {
+int spmv_typed(const SpmvArgs& args, const Output& out) {
   const Context ctx = make_context(args.backend, args.threads);
   auto a = read_matrix<V, std::int64_t>(args.matrix).take_csr();
   const auto limit = static_cast<index_t>(std::numeric_limits<std::int32_t>::max());
   if (a.nnz() <= limit && a.rows() <= limit && a.cols() <= limit)
-    return spmv_with<V, std::int32_t>(args, ctx, cast<V, std::int32_t>(a));
-  return spmv_with<V, std::int64_t>(args, ctx, std::move(a));
+    return spmv_with<V, std::int32_t>(args, out, ctx, cast<V, std::int32_t>(a));
+  return spmv_with<V, std::int64_t>(args, out, ctx, std::move(a));
 }
 
 }  // namespace
 
 int run_spmv(const SpmvArgs& args) {
-  if (args.json && args.out == "-")
-    throw InvalidArgument("--out - and --json both want stdout; choose one");
-  return args.precision == "f32" ? spmv_typed<float>(args) : spmv_typed<double>(args);
+  if (args.json && args.out == "-") throw UsageError("--out - and --json both want stdout; choose one");
+  const Output out(args.out, "--out", OutputKind::Vector);
+  return args.precision == "f32" ? spmv_typed<float>(args, out) : spmv_typed<double>(args, out);
 }
 
 // ---- convert ---------------------------------------------------------------------------------------
 namespace {
 template <class V>
 int convert_typed(const ConvertArgs& args) {
-  const FileFormat in = format_from_path(args.in), out = format_from_path(args.out);
+  const Output target(args.out, "OUT");
+  if (target.to_stdout()) throw UsageError("OUT: convert writes a file, not stdout");
+  const FileFormat in = format_from_path(args.in), out = target.format();
   MatrixFile<V, std::int64_t> m;
   if (in == FileFormat::Svmlight && out == FileFormat::Svmlight) {
     auto data = read_svmlight<V, std::int64_t>(args.in);  // keep the labels
     write_svmlight(args.out, data.features, data.labels);
     m.sparse = std::move(data.features);
   } else {
-    m = read_matrix<V, std::int64_t>(args.in);
-    write_matrix(args.out, m);
+    m = read_input<V, std::int64_t>(args.in, args.delimiter);
+    target.write(m);
   }
   const index_t nnz = m.is_dense ? m.rows() * m.cols() : m.sparse.nnz();
   if (args.json) {
@@ -258,6 +249,78 @@ int run_demo(const DemoArgs& args) {
     worst_gap = std::max(worst_gap, cv.path.duality_gap[l] / cv.path.objective[l]);
   const bool lasso_ok = cv.path.all_converged() && cv.fold_fits_not_converged == 0;
 
+  // A batch: 2000 responses on one dense design, each at 0.1 of its own lambda_max.
+  std::cerr << "shrink demo: 2000 Lasso problems at once on a 300 x 100 design...\n";
+  const index_t bn = 300, bp = 100, bk = 2000;
+  DenseMatrix<V> bx(bn, bp, Layout::ColMajor), by(bn, bk, Layout::ColMajor);
+  const auto bnoise = generate_vector<V>(bn * (bp + bk), 21);
+  for (index_t i = 0; i < bn; ++i)
+    for (index_t j = 0; j < bp; ++j) bx(i, j) = bnoise[i * bp + j];
+  for (index_t b = 0; b < bk; ++b)
+    for (index_t i = 0; i < bn; ++i)
+      by(i, b) = bx(i, b % bp) - V(0.5) * bx(i, (3 * b + 1) % bp) + V(0.1) * bnoise[bn * bp + b * bn + i];
+  BatchLassoOptions bopts;
+  bopts.lambda_ratio = 0.1;
+  Timer batch_timer(ctx);
+  batch_timer.start();
+  const auto batch = lasso_batch<V>(ctx, bx.view(), by.view(), bopts);
+  const double t_batch = batch_timer.stop_seconds();
+  double batch_gap = 0;
+  for (std::size_t b = 0; b < batch.size(); ++b) batch_gap = std::max(batch_gap, batch.duality_gap[b] / batch.objective[b]);
+  const bool batch_ok = batch.all_converged();
+
+  // Block pruning and distillation: a 128 x 256 teacher layer to 16x16 blocks at 75% sparsity.
+  std::cerr << "shrink demo: distilling a 128 x 256 layer into 16x16 blocks at 75% sparsity...\n";
+  DenseLayer<float> teacher{DenseMatrix<float>(128, 256), std::vector<float>(128, 0.1f)};
+  const auto tw = generate_vector<float>(128 * 256, 31);
+  // A quarter of its 16x16 blocks carry the signal, the rest small weights: what pruning should find.
+  for (index_t i = 0; i < 128; ++i)
+    for (index_t j = 0; j < 256; ++j)
+      teacher.weights(i, j) = tw[i * 256 + j] * (((i / 16) * 7 + (j / 16) * 3) % 4 == 0 ? 1.0f : 0.05f);
+  DenseMatrix<float> dx(2048, 256);
+  const auto dxv = generate_vector<float>(2048 * 256, 32);
+  std::copy(dxv.data(), dxv.data() + dxv.size(), dx.data());
+  DistillOptions dopts;
+  dopts.block = {16, 16};
+  dopts.sparsity = 0.75;
+  dopts.steps = 300;
+  std::vector<DenseLayer<float>> teachers;
+  teachers.push_back(std::move(teacher));
+  const auto student = distill<float, std::int32_t>(ctx, teachers, dx.view(), dopts);
+
+  // A TopK sparse autoencoder trained and scored: anomalies (shifted samples) score higher.
+  std::cerr << "shrink demo: training a TopK sparse autoencoder (64 -> 128, k = 8)...\n";
+  const index_t sn = 4000, sd = 64;
+  DenseMatrix<float> sx(sn, sd), anomalies(200, sd);
+  const auto sv = generate_vector<float>(sn * sd + 200 * sd + sn * 4, 41);
+  for (index_t i = 0; i < sn; ++i)  // four latent factors and a little noise
+    for (index_t j = 0; j < sd; ++j)
+      sx(i, j) = sv[sn * sd + 200 * sd + i * 4 + j % 4] * (1.0f + 0.02f * j) + 0.05f * sv[i * sd + j];
+  for (index_t i = 0; i < 200; ++i)
+    for (index_t j = 0; j < sd; ++j) anomalies(i, j) = sv[sn * sd + i * sd + j];
+  SaeConfig sconfig;
+  sconfig.inputs = sd;
+  sconfig.latents = 128;
+  sconfig.activation = SaeActivation::TopK;
+  sconfig.k = 8;
+  SparseAutoencoder<float> sae(ctx, sconfig, 1);
+  SaeTrainOptions sopts;
+  sopts.epochs = 20;
+  SaeTrainState sstate;
+  const auto dtrain = sx.copy_to(ctx, ctx.memory_space());
+  const auto sres = sae_train<float>(ctx, sae, DenseView<const float>(dtrain.view()), sopts, sstate);
+  const auto danom = anomalies.copy_to(ctx, ctx.memory_space());
+  Array<float> normal_scores(ctx, 200, ctx.memory_space()), anomaly_scores(ctx, 200, ctx.memory_space());
+  sae.reconstruction_errors(DenseView<const float>(dtrain.data(), 200, sd, sd, Layout::RowMajor, ctx.memory_space()),
+                            normal_scores.view());
+  sae.reconstruction_errors(DenseView<const float>(danom.view()), anomaly_scores.view());
+  const auto ns = normal_scores.to_vector(ctx), as = anomaly_scores.to_vector(ctx);
+  // AUC: the chance that an anomaly outscores a normal sample.
+  double wins = 0;
+  for (const float a_ : as)
+    for (const float n_ : ns) wins += a_ > n_ ? 1.0 : (a_ == n_ ? 0.5 : 0.0);
+  const double auc = wins / (static_cast<double>(as.size()) * static_cast<double>(ns.size()));
+
   const double bytes = spmv_bytes(a, false);  // square: the same for A^T x
   const double prox_bytes = 3.0 * m * sizeof(V);
   if (args.json) {
@@ -274,7 +337,15 @@ int run_demo(const DemoArgs& args) {
                                     {"folds", 5}, {"time_s", t_lasso}, {"solver", to_string(cv.path.solver)},
                                     {"lambda_1se", cv.lambda_1se}, {"nnz_at_lambda_1se", cv.path.nnz[cv.index_1se]},
                                     {"true_features_found", recovered}, {"true_features", 25},
-                                    {"worst_relative_gap", worst_gap}, {"all_converged", lasso_ok}}}}
+                                    {"worst_relative_gap", worst_gap}, {"all_converged", lasso_ok}}},
+                      {"lasso_batch", {{"problems", bk}, {"rows", bn}, {"cols", bp}, {"time_s", t_batch},
+                                       {"problems_per_s", bk / t_batch}, {"worst_relative_gap", batch_gap},
+                                       {"all_converged", batch_ok}}},
+                      {"distill", {{"block", "16x16"}, {"block_sparsity", student.block_sparsity},
+                                   {"student_relative_error", student.student_relative_error},
+                                   {"one_shot_relative_error", student.one_shot_relative_error}}},
+                      {"sae", {{"fvu", sres.metrics.fvu}, {"l0", sres.metrics.l0},
+                               {"dead_fraction", sres.metrics.dead_fraction}, {"anomaly_auc", auc}}}}
                      .dump(2)
               << "\n";
   } else {
@@ -290,9 +361,15 @@ int run_demo(const DemoArgs& args) {
               << to_string(cv.path.solver) << ": " << t_lasso << " s; lambda_1se keeps " << cv.path.nnz[cv.index_1se]
               << " features, " << recovered << " of the 25 true ones; worst relative duality gap " << worst_gap
               << (lasso_ok ? "" : " (NOT all converged)") << "\n"
-              << "  (Batched fits, pruning and SAE training join this demo as they land.)\n";
+              << "  batched Lasso, " << bk << " problems on " << bn << " x " << bp << ": " << t_batch << " s ("
+              << bk / t_batch << " problems/s); worst relative duality gap " << batch_gap
+              << (batch_ok ? "" : " (NOT all converged)") << "\n"
+              << "  distillation into 16x16 blocks at " << student.block_sparsity << " block sparsity: student output error "
+              << student.student_relative_error << " vs one-shot pruning " << student.one_shot_relative_error << "\n"
+              << "  TopK SAE 64 -> 128 (k = 8), 20 epochs: FVU " << sres.metrics.fvu << ", " << sres.metrics.dead_fraction
+              << " dead; anomaly AUC " << auc << "\n";
   }
-  if (!lasso_ok) return kNotConverged;
+  if (!lasso_ok || !batch_ok) return kNotConverged;
   return rel_err < 1e-10 && rel_err_t < 1e-10 ? kOk : kResource;
 }
 

@@ -19,7 +19,7 @@ struct SpmvArgs {
   int threads = 0;  // CPU threads; 0: OpenMP's default
 };
 struct ConvertArgs {
-  std::string in, out, precision = "f64";
+  std::string in, out, precision = "f64", delimiter;
   bool json = false;
 };
 struct DemoArgs {
@@ -38,7 +38,13 @@ struct LassoArgs {
   int cv = 0;  // folds; 0: no cross-validation
   CrossValidationOptions cv_options;
   int threads = 0;
+  std::string delimiter, select, save_model;
   bool histogram = false, json = false;
+};
+
+struct PredictArgs {
+  std::string model, x, lambda, out, delimiter;
+  bool json = false;
 };
 
 struct PruneArgs {
@@ -61,13 +67,14 @@ struct SaeTrainArgs {
   SaeTrainOptions train;
   std::vector<double> adam_betas{train.adam.beta1, train.adam.beta2};
   std::optional<double> noise, mask;
-  std::string backend = "auto", precision = "f32";
-  bool json = false;
+  std::string backend = "auto", precision = "f32", delimiter;
+  bool json = false, keep_diverged = false;
+  bool activation_given = false, latents_given = false, normalize_given = false;  // for --resume's check
   int bins = 0, threads = 0;
 };
 struct SaeApplyArgs {
   std::string action;  // encode, reconstruct or score
-  std::string model, data, out, backend = "auto";
+  std::string model, data, out, backend = "auto", delimiter;
   int threads = 0;
   bool json = false;
 };
@@ -80,6 +87,7 @@ int run_spmv(const SpmvArgs& args);
 int run_convert(const ConvertArgs& args);
 int run_demo(const DemoArgs& args);
 int run_lasso(const LassoArgs& args);
+int run_predict(const PredictArgs& args);
 int run_prune(const PruneArgs& args);
 int run_distill(const DistillArgs& args);
 int run_sae_train(const SaeTrainArgs& args);

@@ -1,13 +1,18 @@
-// `shrink lasso`: read X and y, fit the path (and cross-validate), print or write the results.
+// `shrink lasso` (read X and y, fit the path, cross-validate, print, write the coefficients and the
+// model) and `shrink predict` (a saved model on new X).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
 #include "tools/commands.hpp"
+#include "tools/output.hpp"
 
 using nlohmann::json;
 
@@ -37,17 +42,30 @@ struct Design {
   std::vector<double> labels;  // svmlight only
 };
 
-Design read_design(const std::string& path) {
+Design read_design(const std::string& path, const std::string& delimiter) {
   Design d;
   if (format_from_path(path) == FileFormat::Svmlight) {
     auto s = read_svmlight<double, std::int64_t>(path);
     d.file.sparse = std::move(s.features);
     d.labels = std::move(s.labels);
   } else {
-    d.file = read_matrix<double, std::int64_t>(path);
+    d.file = read_input<double, std::int64_t>(path, delimiter);
   }
   d.dense = d.file.is_dense;
   return d;
+}
+
+// Y as columns: a known extension through the readers (the CSV rules, a note for a dropped index),
+// anything else one value per line.
+DenseMatrix<double> read_response(const std::string& path, const std::string& delimiter) {
+  bool known = true;
+  try {
+    known = format_from_path(path) != FileFormat::Svmlight;
+  } catch (const InvalidArgument&) {
+    known = false;
+  }
+  if (!known) return read_columns<double>(path);
+  return read_input<double, std::int64_t>(path, delimiter).take_dense();
 }
 
 template <class V>
@@ -80,8 +98,41 @@ std::vector<bool> converged_flags(const std::vector<FitStatus>& status) {
   return out;
 }
 
+std::string feature_name(const std::vector<std::string>& names, index_t j) {
+  return j < static_cast<index_t>(names.size()) && !names[j].empty() ? names[j] : "x" + std::to_string(j);
+}
+
+// The non-zero coefficients of solution l, largest magnitude first.
+std::vector<std::pair<index_t, double>> selected_features(const LassoFit& fit, std::size_t l) {
+  std::vector<std::pair<index_t, double>> out;
+  const auto& t = fit.coefficients.transposed();
+  for (auto k = t.row_ptr().data()[l]; k < t.row_ptr().data()[l + 1]; ++k)
+    out.emplace_back(t.col_idx().data()[k], t.values().data()[k]);
+  std::stable_sort(out.begin(), out.end(), [](auto& a, auto& b) { return std::fabs(a.second) > std::fabs(b.second); });
+  return out;
+}
+
+// p x L (or the one selected column, p x 1) as CSR for the writer.
+CsrMatrix<double, std::int64_t> coefficient_matrix(const LassoFit& fit, const std::vector<std::size_t>& keep) {
+  const auto& t = fit.coefficients.transposed();  // L x p CSR
+  std::vector<std::int64_t> ptr{0}, cols;
+  std::vector<double> vals;
+  for (const std::size_t l : keep) {
+    for (auto k = t.row_ptr().data()[l]; k < t.row_ptr().data()[l + 1]; ++k) {
+      cols.push_back(t.col_idx().data()[k]);
+      vals.push_back(t.values().data()[k]);
+    }
+    ptr.push_back(static_cast<std::int64_t>(cols.size()));
+  }
+  const auto kept = CsrMatrix<double, std::int64_t>::adopt(static_cast<index_t>(keep.size()), fit.n_features,
+                                                           Array<std::int64_t>::from_vector(ptr),
+                                                           Array<std::int64_t>::from_vector(cols),
+                                                           Array<double>::from_vector(vals));
+  return transpose(kept);  // p x |keep|
+}
+
 // k independent problems on the columns of Y (batch_lasso.hpp): one line or JSON entry per problem.
-int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat) {
+int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMatrix<double>& ymat) {
   const index_t n = d.file.rows(), p = d.file.cols(), k = ymat.cols();
   if (ymat.rows() != n)
     throw DimensionMismatch(args.y + ": Y has " + std::to_string(ymat.rows()) + " rows but X (" + args.x + ") has " +
@@ -95,6 +146,8 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
   if (!args.sample_weights.empty()) return refuse("--sample-weights");
   if (args.options.solver != LassoSolver::Auto) return refuse(std::string("--solver ") + to_string(args.options.solver));
   if (args.histogram) return refuse("--histogram");
+  if (!args.select.empty()) return refuse("--select");
+  if (!args.save_model.empty()) return refuse("--save-model");
   BatchLassoOptions o;
   static_cast<LassoCoreOptions&>(o) = args.options;
   if (args.lambda) o.lambda = *args.lambda;
@@ -104,6 +157,8 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
     return report_failure(args.json, kUsage, "usage", "a batched fit needs --lambda L, --lambda-ratio R or "
                           "--lambdas-file F (one lambda per column of Y)");
   }
+  if (args.lambda && *args.lambda == 0)
+    throw UsageError("--lambda 0 for a batch: the batched solver fits lambda > 0 (fit least squares with one Y column)");
   if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
 
   const Context ctx = make_context(args.backend, args.threads);
@@ -123,7 +178,7 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
       return lasso_batch(ctx, cast<V, std::int64_t>(d.file.sparse), y, o);
     }
   };
-  BatchLassoResult r;
+  LassoFit r;
   if (args.precision == "f32") {
     const auto y32 = cast<float>(ymat);
     r = fit(DenseView<const float>(y32.view()));
@@ -132,8 +187,11 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
   }
   const double seconds = timer.stop_seconds();
 
-  if (!args.out.empty()) write_matrix_market(args.out, csc_to_csr(r.coefficients));
+  std::vector<std::size_t> all(r.size());
+  for (std::size_t b = 0; b < all.size(); ++b) all[b] = b;
+  if (!out.empty()) out.write_sparse(coefficient_matrix(r, all));
   const double rate = seconds > 0 ? static_cast<double>(k) / seconds : 0.0;
+  std::ostream& text = out.to_stdout() ? std::cerr : std::cout;
   if (args.json) {
     json j;
     j["n_samples"] = n;
@@ -154,17 +212,16 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
     j["backend"] = to_string(ctx.backend());
     j["device"] = ctx.device_name();
     j["precision"] = args.precision;
-    if (!args.out.empty()) j["out"] = args.out;
-    std::cout << j.dump(2) << "\n";
+    if (!out.empty()) j["out"] = out.path();
+    text << j.dump(2) << "\n";
   } else {
-    std::cout << "# lasso batch: n=" << n << " p=" << p << " problems=" << k << " backend=" << to_string(ctx.backend())
-              << " precision=" << args.precision << " time_s=" << seconds << " problems_per_s=" << rate << "\n";
-    std::cout << "# problem lambda lambda_max nnz intercept objective duality_gap iterations status\n";
-    std::cout << std::setprecision(10);
+    text << "# lasso batch: n=" << n << " p=" << p << " problems=" << k << " backend=" << to_string(ctx.backend())
+         << " precision=" << args.precision << " time_s=" << seconds << " problems_per_s=" << rate << "\n";
+    text << "# problem lambda lambda_max nnz intercept objective duality_gap iterations status\n";
+    text << std::setprecision(10);
     for (std::size_t b = 0; b < r.size(); ++b)
-      std::cout << b << " " << r.lambdas[b] << " " << r.lambda_max[b] << " " << r.nnz[b] << " " << r.intercepts[b]
-                << " " << r.objective[b] << " " << r.duality_gap[b] << " " << r.iterations[b] << " "
-                << to_string(r.status[b]) << "\n";
+      text << b << " " << r.lambdas[b] << " " << r.lambda_max[b] << " " << r.nnz[b] << " " << r.intercepts[b] << " "
+           << r.objective[b] << " " << r.duality_gap[b] << " " << r.iterations[b] << " " << to_string(r.status[b]) << "\n";
   }
   if (r.n_not_converged() > 0) {
     std::cerr << "shrink: warning: " << r.n_not_converged() << " of " << k << " problem(s) stopped at --max-iter "
@@ -177,35 +234,43 @@ int run_batch(const LassoArgs& args, Design& d, const DenseMatrix<double>& ymat)
 }  // namespace
 
 int run_lasso(const LassoArgs& args) {
-  Design d = read_design(args.x);
+  // The outputs first: a bad extension or folder is found before any work.
+  const Output out(args.out, "--out");
+  check_writable(args.save_model, "--save-model");
+  if ((args.select == "min" || args.select == "1se") && args.cv == 0)
+    throw UsageError("--select " + args.select + " needs --cv K (it picks a cross-validated lambda)");
+  if (!args.select.empty() && args.select != "min" && args.select != "1se" && args.select != "last" &&
+      args.select.front() != '#')
+    throw UsageError("--select " + args.select + ": expected min, 1se, last or #INDEX");
+
+  Design d = read_design(args.x, args.delimiter);
   const index_t n = d.file.rows(), p = d.file.cols();
   std::vector<double> y;
   if (!args.y.empty()) {
-    const auto m = read_columns<double>(args.y);
-    if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, d, m);
+    const auto m = read_response(args.y, args.delimiter);
+    if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, out, d, m);
     y.assign(m.data(), m.data() + m.rows() * m.cols());
     if (static_cast<index_t>(y.size()) != n)
-      throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" +
-                              args.x + ") has " + std::to_string(n) + " rows");
+      throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" + args.x + ") has " +
+                              std::to_string(n) + " rows" +
+                              (static_cast<index_t>(y.size()) == n + 1 ? " (is its first line a header?)" : ""));
   } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
     y = d.labels;
   } else {
-    return report_failure(args.json, kUsage, "usage", "Y is required unless X is an svmlight file (whose labels are y)");
+    throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
   }
 
   if (args.lambda_ratio) {  // svmlight labels as the one response
     DenseMatrix<double> m(n, 1, Layout::ColMajor);
     std::copy(y.begin(), y.end(), m.data());
-    return run_batch(args, d, m);
+    return run_batch(args, out, d, m);
   }
 
   LassoOptions o = args.options;
   if (args.lambda) o.lambdas = {*args.lambda};
   if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
-  if (!args.penalty_factors.empty())
-    o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
-  if (!args.sample_weights.empty())
-    o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
+  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
+  if (!args.sample_weights.empty()) o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
 
   const Context ctx = make_context(args.backend, args.threads);
 
@@ -228,14 +293,23 @@ int run_lasso(const LassoArgs& args) {
   else result = with_precision<double>(d, y, fit);
   const double seconds = timer.stop_seconds();
   const LassoPath& path = result.path;
+  const auto& names = d.file.column_names;
 
-  if (!args.out.empty()) {
-    // p x L coordinate file: column l holds the coefficients for lambda l.
-    const auto csr = csc_to_csr(path.coefficients);
-    write_matrix_market(args.out, csr);
+  // The solution the outputs are about: --select, else the CV minimum, else the last.
+  LassoModel model = make_lasso_model(path, o, args.cv > 0 ? &result : nullptr, names);
+  const std::size_t pick = args.select.empty() ? model.solution(args.cv > 0 ? "min" : "last") : model.solution(args.select);
+  std::vector<std::size_t> keep;
+  if (!args.select.empty()) keep = {pick};
+  else
+    for (std::size_t l = 0; l < path.size(); ++l) keep.push_back(l);
+  if (!out.empty()) out.write_sparse(coefficient_matrix(path, keep));
+  if (!args.save_model.empty()) {
+    if (args.select.empty()) save_lasso_model(args.save_model, model);
+    else save_lasso_model(args.save_model, make_lasso_model(path, o, args.cv > 0 ? &result : nullptr, names, keep));
   }
+  const auto chosen = selected_features(path, pick);
 
-  const std::size_t pick = args.cv > 0 ? result.index_min : path.size() - 1;
+  std::ostream& text = out.to_stdout() ? std::cerr : std::cout;
   if (args.json) {
     json j;
     j["n_samples"] = n;
@@ -258,6 +332,10 @@ int run_lasso(const LassoArgs& args) {
     j["device"] = ctx.device_name();
     j["solver"] = to_string(path.solver);
     j["precision"] = args.precision;
+    if (!names.empty()) j["feature_names"] = names;
+    json features = json::array();
+    for (const auto& [jf, b] : chosen) features.push_back({{"index", jf}, {"name", feature_name(names, jf)}, {"coefficient", b}});
+    j["selected"] = {{"index", pick}, {"lambda", path.lambdas[pick]}, {"intercept", path.intercepts[pick]}, {"features", features}};
     if (args.cv > 0) {
       j["cv_folds"] = args.cv;
       j["cv_mean"] = result.cv_mean;
@@ -272,27 +350,33 @@ int run_lasso(const LassoArgs& args) {
       j["histogram"] = histogram_json(coefficient_histogram(path, pick));
       j["histogram"]["lambda_index"] = pick;
     }
-    if (!args.out.empty()) j["out"] = args.out;
-    std::cout << j.dump(2) << "\n";
+    if (!out.empty()) j["out"] = out.path();
+    if (!args.save_model.empty()) j["model"] = args.save_model;
+    text << j.dump(2) << "\n";
   } else {
-    std::cout << "# lasso: n=" << n << " p=" << p << " solver=" << to_string(path.solver)
-              << " backend=" << to_string(ctx.backend()) << " precision=" << args.precision
-              << " time_s=" << seconds << "\n";
-    std::cout << "# index lambda nnz sparsity objective duality_gap iterations status\n";
-    std::cout << std::setprecision(10);
+    text << "# lasso: n=" << n << " p=" << p << " solver=" << to_string(path.solver) << " backend=" << to_string(ctx.backend())
+         << " precision=" << args.precision << " time_s=" << seconds << "\n";
+    text << "# index lambda nnz sparsity intercept objective duality_gap iterations status\n";
+    text << std::setprecision(10);
     for (std::size_t l = 0; l < path.size(); ++l)
-      std::cout << l << " " << path.lambdas[l] << " " << path.nnz[l] << " " << path.sparsity_ratio(l) << " "
-                << path.objective[l] << " " << path.duality_gap[l] << " " << path.iterations[l] << " "
-                << to_string(path.status[l]) << "\n";
+      text << l << " " << path.lambdas[l] << " " << path.nnz[l] << " " << path.sparsity_ratio(l) << " " << path.intercepts[l]
+           << " " << path.objective[l] << " " << path.duality_gap[l] << " " << path.iterations[l] << " "
+           << to_string(path.status[l]) << "\n";
     if (args.cv > 0)
-      std::cout << "# cv: lambda_min=" << result.lambda_min << " (index " << result.index_min
-                << ", mse " << result.cv_mean[result.index_min] << ") lambda_1se=" << result.lambda_1se
-                << " (index " << result.index_1se << ")\n";
+      text << "# cv: lambda_min=" << result.lambda_min << " (index " << result.index_min << ", mse "
+           << result.cv_mean[result.index_min] << ") lambda_1se=" << result.lambda_1se << " (index " << result.index_1se << ")\n";
+    text << "# selected (index " << pick << ", lambda " << path.lambdas[pick] << ", intercept " << path.intercepts[pick]
+         << "): " << chosen.size() << " feature(s)";
+    const std::size_t shown = std::min<std::size_t>(chosen.size(), 30);
+    for (std::size_t k = 0; k < shown; ++k)
+      text << (k ? ", " : ": ") << feature_name(names, chosen[k].first) << " " << chosen[k].second;
+    if (shown < chosen.size()) text << ", ... (" << chosen.size() - shown << " more in --json)";
+    text << "\n";
     if (args.histogram) {
       const auto h = coefficient_histogram(path, pick);
-      std::cout << "# |coefficient| histogram at lambda index " << pick << "\n";
+      text << "# |coefficient| histogram at lambda index " << pick << "\n";
       for (std::size_t k = 0; k < h.counts.size(); ++k)
-        std::cout << "[" << h.edges[k] << ", " << h.edges[k + 1] << ") " << h.counts[k] << "\n";
+        text << "[" << h.edges[k] << ", " << h.edges[k + 1] << ") " << h.counts[k] << "\n";
     }
   }
   const std::size_t bad = path.n_not_converged() + result.fold_fits_not_converged;
@@ -300,6 +384,60 @@ int run_lasso(const LassoArgs& args) {
     std::cerr << "shrink: warning: " << bad << " fit(s) stopped at --max-iter " << o.max_iter
               << " before reaching the relative duality gap " << path.tol << "\n";
     return kNotConverged;
+  }
+  return kOk;
+}
+
+int run_predict(const PredictArgs& args) {
+  const Output out(args.out, "--out", OutputKind::Vector);
+  const LassoModel model = load_lasso_model(args.model);
+  auto x = read_input<double, std::int64_t>(args.x, args.delimiter);
+  if (x.cols() != model.n_features)
+    throw DimensionMismatch(args.x + ": X has " + std::to_string(x.cols()) + " columns but the model (" + args.model + ") has " +
+                            std::to_string(model.n_features) + " features");
+  if (!x.column_names.empty() && !model.feature_names.empty() && x.column_names != model.feature_names)
+    throw DimensionMismatch(args.x + ": its columns are not the model's features in the same order (first difference: " +
+                            [&] {
+                              for (std::size_t j = 0; j < x.column_names.size(); ++j)
+                                if (x.column_names[j] != model.feature_names[j])
+                                  return "'" + x.column_names[j] + "' where the model has '" + model.feature_names[j] + "'";
+                              return std::string();
+                            }() + ")");
+  // The solution: a name or an index, else a lambda value.
+  std::string which = args.lambda.empty() ? (model.index_min >= 0 ? "min" : "last") : args.lambda;
+  std::vector<double> coef;
+  double intercept = 0, lambda = 0;
+  if (which == "min" || which == "1se" || which == "last" || which.front() == '#') {
+    std::size_t l = 0;
+    try {
+      l = model.solution(which);
+    } catch (const InvalidArgument& e) {
+      throw UsageError(std::string("--lambda: ") + e.what());
+    }
+    lambda = model.lambdas[l];
+    coef = model.coefficients_at_lambda(lambda, intercept);
+  } else {
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(which.data(), which.data() + which.size(), value);
+    if (ec != std::errc() || ptr != which.data() + which.size() || !(value >= 0) || !std::isfinite(value))
+      throw UsageError("--lambda " + which + ": expected min, 1se, last, #INDEX or a lambda value >= 0");
+    lambda = value;
+    coef = model.coefficients_at_lambda(lambda, intercept);
+  }
+  const auto pred = x.is_dense ? lasso_predict<double>(x.dense.view(), coef, intercept)
+                               : lasso_predict(x.sparse.view(), coef, intercept);
+  if (out.empty()) {
+    std::cout << std::setprecision(17);
+    if (!args.json)
+      for (const double v : pred) std::cout << v << "\n";
+  } else {
+    out.write_vector(pred);
+  }
+  if (args.json) {
+    json j = {{"model", args.model}, {"samples", x.rows()}, {"lambda", lambda}, {"intercept", intercept}};
+    if (out.empty()) j["predictions"] = pred;
+    else j["out"] = out.path();
+    (out.to_stdout() ? std::cerr : std::cout) << j.dump(2) << "\n";
   }
   return kOk;
 }

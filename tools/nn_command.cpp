@@ -8,6 +8,7 @@
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
 #include "tools/commands.hpp"
+#include "tools/output.hpp"
 
 using nlohmann::json;
 
@@ -41,11 +42,12 @@ std::string layer_path(const std::string& out, std::size_t l, std::size_t layers
 
 int run_prune(const PruneArgs& args) {
   const auto t0 = std::chrono::steady_clock::now();
+  const Output out(args.out, "--out");
   PruneOptions o = args.options;
-  o.block = parse_block_shape(args.block);
+  o.block = block_option(args.block, "--block");
   const auto w = read_dense<double>(args.weights);
   const auto pruned = prune_blocks<double, std::int64_t>(w.view(), o);
-  if (!args.out.empty()) write_matrix_market(args.out, bsr_to_csr(pruned.weights));
+  if (!out.empty()) out.write_sparse(bsr_to_csr(pruned.weights));
   const auto& r = pruned.report;
   if (args.json) {
     json j = report_json(r);
@@ -55,9 +57,9 @@ int run_prune(const PruneArgs& args) {
     j["norm"] = to_string(o.norm);
     j["time_s"] = seconds_since(t0);
     if (!args.out.empty()) j["out"] = args.out;
-    std::cout << j.dump(2) << "\n";
+    (out.to_stdout() ? std::cerr : std::cout) << j.dump(2) << "\n";
   } else {
-    std::cout << std::setprecision(6) << "W " << w.rows() << " x " << w.cols() << ", blocks " << block_text(o.block)
+    (out.to_stdout() ? std::cerr : std::cout) << std::setprecision(6) << "W " << w.rows() << " x " << w.cols() << ", blocks " << block_text(o.block)
               << " (" << to_string(o.norm) << ")\n"
               << "blocks kept " << r.blocks_kept << " / " << r.blocks_total << "\n"
               << "block sparsity " << r.block_sparsity << " (target " << r.target_sparsity << ")\n"
@@ -71,23 +73,28 @@ namespace {
 
 template <class V>
 int distill_in(const DistillArgs& args) {
+  const Output out(args.out, "--out");
+  if (out.to_stdout()) throw UsageError("--out: the student's layers and biases are files, not stdout");
   std::vector<DenseLayer<V>> teacher;
   for (const auto& path : args.teacher) teacher.push_back({read_dense<V>(path), {}});
   const auto inputs = read_dense<V>(args.inputs);
   const Context ctx = make_context(args.backend, args.threads);
 
   DistillOptions o = args.options;
-  o.block = parse_block_shape(args.block);
+  o.block = block_option(args.block, "--block");
   Progress bar("distill", static_cast<long>(o.steps));
   o.progress = [&](std::int64_t step, double, double) {
     if (step % 16 == 0 || step == o.steps) bar.update(static_cast<long>(step));
   };
   const auto r = distill<V, std::int64_t>(ctx, teacher, inputs.view(), o);
+  // Each layer's kept blocks and its trained bias, so that the files alone reproduce the student.
   std::vector<std::string> written;
-  if (!args.out.empty())
+  if (!out.empty())
     for (std::size_t l = 0; l < r.weights.size(); ++l) {
       written.push_back(layer_path(args.out, l, r.weights.size()));
-      write_matrix_market(written.back(), bsr_to_csr(r.weights[l]));
+      Output(written.back(), "--out").write_sparse(bsr_to_csr(r.weights[l]));
+      written.push_back(with_tag(written.back(), "bias"));
+      Output(written.back(), "--out", OutputKind::Vector).write_vector(r.biases[l]);
     }
   if (args.json) {
     json j;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
 #include "tools/commands.hpp"
+#include "tools/output.hpp"
 
 using nlohmann::json;
 
@@ -20,8 +22,8 @@ namespace {
 
 // The samples of a data file, checked against the model's width.
 template <class V>
-DenseMatrix<V> read_samples(const std::string& path, index_t inputs) {
-  auto x = read_dense<V>(path);
+DenseMatrix<V> read_samples(const std::string& path, index_t inputs, const std::string& delimiter = {}) {
+  auto x = read_dense<V>(path, delimiter);
   if (x.rows() == 0) throw InvalidArgument(path + ": the data file holds no samples");
   for (index_t i = 0; i < x.rows(); ++i)
     for (index_t j = 0; j < x.cols(); ++j)
@@ -72,31 +74,61 @@ json config_json(const SaeConfig& c, const Normalizer& n) {
 SaeConfig config_from(const SaeTrainArgs& a, index_t inputs) {
   SaeConfig c = a.config;
   c.inputs = inputs;
-  if (c.latents < 0) throw InvalidArgument("--latents must be >= 1, got " + std::to_string(c.latents));
   if (c.latents == 0) c.latents = inputs;
-  if (!a.block.empty()) {
-    c.block_sparse = true;
-    c.block = parse_block_shape(a.block);
+  // The options together (k <= latents, a block that fits, ...): a bad combination is a usage error.
+  try {
+    if (!a.block.empty()) {
+      c.block_sparse = true;
+      c.block = parse_block_shape(a.block);
+    }
+    c.validate();
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());
   }
-  c.validate();
   return c;
+}
+
+// Training that went wrong: a loss or metric that is not finite, every latent dead, or
+// reconstructions far worse than the data's mean (FVU > 4: an under-trained model sits near 1, a
+// diverged one in the tens or hundreds). Empty when it did not.
+std::string divergence(const SaeTrainResult& r, const SaeMetrics& m) {
+  for (const double l : r.epoch_loss)
+    if (!std::isfinite(l)) return "the training loss became " + std::to_string(l);
+  if (!std::isfinite(m.mse) || !std::isfinite(m.fvu)) return "the reconstruction error is not finite";
+  if (m.dead_fraction >= 1.0) return "every latent is dead (none fires on the data)";
+  if (m.fvu > 4.0)
+    return "the reconstructions are far worse than the data's mean (FVU " + std::to_string(m.fvu) + " > 4)";
+  return {};
 }
 
 template <class V>
 int train_in(const SaeTrainArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
+  check_writable(a.out, "--out");
+  check_writable(a.log, "--log");
   const Context ctx = make_context(a.backend, a.threads);
   std::optional<SparseAutoencoder<V>> model;
   SaeTrainState state;
   DenseMatrix<V> x;
   if (!a.resume.empty()) {
     auto loaded = load_sae<V>(ctx, a.resume);
-    x = read_samples<V>(a.data, loaded.model.config().inputs);
+    // A resumed model keeps its shape: options that would change it are refused, not ignored.
+    const SaeConfig& have = loaded.model.config();
+    if (a.latents_given && a.config.latents != 0 && a.config.latents != have.latents)
+      throw UsageError("--latents " + std::to_string(a.config.latents) + " with --resume: " + a.resume + " has " +
+                       std::to_string(have.latents) + " latents");
+    if (a.activation_given && a.config.activation != have.activation)
+      throw UsageError(std::string("--activation ") + to_string(a.config.activation) + " with --resume: " + a.resume +
+                       " is " + to_string(have.activation));
+    if (a.normalize_given && parse_normalization(a.normalize) != loaded.model.normalizer().kind)
+      throw UsageError("--normalize " + a.normalize + " with --resume: " + a.resume + " normalizes with " +
+                       to_string(loaded.model.normalizer().kind));
+    x = read_samples<V>(a.data, have.inputs, a.delimiter);
     loaded.model.normalizer().apply(x.view());
     model.emplace(std::move(loaded.model));
     state = loaded.state;
   } else {
-    x = read_samples<V>(a.data, 0);
+    x = read_samples<V>(a.data, 0, a.delimiter);
     const SaeConfig config = config_from(a, x.cols());
     Normalizer normalizer = Normalizer::fit<V>(parse_normalization(a.normalize), x.view());
     normalizer.apply(x.view());
@@ -116,13 +148,20 @@ int train_in(const SaeTrainArgs& a) {
   if (a.noise) o.corruption = {CorruptionKind::Gaussian, *a.noise};
   if (a.mask) o.corruption = {CorruptionKind::Mask, *a.mask};
   o.epoch_metrics = !a.log.empty();
-  std::ostringstream log;
+  // The log is written as training goes, a line per epoch, flushed, so it can be followed.
+  std::ofstream log;
+  if (!a.log.empty()) {
+    log.open(a.log, std::ios::trunc);
+    if (!log) throw IoError(a.log + " (--log): cannot open for writing");
+  }
   o.on_epoch = [&](const SaeEpochLog& e) {
     if (a.log.empty()) return;
     json line = {{"epoch", e.epoch}, {"step", e.step}, {"loss", e.loss}, {"block_sparsity", e.block_sparsity},
                  {"time_s", e.time_s}};
     line["metrics"] = metrics_json(e.metrics, false);
     log << line.dump() << "\n";
+    log.flush();
+    if (!log) throw IoError(a.log + " (--log): write failed");
   };
   const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(o.lbfgs_iterations)
                    : o.steps > 0 ? static_cast<long>(o.steps)
@@ -133,11 +172,14 @@ int train_in(const SaeTrainArgs& a) {
   };
   const SaeTrainResult r = sae_train<V>(ctx, *model, x.view(), o, state);
   SaeMetrics m = r.metrics;
-  if (a.bins > 0) m = sae_metrics<V>(ctx, *model, x.view(), a.bins);
-  save_sae(a.out, *model, state);
-  if (!a.log.empty()) write_file_atomic(a.log, log.str());
+  if (a.bins > 0 && std::isfinite(m.mse)) m = sae_metrics<V>(ctx, *model, x.view(), a.bins);
+  const std::string diverged = divergence(r, m);
+  const bool write_model = diverged.empty() || a.keep_diverged;
+  if (write_model) save_sae(a.out, *model, state);
   if (a.json) {
     json j = metrics_json(m, a.bins > 0);
+    if (!diverged.empty()) j["diverged"] = diverged;
+    j["model_written"] = write_model;
     j["model"] = config_json(model->config(), model->normalizer());
     j["epochs"] = r.epochs;
     j["epochs_total"] = state.epochs_done;
@@ -159,8 +201,15 @@ int train_in(const SaeTrainArgs& a) {
               << r.epochs << (o.optimizer == SaeOptimizer::Lbfgs ? " L-BFGS run" : " epochs") << " in " << r.time_s
               << " s on " << ctx.device_name() << "\n"
               << "mse " << m.mse << ", fvu " << m.fvu << ", l0 " << m.l0 << ", mean activation " << m.mean_activation
-              << ", dead " << m.dead_fraction << ", sparsity " << m.sparsity_ratio << "\n"
-              << "model written to " << a.out << "\n";
+              << ", dead " << m.dead_fraction << ", sparsity " << m.sparsity_ratio << "\n";
+    if (write_model) std::cout << "model written to " << a.out << "\n";
+  }
+  if (!diverged.empty()) {
+    std::cerr << "shrink: error: training diverged: " << diverged
+              << (write_model ? "; the model was written anyway (--keep-diverged)"
+                              : "; no model written (--keep-diverged writes it; a smaller --lr usually helps)")
+              << "\n";
+    return kNotConverged;
   }
   return kOk;
 }
@@ -168,11 +217,12 @@ int train_in(const SaeTrainArgs& a) {
 template <class V>
 int apply_in(const SaeApplyArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
+  const Output target(a.out, "--out", a.action == "score" ? OutputKind::Vector : OutputKind::Matrix);
   const Context ctx = make_context(a.backend, a.threads);
   auto loaded = load_sae<V>(ctx, a.model);
   SparseAutoencoder<V>& model = loaded.model;
   const index_t d = model.config().inputs, m = model.config().latents;
-  auto x = read_samples<V>(a.data, d);
+  auto x = read_samples<V>(a.data, d, a.delimiter);
   model.normalizer().apply(x.view());
   const index_t n = x.rows();
   const index_t chunk = std::min<index_t>(n, std::max<index_t>(1, (index_t(1) << 24) / std::max(m, d)));
@@ -215,22 +265,12 @@ int apply_in(const SaeApplyArgs& a) {
   if (a.action == "encode") {
     out.sparse = CsrMatrix<V, std::int64_t>::from_arrays(n, m, std::move(row_ptr), std::move(col_idx),
                                                          std::move(values));
-    if (format_from_path(a.out) != FileFormat::MatrixMarket)
-      throw InvalidArgument("--out for codes must be a Matrix Market file (.mtx), got " + a.out);
-    write_matrix(a.out, out);
+    target.write(out);
   } else if (a.action == "reconstruct") {
     model.normalizer().invert(out.dense.view());  // back on the data's scale
-    write_matrix(a.out, out);
+    target.write(out);
   } else {
-    const auto dot = a.out.find_last_of('.');
-    if (dot != std::string::npos && a.out.substr(dot) == ".npy") {
-      write_npy<V>(a.out, DenseView<const V>(scores.data(), n, 1, 1, Layout::RowMajor));
-    } else {
-      std::ostringstream text;
-      text << std::setprecision(std::is_same_v<V, float> ? 9 : 17);
-      for (const V s : scores) text << s << "\n";
-      write_file_atomic(a.out, text.str());
-    }
+    target.write_vector(scores);
   }
   if (a.json) {
     json j = {{"action", a.action}, {"samples", n}, {"out", a.out}, {"time_s", seconds_since(t0)},

@@ -12,6 +12,7 @@
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
 #include "tools/commands.hpp"
+#include "tools/output.hpp"
 
 using nlohmann::json;
 using namespace shrink;
@@ -95,89 +96,115 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "Version, build options, backends and devices");
   info->add_flag("--json", info_as_json, "Print JSON");
 
+  // Numbers each option accepts: a value outside is a usage error (exit 1) before anything runs.
+  const auto positive = CLI::PositiveNumber;
+  const auto non_negative = CLI::NonNegativeNumber;
+  const auto unit = CLI::Range(0.0, 1.0);
+  const auto threads_range = CLI::Range(0, 4096);
+  const auto backends = CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case);
+  const auto precisions = CLI::IsMember({"f32", "f64"});
+  const std::string formats = "format by extension: .mtx, .npz, .npy, .csv, .txt, .svm; - for stdout";
+
   SpmvArgs spmv_args;
   auto* spmv = app.add_subcommand("spmv", "Time y = A*x (or A^T*x) on a matrix file");
-  spmv->add_option("A", spmv_args.matrix, "Matrix file (.mtx, .svm, .npy, .csv)")->required();
+  spmv->add_option("A", spmv_args.matrix, "Matrix file (.mtx, .npz, .svm, .npy, .csv)")->required();
   spmv->add_option("--x", spmv_args.x_file, "Vector file for x (default: all ones)");
   spmv->add_flag("--transpose", spmv_args.transpose, "Compute A^T*x (through A^T built once)");
-  spmv->add_option("--backend", spmv_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-  spmv->add_option("--precision", spmv_args.precision, "f32 or f64")
-      ->check(CLI::IsMember({"f32", "f64"}));
+  spmv->add_option("--backend", spmv_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+  spmv->add_option("--precision", spmv_args.precision, "f32 or f64")->check(precisions)->capture_default_str();
   spmv->add_option("--algorithm", spmv_args.algorithm, "auto, merge-path, cusparse or cusparse-alg2")
-      ->check(CLI::IsMember({"auto", "merge-path", "cusparse", "cusparse-alg2"}));
+      ->check(CLI::IsMember({"auto", "merge-path", "cusparse", "cusparse-alg2"}))->capture_default_str();
   spmv->add_option("--repeat", spmv_args.repeat, "Timed products (after one warm-up)")
-      ->check(CLI::Range(1, 1000000));
-  spmv->add_option("--threads", spmv_args.threads, "CPU threads (0: OpenMP's default)")
-      ->check(CLI::Range(0, 4096));
-  spmv->add_option("--out", spmv_args.out, "Write y (Matrix Market array, .npy or .csv; - for stdout)");
+      ->check(CLI::Range(1, 1000000))->capture_default_str();
+  spmv->add_option("--threads", spmv_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
+  spmv->add_option("--out", spmv_args.out, "Write y (" + formats + ")");
   spmv->add_flag("--json", spmv_args.json, "Print JSON");
 
   ConvertArgs convert_args;
   auto* convert = app.add_subcommand("convert", "Convert a matrix between formats (by extension)");
   convert->add_option("IN", convert_args.in, "Input file")->required();
-  convert->add_option("OUT", convert_args.out, "Output file")->required();
-  convert->add_option("--precision", convert_args.precision, "f32 or f64 values")
-      ->check(CLI::IsMember({"f32", "f64"}));
+  convert->add_option("OUT", convert_args.out, "Output file (" + formats + ")")->required();
+  convert->add_option("--precision", convert_args.precision, "f32 or f64 values")->check(precisions)->capture_default_str();
+  convert->add_option("--delimiter", convert_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
+      ->check(CLI::IsMember({",", ";", "tab", "space"}));
   convert->add_flag("--json", convert_args.json, "Print JSON");
 
   DemoArgs demo_args;
-  auto* demo = app.add_subcommand("demo", "Run the engine's main job on generated data");
-  demo->add_option("--backend", demo_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-  demo->add_option("--rows", demo_args.rows, "Rows of the generated matrix")->check(CLI::Range(1, 1 << 30));
-  demo->add_option("--threads", demo_args.threads, "CPU threads (0: OpenMP's default)")
-      ->check(CLI::Range(0, 4096));
+  auto* demo = app.add_subcommand("demo", "Every capability briefly, on generated data, with its certificate");
+  demo->add_option("--backend", demo_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+  demo->add_option("--rows", demo_args.rows, "Rows of the generated SpMV matrix")->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
+  demo->add_option("--threads", demo_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
   demo->add_flag("--json", demo_args.json, "Print JSON");
 
   LassoArgs lasso_args;
   LassoOptions& lo = lasso_args.options;
   auto* lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
-  lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .svm, .npy, .csv)")->required();
-  lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv or one value per line); optional "
+  lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .npz, .svm, .npy, .csv)")->required();
+  lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv, .txt or one value per line); optional "
                                        "for svmlight X. With k > 1 columns: k independent problems (batched)");
-  auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda (every problem)");
+  auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda (every problem); 0 is least squares")
+                         ->check(non_negative);
   auto* lambda_file = lasso->add_option("--lambdas-file", lasso_args.lambdas_file,
                                         "Fit this grid (one per line); batched: one lambda per problem");
   auto* lambda_ratio = lasso->add_option("--lambda-ratio", lasso_args.lambda_ratio,
-                                         "Batched: each problem's lambda = R * its own lambda_max");
+                                         "Batched: each problem's lambda = R * its own lambda_max")->check(positive);
   one_lambda->excludes(lambda_file);
   lambda_ratio->excludes(one_lambda)->excludes(lambda_file);
   lasso->add_option("--n-lambdas", lo.n_lambdas, "Grid size")->check(CLI::Range(1, 100000))->capture_default_str();
   lasso->add_option("--lambda-min-ratio", lo.lambda_min_ratio,
-                    "Smallest lambda / lambda_max (0: 1e-3 if n > p, else 1e-2)")->capture_default_str();
-  lasso->add_option("--l1-ratio", lo.l1_ratio, "alpha in [0, 1]; 1 is the Lasso")->capture_default_str();
+                    "Smallest lambda / lambda_max, below 1 (0: 1e-3 if n > p, else 1e-2)")
+      ->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
+  lasso->add_option("--l1-ratio", lo.l1_ratio, "alpha in [0, 1]; 1 is the Lasso")->check(unit)->capture_default_str();
   lasso->add_flag("!--no-intercept", lo.fit_intercept, "Fit no intercept");
   lasso->add_flag("--standardize", lo.standardize, "Penalize standardized coefficients (glmnet)");
   lasso->add_flag("--positive", lo.positive, "Constrain coefficients to be >= 0");
   lasso->add_flag("!--no-screening", lo.screening, "Turn off Gap Safe screening and working sets (cd)");
   lasso->add_option("--penalty-factors", lasso_args.penalty_factors, "File of p factors v_j >= 0");
   lasso->add_option("--sample-weights", lasso_args.sample_weights, "File of n weights w_i >= 0");
-  lasso->add_option("--tol", lo.tol, "Relative duality gap (0: 1e-6 f64, 1e-4 f32)")->capture_default_str();
+  lasso->add_option("--tol", lo.tol, "Relative duality gap (0: 1e-6 f64, 1e-4 f32)")->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   lasso->add_option("--max-iter", lo.max_iter, "Epochs per lambda (rounds per problem when batched)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
   add_enum(lasso, "--solver", lo.solver, parse_lasso_solver, "auto, cd, gram, fista or ws-gram");
   lasso->add_option("--max-working-set", lo.max_working_set, "ws-gram: most features in one block")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
-  lasso->add_option("--backend", lasso_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
-  lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+  lasso->add_option("--backend", lasso_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+  lasso->add_option("--precision", lasso_args.precision, "f32 or f64")->check(precisions)->capture_default_str();
   lasso->add_option("--cv", lasso_args.cv, "K-fold cross-validation (K >= 2)")->check(CLI::Range(2, 1000000));
   lasso->add_option("--seed", lasso_args.cv_options.seed, "Seed of the fold assignment")->capture_default_str();
-  lasso->add_option("--threads", lasso_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
-  lasso->add_flag("--histogram", lasso_args.histogram, "Histogram of |coefficients| (last lambda, or lambda_min with --cv)");
-  lasso->add_option("--out", lasso_args.out, "Write coefficients p x L, or p x k batched (Matrix Market coordinate)");
+  lasso->add_option("--threads", lasso_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
+  lasso->add_option("--delimiter", lasso_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
+      ->check(CLI::IsMember({",", ";", "tab", "space"}));
+  lasso->add_flag("--histogram", lasso_args.histogram, "Histogram of |coefficients| (the selected solution)");
+  lasso->add_option("--select", lasso_args.select,
+                    "The solution --out and --save-model keep: min or 1se (with --cv), last, or #INDEX (default: all)");
+  lasso->add_option("--out", lasso_args.out,
+                    "Write the coefficients, p x L (p x k batched; p x 1 with --select) (" + formats + ")");
+  lasso->add_option("--save-model", lasso_args.save_model, "Write the fitted model for `shrink predict`");
   lasso->add_flag("--json", lasso_args.json, "Print JSON");
+
+  PredictArgs predict_args;
+  auto* predict = app.add_subcommand("predict", "Predictions of a saved Lasso model (lasso --save-model) on X");
+  predict->add_option("MODEL", predict_args.model, "A model from shrink lasso --save-model")->required();
+  predict->add_option("X", predict_args.x, "Samples (.mtx, .npz, .svm, .npy, .csv), one per row")->required();
+  predict->add_option("--lambda", predict_args.lambda,
+                      "min or 1se (a cross-validated model), last, #INDEX, or a lambda value (interpolated); "
+                      "default min with CV, else last");
+  predict->add_option("--out", predict_args.out, "Write the predictions (" + formats + "; default: stdout)");
+  predict->add_option("--delimiter", predict_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
+      ->check(CLI::IsMember({",", ";", "tab", "space"}));
+  predict->add_flag("--json", predict_args.json, "Print JSON");
 
   PruneArgs prune_args;
   auto* prune = app.add_subcommand("prune", "Block magnitude pruning of a weight matrix");
   prune->add_option("W", prune_args.weights, "Weight matrix file (out x in; any supported format)")->required();
   prune->add_option("--block", prune_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
-  prune->add_option("--sparsity", prune_args.options.sparsity, "Fraction of blocks removed, in [0, 1]")->required();
+  prune->add_option("--sparsity", prune_args.options.sparsity, "Fraction of blocks removed, in [0, 1]")->required()->check(unit);
   add_enum(prune, "--norm", prune_args.options.norm, parse_block_norm, "Block score: l1, l2 or max");
   prune->add_option("--bins", prune_args.options.histogram_bins, "Bins of the block-norm histogram")
       ->check(CLI::Range(1, 1000))->capture_default_str();
-  prune->add_option("--out", prune_args.out, "Write the kept blocks' entries (Matrix Market coordinate)");
+  prune->add_option("--out", prune_args.out, "Write the pruned W (" + formats + ")");
   prune->add_flag("--json", prune_args.json, "Print JSON");
 
   DistillArgs distill_args;
@@ -188,21 +215,22 @@ int main(int argc, char** argv) {
       ->required()->delimiter(',');
   distill->add_option("--inputs", distill_args.inputs, "Input samples, one per row")->required();
   distill->add_option("--block", distill_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
-  distill->add_option("--sparsity", dopt.sparsity, "Target block sparsity, in [0, 1]")->required();
-  distill->add_option("--steps", dopt.steps, "Training steps")->capture_default_str();
-  distill->add_option("--batch", dopt.batch_size, "Minibatch size")->capture_default_str();
+  distill->add_option("--sparsity", dopt.sparsity, "Target block sparsity, in [0, 1]")->required()->check(unit);
+  distill->add_option("--steps", dopt.steps, "Training steps")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+      ->capture_default_str();
+  distill->add_option("--batch", dopt.batch_size, "Minibatch size")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->capture_default_str();
   add_enum(distill, "--schedule", dopt.schedule, parse_schedule_kind, "cubic (Zhu and Gupta) or oneshot");
   add_enum(distill, "--norm", dopt.norm, parse_block_norm, "Block score: l1, l2 or max");
-  distill->add_option("--lr", dopt.optimizer.learning_rate, "Adam learning rate")->capture_default_str();
+  distill->add_option("--lr", dopt.optimizer.learning_rate, "Adam learning rate")->check(positive)->capture_default_str();
   distill->add_option("--seed", dopt.seed, "Seed of the minibatch shuffle")->capture_default_str();
-  distill->add_option("--backend", distill_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
-  distill->add_option("--precision", distill_args.precision, "f32 or f64")
-      ->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
+  distill->add_option("--backend", distill_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+  distill->add_option("--precision", distill_args.precision, "f32 or f64")->check(precisions)->capture_default_str();
   add_enum(distill, "--matmul", dopt.precision, parse_matmul_precision, "GPU products: strict, tf32 or bf16");
-  distill->add_option("--threads", distill_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+  distill->add_option("--threads", distill_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
   distill->add_option("--out", distill_args.out,
-                      "Write the student's kept blocks (Matrix Market; layer l of an MLP goes to OUT with .l before the extension)");
+                      "Write the student: layer l's weights to OUT (OUT.l for an MLP) and its biases to OUT.bias "
+                      "(OUT.l.bias) (" + formats + ")");
   distill->add_flag("--json", distill_args.json, "Print JSON");
 
   auto* sae = app.add_subcommand("sae", "Sparse autoencoders: train, encode, reconstruct, score, export");
@@ -211,60 +239,78 @@ int main(int argc, char** argv) {
   SaeConfig& sc = train_args.config;
   SaeTrainOptions& so = train_args.train;
   auto* train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
-  train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy or CSV")->required();
+  train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();
   train->add_option("--out", train_args.out, "The model checkpoint to write")->required();
-  train->add_option("--latents", sc.latents, "Hidden units (0: as many as inputs)")->capture_default_str();
+  train->add_option("--latents", sc.latents, "Hidden units (0: as many as inputs)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
   add_enum(train, "--activation", sc.activation, parse_sae_activation, "sigmoid-kl, relu-l1 or topk");
-  train->add_option("--k", sc.k, "TopK: active latents per sample")->capture_default_str();
-  train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")->capture_default_str();
-  train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")->capture_default_str();
-  train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")->capture_default_str();
-  train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")->capture_default_str();
-  train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm, "relu-l1: weight each latent's L1 by its decoder column norm");
-  train->add_option("--weight-decay", sc.weight_decay, "L2 on the weights: (W/2) * sum w^2")->capture_default_str();
+  auto* k_option = train->add_option("--k", sc.k, "TopK: active latents per sample")
+                       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
+  auto* aux_option = train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")
+                         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
+  auto* rho_option = train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")
+                         ->check(CLI::Range(1e-12, 1.0 - 1e-12))->capture_default_str();
+  auto* beta_option = train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")
+                          ->check(non_negative)->capture_default_str();
+  auto* l1_option = train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")
+                        ->check(non_negative)->capture_default_str();
+  auto* l1_norm_option = train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm,
+                                         "relu-l1: weight each latent's L1 by its decoder column norm");
+  train->add_option("--weight-decay", sc.weight_decay, "L2 on the weights: (W/2) * sum w^2")->check(non_negative)
+      ->capture_default_str();
   train->add_flag("--tied", sc.tied, "Tie the encoder to the decoder's transpose");
   train->add_flag("--unit-norm-decoder", sc.unit_norm_decoder, "Keep decoder columns at unit norm (relu-l1, topk)");
-  train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
-                           "TopK through the dense masked decoder (the baseline)");
-  train->add_option("--epochs", so.epochs, "Passes over the data")->capture_default_str();
-  train->add_option("--steps", so.steps, "Train exactly this many Adam steps instead of --epochs (0: off)")->capture_default_str();
-  train->add_option("--batch", so.batch_size, "Minibatch size")->capture_default_str();
-  train->add_option("--lr", so.adam.learning_rate, "Adam learning rate")->capture_default_str();
-  train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2")
-      ->delimiter(',')->expected(2)->capture_default_str();
-  train->add_option("--adam-eps", so.adam.epsilon, "Adam's epsilon")->capture_default_str();
+  auto* dense_topk = train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
+                                              "TopK through the dense masked decoder (the baseline)");
+  auto* epochs_option = train->add_option("--epochs", so.epochs, "Passes over the data")
+                            ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))->capture_default_str();
+  auto* steps_option = train->add_option("--steps", so.steps, "Train exactly this many Adam steps instead of --epochs")
+                           ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
+  steps_option->excludes(epochs_option);
+  train->add_option("--batch", so.batch_size, "Minibatch size")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->capture_default_str();
+  train->add_option("--lr", so.adam.learning_rate, "Adam learning rate")->check(positive)->capture_default_str();
+  train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2, each in [0, 1)")
+      ->delimiter(',')->expected(2)->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
+  train->add_option("--adam-eps", so.adam.epsilon, "Adam's epsilon")->check(positive)->capture_default_str();
   add_enum(train, "--optimizer", so.optimizer, parse_sae_optimizer, "adam or lbfgs (full batch)");
-  train->add_option("--iterations", so.lbfgs_iterations, "L-BFGS iterations")->capture_default_str();
-  auto* noise = train->add_option("--noise", train_args.noise, "Denoising: Gaussian noise of this sigma");
-  train->add_option("--mask", train_args.mask, "Denoising: zero each input with this probability")->excludes(noise);
+  train->add_option("--iterations", so.lbfgs_iterations, "L-BFGS iterations")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
+  auto* noise = train->add_option("--noise", train_args.noise, "Denoising: Gaussian noise of this sigma")->check(positive);
+  train->add_option("--mask", train_args.mask, "Denoising: zero each input with this probability, in (0, 1)")
+      ->excludes(noise)->check(CLI::Range(1e-12, 1.0 - 1e-12));
   train->add_option("--normalize", train_args.normalize, "none, minmax or standard; stored with the model")
       ->check(CLI::IsMember({"none", "minmax", "standard"}))->capture_default_str();
   train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");
-  train->add_option("--sparsity", so.sparsity, "Target block sparsity, reached on the cubic schedule")->capture_default_str();
+  train->add_option("--sparsity", so.sparsity, "Target block sparsity in [0, 1), reached on the cubic schedule")
+      ->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
   train->add_option("--seed", so.seed, "Seed of the initialization, shuffles and noise")->capture_default_str();
   train->add_option("--resume", train_args.resume, "Continue training this checkpoint for --epochs more epochs");
-  train->add_option("--log", train_args.log, "Write a JSON-lines log of loss and metrics per epoch");
+  train->add_option("--log", train_args.log, "Write a JSON-lines log of loss and metrics, flushed each epoch");
+  train->add_flag("--keep-diverged", train_args.keep_diverged, "Write the model even when training diverged");
   train->add_option("--bins", train_args.bins, "Bins of the activation histogram in the JSON (0: none)")
       ->check(CLI::Range(0, 1000));
-  train->add_option("--backend", train_args.backend, "auto, cpu or cuda")
-      ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case))->capture_default_str();
-  train->add_option("--precision", train_args.precision, "f32 or f64")->check(CLI::IsMember({"f32", "f64"}))->capture_default_str();
-  train->add_option("--threads", train_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+  train->add_option("--backend", train_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+  train->add_option("--precision", train_args.precision, "f32 or f64")->check(precisions)->capture_default_str();
+  train->add_option("--threads", train_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
+  train->add_option("--delimiter", train_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
+      ->check(CLI::IsMember({",", ";", "tab", "space"}));
   train->add_flag("--json", train_args.json, "Print JSON");
 
   SaeApplyArgs apply_args;
   std::vector<CLI::App*> appliers;
   for (const char* action : {"encode", "reconstruct", "score"}) {
-    const std::string what = std::string(action) == "encode"        ? "Sparse codes (Matrix Market coordinate)"
-                             : std::string(action) == "reconstruct" ? "Reconstructions (.mtx array or .npy)"
-                                                                    : "Anomaly scores: mean squared reconstruction error per row (text or .npy)";
+    const std::string what = std::string(action) == "encode"        ? "Sparse codes, samples x latents"
+                             : std::string(action) == "reconstruct" ? "Reconstructions, samples x inputs"
+                                                                    : "Anomaly scores: mean squared reconstruction error per row";
     auto* cmd = sae->add_subcommand(action, what);
     cmd->add_option("--model", apply_args.model, "A model checkpoint from sae train")->required();
-    cmd->add_option("data", apply_args.data, "Dense samples: Matrix Market array, .npy or CSV")->required();
-    cmd->add_option("--out", apply_args.out, "Output file")->required();
-    cmd->add_option("--backend", apply_args.backend, "auto, cpu or cuda")
-        ->check(CLI::IsMember({"auto", "cpu", "cuda"}, CLI::ignore_case));
-    cmd->add_option("--threads", apply_args.threads, "CPU threads (0: OpenMP's default)")->check(CLI::Range(0, 4096));
+    cmd->add_option("data", apply_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();
+    cmd->add_option("--out", apply_args.out, "Output file (" + formats + ")")->required();
+    cmd->add_option("--backend", apply_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
+    cmd->add_option("--threads", apply_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
+    cmd->add_option("--delimiter", apply_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
+        ->check(CLI::IsMember({",", ";", "tab", "space"}));
     cmd->add_flag("--json", apply_args.json, "Print JSON");
     appliers.push_back(cmd);
   }
@@ -280,6 +326,29 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+    // Options that only one activation reads are refused with another (exit 1), not ignored.
+    if (*train) {
+      const auto act = train_args.config.activation;
+      auto refuse = [&](CLI::Option* o, const char* needs) {
+        if (o->count() > 0) throw CLI::ValidationError(o->get_name(), std::string("only ") + needs + " reads it");
+      };
+      if (act != SaeActivation::TopK) {
+        refuse(k_option, "--activation topk");
+        refuse(aux_option, "--activation topk");
+        refuse(dense_topk, "--activation topk");
+      }
+      if (act != SaeActivation::SigmoidKl) {
+        refuse(rho_option, "--activation sigmoid-kl");
+        refuse(beta_option, "--activation sigmoid-kl");
+      }
+      if (act != SaeActivation::ReluL1) {
+        refuse(l1_option, "--activation relu-l1");
+        refuse(l1_norm_option, "--activation relu-l1");
+      }
+      train_args.activation_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--activation")->count() > 0;
+      train_args.latents_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--latents")->count() > 0;
+      train_args.normalize_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--normalize")->count() > 0;
+    }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -297,9 +366,11 @@ int main(int argc, char** argv) {
     if (*spmv) return run_spmv(spmv_args);
     if (*convert) return run_convert(convert_args);
     if (*demo) return run_demo(demo_args);
-    // A bad option value or file is bad input for these commands (exit 2).
+    // A bad option value or combination found while running is a usage error (exit 1); a bad file
+    // or data is bad input (exit 2).
     try {
       if (*lasso) return run_lasso(lasso_args);
+      if (*predict) return run_predict(predict_args);
       if (*prune) return run_prune(prune_args);
       if (*distill) return run_distill(distill_args);
       if (*train) return run_sae_train(train_args);
@@ -312,6 +383,8 @@ int main(int argc, char** argv) {
     } catch (const InvalidArgument& e) {
       return report_failure(as_json, kBadInput, "bad input", e.what());
     }
+  } catch (const UsageError& e) {
+    return report_failure(as_json, kUsage, "usage", e.what());
   } catch (const ParseError& e) {
     return report_failure(as_json, kBadInput, "bad input", e.what(), e.file(), e.line());
   } catch (const Error& e) {

@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""The program's outputs as NumPy, SciPy and pandas users load them: .npy with np.load, .npz with
+scipy.sparse.load_npz, .csv with pandas.read_csv and numpy.loadtxt, .txt with numpy.loadtxt, each
+equal to the Matrix Market source read by scipy.io.mmread. Run by ctest with the shrink program's
+path; exits 77 (skipped) when NumPy, SciPy or pandas is missing."""
+import os
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import pandas as pd
+    import scipy.io
+    import scipy.sparse
+except ImportError as e:
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+shrink = sys.argv[1]
+golden = sys.argv[2]
+with tempfile.TemporaryDirectory() as d:
+    src = os.path.join(golden, "general.mtx")
+    want = scipy.io.mmread(src).toarray()
+
+    def convert(ext):
+        out = os.path.join(d, "m" + ext)
+        subprocess.run([shrink, "convert", src, out], check=True, stdout=subprocess.DEVNULL)
+        return out
+
+    assert np.array_equal(np.load(convert(".npy")), want), ".npy differs"
+    s = scipy.sparse.load_npz(convert(".npz"))
+    assert s.format == "csr" and np.array_equal(s.toarray(), want), ".npz differs"
+    assert np.array_equal(np.loadtxt(convert(".csv"), delimiter=",", ndmin=2), want), ".csv differs"
+    assert np.array_equal(np.loadtxt(convert(".txt"), ndmin=2), want), ".txt differs"
+    # A pandas frame written by pandas, read by shrink, written back as CSV, read by pandas.
+    frame = pd.DataFrame(want, columns=[f"c{j}" for j in range(want.shape[1])])
+    frame.to_csv(os.path.join(d, "frame.csv"))
+    subprocess.run([shrink, "convert", os.path.join(d, "frame.csv"), os.path.join(d, "back.csv")], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    back = pd.read_csv(os.path.join(d, "back.csv"))
+    assert list(back.columns) == list(frame.columns), f"names {list(back.columns)}"
+    assert np.array_equal(back.to_numpy(), want), "pandas round trip differs"
+    # Lasso coefficients to .npy and .npz.
+    x = np.random.default_rng(1).normal(size=(50, 7))
+    y = x @ np.arange(7.0) + 0.1
+    np.save(os.path.join(d, "x.npy"), x)
+    np.savetxt(os.path.join(d, "y.txt"), y)
+    for ext in (".npy", ".npz"):
+        out = os.path.join(d, "coef" + ext)
+        subprocess.run([shrink, "lasso", os.path.join(d, "x.npy"), os.path.join(d, "y.txt"), "--n-lambdas", "5",
+                        "--out", out], check=True, stdout=subprocess.DEVNULL)
+        coef = np.load(out) if ext == ".npy" else scipy.sparse.load_npz(out).toarray()
+        assert coef.shape == (7, 5), f"{ext}: shape {coef.shape}"
+print("ok: .npy, .npz, .csv, .txt load in NumPy, SciPy and pandas")
