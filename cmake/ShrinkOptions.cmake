@@ -3,6 +3,7 @@ set(SHRINK_CUDA "AUTO" CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
 set_property(CACHE SHRINK_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(SHRINK_BUILD_TESTS "Build the GoogleTest suite" ON)
 option(SHRINK_BUILD_BENCH "Build the Google Benchmark programs" ON)
+option(SHRINK_FUZZ "Build the libFuzzer programs (clang; see the fuzz preset)" OFF)
 option(BUILD_SHARED_LIBS "Build libshrink as a shared library" ON)
 
 string(TOUPPER "${SHRINK_CUDA}" _shrink_cuda)

@@ -323,9 +323,9 @@ TEST(CApi, EveryErrorKindHasItsStatusAndMessage) {
   EXPECT_EQ(shrink_context_set_stream(c.ctx, nullptr), SHRINK_STATUS_SUCCESS);
   // Every status has its own string.
   std::set<std::string> names;
-  for (int s = SHRINK_STATUS_SUCCESS; s <= SHRINK_STATUS_INTERNAL_ERROR; ++s)
+  for (int s = SHRINK_STATUS_SUCCESS; s <= SHRINK_STATUS_STORAGE_ERROR; ++s)
     names.insert(shrink_status_string(static_cast<shrink_status_t>(s)));
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(SHRINK_STATUS_INTERNAL_ERROR + 1));
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(SHRINK_STATUS_STORAGE_ERROR + 1));
   // Destroying NULL is a no-op everywhere.
   shrink_context_destroy(nullptr);
   shrink_matrix_file_destroy(nullptr);
@@ -420,7 +420,7 @@ TEST(CApi, ThreadsReadTheirOwnMessages) {
   std::atomic<int> ok{0};
   auto work = [&](bool dimension) {
     CContext c;
-    auto d = lasso_data(10, 3, 2);
+    auto d = lasso_data(10, 5, 2);
     const auto xv = cdense(d.x);
     auto yv = cvec(d.y);
     shrink_lasso_options_t o;

@@ -1,7 +1,12 @@
 // The `shrink` program: outputs and documented exit codes (0 ok, 1 usage, 2 bad input,
 // 3 resource/device).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <set>
 
 #include <array>
 #include <cstdio>
@@ -724,4 +729,124 @@ TEST(CliFiles, ExitCodeTable) {
       {"sae score --model " + f.x + " " + nn.x + " --out " + (f.dir / "s.txt").string(), 2},
   };
   for (const auto& [command, code] : table) EXPECT_EQ(run(command).code, code) << command;
+}
+
+// ---- faults: memory, a full or failing disk, signals (issue 19) ----------------------------------------
+namespace {
+
+// Runs the program with extra environment (the shim preloaded when `preload`), returns the pid so
+// that a test can signal it; stdout and stderr go to `log`.
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ::dup2(fd, 1);
+  ::dup2(fd, 2);
+  std::vector<char*> argv;
+  const std::string cli = shrink::test::cli_path();
+  argv.push_back(const_cast<char*>(cli.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(cli.c_str(), argv.data());
+  ::_exit(127);
+}
+
+// The environment that preloads the write-failing shim (ASan must not insist on coming first).
+std::vector<std::string> fault_env(const std::string& after) {
+  std::string asan = "ASAN_OPTIONS=verify_asan_link_order=0";
+  if (const char* old = std::getenv("ASAN_OPTIONS")) asan += std::string(":") + old;
+  return {"LD_PRELOAD=" SHRINK_FAULT_SHIM, "SHRINK_FAULT_AFTER=" + after, asan};
+}
+
+bool only_inputs_left(const fs::path& dir, const std::set<std::string>& inputs) {
+  for (const auto& e : fs::directory_iterator(dir))
+    if (!inputs.count(e.path().filename().string())) {
+      ADD_FAILURE() << "left behind: " << e.path();
+      return false;
+    }
+  return true;
+}
+
+// A big enough matrix that writing it takes several writes.
+std::string big_matrix(const fs::path& dir) {
+  const auto a = shrink::generate_uniform<double, std::int32_t>(3000, 3000, 30, 4);
+  const std::string path = (dir / "big.mtx").string();
+  shrink::write_matrix_market(path, a);
+  return path;
+}
+
+}  // namespace
+
+// A hostile size (3e9 rows in 120 bytes) exits 3 at once, naming what needed how much and the
+// limit, and writes nothing; --max-memory sets the limit on every command.
+TEST(CliFaults, HostileSizesExitThree) {
+  const auto f = lasso_files();
+  const std::string tall = f.file("tall.mtx", "%%MatrixMarket matrix coordinate real general\n3000000000 3 2\n1 1 1.0\n2999999999 3 2.0\n");
+  const std::string out = (f.dir / "t.mtx").string();
+  auto r = run_stderr("spmv " + tall + " --transpose --out " + out);
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("3000000000 x 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("memory limit"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  for (const std::string cmd : {"convert " + tall + " " + (f.dir / "t.npz").string(), "lasso " + tall + " " + f.y,
+                                "sae train " + tall + " --out " + (f.dir / "m.sae").string()})
+    EXPECT_EQ(run(cmd).code, 3) << cmd;
+  EXPECT_EQ(run("lasso " + f.x + " " + f.y + " --max-memory 1K").code, 3);
+  EXPECT_EQ(run("lasso " + f.x + " " + f.y + " --max-memory 64G").code, 0);
+  EXPECT_EQ(run("lasso " + f.x + " " + f.y + " --max-memory lots").code, 1);
+  r = run_stderr("lasso " + f.x + " " + f.y, "SHRINK_MAX_MEMORY=2K");
+  EXPECT_EQ(r.code, 3) << r.out;
+  EXPECT_NE(r.out.find("SHRINK_MAX_MEMORY"), std::string::npos) << r.out;
+}
+
+// A write that fails part-way (a full disk, then a failing one) exits 3 and leaves neither the
+// output nor its temporary file.
+TEST(CliFaults, FailedWritesLeaveNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("shrink_cli_faults_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string big = big_matrix(dir), log = (dir / ".." / ("faults_" + std::to_string(::getpid()) + ".log")).string();
+  for (const std::string errno_name : {"ENOSPC", "EIO"}) {
+    SCOPED_TRACE(errno_name);
+    auto env = fault_env("100000");
+    env.push_back("SHRINK_FAULT_ERRNO=" + errno_name);
+    const pid_t pid = spawn({"convert", big, (dir / "out.mtx").string()}, env, log);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 3) << shrink::read_file(log);
+    EXPECT_NE(shrink::read_file(log).find(errno_name == "EIO" ? "Input/output error" : "No space left"), std::string::npos)
+        << shrink::read_file(log);
+    EXPECT_TRUE(only_inputs_left(dir, {"big.mtx"}));
+  }
+  fs::remove(log);
+  fs::remove_all(dir);
+}
+
+// SIGINT or SIGTERM in the middle of a write leaves no partial output and no temporary file.
+TEST(CliFaults, SignalsMidWriteLeaveNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("shrink_cli_signals_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string big = big_matrix(dir), log = (dir / ".." / ("signals_" + std::to_string(::getpid()) + ".log")).string();
+  for (const int sig : {SIGINT, SIGTERM}) {
+    SCOPED_TRACE(sig);
+    auto env = fault_env("100000");
+    env.push_back("SHRINK_FAULT_PAUSE=1");  // the shim stops the process half-way through its write
+    const pid_t pid = spawn({"convert", big, (dir / "out.npy").string()}, env, log);
+    bool writing = false;
+    for (int wait = 0; wait < 400 && !writing; ++wait) {  // up to 20 s for the temporary file to appear
+      for (const auto& e : fs::directory_iterator(dir)) writing = writing || e.path().string().find(".tmp.") != std::string::npos;
+      if (!writing) ::usleep(50000);
+    }
+    ASSERT_TRUE(writing) << "the write never started: " << shrink::read_file(log);
+    ::kill(pid, sig);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << status;
+    EXPECT_TRUE(only_inputs_left(dir, {"big.mtx"}));
+  }
+  fs::remove(log);
+  fs::remove_all(dir);
 }

@@ -26,6 +26,7 @@ inline int exit_code_for(const Error& e) {
   switch (e.kind()) {
     case ErrorKind::InvalidArgument: return kUsage;
     case ErrorKind::OutOfMemory:
+    case ErrorKind::StorageError:
     case ErrorKind::CudaError:
     case ErrorKind::NotCompiled:
     case ErrorKind::NoDevice: return kResource;

@@ -55,6 +55,8 @@ template <class V, class I>
 int spmv_with(const SpmvArgs& args, const Output& out, const Context& ctx, CsrMatrix<V, I> host_a) {
   const index_t x_len = args.transpose ? host_a.rows() : host_a.cols();
   const index_t y_len = args.transpose ? host_a.cols() : host_a.rows();
+  check_memory(2.0 * static_cast<double>(x_len + (args.transpose ? host_a.cols() : host_a.rows())) * sizeof(V),
+               "x and y of a " + std::to_string(host_a.rows()) + " x " + std::to_string(host_a.cols()) + " product");
   std::vector<V> x(static_cast<std::size_t>(x_len), V(1));
   if (!args.x_file.empty()) {
     auto xf = read_matrix<V, std::int64_t>(args.x_file).take_dense();

@@ -94,4 +94,11 @@ int run_sae_train(const SaeTrainArgs& args);
 int run_sae_apply(const SaeApplyArgs& args);
 int run_sae_export(const SaeExportArgs& args);
 
+// The whole command line: parse, check, run one subcommand; returns the exit code. With parse_only the
+// line is parsed and checked (as the program does) but nothing runs and nothing is printed: the
+// option-parsing fuzzer drives this.
+int run_command_line(int argc, const char* const* argv, bool parse_only = false);
+// SIGINT, SIGTERM and SIGHUP remove the output being written before the default action.
+void remove_partial_outputs_on_signals();
+
 }  // namespace shrink::cli

@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -85,9 +87,20 @@ CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse p
       ->default_str(to_string(target));
 }
 
+// SIGINT, SIGTERM, SIGHUP: the write in progress leaves no temporary file, then the default action.
+extern "C" void on_signal(int sig) {
+  remove_partial_outputs();
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 }  // namespace
 
-int main(int argc, char** argv) {
+void shrink::cli::remove_partial_outputs_on_signals() {
+  for (const int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_signal);
+}
+
+int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_only) {
   CLI::App app{"Shrink: sparse linear algebra and sparse learning on GPU and CPU"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(version()));
@@ -320,12 +333,35 @@ int main(int argc, char** argv) {
   exporter->add_option("--out-dir", export_args.out_dir, "Directory for the .npy files")->required();
   exporter->add_flag("--json", export_args.json, "Print JSON");
 
+  // --max-memory on every command: the limit every allocation sized from input is checked against
+  // (exit 3 past it, naming what needed how much).
+  std::string max_memory;
+  std::vector<CLI::App*> commands;
+  std::function<void(CLI::App*)> gather = [&](CLI::App* a) {
+    for (auto* sub : a->get_subcommands({})) {
+      if (sub->get_subcommands({}).empty()) commands.push_back(sub);
+      else gather(sub);
+    }
+  };
+  gather(&app);
+  for (auto* c : commands)
+    c->add_option("--max-memory", max_memory,
+                  "Memory limit, bytes with K, M, G or T (default: SHRINK_MAX_MEMORY, else the memory available)");
+
   // --json anywhere on the line asks for a JSON document on failure too.
   bool as_json = false;
   for (int a = 1; a < argc; ++a) as_json = as_json || std::string_view(argv[a]) == "--json";
 
   try {
     app.parse(argc, argv);
+    if (!max_memory.empty()) {
+      try {
+        const auto limit = parse_memory_size(max_memory);
+        if (!parse_only) set_memory_limit(limit);
+      } catch (const InvalidArgument& e) {
+        throw CLI::ValidationError("--max-memory", e.what());
+      }
+    }
     // Options that only one activation reads are refused with another (exit 1), not ignored.
     if (*train) {
       const auto act = train_args.config.activation;
@@ -350,17 +386,19 @@ int main(int argc, char** argv) {
       train_args.normalize_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--normalize")->count() > 0;
     }
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return parse_only ? kOk : app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return parse_only ? kOk : app.exit(e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return parse_only ? kOk : app.exit(e);
   } catch (const CLI::ParseError& e) {
+    if (parse_only) return kUsage;
     if (as_json) return report_failure(true, kUsage, "usage", e.what());
     app.exit(e);
     return kUsage;
   }
 
+  if (parse_only) return kOk;
   try {
     if (*info) return run_info(info_as_json);
     if (*spmv) return run_spmv(spmv_args);

@@ -68,6 +68,7 @@ shrink_status_t status_of(ErrorKind kind) noexcept {
     case ErrorKind::CudaError: return SHRINK_STATUS_CUDA_ERROR;
     case ErrorKind::NotCompiled: return SHRINK_STATUS_NOT_COMPILED;
     case ErrorKind::NoDevice: return SHRINK_STATUS_NO_DEVICE;
+    case ErrorKind::StorageError: return SHRINK_STATUS_STORAGE_ERROR;
   }
   return SHRINK_STATUS_INTERNAL_ERROR;
 }
@@ -412,6 +413,7 @@ const char* shrink_status_string(shrink_status_t status) {
     case SHRINK_STATUS_NOT_COMPILED: return "not compiled";
     case SHRINK_STATUS_NO_DEVICE: return "no device";
     case SHRINK_STATUS_INTERNAL_ERROR: return "internal error";
+    case SHRINK_STATUS_STORAGE_ERROR: return "storage error";
   }
   return "unknown status";
 }

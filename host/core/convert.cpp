@@ -99,6 +99,10 @@ CsrMatrix<V, I> coo_to_csr(const CooMatrix<V, I>& coo) {
     throw DimensionMismatch("COO arrays differ in length: row " + std::to_string(coo.row.size()) +
                             ", col " + std::to_string(coo.col.size()) + ", val " +
                             std::to_string(n));
+  // Row pointers (and the row counts beside them) grow with the rows, not the entries: a tiny file
+  // can declare billions of rows.
+  detail::check_memory(2.0 * (static_cast<double>(rows) + 1) * sizeof(I) + 2.0 * static_cast<double>(n) * (sizeof(I) + sizeof(V)),
+                       "the CSR form of a " + detail::shape(rows, cols) + " matrix with " + std::to_string(n) + " entries");
   // Counting sort by row (stable), then sort each row by column and sum duplicates.
   std::vector<I> counts(static_cast<std::size_t>(rows) + 1, I(0));
   for (index_t k = 0; k < n; ++k) {

@@ -16,6 +16,7 @@ const char* to_string(ErrorKind kind) noexcept {
     case ErrorKind::CudaError: return "CUDA error";
     case ErrorKind::NotCompiled: return "not compiled";
     case ErrorKind::NoDevice: return "no device";
+    case ErrorKind::StorageError: return "storage error";
   }
   return "unknown error";
 }

@@ -1,8 +1,17 @@
+#include <atomic>
+#include <cctype>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <limits>
 #include <new>
 #include <string>
+
+#include "host/core/fault_injection.hpp"
+#include "host/core/validate.hpp"
 
 #include "shrink/array.hpp"
 #include "shrink/error.hpp"
@@ -21,9 +30,45 @@ detail::CudaState* state_of(const Context* ctx) { return ctx ? ctx->cuda_state()
 #endif
 }  // namespace
 
+namespace {
+std::atomic<std::size_t> explicit_limit{0};
+std::atomic<std::int64_t> allocations{0}, fail_at{0};
+
+std::size_t available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  std::size_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return std::numeric_limits<std::size_t>::max();  // unknown: no limit of its own
+}
+
+std::string human(double bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 6) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+}  // namespace
+
+void fail_allocation(std::int64_t k) noexcept { fail_at = k > 0 ? allocations.load() + k : 0; }
+std::int64_t allocations_made() noexcept { return allocations.load(); }
+
 void* allocate_bytes(const Context* ctx, MemorySpace space, std::size_t bytes) {
   if (bytes == 0) return nullptr;
+  const std::int64_t count = ++allocations;
+  if (fail_at.load() == count) {
+    fail_at = 0;
+    throw OutOfMemory("allocation of " + std::to_string(bytes) + " bytes failed (injected by the test hook)");
+  }
   if (space == MemorySpace::Host) {
+    check_memory(static_cast<double>(bytes), "a host array");
     // 64-byte alignment for vector loads; the size is rounded up as aligned_alloc requires.
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
     if (!p) throw OutOfMemory("host allocation of " + std::to_string(bytes) + " bytes failed");
@@ -91,6 +136,50 @@ void zero_bytes(const Context* ctx, void* dst, MemorySpace space, std::size_t by
 }
 
 }  // namespace shrink::detail
+
+namespace shrink {
+
+void set_memory_limit(std::size_t bytes) { detail::explicit_limit = bytes; }
+
+void check_memory(double bytes, const std::string& what) {
+  if (!(bytes >= 0)) throw OutOfMemory(what + ": the size overflows");
+  const std::size_t set = detail::explicit_limit.load();
+  // Small requests need no look at the system (MemAvailable is read from /proc); an explicit limit
+  // is checked on every one.
+  if (set == 0 && !std::getenv("SHRINK_MAX_MEMORY") && bytes < double(std::size_t{64} << 20)) return;
+  const MemoryLimit limit = memory_limit();
+  if (bytes > static_cast<double>(limit.bytes))
+    throw OutOfMemory(what + " needs " + detail::human(bytes) + " (" + std::to_string(static_cast<unsigned long long>(std::min(bytes, 1.8e19))) +
+                      " bytes); the memory limit is " + detail::human(static_cast<double>(limit.bytes)) + " (" + limit.source + ")");
+}
+
+
+MemoryLimit memory_limit() {
+  if (const std::size_t set = detail::explicit_limit.load()) return {set, "set_memory_limit / --max-memory"};
+  if (const char* env = std::getenv("SHRINK_MAX_MEMORY")) return {parse_memory_size(env), "SHRINK_MAX_MEMORY"};
+  return {detail::available_memory(), "available memory"};
+}
+
+std::size_t parse_memory_size(std::string_view text) {
+  const std::string s(text);
+  char* end = nullptr;
+  const double value = std::strtod(s.c_str(), &end);
+  std::string suffix(end ? end : "");
+  for (auto& c : suffix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!suffix.empty() && suffix.back() == 'B' && suffix.size() > 1) suffix.pop_back();  // "GB" as "G"
+  if (suffix.size() > 1 && suffix.back() == 'I') suffix.pop_back();                      // "GiB" as "G"
+  double scale = 1;
+  if (suffix == "K") scale = 1024.0;
+  else if (suffix == "M") scale = 1024.0 * 1024;
+  else if (suffix == "G") scale = 1024.0 * 1024 * 1024;
+  else if (suffix == "T") scale = 1024.0 * 1024 * 1024 * 1024;
+  else if (!suffix.empty() && suffix != "B") scale = -1;
+  if (end == s.c_str() || !(value > 0) || scale < 0 || !std::isfinite(value * scale) || value * scale >= 1.8e19)
+    throw InvalidArgument("memory size '" + s + "': expected a positive number of bytes with an optional K, M, G or T");
+  return static_cast<std::size_t>(value * scale);
+}
+
+}  // namespace shrink
 
 namespace shrink {
 

@@ -48,6 +48,10 @@ void check_finite(DenseView<const V> m, const std::string& what) {
 void check_vector_size(index_t size, index_t expected, const std::string& what,
                        const std::string& why);
 
+// OutOfMemory when `bytes` (for `what`) exceed the memory limit (context.hpp); a double so that a
+// size computed from untrusted input cannot wrap before it is checked.
+using shrink::check_memory;
+
 inline void check_space(MemorySpace have, const Context& ctx, const std::string& what) {
   if (have != ctx.memory_space())
     throw InvalidArgument(what + " is in " + to_string(have) + " memory but the " +

@@ -138,7 +138,10 @@ void save_lasso_model(const std::string& path, const LassoModel& m) {
 
 LassoModel load_lasso_model(const std::string& path) {
   const io_detail::MappedFile file(path);
-  const std::string_view bytes = file.view();
+  return parse_lasso_model(file.view(), path);
+}
+
+LassoModel parse_lasso_model(std::string_view bytes, const std::string& path) {
   if (bytes.size() < sizeof kMagic + 12 || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw ParseError(path, 0, "not a Shrink Lasso model (bad magic)");
   std::uint64_t stored;

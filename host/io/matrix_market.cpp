@@ -318,6 +318,7 @@ DenseMatrix<V> parse_array(const Header& h, const char* end, const std::string& 
   };
   index_t c = 0, r = first_row(0), count = 0;
   auto settle = [&] {
+    if (info.rows == 0) c = info.cols;  // 0 x huge holds nothing: no walk over its columns
     while (c < info.cols && r >= info.rows) r = first_row(++c);
   };
   settle();

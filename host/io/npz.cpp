@@ -51,6 +51,7 @@ std::map<std::string, std::string> unzip(std::string_view z, const std::string& 
     throw ParseError(name, 0, "zip64 archives are not read (members over 4 GiB)");
   if (std::size_t{dir_at} + dir_size > eocd) throw ParseError(name, 0, "corrupt zip directory");
   std::map<std::string, std::string> out;
+  double inflated = 0;  // bytes of all members so far, against the memory budget
   std::size_t p = dir_at;
   for (std::uint16_t e = 0; e < entries; ++e) {
     if (p + 46 > eocd || u32(z.data() + p) != 0x02014b50) throw ParseError(name, 0, "corrupt zip directory entry");
@@ -69,7 +70,13 @@ std::map<std::string, std::string> unzip(std::string_view z, const std::string& 
     if (method == 0) {
       bytes.assign(z.data() + data_at, csize);
     } else if (method == 8) {
-      // Inflate into the size the directory states (checked against what comes out).
+      // Inflate into the size the directory states (checked against what comes out). Deflate expands
+      // at most 1032:1, so a larger stated size is a lie, refused before anything is allocated.
+      if (usize > 1032.0 * csize + 64)
+        throw ParseError(name, 0, member + ": states " + std::to_string(usize) + " bytes from " + std::to_string(csize) +
+                                      " deflated, more than deflate can produce (corrupt archive)");
+      inflated += usize;
+      check_memory(inflated, name + ": inflated .npz members");
       bytes.resize(usize);
       z_stream s{};
       if (inflateInit2(&s, -MAX_WBITS) != Z_OK) throw ParseError(name, 0, "zlib: inflateInit failed");
@@ -95,7 +102,9 @@ std::map<std::string, std::string> unzip(std::string_view z, const std::string& 
 // A zip archive of the given members, deflated (as numpy.savez_compressed writes them).
 std::string zip(const std::vector<std::pair<std::string, std::string>>& members, const std::string& path) {
   std::string out, dir;
-  for (const auto& [member, bytes] : members) {
+  for (const auto& entry : members) {
+    const std::string& member = entry.first;  // named, not bound: clang 14 cannot capture bindings
+    const std::string& bytes = entry.second;
     if (bytes.size() >= 0xffffffffu)
       throw InvalidArgument(path + ": member " + member + " is over 4 GiB (zip64 is not written); use .mtx");
     std::string packed(compressBound(static_cast<uLong>(bytes.size())) + 64, '\0');
@@ -264,7 +273,12 @@ std::string npy_vector(const std::vector<T>& v) {
 template <class V, class I>
 CsrMatrix<V, I> read_npz(const std::string& path) {
   const io_detail::MappedFile file(path);
-  auto members = unzip(file.view(), path);
+  return parse_npz<V, I>(file.view(), path);
+}
+
+template <class V, class I>
+CsrMatrix<V, I> parse_npz(std::string_view bytes, const std::string& path) {
+  auto members = unzip(bytes, path);
   auto get = [&](const std::string& key) -> NpyArray {
     const auto it = members.find(key + ".npy");
     if (it == members.end()) throw ParseError(path, 0, "no '" + key + "' array: not a scipy.sparse .npz file");
@@ -349,6 +363,7 @@ void write_npz(const std::string& path, const CsrMatrix<V, I>& a) {
 
 #define SHRINK_INSTANTIATE_NPZ(V, I)                                        \
   template CsrMatrix<V, I> read_npz<V, I>(const std::string&);              \
+  template CsrMatrix<V, I> parse_npz<V, I>(std::string_view, const std::string&); \
   template void write_npz<V, I>(const std::string&, const CsrMatrix<V, I>&);
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_NPZ)
 

@@ -68,6 +68,9 @@ void SaeConfig::validate() const {
   if (latents < 1) fail("latents must be >= 1, got " + std::to_string(latents));
   if (latents > std::numeric_limits<std::int32_t>::max())
     fail("latents (" + std::to_string(latents) + ") overflow the 32-bit latent index");
+  // inputs x latents weights: a product past 2^60 cannot be counted, let alone stored.
+  if (static_cast<double>(inputs) * static_cast<double>(latents) > 0x1p60)
+    fail("inputs x latents (" + std::to_string(inputs) + " x " + std::to_string(latents) + ") is too large to count");
   finite_nonneg(weight_decay, "weight decay");
   switch (activation) {
     case SaeActivation::SigmoidKl:
@@ -253,6 +256,8 @@ void SparseAutoencoder<V>::build_layout() {
     s.enc_cols = index_of(m, d, s.enc_rp, s.enc_ci);
     s.dec_cols = index_of(d, m, s.dec_rp, s.dec_ci);
   } else {
+    // Weights, their Adam moments and the gradient: refused past the memory budget before any is made.
+    check_memory(4.0 * 2.0 * static_cast<double>(m) * static_cast<double>(d) * sizeof(V), "SAE weights");
     s.enc_w_size = config_.tied ? 0 : m * d;
     s.dec_w_size = m * d;
   }

@@ -151,8 +151,13 @@ SaeCheckpointInfo sae_checkpoint_info(const std::string& path) {
 template <class V>
 LoadedSae<V> load_sae(const Context& ctx, const std::string& path) {
   const io_detail::MappedFile file(path);
+  return parse_sae<V>(ctx, file.view(), path);
+}
+
+template <class V>
+LoadedSae<V> parse_sae(const Context& ctx, std::string_view bytes, const std::string& path) {
   int value_bytes = 0;
-  Reader r = open_checked(path, file.view(), value_bytes);
+  Reader r = open_checked(path, bytes, value_bytes);
   if (value_bytes != static_cast<int>(sizeof(V)))
     r.fail("holds " + std::string(value_bytes == 4 ? "float32" : "float64") + " values but " +
            (sizeof(V) == 4 ? "float32" : "float64") + " was asked for");
@@ -203,7 +208,8 @@ LoadedSae<V> load_sae(const Context& ctx, const std::string& path) {
 
 #define SHRINK_INSTANTIATE_SAE_IO(V)                                                                  \
   template void save_sae<V>(const std::string&, const SparseAutoencoder<V>&, const SaeTrainState&); \
-  template LoadedSae<V> load_sae<V>(const Context&, const std::string&);
+  template LoadedSae<V> load_sae<V>(const Context&, const std::string&);             \
+  template LoadedSae<V> parse_sae<V>(const Context&, std::string_view, const std::string&);
 SHRINK_INSTANTIATE_SAE_IO(float)
 SHRINK_INSTANTIATE_SAE_IO(double)
 

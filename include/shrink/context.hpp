@@ -44,6 +44,23 @@ struct TransferCounts {
   std::int64_t input_host_copies = 0, input_device_copies = 0;      // relayouts / format changes of X
 };
 
+// ---- the memory budget -----------------------------------------------------------------------------
+// Every host allocation, and every size read from an input before anything is allocated for it, is
+// checked against a limit: set_memory_limit() (the program's --max-memory), else SHRINK_MAX_MEMORY
+// (bytes, with an optional K, M, G or T suffix, powers of 1024), else the memory the system reports
+// available (MemAvailable). Past it the call throws OutOfMemory naming what needed how many bytes and
+// the limit: the input is well formed, the machine is too small.
+struct MemoryLimit {
+  std::size_t bytes = 0;
+  std::string source;  // "set_memory_limit", "SHRINK_MAX_MEMORY" or "available memory"
+};
+void set_memory_limit(std::size_t bytes);  // 0: back to SHRINK_MAX_MEMORY / available memory
+MemoryLimit memory_limit();
+// "4096", "512K", "1.5G", ... InvalidArgument naming the text otherwise.
+std::size_t parse_memory_size(std::string_view text);
+// OutOfMemory when `bytes` for `what` exceed the limit (for callers that size buffers from input).
+void check_memory(double bytes, const std::string& what);
+
 bool cuda_compiled() noexcept;
 // Number of usable CUDA devices; 0 when CUDA is not built, no driver is loaded or no device exists.
 int cuda_device_count() noexcept;

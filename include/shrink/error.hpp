@@ -20,6 +20,7 @@ enum class ErrorKind {
   CudaError,          // a CUDA runtime or library call failed
   NotCompiled,        // the CUDA backend was asked for in a build without it
   NoDevice,           // the CUDA backend was asked for but no usable device exists
+  StorageError,       // a write failed part-way: the disk is full, over quota or failing (an IoError too)
 };
 
 const char* to_string(ErrorKind kind) noexcept;
@@ -44,12 +45,25 @@ SHRINK_DEFINE_ERROR(IndexOutOfRange)
 SHRINK_DEFINE_ERROR(InvalidStructure)
 SHRINK_DEFINE_ERROR(NonFinite)
 SHRINK_DEFINE_ERROR(IndexOverflow)
-SHRINK_DEFINE_ERROR(IoError)
 SHRINK_DEFINE_ERROR(OutOfMemory)
 SHRINK_DEFINE_ERROR(CudaError)
 SHRINK_DEFINE_ERROR(NotCompiled)
 SHRINK_DEFINE_ERROR(NoDevice)
 #undef SHRINK_DEFINE_ERROR
+
+class IoError : public Error {
+ public:
+  explicit IoError(const std::string& message) : Error(ErrorKind::IoError, message) {}
+
+ protected:
+  IoError(ErrorKind kind, const std::string& message) : Error(kind, message) {}
+};
+// A write that failed part-way for want of storage (ENOSPC, EDQUOT, EFBIG) or by a device error
+// (EIO): the machine's fault, not the input's. Caught as an IoError too.
+class StorageError : public IoError {
+ public:
+  explicit StorageError(const std::string& message) : IoError(ErrorKind::StorageError, message) {}
+};
 
 // A malformed file: carries the file name and the 1-based line of the first bad token (0 when the
 // problem is not tied to one line, e.g. a truncated binary file).

@@ -111,6 +111,8 @@ void write_npy(const std::string& path, DenseView<const V> a);  // version 1, ke
 
 // ---- SciPy's sparse .npz (save_npz / load_npz: csr, csc or coo; stored or deflated) ------------------
 template <class V, class I = std::int32_t>
+CsrMatrix<V, I> parse_npz(std::string_view bytes, const std::string& name);  // the file's bytes in memory
+template <class V, class I = std::int32_t>
 CsrMatrix<V, I> read_npz(const std::string& path);
 template <class V, class I>
 void write_npz(const std::string& path, const CsrMatrix<V, I>& a);  // CSR, deflated, int32 indices when they fit
@@ -147,7 +149,12 @@ void write_text(const std::string& path, DenseView<const V> a);
 
 // Whole file into memory (ParseError/IoError naming the path on failure).
 std::string read_file(const std::string& path);
-// Writes `bytes` to path.tmp.XXXX and renames it over path, so no partial file is ever left.
+// Writes `bytes` to path.tmp.XXXX and renames it over path, so no partial file is ever left. A write
+// that fails part-way for want of storage (full disk, quota, file-size limit) or on a device error
+// throws StorageError; any other failure IoError. Neither the target nor the temporary file is left.
 void write_file_atomic(const std::string& path, std::string_view bytes);
+// Removes the temporary file of a write in progress. Async-signal-safe: for a program's SIGINT /
+// SIGTERM handler, so that an interrupted write leaves nothing behind.
+void remove_partial_outputs() noexcept;
 
 }  // namespace shrink

@@ -191,6 +191,7 @@ LassoModel make_lasso_model(const LassoFit& fit, const LassoOptions& options, co
 // refuses a bad magic, version, size or checksum with the file's name.
 void save_lasso_model(const std::string& path, const LassoModel& model);
 LassoModel load_lasso_model(const std::string& path);
+LassoModel parse_lasso_model(std::string_view bytes, const std::string& name);  // the file's bytes in memory
 // X b + b0 for coefficients b (p values) and intercept b0, X dense or CSR on the host.
 template <class V>
 std::vector<double> lasso_predict(DenseView<const V> x, const std::vector<double>& coef, double intercept);

@@ -262,5 +262,7 @@ struct LoadedSae {
 };
 template <class V>
 LoadedSae<V> load_sae(const Context& ctx, const std::string& path);
+template <class V>  // the checkpoint's bytes in memory; name is used in messages
+LoadedSae<V> parse_sae(const Context& ctx, std::string_view bytes, const std::string& name);
 
 }  // namespace shrink

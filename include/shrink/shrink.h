@@ -50,7 +50,8 @@ typedef enum shrink_status {
   SHRINK_STATUS_CUDA_ERROR = 10,        /* a CUDA runtime or library call failed */
   SHRINK_STATUS_NOT_COMPILED = 11,      /* CUDA asked for in a build without it */
   SHRINK_STATUS_NO_DEVICE = 12,         /* CUDA asked for, no usable device */
-  SHRINK_STATUS_INTERNAL_ERROR = 13     /* anything else: a bug to report */
+  SHRINK_STATUS_INTERNAL_ERROR = 13,    /* anything else: a bug to report */
+  SHRINK_STATUS_STORAGE_ERROR = 14      /* a write failed part-way: disk full, quota, failing device */
 } shrink_status_t;
 
 /* A static string naming the status ("success", "invalid argument", ...); never NULL. */
