@@ -9,6 +9,7 @@
 
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
+#include "host/io/npy_format.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -201,19 +202,9 @@ DenseMatrix<V> read_npy(const std::string& path) {
 template <class V>
 void write_npy(const std::string& path, DenseView<const V> a) {
   if (a.space != MemorySpace::Host) throw InvalidArgument("write_npy: copy the matrix to the host first");
-  std::string header = std::string("{'descr': '<f") + (sizeof(V) == 4 ? "4" : "8") +
-                       "', 'fortran_order': " + (a.layout == Layout::ColMajor ? "True" : "False") +
-                       ", 'shape': (" + std::to_string(a.rows) + ", " + std::to_string(a.cols) + "), }";
-  // Pad with spaces so that the data starts on a 64-byte boundary, newline last.
-  const std::size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>((header.size() >> 8) & 0xff);
-  out += header;
+  std::string shape = "(";
+  shape.append(std::to_string(a.rows)).append(", ").append(std::to_string(a.cols)).append(")");
+  std::string out = io_detail::npy_header(sizeof(V) == 4 ? "<f4" : "<f8", a.layout == Layout::ColMajor, shape);
   const bool row = a.layout == Layout::RowMajor;
   const index_t outer = row ? a.rows : a.cols, inner = row ? a.cols : a.rows;
   out.reserve(out.size() + static_cast<std::size_t>(a.rows * a.cols) * sizeof(V));

@@ -13,6 +13,7 @@
 
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
+#include "host/io/npy_format.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "shrink/io.hpp"
 
@@ -245,15 +246,7 @@ std::vector<T> member_values(const NpyArray& a, const std::string& where) {
 }
 
 std::string npy_bytes(const std::string& descr, const std::string& shape, std::string_view data) {
-  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  const std::size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header += '\n';
-  std::string out = "\x93NUMPY";
-  out += '\x01';
-  out += '\x00';
-  put16(out, static_cast<std::uint16_t>(header.size()));
-  out += header;
+  std::string out = io_detail::npy_header(descr, false, shape);
   out.append(data);
   return out;
 }

@@ -1,0 +1,26 @@
+// The .npy framing shared by the .npy and .npz writers: magic, version 1.0, header length and the
+// header dictionary, padded so the data starts on a 64-byte boundary (NumPy's format, version 1.0).
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace shrink::io_detail {
+
+// descr: NumPy's dtype string ("<f8", "|S3"); shape: a Python tuple ("(3, 4)", "(5,)", "()").
+inline std::string npy_header(std::string_view descr, bool fortran_order, std::string_view shape) {
+  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': " +
+                       (fortran_order ? "True" : "False") + ", 'shape': " + std::string(shape) + ", }";
+  const std::size_t total = 10 + header.size() + 1;  // magic, version, length, header, newline
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);  // little-endian uint16
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  return out;
+}
+
+}  // namespace shrink::io_detail
