@@ -188,15 +188,16 @@ bool cli_options(std::string_view bytes) {
   if (tokens.size() > 64) return false;
   std::vector<const char*> argv;
   for (const auto& t : tokens) argv.push_back(t.c_str());
+  static cli::CommandLine program;  // built once: building it cost more than parsing a line
   int code = -1;
-  refused_or_done([&] { code = cli::run_command_line(static_cast<int>(argv.size()), argv.data(), true); });
+  refused_or_done([&] { code = program.run(static_cast<int>(argv.size()), argv.data(), true); });
   return code == 0;
 }
 
 // One option value through each parser the program uses for it: the library's (memory sizes, block
 // shapes, names, a saved model's solution) and CLI11's numeric conversions with the range checks the
 // program declares. The first byte picks the parser, the rest is the text. Fast enough for long
-// campaigns, where cli_options builds the whole program's parser for every input.
+// campaigns: the whole program's parser does much more per input than one option needs.
 bool cli_values(std::string_view bytes) {
   if (bytes.empty()) return false;
   const auto which = static_cast<unsigned char>(bytes.front()) % 16;

@@ -3,12 +3,15 @@
 // Under the asan preset this replays them with AddressSanitizer and UBSan.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "fuzz/harnesses.hpp"
+#include "tools/commands.hpp"
 #include "shrink/context.hpp"
 
 namespace fs = std::filesystem;
@@ -61,4 +64,60 @@ TEST(FuzzReplay, SeedsAndFindingsRunCleanly) {
     EXPECT_GE(accepted, 2) << h.name << ": fewer than two seeds were accepted";
   }
   EXPECT_GT(files, 18);
+}
+
+namespace {
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> tokens{"shrink"};
+  std::string token;
+  for (const char c : text) {
+    if (c == '\0' || c == '\n') {
+      tokens.push_back(token);
+      token.clear();
+    } else {
+      token.push_back(c);
+    }
+  }
+  if (!token.empty()) tokens.push_back(token);
+  return tokens;
+}
+
+int run_line(shrink::cli::CommandLine& program, const std::vector<std::string>& tokens, bool parse_only) {
+  std::vector<const char*> argv;
+  for (const auto& t : tokens) argv.push_back(t.c_str());
+  return program.run(static_cast<int>(argv.size()), argv.data(), parse_only);
+}
+
+}  // namespace
+
+// The option fuzzer parses every input with one parser: each line must get the code a fresh parser
+// gives it, whatever the lines before it set.
+TEST(FuzzReplay, OneParserParsesEachLineAsAFreshOne) {
+  std::vector<std::string> lines;
+  for (const auto& entry : fs::directory_iterator(fs::path(SHRINK_FUZZ_CORPUS) / "cli_options"))
+    lines.push_back(slurp(entry.path()));
+  for (const char* text : {"lasso\nx.mtx\n--lambda\n0.5", "lasso\nx.mtx\n--lambda-ratio\n0.1",
+                           "lasso\nx.mtx\n--lambda\n0.5\n--lambda-ratio\n0.1", "sae\ntrain\nd.npy\n--out\nm.bin\n--k\n4",
+                           "sae\ntrain\nd.npy\n--out\nm.bin\n--activation\ntopk\n--k\n4", "prune\nw.mtx\n--block\n4x4",
+                           "spmv\na.mtx\n--max-memory\n12Q", "spmv\na.mtx\n--max-memory\n12G", "info\n--json", "info",
+                           "nothing", "--version", "lasso\n--help"})
+    lines.push_back(text);
+  shrink::cli::CommandLine reused;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const auto& text : lines) {
+      SCOPED_TRACE(text);
+      const auto tokens = lines_of(text);
+      shrink::cli::CommandLine fresh;
+      EXPECT_EQ(run_line(reused, tokens, true), run_line(fresh, tokens, true));
+    }
+    std::reverse(lines.begin(), lines.end());
+  }
+  // Values go back to their defaults, not only the counts: info prints JSON only when asked.
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_line(reused, {"shrink", "info", "--json"}, false), 0);
+  EXPECT_EQ(testing::internal::GetCapturedStdout().front(), '{');
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_line(reused, {"shrink", "info"}, false), 0);
+  EXPECT_EQ(testing::internal::GetCapturedStdout().rfind("shrink ", 0), 0u);
 }

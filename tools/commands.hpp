@@ -1,6 +1,7 @@
 // The subcommands of `shrink`, one function each.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -93,6 +94,23 @@ int run_distill(const DistillArgs& args);
 int run_sae_train(const SaeTrainArgs& args);
 int run_sae_apply(const SaeApplyArgs& args);
 int run_sae_export(const SaeExportArgs& args);
+
+// The program's command line, parsed by one parser built once (building it is most of the cost of
+// a short command line, and the option fuzzer parses millions). run() parses, checks and runs one
+// subcommand and returns the exit code; with parse_only the line is parsed and checked (as the
+// program does) but nothing runs and nothing is printed.
+class CommandLine {
+ public:
+  CommandLine();
+  ~CommandLine();
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+  int run(int argc, const char* const* argv, bool parse_only = false);
+
+ private:
+  struct Parser;
+  std::unique_ptr<Parser> parser_;
+};
 
 // The whole command line: parse, check, run one subcommand; returns the exit code. With parse_only the
 // line is parsed and checked (as the program does) but nothing runs and nothing is printed: the

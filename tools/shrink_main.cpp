@@ -100,14 +100,38 @@ void shrink::cli::remove_partial_outputs_on_signals() {
   for (const int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, on_signal);
 }
 
-int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_only) {
+// The program's parser with the variables its options are bound to. Built once: run() puts every
+// variable back to its default before parsing, so one parser serves many command lines.
+struct shrink::cli::CommandLine::Parser {
+  struct Args {
+    bool info_as_json = false;
+    SpmvArgs spmv;
+    ConvertArgs convert;
+    DemoArgs demo;
+    LassoArgs lasso;
+    PredictArgs predict;
+    PruneArgs prune;
+    DistillArgs distill;
+    SaeTrainArgs train;
+    SaeApplyArgs apply;
+    SaeExportArgs export_;
+    std::string max_memory;
+  };
   CLI::App app{"Shrink: sparse linear algebra and sparse learning on GPU and CPU"};
+  Args args;
+  CLI::App *info, *spmv, *convert, *demo, *lasso, *predict, *prune, *distill, *train, *exporter;
+  std::vector<CLI::App*> appliers;  // encode, reconstruct, score
+  // Options that only one SAE activation reads.
+  CLI::Option *k_option, *aux_option, *dense_topk, *rho_option, *beta_option, *l1_option, *l1_norm_option;
+  Parser();
+};
+
+shrink::cli::CommandLine::Parser::Parser() {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(version()));
 
-  bool info_as_json = false;
-  auto* info = app.add_subcommand("info", "Version, build options, backends and devices");
-  info->add_flag("--json", info_as_json, "Print JSON");
+  info = app.add_subcommand("info", "Version, build options, backends and devices");
+  info->add_flag("--json", args.info_as_json, "Print JSON");
 
   // Numbers each option accepts: a value outside is a usage error (exit 1) before anything runs.
   const auto positive = CLI::PositiveNumber;
@@ -118,8 +142,8 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
   const auto precisions = CLI::IsMember({"f32", "f64"});
   const std::string formats = "format by extension: .mtx, .npz, .npy, .csv, .txt, .svm; - for stdout";
 
-  SpmvArgs spmv_args;
-  auto* spmv = app.add_subcommand("spmv", "Time y = A*x (or A^T*x) on a matrix file");
+  SpmvArgs& spmv_args = args.spmv;
+  spmv = app.add_subcommand("spmv", "Time y = A*x (or A^T*x) on a matrix file");
   spmv->add_option("A", spmv_args.matrix, "Matrix file (.mtx, .npz, .svm, .npy, .csv)")->required();
   spmv->add_option("--x", spmv_args.x_file, "Vector file for x (default: all ones)");
   spmv->add_flag("--transpose", spmv_args.transpose, "Compute A^T*x (through A^T built once)");
@@ -133,8 +157,8 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
   spmv->add_option("--out", spmv_args.out, "Write y (" + formats + ")");
   spmv->add_flag("--json", spmv_args.json, "Print JSON");
 
-  ConvertArgs convert_args;
-  auto* convert = app.add_subcommand("convert", "Convert a matrix between formats (by extension)");
+  ConvertArgs& convert_args = args.convert;
+  convert = app.add_subcommand("convert", "Convert a matrix between formats (by extension)");
   convert->add_option("IN", convert_args.in, "Input file")->required();
   convert->add_option("OUT", convert_args.out, "Output file (" + formats + ")")->required();
   convert->add_option("--precision", convert_args.precision, "f32 or f64 values")->check(precisions)->capture_default_str();
@@ -142,17 +166,17 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
       ->check(CLI::IsMember({",", ";", "tab", "space"}));
   convert->add_flag("--json", convert_args.json, "Print JSON");
 
-  DemoArgs demo_args;
-  auto* demo = app.add_subcommand("demo", "Every capability briefly, on generated data, with its certificate");
+  DemoArgs& demo_args = args.demo;
+  demo = app.add_subcommand("demo", "Every capability briefly, on generated data, with its certificate");
   demo->add_option("--backend", demo_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
   demo->add_option("--rows", demo_args.rows, "Rows of the generated SpMV matrix")->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();
   demo->add_option("--threads", demo_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
   demo->add_flag("--json", demo_args.json, "Print JSON");
 
-  LassoArgs lasso_args;
+  LassoArgs& lasso_args = args.lasso;
   LassoOptions& lo = lasso_args.options;
-  auto* lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
+  lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
   lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .npz, .svm, .npy, .csv)")->required();
   lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv, .txt or one value per line); optional "
                                        "for svmlight X. With k > 1 columns: k independent problems (batched)");
@@ -197,8 +221,8 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
   lasso->add_option("--save-model", lasso_args.save_model, "Write the fitted model for `shrink predict`");
   lasso->add_flag("--json", lasso_args.json, "Print JSON");
 
-  PredictArgs predict_args;
-  auto* predict = app.add_subcommand("predict", "Predictions of a saved Lasso model (lasso --save-model) on X");
+  PredictArgs& predict_args = args.predict;
+  predict = app.add_subcommand("predict", "Predictions of a saved Lasso model (lasso --save-model) on X");
   predict->add_option("MODEL", predict_args.model, "A model from shrink lasso --save-model")->required();
   predict->add_option("X", predict_args.x, "Samples (.mtx, .npz, .svm, .npy, .csv), one per row")->required();
   predict->add_option("--lambda", predict_args.lambda,
@@ -209,8 +233,8 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
       ->check(CLI::IsMember({",", ";", "tab", "space"}));
   predict->add_flag("--json", predict_args.json, "Print JSON");
 
-  PruneArgs prune_args;
-  auto* prune = app.add_subcommand("prune", "Block magnitude pruning of a weight matrix");
+  PruneArgs& prune_args = args.prune;
+  prune = app.add_subcommand("prune", "Block magnitude pruning of a weight matrix");
   prune->add_option("W", prune_args.weights, "Weight matrix file (out x in; any supported format)")->required();
   prune->add_option("--block", prune_args.block, "Block size RxC, 1 <= R, C <= 64")->required();
   prune->add_option("--sparsity", prune_args.options.sparsity, "Fraction of blocks removed, in [0, 1]")->required()->check(unit);
@@ -220,9 +244,9 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
   prune->add_option("--out", prune_args.out, "Write the pruned W (" + formats + ")");
   prune->add_flag("--json", prune_args.json, "Print JSON");
 
-  DistillArgs distill_args;
+  DistillArgs& distill_args = args.distill;
   DistillOptions& dopt = distill_args.options;
-  auto* distill = app.add_subcommand("distill", "Distill a dense teacher into a block-sparse student");
+  distill = app.add_subcommand("distill", "Distill a dense teacher into a block-sparse student");
   distill->add_option("--teacher", distill_args.teacher,
                       "Teacher weight file(s), out x in; several (comma separated) make a ReLU MLP")
       ->required()->delimiter(',');
@@ -248,32 +272,32 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
 
   auto* sae = app.add_subcommand("sae", "Sparse autoencoders: train, encode, reconstruct, score, export");
   sae->require_subcommand(1);
-  SaeTrainArgs train_args;
+  SaeTrainArgs& train_args = args.train;
   SaeConfig& sc = train_args.config;
   SaeTrainOptions& so = train_args.train;
-  auto* train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
+  train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
   train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();
   train->add_option("--out", train_args.out, "The model checkpoint to write")->required();
   train->add_option("--latents", sc.latents, "Hidden units (0: as many as inputs)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
   add_enum(train, "--activation", sc.activation, parse_sae_activation, "sigmoid-kl, relu-l1 or topk");
-  auto* k_option = train->add_option("--k", sc.k, "TopK: active latents per sample")
+  k_option = train->add_option("--k", sc.k, "TopK: active latents per sample")
                        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
-  auto* aux_option = train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")
+  aux_option = train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")
                          ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
-  auto* rho_option = train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")
+  rho_option = train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")
                          ->check(CLI::Range(1e-12, 1.0 - 1e-12))->capture_default_str();
-  auto* beta_option = train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")
+  beta_option = train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")
                           ->check(non_negative)->capture_default_str();
-  auto* l1_option = train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")
+  l1_option = train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")
                         ->check(non_negative)->capture_default_str();
-  auto* l1_norm_option = train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm,
+  l1_norm_option = train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm,
                                          "relu-l1: weight each latent's L1 by its decoder column norm");
   train->add_option("--weight-decay", sc.weight_decay, "L2 on the weights: (W/2) * sum w^2")->check(non_negative)
       ->capture_default_str();
   train->add_flag("--tied", sc.tied, "Tie the encoder to the decoder's transpose");
   train->add_flag("--unit-norm-decoder", sc.unit_norm_decoder, "Keep decoder columns at unit norm (relu-l1, topk)");
-  auto* dense_topk = train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
+  dense_topk = train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
                                               "TopK through the dense masked decoder (the baseline)");
   auto* epochs_option = train->add_option("--epochs", so.epochs, "Passes over the data")
                             ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))->capture_default_str();
@@ -310,8 +334,7 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
       ->check(CLI::IsMember({",", ";", "tab", "space"}));
   train->add_flag("--json", train_args.json, "Print JSON");
 
-  SaeApplyArgs apply_args;
-  std::vector<CLI::App*> appliers;
+  SaeApplyArgs& apply_args = args.apply;
   for (const char* action : {"encode", "reconstruct", "score"}) {
     const std::string what = std::string(action) == "encode"        ? "Sparse codes, samples x latents"
                              : std::string(action) == "reconstruct" ? "Reconstructions, samples x inputs"
@@ -327,15 +350,14 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
     cmd->add_flag("--json", apply_args.json, "Print JSON");
     appliers.push_back(cmd);
   }
-  SaeExportArgs export_args;
-  auto* exporter = sae->add_subcommand("export", "Write the weights and biases as .npy files");
+  SaeExportArgs& export_args = args.export_;
+  exporter = sae->add_subcommand("export", "Write the weights and biases as .npy files");
   exporter->add_option("--model", export_args.model, "A model checkpoint from sae train")->required();
   exporter->add_option("--out-dir", export_args.out_dir, "Directory for the .npy files")->required();
   exporter->add_flag("--json", export_args.json, "Print JSON");
 
   // --max-memory on every command: the limit every allocation sized from input is checked against
   // (exit 3 past it, naming what needed how much).
-  std::string max_memory;
   std::vector<CLI::App*> commands;
   std::function<void(CLI::App*)> gather = [&](CLI::App* a) {
     for (auto* sub : a->get_subcommands({})) {
@@ -345,8 +367,18 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
   };
   gather(&app);
   for (auto* c : commands)
-    c->add_option("--max-memory", max_memory,
+    c->add_option("--max-memory", args.max_memory,
                   "Memory limit, bytes with K, M, G or T (default: SHRINK_MAX_MEMORY, else the memory available)");
+}
+
+int shrink::cli::CommandLine::run(int argc, const char* const* argv, bool parse_only) {
+  // Every option back to its default (the bound variables stay where they are), every count to 0.
+  Parser& parser = *parser_;
+  parser.args = Parser::Args{};
+  CLI::App& app = parser.app;
+  app.clear();
+  Parser::Args& args = parser.args;
+  auto* const train = parser.train;
 
   // --json anywhere on the line asks for a JSON document on failure too.
   bool as_json = false;
@@ -354,9 +386,9 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
 
   try {
     app.parse(argc, argv);
-    if (!max_memory.empty()) {
+    if (!args.max_memory.empty()) {
       try {
-        const auto limit = parse_memory_size(max_memory);
+        const auto limit = parse_memory_size(args.max_memory);
         if (!parse_only) set_memory_limit(limit);
       } catch (const InvalidArgument& e) {
         throw CLI::ValidationError("--max-memory", e.what());
@@ -364,26 +396,26 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
     }
     // Options that only one activation reads are refused with another (exit 1), not ignored.
     if (*train) {
-      const auto act = train_args.config.activation;
+      const auto act = args.train.config.activation;
       auto refuse = [&](CLI::Option* o, const char* needs) {
         if (o->count() > 0) throw CLI::ValidationError(o->get_name(), std::string("only ") + needs + " reads it");
       };
       if (act != SaeActivation::TopK) {
-        refuse(k_option, "--activation topk");
-        refuse(aux_option, "--activation topk");
-        refuse(dense_topk, "--activation topk");
+        refuse(parser.k_option, "--activation topk");
+        refuse(parser.aux_option, "--activation topk");
+        refuse(parser.dense_topk, "--activation topk");
       }
       if (act != SaeActivation::SigmoidKl) {
-        refuse(rho_option, "--activation sigmoid-kl");
-        refuse(beta_option, "--activation sigmoid-kl");
+        refuse(parser.rho_option, "--activation sigmoid-kl");
+        refuse(parser.beta_option, "--activation sigmoid-kl");
       }
       if (act != SaeActivation::ReluL1) {
-        refuse(l1_option, "--activation relu-l1");
-        refuse(l1_norm_option, "--activation relu-l1");
+        refuse(parser.l1_option, "--activation relu-l1");
+        refuse(parser.l1_norm_option, "--activation relu-l1");
       }
-      train_args.activation_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--activation")->count() > 0;
-      train_args.latents_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--latents")->count() > 0;
-      train_args.normalize_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--normalize")->count() > 0;
+      args.train.activation_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--activation")->count() > 0;
+      args.train.latents_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--latents")->count() > 0;
+      args.train.normalize_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--normalize")->count() > 0;
     }
   } catch (const CLI::CallForHelp& e) {
     return parse_only ? kOk : app.exit(e);
@@ -400,24 +432,24 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
 
   if (parse_only) return kOk;
   try {
-    if (*info) return run_info(info_as_json);
-    if (*spmv) return run_spmv(spmv_args);
-    if (*convert) return run_convert(convert_args);
-    if (*demo) return run_demo(demo_args);
+    if (*parser.info) return run_info(args.info_as_json);
+    if (*parser.spmv) return run_spmv(args.spmv);
+    if (*parser.convert) return run_convert(args.convert);
+    if (*parser.demo) return run_demo(args.demo);
     // A bad option value or combination found while running is a usage error (exit 1); a bad file
     // or data is bad input (exit 2).
     try {
-      if (*lasso) return run_lasso(lasso_args);
-      if (*predict) return run_predict(predict_args);
-      if (*prune) return run_prune(prune_args);
-      if (*distill) return run_distill(distill_args);
-      if (*train) return run_sae_train(train_args);
-      for (auto* cmd : appliers)
+      if (*parser.lasso) return run_lasso(args.lasso);
+      if (*parser.predict) return run_predict(args.predict);
+      if (*parser.prune) return run_prune(args.prune);
+      if (*parser.distill) return run_distill(args.distill);
+      if (*train) return run_sae_train(args.train);
+      for (auto* cmd : parser.appliers)
         if (*cmd) {
-          apply_args.action = cmd->get_name();
-          return run_sae_apply(apply_args);
+          args.apply.action = cmd->get_name();
+          return run_sae_apply(args.apply);
         }
-      if (*exporter) return run_sae_export(export_args);
+      if (*parser.exporter) return run_sae_export(args.export_);
     } catch (const InvalidArgument& e) {
       return report_failure(as_json, kBadInput, "bad input", e.what());
     }
@@ -433,4 +465,11 @@ int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_
     return report_failure(as_json, kResource, "internal error", e.what());
   }
   return kUsage;
+}
+
+shrink::cli::CommandLine::CommandLine() : parser_(std::make_unique<Parser>()) {}
+shrink::cli::CommandLine::~CommandLine() = default;
+
+int shrink::cli::run_command_line(int argc, const char* const* argv, bool parse_only) {
+  return CommandLine().run(argc, argv, parse_only);
 }
