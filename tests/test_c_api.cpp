@@ -382,6 +382,8 @@ TEST(CApi, NullHandlesAreRefusedEverywhere) {
       {"sae_encode", shrink_sae_encode(nullptr, nullptr, nullptr)},
       {"sae_score", shrink_sae_score(nullptr, nullptr, nullptr)},
       {"sae_dims", shrink_sae_dims(nullptr, &i64, &i64)},
+      {"sae_fit", shrink_sae_fit(c.ctx, SHRINK_F64, nullptr, 0, nullptr, nullptr)},
+      {"sae_normalize", shrink_sae_normalize(nullptr, nullptr)},
   };
   for (const auto& [name, status] : calls) EXPECT_EQ(status, SHRINK_STATUS_INVALID_ARGUMENT) << name;
   EXPECT_NE(std::string(shrink_last_error_message()).find("NULL"), std::string::npos);
@@ -563,6 +565,28 @@ TEST(CApi, FilesPruningAndSae) {
   EXPECT_LE(active, 64 * 2);
   shrink_sae_destroy(sae);
   std::remove(model_path.c_str());
+
+  // The defaults: the same settings and model as the library's sae_fit; the stored normalization
+  // applied through shrink_sae_normalize gives the C++ model's scores on raw data.
+  ASSERT_EQ(shrink_sae_fit(c.ctx, SHRINK_F64, &dv, 3, &sae, &metrics), SHRINK_STATUS_SUCCESS) << shrink_last_error_message();
+  SaeSettings base;
+  base.train.seed = 3;
+  auto fit = sae_fit<double>(cpp, resolve_sae_settings({}, base, 64, 6), DenseView<const double>(data.view()));
+  EXPECT_EQ(metrics.mse, fit.result.metrics.mse);
+  ASSERT_EQ(shrink_sae_dims(sae, &inputs, &latents), SHRINK_STATUS_SUCCESS);
+  EXPECT_EQ(latents, fit.model.config().latents);
+  DenseMatrix<double> normalized(64, 6);
+  for (index_t i = 0; i < 64 * 6; ++i) normalized.data()[i] = data.data()[i];
+  auto nv = cdense(normalized);
+  ASSERT_EQ(shrink_sae_normalize(sae, &nv), SHRINK_STATUS_SUCCESS) << shrink_last_error_message();
+  ASSERT_EQ(shrink_sae_score(sae, &nv, &sv), SHRINK_STATUS_SUCCESS) << shrink_last_error_message();
+  fit.model.normalizer().apply(data.view());
+  fit.model.reconstruction_errors(data.view(), VectorView<double>(want_scores));
+  EXPECT_TRUE(test::same_bits(scores, want_scores));
+  DenseMatrix<double> narrow(4, 5);
+  auto bad = cdense(narrow);
+  EXPECT_EQ(shrink_sae_normalize(sae, &bad), SHRINK_STATUS_DIMENSION_MISMATCH);
+  shrink_sae_destroy(sae);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -685,7 +686,8 @@ TEST(CliFiles, SaeHonestExits) {
   EXPECT_TRUE(fs::exists(model));
   const std::string base = "sae train " + f.x + " --out " + model + " --backend cpu ";
   EXPECT_EQ(run(base + "--epochs 2 --steps 5").code, 1);
-  EXPECT_EQ(run(base + "--k 5").code, 1);  // --k with relu-l1
+  EXPECT_EQ(run(base + "--activation relu-l1 --k 5").code, 1);  // --k with relu-l1
+  EXPECT_EQ(run(base + "--k 5 --l1 0.1").code, 1);               // --k implies topk, --l1 relu-l1
   EXPECT_EQ(run(base + "--activation topk --l1 0.1").code, 1);
   ASSERT_EQ(run(base + "--epochs 3 --latents 8 --log " + log).code, 0);
   std::ifstream in(log);
@@ -693,8 +695,44 @@ TEST(CliFiles, SaeHonestExits) {
   for (std::string line; std::getline(in, line);) lines += !line.empty();
   EXPECT_EQ(lines, 3);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --latents 12").code, 1);
-  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --activation topk").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --activation relu-l1").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --normalize minmax").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --epochs 1").code, 0);
+}
+
+// With no options the settings come from the data; the output reports them, and their flags repeat the
+// run exactly. A resumed run inherits them.
+TEST(CliFiles, SaeDefaultsAreReportedAndRepeatable) {
+  const auto f = nn_files();
+  const std::string a = (f.dir / "auto.sae").string(), b = (f.dir / "again.sae").string();
+  auto r = run("sae train " + f.x + " --out " + a + " --backend cpu --threads 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& s = j["settings"];
+  EXPECT_EQ(s["activation"], "topk");
+  EXPECT_EQ(s["latents"], 32);  // 2 x 16 inputs
+  EXPECT_EQ(s["k"], 3);
+  EXPECT_EQ(s["normalize"], "standard");
+  EXPECT_EQ(s["lr_schedule"], "cosine");
+  EXPECT_EQ(s["validation_fraction"], 0.1);
+  EXPECT_TRUE(s["early_stopping"].get<bool>());
+  EXPECT_EQ(j["model"]["normalize"], "standard");
+  EXPECT_EQ(j["validation_samples"], 6);  // 10% of 64
+  const std::string flags = s["flags"];
+  ASSERT_EQ(run("sae train " + f.x + " --out " + b + " --backend cpu --threads 1 " + flags).code, 0) << flags;
+  std::ifstream fa(a, std::ios::binary), fb(b, std::ios::binary);
+  const std::string bytes_a{std::istreambuf_iterator<char>(fa), {}}, bytes_b{std::istreambuf_iterator<char>(fb), {}};
+  EXPECT_FALSE(bytes_a.empty());
+  EXPECT_TRUE(bytes_a == bytes_b) << "the reported flags did not repeat the run: " << flags;
+  // Text output names the settings too; --resume keeps the model's and trains on.
+  r = run("sae train " + f.x + " --out " + b + " --backend cpu --resume " + a + " --steps 10 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto resumed = nlohmann::json::parse(r.out);
+  EXPECT_EQ(resumed["settings"]["k"], 3);
+  EXPECT_EQ(resumed["settings"]["normalize"], "standard");
+  EXPECT_EQ(resumed["steps"], 10);
+  r = run("sae train " + f.x + " --out " + b + " --backend cpu --epochs 2");
+  EXPECT_NE(r.out.find("settings: --activation topk --latents 32 --k 3"), std::string::npos) << r.out;
 }
 
 // The README's exit-code table, walked: bad option values (1) and bad files (2) on every command.

@@ -660,5 +660,116 @@ TEST_P(Sae, RefusesBadArguments) {
   EXPECT_THROW(sae_train<float>(ctx, model, ok.view(), o, st), InvalidArgument);
 }
 
+
+// ---- defaults chosen from the data (issue 23) --------------------------------------------------------
+TEST(SaeDefaults, ResolvedFromTheDataShape) {
+  const SaeSettings s = resolve_sae_settings({}, {}, 1000, 64);
+  EXPECT_EQ(s.config.inputs, 64);
+  EXPECT_EQ(s.config.activation, SaeActivation::TopK);
+  EXPECT_EQ(s.config.latents, 128);
+  EXPECT_EQ(s.config.k, 13);
+  EXPECT_EQ(s.config.aux_k, 32);
+  EXPECT_TRUE(s.config.unit_norm_decoder);
+  EXPECT_EQ(s.normalize, Normalization::Standard);
+  EXPECT_EQ(s.train.lr_schedule, LearningRateSchedule::Cosine);
+  EXPECT_DOUBLE_EQ(s.train.validation_fraction, 0.1);
+  EXPECT_EQ(s.train.patience, 10);
+  EXPECT_EQ(s.train.batch_size, 62);
+  EXPECT_EQ(s.train.steps, 1400);  // 100 epochs of 900 / 62 = 14 steps
+  EXPECT_EQ(s.train.epochs, 0);
+
+  // What is given is kept; a fixed length turns early stopping off; small data is not split.
+  SaeAutoOptions chosen;
+  chosen.activation = SaeActivation::ReluL1;
+  chosen.latents = 40;
+  chosen.epochs = 7;
+  chosen.normalize = Normalization::None;
+  SaeSettings base;
+  base.config.l1 = 0.25;
+  const SaeSettings g = resolve_sae_settings(chosen, base, 1000, 64);
+  EXPECT_EQ(g.config.activation, SaeActivation::ReluL1);
+  EXPECT_EQ(g.config.latents, 40);
+  EXPECT_DOUBLE_EQ(g.config.l1, 0.25);
+  EXPECT_TRUE(g.config.unit_norm_decoder);
+  EXPECT_EQ(g.normalize, Normalization::None);
+  EXPECT_EQ(g.train.epochs, 7);
+  EXPECT_EQ(g.train.steps, 0);
+  EXPECT_EQ(g.train.validation_fraction, 0);
+  EXPECT_EQ(g.train.patience, 0);
+  EXPECT_EQ(resolve_sae_settings({}, {}, 40, 4).train.validation_fraction, 0);
+  EXPECT_EQ(resolve_sae_settings({}, {}, 40, 4).config.k, 1);
+  // Block-sparse weights take neither AuxK nor unit-norm columns; a bad choice is refused.
+  SaeSettings blocks;
+  blocks.config.block_sparse = true;
+  blocks.config.block = {4, 4};
+  const SaeSettings b = resolve_sae_settings({}, blocks, 500, 32);
+  EXPECT_EQ(b.config.aux_k, 0);
+  EXPECT_FALSE(b.config.unit_norm_decoder);
+  SaeAutoOptions bad;
+  bad.latents = 8;
+  bad.k = 9;
+  EXPECT_THROW(resolve_sae_settings(bad, {}, 100, 16), InvalidArgument);
+  EXPECT_THROW(resolve_sae_settings({}, {}, 0, 16), InvalidArgument);
+}
+
+// The defaults on small data: the normalization is fitted, applied and stored; the run stops early on
+// its held-out samples and keeps the best check; the model round-trips through its checkpoint.
+TEST_P(Sae, DefaultsNormalizeStopEarlyAndRoundTrip) {
+  const Context ctx = make_context(GetParam());
+  const index_t n = 400, d = 10;
+  DenseMatrix<double> x(n, d);
+  const auto noise = random_vector<double>(n * d, 5);
+  for (index_t i = 0; i < n; ++i)  // a 3-dimensional signal on features of very different scales
+    for (index_t j = 0; j < d; ++j)
+      x(i, j) = (std::sin(double(i * (j % 3 + 1))) + 0.05 * noise[i * d + j]) * std::pow(10.0, double(j % 4)) + 5.0 * j;
+  SaeAutoOptions chosen;
+  chosen.steps = 20000;  // a budget far past the point of no gain
+  chosen.validation_fraction = 0.2;
+  chosen.patience = 3;
+  SaeSettings settings = resolve_sae_settings(chosen, {}, n, d);
+  settings.train.check_every = 20;
+  settings.train.epoch_metrics = false;
+  const std::vector<double> raw(x.data(), x.data() + n * d);
+  auto fit = sae_fit<double>(ctx, settings, DenseView<const double>(x.view()));
+  for (index_t i = 0; i < n * d; ++i) ASSERT_EQ(x.data()[i], raw[i]);  // the data is not modified
+
+  const Normalizer& norm = fit.model.normalizer();
+  ASSERT_EQ(norm.kind, Normalization::Standard);
+  for (index_t j = 0; j < d; ++j) {
+    double mean = 0, var = 0;
+    for (index_t i = 0; i < n; ++i) mean += x(i, j) / double(n);
+    for (index_t i = 0; i < n; ++i) var += (x(i, j) - mean) * (x(i, j) - mean) / double(n);
+    EXPECT_NEAR(norm.offset[j], mean, 1e-9 * (1 + std::abs(mean)));
+    EXPECT_NEAR(norm.scale[j], std::sqrt(var), 1e-9 * std::sqrt(var));
+  }
+  const SaeTrainResult& r = fit.result;
+  EXPECT_TRUE(r.stopped_early);
+  EXPECT_LT(r.steps, 20000);
+  EXPECT_EQ(r.validation_samples, 80);
+  EXPECT_GE(r.steps - (r.best_step - 0), 3 * 20);  // patience checks after the best one
+  EXPECT_GT(r.validation_mse, 0);
+  EXPECT_LT(r.metrics.fvu, 0.5);
+  EXPECT_EQ(fit.state.steps_done, r.steps);
+
+  const std::string path = test::unique_temp_path("defaults.sae");
+  save_sae(path, fit.model, fit.state);
+  auto loaded = load_sae<double>(ctx, path);
+  EXPECT_EQ(loaded.model.config().k, fit.model.config().k);
+  EXPECT_EQ(loaded.model.config().latents, fit.model.config().latents);
+  EXPECT_TRUE(loaded.model.config().unit_norm_decoder);
+  EXPECT_EQ(loaded.model.normalizer().offset, norm.offset);
+  EXPECT_EQ(loaded.model.normalizer().scale, norm.scale);
+  EXPECT_EQ(loaded.model.parameters_on_host(), fit.model.parameters_on_host());
+  std::remove(path.c_str());
+
+  // Early stopping needs held-out samples, and a fraction in [0, 1).
+  SaeTrainOptions o;
+  o.patience = 2;
+  SaeTrainState st;
+  EXPECT_THROW(sae_train<double>(ctx, fit.model, DenseView<const double>(x.view()), o, st), InvalidArgument);
+  o.validation_fraction = 1.0;
+  EXPECT_THROW(sae_train<double>(ctx, fit.model, DenseView<const double>(x.view()), o, st), InvalidArgument);
+}
+
 }  // namespace
 }  // namespace shrink

@@ -62,15 +62,17 @@ struct DistillArgs {
   bool json = false;
 };
 
+// What the user fixed of the SAE's settings is in `chosen` (the library resolves the rest from the
+// data); every other option is bound to the library's structs directly.
 struct SaeTrainArgs {
-  std::string data, out, resume, log, normalize = "none", block;
-  SaeConfig config;       // latents 0: as many as inputs
+  std::string data, out, resume, log, block;
+  SaeAutoOptions chosen;
+  SaeConfig config;
   SaeTrainOptions train;
   std::vector<double> adam_betas{train.adam.beta1, train.adam.beta2};
   std::optional<double> noise, mask;
   std::string backend = "auto", precision = "f32", delimiter;
   bool json = false, keep_diverged = false;
-  bool activation_given = false, latents_given = false, normalize_given = false;  // for --resume's check
   int bins = 0, threads = 0;
 };
 struct SaeApplyArgs {

@@ -71,21 +71,67 @@ json config_json(const SaeConfig& c, const Normalizer& n) {
   return j;
 }
 
-SaeConfig config_from(const SaeTrainArgs& a, index_t inputs) {
-  SaeConfig c = a.config;
-  c.inputs = inputs;
-  if (c.latents == 0) c.latents = inputs;
-  // The options together (k <= latents, a block that fits, ...): a bad combination is a usage error.
+// The settings of a run: the user's choices, the rest from the data (the library's rules). A bad
+// combination (k > latents, a block that does not fit, ...) is a usage error.
+SaeSettings settings_from(const SaeTrainArgs& a, SaeAutoOptions chosen, const SaeConfig& base_config,
+                          index_t samples, index_t inputs) {
+  SaeSettings base;
+  base.config = base_config;
+  base.train = a.train;
+  base.train.adam.beta1 = a.adam_betas.at(0);
+  base.train.adam.beta2 = a.adam_betas.at(1);
+  if (a.noise) base.train.corruption = {CorruptionKind::Gaussian, *a.noise};
+  if (a.mask) base.train.corruption = {CorruptionKind::Mask, *a.mask};
   try {
     if (!a.block.empty()) {
-      c.block_sparse = true;
-      c.block = parse_block_shape(a.block);
+      base.config.block_sparse = true;
+      base.config.block = parse_block_shape(a.block);
     }
-    c.validate();
+    return resolve_sae_settings(chosen, base, samples, inputs);
   } catch (const InvalidArgument& e) {
     throw UsageError(e.what());
   }
-  return c;
+}
+
+// The settings as `sae train` flags that repeat the run exactly (with the same data and seed).
+std::string settings_flags(const SaeSettings& s) {
+  const SaeConfig& c = s.config;
+  const SaeTrainOptions& t = s.train;
+  std::ostringstream f;
+  f << std::setprecision(10) << "--activation " << to_string(c.activation) << " --latents " << c.latents;
+  if (c.activation == SaeActivation::TopK) f << " --k " << c.k << " --aux-k " << c.aux_k;
+  if (c.activation != SaeActivation::SigmoidKl)
+    f << (c.unit_norm_decoder ? " --unit-norm-decoder" : " --no-unit-norm-decoder");
+  f << " --normalize " << to_string(s.normalize);
+  if (t.optimizer == SaeOptimizer::Adam) {
+    if (t.steps > 0) f << " --steps " << t.steps;
+    else f << " --epochs " << t.epochs;
+    f << " --batch " << t.batch_size << " --lr " << t.adam.learning_rate << " --lr-schedule " << to_string(t.lr_schedule)
+      << " --validation " << t.validation_fraction << " --patience " << t.patience;
+  }
+  f << " --seed " << t.seed;
+  return f.str();
+}
+
+json settings_json(const SaeSettings& s) {
+  json j = config_json(s.config, Normalizer{s.normalize, {}, {}});
+  const SaeTrainOptions& t = s.train;
+  j["optimizer"] = to_string(t.optimizer);
+  if (t.optimizer == SaeOptimizer::Adam) {
+    j["steps"] = t.steps;  // 0: epochs sets the length
+    j["epochs"] = t.epochs;
+    j["batch"] = t.batch_size;
+    j["learning_rate"] = t.adam.learning_rate;
+    j["lr_schedule"] = to_string(t.lr_schedule);
+    j["validation_fraction"] = t.validation_fraction;
+    j["patience"] = t.patience;
+    j["early_stopping"] = t.patience > 0;
+  } else {
+    j["iterations"] = t.lbfgs_iterations;
+  }
+  j["seed"] = t.seed;
+  j["flags"] = settings_flags(s);
+  return j;
 }
 
 // Training that went wrong: a loss or metric that is not finite, every latent dead, or
@@ -110,43 +156,45 @@ int train_in(const SaeTrainArgs& a) {
   std::optional<SparseAutoencoder<V>> model;
   SaeTrainState state;
   DenseMatrix<V> x;
+  SaeSettings settings;
   if (!a.resume.empty()) {
     auto loaded = load_sae<V>(ctx, a.resume);
-    // A resumed model keeps its shape: options that would change it are refused, not ignored.
+    // A resumed model keeps its settings: options that would change them are refused, not ignored.
     const SaeConfig& have = loaded.model.config();
-    if (a.latents_given && a.config.latents != 0 && a.config.latents != have.latents)
-      throw UsageError("--latents " + std::to_string(a.config.latents) + " with --resume: " + a.resume + " has " +
-                       std::to_string(have.latents) + " latents");
-    if (a.activation_given && a.config.activation != have.activation)
-      throw UsageError(std::string("--activation ") + to_string(a.config.activation) + " with --resume: " + a.resume +
-                       " is " + to_string(have.activation));
-    if (a.normalize_given && parse_normalization(a.normalize) != loaded.model.normalizer().kind)
-      throw UsageError("--normalize " + a.normalize + " with --resume: " + a.resume + " normalizes with " +
-                       to_string(loaded.model.normalizer().kind));
+    const SaeAutoOptions& c = a.chosen;
+    auto refuse = [&](bool differs, const std::string& option, const std::string& has) {
+      if (differs) throw UsageError(option + " with --resume: " + a.resume + " has " + has);
+    };
+    refuse(c.latents && *c.latents != have.latents, "--latents " + std::to_string(c.latents.value_or(0)),
+           std::to_string(have.latents) + " latents");
+    refuse(c.activation && *c.activation != have.activation, "--activation", to_string(have.activation));
+    refuse(c.k && *c.k != have.k, "--k", "k " + std::to_string(have.k));
+    refuse(c.aux_k && *c.aux_k != have.aux_k, "--aux-k", "aux_k " + std::to_string(have.aux_k));
+    refuse(c.unit_norm_decoder && *c.unit_norm_decoder != have.unit_norm_decoder, "--(no-)unit-norm-decoder",
+           have.unit_norm_decoder ? "unit-norm decoder columns" : "free decoder columns");
+    refuse(c.normalize && *c.normalize != loaded.model.normalizer().kind, "--normalize",
+           std::string("normalization ") + to_string(loaded.model.normalizer().kind));
+    refuse(!a.block.empty(), "--block", "its own block layout");
     x = read_samples<V>(a.data, have.inputs, a.delimiter);
+    SaeAutoOptions inherited = c;
+    inherited.activation = have.activation;
+    inherited.latents = have.latents;
+    inherited.k = have.k;
+    inherited.aux_k = have.aux_k;
+    inherited.unit_norm_decoder = have.unit_norm_decoder;
+    inherited.normalize = loaded.model.normalizer().kind;
+    SaeTrainArgs without_block = a;
+    without_block.block.clear();
+    settings = settings_from(without_block, inherited, have, x.rows(), have.inputs);
+    settings.config = have;
     loaded.model.normalizer().apply(x.view());
     model.emplace(std::move(loaded.model));
     state = loaded.state;
   } else {
     x = read_samples<V>(a.data, 0, a.delimiter);
-    const SaeConfig config = config_from(a, x.cols());
-    Normalizer normalizer = Normalizer::fit<V>(parse_normalization(a.normalize), x.view());
-    normalizer.apply(x.view());
-    // ReLU and TopK models start b_d at the data mean (Gao et al.); the classic one at 0.
-    std::vector<V> bias;
-    if (config.activation != SaeActivation::SigmoidKl) {
-      bias.assign(static_cast<std::size_t>(x.cols()), V(0));
-      for (index_t i = 0; i < x.rows(); ++i)
-        for (index_t j = 0; j < x.cols(); ++j) bias[j] += x(i, j) / V(x.rows());
-    }
-    model.emplace(ctx, config, a.train.seed, std::move(normalizer), std::move(bias));
-    state.seed = a.train.seed;
+    settings = settings_from(a, a.chosen, a.config, x.rows(), x.cols());
   }
-  SaeTrainOptions o = a.train;
-  o.adam.beta1 = a.adam_betas.at(0);
-  o.adam.beta2 = a.adam_betas.at(1);
-  if (a.noise) o.corruption = {CorruptionKind::Gaussian, *a.noise};
-  if (a.mask) o.corruption = {CorruptionKind::Mask, *a.mask};
+  SaeTrainOptions& o = settings.train;
   o.epoch_metrics = !a.log.empty();
   // The log is written as training goes, a line per epoch, flushed, so it can be followed.
   std::ofstream log;
@@ -163,14 +211,25 @@ int train_in(const SaeTrainArgs& a) {
     log.flush();
     if (!log) throw IoError(a.log + " (--log): write failed");
   };
+  const index_t held = static_cast<index_t>(std::llround(o.validation_fraction * double(x.rows())));
+  const index_t n_train = x.rows() - held;
   const long total = o.optimizer == SaeOptimizer::Lbfgs ? static_cast<long>(o.lbfgs_iterations)
                    : o.steps > 0 ? static_cast<long>(o.steps)
-                                 : static_cast<long>(o.epochs * (x.rows() / std::min<index_t>(std::max<index_t>(o.batch_size, 1), x.rows())));
+                                 : static_cast<long>(o.epochs * (n_train / std::min<index_t>(std::max<index_t>(o.batch_size, 1), n_train)));
   Progress bar("sae train", total);
   o.progress = [&](std::int64_t done, std::int64_t) {
     if (done % 8 == 0 || done == total) bar.update(static_cast<long>(done));
   };
-  const SaeTrainResult r = sae_train<V>(ctx, *model, x.view(), o, state);
+  SaeTrainResult r;
+  if (model) {
+    r = sae_train<V>(ctx, *model, x.view(), o, state);
+  } else {
+    auto fit = sae_fit<V>(ctx, settings, x.view());
+    model.emplace(std::move(fit.model));
+    state = fit.state;
+    r = std::move(fit.result);
+    model->normalizer().apply(x.view());  // the metrics below are on the model's scale
+  }
   SaeMetrics m = r.metrics;
   if (a.bins > 0 && std::isfinite(m.mse)) m = sae_metrics<V>(ctx, *model, x.view(), a.bins);
   const std::string diverged = divergence(r, m);
@@ -181,6 +240,13 @@ int train_in(const SaeTrainArgs& a) {
     if (!diverged.empty()) j["diverged"] = diverged;
     j["model_written"] = write_model;
     j["model"] = config_json(model->config(), model->normalizer());
+    j["settings"] = settings_json(settings);
+    j["stopped_early"] = r.stopped_early;
+    j["validation_samples"] = r.validation_samples;
+    if (r.validation_samples > 0) {
+      j["validation_mse"] = r.validation_mse;
+      j["best_step"] = r.best_step;
+    }
     j["epochs"] = r.epochs;
     j["epochs_total"] = state.epochs_done;
     j["steps"] = r.steps;
@@ -198,8 +264,14 @@ int train_in(const SaeTrainArgs& a) {
   } else {
     std::cout << std::setprecision(6) << "trained " << to_string(model->config().activation) << " SAE "
               << model->config().inputs << " -> " << model->config().latents << " on " << x.rows() << " samples, "
-              << r.epochs << (o.optimizer == SaeOptimizer::Lbfgs ? " L-BFGS run" : " epochs") << " in " << r.time_s
-              << " s on " << ctx.device_name() << "\n"
+              << (o.optimizer == SaeOptimizer::Lbfgs ? std::to_string(r.steps) + " L-BFGS iterations"
+                                                     : std::to_string(r.steps) + " steps (" + std::to_string(r.epochs) +
+                                                           " epochs)")
+              << " in " << r.time_s << " s on " << ctx.device_name() << "\n";
+    if (r.validation_samples > 0)
+      std::cout << "validation: " << r.validation_samples << " held-out samples, best mse " << r.validation_mse
+                << " at step " << r.best_step << (r.stopped_early ? ", stopped early" : "") << "\n";
+    std::cout << "settings: " << settings_flags(settings) << "\n"
               << "mse " << m.mse << ", fvu " << m.fvu << ", l0 " << m.l0 << ", mean activation " << m.mean_activation
               << ", dead " << m.dead_fraction << ", sparsity " << m.sparsity_ratio << "\n";
     if (write_model) std::cout << "model written to " << a.out << "\n";

@@ -87,6 +87,25 @@ CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse p
       ->default_str(to_string(target));
 }
 
+// The same for a choice the library makes when it is not given (shown as auto).
+template <class E, class Parse>
+CLI::Option* add_enum(CLI::App* app, const std::string& name, std::optional<E>& target, Parse parse,
+                      const std::string& help) {
+  const std::string flag = name;
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [&target, parse, flag](const std::string& text) {
+            try {
+              target = parse(text);
+            } catch (const InvalidArgument& e) {
+              throw CLI::ValidationError(flag, e.what());
+            }
+          },
+          help)
+      ->default_str("auto");
+}
+
 // SIGINT, SIGTERM, SIGHUP: the write in progress leaves no temporary file, then the default action.
 extern "C" void on_signal(int sig) {
   remove_partial_outputs();
@@ -278,35 +297,48 @@ shrink::cli::CommandLine::Parser::Parser() {
   train = sae->add_subcommand("train", "Train a sparse autoencoder on DATA (one sample per row)");
   train->add_option("data", train_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();
   train->add_option("--out", train_args.out, "The model checkpoint to write")->required();
-  train->add_option("--latents", sc.latents, "Hidden units (0: as many as inputs)")
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
-  add_enum(train, "--activation", sc.activation, parse_sae_activation, "sigmoid-kl, relu-l1 or topk");
-  k_option = train->add_option("--k", sc.k, "TopK: active latents per sample")
-                       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))->capture_default_str();
-  aux_option = train->add_option("--aux-k", sc.aux_k, "TopK: AuxK latents against dead latents (0: off)")
-                         ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30))->capture_default_str();
+  SaeAutoOptions& chosen = train_args.chosen;
+  const std::string from_data = " (default: chosen from the data, reported in the output)";
+  train->add_option("--latents", chosen.latents, "Hidden units" + from_data)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  add_enum(train, "--activation", chosen.activation, parse_sae_activation, "sigmoid-kl, relu-l1 or topk" + from_data);
+  k_option = train->add_option("--k", chosen.k, "TopK: active latents per sample" + from_data)
+                 ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  aux_option = train->add_option("--aux-k", chosen.aux_k, "TopK: AuxK latents against dead latents (0: off)" + from_data)
+                   ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
   rho_option = train->add_option("--rho", sc.rho, "sigmoid-kl: target mean activation, in (0, 1)")
-                         ->check(CLI::Range(1e-12, 1.0 - 1e-12))->capture_default_str();
+                   ->check(CLI::Range(1e-12, 1.0 - 1e-12))->capture_default_str();
   beta_option = train->add_option("--beta", sc.beta, "sigmoid-kl: weight of the KL penalty")
-                          ->check(non_negative)->capture_default_str();
+                    ->check(non_negative)->capture_default_str();
   l1_option = train->add_option("--l1", sc.l1, "relu-l1: weight of the L1 activation penalty")
-                        ->check(non_negative)->capture_default_str();
+                  ->check(non_negative)->capture_default_str();
   l1_norm_option = train->add_flag("--l1-decoder-norm", sc.l1_decoder_norm,
-                                         "relu-l1: weight each latent's L1 by its decoder column norm");
+                                   "relu-l1: weight each latent's L1 by its decoder column norm");
   train->add_option("--weight-decay", sc.weight_decay, "L2 on the weights: (W/2) * sum w^2")->check(non_negative)
       ->capture_default_str();
   train->add_flag("--tied", sc.tied, "Tie the encoder to the decoder's transpose");
-  train->add_flag("--unit-norm-decoder", sc.unit_norm_decoder, "Keep decoder columns at unit norm (relu-l1, topk)");
+  auto* unit_norm = train->add_flag_callback("--unit-norm-decoder", [&chosen] { chosen.unit_norm_decoder = true; },
+                                             "Keep decoder columns at unit norm (relu-l1, topk; the default there)");
+  train->add_flag_callback("--no-unit-norm-decoder", [&chosen] { chosen.unit_norm_decoder = false; },
+                           "Leave decoder columns free")->excludes(unit_norm);
   dense_topk = train->add_flag_callback("--dense-topk", [&sc] { sc.topk_decoder = TopKDecoder::Dense; },
                                               "TopK through the dense masked decoder (the baseline)");
-  auto* epochs_option = train->add_option("--epochs", so.epochs, "Passes over the data")
-                            ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))->capture_default_str();
-  auto* steps_option = train->add_option("--steps", so.steps, "Train exactly this many Adam steps instead of --epochs")
+  auto* epochs_option = train->add_option("--epochs", chosen.epochs, "Train exactly this many passes over the data "
+                                          "(default: a step budget with early stopping)")
+                            ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+  auto* steps_option = train->add_option("--steps", chosen.steps, "Train exactly this many Adam steps")
                            ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
   steps_option->excludes(epochs_option);
-  train->add_option("--batch", so.batch_size, "Minibatch size")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
-      ->capture_default_str();
-  train->add_option("--lr", so.adam.learning_rate, "Adam learning rate")->check(positive)->capture_default_str();
+  train->add_option("--batch", chosen.batch_size, "Minibatch size" + from_data)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
+  train->add_option("--lr", chosen.learning_rate, "Adam's peak learning rate" + from_data)->check(positive);
+  add_enum(train, "--lr-schedule", chosen.schedule, parse_learning_rate_schedule,
+           "constant, or cosine (5% warm-up, then down to a tenth)" + from_data);
+  train->add_option("--validation", chosen.validation_fraction,
+                    "Fraction of the samples held out for early stopping, in [0, 1)" + from_data)
+      ->check(CLI::Range(0.0, 0.999999999));
+  train->add_option("--patience", chosen.patience, "Validation checks without gain before stopping (0: never)" + from_data)
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 30));
   train->add_option("--adam-betas", train_args.adam_betas, "Adam's beta1,beta2, each in [0, 1)")
       ->delimiter(',')->expected(2)->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
   train->add_option("--adam-eps", so.adam.epsilon, "Adam's epsilon")->check(positive)->capture_default_str();
@@ -316,13 +348,13 @@ shrink::cli::CommandLine::Parser::Parser() {
   auto* noise = train->add_option("--noise", train_args.noise, "Denoising: Gaussian noise of this sigma")->check(positive);
   train->add_option("--mask", train_args.mask, "Denoising: zero each input with this probability, in (0, 1)")
       ->excludes(noise)->check(CLI::Range(1e-12, 1.0 - 1e-12));
-  train->add_option("--normalize", train_args.normalize, "none, minmax or standard; stored with the model")
-      ->check(CLI::IsMember({"none", "minmax", "standard"}))->capture_default_str();
+  add_enum(train, "--normalize", chosen.normalize, parse_normalization,
+           "none, minmax or standard; fitted on DATA and stored with the model" + from_data);
   train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");
   train->add_option("--sparsity", so.sparsity, "Target block sparsity in [0, 1), reached on the cubic schedule")
       ->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
   train->add_option("--seed", so.seed, "Seed of the initialization, shuffles and noise")->capture_default_str();
-  train->add_option("--resume", train_args.resume, "Continue training this checkpoint for --epochs more epochs");
+  train->add_option("--resume", train_args.resume, "Continue training this checkpoint (its model settings; the length and the optimizer's may change)");
   train->add_option("--log", train_args.log, "Write a JSON-lines log of loss and metrics, flushed each epoch");
   train->add_flag("--keep-diverged", train_args.keep_diverged, "Write the model even when training diverged");
   train->add_option("--bins", train_args.bins, "Bins of the activation histogram in the JSON (0: none)")
@@ -394,28 +426,23 @@ int shrink::cli::CommandLine::run(int argc, const char* const* argv, bool parse_
         throw CLI::ValidationError("--max-memory", e.what());
       }
     }
-    // Options that only one activation reads are refused with another (exit 1), not ignored.
+    // Options that only one activation reads: without --activation they choose it (the default is
+    // topk); with another activation, or with each other, they are refused (exit 1), not ignored.
     if (*train) {
-      const auto act = args.train.config.activation;
-      auto refuse = [&](CLI::Option* o, const char* needs) {
-        if (o->count() > 0) throw CLI::ValidationError(o->get_name(), std::string("only ") + needs + " reads it");
-      };
-      if (act != SaeActivation::TopK) {
-        refuse(parser.k_option, "--activation topk");
-        refuse(parser.aux_option, "--activation topk");
-        refuse(parser.dense_topk, "--activation topk");
+      auto& chosen = args.train.chosen;
+      const std::pair<CLI::Option*, SaeActivation> readers[] = {
+          {parser.k_option, SaeActivation::TopK},        {parser.aux_option, SaeActivation::TopK},
+          {parser.dense_topk, SaeActivation::TopK},      {parser.rho_option, SaeActivation::SigmoidKl},
+          {parser.beta_option, SaeActivation::SigmoidKl}, {parser.l1_option, SaeActivation::ReluL1},
+          {parser.l1_norm_option, SaeActivation::ReluL1}};
+      const bool activation_given = chosen.activation.has_value();
+      for (const auto& [option, needs] : readers) {
+        if (option->count() == 0) continue;
+        if (!chosen.activation) chosen.activation = needs;
+        if (*chosen.activation != needs)
+          throw CLI::ValidationError(option->get_name(), std::string("only --activation ") + to_string(needs) +
+                                                             " reads it" + (activation_given ? "" : " (implied by another option)"));
       }
-      if (act != SaeActivation::SigmoidKl) {
-        refuse(parser.rho_option, "--activation sigmoid-kl");
-        refuse(parser.beta_option, "--activation sigmoid-kl");
-      }
-      if (act != SaeActivation::ReluL1) {
-        refuse(parser.l1_option, "--activation relu-l1");
-        refuse(parser.l1_norm_option, "--activation relu-l1");
-      }
-      args.train.activation_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--activation")->count() > 0;
-      args.train.latents_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--latents")->count() > 0;
-      args.train.normalize_given = app.get_subcommand("sae")->get_subcommand("train")->get_option("--normalize")->count() > 0;
     }
   } catch (const CLI::CallForHelp& e) {
     return parse_only ? kOk : app.exit(e);

@@ -1012,6 +1012,50 @@ shrink_status_t shrink_sae_train(shrink_sae_t sae, const shrink_dense_t* data, c
   });
 }
 
+shrink_status_t shrink_sae_fit(shrink_context_t context, shrink_dtype_t dtype, const shrink_dense_t* data,
+                               uint64_t seed, shrink_sae_t* sae, shrink_sae_metrics_t* metrics) {
+  return guard("shrink_sae_fit", [&] {
+    require(sae, "sae");
+    *sae = nullptr;
+    const Context& ctx = context_of(context);
+    auto out = std::make_unique<shrink_sae>();
+    out->owner = context;
+    SaeMetrics m;
+    with_value(dtype, "dtype", [&]<class V>() {
+      const DenseView<const V> x(dense_view<V>(data, "data"));
+      SaeSettings base;
+      base.train.seed = seed;
+      auto fit = sae_fit<V>(ctx, resolve_sae_settings({}, base, x.rows, x.cols), x);
+      out->state = fit.state;
+      m = fit.result.metrics;
+      out->model.template emplace<SparseAutoencoder<V>>(std::move(fit.model));
+    });
+    if (metrics) *metrics = {m.samples, m.mse, m.fvu, m.l0, m.mean_activation, m.dead_fraction, m.sparsity_ratio};
+    *sae = out.release();
+  });
+}
+
+shrink_status_t shrink_sae_normalize(shrink_sae_t sae, shrink_dense_t* x) {
+  return guard("shrink_sae_normalize", [&] {
+    require(sae, "sae");
+    std::visit(
+        [&](auto& m) {
+          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
+            throw InvalidArgument("sae: no model");
+          } else {
+            using V = typename sae_value<std::remove_cvref_t<decltype(m)>>::type;
+            const DenseView<V> v = dense_view<V>(x, "x");
+            if (v.space != MemorySpace::Host) throw InvalidArgument("x: shrink_sae_normalize works on host memory");
+            if (v.cols != m.config().inputs)
+              throw DimensionMismatch("x has " + std::to_string(v.cols) + " columns but the model has " +
+                                      std::to_string(m.config().inputs) + " inputs");
+            m.normalizer().apply(v);
+          }
+        },
+        sae->model);
+  });
+}
+
 shrink_status_t shrink_sae_encode(shrink_sae_t sae, const shrink_dense_t* x, shrink_dense_t* codes) {
   return guard("shrink_sae_encode", [&] {
     require(sae, "sae");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <utility>
@@ -30,6 +31,7 @@ kernels::Noise noise_of(CorruptionKind kind) {
 
 constexpr std::uint64_t kShuffleStream = 0x53485546464C45ull;  // distinct keys per use of the seed
 constexpr std::uint64_t kNoiseStream = 0x4E4F495345ull;
+constexpr std::uint64_t kSplitStream = 0x53504C4954ull;
 
 // Fisher-Yates with the counter generator: the same permutation on every platform.
 std::vector<index_t> epoch_permutation(index_t n, std::uint64_t seed, std::int64_t epoch) {
@@ -116,12 +118,56 @@ void validate(const SaeTrainOptions& o, bool block_sparse) {
   if (o.sparsity > 0 && !block_sparse) fail("a target sparsity needs a block size (block-sparse encoder and decoder)");
   if (!(o.prune_fraction > 0 && o.prune_fraction <= 1))
     fail("prune fraction must be in (0, 1], got " + std::to_string(o.prune_fraction));
+  if (!(o.warmup_fraction >= 0 && o.warmup_fraction < 1))
+    fail("warm-up fraction must be in [0, 1), got " + std::to_string(o.warmup_fraction));
+  if (!(o.final_lr_fraction >= 0 && o.final_lr_fraction <= 1))
+    fail("final learning-rate fraction must be in [0, 1], got " + std::to_string(o.final_lr_fraction));
+  if (!(o.validation_fraction >= 0 && o.validation_fraction < 1))
+    fail("validation fraction must be in [0, 1), got " + std::to_string(o.validation_fraction));
+  if (o.patience < 0) fail("patience must be >= 0, got " + std::to_string(o.patience));
+  if (o.check_every < 0) fail("check_every must be >= 0, got " + std::to_string(o.check_every));
+  if (o.patience > 0 && o.validation_fraction == 0)
+    fail("early stopping (patience " + std::to_string(o.patience) + ") needs a validation fraction > 0");
   if (o.optimizer == SaeOptimizer::Lbfgs) {
+    if (o.validation_fraction > 0) fail("L-BFGS is full-batch: a validation split needs --optimizer adam");
     if (o.lbfgs_iterations < 1) fail("L-BFGS iterations must be >= 1");
     if (o.lbfgs_history < 1) fail("L-BFGS history must be >= 1");
     if (o.corruption.kind != CorruptionKind::None) fail("L-BFGS is full-batch: denoising needs --optimizer adam");
     if (o.sparsity > 0) fail("gradual pruning needs --optimizer adam");
   }
+}
+
+// The learning rate's factor at step `done` of a run of `planned` steps.
+double learning_rate_factor(const SaeTrainOptions& o, std::int64_t done, std::int64_t planned) {
+  if (o.lr_schedule == LearningRateSchedule::Constant || planned <= 1) return 1;
+  const double warm = std::max(1.0, o.warmup_fraction * double(planned));
+  if (double(done) < warm) return (double(done) + 1) / warm;
+  const double progress = std::min(1.0, (double(done) - warm) / std::max(1.0, double(planned) - warm));
+  return o.final_lr_fraction + (1 - o.final_lr_fraction) * 0.5 * (1 + std::cos(3.14159265358979323846 * progress));
+}
+
+// The held-out samples: the first `held` of a permutation keyed on the seed alone, so a resumed run
+// holds out the same ones. Returns (training rows, validation rows), each in ascending order.
+std::pair<std::vector<index_t>, std::vector<index_t>> validation_split(index_t n, index_t held, std::uint64_t seed) {
+  std::vector<index_t> p = epoch_permutation(n, seed ^ kSplitStream, 0);
+  std::vector<index_t> validation(p.begin(), p.begin() + held), training(p.begin() + held, p.end());
+  std::sort(validation.begin(), validation.end());
+  std::sort(training.begin(), training.end());
+  return {std::move(training), std::move(validation)};
+}
+
+// Mean squared reconstruction error per feature over held-out samples, in chunks.
+template <class V>
+double validation_mse(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data, Array<V>& errors) {
+  const index_t n = data.rows, chunk = static_cast<index_t>(errors.size());
+  double sum = 0;
+  for (index_t b = 0; b < n; b += chunk) {
+    const index_t rows = std::min(chunk, n - b);
+    model.reconstruction_errors(row_block(data, b, rows), VectorView<V>(errors.data(), rows, ctx.memory_space()));
+    const std::vector<V> e = errors.to_vector(ctx);
+    for (index_t i = 0; i < rows; ++i) sum += double(e[i]);
+  }
+  return sum / double(n);
 }
 
 // ---- L-BFGS on the model's flat parameters ------------------------------------------------------------
@@ -334,8 +380,28 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
     return result;
   }
 
-  const index_t batch = std::min(o.batch_size, n);
-  const index_t per_epoch = n / batch;  // the shuffled remainder is left for later epochs
+  // The held-out samples, gathered once where training runs; the rest are the training samples.
+  DenseMatrix<V> training_rows, validation_rows;
+  DenseView<const V> train_view = res.view, validation_view;
+  if (o.validation_fraction > 0 && n >= 2) {
+    const index_t held = std::clamp<index_t>(static_cast<index_t>(std::llround(o.validation_fraction * double(n))),
+                                             1, n - 1);
+    const auto [train_idx, held_idx] = validation_split(n, held, state.seed);
+    auto gather = [&](const std::vector<index_t>& rows, DenseMatrix<V>& into) {
+      Array<index_t> idx(ctx, rows.size(), ctx.memory_space());
+      copy<index_t>(ctx, VectorView<const index_t>(rows), idx.view());
+      into = DenseMatrix<V>(ctx, static_cast<index_t>(rows.size()), d, Layout::RowMajor, ctx.memory_space());
+      SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, idx.data(), into.view());
+    };
+    gather(train_idx, training_rows);
+    gather(held_idx, validation_rows);
+    train_view = training_rows.view();
+    validation_view = validation_rows.view();
+    result.validation_samples = held;
+  }
+  const index_t n_train = train_view.rows;
+  const index_t batch = std::min(o.batch_size, n_train);
+  const index_t per_epoch = n_train / batch;  // the shuffled remainder is left for later epochs
   // A run is `steps` steps when given, else `epochs` epochs' worth, continuing from wherever the
   // state stands (a steps-limited run may stop inside an epoch; its position is saved).
   const std::int64_t planned = o.steps > 0 ? o.steps : o.epochs * per_epoch;
@@ -352,30 +418,66 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
   }
   const MemorySpace sp = ctx.memory_space();
   DenseMatrix<V> target(ctx, batch, d, Layout::RowMajor, sp), input(ctx, batch, d, Layout::RowMajor, sp);
-  Array<index_t> perm(ctx, static_cast<std::size_t>(n), sp);
+  Array<index_t> perm(ctx, static_cast<std::size_t>(n_train), sp);
   const bool noisy = o.corruption.kind != CorruptionKind::None;
+  // Early stopping: the best check's parameters are kept (pruning changes the parameters' layout, so
+  // a block-sparse model compares only checks after its last pruning).
+  const bool validating = validation_view.rows > 0;
+  const std::int64_t check_every =
+      o.check_every > 0 ? o.check_every : std::max<std::int64_t>(1, std::min<std::int64_t>(per_epoch, planned / 50));
+  Array<V> best_params, held_errors;
+  double best = std::numeric_limits<double>::infinity();
+  std::int64_t checks_without_gain = 0;
+  auto check = [&](std::int64_t step) {
+    const double mse = validation_mse(ctx, model, validation_view, held_errors);
+    if (mse < best * (1 - 1e-4) || !std::isfinite(best)) {
+      best = mse;
+      result.best_step = step;
+      if (best_params.size() != model.parameters().size())
+        best_params = Array<V>(ctx, model.parameters().size(), sp);
+      copy<V>(ctx, VectorView<const V>(model.parameters().view()), best_params.view());
+      checks_without_gain = 0;
+    } else {
+      ++checks_without_gain;
+    }
+  };
+  if (validating) held_errors = Array<V>(ctx, static_cast<std::size_t>(std::min<index_t>(validation_view.rows, 4096)), sp);
   double loss_sum = 0;
-  std::int64_t loss_count = 0, loaded_epoch = -1;
+  std::int64_t loss_count = 0, loaded_epoch = -1, taken = 0;
+  OptimizerOptions adam = o.adam;
   for (std::int64_t done = 0; done < planned; ++done) {
     if (loaded_epoch != state.epochs_done) {
-      const std::vector<index_t> p = epoch_permutation(n, state.seed, state.epochs_done);
+      const std::vector<index_t> p = epoch_permutation(n_train, state.seed, state.epochs_done);
       copy<index_t>(ctx, VectorView<const index_t>(p), perm.view());
       loaded_epoch = state.epochs_done;
     }
     const std::int64_t t = state.steps_done;
-    if (state.schedule.final_sparsity > 0 && state.schedule.prunes_at(t))
+    if (state.schedule.final_sparsity > 0 && state.schedule.prunes_at(t)) {
       model.prune_to(state.schedule.sparsity_at(t), o.norm);
-    SHRINK_DISPATCH(ctx, gather_rows, ctx, res.view, perm.data() + state.epoch_step * batch, target.view());
+      best = std::numeric_limits<double>::infinity();  // a new layout: earlier checks do not compare
+      checks_without_gain = 0;
+    }
+    SHRINK_DISPATCH(ctx, gather_rows, ctx, train_view, perm.data() + state.epoch_step * batch, target.view());
     if (noisy)
       SHRINK_DISPATCH(ctx, corrupt, ctx, DenseView<const V>(target.view()), noise_of(o.corruption.kind),
                       V(o.corruption.level),
                       kernels::counter_hash(state.seed ^ kNoiseStream, static_cast<std::uint64_t>(t)), input.view());
     const SaeLoss loss = model.evaluate(noisy ? input.view() : target.view(), target.view(), true, true);
-    model.step(o.adam);
+    adam.learning_rate = o.adam.learning_rate * learning_rate_factor(o, done, planned);
+    model.step(adam);
     loss_sum += loss.total;
     ++loss_count;
+    ++taken;
     state.steps_done = t + 1;
     if (o.progress) o.progress(done + 1, planned);
+    if (validating && (taken % check_every == 0 || done + 1 == planned)) {
+      check(state.steps_done);
+      const bool pruning_done = state.schedule.final_sparsity == 0 || state.steps_done >= state.schedule.end_step();
+      if (o.patience > 0 && checks_without_gain >= o.patience && pruning_done) {
+        result.stopped_early = true;
+        break;
+      }
+    }
     if (++state.epoch_step < per_epoch) continue;
     state.epoch_step = 0;
     state.epochs_done += 1;
@@ -388,17 +490,26 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
       log.epoch = state.epochs_done;
       log.step = state.steps_done;
       log.loss = result.epoch_loss.back();
-      if (o.epoch_metrics) log.metrics = sae_metrics(ctx, model, res.view);
+      if (o.epoch_metrics) log.metrics = sae_metrics(ctx, model, train_view);
       log.block_sparsity = model.block_sparsity();
       log.time_s = elapsed();
       o.on_epoch(log);
     }
   }
+  if (result.stopped_early && loss_count > 0) result.epoch_loss.push_back(loss_sum / double(loss_count));
   // The schedule's last pruning may fall after the last step when runs are short.
-  if (state.schedule.final_sparsity > 0 && state.steps_done >= state.schedule.end_step())
+  if (state.schedule.final_sparsity > 0 && state.steps_done >= state.schedule.end_step()) {
     model.prune_to(state.schedule.final_sparsity, o.norm);
-  result.steps = planned;
-  result.metrics = sae_metrics(ctx, model, res.view);
+    if (validating) {
+      best = std::numeric_limits<double>::infinity();
+      check(state.steps_done);
+    }
+  }
+  if (validating && best_params.size() == model.parameters().size())
+    copy<V>(ctx, VectorView<const V>(best_params.view()), model.parameters().view());
+  result.validation_mse = validating ? best : 0;
+  result.steps = taken;
+  result.metrics = sae_metrics(ctx, model, train_view);
   result.time_s = elapsed();
   return result;
 }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -195,12 +196,28 @@ struct SaeEpochLog {
   double time_s = 0;
 };
 
+// The learning rate over a run: constant, or a linear warm-up then a cosine decay to a floor.
+enum class LearningRateSchedule { Constant, Cosine };
+const char* to_string(LearningRateSchedule kind) noexcept;
+LearningRateSchedule parse_learning_rate_schedule(std::string_view text);  // constant, cosine
+
 struct SaeTrainOptions {
   std::int64_t epochs = 10;      // passes over the data (Adam)
-  std::int64_t steps = 0;        // Adam: train exactly this many steps instead (0: use epochs)
+  std::int64_t steps = 0;        // Adam: train this many steps instead (0: use epochs); with early
+                                 // stopping the budget, which the run may end before
   index_t batch_size = 256;
   SaeOptimizer optimizer = SaeOptimizer::Adam;
   OptimizerOptions adam{OptimizerKind::Adam, 1e-3};
+  LearningRateSchedule lr_schedule = LearningRateSchedule::Constant;
+  double warmup_fraction = 0.05;    // cosine: warm-up over this fraction of the run's planned steps
+  double final_lr_fraction = 0.1;   // cosine: the rate ends at this fraction of adam.learning_rate
+  // Early stopping (Adam): a seeded validation_fraction of the samples is held out of training; its
+  // mean reconstruction error is checked every check_every steps (0: once per epoch, or 50 times a
+  // run if that is more often). After `patience` checks without a relative improvement of 1e-4
+  // the run stops, and the parameters of the best check are kept. patience 0: the run goes on.
+  double validation_fraction = 0;
+  std::int64_t patience = 0;
+  std::int64_t check_every = 0;
   std::int64_t lbfgs_iterations = 400;  // L-BFGS: full-batch iterations
   index_t lbfgs_history = 10;
   Corruption corruption;
@@ -225,11 +242,17 @@ struct SaeTrainState {
 };
 
 struct SaeTrainResult {
-  SaeMetrics metrics;  // on the training data after the last epoch
+  SaeMetrics metrics;  // on the training samples (without the held-out ones) after the last step
   std::vector<double> epoch_loss;
   std::int64_t epochs = 0, steps = 0;  // epochs completed and steps taken by this call
   double time_s = 0;
   bool converged = true;  // L-BFGS: reached its tolerance
+  // Early stopping: held-out samples, the best check's mean squared error and step, and whether the
+  // run stopped before its budget.
+  index_t validation_samples = 0;
+  double validation_mse = 0;
+  std::int64_t best_step = 0;
+  bool stopped_early = false;
 };
 
 // Trains on `data` (normalized, samples x inputs, in the context's space or on the host), continuing
@@ -242,6 +265,51 @@ SaeTrainResult sae_train(const Context& ctx, SparseAutoencoder<V>& model, DenseV
 template <class V>
 SaeMetrics sae_metrics(const Context& ctx, SparseAutoencoder<V>& model, DenseView<const V> data,
                        int histogram_bins = 0);
+
+// ---- defaults chosen from the data ---------------------------------------------------------------------
+// The choices a run may leave to the data. Each field left empty is chosen by resolve_sae_settings
+// from the training data's shape; a field that is set is kept as given.
+struct SaeAutoOptions {
+  std::optional<SaeActivation> activation;  // topk
+  std::optional<index_t> latents;           // 2 x inputs, in [16, 4096]
+  std::optional<index_t> k;                 // inputs / 5, at least 1 (topk)
+  std::optional<index_t> aux_k;             // latents / 4, at least k (topk; 0 with block-sparse weights)
+  std::optional<bool> unit_norm_decoder;    // on for relu-l1 and topk with dense weights
+  std::optional<Normalization> normalize;   // standard
+  std::optional<std::int64_t> epochs;       // a fixed length; set, it turns early stopping off
+  std::optional<std::int64_t> steps;        // likewise
+  std::optional<index_t> batch_size;        // samples / 16, in [8, 256]
+  std::optional<double> learning_rate;      // 3e-3
+  std::optional<LearningRateSchedule> schedule;  // cosine
+  std::optional<double> validation_fraction;     // 0.1 with >= 50 samples and no fixed length, else 0
+  std::optional<std::int64_t> patience;          // 10 checks when validating
+};
+
+// Everything a training run uses, once resolved.
+struct SaeSettings {
+  SaeConfig config;
+  Normalization normalize = Normalization::None;
+  SaeTrainOptions train;
+};
+
+// Resolves `chosen` for training data of samples x inputs. `base` carries every option the data does
+// not choose (rho, beta, l1, weight decay, tied, blocks, corruption, seed, Adam's betas, ...); its
+// fields that SaeAutoOptions covers are overwritten. The result is validated. For a resumed model,
+// pass its configuration in base and leave the model's own fields (activation, latents, k, aux_k,
+// unit_norm_decoder, normalize) set to it: only the training options are chosen.
+SaeSettings resolve_sae_settings(const SaeAutoOptions& chosen, SaeSettings base, index_t samples, index_t inputs);
+
+// A model trained with resolved settings, from raw samples (host, samples x inputs): fits the
+// normalizer, starts b_d at the normalized mean (relu-l1, topk), trains, and returns the model with
+// its training state. The data is not modified.
+template <class V>
+struct SaeFit {
+  SparseAutoencoder<V> model;
+  SaeTrainState state;
+  SaeTrainResult result;
+};
+template <class V>
+SaeFit<V> sae_fit(const Context& ctx, const SaeSettings& settings, DenseView<const V> data);
 
 // ---- checkpoints ----------------------------------------------------------------------------------------
 // A versioned binary file: magic, version, value type, configuration, normalizer, training state,

@@ -317,6 +317,15 @@ SHRINK_C_API shrink_status_t shrink_sae_save(shrink_sae_t sae, const char* path)
  * continuing from where the model stands; metrics may be NULL. */
 SHRINK_C_API shrink_status_t shrink_sae_train(shrink_sae_t sae, const shrink_dense_t* data, const shrink_sae_options_t* options,
                                  shrink_sae_metrics_t* metrics);
+/* A model trained on raw samples (host, samples x inputs) with every setting chosen from the data, as
+ * `shrink sae train` does with no options: the normalization is fitted and stored in the model, 10% of
+ * the samples are held out for early stopping. metrics may be NULL. Score raw data by normalizing it
+ * first (shrink_sae_normalize). */
+SHRINK_C_API shrink_status_t shrink_sae_fit(shrink_context_t context, shrink_dtype_t dtype, const shrink_dense_t* data,
+                               uint64_t seed, shrink_sae_t* sae, shrink_sae_metrics_t* metrics);
+/* Applies the model's stored normalization to raw samples (host, samples x inputs), in place; a model
+ * without one leaves them as they are. */
+SHRINK_C_API shrink_status_t shrink_sae_normalize(shrink_sae_t sae, shrink_dense_t* x);
 /* codes (samples x latents) and per-sample mean squared reconstruction errors (the anomaly score). */
 SHRINK_C_API shrink_status_t shrink_sae_encode(shrink_sae_t sae, const shrink_dense_t* x, shrink_dense_t* codes);
 SHRINK_C_API shrink_status_t shrink_sae_score(shrink_sae_t sae, const shrink_dense_t* x, shrink_vector_t* errors);
