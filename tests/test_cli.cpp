@@ -696,7 +696,7 @@ TEST(CliFiles, SaeHonestExits) {
   EXPECT_EQ(lines, 3);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --latents 12").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --activation relu-l1").code, 1);
-  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --normalize minmax").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --normalize standard").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --epochs 1").code, 0);
 }
 
@@ -712,11 +712,11 @@ TEST(CliFiles, SaeDefaultsAreReportedAndRepeatable) {
   EXPECT_EQ(s["activation"], "topk");
   EXPECT_EQ(s["latents"], 32);  // 2 x 16 inputs
   EXPECT_EQ(s["k"], 3);
-  EXPECT_EQ(s["normalize"], "standard");
+  EXPECT_EQ(s["normalize"], "minmax");
   EXPECT_EQ(s["lr_schedule"], "cosine");
   EXPECT_EQ(s["validation_fraction"], 0.1);
   EXPECT_TRUE(s["early_stopping"].get<bool>());
-  EXPECT_EQ(j["model"]["normalize"], "standard");
+  EXPECT_EQ(j["model"]["normalize"], "minmax");
   EXPECT_EQ(j["validation_samples"], 6);  // 10% of 64
   const std::string flags = s["flags"];
   ASSERT_EQ(run("sae train " + f.x + " --out " + b + " --backend cpu --threads 1 " + flags).code, 0) << flags;
@@ -729,7 +729,7 @@ TEST(CliFiles, SaeDefaultsAreReportedAndRepeatable) {
   ASSERT_EQ(r.code, 0) << r.out;
   const auto resumed = nlohmann::json::parse(r.out);
   EXPECT_EQ(resumed["settings"]["k"], 3);
-  EXPECT_EQ(resumed["settings"]["normalize"], "standard");
+  EXPECT_EQ(resumed["settings"]["normalize"], "minmax");
   EXPECT_EQ(resumed["steps"], 10);
   r = run("sae train " + f.x + " --out " + b + " --backend cpu --epochs 2");
   EXPECT_NE(r.out.find("settings: --activation topk --latents 32 --k 3"), std::string::npos) << r.out;

@@ -670,7 +670,7 @@ TEST(SaeDefaults, ResolvedFromTheDataShape) {
   EXPECT_EQ(s.config.k, 13);
   EXPECT_EQ(s.config.aux_k, 32);
   EXPECT_TRUE(s.config.unit_norm_decoder);
-  EXPECT_EQ(s.normalize, Normalization::Standard);
+  EXPECT_EQ(s.normalize, Normalization::MinMax);
   EXPECT_EQ(s.train.lr_schedule, LearningRateSchedule::Cosine);
   EXPECT_DOUBLE_EQ(s.train.validation_fraction, 0.1);
   EXPECT_EQ(s.train.patience, 10);
@@ -734,13 +734,12 @@ TEST_P(Sae, DefaultsNormalizeStopEarlyAndRoundTrip) {
   for (index_t i = 0; i < n * d; ++i) ASSERT_EQ(x.data()[i], raw[i]);  // the data is not modified
 
   const Normalizer& norm = fit.model.normalizer();
-  ASSERT_EQ(norm.kind, Normalization::Standard);
+  ASSERT_EQ(norm.kind, Normalization::MinMax);
   for (index_t j = 0; j < d; ++j) {
-    double mean = 0, var = 0;
-    for (index_t i = 0; i < n; ++i) mean += x(i, j) / double(n);
-    for (index_t i = 0; i < n; ++i) var += (x(i, j) - mean) * (x(i, j) - mean) / double(n);
-    EXPECT_NEAR(norm.offset[j], mean, 1e-9 * (1 + std::abs(mean)));
-    EXPECT_NEAR(norm.scale[j], std::sqrt(var), 1e-9 * std::sqrt(var));
+    double lo = x(0, j), hi = x(0, j);
+    for (index_t i = 0; i < n; ++i) lo = std::min(lo, x(i, j)), hi = std::max(hi, x(i, j));
+    EXPECT_EQ(norm.offset[j], lo);
+    EXPECT_NEAR(norm.scale[j], hi - lo, 1e-12 * (hi - lo));
   }
   const SaeTrainResult& r = fit.result;
   EXPECT_TRUE(r.stopped_early);

@@ -6,8 +6,10 @@
 //   TopK with 2 latents per input and k = inputs / 5: an overcomplete code whose k active directions
 //     reconstruct the training manifold but not what lies off it; AuxK (latents / 4) revives dead
 //     latents, unit-norm decoder columns keep the codes' scale meaningful;
-//   standard normalization, fitted on the training data and stored in the model: every feature
-//     counts in the reconstruction error whatever its unit;
+//   min-max normalization, fitted on the training data and stored in the model: every feature
+//     counts in the reconstruction error whatever its unit, and a nearly constant feature (an edge
+//     pixel) is not blown up to unit variance as standardization does (digits: AUC 0.949 against
+//     0.908 with standard, the other datasets within 0.01);
 //   a step budget of 100 epochs' worth (at least 1,000 and at most 20,000 steps), with 10% of the
 //     samples held out and early stopping after 10 checks without gain, keeping the best parameters;
 //   Adam at 3e-3 with a 5% warm-up and a cosine decay to a tenth.
@@ -49,7 +51,7 @@ SaeSettings resolve_sae_settings(const SaeAutoOptions& chosen, SaeSettings s, in
   }
   c.unit_norm_decoder =
       chosen.unit_norm_decoder.value_or(c.activation != SaeActivation::SigmoidKl && !c.block_sparse && !c.tied);
-  s.normalize = chosen.normalize.value_or(Normalization::Standard);
+  s.normalize = chosen.normalize.value_or(Normalization::MinMax);
 
   // Training length: a fixed one when given, else a budget with early stopping.
   const bool fixed_length = chosen.epochs.has_value() || chosen.steps.has_value();

@@ -275,7 +275,7 @@ struct SaeAutoOptions {
   std::optional<index_t> k;                 // inputs / 5, at least 1 (topk)
   std::optional<index_t> aux_k;             // latents / 4, at least k (topk; 0 with block-sparse weights)
   std::optional<bool> unit_norm_decoder;    // on for relu-l1 and topk with dense weights
-  std::optional<Normalization> normalize;   // standard
+  std::optional<Normalization> normalize;   // minmax
   std::optional<std::int64_t> epochs;       // a fixed length; set, it turns early stopping off
   std::optional<std::int64_t> steps;        // likewise
   std::optional<index_t> batch_size;        // samples / 16, in [8, 256]
