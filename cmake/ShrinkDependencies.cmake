@@ -16,8 +16,11 @@ if(NOT BLAS_FOUND)
   find_package(BLAS REQUIRED)
 endif()
 find_package(ZLIB REQUIRED)  # SciPy's .npz (zip members, deflated)
-find_package(nlohmann_json 3.10 REQUIRED)
-find_package(CLI11 REQUIRED)
+# The program's parser and JSON: needed by the CLI (and so the tests and fuzzers), not by the library.
+if(SHRINK_BUILD_CLI OR SHRINK_BUILD_TESTS OR SHRINK_FUZZ)
+  find_package(nlohmann_json 3.10 REQUIRED)
+  find_package(CLI11 REQUIRED)
+endif()
 
 # fast_float is header-only; Debian ships a CMake package, but fall back to a plain header search.
 find_package(FastFloat QUIET)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-step set-up for Shrink on Debian/Ubuntu.
 #   bash scripts/bootstrap.sh demo   install missing packages, build, run `shrink demo`
-#   bash scripts/bootstrap.sh test   install missing packages, configure + build + run the tests
+#   bash scripts/bootstrap.sh test   install missing packages, configure + build + run the tests, then build
+#                                    the Python package (pip install .) and run its tests (pytest)
 #   bash scripts/bootstrap.sh deps   only install missing packages
 #   bash scripts/bootstrap.sh ci-deps  also what .ci/run's sanitizer and fuzz builds need
 # The CUDA toolkit is optional: when nvcc is found the CUDA backend is built too (SHRINK_CUDA=AUTO).
@@ -9,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libcli11-dev nlohmann-json3-dev libfast-float-dev patchelf xz-utils gcc gfortran zlib1g-dev)
+          libcli11-dev nlohmann-json3-dev libfast-float-dev patchelf xz-utils gcc gfortran zlib1g-dev python3-dev
+          python3-pip)
 
 # What .ci/run's extra checks add: clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP with
 # the Archer tool (ThreadSanitizer understands it; GCC's libgomp gives false reports).
@@ -42,6 +44,17 @@ python_deps() {
     echo "shrink: note: could not install numpy, scipy and pandas; the output-loading test will skip" >&2
 }
 
+# The Python package (pip install . : scikit-build-core and nanobind build the module shrink._core with
+# the library linked in statically; here CUDA off, a quick CPU build), then its tests. pytest's "no
+# tests collected" (exit 5) fails like any other failure.
+python_package() {
+  local pip=(python3 -m pip install --quiet)
+  "${pip[@]}" pytest scikit-learn 2>/dev/null || pip+=(--break-system-packages)
+  "${pip[@]}" pytest scikit-learn
+  "${pip[@]}" . -C cmake.define.SHRINK_CUDA=OFF
+  (cd tests/python && python3 -m pytest -q -p no:cacheprovider .)
+}
+
 # nvcc lives outside PATH in the default toolkit install.
 if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
@@ -60,6 +73,7 @@ case "${1:-demo}" in
     install_missing
     python_deps
     cmake --workflow --preset default
+    python_package
     ;;
   *) echo "usage: $0 [demo|test|deps|ci-deps]" >&2; exit 1 ;;
 esac

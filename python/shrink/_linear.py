@@ -1,0 +1,179 @@
+"""Lasso and Elastic Net estimators and paths over shrink._core (scikit-learn's names and defaults)."""
+import numbers
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _core
+
+
+def _as_engine_input(X):
+    """X as the engine reads it in place: a dense array contiguous along one axis (C or F order), or
+    canonical CSR/CSC (sorted indices, no duplicates; int32 or int64 indices)."""
+    if sp.issparse(X):
+        fmt = X.format if X.format in ("csr", "csc") else "csr"
+        if X.format != fmt:
+            X = X.asformat(fmt)
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        if X.indices.dtype != X.indptr.dtype:
+            X = X.copy()
+            X.indptr = X.indptr.astype(X.indices.dtype)
+        return X
+    X = np.asarray(X)
+    if not (X.flags.c_contiguous or X.flags.f_contiguous):
+        X = np.asfortranarray(X)
+    return X
+
+
+def _fit_path(X, y, options):
+    """One response: the engine's path as a dict of arrays (coef is p x L)."""
+    y = np.ascontiguousarray(y, dtype=X.dtype)
+    if sp.issparse(X):
+        return _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], y, options)
+    return _core.lasso_path_dense(X, y, options)
+
+
+class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """Elastic Net with scikit-learn's objective and attributes, solved by Shrink to a certified
+    relative duality gap `tol`.
+
+    Extras over scikit-learn: `penalty_factor` (per-feature weights of the penalty, glmnet's v_j >= 0),
+    `standardize` (penalize standardized coefficients, as glmnet), `solver` ('auto', 'cd', 'gram',
+    'fista', 'ws-gram'), `backend` ('cpu' or 'cuda') and `threads` (0: OpenMP's default).
+    Fitted: coef_, intercept_, dual_gap_ (the certificate: primal objective minus a dual bound),
+    n_iter_, converged_, sparsity_ratio_.
+    """
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
+                 positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu",
+                 threads=0):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.positive = positive
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.solver = solver
+        self.backend = backend
+        self.threads = threads
+
+    def _options(self, l1_ratio):
+        if not isinstance(self.alpha, numbers.Real) or self.alpha < 0:
+            raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
+        options = {"l1_ratio": float(l1_ratio), "fit_intercept": bool(self.fit_intercept),
+                   "positive": bool(self.positive), "standardize": bool(self.standardize),
+                   "tol": float(self.tol), "max_iter": int(self.max_iter), "solver": str(self.solver),
+                   "backend": str(self.backend), "threads": int(self.threads), "lambdas": [float(self.alpha)]}
+        if self.penalty_factor is not None:
+            options["penalty_factor"] = np.asarray(self.penalty_factor, dtype=np.float64).ravel().tolist()
+        return options
+
+    def _l1_ratio(self):
+        return self.l1_ratio
+
+    def fit(self, X, y, sample_weight=None, check_input=True):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                             multi_output=True, y_numeric=True, order=None)
+        X = _as_engine_input(X)
+        options = self._options(self._l1_ratio())
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            options["sample_weight"] = sample_weight.tolist()
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        fits = [_fit_path(X, Y[:, k], options) for k in range(Y.shape[1])]
+        coef = np.array([f["coef"][:, 0] for f in fits])
+        self.intercept_ = np.array([f["intercepts"][0] for f in fits])
+        self.dual_gap_ = np.array([f["duality_gap"][0] for f in fits])
+        self.objective_ = np.array([f["objective"][0] for f in fits])
+        self.n_iter_ = np.array([int(f["iterations"][0]) for f in fits])
+        self.converged_ = np.array([bool(f["converged"][0]) for f in fits])
+        self.solver_ = fits[0]["solver"]
+        if y.ndim == 1:
+            coef, self.intercept_ = coef[0], float(self.intercept_[0])
+            self.dual_gap_, self.objective_ = float(self.dual_gap_[0]), float(self.objective_[0])
+            self.n_iter_, self.converged_ = int(self.n_iter_[0]), bool(self.converged_[0])
+        self.coef_ = coef
+        self.sparsity_ratio_ = float(np.mean(coef == 0)) if coef.size else 1.0
+        if not np.all(self.converged_):
+            warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before the relative duality gap reached "
+                          f"tol={self.tol} (gap {np.max(self.dual_gap_):.3g}); raise max_iter or tol",
+                          ConvergenceWarning)
+        return self
+
+    @property
+    def sparse_coef_(self):
+        return sp.csr_matrix(np.atleast_2d(self.coef_))
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return X @ self.coef_.T + self.intercept_  # coef_ (p,): n values; (k, p): n x k
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class Lasso(ElasticNet):
+    """The Lasso (l1_ratio = 1) with scikit-learn's objective and attributes; see ElasticNet."""
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False,
+                 penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
+        super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept, max_iter=max_iter, tol=tol,
+                         positive=positive, penalty_factor=penalty_factor, standardize=standardize,
+                         solver=solver, backend=backend, threads=threads)
+
+    def _l1_ratio(self):
+        return 1.0
+
+
+def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, positive=False, tol=1e-6,
+              max_iter=100000, fit_intercept=False, return_n_iter=False, **params):
+    """scikit-learn's enet_path: (alphas, coefs (n_features x n_alphas), dual_gaps[, n_iters]).
+
+    As in scikit-learn, no intercept is fitted unless fit_intercept=True (center X and y first).
+    Extra keywords go to the engine: penalty_factor, standardize, sample_weight, solver, backend,
+    threads."""
+    if not sp.issparse(X):
+        X = np.asarray(X)
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    X = _as_engine_input(X)
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D here, got shape {y.shape}; fit one path per column")
+    options = {"l1_ratio": float(l1_ratio), "positive": bool(positive), "tol": float(tol),
+               "max_iter": int(max_iter), "fit_intercept": bool(fit_intercept), "n_lambdas": int(n_alphas),
+               "lambda_min_ratio": float(eps)}
+    if alphas is not None:
+        options["lambdas"] = sorted((float(a) for a in np.ravel(alphas)), reverse=True)
+    for key in ("penalty_factor", "sample_weight"):
+        if params.get(key) is not None:
+            options[key] = np.asarray(params.pop(key), dtype=np.float64).ravel().tolist()
+    for key in ("standardize", "solver", "backend", "threads"):
+        if key in params:
+            options[key] = params.pop(key)
+    params.pop("copy_X", None)
+    params.pop("precompute", None)
+    params.pop("verbose", None)
+    if params:
+        raise TypeError(f"unexpected keyword arguments {sorted(params)}")
+    path = _fit_path(X, y, options)
+    if not np.all(path["converged"]):
+        warnings.warn("Shrink stopped at max_iter before reaching tol at some alphas", ConvergenceWarning)
+    out = (path["lambdas"], path["coef"], path["duality_gap"])
+    return out + (path["iterations"],) if return_n_iter else out
+
+
+def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, **params):
+    """scikit-learn's lasso_path: enet_path with l1_ratio = 1."""
+    return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, **params)

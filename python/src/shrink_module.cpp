@@ -1,0 +1,192 @@
+// shrink._core: the library's Lasso / Elastic-Net path for Python. NumPy arrays and SciPy's CSR/CSC
+// arrays are read in place (no copy of X here; the solver makes only the copies its layout needs),
+// and the fit runs with the GIL released. The estimators in shrink/__init__.py call this.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "shrink/shrink.hpp"
+
+namespace nb = nanobind;
+using namespace shrink;
+
+namespace {
+
+using AnyMatrix = nb::ndarray<nb::ndim<2>, nb::device::cpu, nb::ro>;
+using AnyVector = nb::ndarray<nb::ndim<1>, nb::device::cpu, nb::ro>;
+using Doubles = nb::ndarray<double, nb::numpy, nb::ndim<1>>;
+
+template <class T>
+bool is(const auto& a) {
+  return a.dtype() == nb::dtype<T>();
+}
+
+std::vector<double> doubles(nb::handle h, const char* name) {
+  std::vector<double> out;
+  if (h.is_none()) return out;
+  for (nb::handle v : h) out.push_back(nb::cast<double>(v));
+  (void)name;
+  return out;
+}
+
+LassoOptions options_from(const nb::dict& o) {
+  LassoOptions opt;
+  auto get = [&](const char* key) { return o.contains(key) ? nb::handle(o[key]) : nb::handle(); };
+  if (auto v = get("l1_ratio")) opt.l1_ratio = nb::cast<double>(v);
+  if (auto v = get("fit_intercept")) opt.fit_intercept = nb::cast<bool>(v);
+  if (auto v = get("positive")) opt.positive = nb::cast<bool>(v);
+  if (auto v = get("standardize")) opt.standardize = nb::cast<bool>(v);
+  if (auto v = get("tol")) opt.tol = nb::cast<double>(v);
+  if (auto v = get("max_iter")) opt.max_iter = nb::cast<std::int64_t>(v);
+  if (auto v = get("n_lambdas")) opt.n_lambdas = nb::cast<int>(v);
+  if (auto v = get("lambda_min_ratio")) opt.lambda_min_ratio = nb::cast<double>(v);
+  if (auto v = get("solver")) opt.solver = parse_lasso_solver(nb::cast<std::string>(v));
+  if (auto v = get("lambdas")) opt.lambdas = doubles(v, "lambdas");
+  if (auto v = get("sample_weight")) opt.sample_weights = doubles(v, "sample_weight");
+  if (auto v = get("penalty_factor")) opt.penalty_factors = doubles(v, "penalty_factor");
+  return opt;
+}
+
+Context context_from(const nb::dict& o) {
+  ContextOptions c{Backend::Cpu};
+  if (o.contains("threads")) c.cpu_threads = nb::cast<int>(o["threads"]);
+  if (o.contains("backend")) c.backend = parse_backend(nb::cast<std::string>(o["backend"]));
+  c.honour_environment = false;
+  return Context(c);
+}
+
+template <class T>
+nb::ndarray<T, nb::numpy, nb::ndim<1>> vector_out(const std::vector<T>& v) {
+  auto* owned = new std::vector<T>(v);
+  nb::capsule free(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return {owned->data(), {owned->size()}, free};
+}
+
+// The path as a dict of NumPy arrays; coef is p x L, column-major.
+nb::dict path_dict(const LassoPath& path) {
+  nb::dict d;
+  const auto p = static_cast<std::size_t>(path.n_features), L = path.size();
+  auto* coef = new std::vector<double>(p * L, 0.0);
+  const auto c = path.coefficients.view();
+  for (std::size_t l = 0; l < L; ++l)
+    for (auto k = c.col_ptr[l]; k < c.col_ptr[l + 1]; ++k) (*coef)[l * p + c.row_idx[k]] = c.values[k];
+  nb::capsule free(coef, [](void* q) noexcept { delete static_cast<std::vector<double>*>(q); });
+  const std::size_t shape[2] = {p, L};
+  const std::int64_t strides[2] = {1, static_cast<std::int64_t>(p)};
+  d["coef"] = nb::ndarray<double, nb::numpy, nb::ndim<2>>(coef->data(), 2, shape, free, strides);
+  d["lambdas"] = vector_out(path.lambdas);
+  d["lambda_max"] = vector_out(path.lambda_max);
+  d["intercepts"] = vector_out(path.intercepts);
+  d["objective"] = vector_out(path.objective);
+  d["duality_gap"] = vector_out(path.duality_gap);
+  d["iterations"] = vector_out(path.iterations);
+  d["nnz"] = vector_out(path.nnz);
+  std::vector<std::uint8_t> converged;
+  for (const auto s : path.status) converged.push_back(s == FitStatus::Converged);
+  d["converged"] = vector_out(converged);
+  d["solver"] = std::string(to_string(path.solver));
+  d["tol"] = path.tol;
+  d["seconds"] = path.seconds;
+  return d;
+}
+
+template <class V>
+VectorView<const V> vector_of(const AnyVector& y, const char* name) {
+  if (!is<V>(y)) throw nb::type_error((std::string(name) + ": its dtype must match X's").c_str());
+  if (y.shape(0) > 1 && y.stride(0) != 1) throw nb::value_error((std::string(name) + " must be contiguous").c_str());
+  return {static_cast<const V*>(y.data()), static_cast<index_t>(y.shape(0))};
+}
+
+// A dense X: C order is row-major, F order column-major, each used in place.
+template <class V>
+nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o) {
+  const auto rows = static_cast<index_t>(x.shape(0)), cols = static_cast<index_t>(x.shape(1));
+  DenseView<const V> xv;
+  if (x.stride(1) == 1 || cols <= 1)
+    xv = DenseView<const V>(static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(0), cols), Layout::RowMajor);
+  else if (x.stride(0) == 1 || rows <= 1)
+    xv = DenseView<const V>(static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor);
+  else
+    throw nb::value_error("X must be C- or Fortran-contiguous along one axis");
+  const auto yv = vector_of<V>(y, "y");
+  const LassoOptions opt = options_from(o);
+  const Context ctx = context_from(o);
+  LassoPath path;
+  {
+    nb::gil_scoped_release release;
+    path = lasso_path<V>(ctx, xv, yv, opt);
+  }
+  return path_dict(path);
+}
+
+template <class V, class I>
+nb::dict fit_sparse(const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
+                    index_t rows, index_t cols, const AnyVector& y, const nb::dict& o) {
+  if (!is<I>(indices) || !is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
+  const auto values = vector_of<V>(data, "data");
+  const auto nnz = static_cast<index_t>(data.shape(0));
+  const auto* idx = static_cast<const I*>(indices.data());
+  const auto* ptr = static_cast<const I*>(indptr.data());
+  const auto yv = vector_of<V>(y, "y");
+  const LassoOptions opt = options_from(o);
+  const Context ctx = context_from(o);
+  LassoPath path;
+  {
+    nb::gil_scoped_release release;
+    if (format == "csr") path = lasso_path<V, I>(ctx, CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, opt);
+    else path = lasso_path<V, I>(ctx, CscView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, opt);
+  }
+  return path_dict(path);
+}
+
+}  // namespace
+
+NB_MODULE(_core, m) {
+  m.doc() = "Shrink's engine: Lasso / Elastic-Net paths with duality-gap certificates";
+  m.def("version", [] { return std::string(version()); });
+  m.def("cuda_compiled", [] { return cuda_compiled(); });
+  m.def(
+      "lasso_path_dense",
+      [](const AnyMatrix& x, const AnyVector& y, const nb::dict& options) {
+        if (is<double>(x)) return fit_dense<double>(x, y, options);
+        if (is<float>(x)) return fit_dense<float>(x, y, options);
+        throw nb::type_error("X must be float64 or float32");
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("options"));
+  m.def(
+      "lasso_path_sparse",
+      [](const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
+         index_t rows, index_t cols, const AnyVector& y, const nb::dict& options) {
+        if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
+        const bool i64 = is<std::int64_t>(indices);
+        if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
+        if (is<double>(data))
+          return i64 ? fit_sparse<double, std::int64_t>(format, data, indices, indptr, rows, cols, y, options)
+                     : fit_sparse<double, std::int32_t>(format, data, indices, indptr, rows, cols, y, options);
+        if (is<float>(data))
+          return i64 ? fit_sparse<float, std::int64_t>(format, data, indices, indptr, rows, cols, y, options)
+                     : fit_sparse<float, std::int32_t>(format, data, indices, indptr, rows, cols, y, options);
+        throw nb::type_error("X's data must be float64 or float32");
+      },
+      nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
+      nb::arg("y"), nb::arg("options"));
+  // The library's errors become Python exceptions with the library's message.
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const DimensionMismatch& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const NonFinite& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const InvalidArgument& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const OutOfMemory& e) {
+      PyErr_SetString(PyExc_MemoryError, e.what());
+    }
+  });
+}
