@@ -611,6 +611,47 @@ TEST(Lasso, CrossValidationIsSeededAndPicksSensibleLambdas) {
   EXPECT_TRUE(a.path.all_converged());
 }
 
+// Given folds (a caller's splitter): each fold's error is the path fitted without its rows, scored on
+// them; the mean over folds is cv_mean.
+TEST(Lasso, CrossValidationTakesGivenFoldsAndReportsEachFold) {
+  const auto d = random_problem(60, 8, 21);
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.n_lambdas = 12;
+  CrossValidationOptions cv{3, 0, {}};
+  for (index_t i = 0; i < 60; ++i) cv.fold_of_sample.push_back(static_cast<int>(i / 20));  // contiguous
+  const auto r = lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, cv);
+  ASSERT_EQ(r.cv_folds.size(), 12u * 3u);
+  for (std::size_t l = 0; l < 12; ++l)
+    EXPECT_NEAR((r.cv_folds[l * 3] + r.cv_folds[l * 3 + 1] + r.cv_folds[l * 3 + 2]) / 3, r.cv_mean[l], 1e-12);
+  // Fold 0 by hand: train on rows 20..59, score rows 0..19.
+  DenseMatrix<double> train(40, 8);
+  std::vector<double> y_train;
+  for (index_t i = 20; i < 60; ++i) {
+    for (index_t j = 0; j < 8; ++j) train(i - 20, j) = d.x(i, j);
+    y_train.push_back(d.y[i]);
+  }
+  LassoOptions fixed = o;
+  fixed.lambdas = r.path.lambdas;
+  const auto fp = lasso_path<double>(ctx, train.view(), VectorView<const double>(y_train), fixed);
+  for (std::size_t l = 0; l < 12; ++l) {
+    const auto b = fp.coefficients_at(l);
+    double sse = 0;
+    for (index_t i = 0; i < 20; ++i) {
+      double pred = fp.intercepts[l];
+      for (index_t j = 0; j < 8; ++j) pred += d.x(i, j) * b[j];
+      sse += (d.y[i] - pred) * (d.y[i] - pred);
+    }
+    EXPECT_NEAR(r.cv_folds[l * 3], sse / 20, 1e-9 * (1 + sse / 20)) << l;
+  }
+  cv.fold_of_sample[5] = 3;
+  EXPECT_THROW(lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, cv), InvalidArgument);
+  cv.fold_of_sample.assign(60, 0);
+  EXPECT_THROW(lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, cv), InvalidArgument);  // empty folds
+  cv.fold_of_sample.resize(59);
+  EXPECT_THROW(lasso_cv<double>(ctx, d.x.view(), VectorView<const double>(d.y), o, cv), DimensionMismatch);
+}
+
 // ---- boundary errors -----------------------------------------------------------------------------------
 TEST(Lasso, BadInputIsRefusedWithItsName) {
   const auto d = random_problem(10, 4, 13);

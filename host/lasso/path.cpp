@@ -323,7 +323,21 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   out.path = fit(ctx, x, y, full);
   if (o.progress) o.progress(1, total_steps);
   const std::size_t count = out.path.size();
-  const auto fold = folds_for(x.n, cv.folds, cv.seed);
+  if (!cv.fold_of_sample.empty()) {
+    if (static_cast<index_t>(cv.fold_of_sample.size()) != x.n)
+      throw DimensionMismatch("cv fold_of_sample has " + std::to_string(cv.fold_of_sample.size()) +
+                              " entries but X has " + std::to_string(x.n) + " rows");
+    std::vector<int> used(static_cast<std::size_t>(cv.folds), 0);
+    for (const int f : cv.fold_of_sample) {
+      if (f < 0 || f >= cv.folds)
+        throw InvalidArgument("cv fold_of_sample holds " + std::to_string(f) + ", outside [0, folds = " +
+                              std::to_string(cv.folds) + ")");
+      used[static_cast<std::size_t>(f)] = 1;
+    }
+    for (int k = 0; k < cv.folds; ++k)
+      if (!used[static_cast<std::size_t>(k)]) throw InvalidArgument("cv fold " + std::to_string(k) + " has no samples");
+  }
+  const auto fold = cv.fold_of_sample.empty() ? folds_for(x.n, cv.folds, cv.seed) : cv.fold_of_sample;
   std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
   LassoOptions sub = full;
   sub.lambdas = out.path.lambdas;
@@ -384,6 +398,10 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   }
   out.cv_mean.assign(count, 0.0);
   out.cv_se.assign(count, 0.0);
+  out.cv_folds.assign(count * static_cast<std::size_t>(cv.folds), 0.0);
+  for (std::size_t l = 0; l < count; ++l)
+    for (int k = 0; k < cv.folds; ++k)
+      out.cv_folds[l * static_cast<std::size_t>(cv.folds) + static_cast<std::size_t>(k)] = errors[static_cast<std::size_t>(k)][l];
   const double kf = cv.folds;
   for (std::size_t l = 0; l < count; ++l) {
     double mean = 0;

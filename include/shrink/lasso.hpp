@@ -129,11 +129,15 @@ std::vector<double> lasso_lambda_grid(DenseView<const V> x, VectorView<const V> 
 struct CrossValidationOptions {
   int folds = 5;
   std::uint64_t seed = 0;
+  // The fold of every sample (0 .. folds - 1, each fold used), e.g. a caller's own splitter's; empty:
+  // a seeded shuffle into `folds` folds.
+  std::vector<int> fold_of_sample;
 };
 
 struct LassoCv {
   LassoPath path;  // the refit on all the data over the same grid
   std::vector<double> cv_mean, cv_se;  // weighted mean squared error per lambda, and its standard error
+  std::vector<double> cv_folds;        // each fold's error: L x K, row-major (lambda l, fold k)
   std::size_t index_min = 0, index_1se = 0;
   double lambda_min = 0, lambda_1se = 0;
   std::size_t fold_fits_not_converged = 0;

@@ -9,7 +9,7 @@ The objective is scikit-learn's: (1/(2n)) ||y - X w - b||^2 + alpha * (l1_ratio 
 gap every fit reaches (gap <= tol * objective), not scikit-learn's scaled gap.
 """
 from ._core import cuda_compiled, version
-from ._linear import ElasticNet, Lasso, enet_path, lasso_path
+from ._linear import ElasticNet, ElasticNetCV, Lasso, LassoCV, enet_path, lasso_path
 
 __version__ = "0.1.0"
-__all__ = ["Lasso", "ElasticNet", "lasso_path", "enet_path", "version", "cuda_compiled"]
+__all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "lasso_path", "enet_path", "version", "cuda_compiled"]

@@ -177,3 +177,117 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, positi
 def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, **params):
     """scikit-learn's lasso_path: enet_path with l1_ratio = 1."""
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, **params)
+
+
+class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
+    """K-fold cross-validation over an Elastic-Net path (scikit-learn's ElasticNetCV), then the chosen
+    model refitted on all the data with its certificate.
+
+    `cv` is anything scikit-learn's check_cv takes (an int: KFold without shuffling, as scikit-learn)
+    whose test sets cover every sample once. `l1_ratio` may be a list: the best pair is chosen.
+    Fitted: alpha_, alpha_1se_ (the largest alpha within one standard error of the best), l1_ratio_,
+    alphas_, mse_path_ (n_alphas x n_folds; n_l1_ratios x n_alphas x n_folds for a list), coef_,
+    intercept_, dual_gap_, n_iter_ (the refit path's passes up to alpha_), converged_, sparsity_ratio_."""
+
+    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True, max_iter=1000, tol=1e-4,
+                 cv=None, positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu",
+                 threads=0):
+        self.l1_ratio = l1_ratio
+        self.eps = eps
+        self.alphas = alphas
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.cv = cv
+        self.positive = positive
+        self.penalty_factor = penalty_factor
+        self.standardize = standardize
+        self.solver = solver
+        self.backend = backend
+        self.threads = threads
+
+    def _l1_ratios(self):
+        return np.atleast_1d(np.asarray(self.l1_ratio, dtype=np.float64))
+
+    def fit(self, X, y, sample_weight=None):
+        from sklearn.model_selection import check_cv
+
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                             y_numeric=True, order=None)
+        X = _as_engine_input(X)
+        folds = np.full(X.shape[0], -1)
+        splitter = check_cv(self.cv)
+        for k, (_, test) in enumerate(splitter.split(X, y)):
+            if np.any(folds[test] >= 0):
+                raise ValueError("cv: every sample must be in exactly one test fold (a K-fold splitter)")
+            folds[test] = k
+        if np.any(folds < 0):
+            raise ValueError("cv: some samples are in no test fold; use a K-fold splitter")
+        options = {"fit_intercept": bool(self.fit_intercept), "positive": bool(self.positive),
+                   "standardize": bool(self.standardize), "tol": float(self.tol), "max_iter": int(self.max_iter),
+                   "solver": str(self.solver), "backend": str(self.backend), "threads": int(self.threads),
+                   "lambda_min_ratio": float(self.eps)}
+        if isinstance(self.alphas, numbers.Integral):
+            options["n_lambdas"] = int(self.alphas)
+        else:
+            options["lambdas"] = sorted((float(a) for a in np.ravel(self.alphas)), reverse=True)
+        if self.penalty_factor is not None:
+            options["penalty_factor"] = np.asarray(self.penalty_factor, dtype=np.float64).ravel().tolist()
+        if sample_weight is not None:
+            options["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64).tolist()
+        y = np.ascontiguousarray(y, dtype=X.dtype)
+        results = []
+        for ratio in self._l1_ratios():
+            opts = dict(options, l1_ratio=float(ratio))
+            if sp.issparse(X):
+                r = _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], y, opts,
+                                            folds.tolist())
+            else:
+                r = _core.lasso_path_dense(X, y, opts, folds.tolist())
+            results.append(r)
+        best = int(np.argmin([r["cv_mean"][r["index_min"]] for r in results]))
+        r = results[best]
+        i = int(r["index_min"])
+        self.l1_ratio_ = float(self._l1_ratios()[best])
+        self.alphas_ = r["lambdas"] if len(results) == 1 else np.array([q["lambdas"] for q in results])
+        self.mse_path_ = r["mse_path"] if len(results) == 1 else np.array([q["mse_path"] for q in results])
+        self.alpha_ = float(r["lambdas"][i])
+        self.alpha_1se_ = float(r["lambdas"][int(r["index_1se"])])
+        self.coef_ = r["coef"][:, i].copy()
+        self.intercept_ = float(r["intercepts"][i])
+        self.dual_gap_ = float(r["duality_gap"][i])
+        self.objective_ = float(r["objective"][i])
+        # The refit path's passes up to the chosen alpha (warm starts carry the work along the path);
+        # at least 1, the pass over X that gives alpha_max and certifies the null model.
+        self.n_iter_ = max(1, int(np.sum(r["iterations"][: i + 1])))
+        self.converged_ = bool(r["converged"][i])
+        self.solver_ = r["solver"]
+        self.sparsity_ratio_ = float(np.mean(self.coef_ == 0)) if self.coef_.size else 1.0
+        if not self.converged_ or r["fold_fits_not_converged"] > 0:
+            warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before reaching tol={self.tol} on "
+                          f"{r['fold_fits_not_converged']} fold fits or the refit", ConvergenceWarning)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
+        return X @ self.coef_ + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = False
+        return tags
+
+
+class LassoCV(ElasticNetCV):
+    """K-fold cross-validation over a Lasso path (scikit-learn's LassoCV); see ElasticNetCV."""
+
+    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, max_iter=1000, tol=1e-4, cv=None,
+                 positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
+        super().__init__(l1_ratio=1.0, eps=eps, alphas=alphas, fit_intercept=fit_intercept, max_iter=max_iter,
+                         tol=tol, cv=cv, positive=positive, penalty_factor=penalty_factor, standardize=standardize,
+                         solver=solver, backend=backend, threads=threads)
+
+    def _l1_ratios(self):
+        return np.array([1.0])

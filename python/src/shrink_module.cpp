@@ -6,6 +6,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -95,6 +96,45 @@ nb::dict path_dict(const LassoPath& path) {
   return d;
 }
 
+// A cross-validation: its refit path plus each fold's error (L x K) and the two choices.
+nb::dict cv_dict(const LassoCv& cv, int folds) {
+  nb::dict d = path_dict(cv.path);
+  auto* errors = new std::vector<double>(cv.cv_folds);
+  nb::capsule free(errors, [](void* q) noexcept { delete static_cast<std::vector<double>*>(q); });
+  const std::size_t shape[2] = {cv.path.size(), static_cast<std::size_t>(folds)};
+  d["mse_path"] = nb::ndarray<double, nb::numpy, nb::ndim<2>>(errors->data(), 2, shape, free);
+  d["cv_mean"] = vector_out(cv.cv_mean);
+  d["cv_se"] = vector_out(cv.cv_se);
+  d["index_min"] = cv.index_min;
+  d["index_1se"] = cv.index_1se;
+  d["fold_fits_not_converged"] = cv.fold_fits_not_converged;
+  return d;
+}
+
+// A path, or with folds (the fold of each sample) a cross-validation over the path's grid.
+template <class X, class V>
+nb::dict run(const X& x, VectorView<const V> y, const nb::dict& o, const std::vector<int>& folds) {
+  const LassoOptions opt = options_from(o);
+  const Context ctx = context_from(o);
+  if (folds.empty()) {
+    LassoPath path;
+    {
+      nb::gil_scoped_release release;
+      path = lasso_path(ctx, x, y, opt);
+    }
+    return path_dict(path);
+  }
+  CrossValidationOptions cv;
+  cv.folds = *std::max_element(folds.begin(), folds.end()) + 1;
+  cv.fold_of_sample = folds;
+  LassoCv result;
+  {
+    nb::gil_scoped_release release;
+    result = lasso_cv(ctx, x, y, opt, cv);
+  }
+  return cv_dict(result, cv.folds);
+}
+
 template <class V>
 VectorView<const V> vector_of(const AnyVector& y, const char* name) {
   if (!is<V>(y)) throw nb::type_error((std::string(name) + ": its dtype must match X's").c_str());
@@ -104,7 +144,7 @@ VectorView<const V> vector_of(const AnyVector& y, const char* name) {
 
 // A dense X: C order is row-major, F order column-major, each used in place.
 template <class V>
-nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o) {
+nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o, const std::vector<int>& folds) {
   const auto rows = static_cast<index_t>(x.shape(0)), cols = static_cast<index_t>(x.shape(1));
   DenseView<const V> xv;
   if (x.stride(1) == 1 || cols <= 1)
@@ -113,35 +153,20 @@ nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o) {
     xv = DenseView<const V>(static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor);
   else
     throw nb::value_error("X must be C- or Fortran-contiguous along one axis");
-  const auto yv = vector_of<V>(y, "y");
-  const LassoOptions opt = options_from(o);
-  const Context ctx = context_from(o);
-  LassoPath path;
-  {
-    nb::gil_scoped_release release;
-    path = lasso_path<V>(ctx, xv, yv, opt);
-  }
-  return path_dict(path);
+  return run(xv, vector_of<V>(y, "y"), o, folds);
 }
 
 template <class V, class I>
 nb::dict fit_sparse(const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
-                    index_t rows, index_t cols, const AnyVector& y, const nb::dict& o) {
+                    index_t rows, index_t cols, const AnyVector& y, const nb::dict& o, const std::vector<int>& folds) {
   if (!is<I>(indices) || !is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
   const auto values = vector_of<V>(data, "data");
   const auto nnz = static_cast<index_t>(data.shape(0));
   const auto* idx = static_cast<const I*>(indices.data());
   const auto* ptr = static_cast<const I*>(indptr.data());
   const auto yv = vector_of<V>(y, "y");
-  const LassoOptions opt = options_from(o);
-  const Context ctx = context_from(o);
-  LassoPath path;
-  {
-    nb::gil_scoped_release release;
-    if (format == "csr") path = lasso_path<V, I>(ctx, CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, opt);
-    else path = lasso_path<V, I>(ctx, CscView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, opt);
-  }
-  return path_dict(path);
+  if (format == "csr") return run(CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, o, folds);
+  return run(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, o, folds);
 }
 
 }  // namespace
@@ -152,29 +177,29 @@ NB_MODULE(_core, m) {
   m.def("cuda_compiled", [] { return cuda_compiled(); });
   m.def(
       "lasso_path_dense",
-      [](const AnyMatrix& x, const AnyVector& y, const nb::dict& options) {
-        if (is<double>(x)) return fit_dense<double>(x, y, options);
-        if (is<float>(x)) return fit_dense<float>(x, y, options);
+      [](const AnyMatrix& x, const AnyVector& y, const nb::dict& options, const std::vector<int>& folds) {
+        if (is<double>(x)) return fit_dense<double>(x, y, options, folds);
+        if (is<float>(x)) return fit_dense<float>(x, y, options, folds);
         throw nb::type_error("X must be float64 or float32");
       },
-      nb::arg("x"), nb::arg("y"), nb::arg("options"));
+      nb::arg("x"), nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
   m.def(
       "lasso_path_sparse",
       [](const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
-         index_t rows, index_t cols, const AnyVector& y, const nb::dict& options) {
+         index_t rows, index_t cols, const AnyVector& y, const nb::dict& options, const std::vector<int>& folds) {
         if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
         const bool i64 = is<std::int64_t>(indices);
         if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
         if (is<double>(data))
-          return i64 ? fit_sparse<double, std::int64_t>(format, data, indices, indptr, rows, cols, y, options)
-                     : fit_sparse<double, std::int32_t>(format, data, indices, indptr, rows, cols, y, options);
+          return i64 ? fit_sparse<double, std::int64_t>(format, data, indices, indptr, rows, cols, y, options, folds)
+                     : fit_sparse<double, std::int32_t>(format, data, indices, indptr, rows, cols, y, options, folds);
         if (is<float>(data))
-          return i64 ? fit_sparse<float, std::int64_t>(format, data, indices, indptr, rows, cols, y, options)
-                     : fit_sparse<float, std::int32_t>(format, data, indices, indptr, rows, cols, y, options);
+          return i64 ? fit_sparse<float, std::int64_t>(format, data, indices, indptr, rows, cols, y, options, folds)
+                     : fit_sparse<float, std::int32_t>(format, data, indices, indptr, rows, cols, y, options, folds);
         throw nb::type_error("X's data must be float64 or float32");
       },
       nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
-      nb::arg("y"), nb::arg("options"));
+      nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
   // The library's errors become Python exceptions with the library's message.
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {

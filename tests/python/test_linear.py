@@ -169,8 +169,52 @@ def test_penalty_factor_zero_keeps_a_feature():
     assert m.sparsity_ratio_ == pytest.approx(1 - 1 / X.shape[1])
 
 
-# scikit-learn's own estimator checks, with no expected failures.
-@parametrize_with_checks([shrink.Lasso(), shrink.ElasticNet()])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_cross_validation_agrees_with_scikit_learn(sparse):
+    X, _, y = problem(n=150, sparse=sparse, seed=11)
+    ours = shrink.LassoCV(cv=5, tol=1e-11, max_iter=100000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = linear_model.LassoCV(cv=5, alphas=ours.alphas_, tol=1e-12, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(ours.alphas_, ref.alphas_)
+    assert ours.mse_path_.shape == ref.mse_path_.shape == (100, 5)
+    np.testing.assert_allclose(ours.mse_path_, ref.mse_path_, rtol=1e-6)
+    assert ours.alpha_ == ref.alpha_
+    assert ours.alpha_1se_ >= ours.alpha_
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    # Elastic Net over a list of l1 ratios: the same choice of pair.
+    e = shrink.ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], cv=4, tol=1e-11, max_iter=100000).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = linear_model.ElasticNetCV(l1_ratio=[0.2, 0.7, 1.0], cv=4, alphas=100, tol=1e-12, max_iter=100000).fit(X, y)
+    assert e.mse_path_.shape == r.mse_path_.shape
+    np.testing.assert_allclose(e.alphas_, r.alphas_)
+    assert e.l1_ratio_ == r.l1_ratio_ and e.alpha_ == pytest.approx(r.alpha_, rel=1e-12)
+
+
+def test_cross_validation_refuses_splitters_that_miss_samples():
+    from sklearn.model_selection import ShuffleSplit
+
+    X, _, y = problem()
+    with pytest.raises(ValueError, match="test fold"):
+        shrink.LassoCV(cv=ShuffleSplit(3, test_size=0.2, random_state=0)).fit(X, y)
+
+
+# scikit-learn's own estimator checks. The CV estimators run on a short grid to keep the checks quick.
+# Their one expected failure is the one scikit-learn's own LassoCV and ElasticNetCV declare: folds are
+# assigned per row, so repeating a row (the checks' stand-in for an integer weight) moves samples
+# between folds, and the choice of alpha is not the weighted one's.
+CV_WEIGHT_XFAIL = {name: "folds are assigned per row: repeated rows are not integer weights under CV"
+                   for name in ("check_sample_weight_equivalence_on_dense_data",
+                                "check_sample_weight_equivalence_on_sparse_data")}
+
+
+def expected_failures(estimator):
+    return CV_WEIGHT_XFAIL if isinstance(estimator, shrink.ElasticNetCV) else {}
+
+
+@parametrize_with_checks([shrink.Lasso(), shrink.ElasticNet(), shrink.LassoCV(alphas=8, cv=3),
+                          shrink.ElasticNetCV(alphas=8, cv=3)], expected_failed_checks=expected_failures)
 def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
