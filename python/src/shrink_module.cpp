@@ -7,7 +7,10 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -169,6 +172,136 @@ nb::dict fit_sparse(const std::string& format, const AnyVector& data, const AnyV
   return run(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, o, folds);
 }
 
+// A sparse autoencoder (float32, as `shrink sae train` makes by default) with its training state.
+// The model keeps a pointer to the context it was made with, so the context lives on the heap, owned
+// here, and moves with the model.
+class Sae {
+ public:
+  Sae(std::unique_ptr<Context> ctx, SparseAutoencoder<float> model, SaeTrainState state)
+      : ctx_(std::move(ctx)), model_(std::move(model)), state_(state) {}
+
+  // Trained on raw samples with the settings resolved from `chosen` (None: chosen from the data).
+  static Sae fit(const AnyMatrix& x, const nb::dict& o, nb::dict& report) {
+    const DenseView<const float> xv = host_rows<float>(x);
+    SaeAutoOptions chosen;
+    auto opt = [&](const char* key) { return o.contains(key) && !o[key].is_none() ? nb::handle(o[key]) : nb::handle(); };
+    if (auto v = opt("activation")) chosen.activation = parse_sae_activation(nb::cast<std::string>(v));
+    if (auto v = opt("latents")) chosen.latents = nb::cast<index_t>(v);
+    if (auto v = opt("k")) chosen.k = nb::cast<index_t>(v);
+    if (auto v = opt("aux_k")) chosen.aux_k = nb::cast<index_t>(v);
+    if (auto v = opt("normalize")) chosen.normalize = parse_normalization(nb::cast<std::string>(v));
+    if (auto v = opt("steps")) chosen.steps = nb::cast<std::int64_t>(v);
+    if (auto v = opt("epochs")) chosen.epochs = nb::cast<std::int64_t>(v);
+    if (auto v = opt("batch_size")) chosen.batch_size = nb::cast<index_t>(v);
+    if (auto v = opt("learning_rate")) chosen.learning_rate = nb::cast<double>(v);
+    if (auto v = opt("validation_fraction")) chosen.validation_fraction = nb::cast<double>(v);
+    if (auto v = opt("patience")) chosen.patience = nb::cast<std::int64_t>(v);
+    SaeSettings base;
+    if (auto v = opt("seed")) base.train.seed = nb::cast<std::uint64_t>(v);
+    if (auto v = opt("noise")) base.train.corruption = {CorruptionKind::Gaussian, nb::cast<double>(v)};
+    if (auto v = opt("mask")) base.train.corruption = {CorruptionKind::Mask, nb::cast<double>(v)};
+    base.train.epoch_metrics = false;
+    const SaeSettings settings = resolve_sae_settings(chosen, base, xv.rows, xv.cols);
+    auto ctx = std::make_unique<Context>(ContextOptions{Backend::Cpu});
+    std::optional<SaeFit<float>> fit;
+    {
+      nb::gil_scoped_release release;
+      fit.emplace(sae_fit<float>(*ctx, settings, xv));
+    }
+    const SaeConfig& c = settings.config;
+    report["activation"] = std::string(to_string(c.activation));
+    report["latents"] = c.latents;
+    report["k"] = c.k;
+    report["aux_k"] = c.aux_k;
+    report["unit_norm_decoder"] = c.unit_norm_decoder;
+    report["normalize"] = std::string(to_string(settings.normalize));
+    report["steps"] = fit->result.steps;
+    report["batch_size"] = settings.train.batch_size;
+    report["learning_rate"] = settings.train.adam.learning_rate;
+    report["validation_fraction"] = settings.train.validation_fraction;
+    report["patience"] = settings.train.patience;
+    report["stopped_early"] = fit->result.stopped_early;
+    report["validation_mse"] = fit->result.validation_mse;
+    report["fvu"] = fit->result.metrics.fvu;
+    report["dead_fraction"] = fit->result.metrics.dead_fraction;
+    report["l0"] = fit->result.metrics.l0;
+    return Sae(std::move(ctx), std::move(fit->model), fit->state);
+  }
+  static Sae load(const std::string& path) {
+    auto ctx = std::make_unique<Context>(ContextOptions{Backend::Cpu});
+    if (sae_checkpoint_info(path).value_bytes != 4)
+      throw nb::value_error((path + ": a float64 model; the Python package reads float32 models").c_str());
+    auto loaded = load_sae<float>(*ctx, path);
+    return Sae(std::move(ctx), std::move(loaded.model), loaded.state);
+  }
+  void save(const std::string& path) const { save_sae(path, model_, state_); }
+  index_t inputs() const { return model_.config().inputs; }
+  index_t latents() const { return model_.config().latents; }
+
+  // Codes (samples x latents, dense; the caller makes them sparse) of raw samples.
+  nb::ndarray<float, nb::numpy, nb::ndim<2>> encode(const AnyMatrix& x) {
+    auto xn = normalized(x);
+    auto* codes = new std::vector<float>(static_cast<std::size_t>(xn.rows() * latents()));
+    nb::capsule free(codes, [](void* q) noexcept { delete static_cast<std::vector<float>*>(q); });
+    {
+      nb::gil_scoped_release release;
+      model_.encode(DenseView<const float>(xn.view()), DenseView<float>(codes->data(), xn.rows(), latents(), latents(),
+                                                                          Layout::RowMajor));
+    }
+    return {codes->data(), {static_cast<std::size_t>(xn.rows()), static_cast<std::size_t>(latents())}, free};
+  }
+  // Per-sample mean squared reconstruction error on the normalized scale (`shrink sae score`).
+  nb::ndarray<float, nb::numpy, nb::ndim<1>> errors(const AnyMatrix& x) {
+    auto xn = normalized(x);
+    std::vector<float> e(static_cast<std::size_t>(xn.rows()));
+    {
+      nb::gil_scoped_release release;
+      model_.reconstruction_errors(DenseView<const float>(xn.view()), VectorView<float>(e));
+    }
+    return vector_out(e);
+  }
+  // The decoder and the normalization, for reconstructions from codes: x = (W_d h + b_d) * scale + offset.
+  nb::dict decoder() const {
+    nb::dict d;
+    const auto w = model_.decoder_weights();  // inputs x latents
+    d["weight"] = vector_out(std::vector<float>(w.data(), w.data() + w.rows() * w.cols()));
+    d["bias"] = vector_out(model_.decoder_bias());
+    const Normalizer& n = model_.normalizer();
+    d["offset"] = vector_out(n.offset);
+    d["scale"] = vector_out(n.scale);
+    return d;
+  }
+
+ private:
+  template <class V>
+  static DenseView<const V> host_rows(const AnyMatrix& x) {
+    if (!is<V>(x)) throw nb::type_error("X must be float32 here (the model's precision)");
+    if (x.shape(0) > 1 && x.stride(1) != 1) throw nb::value_error("X must be C-contiguous");
+    const auto cols = static_cast<index_t>(x.shape(1));
+    return {static_cast<const V*>(x.data()), static_cast<index_t>(x.shape(0)), cols,
+            std::max<index_t>(static_cast<index_t>(x.stride(0)), cols), Layout::RowMajor};
+  }
+  DenseMatrix<float> normalized(const AnyMatrix& x) const {
+    const auto v = host_rows<float>(x);
+    if (v.cols != inputs())
+      throw DimensionMismatch("X has " + std::to_string(v.cols) + " features but the model has " +
+                              std::to_string(inputs()) + " inputs");
+    DenseMatrix<float> out(v.rows, v.cols);
+    for (index_t i = 0; i < v.rows; ++i)
+      for (index_t j = 0; j < v.cols; ++j) {
+        if (!std::isfinite(v(i, j)))
+          throw NonFinite("X[" + std::to_string(i) + ", " + std::to_string(j) + "] is " + std::to_string(v(i, j)) +
+                          "; only finite values are accepted");
+        out(i, j) = v(i, j);
+      }
+    model_.normalizer().apply(out.view());
+    return out;
+  }
+  std::unique_ptr<Context> ctx_;
+  mutable SparseAutoencoder<float> model_;
+  SaeTrainState state_;
+};
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -200,6 +333,22 @@ NB_MODULE(_core, m) {
       },
       nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
       nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
+  nb::class_<Sae>(m, "Sae")
+      .def_static(
+          "fit",
+          [](const AnyMatrix& x, const nb::dict& options) {
+            nb::dict report;
+            Sae model = Sae::fit(x, options, report);
+            return nb::make_tuple(std::move(model), report);
+          },
+          nb::arg("x"), nb::arg("options"))
+      .def_static("load", &Sae::load, nb::arg("path"))
+      .def("save", &Sae::save, nb::arg("path"))
+      .def("encode", &Sae::encode, nb::arg("x"))
+      .def("errors", &Sae::errors, nb::arg("x"))
+      .def("decoder", &Sae::decoder)
+      .def_prop_ro("inputs", &Sae::inputs)
+      .def_prop_ro("latents", &Sae::latents);
   // The library's errors become Python exceptions with the library's message.
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
