@@ -302,6 +302,70 @@ class Sae {
   SaeTrainState state_;
 };
 
+// y = op(A) x for CSR (op as asked) or CSC (the CSR of A^T, so op flips).
+template <class V, class I>
+nb::ndarray<V, nb::numpy, nb::ndim<1>> spmv_sparse(const std::string& format, const AnyVector& data,
+                                                  const AnyVector& indices, const AnyVector& indptr, index_t rows,
+                                                  index_t cols, const AnyVector& x, bool transpose, int threads) {
+  if (!is<I>(indices) || !is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
+  const auto values = vector_of<V>(data, "data");
+  const auto xv = vector_of<V>(x, "x");
+  const bool csc = format == "csc";
+  const CsrView<V, I> a{csc ? cols : rows, csc ? rows : cols, static_cast<index_t>(data.shape(0)),
+                        static_cast<const I*>(indptr.data()), static_cast<const I*>(indices.data()), values.data};
+  const bool t = transpose != csc;
+  const index_t want_x = t ? a.rows : a.cols, out = t ? a.cols : a.rows;
+  if (xv.size != want_x)
+    throw DimensionMismatch("x has " + std::to_string(xv.size) + " entries but op(A) has " + std::to_string(want_x) +
+                            " columns");
+  ContextOptions co{Backend::Cpu};
+  co.cpu_threads = threads;
+  co.honour_environment = false;
+  const Context ctx(co);
+  std::vector<V> y(static_cast<std::size_t>(out));
+  {
+    nb::gil_scoped_release release;
+    spmv<V, I>(ctx, t ? Op::Transpose : Op::NoTranspose, V(1), a, xv, V(0), VectorView<V>(y));
+  }
+  return vector_out(y);
+}
+
+// Block magnitude pruning of a dense W: the pruned W (dense, row-major) and the report.
+template <class V>
+nb::dict prune(const AnyMatrix& w, index_t block_rows, index_t block_cols, double sparsity, const std::string& norm,
+               int bins) {
+  if (!is<V>(w)) throw nb::type_error("W must be float64 or float32");
+  if (w.shape(0) > 1 && w.stride(1) != 1) throw nb::value_error("W must be C-contiguous");
+  const auto rows = static_cast<index_t>(w.shape(0)), cols = static_cast<index_t>(w.shape(1));
+  const DenseView<const V> wv(static_cast<const V*>(w.data()), rows, cols,
+                              std::max<index_t>(static_cast<index_t>(w.stride(0)), cols), Layout::RowMajor);
+  PruneOptions o;
+  o.block = {block_rows, block_cols};
+  o.sparsity = sparsity;
+  o.norm = parse_block_norm(norm);
+  o.histogram_bins = bins;
+  PrunedMatrix<V, std::int32_t> p;
+  {
+    nb::gil_scoped_release release;
+    p = prune_blocks<V, std::int32_t>(wv, o);
+  }
+  const auto dense = bsr_to_dense(p.weights);
+  auto* values = new std::vector<V>(dense.data(), dense.data() + rows * cols);
+  nb::capsule free(values, [](void* q) noexcept { delete static_cast<std::vector<V>*>(q); });
+  nb::dict d;
+  d["weights"] = nb::ndarray<V, nb::numpy, nb::ndim<2>>(values->data(), {static_cast<std::size_t>(rows),
+                                                                          static_cast<std::size_t>(cols)}, free);
+  const PruneReport& r = p.report;
+  d["blocks_total"] = r.blocks_total;
+  d["blocks_kept"] = r.blocks_kept;
+  d["block_sparsity"] = r.block_sparsity;
+  d["element_sparsity"] = r.element_sparsity;
+  d["relative_frobenius_error"] = r.relative_frobenius_error;
+  d["histogram_edges"] = vector_out(r.block_norm_histogram.edges);
+  d["histogram_counts"] = vector_out(r.block_norm_histogram.counts);
+  return d;
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -333,6 +397,31 @@ NB_MODULE(_core, m) {
       },
       nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
       nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
+  m.def(
+      "spmv",
+      [](const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
+         index_t rows, index_t cols, const AnyVector& x, bool transpose, int threads) {
+        if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
+        const bool i64 = is<std::int64_t>(indices);
+        if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
+        if (is<double>(data))
+          return nb::object(i64 ? nb::cast(spmv_sparse<double, std::int64_t>(format, data, indices, indptr, rows, cols, x, transpose, threads))
+                                : nb::cast(spmv_sparse<double, std::int32_t>(format, data, indices, indptr, rows, cols, x, transpose, threads)));
+        if (is<float>(data))
+          return nb::object(i64 ? nb::cast(spmv_sparse<float, std::int64_t>(format, data, indices, indptr, rows, cols, x, transpose, threads))
+                                : nb::cast(spmv_sparse<float, std::int32_t>(format, data, indices, indptr, rows, cols, x, transpose, threads)));
+        throw nb::type_error("A's data must be float64 or float32");
+      },
+      nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
+      nb::arg("x"), nb::arg("transpose") = false, nb::arg("threads") = 0);
+  m.def(
+      "prune_blocks",
+      [](const AnyMatrix& w, index_t block_rows, index_t block_cols, double sparsity, const std::string& norm, int bins) {
+        if (is<double>(w)) return prune<double>(w, block_rows, block_cols, sparsity, norm, bins);
+        return prune<float>(w, block_rows, block_cols, sparsity, norm, bins);
+      },
+      nb::arg("w"), nb::arg("block_rows"), nb::arg("block_cols"), nb::arg("sparsity"), nb::arg("norm") = "l2",
+      nb::arg("bins") = 10);
   nb::class_<Sae>(m, "Sae")
       .def_static(
           "fit",
