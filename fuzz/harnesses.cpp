@@ -21,6 +21,22 @@
 #include "tools/commands.hpp"
 
 namespace shrink::fuzz {
+
+std::vector<std::string> command_line_tokens(std::string_view bytes) {
+  std::vector<std::string> tokens{"shrink"};
+  std::string token;
+  for (const char c : bytes) {
+    if (c == '\0' || c == '\n') {
+      tokens.push_back(token);
+      token.clear();
+    } else {
+      token.push_back(c);
+    }
+  }
+  if (!token.empty()) tokens.push_back(token);
+  return tokens;
+}
+
 namespace {
 
 // Runs f; a refusal (any shrink::Error) is the expected outcome for most inputs. True when f returned.
@@ -175,17 +191,7 @@ bool bsr_prune(std::string_view bytes) {
 
 // The program's command line, parsed and checked but not run: tokens are separated by NUL or newline.
 bool cli_options(std::string_view bytes) {
-  std::vector<std::string> tokens{"shrink"};
-  std::string token;
-  for (const char c : bytes) {
-    if (c == '\0' || c == '\n') {
-      tokens.push_back(token);
-      token.clear();
-    } else {
-      token.push_back(c);
-    }
-  }
-  if (!token.empty()) tokens.push_back(token);
+  const std::vector<std::string> tokens = command_line_tokens(bytes);
   if (tokens.size() > 64) return false;
   std::vector<const char*> argv;
   for (const auto& t : tokens) argv.push_back(t.c_str());

@@ -5,7 +5,9 @@
 // test (tests/test_fuzz_replay.cpp) call the same functions.
 #pragma once
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace shrink::fuzz {
 
@@ -15,6 +17,10 @@ struct Harness {
 };
 std::span<const Harness> harnesses();
 const Harness* find_harness(std::string_view name);
+
+// The command line the cli_options harness reads from its bytes: "shrink", then one token per field
+// separated by NUL or newline.
+std::vector<std::string> command_line_tokens(std::string_view bytes);
 
 // The budget every harness runs under: a size read from input that needs more is refused with
 // OutOfMemory before it is allocated.

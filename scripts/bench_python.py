@@ -2,7 +2,7 @@
 """shrink's Python face on the Lasso benchmark problems (scripts/make_lasso_problems.py), in one run:
 
   engine     the library's own time for the path (LassoPath::seconds, measured inside the C++ call)
-  python     shrink.ElasticNet path through shrink._core, wall time from Python (input checks, the
+  python     the estimators' path call into shrink._core, wall time from Python (input checks, the
              call, the arrays back): its overhead over `engine` is the figure (target <= 5%)
   sklearn    scikit-learn's Lasso over the same grid with warm starts (its lasso_path fits no
              intercept), at the tol that gives gap <= 1e-6 x objective in our scaling, with its
@@ -23,8 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_lasso_peers as peers  # noqa: E402
 
 import shrink  # noqa: E402
-from shrink import _core  # noqa: E402
-from shrink._linear import _as_engine_input  # noqa: E402
+from shrink._linear import _as_engine_input, _fit_path  # noqa: E402
 
 
 def main():
@@ -46,11 +45,7 @@ def main():
         engine, wall, result = [], [], None
         for _ in range(a.repeat):
             t0 = time.perf_counter()
-            if hasattr(X, "format"):
-                result = _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1],
-                                                 np.ascontiguousarray(y, dtype=X.dtype), options)
-            else:
-                result = _core.lasso_path_dense(X, np.ascontiguousarray(y, dtype=X.dtype), options)
+            result = _fit_path(X, y, options)
             wall.append(time.perf_counter() - t0)
             engine.append(result["seconds"])
         e, w = statistics.median(engine), statistics.median(wall)

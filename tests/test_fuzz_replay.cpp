@@ -68,21 +68,6 @@ TEST(FuzzReplay, SeedsAndFindingsRunCleanly) {
 
 namespace {
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> tokens{"shrink"};
-  std::string token;
-  for (const char c : text) {
-    if (c == '\0' || c == '\n') {
-      tokens.push_back(token);
-      token.clear();
-    } else {
-      token.push_back(c);
-    }
-  }
-  if (!token.empty()) tokens.push_back(token);
-  return tokens;
-}
-
 int run_line(shrink::cli::CommandLine& program, const std::vector<std::string>& tokens, bool parse_only) {
   std::vector<const char*> argv;
   for (const auto& t : tokens) argv.push_back(t.c_str());
@@ -107,7 +92,7 @@ TEST(FuzzReplay, OneParserParsesEachLineAsAFreshOne) {
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& text : lines) {
       SCOPED_TRACE(text);
-      const auto tokens = lines_of(text);
+      const auto tokens = shrink::fuzz::command_line_tokens(text);
       shrink::cli::CommandLine fresh;
       EXPECT_EQ(run_line(reused, tokens, true), run_line(fresh, tokens, true));
     }

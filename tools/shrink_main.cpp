@@ -68,10 +68,11 @@ int run_info(bool as_json) {
   return kOk;
 }
 
-// An option bound to a library enum: parsed by the library's parse_* (its error becomes a usage
-// error naming the flag), its default shown from the bound value.
-template <class E, class Parse>
-CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse parse, const std::string& help) {
+// An option parsed by the library's parse_* into `target` (its error becomes a usage error naming the
+// flag), with `shown` as the default --help prints.
+template <class Target, class Parse>
+CLI::Option* add_parsed(CLI::App* app, const std::string& name, Target& target, Parse parse, const std::string& help,
+                        const std::string& shown) {
   const std::string flag = name;
   return app
       ->add_option_function<std::string>(
@@ -84,26 +85,20 @@ CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse p
             }
           },
           help)
-      ->default_str(to_string(target));
+      ->default_str(shown);
+}
+
+// An option bound to a library enum, its default shown from the bound value.
+template <class E, class Parse>
+CLI::Option* add_enum(CLI::App* app, const std::string& name, E& target, Parse parse, const std::string& help) {
+  return add_parsed(app, name, target, parse, help, to_string(target));
 }
 
 // The same for a choice the library makes when it is not given (shown as auto).
 template <class E, class Parse>
 CLI::Option* add_enum(CLI::App* app, const std::string& name, std::optional<E>& target, Parse parse,
                       const std::string& help) {
-  const std::string flag = name;
-  return app
-      ->add_option_function<std::string>(
-          name,
-          [&target, parse, flag](const std::string& text) {
-            try {
-              target = parse(text);
-            } catch (const InvalidArgument& e) {
-              throw CLI::ValidationError(flag, e.what());
-            }
-          },
-          help)
-      ->default_str("auto");
+  return add_parsed(app, name, target, parse, help, "auto");
 }
 
 // SIGINT, SIGTERM, SIGHUP: the write in progress leaves no temporary file, then the default action.

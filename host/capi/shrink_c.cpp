@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "shrink/shrink.hpp"
@@ -863,6 +864,24 @@ template <class V>
 struct sae_value<SparseAutoencoder<V>> {
   using type = V;
 };
+// The value type of a model reference, inside the lambdas with_model calls.
+template <class M>
+using sae_value_t = typename sae_value<std::remove_cvref_t<M>>::type;
+
+// f(model) on the handle's model (float or double); a handle without a model is an error.
+template <class F>
+auto with_model(shrink_sae& s, F&& f) {
+  using Result = decltype(f(std::declval<SparseAutoencoder<float>&>()));
+  return std::visit(
+      [&](auto& m) -> Result {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
+          throw InvalidArgument("sae: no model");
+        } else {
+          return f(m);
+        }
+      },
+      s.model);
+}
 
 shrink_sae_options_t default_sae_options() {
   const SaeConfig c;
@@ -929,16 +948,10 @@ SaeMetrics train_model(shrink_sae& s, const shrink_dense_t* data, const shrink_s
   t.batch_size = o.batch_size;
   t.adam.learning_rate = o.learning_rate;
   t.seed = o.seed;
-  return std::visit(
-      [&](auto& m) -> SaeMetrics {
-        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
-          throw InvalidArgument("sae: no model");
-        } else {
-          using V = typename sae_value<std::remove_cvref_t<decltype(m)>>::type;
-          return sae_train<V>(ctx, m, DenseView<const V>(dense_view<V>(data, "data")), t, s.state).metrics;
-        }
-      },
-      s.model);
+  return with_model(s, [&](auto& m) {
+    using V = sae_value_t<decltype(m)>;
+    return sae_train<V>(ctx, m, DenseView<const V>(dense_view<V>(data, "data")), t, s.state).metrics;
+  });
 }
 
 }  // namespace
@@ -1038,53 +1051,35 @@ shrink_status_t shrink_sae_fit(shrink_context_t context, shrink_dtype_t dtype, c
 shrink_status_t shrink_sae_normalize(shrink_sae_t sae, shrink_dense_t* x) {
   return guard("shrink_sae_normalize", [&] {
     require(sae, "sae");
-    std::visit(
-        [&](auto& m) {
-          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
-            throw InvalidArgument("sae: no model");
-          } else {
-            using V = typename sae_value<std::remove_cvref_t<decltype(m)>>::type;
-            const DenseView<V> v = dense_view<V>(x, "x");
-            if (v.space != MemorySpace::Host) throw InvalidArgument("x: shrink_sae_normalize works on host memory");
-            if (v.cols != m.config().inputs)
-              throw DimensionMismatch("x has " + std::to_string(v.cols) + " columns but the model has " +
-                                      std::to_string(m.config().inputs) + " inputs");
-            m.normalizer().apply(v);
-          }
-        },
-        sae->model);
+    with_model(*sae, [&](auto& m) {
+      using V = sae_value_t<decltype(m)>;
+      const DenseView<V> v = dense_view<V>(x, "x");
+      if (v.space != MemorySpace::Host) throw InvalidArgument("x: shrink_sae_normalize works on host memory");
+      if (v.cols != m.config().inputs)
+        throw DimensionMismatch("x has " + std::to_string(v.cols) + " columns but the model has " +
+                                std::to_string(m.config().inputs) + " inputs");
+      m.normalizer().apply(v);
+    });
   });
 }
 
 shrink_status_t shrink_sae_encode(shrink_sae_t sae, const shrink_dense_t* x, shrink_dense_t* codes) {
   return guard("shrink_sae_encode", [&] {
     require(sae, "sae");
-    std::visit(
-        [&](auto& m) {
-          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
-            throw InvalidArgument("sae: no model");
-          } else {
-            using V = typename sae_value<std::remove_cvref_t<decltype(m)>>::type;
-            m.encode(DenseView<const V>(dense_view<V>(x, "x")), dense_view<V>(codes, "codes"));
-          }
-        },
-        sae->model);
+    with_model(*sae, [&](auto& m) {
+      using V = sae_value_t<decltype(m)>;
+      m.encode(DenseView<const V>(dense_view<V>(x, "x")), dense_view<V>(codes, "codes"));
+    });
   });
 }
 
 shrink_status_t shrink_sae_score(shrink_sae_t sae, const shrink_dense_t* x, shrink_vector_t* errors) {
   return guard("shrink_sae_score", [&] {
     require(sae, "sae");
-    std::visit(
-        [&](auto& m) {
-          if constexpr (std::is_same_v<std::remove_cvref_t<decltype(m)>, std::monostate>) {
-            throw InvalidArgument("sae: no model");
-          } else {
-            using V = typename sae_value<std::remove_cvref_t<decltype(m)>>::type;
-            m.reconstruction_errors(DenseView<const V>(dense_view<V>(x, "x")), vector_view<V>(errors, "errors"));
-          }
-        },
-        sae->model);
+    with_model(*sae, [&](auto& m) {
+      using V = sae_value_t<decltype(m)>;
+      m.reconstruction_errors(DenseView<const V>(dense_view<V>(x, "x")), vector_view<V>(errors, "errors"));
+    });
   });
 }
 

@@ -31,12 +31,25 @@ def _as_engine_input(X):
     return X
 
 
-def _fit_path(X, y, options):
-    """One response: the engine's path as a dict of arrays (coef is p x L)."""
+def _fit_path(X, y, options, folds=()):
+    """One response: the engine's path as a dict of arrays (coef is p x L); with folds (the fold of
+    each sample), its cross-validation over the path's grid."""
     y = np.ascontiguousarray(y, dtype=X.dtype)
+    folds = [int(f) for f in folds]
     if sp.issparse(X):
-        return _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], y, options)
-    return _core.lasso_path_dense(X, y, options)
+        return _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], y, options,
+                                       folds)
+    return _core.lasso_path_dense(X, y, options, folds)
+
+
+def _estimator_options(est):
+    """The engine options every estimator here shares, from its parameters."""
+    options = {"fit_intercept": bool(est.fit_intercept), "positive": bool(est.positive),
+               "standardize": bool(est.standardize), "tol": float(est.tol), "max_iter": int(est.max_iter),
+               "solver": str(est.solver), "backend": str(est.backend), "threads": int(est.threads)}
+    if est.penalty_factor is not None:
+        options["penalty_factor"] = np.asarray(est.penalty_factor, dtype=np.float64).ravel().tolist()
+    return options
 
 
 class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
@@ -68,13 +81,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def _options(self, l1_ratio):
         if not isinstance(self.alpha, numbers.Real) or self.alpha < 0:
             raise ValueError(f"alpha must be a non-negative number, got {self.alpha!r}")
-        options = {"l1_ratio": float(l1_ratio), "fit_intercept": bool(self.fit_intercept),
-                   "positive": bool(self.positive), "standardize": bool(self.standardize),
-                   "tol": float(self.tol), "max_iter": int(self.max_iter), "solver": str(self.solver),
-                   "backend": str(self.backend), "threads": int(self.threads), "lambdas": [float(self.alpha)]}
-        if self.penalty_factor is not None:
-            options["penalty_factor"] = np.asarray(self.penalty_factor, dtype=np.float64).ravel().tolist()
-        return options
+        return dict(_estimator_options(self), l1_ratio=float(l1_ratio), lambdas=[float(self.alpha)])
 
     def _l1_ratio(self):
         return self.l1_ratio
@@ -223,28 +230,14 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
             folds[test] = k
         if np.any(folds < 0):
             raise ValueError("cv: some samples are in no test fold; use a K-fold splitter")
-        options = {"fit_intercept": bool(self.fit_intercept), "positive": bool(self.positive),
-                   "standardize": bool(self.standardize), "tol": float(self.tol), "max_iter": int(self.max_iter),
-                   "solver": str(self.solver), "backend": str(self.backend), "threads": int(self.threads),
-                   "lambda_min_ratio": float(self.eps)}
+        options = dict(_estimator_options(self), lambda_min_ratio=float(self.eps))
         if isinstance(self.alphas, numbers.Integral):
             options["n_lambdas"] = int(self.alphas)
         else:
             options["lambdas"] = sorted((float(a) for a in np.ravel(self.alphas)), reverse=True)
-        if self.penalty_factor is not None:
-            options["penalty_factor"] = np.asarray(self.penalty_factor, dtype=np.float64).ravel().tolist()
         if sample_weight is not None:
             options["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64).tolist()
-        y = np.ascontiguousarray(y, dtype=X.dtype)
-        results = []
-        for ratio in self._l1_ratios():
-            opts = dict(options, l1_ratio=float(ratio))
-            if sp.issparse(X):
-                r = _core.lasso_path_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], y, opts,
-                                            folds.tolist())
-            else:
-                r = _core.lasso_path_dense(X, y, opts, folds.tolist())
-            results.append(r)
+        results = [_fit_path(X, y, dict(options, l1_ratio=float(ratio)), folds) for ratio in self._l1_ratios()]
         best = int(np.argmin([r["cv_mean"][r["index_min"]] for r in results]))
         r = results[best]
         i = int(r["index_min"])
