@@ -183,10 +183,7 @@ int train_in(const SaeTrainArgs& a) {
     inherited.aux_k = have.aux_k;
     inherited.unit_norm_decoder = have.unit_norm_decoder;
     inherited.normalize = loaded.model.normalizer().kind;
-    SaeTrainArgs without_block = a;
-    without_block.block.clear();
-    settings = settings_from(without_block, inherited, have, x.rows(), have.inputs);
-    settings.config = have;
+    settings = settings_from(a, inherited, have, x.rows(), have.inputs);  // --block was refused above
     loaded.model.normalizer().apply(x.view());
     model.emplace(std::move(loaded.model));
     state = loaded.state;
@@ -228,7 +225,7 @@ int train_in(const SaeTrainArgs& a) {
     model.emplace(std::move(fit.model));
     state = fit.state;
     r = std::move(fit.result);
-    model->normalizer().apply(x.view());  // the metrics below are on the model's scale
+    if (a.bins > 0) model->normalizer().apply(x.view());  // sae_fit normalized its own copy
   }
   SaeMetrics m = r.metrics;
   if (a.bins > 0 && std::isfinite(m.mse)) m = sae_metrics<V>(ctx, *model, x.view(), a.bins);
