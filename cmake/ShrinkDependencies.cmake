@@ -15,6 +15,8 @@ if(NOT BLAS_FOUND)
   unset(BLA_VENDOR)
   find_package(BLAS REQUIRED)
 endif()
+# The Cholesky of the Lasso solvers' Newton step (OpenBLAS carries LAPACK, and BLA_VENDOR finds it there).
+find_package(LAPACK REQUIRED)
 find_package(ZLIB REQUIRED)  # SciPy's .npz (zip members, deflated)
 # The program's parser and JSON: needed by the CLI (and so the tests and fuzzers), not by the library.
 if(SHRINK_BUILD_CLI OR SHRINK_BUILD_TESTS OR SHRINK_FUZZ)

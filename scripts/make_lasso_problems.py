@@ -1,12 +1,30 @@
-#!/usr/bin/python3
-"""Generates the Lasso benchmark problems of docs/PERF.md (seeded; same files every run).
+#!/usr/bin/env python3
+"""Writes the Lasso benchmark suite of docs/PERF.md: seeded problems (the same files every run) that
+span what users bring, and suite.json, which names each problem's files and options.
 
-  a: dense 5000 x 1000, AR(1)-correlated Gaussian features (rho 0.5), 20 true non-zeros  -> a_X.npy, a_y.txt
-  b: sparse 20000 x 10000, 1M non-zeros, tf-idf-like positive values, 50 true non-zeros   -> b_X.mtx, b_y.txt
-  c: sparse 100000 x 50000, 10M non-zeros (same generator)                               -> c_X.mtx, c_y.txt
+  a                 dense 5000 x 1000, AR(1) rho 0.5                       (n >> p)
+  b                 sparse 20000 x 10000 tf-idf, 1M non-zeros
+  c                 sparse 100000 x 50000 tf-idf, 10M non-zeros            (GPU pack; not in the suite)
+  tall_indep        dense 20000 x 100, independent columns
+  tall_ar09_std     dense 10000 x 400, AR(1) rho 0.9, --standardize
+  mid_ar08          dense 1500 x 1000, AR(1) rho 0.8                       (p < n < 2p)
+  mid_equi05_enet   dense 1500 x 1000, equicorrelated rho 0.5, l1_ratio 0.5
+  scaled            dense 2000 x 500, AR(1) rho 0.3, column norms 1e-3 .. 1e3
+  wide_equi05       dense 300 x 3900, equicorrelated rho 0.5               (p >> n)
+  wide_ar095        dense 400 x 4000, AR(1) rho 0.95
+  wide_indep_std    dense 200 x 10000, independent columns, --standardize
+  wide_equi095      dense 200 x 2000, equicorrelated rho 0.95
+  zipf              sparse 50000 x 5000, 0/1 entries, Zipf column frequencies
+  genotype          sparse 1500 x 4000, 0/1/2 genotype-like columns
+  text_wide         sparse 20000 x 100000 tf-idf, 1M non-zeros             (p >= 10^5)
+  tfidf_enet_std    sparse 10000 x 5000 tf-idf, l1_ratio 0.5, --standardize
+  diabetes          scikit-learn's diabetes data, 442 x 10, --standardize
 
-Usage: /usr/bin/python3 scripts/make_lasso_problems.py OUT_DIR [a] [b] [c]   (default: a b)
+Dense X is written as .npy, sparse X as Matrix Market; y as one value per line (NAME_y.txt).
+
+Usage: python3 scripts/make_lasso_problems.py OUT_DIR [NAME ...]   (default: the suite, every name but c)
 """
+import json
 import os
 import sys
 
@@ -34,6 +52,11 @@ def dense_ar1(rng, n, p, rho=0.5):
     return X
 
 
+def dense_equicorrelated(rng, n, p, rho):
+    common = rng.standard_normal((n, 1))
+    return np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal((n, p))
+
+
 def tfidf(rng, n, p, nnz):
     """Rows ('documents') of Poisson lengths; terms drawn with a Zipf-like popularity; value =
     log(1 + count) * idf, each row scaled to unit l2 norm."""
@@ -54,23 +77,104 @@ def tfidf(rng, n, p, nnz):
     return sp.diags(1 / norms) @ counts
 
 
+def zipf_binary(rng, n, p, nnz):
+    """0/1 entries; column j is present in a share of rows proportional to 1 / (j + 1): a few columns
+    fill most rows, most columns are rare."""
+    share = 1.0 / np.arange(1, p + 1)
+    share *= nnz / (n * share.sum())
+    share = np.minimum(share, 0.9)
+    cols = []
+    for j in range(p):
+        rows = np.flatnonzero(rng.random(n) < share[j])
+        cols.append(sp.csc_matrix((np.ones(rows.size), (rows, np.zeros(rows.size, dtype=int))), shape=(n, 1)))
+    return sp.hstack(cols, format="csr")
+
+
+def genotype(rng, n, p):
+    """Minor-allele counts 0/1/2 under Hardy-Weinberg, minor-allele frequencies uniform in [0.01, 0.3]."""
+    maf = rng.uniform(0.01, 0.3, p)
+    X = rng.binomial(2, maf, size=(n, p)).astype(np.float64)
+    return sp.csr_matrix(X)
+
+
+# name: (seed, builder(rng) -> X, true non-zeros, options)
+def problems():
+    def scaled(rng):
+        X = dense_ar1(rng, 2000, 500, 0.3)
+        return X, 10.0 ** rng.uniform(-3, 3, X.shape[1])
+
+    return {
+        "a": (1, lambda r: dense_ar1(r, 5000, 1000), 20, {}),
+        "b": (2, lambda r: tfidf(r, 20000, 10000, 1_000_000), 50, {}),
+        "c": (3, lambda r: tfidf(r, 100000, 50000, 10_000_000), 50, {}),
+        "tall_indep": (11, lambda r: r.standard_normal((20000, 100)), 10, {}),
+        "tall_ar09_std": (12, lambda r: dense_ar1(r, 10000, 400, 0.9), 20, {"standardize": True}),
+        "mid_ar08": (13, lambda r: dense_ar1(r, 1500, 1000, 0.8), 20, {}),
+        "mid_equi05_enet": (14, lambda r: dense_equicorrelated(r, 1500, 1000, 0.5), 20, {"l1_ratio": 0.5}),
+        "scaled": (15, scaled, 20, {}),
+        "wide_equi05": (16, lambda r: dense_equicorrelated(r, 300, 3900, 0.5), 20, {}),
+        "wide_ar095": (17, lambda r: dense_ar1(r, 400, 4000, 0.95), 20, {}),
+        "wide_indep_std": (18, lambda r: r.standard_normal((200, 10000)), 10, {"standardize": True}),
+        "wide_equi095": (19, lambda r: dense_equicorrelated(r, 200, 2000, 0.95), 10, {}),
+        "zipf": (20, lambda r: zipf_binary(r, 50000, 5000, 1_000_000), 30, {}),
+        "genotype": (21, lambda r: genotype(r, 1500, 4000), 30, {}),
+        "text_wide": (22, lambda r: tfidf(r, 20000, 100000, 1_000_000), 50, {}),
+        "tfidf_enet_std": (23, lambda r: tfidf(r, 10000, 5000, 500_000), 40,
+                           {"l1_ratio": 0.5, "standardize": True}),
+        "diabetes": (None, None, None, {"standardize": True}),
+    }
+
+
+def write(out, name, X, y, options):
+    if sp.issparse(X):
+        x_file = f"{name}_X.mtx"
+        scipy.io.mmwrite(os.path.join(out, x_file), sp.csr_matrix(X), precision=17)
+        nnz = int(X.nnz)
+    else:
+        x_file = f"{name}_X.npy"
+        np.save(os.path.join(out, x_file), np.ascontiguousarray(X))
+        nnz = int(X.size)
+    y_file = f"{name}_y.txt"
+    np.savetxt(os.path.join(out, y_file), y, fmt="%.17g")
+    entry = {"name": name, "x": x_file, "y": y_file, "n": int(X.shape[0]), "p": int(X.shape[1]), "nnz": nnz,
+             "sparse": bool(sp.issparse(X)), "l1_ratio": options.get("l1_ratio", 1.0),
+             "standardize": options.get("standardize", False)}
+    print(f"{name}: {X.shape[0]} x {X.shape[1]}, {nnz} non-zeros", file=sys.stderr)
+    return entry
+
+
 def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
     out = sys.argv[1]
-    which = sys.argv[2:] or ["a", "b"]
+    table = problems()
+    which = sys.argv[2:] or [name for name in table if name != "c"]
+    unknown = [name for name in which if name not in table]
+    if unknown:
+        sys.exit(f"unknown problem(s) {unknown}; known: {list(table)}")
     os.makedirs(out, exist_ok=True)
-    if "a" in which:
-        rng = np.random.default_rng(1)
-        X = dense_ar1(rng, 5000, 1000)
-        np.save(os.path.join(out, "a_X.npy"), X)
-        np.savetxt(os.path.join(out, "a_y.txt"), response(rng, X, 20), fmt="%.17g")
-    for name, n, p, nnz, k in (("b", 20000, 10000, 1_000_000, 50), ("c", 100000, 50000, 10_000_000, 50)):
-        if name not in which:
-            continue
-        rng = np.random.default_rng(2 if name == "b" else 3)
-        X = tfidf(rng, n, p, nnz).tocsr()
-        scipy.io.mmwrite(os.path.join(out, f"{name}_X.mtx"), X, precision=17)
-        np.savetxt(os.path.join(out, f"{name}_y.txt"), response(rng, X, k), fmt="%.17g")
-        print(f"{name}: {n} x {p}, {X.nnz} non-zeros", file=sys.stderr)
+    manifest_path = os.path.join(out, "suite.json")
+    manifest = {}
+    if os.path.exists(manifest_path):
+        manifest = {e["name"]: e for e in json.load(open(manifest_path))["problems"]}
+    for name in which:
+        seed, build, k, options = table[name]
+        if name == "diabetes":
+            from sklearn.datasets import load_diabetes
+            X, y = load_diabetes(return_X_y=True, scaled=False)
+        else:
+            rng = np.random.default_rng(seed)
+            built = build(rng)
+            X, column_scale = built if isinstance(built, tuple) else (built, None)
+            y = response(rng, X, k)
+            if column_scale is not None:
+                X = X * column_scale  # the true model is set before scaling: small columns carry big coefficients
+        manifest[name] = write(out, name, X, y, options)
+    order = [name for name in table if name in manifest]
+    tmp = manifest_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"problems": [manifest[name] for name in order]}, f, indent=1)
+    os.replace(tmp, manifest_path)
 
 
 if __name__ == "__main__":

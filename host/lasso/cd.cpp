@@ -7,8 +7,10 @@
 #include <limits>
 #include <numeric>
 
-#include "kernels/ops/instantiate.hpp"
+#include "host/core/dispatch.hpp"
+#include "host/lasso/newton.hpp"
 #include "host/lasso/solvers.hpp"
+#include "kernels/ops/instantiate.hpp"
 
 namespace shrink::lasso_detail {
 
@@ -25,6 +27,8 @@ constexpr index_t kFirstWorkingSet = 10;
 constexpr double kStrongAllFraction = 0.25;
 // After two failed checks, the next waits for this fraction of the epochs their rate predicts.
 constexpr double kCheckWait = 0.7;
+// The most entries of gathered columns a Newton step on the support may hold (32 MiB of doubles).
+constexpr double kNewtonEntries = double(1 << 22);
 
 // Solves the small k x k system M z = rhs by Gaussian elimination with partial pivoting; false when
 // M is numerically singular.
@@ -141,11 +145,12 @@ class ResidualDual {
 template <class V>
 class CdSolver final : public Solver {
  public:
-  CdSolver(const Problem<V>& prob, const UnpenalizedSolver& unpen)
-      : prob_(prob), dual_(prob, unpen), n_(prob.n), p_(prob.p),
+  CdSolver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen)
+      : cpu_(host_context(ctx)), prob_(prob), dual_(prob, unpen), n_(prob.n), p_(prob.p),
         rt_(static_cast<std::size_t>(n_)), r_(static_cast<std::size_t>(n_)),
         c_(static_cast<std::size_t>(p_)), c_acc_(static_cast<std::size_t>(p_)) {
     for (index_t j = 0; j < p_; ++j) usable_ += prob.usable(j);
+    column_entries_ = static_cast<double>(prob.x->nnz()) / static_cast<double>(std::max<index_t>(p_, 1));
   }
 
   Solution certify(double lambda, const std::vector<double>& beta) override {
@@ -344,7 +349,7 @@ class CdSolver final : public Solver {
     // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
     // coefficients only until they settle, then a full sweep again. The gap is checked after a full
     // sweep that gained less than kEarlyFactor * tol_in, and at least every kGapEvery epochs.
-    std::vector<std::size_t> all(ws.size()), active;
+    std::vector<std::size_t> all(ws.size()), active, active_at_check;
     std::iota(all.begin(), all.end(), std::size_t{0});
     active.reserve(ws.size());
     bool full = true;
@@ -419,12 +424,66 @@ class CdSolver final : public Solver {
       }
       last_gap = gap;
       last_check = epochs;
+      // The same non-zeros as at the last check, and as many sweeps spent on this lambda as a Newton
+      // step on them costs: their block is ill-conditioned, and the step may end what the sweeps
+      // would take long to finish. (Spending as much as the sweeps so far bounds the loss at 2x
+      // when it does not help; the gap's rate predicts the epochs left too poorly to choose by.)
+      if (active == active_at_check && newton(lambda, ws, active, beta, primal_value, static_cast<double>(epochs))) {
+        next_check = epochs;
+        last_gap = 0;
+        active_at_check.clear();
+        full = true;
+        continue;
+      }
+      active_at_check = active;
       if (active.size() < ws.size()) {
         full = false;
         active_run = 0;
       }
     }
     return result;
+  }
+
+  // A Newton step on the non-zeros ws[active] once `spent` epochs cost as much (newton_pays) and
+  // when their columns fit kNewtonEntries; kept only when the objective falls. True when beta moved.
+  bool newton(double lambda, const std::vector<index_t>& ws, const std::vector<std::size_t>& active,
+              std::vector<double>& beta, double primal_value, double spent) {
+    const auto k = static_cast<index_t>(active.size());
+    if (k == 0 || static_cast<double>(n_) * static_cast<double>(k) > kNewtonEntries) return false;
+    if (!newton_pays(static_cast<double>(n_), static_cast<double>(k), spent,
+                     column_entries_ * static_cast<double>(ws.size())))
+      return false;
+    std::vector<index_t> support(active.size());
+    for (std::size_t t = 0; t < active.size(); ++t) support[t] = ws[active[t]];
+    // Z_A = sqrt(W) (X_A - mu_A) / s_A, gathered.
+    columns_.assign(static_cast<std::size_t>(n_ * k), 0.0);
+    const double* w = prob_.weights();
+    std::vector<double> gradient(support.size());
+    for (index_t t = 0; t < k; ++t) {
+      const index_t j = support[t];
+      double* col = columns_.data() + t * n_;
+      column_axpy(*prob_.x, j, 1.0 / prob_.scale[j], col);
+      const double shift = prob_.mu[j] / prob_.scale[j];
+      for (index_t i = 0; i < n_; ++i) col[i] = (w ? std::sqrt(w[i]) : 1.0) * (col[i] - shift);
+      gradient[t] = prob_.gradient(j, rt_.data(), m_);
+    }
+    std::vector<double> gram(static_cast<std::size_t>(k * k));
+    dispatch::gram<double>(cpu_, 1.0 / static_cast<double>(n_),
+                           DenseView<const double>(columns_.data(), n_, k, n_, Layout::ColMajor),
+                           0.0, DenseView<double>(gram.data(), k, k, k, Layout::ColMajor));
+    std::vector<double> delta;
+    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(gram), delta)) return false;
+    for (index_t t = 0; t < k; ++t) {
+      prob_.move(support[t], delta[t], rt_.data(), m_);
+      beta[support[t]] += delta[t];
+    }
+    materialize();
+    if (primal(lambda, beta) <= primal_value) return true;
+    for (index_t t = 0; t < k; ++t) {  // rounding on a near-singular block: undo
+      prob_.move(support[t], -delta[t], rt_.data(), m_);
+      beta[support[t]] -= delta[t];
+    }
+    return false;
   }
 
   // r_acc = sum_k c_k R_{k+1}, with c the normalized solution of (U U^T) z = 1 over the residual
@@ -461,13 +520,15 @@ class CdSolver final : public Solver {
     return true;
   }
 
+  Context cpu_;  // the CPU twins (the Newton step's Gram block), whatever the path's backend
   const Problem<V>& prob_;
   ResidualDual<V> dual_;
   index_t n_, p_;
   std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
   std::vector<std::vector<double>> history_;
-  std::vector<double> diff_;
+  std::vector<double> diff_, columns_;
   double m_ = 0;
+  double column_entries_ = 0;  // entries per column of X, for the cost of an epoch
   index_t candidates_ = 0;
   index_t usable_ = 0;  // usable features
   bool warm_ = false;  // c_ holds the previous solution's correlations
@@ -475,8 +536,9 @@ class CdSolver final : public Solver {
 };
 
 template <class V>
-std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized) {
-  return std::make_unique<CdSolver<V>>(prob, unpenalized);
+std::unique_ptr<Solver> make_cd_solver(const Context& ctx, const Problem<V>& prob,
+                                       const UnpenalizedSolver& unpenalized) {
+  return std::make_unique<CdSolver<V>>(ctx, prob, unpenalized);
 }
 
 template <class V>
@@ -491,7 +553,7 @@ std::vector<double> null_model_gradient(const Problem<V>& prob, const Unpenalize
 }
 
 #define SHRINK_INSTANTIATE_CD_SOLVER(V)                                                                   \
-  template std::unique_ptr<Solver> make_cd_solver<V>(const Problem<V>&, const UnpenalizedSolver&); \
+  template std::unique_ptr<Solver> make_cd_solver<V>(const Context&, const Problem<V>&, const UnpenalizedSolver&); \
   template std::vector<double> null_model_gradient<V>(const Problem<V>&, const UnpenalizedSolver&, \
                                                       std::vector<double>&, const DesignOperator<V>*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_CD_SOLVER)

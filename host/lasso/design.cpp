@@ -12,6 +12,10 @@
 
 namespace shrink::lasso_detail {
 
+Context host_context(const Context& ctx) {
+  return Context(ContextOptions{Backend::Cpu, 0, ctx.cpu_threads(), ctx.deterministic(), false});
+}
+
 namespace {
 
 template <class T>
@@ -30,11 +34,6 @@ void check_values(const Context& ctx, const V* values, index_t count, MemorySpac
   const index_t bad = dispatch::count_nonfinite<V>(ctx, VectorView<const V>(values, count, space));
   if (bad > 0)
     throw NonFinite(std::string(what) + " holds " + std::to_string(bad) + " NaN/Inf values; only finite values are accepted");
-}
-
-// A CPU context with ctx's threads: the CPU twins on host data whatever ctx's backend is.
-Context host_context(const Context& ctx) {
-  return Context(ContextOptions{Backend::Cpu, 0, ctx.cpu_threads(), ctx.deterministic(), false});
 }
 
 template <class V, class I>

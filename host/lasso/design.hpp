@@ -50,6 +50,8 @@ template <class V, class I>
 Design<V> make_design(const Context& ctx, const CsrView<V, I>& x);
 template <class V, class I>
 Design<V> make_design(const Context& ctx, const CscView<V, I>& x);
+// A CPU context with ctx's threads: the CPU twins on host data whatever ctx's backend is.
+Context host_context(const Context& ctx);
 // A host copy of a device design, for the host-only solvers (counted as an input host copy).
 template <class V>
 Design<V> host_copy(const Context& ctx, const Design<V>& x);

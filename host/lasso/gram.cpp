@@ -9,8 +9,9 @@
 #include <memory>
 
 #include "host/core/dispatch.hpp"
-#include "kernels/ops/instantiate.hpp"
+#include "host/lasso/newton.hpp"
 #include "host/lasso/solvers.hpp"
+#include "kernels/ops/instantiate.hpp"
 #include "shrink/context.hpp"
 
 namespace shrink::lasso_detail {
@@ -54,13 +55,31 @@ class GramSolver final : public Solver {
     copy<double>(ctx_, VectorView<const double>(l1), l1_.view());
     copy<double>(ctx_, VectorView<const double>(denom), denom_.view());
     Solution out;
-    for (std::int64_t epoch = 0;; ++epoch) {
+    std::vector<index_t> support, previous;
+    std::int64_t since_newton = 0;
+    for (std::int64_t epoch = 0;; ++epoch, ++since_newton) {
       certificate(lambda, out);
       out.iterations = epoch;
       if (out.gap <= req.tol * out.objective) break;
       if (epoch >= req.max_iter) {
         out.status = FitStatus::MaxIterations;
         break;
+      }
+      // On the host, the same non-zeros two epochs running and sweeps that have cost as much as a
+      // Newton step on them (G_AA is a gather from G): take the step (newton.hpp).
+      if (ctx_.backend() == Backend::Cpu) {
+        const auto now = beta_.to_vector(ctx_);
+        support.clear();
+        for (index_t j = 0; j < p_; ++j)
+          if (now[j] != 0) support.push_back(j);
+        const auto k = static_cast<double>(support.size());
+        if (!support.empty() && support == previous && newton_pays(0, k, static_cast<double>(since_newton), 3 * k * static_cast<double>(p_)) &&
+            newton(lambda, support, now, out)) {
+          since_newton = 0;
+          previous.clear();
+          continue;
+        }
+        previous = support;
       }
       SHRINK_DISPATCH(ctx_, gram_cd, ctx_, p_, data_->gram.data(), p_, l1_.data(), denom_.data(),
                       data_->lipschitz.data(), prob_.positive, 1, kActiveSweeps, beta_.data(), grad_.data(),
@@ -71,6 +90,29 @@ class GramSolver final : public Solver {
   }
 
  private:
+  // The Newton step on `support` from beta (= beta_), kept when the objective falls below
+  // `at.objective`. True when beta_ moved.
+  bool newton(double lambda, const std::vector<index_t>& support, std::vector<double> beta, const Solution& at) {
+    const auto k = static_cast<index_t>(support.size());
+    const double* g = data_->gram.data();
+    std::vector<double> block(static_cast<std::size_t>(k * k)), gradient(support.size());
+    const auto grad = grad_.to_vector(ctx_);
+    for (index_t b = 0; b < k; ++b) {
+      gradient[b] = grad[support[b]];
+      for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
+    }
+    std::vector<double> delta;
+    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta)) return false;
+    const auto before = beta;
+    for (index_t t = 0; t < k; ++t) beta[support[t]] += delta[t];
+    set_beta(beta);
+    Solution moved;
+    certificate(lambda, moved);
+    if (moved.objective <= at.objective) return true;
+    set_beta(before);  // rounding on a near-singular block: undo
+    return false;
+  }
+
   // beta_ = beta and grad = q - G beta.
   void set_beta(const std::vector<double>& beta) {
     copy<double>(ctx_, VectorView<const double>(beta), beta_.view());

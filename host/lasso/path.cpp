@@ -146,12 +146,29 @@ int path_lanes(LassoSolver solver, Backend backend) {
   return solver == LassoSolver::Gram && backend == Backend::Cpu ? kLanes : 1;
 }
 
+// The cost model behind `auto` for a dense X, in multiply-adds over a path of `lambdas` solutions.
+// Each lambda takes about kEpochsPerLambda sweeps over a support of kSupportFraction * min(n, p)
+// coordinates, and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
+//   gram: n p^2 / 2 (the build) + lambdas * E * k * p   (an update moves p gradient entries)
+//   cd:   lambdas * (F * n p + E * k * n)              (an update moves n residual entries)
+// The constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
+constexpr double kEpochsPerLambda = 30;
+constexpr double kSupportFraction = 0.25;
+constexpr double kFullPassesPerLambda = 3;
+constexpr index_t kGramMaxFeatures = 8192;  // G in double: 512 MiB
+
+bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas) {
+  const double n = static_cast<double>(rows), p = static_cast<double>(cols), l = static_cast<double>(lambdas);
+  const double updates = l * kEpochsPerLambda * kSupportFraction * std::min(n, p);
+  return n * p * p / 2 + updates * p < l * kFullPassesPerLambda * n * p + updates * n;
+}
+
 template <class V>
-LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked) {
+LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, std::size_t lambdas) {
   if (asked == LassoSolver::Gram && x.sparse)
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (asked != LassoSolver::Auto) return asked;
-  if (!x.sparse && x.n >= 2 * x.p && x.p <= 4096) return LassoSolver::Gram;
+  if (!x.sparse && x.p <= kGramMaxFeatures && gram_is_cheaper(x.n, x.p, lambdas)) return LassoSolver::Gram;
   if (ctx.backend() == Backend::Cuda) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;
 }
@@ -190,7 +207,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
   const auto start = std::chrono::steady_clock::now();
   validate(design.n, design.p, y, o);
   return with_threads(ctx, [&] {
-    const LassoSolver solver = choose(ctx, design, o.solver);
+    const LassoSolver solver = choose(ctx, design, o.solver, o.lambdas.empty() ? static_cast<std::size_t>(o.n_lambdas) : o.lambdas.size());
     const Setup<V> setup(ctx, design, solver, y, o);
     const Problem<V>& prob = setup.prob;
     const UnpenalizedSolver& unpen = setup.unpen;
@@ -212,7 +229,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       if (path.solver == LassoSolver::ProximalGradient) solvers.push_back(make_fista_solver(ctx, prob, unpen, *setup.op));
       else if (path.solver == LassoSolver::WorkingSetGram)
         solvers.push_back(make_working_set_gram_solver(ctx, prob, unpen, *setup.op, o.max_working_set));
-      else solvers.push_back(make_cd_solver(prob, unpen));
+      else solvers.push_back(make_cd_solver(ctx, prob, unpen));
     }
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
     const int block_threads = std::min(lanes, ctx.cpu_threads());

@@ -82,9 +82,9 @@ class Solver {
 };
 
 // Working-set coordinate descent with Gap Safe screening and dual extrapolation (Massias et al.), on
-// a host X.
+// a host X, with a Newton step on the support where the sweeps crawl (newton.hpp).
 template <class V>
-std::unique_ptr<Solver> make_cd_solver(const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
+std::unique_ptr<Solver> make_cd_solver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
 // Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend: `count`
 // solvers that share one G (built here; `op` is the operator of a CUDA context), each with its own
 // iterate, for lambdas solved at once.
