@@ -11,6 +11,7 @@
 #include <random>
 
 #include "host/core/dispatch.hpp"
+#include "host/lasso/newton.hpp"
 #include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
 
@@ -968,6 +969,107 @@ TEST_P(LassoKernels, GatherSparseColumnsAndScatterRows) {
 }
 
 // ---- the working-set Gram solver ---------------------------------------------------------------------------
+// Equicorrelated Gaussian columns (x_ij = sqrt(rho) c_i + sqrt(1 - rho) e_ij): the ill-conditioned
+// designs where plain coordinate descent needs thousands of sweeps per lambda.
+Data equicorrelated_problem(index_t n, index_t p, double rho, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  Data d{DenseMatrix<double>(n, p, Layout::ColMajor), std::vector<double>(static_cast<std::size_t>(n))};
+  for (index_t i = 0; i < n; ++i) {
+    const double common = normal(rng);
+    for (index_t j = 0; j < p; ++j) d.x(i, j) = std::sqrt(rho) * common + std::sqrt(1 - rho) * normal(rng);
+  }
+  for (index_t i = 0; i < n; ++i) {
+    double s = 0.5 * normal(rng);
+    for (index_t j = 0; j < 10; ++j) s += d.x(i, j * 3) * (j % 2 ? -1.0 : 1.0);
+    d.y[i] = s;
+  }
+  return d;
+}
+
+TEST(LassoNewton, StepGoesToTheSmoothMinimizerOrStopsWhereACoefficientReachesZero) {
+  const std::vector<index_t> support{0, 1};
+  const std::vector<double> gram{2, 1, 1, 2}, factors{1, 1};
+  std::vector<double> delta;
+  // Signs held all the way: the full step, (G)^-1 (c - lambda s) = G^-1 (2, 2) = (2/3, 2/3).
+  ASSERT_TRUE(lasso_detail::newton_move(factors, 1.0, 1.0, support, {1.0, 1.0}, {3.0, 3.0}, gram, delta));
+  EXPECT_NEAR(delta[0], 2.0 / 3, 1e-14);
+  EXPECT_NEAR(delta[1], 2.0 / 3, 1e-14);
+  // d = G^-1 (-1, -4) = (2/3, -7/3) would take beta_1 = 0.1 through zero: the step stops there, and
+  // beta_1 lands on zero exactly.
+  ASSERT_TRUE(lasso_detail::newton_move(factors, 1.0, 1.0, support, {1.0, 0.1}, {0.0, -3.0}, gram, delta));
+  const double t = 0.1 / (7.0 / 3);
+  EXPECT_NEAR(delta[0], t * 2.0 / 3, 1e-14);
+  EXPECT_EQ(delta[1], -0.1);
+  // An unpenalized coefficient (v = 0) may change sign: no cut, and no l1 term in its equation.
+  ASSERT_TRUE(lasso_detail::newton_move({1.0, 0.0}, 1.0, 1.0, support, {1.0, 0.1}, {0.0, -3.0}, gram, delta));
+  EXPECT_NEAR(delta[0], (2 * -1.0 - -3.0) / 3, 1e-14);
+  EXPECT_NEAR(delta[1], (-(-1.0) + 2 * -3.0) / 3, 1e-14);
+  // The Elastic Net's ridge enters the system: (G + lambda (1 - alpha) I) d = c - lambda alpha s - ridge beta.
+  ASSERT_TRUE(lasso_detail::newton_move(factors, 0.5, 2.0, support, {1.0, 1.0}, {3.0, 3.0}, gram, delta));
+  EXPECT_NEAR(delta[0], (3.0 - 1.0 - 1.0) / 4, 1e-14);  // (3 I + 1 1^T)-ish: row sums 4
+  // Dependent columns: the step of a lightly regularized system, here toward the minimum-norm answer.
+  ASSERT_TRUE(lasso_detail::newton_move(factors, 1.0, 1.0, support, {1.0, 1.0}, {3.0, 3.0}, {1, 1, 1, 1}, delta));
+  EXPECT_NEAR(delta[0], 1.0, 1e-5);
+  EXPECT_NEAR(delta[1], 1.0, 1e-5);
+}
+
+TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
+  // p >> n with rho 0.9 (cd), and n > p with rho 0.95 in Elastic Net (gram and cd): without the
+  // Newton step on the support these take thousands of sweeps per lambda at the small end of the
+  // path; with it they certify within the sweep budget, agree with each other and meet the KKT
+  // conditions.
+  const Context ctx = make_context(Backend::Cpu);
+  {
+    const auto d = equicorrelated_problem(60, 400, 0.9, 41);
+    LassoOptions o;
+    o.n_lambdas = 30;
+    o.tol = 1e-8;
+    o.max_iter = 2000;
+    o.solver = LassoSolver::CoordinateDescent;
+    const auto cd = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    EXPECT_TRUE(cd.all_converged());
+    expect_kkt(d.x, d.y, o, cd, 1e-3, "p >> n, rho 0.9");
+    o.solver = LassoSolver::Gram;
+    const auto gram = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    EXPECT_TRUE(gram.all_converged());
+    for (std::size_t l = 0; l < cd.size(); ++l)
+      EXPECT_NEAR(cd.objective[l], gram.objective[l], 2e-8 * gram.objective[l]) << "lambda #" << l;
+  }
+  {
+    const auto d = equicorrelated_problem(200, 120, 0.95, 42);
+    LassoOptions o;
+    o.n_lambdas = 30;
+    o.tol = 1e-9;
+    o.l1_ratio = 0.5;
+    o.max_iter = 3000;
+    std::vector<LassoPath> paths;
+    for (auto solver : {LassoSolver::Gram, LassoSolver::CoordinateDescent}) {
+      o.solver = solver;
+      paths.push_back(lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o));
+      EXPECT_TRUE(paths.back().all_converged()) << to_string(solver);
+      expect_kkt(d.x, d.y, o, paths.back(), 1e-3, to_string(solver));
+    }
+    for (std::size_t l = 0; l < paths[0].size(); ++l)
+      EXPECT_NEAR(paths[0].objective[l], paths[1].objective[l], 2e-9 * paths[1].objective[l]) << "lambda #" << l;
+  }
+}
+
+TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
+  // Gram when its build is paid back over the path (dense, n > p), coordinate descent when p >> n
+  // or X is sparse.
+  const Context ctx = make_context(Backend::Cpu);
+  LassoOptions o;
+  o.lambda_min_ratio = 0.5;
+  const auto tall = random_problem(600, 400, 43);
+  EXPECT_EQ(lasso_path<double>(ctx, tall.x.view(), VectorView<const double>(tall.y), o).solver, LassoSolver::Gram);
+  const auto wide = random_problem(100, 800, 44);
+  EXPECT_EQ(lasso_path<double>(ctx, wide.x.view(), VectorView<const double>(wide.y), o).solver,
+            LassoSolver::CoordinateDescent);
+  const auto csr = dense_to_csr<double, std::int64_t>(tall.x.view());
+  EXPECT_EQ(lasso_path(ctx, csr, VectorView<const double>(tall.y), o).solver, LassoSolver::CoordinateDescent);
+}
+
 TEST(Lasso, WorkingSetGramBlocksSmallerThanTheSupportStillCertify) {
   // max_working_set below the support: every block leaves non-zero coefficients outside it (block
   // coordinate descent), and the answers must still be certified and agree with cd.

@@ -12,6 +12,10 @@ void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, c
 
 namespace shrink::lasso_detail {
 
+namespace {
+constexpr double kSingularRidge = 1e-6;  // relative to G_AA's largest diagonal entry
+}
+
 bool solve_spd(std::vector<double>& a, std::vector<double>& b, index_t k) {
   if (k <= 0) return true;
   const int n = static_cast<int>(k), one = 1;
@@ -43,7 +47,19 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
     const double sign = b > 0 ? 1.0 : (b < 0 ? -1.0 : 0.0);
     rhs[t] = gradient[t] - lambda * alpha * v * sign - ridge * b;
   }
-  if (!solve_spd(gram, rhs, k)) return false;
+  // G_AA is singular when the iterate holds more non-zeros than X has independent rows (p >> n,
+  // before the support is found): then the step of a lightly regularized system, still a descent
+  // direction for the smooth problem (the caller keeps it only if the objective falls).
+  auto system = gram;
+  auto solution = rhs;
+  if (!solve_spd(system, solution, k)) {
+    double largest = 0;
+    for (index_t t = 0; t < k; ++t) largest = std::max(largest, gram[t * k + t]);
+    for (index_t t = 0; t < k; ++t) gram[t * k + t] += kSingularRidge * largest;
+    solution = rhs;
+    if (!solve_spd(gram, solution, k)) return false;
+  }
+  rhs = std::move(solution);
   double step = 1;
   index_t lands = -1;
   for (index_t t = 0; t < k; ++t) {

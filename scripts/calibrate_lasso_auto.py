@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Calibrates the cost model behind `--solver auto` (host/lasso/path.cpp, gram_is_cheaper) on the
+dense problems of the Lasso suite (scripts/make_lasso_problems.py).
+
+It times `cd` and `gram` on every dense problem, then searches the model's constants (epochs per
+lambda E, full passes per lambda F; the support fraction stays 1/4) for the ones whose choices lose
+least against the faster solver: the worst ratio (chosen / fastest) first, then the mean. It prints
+the measured table, the constants, and each problem's choice under them. Copy the constants into
+path.cpp when they change.
+
+Usage: python3 scripts/calibrate_lasso_auto.py DATA_DIR [--threads 2] [--shrink PATH] [--repeat 3]
+"""
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+SUPPORT_FRACTION = 0.25
+
+
+def gram_is_cheaper(n, p, lambdas, epochs, passes):
+    updates = lambdas * epochs * SUPPORT_FRACTION * min(n, p)
+    return n * p * p / 2 + updates * p < lambdas * passes * n * p + updates * n
+
+
+def time_solver(args, data, entry, solver):
+    cmd = [args.shrink, "lasso", os.path.join(data, entry["x"]), os.path.join(data, entry["y"]), "--json",
+           "--threads", str(args.threads), "--backend", "cpu", "--solver", solver,
+           "--l1-ratio", str(entry["l1_ratio"])] + (["--standardize"] if entry["standardize"] else [])
+    times = []
+    for _ in range(args.repeat):
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return float("inf")
+        times.append(json.loads(res.stdout)["time_s"])
+    return float(np.median(times))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--shrink", default="build/default/tools/shrink")
+    args = ap.parse_args()
+    suite = [e for e in json.load(open(os.path.join(args.data, "suite.json")))["problems"] if not e["sparse"]]
+    rows = []
+    for e in suite:
+        cd, gram = time_solver(args, args.data, e, "cd"), time_solver(args, args.data, e, "gram")
+        rows.append((e, cd, gram))
+        print(f"{e['name']}: {e['n']} x {e['p']}: cd {cd:.3f} s, gram {gram:.3f} s", file=sys.stderr)
+
+    def score(epochs, passes):
+        losses = []
+        for e, cd, gram in rows:
+            pick = gram if gram_is_cheaper(e["n"], e["p"], 100, epochs, passes) else cd
+            losses.append(pick / min(cd, gram))
+        return max(losses), float(np.mean(losses))
+
+    grid = itertools.product([5, 10, 20, 30, 50, 100, 200], [0.5, 1, 2, 3, 5, 10])
+    epochs, passes = min(grid, key=lambda c: score(*c))
+    worst, mean = score(epochs, passes)
+    print(f"constants: kEpochsPerLambda = {epochs}, kFullPassesPerLambda = {passes} "
+          f"(worst loss {worst:.2f}x, mean {mean:.3f}x)")
+    print("| problem | n x p | cd (s) | gram (s) | auto picks | auto / fastest |")
+    print("|---|---|---|---|---|---|")
+    for e, cd, gram in rows:
+        g = gram_is_cheaper(e["n"], e["p"], 100, epochs, passes)
+        pick = gram if g else cd
+        print(f"| {e['name']} | {e['n']} x {e['p']} | {cd:.3f} | {gram:.3f} | {'gram' if g else 'cd'} | "
+              f"{pick / min(cd, gram):.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
