@@ -14,7 +14,7 @@ single-threaded libraries (glmnet, scikit-learn's cd, celer, skglm); they run wi
 to one thread. Each peer run is a separate process with a time limit (--timeout).
 
 Usage: python3 scripts/bench_lasso_peers.py DATA_DIR [--problems a,b,...] [--threads 1,2]
-         [--peers glmnet,sklearn,celer,skglm] [--repeat 3] [--json OUT.json] [--shrink PATH]
+         [--peers glmnet,sklearn,celer,skglm] [--repeat 3] [--json OUT.json [--merge]] [--shrink PATH]
 """
 import argparse
 import json
@@ -46,10 +46,14 @@ if (grepl("\\.npy$", a[1])) {
 }
 y <- scan(a[2], quiet = TRUE)
 lam <- scan(a[3], quiet = TRUE)
-# glmnet scales y to unit variance inside, which changes the ridge part of the Elastic Net: fitting
-# y / sy at lambda / sy and scaling back gives the minimizer of 1/(2n) RSS + lambda * penalty itself.
+# glmnet scales y to unit variance inside, which changes the Elastic Net's balance of l1 and l2. On
+# y / sy (already unit variance), b / sy minimizes 1/(2n) RSS + lambda (alpha |b|_1 + (1-alpha)/2 |b|^2)
+# when lambda2 alpha2 = lambda alpha / sy and lambda2 (1 - alpha2) = lambda (1 - alpha): one alpha2
+# for the whole grid.
 sy <- sqrt(mean((y - mean(y))^2))
-t <- system.time(fit <- glmnet(X, y / sy, lambda = lam / sy, alpha = as.numeric(a[7]),
+alpha <- as.numeric(a[7])
+l1 <- alpha / sy
+t <- system.time(fit <- glmnet(X, y / sy, lambda = lam * (l1 + 1 - alpha), alpha = l1 / (l1 + 1 - alpha),
                                standardize = as.logical(a[8]), thresh = as.numeric(a[4]),
                                maxit = 1e8))[["elapsed"]]
 co <- as.matrix(coef(fit)) * sy
@@ -298,21 +302,30 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--json", help="write every figure here")
+    ap.add_argument("--merge", action="store_true", help="keep --json's other problems (re-run some of them)")
     args = ap.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
     peers = [p for p in args.peers.split(",") if p]
+    shown = peers or ["glmnet", "sklearn", "celer", "skglm"]
     suite = json.load(open(os.path.join(args.data, "suite.json")))["problems"]
     wanted = args.problems.split(",") if args.problems else [e["name"] for e in suite]
     entries = {e["name"]: e for e in suite}
-    rows = []
+    rows, earlier = [], {}
+    if args.merge and args.json and os.path.exists(args.json):  # re-run some problems of an earlier run
+        earlier = {r["problem"]: r for r in json.load(open(args.json))["rows"]}
+        rows = [r for name, r in earlier.items() if name not in wanted]
     for name in wanted:
         print(f"# {name}", file=sys.stderr)
-        rows.append(bench_problem(args, entries[name], peers))
+        row = bench_problem(args, entries[name], peers)
+        if not peers and name in earlier:  # --peers '': shrink re-timed, the peers' figures kept
+            row["peers"] = earlier[name]["peers"]
+        rows.append(row)
+        rows.sort(key=lambda r: list(entries).index(r["problem"]))
         if args.json:
             with open(args.json + ".tmp", "w") as f:
                 json.dump({"rows": rows, "threads": args.threads, "peers": peers}, f, indent=1)
             os.replace(args.json + ".tmp", args.json)
-    print(report(rows, args.threads, peers))
+    print(report(rows, args.threads, shown))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ dense problems of the Lasso suite (scripts/make_lasso_problems.py).
 It times `cd` and `gram` on every dense problem, then searches the model's constants (epochs per
 lambda E, full passes per lambda F; the support fraction stays 1/4) for the ones whose choices lose
 least against the faster solver: the worst ratio (chosen / fastest) first, then the mean. It prints
-the measured table, the constants, and each problem's choice under them. Copy the constants into
+the measured table, the constants, and each problem's choice under them. Ties go to the constants whose choices hold
+with the widest margin. Copy the constants into
 path.cpp when they change.
 
 Usage: python3 scripts/calibrate_lasso_auto.py DATA_DIR [--threads 2] [--shrink PATH] [--repeat 3]
@@ -22,9 +23,14 @@ import numpy as np
 SUPPORT_FRACTION = 0.25
 
 
-def gram_is_cheaper(n, p, lambdas, epochs, passes):
+def costs(n, p, lambdas, epochs, passes):
     updates = lambdas * epochs * SUPPORT_FRACTION * min(n, p)
-    return n * p * p / 2 + updates * p < lambdas * passes * n * p + updates * n
+    return n * p * p / 2 + updates * p, lambdas * passes * n * p + updates * n
+
+
+def gram_is_cheaper(n, p, lambdas, epochs, passes):
+    gram, cd = costs(n, p, lambdas, epochs, passes)
+    return gram < cd
 
 
 def time_solver(args, data, entry, solver):
@@ -61,11 +67,15 @@ def main():
         for e, cd, gram in rows:
             pick = gram if gram_is_cheaper(e["n"], e["p"], 100, epochs, passes) else cd
             losses.append(pick / min(cd, gram))
-        return max(losses), float(np.mean(losses))
+        # Among constants that lose equally, the ones whose choices hold with the widest margin
+        # (the smallest |log(model gram / model cd)| over the problems where the solvers differ by 10%+).
+        margins = [abs(np.log(np.divide(*costs(e["n"], e["p"], 100, epochs, passes))))
+                   for e, cd, gram in rows if max(cd, gram) > 1.1 * min(cd, gram)]
+        return max(losses), float(np.mean(losses)), -min(margins, default=0.0)
 
     grid = itertools.product([5, 10, 20, 30, 50, 100, 200], [0.5, 1, 2, 3, 5, 10])
     epochs, passes = min(grid, key=lambda c: score(*c))
-    worst, mean = score(epochs, passes)
+    worst, mean, _ = score(epochs, passes)
     print(f"constants: kEpochsPerLambda = {epochs}, kFullPassesPerLambda = {passes} "
           f"(worst loss {worst:.2f}x, mean {mean:.3f}x)")
     print("| problem | n x p | cd (s) | gram (s) | auto picks | auto / fastest |")

@@ -471,18 +471,23 @@ class CdSolver final : public Solver {
     dispatch::gram<double>(cpu_, 1.0 / static_cast<double>(n_),
                            DenseView<const double>(columns_.data(), n_, k, n_, Layout::ColMajor),
                            0.0, DenseView<double>(gram.data(), k, k, k, Layout::ColMajor));
-    std::vector<double> delta;
-    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(gram), delta)) return false;
-    for (index_t t = 0; t < k; ++t) {
-      prob_.move(support[t], delta[t], rt_.data(), m_);
-      beta[support[t]] += delta[t];
+    std::vector<double> delta, projected;
+    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(gram), delta, &projected))
+      return false;
+    // The residual is recomputed after a step rather than moved by it: a large step (and its undoing)
+    // would leave rounding in the residual that the certificate then trusts.
+    std::vector<double> start(support.size());
+    for (index_t t = 0; t < k; ++t) start[t] = beta[support[t]];
+    for (const auto* step : {&projected, &delta}) {
+      if (step->empty()) continue;
+      for (index_t t = 0; t < k; ++t) beta[support[t]] = start[t] + (*step)[t];
+      prob_.residual(beta, rt_, m_);
+      materialize();
+      if (primal(lambda, beta) <= primal_value) return true;
     }
+    for (index_t t = 0; t < k; ++t) beta[support[t]] = start[t];  // no gain: back where it was
+    prob_.residual(beta, rt_, m_);
     materialize();
-    if (primal(lambda, beta) <= primal_value) return true;
-    for (index_t t = 0; t < k; ++t) {  // rounding on a near-singular block: undo
-      prob_.move(support[t], -delta[t], rt_.data(), m_);
-      beta[support[t]] -= delta[t];
-    }
     return false;
   }
 

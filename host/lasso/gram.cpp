@@ -101,15 +101,19 @@ class GramSolver final : public Solver {
       gradient[b] = grad[support[b]];
       for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
     }
-    std::vector<double> delta;
-    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta)) return false;
-    const auto before = beta;
-    for (index_t t = 0; t < k; ++t) beta[support[t]] += delta[t];
-    set_beta(beta);
-    Solution moved;
-    certificate(lambda, moved);
-    if (moved.objective <= at.objective) return true;
-    set_beta(before);  // rounding on a near-singular block: undo
+    std::vector<double> delta, projected;
+    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta, &projected))
+      return false;
+    for (const auto* step : {&projected, &delta}) {
+      if (step->empty()) continue;
+      auto moved_beta = beta;
+      for (index_t t = 0; t < k; ++t) moved_beta[support[t]] += (*step)[t];
+      set_beta(moved_beta);
+      Solution moved;
+      certificate(lambda, moved);
+      if (moved.objective <= at.objective) return true;
+    }
+    set_beta(beta);  // neither lowered the objective (rounding on a near-singular block): undo
     return false;
   }
 

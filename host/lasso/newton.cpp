@@ -36,7 +36,7 @@ bool solve_spd(std::vector<double>& a, std::vector<double>& b, index_t k) {
 
 bool newton_move(const std::vector<double>& factors, double alpha, double lambda, const std::vector<index_t>& support,
                  const std::vector<double>& beta, const std::vector<double>& gradient, std::vector<double> gram,
-                 std::vector<double>& delta) {
+                 std::vector<double>& delta, std::vector<double>* projected) {
   const auto k = static_cast<index_t>(support.size());
   std::vector<double> rhs(support.size());
   for (index_t t = 0; t < k; ++t) {
@@ -74,6 +74,16 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
   delta.resize(support.size());
   for (index_t t = 0; t < k; ++t) delta[t] = step * rhs[t];
   if (lands >= 0) delta[lands] = -beta[support[lands]];
+  if (projected) {
+    // The whole step with every coefficient that would cross zero stopped on it.
+    projected->resize(support.size());
+    for (index_t t = 0; t < k; ++t) {
+      const index_t j = support[t];
+      const bool crosses = factors[j] != 0 && beta[j] != 0 && beta[j] * (beta[j] + rhs[t]) < 0;
+      (*projected)[t] = crosses ? -beta[j] : rhs[t];
+    }
+    if (lands < 0) projected->clear();  // the same as delta
+  }
   return true;
 }
 

@@ -18,10 +18,13 @@ bool solve_spd(std::vector<double>& a, std::vector<double>& b, index_t k);
 //   (G_AA + lambda (1 - alpha) V_A) d = c_A - lambda alpha V_A s_A - lambda (1 - alpha) V_A beta_A,
 // s_A = sign(beta_A), c_A the gradient (1/n) Z_A^T W r, cut at the first penalized coefficient that
 // reaches zero (which then lands on zero exactly). `gram` holds G_AA (k x k column-major; consumed).
-// False, delta untouched, when G_AA is singular on the support.
+// `projected`, when given, receives the whole step with each coefficient that would cross zero
+// stopped on zero (empty when nothing crosses): many coefficients near zero cut the step short, and
+// the projected one often gains more (callers try it first and keep what lowers the objective).
+// False, delta untouched, when G_AA + a small ridge is not positive definite.
 bool newton_move(const std::vector<double>& factors, double alpha, double lambda, const std::vector<index_t>& support,
                  const std::vector<double>& beta, const std::vector<double>& gradient, std::vector<double> gram,
-                 std::vector<double>& delta);
+                 std::vector<double>& delta, std::vector<double>* projected = nullptr);
 
 // Whether `epochs` sweeps of `epoch_cost` multiply-adds each have cost as much as a Newton step:
 // building G_AA from k gathered columns of `rows` entries, and factoring it.

@@ -152,9 +152,9 @@ int path_lanes(LassoSolver solver, Backend backend) {
 //   gram: n p^2 / 2 (the build) + lambdas * E * k * p   (an update moves p gradient entries)
 //   cd:   lambdas * (F * n p + E * k * n)              (an update moves n residual entries)
 // The constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
-constexpr double kEpochsPerLambda = 30;
+constexpr double kEpochsPerLambda = 50;
 constexpr double kSupportFraction = 0.25;
-constexpr double kFullPassesPerLambda = 3;
+constexpr double kFullPassesPerLambda = 10;
 constexpr index_t kGramMaxFeatures = 8192;  // G in double: 512 MiB
 
 bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas) {
