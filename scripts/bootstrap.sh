@@ -5,6 +5,8 @@
 #                                    the Python package (pip install .) and run its tests (pytest)
 #   bash scripts/bootstrap.sh deps   only install missing packages
 #   bash scripts/bootstrap.sh ci-deps  also what .ci/run's sanitizer and fuzz builds need
+#   bash scripts/bootstrap.sh bench-deps  also the Lasso peers of scripts/bench_lasso_peers.py: glmnet
+#                                    (Debian's r-cran-glmnet), scikit-learn, celer and skglm (PyPI)
 # The CUDA toolkit is optional: when nvcc is found the CUDA backend is built too (SHRINK_CUDA=AUTO).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +65,12 @@ fi
 case "${1:-demo}" in
   deps) install_missing ;;
   ci-deps) packages+=("${ci_packages[@]}"); install_missing ;;
+  bench-deps)
+    packages+=(r-cran-glmnet)
+    install_missing
+    python3 -m pip install --quiet scikit-learn celer skglm 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages scikit-learn celer skglm
+    ;;
   demo)
     install_missing
     cmake --preset default >/dev/null
@@ -75,5 +83,5 @@ case "${1:-demo}" in
     cmake --workflow --preset default
     python_package
     ;;
-  *) echo "usage: $0 [demo|test|deps|ci-deps]" >&2; exit 1 ;;
+  *) echo "usage: $0 [demo|test|deps|ci-deps|bench-deps]" >&2; exit 1 ;;
 esac
