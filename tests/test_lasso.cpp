@@ -1053,6 +1053,31 @@ TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
     for (std::size_t l = 0; l < paths[0].size(); ++l)
       EXPECT_NEAR(paths[0].objective[l], paths[1].objective[l], 2e-9 * paths[1].objective[l]) << "lambda #" << l;
   }
+  // The options the step must respect: sample weights, an unpenalized feature, positivity and
+  // standardization, p >> n.
+  for (bool positive : {false, true}) {
+    const auto d = equicorrelated_problem(50, 300, 0.9, 43);
+    LassoOptions o;
+    o.n_lambdas = 25;
+    o.tol = 1e-9;
+    o.max_iter = 5000;
+    o.positive = positive;
+    o.standardize = true;
+    o.sample_weights.resize(50);
+    for (int i = 0; i < 50; ++i) o.sample_weights[i] = 0.5 + (i % 7) / 4.0;
+    o.penalty_factors.assign(300, 1.0);
+    o.penalty_factors[3] = 0;
+    o.penalty_factors[6] = 2;
+    std::vector<LassoPath> paths;
+    for (auto solver : {LassoSolver::CoordinateDescent, LassoSolver::Gram}) {
+      o.solver = solver;
+      paths.push_back(lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o));
+      EXPECT_TRUE(paths.back().all_converged()) << to_string(solver) << (positive ? " positive" : "");
+      expect_kkt(d.x, d.y, o, paths.back(), 1e-3, std::string(to_string(solver)) + (positive ? " positive" : ""));
+    }
+    for (std::size_t l = 0; l < paths[0].size(); ++l)
+      EXPECT_NEAR(paths[0].objective[l], paths[1].objective[l], 2e-9 * paths[1].objective[l]) << "lambda #" << l;
+  }
 }
 
 TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
