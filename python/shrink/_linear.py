@@ -42,6 +42,26 @@ def _fit_path(X, y, options, folds=()):
     return _core.lasso_path_dense(X, y, options, folds)
 
 
+def _fit_batch(X, Y, options):
+    """k responses (the columns of Y) at one lambda through the batched solver: the engine's answer as
+    a dict of arrays with one entry per problem (coef is p x k)."""
+    Y = np.asarray(Y, dtype=X.dtype)
+    if not (Y.flags.c_contiguous or Y.flags.f_contiguous):
+        Y = np.asfortranarray(Y)
+    if sp.issparse(X):
+        return _core.lasso_batch_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], Y, options)
+    return _core.lasso_batch_dense(X, Y, options)
+
+
+def _batch_allowed(X, options):
+    """Whether the batched solver solves these problems (batch_lasso.hpp): one lambda > 0, no sample
+    weights or standardization, no zero penalty factor with positivity, p <= 16384, solver auto."""
+    factors = options.get("penalty_factor")
+    return (options["lambdas"][0] > 0 and "sample_weight" not in options and not options["standardize"]
+            and not (options["positive"] and factors is not None and min(factors) == 0)
+            and X.shape[1] <= 16384 and options["solver"] == "auto")
+
+
 def _estimator_options(est):
     """The engine options every estimator here shares, from its parameters."""
     options = {"fit_intercept": bool(est.fit_intercept), "positive": bool(est.positive),
@@ -95,14 +115,23 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
             options["sample_weight"] = sample_weight.tolist()
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        fits = [_fit_path(X, Y[:, k], options) for k in range(Y.shape[1])]
-        coef = np.array([f["coef"][:, 0] for f in fits])
-        self.intercept_ = np.array([f["intercepts"][0] for f in fits])
-        self.dual_gap_ = np.array([f["duality_gap"][0] for f in fits])
-        self.objective_ = np.array([f["objective"][0] for f in fits])
-        self.n_iter_ = np.array([int(f["iterations"][0]) for f in fits])
-        self.converged_ = np.array([bool(f["converged"][0]) for f in fits])
-        self.solver_ = fits[0]["solver"]
+        if y.ndim == 2 and Y.shape[1] > 1 and _batch_allowed(X, options):
+            # One problem per column through the batched solver (G built once for all of them).
+            fit = _fit_batch(X, Y, options)
+            coef = np.ascontiguousarray(fit["coef"].T)
+            fits = {key: fit[key] for key in ("intercepts", "duality_gap", "objective", "iterations", "converged")}
+        else:
+            paths = [_fit_path(X, Y[:, k], options) for k in range(Y.shape[1])]
+            coef = np.array([f["coef"][:, 0] for f in paths])
+            fits = {key: np.array([f[key][0] for f in paths])
+                    for key in ("intercepts", "duality_gap", "objective", "iterations", "converged")}
+            fit = paths[0]
+        self.intercept_ = np.asarray(fits["intercepts"], dtype=np.float64)
+        self.dual_gap_ = np.asarray(fits["duality_gap"], dtype=np.float64)
+        self.objective_ = np.asarray(fits["objective"], dtype=np.float64)
+        self.n_iter_ = np.asarray(fits["iterations"]).astype(int)
+        self.converged_ = np.asarray(fits["converged"]).astype(bool)
+        self.solver_ = fit["solver"]
         if y.ndim == 1:
             coef, self.intercept_ = coef[0], float(self.intercept_[0])
             self.dual_gap_, self.objective_ = float(self.dual_gap_[0]), float(self.objective_[0])

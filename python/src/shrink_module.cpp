@@ -145,31 +145,60 @@ VectorView<const V> vector_of(const AnyVector& y, const char* name) {
   return {static_cast<const V*>(y.data()), static_cast<index_t>(y.shape(0))};
 }
 
-// A dense X: C order is row-major, F order column-major, each used in place.
-template <class V>
-nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o, const std::vector<int>& folds) {
-  const auto rows = static_cast<index_t>(x.shape(0)), cols = static_cast<index_t>(x.shape(1));
-  DenseView<const V> xv;
-  if (x.stride(1) == 1 || cols <= 1)
-    xv = DenseView<const V>(static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(0), cols), Layout::RowMajor);
-  else if (x.stride(0) == 1 || rows <= 1)
-    xv = DenseView<const V>(static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor);
-  else
-    throw nb::value_error("X must be C- or Fortran-contiguous along one axis");
-  return run(xv, vector_of<V>(y, "y"), o, folds);
+// k problems, one per column of Y, through the batched solver (batch_lasso.hpp): the options' one
+// lambda for every problem. The result has the path's keys, with one entry per problem.
+template <class X, class V>
+nb::dict run_batch(const X& x, DenseView<const V> y, const nb::dict& o) {
+  const LassoOptions path_options = options_from(o);
+  if (path_options.lambdas.size() != 1) throw nb::value_error("a batch takes exactly one lambda");
+  BatchLassoOptions opt;
+  static_cast<LassoCoreOptions&>(opt) = path_options;
+  opt.lambda = path_options.lambdas[0];
+  const Context ctx = context_from(o);
+  BatchLassoResult fit;
+  {
+    nb::gil_scoped_release release;
+    fit = lasso_batch(ctx, x, y, opt);
+  }
+  return path_dict(fit);
 }
 
-template <class V, class I>
-nb::dict fit_sparse(const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
-                    index_t rows, index_t cols, const AnyVector& y, const nb::dict& o, const std::vector<int>& folds) {
-  if (!is<I>(indices) || !is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
-  const auto values = vector_of<V>(data, "data");
-  const auto nnz = static_cast<index_t>(data.shape(0));
-  const auto* idx = static_cast<const I*>(indices.data());
-  const auto* ptr = static_cast<const I*>(indptr.data());
-  const auto yv = vector_of<V>(y, "y");
-  if (format == "csr") return run(CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, o, folds);
-  return run(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data}, yv, o, folds);
+// A dense matrix: C order is row-major, F order column-major, each used in place.
+template <class V>
+DenseView<const V> dense_view(const AnyMatrix& x, const char* name) {
+  const auto rows = static_cast<index_t>(x.shape(0)), cols = static_cast<index_t>(x.shape(1));
+  if (!is<V>(x)) throw nb::type_error((std::string(name) + ": its dtype must match X's").c_str());
+  if (x.stride(1) == 1 || cols <= 1)
+    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(0), cols), Layout::RowMajor};
+  if (x.stride(0) == 1 || rows <= 1)
+    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor};
+  throw nb::value_error((std::string(name) + " must be C- or Fortran-contiguous along one axis").c_str());
+}
+
+template <class V>
+nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o, const std::vector<int>& folds) {
+  return run(dense_view<V>(x, "X"), vector_of<V>(y, "y"), o, folds);
+}
+
+// Calls f with SciPy's CSR or CSC arrays as the library's view (float64/32 values, int32/64 indices),
+// read in place.
+template <class F>
+nb::dict visit_sparse(const std::string& format, const AnyVector& data, const AnyVector& indices,
+                      const AnyVector& indptr, index_t rows, index_t cols, F&& f) {
+  auto with = [&]<class V, class I>() {
+    if (!is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
+    const auto values = vector_of<V>(data, "data");
+    const auto nnz = static_cast<index_t>(data.shape(0));
+    const auto* idx = static_cast<const I*>(indices.data());
+    const auto* ptr = static_cast<const I*>(indptr.data());
+    if (format == "csr") return f(CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data});
+    return f(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data});
+  };
+  const bool i64 = is<std::int64_t>(indices);
+  if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
+  if (is<double>(data)) return i64 ? with.template operator()<double, std::int64_t>() : with.template operator()<double, std::int32_t>();
+  if (is<float>(data)) return i64 ? with.template operator()<float, std::int64_t>() : with.template operator()<float, std::int32_t>();
+  throw nb::type_error("X's data must be float64 or float32");
 }
 
 // A sparse autoencoder (float32, as `shrink sae train` makes by default) with its training state.
@@ -381,19 +410,34 @@ NB_MODULE(_core, m) {
       },
       nb::arg("x"), nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
   m.def(
+      "lasso_batch_dense",
+      [](const AnyMatrix& x, const AnyMatrix& y, const nb::dict& options) {
+        if (is<double>(x)) return run_batch(dense_view<double>(x, "X"), dense_view<double>(y, "Y"), options);
+        if (is<float>(x)) return run_batch(dense_view<float>(x, "X"), dense_view<float>(y, "Y"), options);
+        throw nb::type_error("X must be float64 or float32");
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("options"));
+  m.def(
+      "lasso_batch_sparse",
+      [](const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
+         index_t rows, index_t cols, const AnyMatrix& y, const nb::dict& options) {
+        if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
+        return visit_sparse(format, data, indices, indptr, rows, cols, [&](const auto& x) {
+          using V = std::remove_cvref_t<decltype(*x.values)>;
+          return run_batch(x, dense_view<V>(y, "Y"), options);
+        });
+      },
+      nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
+      nb::arg("y"), nb::arg("options"));
+  m.def(
       "lasso_path_sparse",
       [](const std::string& format, const AnyVector& data, const AnyVector& indices, const AnyVector& indptr,
          index_t rows, index_t cols, const AnyVector& y, const nb::dict& options, const std::vector<int>& folds) {
         if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
-        const bool i64 = is<std::int64_t>(indices);
-        if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
-        if (is<double>(data))
-          return i64 ? fit_sparse<double, std::int64_t>(format, data, indices, indptr, rows, cols, y, options, folds)
-                     : fit_sparse<double, std::int32_t>(format, data, indices, indptr, rows, cols, y, options, folds);
-        if (is<float>(data))
-          return i64 ? fit_sparse<float, std::int64_t>(format, data, indices, indptr, rows, cols, y, options, folds)
-                     : fit_sparse<float, std::int32_t>(format, data, indices, indptr, rows, cols, y, options, folds);
-        throw nb::type_error("X's data must be float64 or float32");
+        return visit_sparse(format, data, indices, indptr, rows, cols, [&](const auto& x) {
+          using V = std::remove_cvref_t<decltype(*x.values)>;
+          return run(x, vector_of<V>(y, "y"), options, folds);
+        });
       },
       nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
       nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
