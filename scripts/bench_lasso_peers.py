@@ -101,12 +101,16 @@ def objectives(X, y, coefs, intercepts, lambdas, l1_ratio):
     return np.array(out)
 
 
-def run_shrink(binary, data, entry, threads, tol):
+def shrink_command(binary, data, entry, threads, *extra):
+    """`shrink lasso --json` on a suite problem with its options (l1_ratio, --standardize), on the CPU."""
     cmd = [binary, "lasso", os.path.join(data, entry["x"]), os.path.join(data, entry["y"]), "--json",
-           "--threads", str(threads), "--tol", str(tol), "--backend", "cpu", "--l1-ratio", str(entry["l1_ratio"])]
-    if entry["standardize"]:
-        cmd.append("--standardize")
-    res = subprocess.run(cmd, check=False, capture_output=True, text=True)
+           "--threads", str(threads), "--backend", "cpu", "--l1-ratio", str(entry["l1_ratio"]), *extra]
+    return cmd + (["--standardize"] if entry["standardize"] else [])
+
+
+def run_shrink(binary, data, entry, threads, tol):
+    res = subprocess.run(shrink_command(binary, data, entry, threads, "--tol", str(tol)), check=False,
+                         capture_output=True, text=True)
     if res.returncode not in (0, 4):
         sys.exit(f"shrink failed ({res.returncode}): {res.stderr}")
     return json.loads(res.stdout)

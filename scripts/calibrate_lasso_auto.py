@@ -20,6 +20,8 @@ import sys
 
 import numpy as np
 
+from bench_lasso_peers import shrink_command  # scripts/ is on the path when this script runs
+
 SUPPORT_FRACTION = 0.25
 
 
@@ -34,9 +36,7 @@ def gram_is_cheaper(n, p, lambdas, epochs, passes):
 
 
 def time_solver(args, data, entry, solver):
-    cmd = [args.shrink, "lasso", os.path.join(data, entry["x"]), os.path.join(data, entry["y"]), "--json",
-           "--threads", str(args.threads), "--backend", "cpu", "--solver", solver,
-           "--l1-ratio", str(entry["l1_ratio"])] + (["--standardize"] if entry["standardize"] else [])
+    cmd = shrink_command(args.shrink, data, entry, args.threads, "--solver", solver)
     times = []
     for _ in range(args.repeat):
         try:

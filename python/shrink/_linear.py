@@ -45,9 +45,7 @@ def _fit_path(X, y, options, folds=()):
 def _fit_batch(X, Y, options):
     """k responses (the columns of Y) at one lambda through the batched solver: the engine's answer as
     a dict of arrays with one entry per problem (coef is p x k)."""
-    Y = np.asarray(Y, dtype=X.dtype)
-    if not (Y.flags.c_contiguous or Y.flags.f_contiguous):
-        Y = np.asfortranarray(Y)
+    Y = _as_engine_input(np.asarray(Y, dtype=X.dtype))
     if sp.issparse(X):
         return _core.lasso_batch_sparse(X.format, X.data, X.indices, X.indptr, X.shape[0], X.shape[1], Y, options)
     return _core.lasso_batch_dense(X, Y, options)
