@@ -5,6 +5,8 @@ option(SHRINK_BUILD_TESTS "Build the GoogleTest suite" ON)
 option(SHRINK_BUILD_BENCH "Build the Google Benchmark programs" ON)
 option(SHRINK_FUZZ "Build the libFuzzer programs (clang; see the fuzz preset)" OFF)
 option(SHRINK_BUILD_CLI "Build the shrink program (needs CLI11 and nlohmann-json)" ON)
+set(SHRINK_MPI "AUTO" CACHE STRING "Build shrink::dist (MPI): AUTO, ON or OFF")
+set_property(CACHE SHRINK_MPI PROPERTY STRINGS AUTO ON OFF)
 option(SHRINK_PYTHON "Build the Python extension module (nanobind; pip install . sets it)" OFF)
 option(BUILD_SHARED_LIBS "Build libshrink as a shared library" ON)
 

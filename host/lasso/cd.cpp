@@ -549,7 +549,7 @@ std::unique_ptr<Solver> make_cd_solver(const Context& ctx, const Problem<V>& pro
 template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
                                         std::vector<double>& beta_unpenalized, const DesignOperator<V>* op) {
-  if (prob.x->space != MemorySpace::Host) return op->null_gradient(unpenalized, beta_unpenalized);
+  if (prob.x->space != MemorySpace::Host || prob.split) return op->null_gradient(unpenalized, beta_unpenalized);
   ResidualDual<V> dual(prob, unpenalized);
   beta_unpenalized = dual.project(prob.yc.data(), nullptr);
   std::vector<double> c(static_cast<std::size_t>(prob.p), 0.0);

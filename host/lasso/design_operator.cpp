@@ -77,14 +77,33 @@ void DesignOperator<V>::apply_transpose(VectorView<const V> r, V alpha, VectorVi
 }
 
 template <class V>
+void DesignOperator<V>::sum_rows(Array<V>& g) const {
+  if (!prob_.split) return;
+  auto all = g.to_vector(ctx_);
+  split_sum(prob_.split, all);
+  copy<V>(ctx_, VectorView<const V>(all), g.view());
+}
+
+template <class V>
 double DesignOperator<V>::certify(double lambda, const UnpenalizedSolver& unpen, const Array<V>& beta, Array<V>& u,
                                   Array<V>& g, Solution& out) const {
   apply(beta.view(), u.view());
   dispatch::axpby<V>(ctx_, V(1), yh_.view(), V(-1), u.view());
-  const double dn = static_cast<double>(n_);
+  const double dn = prob_.total_rows();
   apply_transpose(u.view(), static_cast<V>(1.0 / dn), g.view());
-  const double a2 = static_cast<double>(dispatch::dot<V>(ctx_, u.view(), u.view())) / dn;
-  const double a1 = static_cast<double>(dispatch::dot<V>(ctx_, yh_.view(), u.view())) / dn;
+  double a2 = static_cast<double>(dispatch::dot<V>(ctx_, u.view(), u.view())) / dn;
+  double a1 = static_cast<double>(dispatch::dot<V>(ctx_, yh_.view(), u.view())) / dn;
+  if (prob_.split) {  // split rows: the correlations and both scalars in one sum (p + 2 numbers)
+    auto all = g.to_vector(ctx_);
+    std::vector<double> sums(all.begin(), all.end());
+    sums.push_back(a2);
+    sums.push_back(a1);
+    prob_.sum_rows(sums.data(), sums.size());
+    for (index_t j = 0; j < p_; ++j) all[j] = static_cast<V>(sums[j]);
+    copy<V>(ctx_, VectorView<const V>(all), g.view());
+    a2 = sums[p_];
+    a1 = sums[p_ + 1];
+  }
   const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
   if (unpen.size() == 0) {  // on the device: one reduction for the penalty and the dual's terms
     const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, g.data(), beta.data(), dual_factors_.data(), args);
@@ -122,9 +141,10 @@ template <class V>
 std::vector<double> DesignOperator<V>::null_gradient(const UnpenalizedSolver& unpen,
                                                      std::vector<double>& beta_unpenalized) const {
   Array<V> g(ctx_, static_cast<std::size_t>(p_), ctx_.memory_space());
-  apply_transpose(yh_.view(), static_cast<V>(1.0 / static_cast<double>(n_)), g.view());
+  apply_transpose(yh_.view(), static_cast<V>(1.0 / prob_.total_rows()), g.view());
   const auto gv = g.to_vector(ctx_);
   std::vector<double> c(gv.begin(), gv.end());
+  prob_.sum_rows(c.data(), c.size());
   beta_unpenalized.clear();
   const std::size_t k = unpen.size();
   if (k == 0) return c;
@@ -167,7 +187,7 @@ void DesignOperator<V>::unpenalized_columns() {
   gram_u_.assign(k * np, 0.0);
   q_u_.assign(k, 0.0);
   Array<V> z(ctx_, static_cast<std::size_t>(n_), space), column(ctx_, np, space);
-  const double dn = static_cast<double>(n_);
+  const double dn = prob_.total_rows();
   for (std::size_t a = 0; a < k; ++a) {
     const index_t j = prob_.unpenalized[a];
     const auto index = upload(ctx_, std::vector<index_t>{j});
@@ -179,6 +199,8 @@ void DesignOperator<V>::unpenalized_columns() {
     std::copy(c.begin(), c.end(), gram_u_.begin() + static_cast<std::ptrdiff_t>(a * np));
     q_u_[a] = static_cast<double>(dispatch::dot<V>(ctx_, z.view(), yh_.view())) / dn;
   }
+  prob_.sum_rows(gram_u_.data(), gram_u_.size());
+  prob_.sum_rows(q_u_.data(), q_u_.size());
 }
 
 #define SHRINK_INSTANTIATE_DESIGN_OPERATOR(V) template class DesignOperator<V>;

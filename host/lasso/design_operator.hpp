@@ -24,6 +24,8 @@ class DesignOperator {
 
   void apply(VectorView<const V> v, VectorView<V> u) const;                     // u = Z v
   void apply_transpose(VectorView<const V> r, V alpha, VectorView<V> g) const;  // g = alpha Z^T r
+  // Under a RowSplit, apply_transpose gives this block's part: g summed over the blocks.
+  void sum_rows(Array<V>& g) const;
   // Objective and gap at beta into `out`; leaves u = sqrt(w) (yc - Z beta) and g = Z^T u / n (the
   // correlations) current. Returns the fit (1/n) r^T W r.
   double certify(double lambda, const UnpenalizedSolver& unpen, const Array<V>& beta, Array<V>& u, Array<V>& g,

@@ -47,7 +47,7 @@ class FistaSolver final : public Solver {
     const kernels::ProxArgs<V> pen{static_cast<V>(step * lambda * prob_.alpha),
                                    static_cast<V>(step * lambda * (1 - prob_.alpha)), design_.factors().data(),
                                    prob_.positive};
-    const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
+    const V inv_n = static_cast<V>(1.0 / prob_.total_rows());
     Solution out;
     double previous = std::numeric_limits<double>::infinity();
     double t = 1;
@@ -70,6 +70,7 @@ class FistaSolver final : public Solver {
       design_.apply(z_.view(), u_.view());
       dispatch::axpby<V>(ctx_, V(1), design_.scaled_response().view(), V(-1), u_.view());
       design_.apply_transpose(u_.view(), -inv_n, g_.view());
+      design_.sum_rows(g_);
       const double t_next = 0.5 * (1 + std::sqrt(1 + 4 * t * t));
       SHRINK_DISPATCH(ctx_, fista_step, ctx_, p_, z_.data(), g_.data(), beta_.data(), step, pen,
                       static_cast<V>((t - 1) / t_next));
@@ -98,13 +99,14 @@ class FistaSolver final : public Solver {
     std::vector<V> start(static_cast<std::size_t>(p_));
     for (index_t j = 0; j < p_; ++j) start[j] = static_cast<V>(1.0 + 0.5 * std::sin(1.0 + j));
     Array<V> v = upload(ctx_, start);
-    const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
+    const V inv_n = static_cast<V>(1.0 / prob_.total_rows());
     double estimate = 0;
     double norm = dispatch::nrm2<V>(ctx_, v.view());
     for (int it = 0; it < kPowerIterations && norm > 0; ++it) {
       dispatch::axpby<V>(ctx_, static_cast<V>(1.0 / norm), v.view(), V(0), v.view());
       design_.apply(v.view(), u_.view());
       design_.apply_transpose(u_.view(), inv_n, g_.view());
+      design_.sum_rows(g_);
       norm = dispatch::nrm2<V>(ctx_, g_.view());
       estimate = norm;
       std::swap(v, g_);

@@ -185,7 +185,7 @@ void gram_from_host(const Context& ctx, const Problem<V>& prob, GramData& data) 
   const index_t block = block_rows(n, p);
   std::unique_ptr<double[]> zs_data(new double[static_cast<std::size_t>(block * p)]);
   std::vector<double> yw(static_cast<std::size_t>(block));
-  const double inv_n = 1.0 / static_cast<double>(n);
+  const double inv_n = 1.0 / prob.total_rows();
   x.with_transposed_or_dense([&](const auto* xt) {
     using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt->row_ptr)>>;
     std::vector<I> cursor;  // sparse X: column j's next entry
@@ -243,7 +243,7 @@ void gram_through_operator(const Context& ctx, const Problem<V>& prob, const Des
   Array<double> zs(ctx, static_cast<std::size_t>(block) * np, space);
   Array<V> raw;
   if constexpr (!std::is_same_v<V, double>) raw = Array<V>(ctx, static_cast<std::size_t>(block) * np, space);
-  const double inv_n = 1.0 / static_cast<double>(n);
+  const double inv_n = 1.0 / prob.total_rows();
   for (index_t first = 0; first < n; first += block) {
     const index_t rows = std::min(block, n - first);
     const DenseView<double> z(zs.data(), rows, p, rows, Layout::ColMajor, space);
@@ -282,8 +282,23 @@ std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>&
   }
   data->lipschitz = upload(ctx, lip);
   data->factors = upload(ctx, factors);
-  if (op) gram_through_operator(ctx, prob, *op, *data);
-  else gram_from_host(ctx, prob, *data);
+  if (prob.n == 0) {  // an empty block of rows (a process with none) adds zero
+    copy<double>(ctx, VectorView<const double>(std::vector<double>(np * np)), VectorView<double>(data->gram.data(), p * p, space));
+    copy<double>(ctx, VectorView<const double>(std::vector<double>(np)), data->q.view());
+  } else if (op) {
+    gram_through_operator(ctx, prob, *op, *data);
+  } else {
+    gram_from_host(ctx, prob, *data);
+  }
+  if (prob.split) {  // split rows: G and q summed over the blocks, once per path (p^2 + p numbers)
+    auto g = data->gram.copy_to(ctx, MemorySpace::Host);
+    std::vector<double> all(g.data(), g.data() + np * np);
+    const auto q = data->q.to_vector(ctx);
+    all.insert(all.end(), q.begin(), q.end());
+    prob.sum_rows(all.data(), all.size());
+    copy<double>(ctx, VectorView<const double>(all.data(), p * p), VectorView<double>(data->gram.data(), p * p, space));
+    copy<double>(ctx, VectorView<const double>(all.data() + np * np, p), data->q.view());
+  }
   if (unpen.size() > 0) {  // the unpenalized columns of G and entries of q, for the host-side projection
     const auto g = data->gram.copy_to(ctx, MemorySpace::Host);
     const auto q = data->q.to_vector(ctx);

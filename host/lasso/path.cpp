@@ -66,13 +66,15 @@ namespace {
 
 constexpr int kLanes = 2;  // lambdas per block of the coordinate-descent path
 
-void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOptions& o) {
-  if (n < 1) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
+// Split rows (a RowSplit): a block may hold no rows, and whether any row carries weight is the
+// caller's check over every block.
+void validate(index_t n, index_t p, const std::vector<double>& y, const LassoOptions& o, bool split = false) {
+  if (n < 1 && !split) throw InvalidArgument("X has no rows (n_samples = 0); at least one sample is needed");
   detail::check_vector_size(static_cast<index_t>(y.size()), n, "y", "X has " + std::to_string(n) + " rows");
   detail::check_finite(y.data(), n, "y");
   validate_common(o, p);
   check_vector(o.sample_weights, n, "sample_weights", "X has " + std::to_string(n) + " rows");
-  if (!o.sample_weights.empty() &&
+  if (!o.sample_weights.empty() && !split &&
       std::all_of(o.sample_weights.begin(), o.sample_weights.end(), [](double w) { return w == 0; }))
     throw InvalidArgument("sample_weights are all zero; at least one sample must carry weight");
   for (std::size_t l = 0; l < o.lambdas.size(); ++l)
@@ -107,7 +109,7 @@ Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const Lass
   }
   // Ridge has no finite lambda_max: the grid starts where alpha = 1e-3 would (as glmnet does).
   const double start = top / std::max(prob.alpha, 1e-3);
-  const double ratio = o.lambda_min_ratio > 0 ? o.lambda_min_ratio : (prob.n > prob.p ? 1e-3 : 1e-2);
+  const double ratio = o.lambda_min_ratio > 0 ? o.lambda_min_ratio : (prob.total_rows() > static_cast<double>(prob.p) ? 1e-3 : 1e-2);
   const int count = o.n_lambdas;
   g.lambdas.resize(static_cast<std::size_t>(count));
   for (int l = 0; l < count; ++l)
@@ -163,14 +165,35 @@ bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas) {
   return n * p * p / 2 + updates * p < l * kFullPassesPerLambda * n * p + updates * n;
 }
 
+// Split rows: coordinate descent moves a residual at every coordinate, so it does not run there;
+// gram sums G once, ws-gram one block per outer iteration, FISTA one gradient per step.
 template <class V>
-LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, std::size_t lambdas) {
+LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, std::size_t lambdas,
+                   const RowSplit* split = nullptr) {
   if (asked == LassoSolver::Gram && x.sparse)
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
+  if (split && asked == LassoSolver::CoordinateDescent)
+    throw InvalidArgument("solver 'cd' does not run on rows split over processes (it moves the residual at every "
+                          "coordinate); use auto, gram, ws-gram or fista");
   if (asked != LassoSolver::Auto) return asked;
-  if (!x.sparse && x.p <= kGramMaxFeatures && gram_is_cheaper(x.n, x.p, lambdas)) return LassoSolver::Gram;
-  if (ctx.backend() == Backend::Cuda) return LassoSolver::WorkingSetGram;
+  const index_t rows = split ? split->total_rows() : x.n;
+  if (!x.sparse && x.p <= kGramMaxFeatures && gram_is_cheaper(rows, x.p, lambdas)) return LassoSolver::Gram;
+  if (ctx.backend() == Backend::Cuda || split) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;
+}
+
+// Split rows: every block records the first block's solution and certificate (one broadcast of
+// p + 3 numbers per lambda), so the replicas are bit-identical whatever the reductions gave.
+inline void agree(const RowSplit& split, Solution& sol, std::vector<double>& beta) {
+  std::vector<double> all(beta);
+  all.push_back(sol.objective);
+  all.push_back(sol.gap);
+  all.push_back(static_cast<double>(sol.iterations));
+  split.broadcast(all.data(), all.size());
+  std::copy_n(all.begin(), beta.size(), beta.begin());
+  sol.objective = all[beta.size()];
+  sol.gap = all[beta.size() + 1];
+  sol.iterations = static_cast<std::int64_t>(all[beta.size() + 2]);
 }
 
 // Everything a path needs about X, built once: the problem, the operator when a solver multiplies by
@@ -184,14 +207,16 @@ struct Setup {
   UnpenalizedSolver unpen;
   std::vector<double> beta_u, c0;
 
+  // Split rows: the operator always (it completes the null model's and G_UU's sums over the blocks).
   Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
-        const LassoOptions& o)
+        const LassoOptions& o, const RowSplit* split)
       : x(solver == LassoSolver::CoordinateDescent ? host_copy(ctx, given) : given),
-        prob(make_problem(ctx, x, y, o)) {
+        prob(make_problem(ctx, x, y, o, split)) {
     const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
                             (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
-    if (multiplies || x.space != MemorySpace::Host) op = std::make_unique<DesignOperator<V>>(ctx, prob);
-    unpen = x.space == MemorySpace::Host ? UnpenalizedSolver(prob) : UnpenalizedSolver(op->unpenalized_gram());
+    const bool whole_here = x.space == MemorySpace::Host && !split;
+    if (multiplies || !whole_here) op = std::make_unique<DesignOperator<V>>(ctx, prob);
+    unpen = whole_here ? UnpenalizedSolver(prob) : UnpenalizedSolver(op->unpenalized_gram());
     c0 = null_model_gradient(prob, unpen, beta_u, op.get());
     kernels::LassoDualTerms reach;
     for (index_t j = 0; j < prob.p; ++j)
@@ -203,12 +228,12 @@ struct Setup {
 
 template <class V>
 LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<double>& y,
-              const LassoOptions& o) {
+              const LassoOptions& o, const RowSplit* split = nullptr) {
   const auto start = std::chrono::steady_clock::now();
-  validate(design.n, design.p, y, o);
+  validate(design.n, design.p, y, o, split != nullptr);
   return with_threads(ctx, [&] {
-    const LassoSolver solver = choose(ctx, design, o.solver, o.lambdas.empty() ? static_cast<std::size_t>(o.n_lambdas) : o.lambdas.size());
-    const Setup<V> setup(ctx, design, solver, y, o);
+    const LassoSolver solver = choose(ctx, design, o.solver, o.lambdas.empty() ? static_cast<std::size_t>(o.n_lambdas) : o.lambdas.size(), split);
+    const Setup<V> setup(ctx, design, solver, y, o, split);
     const Problem<V>& prob = setup.prob;
     const UnpenalizedSolver& unpen = setup.unpen;
     const std::vector<double>& beta_u = setup.beta_u;
@@ -216,7 +241,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
     const Grid grid = make_grid(prob, setup.c0, o);
 
     LassoPath path;
-    path.n_samples = x.n;
+    path.n_samples = static_cast<index_t>(prob.total_rows());
     path.n_features = x.p;
     path.solver = solver;
     path.tol = o.tol > 0 ? o.tol : default_tol(std::is_same_v<V, float>);
@@ -242,7 +267,8 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
     const std::size_t count = path.lambdas.size();
     std::vector<std::int64_t> row_ptr{0}, cols;
     std::vector<double> vals;
-    auto record = [&](const Solution& sol, const std::vector<double>& beta) {
+    auto record = [&](Solution sol, std::vector<double>& beta) {
+      if (split) agree(*split, sol, beta);
       path.lambda_max.push_back(prob.alpha > 0 ? grid.lambda_max : 0.0);  // ridge: none
       path.objective.push_back(sol.objective);
       path.duality_gap.push_back(sol.gap);
@@ -454,6 +480,20 @@ std::vector<double> as_double(const Context& ctx, VectorView<const V> y) {
 }
 
 }  // namespace
+
+template <class V>
+LassoPath lasso_path_split(const Context& ctx, const Design<V>& x, const std::vector<double>& y, const LassoOptions& o,
+                           const RowSplit& split) {
+  const auto start = std::chrono::steady_clock::now();
+  LassoPath path = fit(ctx, x, y, o, &split);
+  path.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return path;
+}
+#define SHRINK_INSTANTIATE_LASSO_SPLIT(V)                                                                    \
+  template LassoPath lasso_path_split<V>(const Context&, const Design<V>&, const std::vector<double>&, \
+                                         const LassoOptions&, const RowSplit&);
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_LASSO_SPLIT)
+
 }  // namespace lasso_detail
 
 namespace {

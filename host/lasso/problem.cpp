@@ -94,31 +94,76 @@ double Problem<V>::penalty(double lambda, const std::vector<double>& beta) const
   return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
 }
 
+// The blocks' column moments combined into the whole X's (Chan, Golub and LeVeque's pairwise
+// update): mean = sum_b W_b mean_b / n and dev = sum_b (dev_b + W_b (mean_b - mean)^2), with W_b the
+// block's weight and mean_b, dev_b its own weighted mean and deviation; the largest magnitudes by a
+// max.
+inline void combine_moments(const RowSplit& split, double weight, bool center, double dn, std::vector<double>& mean,
+                            std::vector<double>& dev, std::vector<double>& biggest) {
+  const std::size_t np = mean.size();
+  std::vector<double> total(np);
+  for (std::size_t j = 0; j < np; ++j) total[j] = weight > 0 ? weight * mean[j] : 0.0;
+  split.sum(total.data(), np);
+  for (std::size_t j = 0; j < np; ++j) {
+    const double global = center ? total[j] / dn : 0.0;
+    const double shift = weight > 0 ? mean[j] - global : 0.0;
+    dev[j] = (weight > 0 ? dev[j] : 0.0) + weight * shift * shift;
+    mean[j] = global;
+  }
+  split.sum(dev.data(), np);
+  split.max(biggest.data(), np);
+}
+
 template <class V>
-Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vector<double>& y, const LassoOptions& o) {
+Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vector<double>& y, const LassoOptions& o,
+                        const RowSplit* split) {
   Problem<V> prob;
   prob.x = &x;
   prob.n = x.n;
   prob.p = x.p;
+  prob.split = split;
   prob.alpha = o.l1_ratio;
   prob.positive = o.positive;
   prob.intercept = o.fit_intercept;
   prob.standardize = o.standardize;
   const index_t n = x.n, p = x.p;
-  const double dn = static_cast<double>(n);
+  const double dn = prob.total_rows();
 
+  // Split rows: every block takes part in the sum (a block without weights counts its rows; the
+  // caller makes sure that either every block holding rows has weights or none does).
+  double weight_total = o.sample_weights.empty() ? dn : 0.0;
+  if (!o.sample_weights.empty() || split) {
+    weight_total = o.sample_weights.empty() ? static_cast<double>(n) : 0.0;
+    for (double v : o.sample_weights) weight_total += v;
+    prob.sum_rows(&weight_total, 1);
+  }
   if (!o.sample_weights.empty()) {
-    double total = 0;
-    for (double v : o.sample_weights) total += v;
+    const double total = weight_total;
     prob.w.resize(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) prob.w[i] = o.sample_weights[i] * dn / total;
   }
   const double* w = prob.weights();
   auto wi = [&](index_t i) { return w ? w[i] : 1.0; };
+  // The moment kernels take weights that sum to the rows they see. Split rows: this block's weights
+  // rescaled to sum to its own rows, so the kernels give the block's own weighted mean, and its
+  // deviation scaled back by W_b / n_b below.
+  double block_weight = static_cast<double>(n);
+  std::vector<double> block_w;
+  const double* moment_w = w;
+  if (split && w) {
+    block_weight = 0;
+    for (index_t i = 0; i < n; ++i) block_weight += w[i];
+    if (block_weight > 0) {
+      block_w.resize(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) block_w[i] = w[i] * static_cast<double>(n) / block_weight;
+      moment_w = block_w.data();
+    }
+  }
 
   prob.ybar = 0;
   if (o.fit_intercept) {
     for (index_t i = 0; i < n; ++i) prob.ybar += wi(i) * y[i];
+    prob.sum_rows(&prob.ybar, 1);
     prob.ybar /= dn;
   }
   prob.yc.resize(static_cast<std::size_t>(n));
@@ -127,26 +172,30 @@ Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vecto
     prob.yc[i] = y[i] - prob.ybar;
     prob.y_norm2 += wi(i) * prob.yc[i] * prob.yc[i];
   }
+  prob.sum_rows(&prob.y_norm2, 1);
   prob.y_norm2 /= dn;
 
   // Per column: the weighted mean, the weighted sum of squared deviations from it (two passes, so
   // that large offsets do not cancel) and the largest magnitude, computed where X lives.
   const auto np = static_cast<std::size_t>(p);
   std::vector<double> mean(np), dev(np), biggest(np);
-  if (x.space == MemorySpace::Host) {
+  if (n == 0) {
+    // An empty block (a process with no rows) adds nothing.
+  } else if (x.space == MemorySpace::Host) {
     if (x.sparse)
       x.with_transposed([&](const auto& xt) {
-        SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, csc_column_moments, ctx, xt, w, o.fit_intercept, mean.data(),
+        SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, csc_column_moments, ctx, xt, moment_w, o.fit_intercept, mean.data(),
                            dev.data(), biggest.data());
       });
     else
-      SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, column_moments, ctx, x.dense, w, o.fit_intercept, mean.data(),
+      SHRINK_DISPATCH_AT(ctx, MemorySpace::Host, column_moments, ctx, x.dense, moment_w, o.fit_intercept, mean.data(),
                          dev.data(), biggest.data());
   } else {
     const auto space = x.space;
     Array<double> wd, md(ctx, np, space), dd(ctx, np, space), bd(ctx, np, space);
-    if (w) wd = Array<double>::from_vector(prob.w).copy_to(ctx, space);
-    const double* wp = w ? wd.data() : nullptr;
+    if (moment_w)
+      wd = Array<double>::from_vector(std::vector<double>(moment_w, moment_w + n)).copy_to(ctx, space);
+    const double* wp = moment_w ? wd.data() : nullptr;
     if (x.sparse)
       x.with_transposed([&](const auto& xt) {
         SHRINK_DISPATCH(ctx, csc_column_moments, ctx, xt, wp, o.fit_intercept, md.data(), dd.data(), bd.data());
@@ -156,6 +205,11 @@ Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vecto
     mean = md.to_vector(ctx);
     dev = dd.to_vector(ctx);
     biggest = bd.to_vector(ctx);
+  }
+  if (split) {
+    if (n > 0)
+      for (auto& d : dev) d *= block_weight / static_cast<double>(n);
+    combine_moments(*split, n > 0 ? block_weight : 0.0, o.fit_intercept, dn, mean, dev, biggest);
   }
 
   prob.mu = std::move(mean);
@@ -350,7 +404,7 @@ std::vector<double> UnpenalizedSolver::step(const std::vector<double>& c, const 
 #define SHRINK_INSTANTIATE_LASSO_PROBLEM(V)                                                        \
   template struct Problem<V>;                                                                      \
   template Problem<V> make_problem<V>(const Context&, const Design<V>&, const std::vector<double>&, \
-                                      const LassoOptions&);                                        \
+                                      const LassoOptions&, const RowSplit*);                       \
   template DualPoint dual_objective<V>(const Problem<V>&, double, const double*, double, double,   \
                                        const std::vector<index_t>*, const double*);                \
   template UnpenalizedSolver::UnpenalizedSolver(const Problem<V>&);

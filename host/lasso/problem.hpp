@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host/lasso/design.hpp"
+#include "host/lasso/row_split.hpp"
 #include "kernels/ops/lasso_math.hpp"
 #include "shrink/lasso.hpp"
 
@@ -20,7 +21,8 @@ namespace shrink::lasso_detail {
 template <class V>
 struct Problem {
   const Design<V>* x = nullptr;
-  index_t n = 0, p = 0;
+  index_t n = 0, p = 0;        // n: the rows held here (one block of them under a RowSplit)
+  const RowSplit* split = nullptr;  // rows split over processes; null: every row is here
   double alpha = 1;
   bool positive = false, intercept = true, standardize = false;
   std::vector<double> w;       // empty: unit weights; else normalized to sum n
@@ -37,6 +39,11 @@ struct Problem {
   double kkt_scale = 0;
 
   const double* weights() const noexcept { return w.empty() ? nullptr : w.data(); }
+  // The number of rows over every block: the 1/n of the objective.
+  double total_rows() const noexcept { return static_cast<double>(split ? split->total_rows() : n); }
+  void sum_rows(double* values, std::size_t count) const {
+    if (split) split->sum(values, count);
+  }
   bool usable(index_t j) const noexcept { return lipschitz[j] > 0; }
   // The members below read X on the host (a host design only).
   // Gradient coordinate (1/n) z_j^T W r for r = rt + m.
@@ -62,9 +69,11 @@ using kernels::coordinate_update;
 
 // Builds the problem: weights normalized, y centered, column statistics (one pass over X where it
 // lives: the context's kernels for a device X, the CPU twin for a host X). Inputs already validated.
+// Under a split, X and y (and the weights) are this block's rows and the statistics are completed
+// over every block.
 template <class V>
 Problem<V> make_problem(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
-                        const LassoOptions& options);
+                        const LassoOptions& options, const RowSplit* split = nullptr);
 
 // Fenchel dual of the problem at rho = theta * r, where r is a residual with every unpenalized
 // feature already projected out. c_j = (1/n) z_j^T W r, a1 = (1/n) yc^T W r, a2 = (1/n) r^T W r.

@@ -111,4 +111,12 @@ template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
                                         std::vector<double>& beta_unpenalized, const DesignOperator<V>* op);
 
+// The path on rows split over processes (host/dist): x, y and options.sample_weights hold this
+// block's rows, everything else is replicated; every block must call it. The solvers complete their
+// sums over rows through `split` (gram: G once; ws-gram: the certificate's p + 2 numbers and one
+// k x k block per outer iteration; fista: one gradient per step).
+template <class V>
+LassoPath lasso_path_split(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
+                           const LassoOptions& options, const RowSplit& split);
+
 }  // namespace shrink::lasso_detail

@@ -144,7 +144,10 @@ class WorkingSetGramSolver final : public Solver {
     gather(design_.mu(), mu_w_, k);
     gather(design_.inverse_scale(), inv_s_w_, k);
     const DenseView<V> g(gram_.data(), k, k, k, Layout::ColMajor, space);
-    const V inv_n = static_cast<V>(1.0 / static_cast<double>(n_));
+    const V inv_n = static_cast<V>(1.0 / prob_.total_rows());
+    if (n_ == 0)  // an empty block (a process with no rows) adds zero
+      copy<V>(ctx_, VectorView<const V>(std::vector<V>(static_cast<std::size_t>(k * k))),
+              VectorView<V>(gram_.data(), k * k, space));
     for (index_t first = 0; first < n_; first += rows_per_block_) {
       const index_t rows = std::min(rows_per_block_, n_ - first);
       const DenseView<V> z(columns_.data(), rows, k, rows, Layout::ColMajor, space);
@@ -153,6 +156,7 @@ class WorkingSetGramSolver final : public Solver {
                       inv_s_w_.data());
       dispatch::gram<V>(ctx_, inv_n, z, first == 0 ? V(0) : V(1), g);
     }
+    if (prob_.split) sum_block(k);  // the one collective on the block: its k x k Gram, summed
     // q_W = c_W + G_W beta_W; the block's fit constant (1/n) |r + Z_W beta_W|^2_W.
     const VectorView<V> q(q_w_.data(), k, space);
     dispatch::axpby<V>(ctx_, V(1), head(grad_w_, k), V(0), q);
@@ -168,9 +172,26 @@ class WorkingSetGramSolver final : public Solver {
                       active_work_w_.data());
       ++rounds;
     }
+    if (prob_.split) broadcast_block(k);
     SHRINK_DISPATCH(ctx_, scatter_rows, ctx_, DenseView<const V>(beta_w_.data(), k, 1, 1, Layout::RowMajor, space),
                     ws_.data(), DenseView<V>(beta_.data(), p_, 1, 1, Layout::RowMajor, space));
     return rounds;
+  }
+
+  // Split rows: each block's part of G_W summed over the blocks, and the first block's beta_W given
+  // to every block, so that the replicated coefficients stay bit-identical whatever the reductions
+  // did.
+  void sum_block(index_t k) {
+    auto g = gram_.to_vector(ctx_);
+    g.resize(static_cast<std::size_t>(k * k));
+    split_sum(prob_.split, g);
+    copy<V>(ctx_, VectorView<const V>(g), VectorView<V>(gram_.data(), k * k, ctx_.memory_space()));
+  }
+  void broadcast_block(index_t k) {
+    auto b = beta_w_.to_vector(ctx_);
+    b.resize(static_cast<std::size_t>(k));
+    split_broadcast(prob_.split, b);
+    copy<V>(ctx_, VectorView<const V>(b), VectorView<V>(beta_w_.data(), k, ctx_.memory_space()));
   }
 
   // The block's duality gap, from scalars (gram_fit and lasso_dual_terms). Unpenalized features are

@@ -1,0 +1,59 @@
+// The communicator as the distributed code uses it: counted collectives, the agreement on errors,
+// and the RowSplit the Lasso solvers complete their sums through.
+#pragma once
+#include <mpi.h>
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "host/lasso/row_split.hpp"
+#include "shrink/dist.hpp"
+
+namespace shrink::dist::detail {
+
+class Comm {
+ public:
+  Comm(MPI_Comm comm, CommCounts* counts);
+  int rank() const noexcept { return rank_; }
+  int size() const noexcept { return size_; }
+  MPI_Comm get() const noexcept { return comm_; }
+
+  void sum(double* values, std::size_t count) const;
+  void max(double* values, std::size_t count) const;
+  void broadcast(double* values, std::size_t count, int root = 0) const;
+  // Every rank's `mine` concatenated in rank order.
+  std::vector<double> allgather(const std::vector<double>& mine) const;
+  std::vector<std::int64_t> allgather(std::int64_t mine) const;
+  void count_other(std::int64_t bytes) const;
+
+  // Runs `local` (validation, or work with no collectives in it), then agrees: when it threw on any
+  // rank, every rank throws the error of the lowest such rank, its kind and message (prefixed with
+  // the rank). One allreduce when all went well.
+  void agree(const std::function<void()>& local) const;
+
+ private:
+  MPI_Comm comm_;
+  CommCounts* counts_;
+  int rank_ = 0, size_ = 1;
+};
+
+// The Lasso solvers' sums over rows, over the ranks.
+class MpiRowSplit final : public lasso_detail::RowSplit {
+ public:
+  MpiRowSplit(const Comm& comm, index_t total_rows) : comm_(comm), total_(total_rows) {}
+  index_t total_rows() const override { return total_; }
+  void sum(double* values, std::size_t count) const override { comm_.sum(values, count); }
+  void max(double* values, std::size_t count) const override { comm_.max(values, count); }
+  void broadcast(double* values, std::size_t count) const override { comm_.broadcast(values, count); }
+
+ private:
+  const Comm& comm_;
+  index_t total_;
+};
+
+// MPI_Count-safe element counts: a message over INT_MAX elements is an error, not a wrap.
+int checked_count(std::size_t count, const char* what);
+
+}  // namespace shrink::dist::detail
