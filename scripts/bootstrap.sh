@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ make pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
           libcli11-dev nlohmann-json3-dev libfast-float-dev patchelf xz-utils gcc gfortran zlib1g-dev python3-dev
-          python3-pip)
+          python3-pip openmpi-bin libopenmpi-dev)
 
 # What .ci/run's extra checks add: clang with its sanitizer and libFuzzer runtimes, LLVM's OpenMP with
 # the Archer tool (ThreadSanitizer understands it; GCC's libgomp gives false reports).

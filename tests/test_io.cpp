@@ -235,6 +235,59 @@ TEST(Io, RoundTripsEveryFormat) {
   fs::remove_all(dir);
 }
 
+// Every part of a file, in order, holds its rows: stacked, the parts are the whole file, for 1 to 5
+// parts (more parts than some files have lines leave parts empty).
+TEST(Io, PartsOfAFileStackToTheWholeFile) {
+  const fs::path dir = scratch_dir();
+  const index_t n = 23, p = 4;
+  DenseMatrix<double> a(n, p, Layout::RowMajor);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) a.data()[i * p + j] = (i * 7 + j * 3) % 5 == 0 ? 0.0 : 0.25 * (i + 1) - j;
+  DenseMatrix<double> f(n, p, Layout::ColMajor);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) f.data()[j * n + i] = a.data()[i * p + j];
+  write_npy((dir / "c.npy").string(), DenseView<const double>(a.view()));
+  write_npy((dir / "f.npy").string(), DenseView<const double>(f.view()));
+  {  // as pandas writes a frame: a header with an empty first name over an index column
+    std::ofstream csv(dir / "x.csv");
+    csv << ",a,b,c,d\n";
+    for (index_t i = 0; i < n; ++i) {
+      csv << i;
+      for (index_t j = 0; j < p; ++j) csv << "," << a.data()[i * p + j];
+      csv << "\n";
+    }
+  }
+  MatrixFile<double, std::int64_t> whole;
+  whole.is_dense = true;
+  whole.dense = a.copy_to(Context({Backend::Cpu}), MemorySpace::Host);
+  write_matrix((dir / "x.mtx").string(), whole);
+  write_svmlight((dir / "x.svm").string(), whole.take_csr(), std::vector<double>(static_cast<std::size_t>(n), 1.0));
+  for (const char* name : {"c.npy", "f.npy", "x.csv", "x.svm", "x.mtx"}) {
+    const std::string path = (dir / name).string();
+    for (int parts = 1; parts <= 5; ++parts) {
+      std::vector<double> stacked;
+      index_t rows = 0;
+      CsvInfo first;
+      for (int part = 0; part < parts; ++part) {
+        PartOptions o;
+        if (part > 0) o.csv_first_part = &first;
+        auto got = read_matrix_part(path, part, parts, o);
+        if (part == 0) first = got.csv;
+        if (got.first_row >= 0) EXPECT_EQ(got.first_row, rows) << name << " part " << part << " of " << parts;
+        const auto d = got.file.take_dense();
+        if (d.rows() > 0) ASSERT_EQ(d.cols(), p) << name << " part " << part << " of " << parts;
+        for (index_t i = 0; i < d.rows(); ++i)
+          for (index_t j = 0; j < p; ++j) stacked.push_back(d.view()(i, j));
+        rows += d.rows();
+      }
+      ASSERT_EQ(rows, n) << name << " in " << parts << " parts";
+      for (index_t k = 0; k < n * p; ++k) ASSERT_EQ(stacked[k], a.data()[k]) << name << " in " << parts << " parts, " << k;
+    }
+  }
+  EXPECT_THROW(read_matrix_part((dir / "c.npy").string(), 2, 2), InvalidArgument);
+  fs::remove_all(dir);
+}
+
 TEST(Io, WriterFailureLeavesNothing) {
   const fs::path dir = scratch_dir();
   const std::string missing = (dir / "no_such_dir" / "out.mtx").string();

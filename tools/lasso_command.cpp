@@ -12,7 +12,11 @@
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
 #include "tools/commands.hpp"
+#include "tools/launch.hpp"
 #include "tools/output.hpp"
+#if SHRINK_CLI_MPI
+#include "shrink/dist.hpp"
+#endif
 
 using nlohmann::json;
 
@@ -166,16 +170,24 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
   o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
   Timer timer(ctx);
   timer.start();
+  // Under an MPI launcher every rank reads the whole batch and fits its share of the problems.
+  auto batch = [&]<class V>(const auto& x, const DenseView<const V>& y) {
+#if SHRINK_CLI_MPI
+    if (ranks().distributed()) return dist::lasso_batch(ctx, MPI_COMM_WORLD, x, y, o);
+#endif
+    return lasso_batch(ctx, x, y, o);
+  };
   auto fit = [&]<class V>(const DenseView<const V>& y) {
     if constexpr (std::is_same_v<V, double>) {
-      if (d.dense) return lasso_batch<double>(ctx, d.file.dense.view(), y, o);
-      return lasso_batch(ctx, d.file.sparse, y, o);
+      if (d.dense) return batch(DenseView<const double>(d.file.dense.view()), y);
+      return batch(d.file.sparse.view(), y);
     } else {
       if (d.dense) {
         const auto x = cast<V>(d.file.dense);
-        return lasso_batch<V>(ctx, x.view(), y, o);
+        return batch(DenseView<const V>(x.view()), y);
       }
-      return lasso_batch(ctx, cast<V, std::int64_t>(d.file.sparse), y, o);
+      const auto x = cast<V, std::int64_t>(d.file.sparse);
+      return batch(x.view(), y);
     }
   };
   LassoFit r;
@@ -189,6 +201,7 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
 
   std::vector<std::size_t> all(r.size());
   for (std::size_t b = 0; b < all.size(); ++b) all[b] = b;
+  if (!ranks().first()) return r.n_not_converged() > 0 ? kNotConverged : kOk;  // rank 0 writes and reports
   if (!out.empty()) out.write_sparse(coefficient_matrix(r, all));
   const double rate = seconds > 0 ? static_cast<double>(k) / seconds : 0.0;
   std::ostream& text = out.to_stdout() ? std::cerr : std::cout;
@@ -213,6 +226,7 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
     j["device"] = ctx.device_name();
     j["precision"] = args.precision;
     if (!out.empty()) j["out"] = out.path();
+    j["ranks"] = ranks().size;
     text << j.dump(2) << "\n";
   } else {
     text << "# lasso batch: n=" << n << " p=" << p << " problems=" << k << " backend=" << to_string(ctx.backend())
@@ -231,69 +245,12 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
   return kOk;
 }
 
-}  // namespace
-
-int run_lasso(const LassoArgs& args) {
-  // The outputs first: a bad extension or folder is found before any work.
-  const Output out(args.out, "--out");
-  check_writable(args.save_model, "--save-model");
-  if ((args.select == "min" || args.select == "1se") && args.cv == 0)
-    throw UsageError("--select " + args.select + " needs --cv K (it picks a cross-validated lambda)");
-  if (!args.select.empty() && args.select != "min" && args.select != "1se" && args.select != "last" &&
-      args.select.front() != '#')
-    throw UsageError("--select " + args.select + ": expected min, 1se, last or #INDEX");
-
-  Design d = read_design(args.x, args.delimiter);
-  const index_t n = d.file.rows(), p = d.file.cols();
-  std::vector<double> y;
-  if (!args.y.empty()) {
-    const auto m = read_response(args.y, args.delimiter);
-    if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, out, d, m);
-    y.assign(m.data(), m.data() + m.rows() * m.cols());
-    if (static_cast<index_t>(y.size()) != n)
-      throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" + args.x + ") has " +
-                              std::to_string(n) + " rows" +
-                              (static_cast<index_t>(y.size()) == n + 1 ? " (is its first line a header?)" : ""));
-  } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
-    y = d.labels;
-  } else {
-    throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
-  }
-
-  if (args.lambda_ratio) {  // svmlight labels as the one response
-    DenseMatrix<double> m(n, 1, Layout::ColMajor);
-    std::copy(y.begin(), y.end(), m.data());
-    return run_batch(args, out, d, m);
-  }
-
-  LassoOptions o = args.options;
-  if (args.lambda) o.lambdas = {*args.lambda};
-  if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
-  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
-  if (!args.sample_weights.empty()) o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
-
-  const Context ctx = make_context(args.backend, args.threads);
-
-  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
-  Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
-  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
-
-  CrossValidationOptions cv = args.cv_options;
-  cv.folds = args.cv;
-  Timer timer(ctx);
-  timer.start();
-  LassoCv result;
-  auto fit = [&](const auto& x, const auto& yv) {
-    if (args.cv > 0) return lasso_cv(ctx, x, yv, o, cv);
-    LassoCv r;
-    r.path = lasso_path(ctx, x, yv, o);
-    return r;
-  };
-  if (args.precision == "f32") result = with_precision<float>(d, y, fit);
-  else result = with_precision<double>(d, y, fit);
-  const double seconds = timer.stop_seconds();
+// The outputs of a path (or a cross-validation): the coefficients file, the model, and the report
+// on stdout (text or --json, with `extra` merged into the JSON). Returns the exit code.
+int report_path(const LassoArgs& args, const Output& out, const LassoOptions& o, const LassoCv& result,
+                const std::vector<std::string>& names, index_t n, index_t p, double seconds, const Context& ctx,
+                const json* extra = nullptr) {
   const LassoPath& path = result.path;
-  const auto& names = d.file.column_names;
 
   // The solution the outputs are about: --select, else the CV minimum, else the last.
   LassoModel model = make_lasso_model(path, o, args.cv > 0 ? &result : nullptr, names);
@@ -352,6 +309,7 @@ int run_lasso(const LassoArgs& args) {
     }
     if (!out.empty()) j["out"] = out.path();
     if (!args.save_model.empty()) j["model"] = args.save_model;
+    if (extra) j.update(*extra);
     text << j.dump(2) << "\n";
   } else {
     text << "# lasso: n=" << n << " p=" << p << " solver=" << to_string(path.solver) << " backend=" << to_string(ctx.backend())
@@ -386,6 +344,197 @@ int run_lasso(const LassoArgs& args) {
     return kNotConverged;
   }
   return kOk;
+}
+
+#if SHRINK_CLI_MPI
+// `mpirun -np N shrink lasso X Y ...`: each rank reads only its own rows of X (read_matrix_part), the
+// ranks fit one path together (dist::lasso_path), and rank 0 writes the outputs and reports them,
+// with `ranks` and `row_ranges` in --json. y, weights and grids are small: every rank reads them
+// whole and keeps its rows. A batch (Y with several columns, --lambda-ratio) splits the problems.
+int run_lasso_ranks(const LassoArgs& args, const Output& out) {
+  const int rank = ranks().rank, size = ranks().size;
+  if (args.cv > 0) throw UsageError("--cv does not run under an MPI launcher yet; fit the path with several ranks, "
+                                    "or cross-validate in one process");
+  DenseMatrix<double> ymat;
+  bool have_y = !args.y.empty();
+  dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+    if (have_y) ymat = read_response(args.y, args.delimiter);
+  });
+  if ((have_y && ymat.rows() > 1 && ymat.cols() > 1) || args.lambda_ratio) {
+    Design whole;
+    dist::agree_on_errors(MPI_COMM_WORLD, [&] { whole = read_design(args.x, args.delimiter); });
+    if (!have_y) {
+      ymat = DenseMatrix<double>(whole.file.rows(), 1, Layout::ColMajor);
+      std::copy(whole.labels.begin(), whole.labels.end(), ymat.data());
+    }
+    return run_batch(args, out, whole, ymat);
+  }
+
+  // This rank's rows. A CSV's part 0 decides how every part reads the columns.
+  MatrixPart part;
+  PartOptions po;
+  po.csv_delimiter = delimiter_of(args.delimiter);
+  const bool csv = format_from_path(args.x) == FileFormat::Csv || format_from_path(args.x) == FileFormat::Text;
+  if (csv) {
+    dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+      if (rank == 0) part = read_matrix_part(args.x, 0, size, po);
+    });
+    long long info[3] = {part.csv.delimiter, part.csv.dropped_index ? 1 : 0, part.csv.fields};
+    MPI_Bcast(info, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    CsvInfo first;
+    first.delimiter = static_cast<char>(info[0]);
+    first.dropped_index = info[1] != 0;
+    first.fields = static_cast<index_t>(info[2]);
+    po.csv_first_part = &first;
+    dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+      if (rank > 0) part = read_matrix_part(args.x, rank, size, po);
+    });
+  } else {
+    dist::agree_on_errors(MPI_COMM_WORLD, [&] { part = read_matrix_part(args.x, rank, size, po); });
+  }
+  const bool svmlight = format_from_path(args.x) == FileFormat::Svmlight;
+  if (svmlight) {  // one index base for every part: zero-based if any part holds index 0
+    int zero = part.zero_based ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &zero, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (zero && !part.zero_based && part.file.rows() > 0) {
+      po.svmlight_base = IndexBase::Zero;
+      dist::agree_on_errors(MPI_COMM_WORLD, [&] { part = read_matrix_part(args.x, rank, size, po); });
+    }
+  }
+  // The columns every part agrees on: a part without rows takes the others'.
+  long long cols[2] = {part.file.rows() > 0 ? part.file.cols() : 0, part.file.rows() > 0 ? -part.file.cols() : 0};
+  MPI_Allreduce(MPI_IN_PLACE, cols, 2, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+  const index_t p = cols[0];
+  if (!svmlight && cols[0] != -cols[1] && cols[1] != 0)
+    throw DimensionMismatch(args.x + ": the ranks' parts have " + std::to_string(-cols[1]) + " to " +
+                            std::to_string(cols[0]) + " columns");
+  if (part.file.is_dense && part.file.rows() == 0) part.file.dense = DenseMatrix<double>(0, p, Layout::ColMajor);
+  if (!part.file.is_dense && part.file.sparse.cols() != p) {  // svmlight: the widest part's columns
+    const auto& a = part.file.sparse;
+    auto vec = [](const auto& arr) { return Array<std::remove_cvref_t<decltype(*arr.data())>>::from_vector({arr.data(), arr.data() + arr.size()}); };
+    part.file.sparse = CsrMatrix<double, std::int64_t>::adopt(a.rows(), p, vec(a.row_ptr()), vec(a.col_idx()), vec(a.values()));
+  }
+  const auto ranges = dist::row_ranges(MPI_COMM_WORLD, part.file.rows());
+  const index_t n = ranges.back().end;
+  const auto mine = ranges[rank];
+
+  // y, weights and the grids: whole on every rank, this rank's rows kept.
+  std::vector<double> y;
+  LassoOptions o = args.options;
+  dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+    auto rows_of = [&](const std::vector<double>& all) {
+      return std::vector<double>(all.begin() + mine.begin, all.begin() + mine.end);
+    };
+    if (have_y) {
+      const index_t len = ymat.rows() * ymat.cols();
+      if (len != n)
+        throw DimensionMismatch(args.y + ": y has " + std::to_string(len) + " values but X (" + args.x + ") has " +
+                                std::to_string(n) + " rows over " + std::to_string(size) + " ranks");
+      y = rows_of(std::vector<double>(ymat.data(), ymat.data() + len));
+    } else if (svmlight) {
+      y = part.labels;
+    } else {
+      throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
+    }
+    if (args.lambda) o.lambdas = {*args.lambda};
+    if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
+    if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
+    if (!args.sample_weights.empty()) o.sample_weights = rows_of(read_vector_file(args.sample_weights, "sample weights", n));
+  });
+
+  const Context ctx = make_context(args.backend, args.threads);
+  Progress bar("lasso path", static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size()));
+  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
+  Timer timer(ctx);
+  timer.start();
+  LassoCv result;
+  auto fit = [&]<class V>() {
+    const auto yv = narrow<V>(y);
+    const VectorView<const V> yview(yv);
+    if (part.file.is_dense) {
+      const auto x = cast<V>(part.file.dense);
+      return dist::lasso_path(ctx, MPI_COMM_WORLD, DenseView<const V>(x.view()), yview, o);
+    }
+    if constexpr (std::is_same_v<V, double>) return dist::lasso_path(ctx, MPI_COMM_WORLD, part.file.sparse.view(), yview, o);
+    else return dist::lasso_path(ctx, MPI_COMM_WORLD, cast<V, std::int64_t>(part.file.sparse).view(), yview, o);
+  };
+  result.path = args.precision == "f32" ? fit.template operator()<float>() : fit.template operator()<double>();
+  const double seconds = timer.stop_seconds();
+  if (!ranks().first()) return result.path.n_not_converged() > 0 ? kNotConverged : kOk;
+  json extra;
+  extra["ranks"] = size;
+  json row_ranges = json::array();
+  for (const auto& r : ranges) row_ranges.push_back({r.begin, r.end});
+  extra["row_ranges"] = row_ranges;
+  return report_path(args, out, o, result, part.file.column_names, n, p, seconds, ctx, &extra);
+}
+#endif
+
+}  // namespace
+
+int run_lasso(const LassoArgs& args) {
+  // The outputs first: a bad extension or folder is found before any work.
+  const Output out(args.out, "--out");
+  check_writable(args.save_model, "--save-model");
+  if ((args.select == "min" || args.select == "1se") && args.cv == 0)
+    throw UsageError("--select " + args.select + " needs --cv K (it picks a cross-validated lambda)");
+  if (!args.select.empty() && args.select != "min" && args.select != "1se" && args.select != "last" &&
+      args.select.front() != '#')
+    throw UsageError("--select " + args.select + ": expected min, 1se, last or #INDEX");
+#if SHRINK_CLI_MPI
+  if (ranks().distributed()) return run_lasso_ranks(args, out);
+#endif
+
+  Design d = read_design(args.x, args.delimiter);
+  const index_t n = d.file.rows(), p = d.file.cols();
+  std::vector<double> y;
+  if (!args.y.empty()) {
+    const auto m = read_response(args.y, args.delimiter);
+    if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, out, d, m);
+    y.assign(m.data(), m.data() + m.rows() * m.cols());
+    if (static_cast<index_t>(y.size()) != n)
+      throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" + args.x + ") has " +
+                              std::to_string(n) + " rows" +
+                              (static_cast<index_t>(y.size()) == n + 1 ? " (is its first line a header?)" : ""));
+  } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
+    y = d.labels;
+  } else {
+    throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
+  }
+
+  if (args.lambda_ratio) {  // svmlight labels as the one response
+    DenseMatrix<double> m(n, 1, Layout::ColMajor);
+    std::copy(y.begin(), y.end(), m.data());
+    return run_batch(args, out, d, m);
+  }
+
+  LassoOptions o = args.options;
+  if (args.lambda) o.lambdas = {*args.lambda};
+  if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
+  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
+  if (!args.sample_weights.empty()) o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
+
+  const Context ctx = make_context(args.backend, args.threads);
+
+  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
+  Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
+  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
+
+  CrossValidationOptions cv = args.cv_options;
+  cv.folds = args.cv;
+  Timer timer(ctx);
+  timer.start();
+  LassoCv result;
+  auto fit = [&](const auto& x, const auto& yv) {
+    if (args.cv > 0) return lasso_cv(ctx, x, yv, o, cv);
+    LassoCv r;
+    r.path = lasso_path(ctx, x, yv, o);
+    return r;
+  };
+  if (args.precision == "f32") result = with_precision<float>(d, y, fit);
+  else result = with_precision<double>(d, y, fit);
+  const double seconds = timer.stop_seconds();
+  return report_path(args, out, o, result, d.file.column_names, n, p, seconds, ctx);
 }
 
 int run_predict(const PredictArgs& args) {

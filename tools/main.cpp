@@ -1,7 +1,9 @@
 // The `shrink` program's entry point; the command line itself is in shrink_main.cpp.
 #include "tools/commands.hpp"
+#include "tools/launch.hpp"
 
 int main(int argc, char** argv) {
   shrink::cli::remove_partial_outputs_on_signals();
-  return shrink::cli::run_command_line(argc, argv);
+  const shrink::cli::MpiSession mpi(argc, argv);  // only under an MPI launcher with several ranks
+  return mpi.exit_code(shrink::cli::run_command_line(argc, argv));
 }

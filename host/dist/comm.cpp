@@ -33,6 +33,8 @@ std::vector<RowRange> row_ranges(MPI_Comm comm, index_t local_rows) {
   return out;
 }
 
+void agree_on_errors(MPI_Comm comm, const std::function<void()>& local) { detail::Comm(comm, nullptr).agree(local); }
+
 namespace detail {
 
 int checked_count(std::size_t count, const char* what) {

@@ -147,7 +147,7 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
 
   // The header, by content.
   std::vector<std::string> header;
-  if (!sample.empty()) {
+  if (!sample.empty() && !options.continuation) {
     const auto first = split_fields(sample[0], delimiter);
     bool names = false;
     bool all_names = true, any_name = false;
@@ -174,7 +174,8 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
   const char* end = p + text.size();
   std::vector<V> values;
   std::vector<std::int64_t> index_column;
-  index_t cols = header.empty() ? -1 : static_cast<index_t>(header.size());
+  index_t cols = header.empty() ? (options.continuation && options.fields > 0 ? options.fields : -1)
+                                : static_cast<index_t>(header.size());
   index_t rows = 0;
   std::int64_t line = 0;
   bool header_pending = out.header;
@@ -191,7 +192,10 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
     const auto fields = split_fields(raw, delimiter);
     if (cols >= 0 && static_cast<index_t>(fields.size()) != cols)
       throw ParseError(name, line, "row has " + std::to_string(fields.size()) + " fields, expected " +
-                                       std::to_string(cols) + (out.header ? " (as the header)" : " (as the first row)") +
+                                       std::to_string(cols) +
+                                       (out.header ? " (as the header)"
+                                        : options.continuation && options.fields > 0 ? " (as the file's first part)"
+                                                                                      : " (as the first row)") +
                                        "; the delimiter is '" + (delimiter == '\t' ? std::string("\\t") : std::string(1, delimiter)) +
                                        "' (set another with --delimiter)");
     cols = static_cast<index_t>(fields.size());
@@ -215,10 +219,11 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
     ++rows;
   }
   if (cols < 0) cols = 0;
+  out.fields = cols;
 
   // pandas' index column: a header whose first name is empty or "Unnamed: 0" over integers (0, 1,
   // ..., n-1 unless rows were dropped or reordered before the file was written).
-  bool drop = false;
+  bool drop = options.continuation && options.drop_first_column && cols >= 1;
   if (options.drop_index && out.header && cols >= 2 && rows > 0 &&
       (header[0].empty() || header[0] == "Unnamed: 0")) {
     drop = true;

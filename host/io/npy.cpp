@@ -96,8 +96,9 @@ NpyType npy_type(std::string_view code, const std::string& descr, const std::str
 
 }  // namespace
 
-template <class V>
-DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
+namespace io_detail {
+
+NpyLayout npy_layout(std::string_view bytes, const std::string& name) {
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
     throw ParseError(name, 0, "not a .npy file (bad magic)");
   const auto major = static_cast<unsigned char>(bytes[6]);
@@ -127,9 +128,7 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
   const char endian = descr[1];
   if (endian != '<' && endian != '>' && endian != '=' && endian != '|')
     throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (byte order '" + endian + "')");
-  const NpyType type = npy_type(descr.substr(2, 2), std::string(descr), name);
-  const bool swap = (endian == '>') == (std::endian::native == std::endian::little);
-  const std::size_t item = type.item;
+  const std::size_t item = npy_type(descr.substr(2, 2), std::string(descr), name).item;
   bool fortran = false;
   if (order == "True") fortran = true;
   else if (order != "False") throw ParseError(name, 0, "bad fortran_order " + std::string(order));
@@ -165,7 +164,21 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
     throw ParseError(name, 0, "shape " + std::string(shape) + " needs " + std::to_string(nbytes) +
                                   " data bytes but the file has " + std::to_string(have) +
                                   (static_cast<std::size_t>(nbytes) > have ? " (truncated)" : " (trailing bytes)"));
-  DenseMatrix<V> m(rows, cols, fortran || dims.size() == 1 ? Layout::ColMajor : Layout::RowMajor);
+  return {std::string(descr.substr(1, 3)), fortran, dims.size(), rows, cols, item, data_at};
+}
+
+}  // namespace io_detail
+
+template <class V>
+DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
+  const auto layout = io_detail::npy_layout(bytes, name);
+  const std::string descr = "'" + layout.descr + "'";
+  const NpyType type = npy_type(std::string_view(layout.descr).substr(1, 2), descr, name);
+  const bool swap = (layout.descr[0] == '>') == (std::endian::native == std::endian::little);
+  const index_t rows = layout.rows, cols = layout.cols, count = rows * cols;
+  const std::size_t data_at = layout.data_at;
+  const bool fortran = layout.fortran;
+  DenseMatrix<V> m(rows, cols, fortran || layout.dims == 1 ? Layout::ColMajor : Layout::RowMajor);
   const char* data = bytes.data() + data_at;
   const auto n = static_cast<std::size_t>(count);
   switch (type.kind) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "shrink/matrix.hpp"
+
 namespace shrink::io_detail {
 
 // descr: NumPy's dtype string ("<f8", "|S3"); shape: a Python tuple ("(3, 4)", "(5,)", "()").
@@ -22,5 +24,16 @@ inline std::string npy_header(std::string_view descr, bool fortran_order, std::s
   out += header;
   return out;
 }
+
+// A .npy file's header, checked against the file's size: the dtype ("<f8"), the order, the shape
+// (1-D: rows x 1) and where the data starts. ParseError naming the file otherwise.
+struct NpyLayout {
+  std::string descr;
+  bool fortran = false;
+  std::size_t dims = 2;
+  index_t rows = 0, cols = 0;
+  std::size_t item = 0, data_at = 0;
+};
+NpyLayout npy_layout(std::string_view bytes, const std::string& name);
 
 }  // namespace shrink::io_detail

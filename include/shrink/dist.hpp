@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "shrink/batch_lasso.hpp"
@@ -32,6 +33,11 @@ struct RowRange {
 std::vector<RowRange> row_ranges(MPI_Comm comm, index_t local_rows);
 // `total` rows split as evenly as possible (the first total % ranks ranks get one more).
 std::vector<RowRange> even_ranges(index_t total, int ranks);
+
+// Runs `local` (work with no collectives in it, such as reading this rank's part of a file), then
+// agrees: when it threw on any rank, every rank throws the error of the lowest such rank (its kind,
+// and its message prefixed with "rank R: "). One allreduce when all went well.
+void agree_on_errors(MPI_Comm comm, const std::function<void()>& local);
 
 // What one call sent through the communicator, for tests and tuning: the element count of every
 // sum (allreduce), max and broadcast it ran, in order, and the bytes each rank contributed.

@@ -128,18 +128,48 @@ void write_npz(const std::string& path, const CsrMatrix<V, I>& a);  // CSR, defl
 struct CsvOptions {
   char delimiter = 0;       // 0: sniff; ' ' means runs of blanks
   bool drop_index = true;   // drop a detected pandas index column
+  // A later part of a file split by lines (read_matrix_part): no header line, and the first column
+  // dropped when part 0 dropped a pandas index.
+  bool continuation = false;
+  bool drop_first_column = false;
+  index_t fields = 0;  // a continuation: the fields per row of part 0 (0: taken from the first row)
 };
 struct CsvInfo {
   char delimiter = ',';
   bool header = false;                 // the first line was taken as column names
   bool dropped_index = false;          // a leading index column was dropped
   std::vector<std::string> names;      // the kept columns' names (empty without a header)
+  index_t fields = 0;                  // fields per row, as read (a dropped index included)
 };
 template <class V>
 DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {},
                          CsvInfo* info = nullptr);
 template <class V>
 DenseMatrix<V> read_csv(const std::string& path, const CsvOptions& options = {}, CsvInfo* info = nullptr);
+
+// ---- one process's rows of a file (MPI: each rank reads only its own rows) ---------------------------
+// Part `part` of `parts` (0 <= part < parts) of a matrix file's rows:
+//   .npy: rows [part n / parts, (part + 1) n / parts) (an even split), read at their offset;
+//   CSV/text and svmlight: the lines that start in bytes [part S / parts, (part + 1) S / parts) of the
+//     S-byte file, at line boundaries (a quoted CSV field holding a newline is not supported here);
+//   .mtx: one pass over the entries, keeping those of the rows of an even split;
+//   .npz: the whole file read and the rows of an even split kept.
+// first_row is the part's first global row where the split is by rows, else -1 (the caller learns it
+// from every part's row count). A part may hold no rows; then it has the file's columns where they
+// are known from the part alone (npy, mtx, npz), else 0.
+struct MatrixPart {
+  MatrixFile<double, std::int64_t> file;
+  std::vector<double> labels;  // svmlight
+  index_t first_row = -1;
+  bool zero_based = false;     // svmlight: the part's indices were read as zero-based
+  CsvInfo csv;                 // CSV: how part 0 read the columns (pass it to the other parts)
+};
+struct PartOptions {
+  char csv_delimiter = 0;
+  const CsvInfo* csv_first_part = nullptr;  // parts > 0 of a CSV: part 0's CsvInfo
+  IndexBase svmlight_base = IndexBase::Auto;
+};
+MatrixPart read_matrix_part(const std::string& path, int part, int parts, const PartOptions& options = {});
 template <class V>
 void write_csv(const std::string& path, DenseView<const V> a, const std::vector<std::string>& names = {});
 // Plain text: each row's values separated by one space, shortest round-trip form; a column is one
