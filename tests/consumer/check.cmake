@@ -11,13 +11,17 @@ set(want_cuda OFF)
 if(WITH_CUDA)
   set(want_cuda ON)
 endif()
+set(want_mpi OFF)
+if(WITH_MPI)
+  set(want_mpi ON)
+endif()
 set(want_fortran OFF)
 if(WITH_FORTRAN)
   set(want_fortran ON)
 endif()
 execute_process(COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE}" -B "${WORK_DIR}/build"
                         "-DCMAKE_PREFIX_PATH=${WORK_DIR}/moved" -DWANT_CUDA=${want_cuda}
-                        -DWANT_FORTRAN=${want_fortran} "-DEXAMPLES_DIR=${EXAMPLES_DIR}"
+                        -DWANT_FORTRAN=${want_fortran} -DWANT_MPI=${want_mpi} "-DEXAMPLES_DIR=${EXAMPLES_DIR}"
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "configuring the consumer failed (${rc})")
@@ -55,6 +59,16 @@ if(WITH_FORTRAN)
     message(FATAL_ERROR "the Fortran answer differs from the C one:\nC:\n${c_norm}\nFortran:\n${f_norm}")
   endif()
   message(STATUS "C and Fortran agree on ${c_norm}")
+endif()
+
+# A build without MPI must refuse the MPI component.
+if(NOT WITH_MPI)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${CONSUMER_SOURCE}" -B "${WORK_DIR}/build-mpi"
+                          "-DCMAKE_PREFIX_PATH=${WORK_DIR}/moved" -DWANT_MPI=ON
+                  RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+  if(rc EQUAL 0)
+    message(FATAL_ERROR "find_package(Shrink COMPONENTS MPI) succeeded on a build without MPI")
+  endif()
 endif()
 
 # A build without CUDA must refuse the CUDA component.
