@@ -261,8 +261,10 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
   whole.is_dense = true;
   whole.dense = a.copy_to(Context({Backend::Cpu}), MemorySpace::Host);
   write_matrix((dir / "x.mtx").string(), whole);
-  write_svmlight((dir / "x.svm").string(), whole.take_csr(), std::vector<double>(static_cast<std::size_t>(n), 1.0));
-  for (const char* name : {"c.npy", "f.npy", "x.csv", "x.svm", "x.mtx"}) {
+  const auto csr = whole.take_csr();
+  write_svmlight((dir / "x.svm").string(), csr, std::vector<double>(static_cast<std::size_t>(n), 1.0));
+  write_matrix_market((dir / "xs.mtx").string(), csr);  // coordinate: filtered in one pass
+  for (const char* name : {"c.npy", "f.npy", "x.csv", "x.svm", "x.mtx", "xs.mtx"}) {
     const std::string path = (dir / name).string();
     for (int parts = 1; parts <= 5; ++parts) {
       std::vector<double> stacked;
@@ -285,6 +287,23 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
     }
   }
   EXPECT_THROW(read_matrix_part((dir / "c.npy").string(), 2, 2), InvalidArgument);
+  // A symmetric coordinate file: each part holds its rows' stored and mirrored entries.
+  {
+    std::ofstream sym(dir / "sym.mtx");
+    sym << "%%MatrixMarket matrix coordinate real symmetric\n5 5 7\n1 1 1\n2 1 2\n3 2 3\n4 1 4\n5 5 5\n5 3 6\n4 4 7\n";
+  }
+  const auto full = read_matrix<double, std::int64_t>((dir / "sym.mtx").string()).take_dense();
+  for (int parts = 1; parts <= 5; ++parts) {
+    index_t rows = 0;
+    for (int part = 0; part < parts; ++part) {
+      auto got = read_matrix_part((dir / "sym.mtx").string(), part, parts);
+      const auto d = got.file.take_dense();
+      for (index_t i = 0; i < d.rows(); ++i)
+        for (index_t j = 0; j < 5; ++j) ASSERT_EQ(d.view()(i, j), full.view()(rows + i, j)) << parts << " " << part;
+      rows += d.rows();
+    }
+    EXPECT_EQ(rows, 5);
+  }
   fs::remove_all(dir);
 }
 

@@ -158,6 +158,7 @@ template <class V, class I>
 struct Chunk {
   std::vector<I> row, col;
   std::vector<V> val;
+  std::size_t entries = 0;               // entry lines parsed (kept or not)
   std::int64_t lines = 0;                // lines in the chunk
   std::int64_t error_line = 0;           // 1-based within the chunk, 0 if none
   std::string error;
@@ -165,7 +166,7 @@ struct Chunk {
 
 template <class V, class I>
 void parse_coordinate_chunk(const char* p, const char* end, const MatrixMarketInfo& info,
-                            Chunk<V, I>& out) {
+                            Chunk<V, I>& out, index_t keep_begin, index_t keep_end) {
   const bool pattern = info.field == MmField::Pattern;
   std::int64_t line = 0;
   while (p < end) {
@@ -201,9 +202,15 @@ void parse_coordinate_chunk(const char* p, const char* end, const MatrixMarketIn
     if (info.symmetry == MmSymmetry::SkewSymmetric && j >= i)
       return fail("entry (" + std::to_string(i) + ", " + std::to_string(j) +
                   ") must lie strictly below the diagonal of a skew-symmetric matrix");
-    out.row.push_back(static_cast<I>(i - 1));
-    out.col.push_back(static_cast<I>(j - 1));
-    out.val.push_back(v);
+    ++out.entries;
+    // Kept when its row, or (mirrored) its column, falls in the rows asked for.
+    const bool kept = (i - 1 >= keep_begin && i - 1 < keep_end) ||
+                      (info.symmetry != MmSymmetry::General && j - 1 >= keep_begin && j - 1 < keep_end);
+    if (kept) {
+      out.row.push_back(static_cast<I>(i - 1));
+      out.col.push_back(static_cast<I>(j - 1));
+      out.val.push_back(v);
+    }
     p = e < end ? e + 1 : end;
   }
   out.lines = line;
@@ -245,6 +252,9 @@ CooMatrix<V, I> parse_coordinate(const Header& h, const char* end, const std::st
   }
   std::vector<Chunk<V, I>> chunks(static_cast<std::size_t>(threads));
   const auto expected = static_cast<std::size_t>(info.entries);
+  const int parts = std::max(options.parts, 1), part = std::clamp(options.part, 0, parts - 1);
+  auto split = [&](int r) { return info.rows / parts * r + info.rows % parts * r / parts; };
+  const index_t keep_begin = split(part), keep_end = split(part + 1);
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
   for (int c = 0; c < threads; ++c) {
     auto& ch = chunks[c];
@@ -252,20 +262,20 @@ CooMatrix<V, I> parse_coordinate(const Header& h, const char* end, const std::st
     ch.row.reserve(guess);
     ch.col.reserve(guess);
     ch.val.reserve(guess);
-    parse_coordinate_chunk(cut[c], cut[c + 1], info, ch);
+    parse_coordinate_chunk(cut[c], cut[c + 1], info, ch, keep_begin, keep_end);
   }
   std::int64_t line = h.body_line;
   std::size_t total = 0;
   for (int c = 0; c < threads; ++c) {
     const auto& ch = chunks[c];
     if (ch.error_line > 0) throw ParseError(name, line + ch.error_line - 1, ch.error);
-    if (total + ch.val.size() > expected) {
+    if (total + ch.entries > expected) {
       const auto k = static_cast<std::int64_t>(expected - total);
       throw ParseError(name, line_of_entry(cut[c], cut[c + 1], line, k),
                        "more entries than the " + std::to_string(expected) +
                            " declared in the header");
     }
-    total += ch.val.size();
+    total += ch.entries;
     line += count_newlines(cut[c], cut[c + 1]);
   }
   if (total < expected)
@@ -276,31 +286,37 @@ CooMatrix<V, I> parse_coordinate(const Header& h, const char* end, const std::st
   coo.rows = info.rows;
   coo.cols = info.cols;
   const bool mirror = info.symmetry != MmSymmetry::General;
-  std::size_t stored = total;
-  if (mirror) {
-    for (const auto& ch : chunks)
-      for (std::size_t k = 0; k < ch.row.size(); ++k) stored += ch.row[k] != ch.col[k] ? 1 : 0;
-  }
+  auto in_rows = [&](I r) { return static_cast<index_t>(r) >= keep_begin && static_cast<index_t>(r) < keep_end; };
+  std::size_t stored = 0;
+  for (const auto& ch : chunks)
+    for (std::size_t k = 0; k < ch.row.size(); ++k) {
+      stored += in_rows(ch.row[k]) ? 1 : 0;
+      stored += mirror && ch.row[k] != ch.col[k] && in_rows(ch.col[k]) ? 1 : 0;
+    }
   detail::check_fits_index<I>(static_cast<index_t>(stored), name + " nnz");
   coo.row.resize(stored);
   coo.col.resize(stored);
   coo.val.resize(stored);
+  // The entries as stored (those of the rows asked for), then the mirrored ones.
   std::size_t at = 0;
-  for (const auto& ch : chunks) {
-    std::copy(ch.row.begin(), ch.row.end(), coo.row.begin() + static_cast<std::ptrdiff_t>(at));
-    std::copy(ch.col.begin(), ch.col.end(), coo.col.begin() + static_cast<std::ptrdiff_t>(at));
-    std::copy(ch.val.begin(), ch.val.end(), coo.val.begin() + static_cast<std::ptrdiff_t>(at));
-    at += ch.val.size();
-  }
-  if (mirror) {
-    const V sign = info.symmetry == MmSymmetry::SkewSymmetric ? V(-1) : V(1);
-    for (std::size_t k = 0; k < total; ++k) {
-      if (coo.row[k] == coo.col[k]) continue;
-      coo.row[at] = coo.col[k];
-      coo.col[at] = coo.row[k];
-      coo.val[at] = sign * coo.val[k];
+  for (const auto& ch : chunks)
+    for (std::size_t k = 0; k < ch.row.size(); ++k) {
+      if (!in_rows(ch.row[k])) continue;
+      coo.row[at] = ch.row[k];
+      coo.col[at] = ch.col[k];
+      coo.val[at] = ch.val[k];
       ++at;
     }
+  if (mirror) {
+    const V sign = info.symmetry == MmSymmetry::SkewSymmetric ? V(-1) : V(1);
+    for (const auto& ch : chunks)
+      for (std::size_t k = 0; k < ch.row.size(); ++k) {
+        if (ch.row[k] == ch.col[k] || !in_rows(ch.col[k])) continue;
+        coo.row[at] = ch.col[k];
+        coo.col[at] = ch.row[k];
+        coo.val[at] = sign * ch.val[k];
+        ++at;
+      }
   }
   return coo;
 }

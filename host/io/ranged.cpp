@@ -117,8 +117,13 @@ MatrixPart read_matrix_part(const std::string& path, int part, int parts, const 
     out.file.dropped_index_column = out.csv.dropped_index;
     return out;
   }
-  // .mtx and .npz: the whole file, then the rows of an even split.
-  auto whole = read_matrix<double, std::int64_t>(path);
+  // .mtx: one pass keeping this part's entries (a coordinate file); .npz (and a dense .mtx): the
+  // whole file, then the rows of an even split.
+  ReadOptions ro;
+  ro.part = part;
+  ro.parts = parts;
+  auto whole = format == FileFormat::MatrixMarket ? read_matrix_market<double, std::int64_t>(path, ro)
+                                                  : read_matrix<double, std::int64_t>(path);
   const index_t n = whole.rows();
   out.first_row = split_point(n, part, parts);
   const index_t last = split_point(n, part + 1, parts);

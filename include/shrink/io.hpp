@@ -36,6 +36,10 @@ struct MatrixFile {
 struct ReadOptions {
   int threads = 0;         // parallel parsing of large text files; 0: OpenMP's default
   char csv_delimiter = 0;  // CSV and text: 0 sniffs; ' ' means runs of blanks
+  // Matrix Market coordinate files: keep only the entries of the rows of part `part` of `parts`
+  // (rows [part n / parts, (part + 1) n / parts) of the declared n; a symmetric file's mirrored
+  // entries included), the whole file still checked in one pass. The matrix keeps its declared shape.
+  int part = 0, parts = 1;
 };
 
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
