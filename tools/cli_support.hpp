@@ -16,6 +16,7 @@
 #include "shrink/io.hpp"
 #include "shrink/matrix.hpp"
 #include "shrink/stats.hpp"
+#include "tools/launch.hpp"
 
 namespace shrink::cli {
 
@@ -52,10 +53,15 @@ inline int report_failure(bool as_json, int code, const std::string& kind, const
 }
 
 // The context of a command: --backend (auto, cpu, cuda) and --threads (0: OpenMP's default).
+// Under an MPI launcher on a machine with several GPUs, each rank takes the GPU of its local rank.
 inline Context make_context(const std::string& backend, int threads) {
   ContextOptions options;
   options.backend = parse_backend(backend, "--backend");
   options.cpu_threads = threads;
+  if (ranks().distributed() && options.backend != Backend::Cpu) {
+    const int devices = cuda_device_count();
+    if (devices > 1) options.device = ranks().local % devices;
+  }
   return Context(options);
 }
 

@@ -37,6 +37,11 @@ MpiSession::MpiSession(int& argc, char**& argv) {
   started_ = true;
   MPI_Comm_rank(MPI_COMM_WORLD, &g_ranks.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &g_ranks.size);
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* v = std::getenv(name)) {
+      g_ranks.local = std::atoi(v);
+      break;
+    }
   if (g_ranks.rank != 0) {  // rank 0 speaks for all
     const int null = ::open("/dev/null", O_WRONLY);
     if (null >= 0) {

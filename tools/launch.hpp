@@ -6,6 +6,7 @@ namespace shrink::cli {
 
 struct Ranks {
   int rank = 0, size = 1;
+  int local = 0;  // the rank among those on this machine (from the launcher): picks its GPU
   bool distributed() const noexcept { return size > 1; }
   bool first() const noexcept { return rank == 0; }
 };
