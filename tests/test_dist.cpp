@@ -213,6 +213,48 @@ INSTANTIATE_TEST_SUITE_P(Cases, DistLasso,
                          ::testing::Combine(::testing::Range(0, 6), ::testing::Bool(),
                                             ::testing::Values(std::string("auto"), std::string("ws-gram"))));
 
+// A CSC block and a float32 block: the same path as the serial fit of the same data, to their
+// certificates (float32 at its default tolerance, 1e-4).
+TEST(DistLassoInputs, CscAndFloat32BlocksMatchTheSerialPath) {
+  const Global g = make_global(500, 15, 13);
+  const Block b = block_of(g, split(g.n, false)[rank_of()]);
+  shrink::LassoOptions o;
+  o.n_lambdas = 12;
+  o.tol = 1e-11;
+  // CSC of the block: column j's rows, ascending.
+  std::vector<std::int64_t> cp{0}, ri;
+  std::vector<double> cv;
+  for (index_t j = 0; j < g.p; ++j) {
+    for (index_t i = 0; i < b.rows.size(); ++i)
+      if (b.x[j * b.rows.size() + i] != 0) {
+        ri.push_back(i);
+        cv.push_back(b.x[j * b.rows.size() + i]);
+      }
+    cp.push_back(static_cast<std::int64_t>(ri.size()));
+  }
+  const shrink::CscView<double, std::int64_t> csc(b.rows.size(), g.p, static_cast<index_t>(cv.size()), cp.data(),
+                                                   ri.data(), cv.data());
+  const auto d = dist::lasso_path(cpu(), MPI_COMM_WORLD, csc, shrink::VectorView<const double>(b.y), o);
+  const auto s = serial_path(g, o, false);
+  expect_paths_agree(d, s, 1e-9, "CSC");
+  EXPECT_TRUE(same_on_every_rank(all_coefficients(d)));
+
+  const std::vector<float> xf(b.x.begin(), b.x.end()), yf(b.y.begin(), b.y.end());
+  shrink::LassoOptions of;
+  of.n_lambdas = 12;
+  const auto df = dist::lasso_path<float>(
+      cpu(), MPI_COMM_WORLD,
+      shrink::DenseView<const float>(xf.data(), b.rows.size(), g.p, std::max<index_t>(b.rows.size(), 1),
+                                     shrink::Layout::ColMajor),
+      shrink::VectorView<const float>(yf), of);
+  ASSERT_EQ(df.size(), s.size());
+  for (std::size_t l = 0; l < df.size(); ++l) {
+    EXPECT_LE(df.duality_gap[l], df.tol * df.objective[l] * (1 + 1e-6)) << l;
+    EXPECT_NEAR(df.objective[l], s.objective[l], 2e-4 * s.objective[l]) << l;
+  }
+  EXPECT_TRUE(same_on_every_rank(all_coefficients(df)));
+}
+
 // FISTA, the reference on the same first allreduce, reaches the same objectives (at a looser
 // tolerance: it converges linearly at best).
 TEST(DistLassoFista, ReachesTheSerialObjectives) {

@@ -227,6 +227,13 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
     j["precision"] = args.precision;
     if (!out.empty()) j["out"] = out.path();
     j["ranks"] = ranks().size;
+#if SHRINK_CLI_MPI
+    if (ranks().distributed()) {  // each rank's problems [begin, end)
+      json shares = json::array();
+      for (const auto& r : dist::even_ranges(k, ranks().size)) shares.push_back({r.begin, r.end});
+      j["problem_ranges"] = shares;
+    }
+#endif
     text << j.dump(2) << "\n";
   } else {
     text << "# lasso batch: n=" << n << " p=" << p << " problems=" << k << " backend=" << to_string(ctx.backend())

@@ -72,6 +72,20 @@ def main():
                 # Both certified to a relative gap of 1e-10: coefficients within sqrt-of-gap terms.
                 if c_one.shape != c_many.shape or np.abs(c_one - c_many).max() > 1e-6:
                     failures.append(f"{what}: coefficients differ by {np.abs(c_one - c_many).max()}")
+        # A batch (Y with several columns): the problems are split, the answers equal.
+        np.savetxt(f("Y.txt"), np.column_stack([y, 2 * y - 1, -y]))
+        args = [f("x.npy"), f("Y.txt"), "--lambda", "0.05", "--json"]
+        c1, o1, e1 = run([shrink, "lasso"] + args + ["--out", f("one.mtx")])
+        cn, on, en = run([mpiexec, "-n", ranks, shrink, "lasso"] + args + ["--out", f("many.mtx")])
+        if c1 != 0 or cn != 0:
+            failures.append(f"batch: exit {c1} alone, {cn} under mpiexec: {e1} {en}")
+        else:
+            a, b = json.loads(o1), json.loads(on)
+            if b.get("ranks") != int(ranks) or len(b.get("problem_ranges", [])) != int(ranks):
+                failures.append(f"batch: ranks {b.get('ranks')}, problem_ranges {b.get('problem_ranges')}")
+            diff = np.abs(scipy.io.mmread(f("one.mtx")).toarray() - scipy.io.mmread(f("many.mtx")).toarray()).max()
+            if diff > 1e-9:
+                failures.append(f"batch: coefficients differ by {diff}")
         # A bad row: the same exit code (and one report) under mpiexec as alone.
         lines = open(f("x.csv")).read().splitlines()
         lines[n // 2 + 1] = "1,2,3"
