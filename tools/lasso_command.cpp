@@ -400,6 +400,7 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
     dist::agree_on_errors(MPI_COMM_WORLD, [&] { part = read_matrix_part(args.x, rank, size, po); });
   }
   const bool svmlight = format_from_path(args.x) == FileFormat::Svmlight;
+  if (!have_y && !svmlight) throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
   if (svmlight) {  // one index base for every part: zero-based if any part holds index 0
     int zero = part.zero_based ? 1 : 0;
     MPI_Allreduce(MPI_IN_PLACE, &zero, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -438,10 +439,8 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
         throw DimensionMismatch(args.y + ": y has " + std::to_string(len) + " values but X (" + args.x + ") has " +
                                 std::to_string(n) + " rows over " + std::to_string(size) + " ranks");
       y = rows_of(std::vector<double>(ymat.data(), ymat.data() + len));
-    } else if (svmlight) {
-      y = part.labels;
     } else {
-      throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
+      y = part.labels;
     }
     if (args.lambda) o.lambdas = {*args.lambda};
     if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
