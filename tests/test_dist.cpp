@@ -255,6 +255,37 @@ TEST(DistLassoInputs, CscAndFloat32BlocksMatchTheSerialPath) {
   EXPECT_TRUE(same_on_every_rank(all_coefficients(df)));
 }
 
+// Cross-validation on split rows: the serial lasso_cv's folds, errors and choices (both fitted to
+// tol 1e-12, so the fits differ by rounding: the serial one drops a fold's test rows, the split one
+// weighs them 0).
+TEST(DistLassoCv, MatchesTheSerialCrossValidation) {
+  const Global g = make_global(450, 12, 17);
+  const Block b = block_of(g, split(g.n, true)[rank_of()]);
+  shrink::LassoOptions o;
+  o.n_lambdas = 15;
+  o.tol = 1e-12;
+  o.sample_weights = b.w;
+  shrink::CrossValidationOptions cv;
+  cv.folds = 4;
+  cv.seed = 3;
+  const auto d = dist::lasso_cv(cpu(), MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), o, cv);
+  o.sample_weights = g.w;
+  const shrink::DenseView<const double> x(g.x.data(), g.n, g.p, g.n, shrink::Layout::ColMajor);
+  const auto s = shrink::lasso_cv(cpu(), x, shrink::VectorView<const double>(g.y), o, cv);
+  ASSERT_EQ(d.cv_mean.size(), s.cv_mean.size());
+  for (std::size_t l = 0; l < s.cv_mean.size(); ++l) {
+    EXPECT_NEAR(d.cv_mean[l], s.cv_mean[l], 1e-8 * s.cv_mean[l]) << l;
+    EXPECT_NEAR(d.cv_se[l], s.cv_se[l], 1e-6 * s.cv_se[l] + 1e-12) << l;
+  }
+  EXPECT_EQ(d.index_min, s.index_min);
+  EXPECT_EQ(d.index_1se, s.index_1se);
+  expect_paths_agree(d.path, s.path, 1e-10, "cv refit");
+  EXPECT_TRUE(same_on_every_rank(d.cv_mean));
+  cv.folds = 1;
+  EXPECT_THROW(dist::lasso_cv(cpu(), MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), {}, cv),
+               shrink::InvalidArgument);
+}
+
 // FISTA, the reference on the same first allreduce, reaches the same objectives (at a looser
 // tolerance: it converges linearly at best).
 TEST(DistLassoFista, ReachesTheSerialObjectives) {

@@ -356,12 +356,11 @@ int report_path(const LassoArgs& args, const Output& out, const LassoOptions& o,
 #if SHRINK_CLI_MPI
 // `mpirun -np N shrink lasso X Y ...`: each rank reads only its own rows of X (read_matrix_part), the
 // ranks fit one path together (dist::lasso_path), and rank 0 writes the outputs and reports them,
-// with `ranks` and `row_ranges` in --json. y, weights and grids are small: every rank reads them
-// whole and keeps its rows. A batch (Y with several columns, --lambda-ratio) splits the problems.
+// with `ranks` and `row_ranges` in --json; --cv cross-validates the same way (dist::lasso_cv). y,
+// weights and grids are small: every rank reads them whole and keeps its rows. A batch (Y with
+// several columns, --lambda-ratio) splits the problems.
 int run_lasso_ranks(const LassoArgs& args, const Output& out) {
   const int rank = ranks().rank, size = ranks().size;
-  if (args.cv > 0) throw UsageError("--cv does not run under an MPI launcher yet; fit the path with several ranks, "
-                                    "or cross-validate in one process");
   DenseMatrix<double> ymat;
   bool have_y = !args.y.empty();
   dist::agree_on_errors(MPI_COMM_WORLD, [&] {
@@ -449,24 +448,33 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
   });
 
   const Context ctx = make_context(args.backend, args.threads);
-  Progress bar("lasso path", static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size()));
+  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
+  Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
   o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
+  CrossValidationOptions cv = args.cv_options;
+  cv.folds = args.cv;
   Timer timer(ctx);
   timer.start();
-  LassoCv result;
+  auto run = [&]<class V>(const auto& x, const VectorView<const V>& yview) {
+    if (args.cv > 0) return dist::lasso_cv(ctx, MPI_COMM_WORLD, x, yview, o, cv);
+    LassoCv r;
+    r.path = dist::lasso_path(ctx, MPI_COMM_WORLD, x, yview, o);
+    return r;
+  };
   auto fit = [&]<class V>() {
     const auto yv = narrow<V>(y);
     const VectorView<const V> yview(yv);
     if (part.file.is_dense) {
       const auto x = cast<V>(part.file.dense);
-      return dist::lasso_path(ctx, MPI_COMM_WORLD, DenseView<const V>(x.view()), yview, o);
+      return run(DenseView<const V>(x.view()), yview);
     }
-    if constexpr (std::is_same_v<V, double>) return dist::lasso_path(ctx, MPI_COMM_WORLD, part.file.sparse.view(), yview, o);
-    else return dist::lasso_path(ctx, MPI_COMM_WORLD, cast<V, std::int64_t>(part.file.sparse).view(), yview, o);
+    if constexpr (std::is_same_v<V, double>) return run(part.file.sparse.view(), yview);
+    else return run(cast<V, std::int64_t>(part.file.sparse).view(), yview);
   };
-  result.path = args.precision == "f32" ? fit.template operator()<float>() : fit.template operator()<double>();
+  const LassoCv result = args.precision == "f32" ? fit.template operator()<float>() : fit.template operator()<double>();
   const double seconds = timer.stop_seconds();
-  if (!ranks().first()) return result.path.n_not_converged() > 0 ? kNotConverged : kOk;
+  if (!ranks().first())
+    return result.path.n_not_converged() + result.fold_fits_not_converged > 0 ? kNotConverged : kOk;
   json extra;
   extra["ranks"] = size;
   json row_ranges = json::array();

@@ -356,9 +356,7 @@ template <class V>
 LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
                        const LassoOptions& o, const CrossValidationOptions& cv) {
   validate(x.n, x.p, y, o);
-  if (cv.folds < 2 || cv.folds > x.n)
-    throw InvalidArgument("cv folds must be in [2, n_samples = " + std::to_string(x.n) + "], got " +
-                          std::to_string(cv.folds));
+  cv_folds(cv, x.n);  // checked before the first fit
   LassoCv out;
   LassoOptions full = o;
   const auto total_steps = static_cast<std::size_t>(cv.folds + 1);
@@ -366,21 +364,7 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   out.path = fit(ctx, x, y, full);
   if (o.progress) o.progress(1, total_steps);
   const std::size_t count = out.path.size();
-  if (!cv.fold_of_sample.empty()) {
-    if (static_cast<index_t>(cv.fold_of_sample.size()) != x.n)
-      throw DimensionMismatch("cv fold_of_sample has " + std::to_string(cv.fold_of_sample.size()) +
-                              " entries but X has " + std::to_string(x.n) + " rows");
-    std::vector<int> used(static_cast<std::size_t>(cv.folds), 0);
-    for (const int f : cv.fold_of_sample) {
-      if (f < 0 || f >= cv.folds)
-        throw InvalidArgument("cv fold_of_sample holds " + std::to_string(f) + ", outside [0, folds = " +
-                              std::to_string(cv.folds) + ")");
-      used[static_cast<std::size_t>(f)] = 1;
-    }
-    for (int k = 0; k < cv.folds; ++k)
-      if (!used[static_cast<std::size_t>(k)]) throw InvalidArgument("cv fold " + std::to_string(k) + " has no samples");
-  }
-  const auto fold = cv.fold_of_sample.empty() ? folds_for(x.n, cv.folds, cv.seed) : cv.fold_of_sample;
+  const auto fold = cv_folds(cv, x.n);
   std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
   LassoOptions sub = full;
   sub.lambdas = out.path.lambdas;
@@ -439,13 +423,53 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
     }
     if (o.progress) o.progress(static_cast<std::size_t>(k) + 2, total_steps);
   }
+  summarize_folds(out, errors);
+  return out;
+}
+
+// y on the host in double: a device y comes over once (n values).
+template <class V>
+std::vector<double> as_double(const Context& ctx, VectorView<const V> y) {
+  if (y.space == MemorySpace::Host) return std::vector<double>(y.data, y.data + y.size);
+  detail::check_space(y.space, ctx, "y");
+  std::vector<V> host(static_cast<std::size_t>(y.size));
+  detail::copy_bytes(&ctx, host.data(), MemorySpace::Host, y.data, y.space, host.size() * sizeof(V));
+  return std::vector<double>(host.begin(), host.end());
+}
+
+}  // namespace
+
+std::vector<int> cv_folds(const CrossValidationOptions& cv, index_t n) {
+  if (cv.folds < 2 || cv.folds > n)
+    throw InvalidArgument("cv folds must be in [2, n_samples = " + std::to_string(n) + "], got " +
+                          std::to_string(cv.folds));
+  if (!cv.fold_of_sample.empty()) {
+    if (static_cast<index_t>(cv.fold_of_sample.size()) != n)
+      throw DimensionMismatch("cv fold_of_sample has " + std::to_string(cv.fold_of_sample.size()) +
+                              " entries but X has " + std::to_string(n) + " rows");
+    std::vector<int> used(static_cast<std::size_t>(cv.folds), 0);
+    for (const int f : cv.fold_of_sample) {
+      if (f < 0 || f >= cv.folds)
+        throw InvalidArgument("cv fold_of_sample holds " + std::to_string(f) + ", outside [0, folds = " +
+                              std::to_string(cv.folds) + ")");
+      used[static_cast<std::size_t>(f)] = 1;
+    }
+    for (int k = 0; k < cv.folds; ++k)
+      if (!used[static_cast<std::size_t>(k)]) throw InvalidArgument("cv fold " + std::to_string(k) + " has no samples");
+  }
+  return cv.fold_of_sample.empty() ? folds_for(n, cv.folds, cv.seed) : cv.fold_of_sample;
+}
+
+void summarize_folds(LassoCv& out, const std::vector<std::vector<double>>& errors) {
+  const std::size_t count = out.path.size();
+  const int folds = static_cast<int>(errors.size());
   out.cv_mean.assign(count, 0.0);
   out.cv_se.assign(count, 0.0);
-  out.cv_folds.assign(count * static_cast<std::size_t>(cv.folds), 0.0);
+  out.cv_folds.assign(count * static_cast<std::size_t>(folds), 0.0);
   for (std::size_t l = 0; l < count; ++l)
-    for (int k = 0; k < cv.folds; ++k)
-      out.cv_folds[l * static_cast<std::size_t>(cv.folds) + static_cast<std::size_t>(k)] = errors[static_cast<std::size_t>(k)][l];
-  const double kf = cv.folds;
+    for (int k = 0; k < folds; ++k)
+      out.cv_folds[l * static_cast<std::size_t>(folds) + static_cast<std::size_t>(k)] = errors[static_cast<std::size_t>(k)][l];
+  const double kf = folds;
   for (std::size_t l = 0; l < count; ++l) {
     double mean = 0;
     for (const auto& e : errors) mean += e[l];
@@ -466,20 +490,7 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   out.index_1se = one_se;
   out.lambda_min = out.path.lambdas[best];
   out.lambda_1se = out.path.lambdas[one_se];
-  return out;
 }
-
-// y on the host in double: a device y comes over once (n values).
-template <class V>
-std::vector<double> as_double(const Context& ctx, VectorView<const V> y) {
-  if (y.space == MemorySpace::Host) return std::vector<double>(y.data, y.data + y.size);
-  detail::check_space(y.space, ctx, "y");
-  std::vector<V> host(static_cast<std::size_t>(y.size));
-  detail::copy_bytes(&ctx, host.data(), MemorySpace::Host, y.data, y.space, host.size() * sizeof(V));
-  return std::vector<double>(host.begin(), host.end());
-}
-
-}  // namespace
 
 template <class V>
 LassoPath lasso_path_split(const Context& ctx, const Design<V>& x, const std::vector<double>& y, const LassoOptions& o,

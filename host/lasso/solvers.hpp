@@ -111,6 +111,12 @@ template <class V>
 std::vector<double> null_model_gradient(const Problem<V>& prob, const UnpenalizedSolver& unpenalized,
                                         std::vector<double>& beta_unpenalized, const DesignOperator<V>* op);
 
+// Cross-validation's pieces that a split fit shares: the fold of every sample (cv.fold_of_sample
+// checked, else the seeded shuffle; InvalidArgument for a bad fold count), and the per-lambda mean,
+// standard error, minimum and one-standard-error choices from each fold's errors (out.path set).
+std::vector<int> cv_folds(const CrossValidationOptions& cv, index_t n);
+void summarize_folds(LassoCv& out, const std::vector<std::vector<double>>& errors);
+
 // The path on rows split over processes (host/dist): x, y and options.sample_weights hold this
 // block's rows, everything else is replicated; every block must call it. The solvers complete their
 // sums over rows through `split` (gram: G once; ws-gram: the certificate's p + 2 numbers and one

@@ -66,6 +66,17 @@ template <class V, class I>
 LassoPath lasso_path(const Context& ctx, MPI_Comm comm, const CscView<V, I>& x, VectorView<const V> y,
                      const LassoOptions& options = {}, CommCounts* counts = nullptr);
 
+// K-fold cross-validation over the path's grid, then the refit on all the rows (lasso.hpp's
+// lasso_cv): the folds are the serial lasso_cv's, by global row (cv.fold_of_sample, when given,
+// holds every row's fold over all ranks), each fold's test rows weigh 0 in its fit, and the errors
+// are summed over the ranks. Every rank returns the same result.
+template <class V>
+LassoCv lasso_cv(const Context& ctx, MPI_Comm comm, DenseView<const V> x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+template <class V, class I>
+LassoCv lasso_cv(const Context& ctx, MPI_Comm comm, const CsrView<V, I>& x, VectorView<const V> y,
+                 const LassoOptions& options = {}, const CrossValidationOptions& cv = {});
+
 // ---- batched fits -------------------------------------------------------------------------------------
 // The problems are split: every rank passes the whole batch (X and all k responses, or all strided
 // problems), fits its contiguous share of the problems, and every rank returns every answer in

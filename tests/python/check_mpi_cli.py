@@ -72,6 +72,17 @@ def main():
                 # Both certified to a relative gap of 1e-10: coefficients within sqrt-of-gap terms.
                 if c_one.shape != c_many.shape or np.abs(c_one - c_many).max() > 1e-6:
                     failures.append(f"{what}: coefficients differ by {np.abs(c_one - c_many).max()}")
+        # Cross-validation: the same folds, errors and choice.
+        args = [f("x.npy"), f("y.txt"), "--cv", "3", "--tol", "1e-10", "--json"]
+        c1, o1, e1 = run([shrink, "lasso"] + args)
+        cn, on, en = run([mpiexec, "-n", ranks, shrink, "lasso"] + args)
+        if c1 != 0 or cn != 0:
+            failures.append(f"cv: exit {c1} alone, {cn} under mpiexec: {e1} {en}")
+        else:
+            a, b = json.loads(o1), json.loads(on)
+            if a["index_min"] != b["index_min"] or max(
+                    abs(u - v) / u for u, v in zip(a["cv_mean"], b["cv_mean"])) > 1e-6:
+                failures.append(f"cv: index_min {a['index_min']} alone, {b['index_min']} under mpiexec")
         # A batch (Y with several columns): the problems are split, the answers equal.
         np.savetxt(f("Y.txt"), np.column_stack([y, 2 * y - 1, -y]))
         args = [f("x.npy"), f("Y.txt"), "--lambda", "0.05", "--json"]
