@@ -7,6 +7,8 @@ option(SHRINK_FUZZ "Build the libFuzzer programs (clang; see the fuzz preset)" O
 option(SHRINK_BUILD_CLI "Build the shrink program (needs CLI11 and nlohmann-json)" ON)
 set(SHRINK_MPI "AUTO" CACHE STRING "Build shrink::dist (MPI): AUTO, ON or OFF")
 set_property(CACHE SHRINK_MPI PROPERTY STRINGS AUTO ON OFF)
+set(SHRINK_NCCL "AUTO" CACHE STRING "shrink::dist sums device buffers with NCCL (needs CUDA and MPI): AUTO, ON or OFF")
+set_property(CACHE SHRINK_NCCL PROPERTY STRINGS AUTO ON OFF)
 option(SHRINK_PYTHON "Build the Python extension module (nanobind; pip install . sets it)" OFF)
 option(BUILD_SHARED_LIBS "Build libshrink as a shared library" ON)
 

@@ -361,6 +361,44 @@ TEST(DistLassoCommunication, StaysWithinTheDesignBoundPerOuterIteration) {
   EXPECT_LE(counts.collectives(), 3 * (certificates + 1) + lambdas + 16);
 }
 
+// On a GPU (each rank on its node's device local_rank % devices): the same path as the CPU's serial
+// fit, to the certificate. One rank per GPU sums with NCCL when it is built; ranks sharing a GPU
+// stage through the host.
+TEST(DistLassoDevice, MatchesTheCpuPathWithNcclOrHostStaging) {
+  const int devices = shrink::cuda_device_count();
+  if (devices == 0) GTEST_SKIP() << "no CUDA device (" << (shrink::cuda_compiled() ? "none found" : "CUDA not built") << ")";
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int local = 0, local_size = 1;
+  MPI_Comm_rank(node, &local);
+  MPI_Comm_size(node, &local_size);
+  MPI_Comm_free(&node);
+  int shared = local_size > devices ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &shared, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  const shrink::Context gpu(shrink::ContextOptions{shrink::Backend::Cuda, local % devices});
+  const Global g = make_global(1001, 30, 17);
+  const Block b = block_of(g, split(g.n, false)[rank_of()]);
+  for (const bool sparse : {false, true}) {
+    shrink::LassoOptions o;
+    o.n_lambdas = 15;
+    o.tol = 1e-10;
+    o.solver = shrink::LassoSolver::WorkingSetGram;
+    dist::CommCounts counts;
+    shrink::LassoPath d;
+    if (sparse) {
+      const shrink::CsrView<double, std::int64_t> x(b.rows.size(), g.p, static_cast<index_t>(b.values.size()),
+                                                    b.row_ptr.data(), b.col_idx.data(), b.values.data());
+      d = dist::lasso_path(gpu, MPI_COMM_WORLD, x, shrink::VectorView<const double>(b.y), o, &counts);
+    } else {
+      d = dist::lasso_path(gpu, MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), o, &counts);
+    }
+    EXPECT_EQ(counts.device_transport, dist::nccl_compiled() && !shared);
+    const auto s = serial_path(g, o, false);
+    expect_paths_agree(d, s, 1e-8, sparse ? "CSR on the GPU" : "dense on the GPU");
+    EXPECT_TRUE(same_on_every_rank(all_coefficients(d)));
+  }
+}
+
 // A NaN or a malformed CSR on one rank: every rank throws the same error, naming the rank.
 TEST(DistLassoErrors, BadDataOnOneRankGivesTheSameErrorEverywhere) {
   const Global g = make_global(200, 6, 9);

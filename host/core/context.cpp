@@ -118,6 +118,13 @@ void Context::set_stream(void* stream) {
   if (stream) throw InvalidArgument("set_stream: a CUDA stream was given to a CPU context");
 }
 
+void* Context::stream() const noexcept {
+#if SHRINK_WITH_CUDA
+  if (cuda_) return detail::cuda_stream(cuda_.get());
+#endif
+  return nullptr;
+}
+
 void Context::synchronize() const {
 #if SHRINK_WITH_CUDA
   if (cuda_) detail::cuda_synchronize(cuda_.get());

@@ -77,6 +77,22 @@ void Comm::broadcast(double* values, std::size_t count, int root) const {
   }
 }
 
+void Comm::count_sum(std::int64_t count, std::int64_t bytes) const {
+  if (!counts_) return;
+  counts_->sums.push_back(count);
+  counts_->bytes += bytes;
+}
+
+void Comm::count_broadcast(std::int64_t count, std::int64_t bytes) const {
+  if (!counts_) return;
+  counts_->broadcasts.push_back(count);
+  counts_->bytes += bytes;
+}
+
+void Comm::count_device_transport() const {
+  if (counts_) counts_->device_transport = true;
+}
+
 void Comm::count_other(std::int64_t bytes) const {
   if (!counts_) return;
   ++counts_->other_collectives;

@@ -5,6 +5,8 @@
 
 #include <exception>
 #include <functional>
+#include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,10 @@ class Comm {
   std::vector<double> allgather(const std::vector<double>& mine) const;
   std::vector<std::int64_t> allgather(std::int64_t mine) const;
   void count_other(std::int64_t bytes) const;
+  // Records a sum or broadcast that went another way (between devices).
+  void count_sum(std::int64_t count, std::int64_t bytes) const;
+  void count_broadcast(std::int64_t count, std::int64_t bytes) const;
+  void count_device_transport() const;
 
   // Runs `local` (validation, or work with no collectives in it), then agrees: when it threw on any
   // rank, every rank throws the error of the lowest such rank, its kind and message (prefixed with
@@ -39,18 +45,43 @@ class Comm {
   int rank_ = 0, size_ = 1;
 };
 
+// Sums and broadcasts of a CUDA context's device buffers between the ranks' GPUs with NCCL, on the
+// context's stream (nccl.cpp). open() is collective and gives every rank the same answer: null when
+// NCCL is not built, the context is a CPU one, SHRINK_NCCL=0 is set on any rank, two ranks share a
+// device (NCCL wants one rank per GPU), or NCCL fails to start on any rank; the solvers then stage
+// device buffers through the host and MPI.
+class DeviceCollectives {
+ public:
+  static std::unique_ptr<DeviceCollectives> open(const Comm& comm, const Context& ctx);
+  virtual ~DeviceCollectives() = default;
+  virtual void sum(std::initializer_list<lasso_detail::RowSplit::DeviceValues> buffers) const = 0;
+  virtual void broadcast(lasso_detail::RowSplit::DeviceValues buffer) const = 0;
+};
+
 // The Lasso solvers' sums over rows, over the ranks.
 class MpiRowSplit final : public lasso_detail::RowSplit {
  public:
-  MpiRowSplit(const Comm& comm, index_t total_rows) : comm_(comm), total_(total_rows) {}
+  MpiRowSplit(const Comm& comm, index_t total_rows, const DeviceCollectives* device = nullptr)
+      : comm_(comm), total_(total_rows), device_(device) {}
   index_t total_rows() const override { return total_; }
   void sum(double* values, std::size_t count) const override { comm_.sum(values, count); }
   void max(double* values, std::size_t count) const override { comm_.max(values, count); }
   void broadcast(double* values, std::size_t count) const override { comm_.broadcast(values, count); }
+  bool sum_on_device(std::initializer_list<DeviceValues> buffers) const override {
+    if (!device_) return false;
+    device_->sum(buffers);
+    return true;
+  }
+  bool broadcast_on_device(DeviceValues buffer) const override {
+    if (!device_) return false;
+    device_->broadcast(buffer);
+    return true;
+  }
 
  private:
   const Comm& comm_;
   index_t total_;
+  const DeviceCollectives* device_;
 };
 
 // MPI_Count-safe element counts: a message over INT_MAX elements is an error, not a wrap.

@@ -65,7 +65,8 @@ LassoPath split_path(const Context& ctx, MPI_Comm comm, index_t local_rows, Vect
                      const LassoOptions& options, CommCounts* counts, MakeDesign&& make) {
   const detail::Comm c(comm, counts);
   const Rows<V> rows = agreed_rows<V>(c, local_rows, y, options, make);
-  const detail::MpiRowSplit split(c, rows.total);
+  const auto device = detail::DeviceCollectives::open(c, ctx);
+  const detail::MpiRowSplit split(c, rows.total, device.get());
   return lasso_detail::lasso_path_split(ctx, rows.design, rows.y, options, split);
 }
 
@@ -80,7 +81,8 @@ LassoCv split_cv(const Context& ctx, MPI_Comm comm, index_t local_rows, VectorVi
   const auto ranges = row_ranges(comm, local_rows);
   const index_t first = ranges[c.rank()].begin, p = rows.design.p;
   const auto fold = lasso_detail::cv_folds(cv, rows.total);  // replicated options: the same verdict everywhere
-  const detail::MpiRowSplit split(c, rows.total);
+  const auto device = detail::DeviceCollectives::open(c, ctx);
+  const detail::MpiRowSplit split(c, rows.total, device.get());
   LassoCv out;
   LassoOptions full = o;
   full.progress = nullptr;

@@ -79,9 +79,36 @@ void DesignOperator<V>::apply_transpose(VectorView<const V> r, V alpha, VectorVi
 template <class V>
 void DesignOperator<V>::sum_rows(Array<V>& g) const {
   if (!prob_.split) return;
+  if (g.space() == MemorySpace::Device && prob_.split->sum_on_device({device_values(g.data(), g.size())})) return;
   auto all = g.to_vector(ctx_);
   split_sum(prob_.split, all);
   copy<V>(ctx_, VectorView<const V>(all), g.view());
+}
+
+// Split rows: the correlations and both scalars in one sum (p + 2 numbers), between devices where
+// the split can (the correlations stay put), else through the host.
+template <class V>
+void DesignOperator<V>::sum_certificate(Array<V>& g, double& a2, double& a1) const {
+  if (g.space() == MemorySpace::Device) {
+    if (split_scalars_.size() != 2) split_scalars_ = Array<double>(ctx_, 2, MemorySpace::Device);
+    const double scalars[2] = {a2, a1};
+    copy<double>(ctx_, VectorView<const double>(scalars, 2), split_scalars_.view());
+    if (prob_.split->sum_on_device({device_values(g.data(), g.size()), device_values(split_scalars_.data(), 2)})) {
+      const auto sums = split_scalars_.to_vector(ctx_);
+      a2 = sums[0];
+      a1 = sums[1];
+      return;
+    }
+  }
+  auto all = g.to_vector(ctx_);
+  std::vector<double> sums(all.begin(), all.end());
+  sums.push_back(a2);
+  sums.push_back(a1);
+  prob_.sum_rows(sums.data(), sums.size());
+  for (index_t j = 0; j < p_; ++j) all[j] = static_cast<V>(sums[j]);
+  copy<V>(ctx_, VectorView<const V>(all), g.view());
+  a2 = sums[p_];
+  a1 = sums[p_ + 1];
 }
 
 template <class V>
@@ -93,17 +120,7 @@ double DesignOperator<V>::certify(double lambda, const UnpenalizedSolver& unpen,
   apply_transpose(u.view(), static_cast<V>(1.0 / dn), g.view());
   double a2 = static_cast<double>(dispatch::dot<V>(ctx_, u.view(), u.view())) / dn;
   double a1 = static_cast<double>(dispatch::dot<V>(ctx_, yh_.view(), u.view())) / dn;
-  if (prob_.split) {  // split rows: the correlations and both scalars in one sum (p + 2 numbers)
-    auto all = g.to_vector(ctx_);
-    std::vector<double> sums(all.begin(), all.end());
-    sums.push_back(a2);
-    sums.push_back(a1);
-    prob_.sum_rows(sums.data(), sums.size());
-    for (index_t j = 0; j < p_; ++j) all[j] = static_cast<V>(sums[j]);
-    copy<V>(ctx_, VectorView<const V>(all), g.view());
-    a2 = sums[p_];
-    a1 = sums[p_ + 1];
-  }
+  if (prob_.split) sum_certificate(g, a2, a1);
   const auto args = dual_args(lambda, prob_.alpha, prob_.positive);
   if (unpen.size() == 0) {  // on the device: one reduction for the penalty and the dual's terms
     const auto terms = SHRINK_DISPATCH(ctx_, lasso_dual_terms, ctx_, p_, g.data(), beta.data(), dual_factors_.data(), args);

@@ -49,6 +49,7 @@ class DesignOperator {
 
  private:
   void unpenalized_columns();  // G_{:,U} and q_U
+  void sum_certificate(Array<V>& g, double& a2, double& a1) const;
 
   const Context& ctx_;
   const Problem<V>& prob_;
@@ -58,6 +59,7 @@ class DesignOperator {
   mutable CsrMatrix<V, std::int64_t> forward64_;
   Array<V> yh_, sqw_, mu_, inv_s_, factors_, dual_factors_;
   mutable Array<V> tmp_p_, tmp_n_;
+  mutable Array<double> split_scalars_;  // the certificate's two scalars on a device (split rows)
   std::vector<double> gram_u_, q_u_;  // G_{:,U} (p x k, column-major) and q_U, on the host
 };
 

@@ -4,6 +4,7 @@
 // block holding every row.
 #pragma once
 #include <cstddef>
+#include <initializer_list>
 #include <vector>
 
 #include "shrink/matrix.hpp"
@@ -19,7 +20,23 @@ class RowSplit {
   virtual void max(double* values, std::size_t count) const = 0;
   // The first block's values to every block: keeps replicated iterates bit-identical.
   virtual void broadcast(double* values, std::size_t count) const = 0;
+
+  // Device memory moved without the host, on the context's stream, where the split has a device
+  // transport (NCCL between GPUs); false when it has none, and the caller stages through the host.
+  struct DeviceValues {
+    void* data;
+    std::size_t count;
+    bool is_double;  // else float
+  };
+  // Sums every buffer in place, as one grouped collective.
+  virtual bool sum_on_device(std::initializer_list<DeviceValues>) const { return false; }
+  virtual bool broadcast_on_device(DeviceValues) const { return false; }
 };
+
+template <class V>
+RowSplit::DeviceValues device_values(V* data, std::size_t count) {
+  return {data, count, sizeof(V) == sizeof(double)};
+}
 
 // The same on vectors of any value type, staged through double (a float iterate, a device array's
 // host copy).

@@ -264,12 +264,17 @@ class WorkingSetGramSolver final : public Solver {
   // to every block, so that the replicated coefficients stay bit-identical whatever the reductions
   // did.
   void sum_block(index_t k) {
+    const auto nk = static_cast<std::size_t>(k * k);
+    if (gram_.space() == MemorySpace::Device && prob_.split->sum_on_device({device_values(gram_.data(), nk)})) return;
     auto g = gram_.to_vector(ctx_);
     g.resize(static_cast<std::size_t>(k * k));
     split_sum(prob_.split, g);
     copy<V>(ctx_, VectorView<const V>(g), VectorView<V>(gram_.data(), k * k, ctx_.memory_space()));
   }
   void broadcast_block(index_t k) {
+    if (beta_w_.space() == MemorySpace::Device &&
+        prob_.split->broadcast_on_device(device_values(beta_w_.data(), static_cast<std::size_t>(k))))
+      return;
     auto b = beta_w_.to_vector(ctx_);
     b.resize(static_cast<std::size_t>(k));
     split_broadcast(prob_.split, b);

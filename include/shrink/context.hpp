@@ -95,6 +95,8 @@ class Context {
   // context's own stream), after waiting for what is already queued. The caller keeps the stream
   // alive while the context uses it. On a CPU context only nullptr is accepted.
   void set_stream(void* stream);
+  // The cudaStream_t this context's work goes on (its own or the caller's); nullptr on the CPU.
+  void* stream() const noexcept;
 
   // Scratch memory in this context's memory space, grown on demand and reused; valid until the next
   // call. Kernels report how much they need (two-phase, like CUB) and take it from here.

@@ -29,6 +29,12 @@ struct RowRange {
   index_t size() const noexcept { return end - begin; }
 };
 
+// Whether this copy sums device buffers with NCCL (built with SHRINK_NCCL). On a CUDA context with one
+// rank per GPU the solvers' per-iteration sums then go between the devices on the context's stream;
+// otherwise (NCCL not built, ranks sharing a GPU, or SHRINK_NCCL=0 in the environment) they are staged
+// through the host and MPI, with the same results to rounding.
+bool nccl_compiled() noexcept;
+
 // Every rank's range in rank order, from each rank's row count (one allgather).
 std::vector<RowRange> row_ranges(MPI_Comm comm, index_t local_rows);
 // `total` rows split as evenly as possible (the first total % ranks ranks get one more).
@@ -45,6 +51,9 @@ struct CommCounts {
   std::vector<std::int64_t> sums, maxima, broadcasts;
   std::int64_t other_collectives = 0;  // agreement, allgathers, neighbourhood exchanges
   std::int64_t bytes = 0;
+  // Device buffers were summed between GPUs with NCCL (a CUDA context, SHRINK_NCCL built, one rank
+  // per device); false: they were staged through the host.
+  bool device_transport = false;
   std::int64_t collectives() const noexcept {
     return static_cast<std::int64_t>(sums.size() + maxima.size() + broadcasts.size()) + other_collectives;
   }

@@ -114,6 +114,8 @@ void cuda_set_stream(CudaState* state, void* stream) {
   SHRINK_CUSPARSE_CHECK(cusparseSetStream(state->cusparse, state->stream));
 }
 
+void* cuda_stream(const CudaState* state) noexcept { return state->stream; }
+
 void* cuda_workspace(CudaState* state, std::size_t bytes) {
   if (bytes > state->workspace_bytes) {
     SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));  // old buffer may still be in use

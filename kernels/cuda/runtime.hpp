@@ -15,6 +15,7 @@ void cuda_destroy_state(CudaState* state) noexcept;
 void cuda_synchronize(CudaState* state);
 // Queues the state's work on `stream` (a cudaStream_t; null: the state's own stream) from now on.
 void cuda_set_stream(CudaState* state, void* stream);
+void* cuda_stream(const CudaState* state) noexcept;  // the cudaStream_t work is queued on
 // Makes the state's device current for this host thread (launches go to the current device).
 void cuda_activate(CudaState* state);
 void* cuda_workspace(CudaState* state, std::size_t bytes);
