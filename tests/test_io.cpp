@@ -264,7 +264,8 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
   const auto csr = whole.take_csr();
   write_svmlight((dir / "x.svm").string(), csr, std::vector<double>(static_cast<std::size_t>(n), 1.0));
   write_matrix_market((dir / "xs.mtx").string(), csr);  // coordinate: filtered in one pass
-  for (const char* name : {"c.npy", "f.npy", "x.csv", "x.svm", "x.mtx", "xs.mtx"}) {
+  write_npz((dir / "x.npz").string(), csr);              // deflated CSR: the part's stretch only
+  for (const char* name : {"c.npy", "f.npy", "x.csv", "x.svm", "x.mtx", "xs.mtx", "x.npz"}) {
     const std::string path = (dir / name).string();
     for (int parts = 1; parts <= 5; ++parts) {
       std::vector<double> stacked;
@@ -304,6 +305,37 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
     }
     EXPECT_EQ(rows, 5);
   }
+  fs::remove_all(dir);
+}
+
+// SciPy's own .npz files (deflated CSR with int32 and int64 indices, stored CSC, COO) in parts: the
+// parts stack to the whole read; a damaged deflated member fails its CRC in a part too.
+TEST(Io, NpzPartsFromScipyStackToTheWholeFile) {
+  for (const char* name : {"scipy_csr.npz", "scipy_csr_int64.npz", "scipy_csc_stored.npz", "scipy_coo.npz"}) {
+    const std::string path = kData + "/user/" + name;
+    const auto whole = read_matrix<double, std::int64_t>(path).take_dense();
+    for (int parts = 1; parts <= 4; ++parts) {
+      index_t rows = 0;
+      for (int part = 0; part < parts; ++part) {
+        auto got = read_matrix_part(path, part, parts);
+        EXPECT_EQ(got.first_row, rows) << name;
+        const auto d = got.file.take_dense();
+        for (index_t i = 0; i < d.rows(); ++i)
+          for (index_t j = 0; j < d.cols(); ++j)
+            ASSERT_EQ(d.view()(i, j), whole.view()(rows + i, j)) << name << " " << part << "/" << parts;
+        rows += d.rows();
+      }
+      EXPECT_EQ(rows, whole.rows()) << name;
+    }
+  }
+  const fs::path dir = scratch_dir();
+  std::ifstream in(kData + "/user/scipy_csr.npz", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto at = bytes.find("data.npy");  // the first local header names the member; damage its body
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 40] = static_cast<char>(bytes[at + 40] ^ 0x5a);
+  std::ofstream((dir / "bad.npz").string(), std::ios::binary) << bytes;
+  EXPECT_THROW(read_matrix_part((dir / "bad.npz").string(), 1, 2), ParseError);
   fs::remove_all(dir);
 }
 

@@ -34,8 +34,16 @@ std::uint16_t u16(const char* p) {
 void put16(std::string& s, std::uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
 void put32(std::string& s, std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
 
-// The members of a zip archive, inflated.
-std::map<std::string, std::string> unzip(std::string_view z, const std::string& name) {
+// A zip archive's member: where its bytes are and how they are stored.
+struct ZipMember {
+  std::string name;
+  std::uint16_t method = 0;
+  std::uint32_t crc = 0, csize = 0, usize = 0;
+  std::size_t data_at = 0;
+};
+
+// The members listed in a zip archive's central directory, checked against the archive's size.
+std::vector<ZipMember> zip_directory(std::string_view z, const std::string& name) {
   if (z.size() < 22) throw ParseError(name, 0, "not a .npz file (too short for a zip archive)");
   // The end-of-central-directory record: within the last 64 KiB + 22 bytes.
   std::size_t eocd = std::string_view::npos;
@@ -51,51 +59,87 @@ std::map<std::string, std::string> unzip(std::string_view z, const std::string& 
   if (dir_at == 0xffffffffu || entries == 0xffff)
     throw ParseError(name, 0, "zip64 archives are not read (members over 4 GiB)");
   if (std::size_t{dir_at} + dir_size > eocd) throw ParseError(name, 0, "corrupt zip directory");
-  std::map<std::string, std::string> out;
-  double inflated = 0;  // bytes of all members so far, against the memory budget
+  std::vector<ZipMember> out;
   std::size_t p = dir_at;
   for (std::uint16_t e = 0; e < entries; ++e) {
     if (p + 46 > eocd || u32(z.data() + p) != 0x02014b50) throw ParseError(name, 0, "corrupt zip directory entry");
-    const std::uint16_t method = u16(z.data() + p + 10);
-    const std::uint32_t crc = u32(z.data() + p + 16), csize = u32(z.data() + p + 20), usize = u32(z.data() + p + 24);
+    ZipMember m;
+    m.method = u16(z.data() + p + 10);
+    m.crc = u32(z.data() + p + 16);
+    m.csize = u32(z.data() + p + 20);
+    m.usize = u32(z.data() + p + 24);
     const std::uint16_t nlen = u16(z.data() + p + 28), xlen = u16(z.data() + p + 30), clen = u16(z.data() + p + 32);
     const std::uint32_t local = u32(z.data() + p + 42);
     if (p + 46 + nlen > eocd) throw ParseError(name, 0, "corrupt zip directory entry");
-    const std::string member(z.data() + p + 46, nlen);
+    m.name.assign(z.data() + p + 46, nlen);
     p += 46 + std::size_t{nlen} + xlen + clen;
     if (std::size_t{local} + 30 > z.size() || u32(z.data() + local) != 0x04034b50)
-      throw ParseError(name, 0, member + ": corrupt zip member header");
-    const std::size_t data_at = local + 30 + std::size_t{u16(z.data() + local + 26)} + u16(z.data() + local + 28);
-    if (data_at + csize > z.size()) throw ParseError(name, 0, member + ": truncated zip member");
-    std::string bytes;
-    if (method == 0) {
-      bytes.assign(z.data() + data_at, csize);
-    } else if (method == 8) {
-      // Inflate into the size the directory states (checked against what comes out). Deflate expands
-      // at most 1032:1, so a larger stated size is a lie, refused before anything is allocated.
-      if (usize > 1032.0 * csize + 64)
-        throw ParseError(name, 0, member + ": states " + std::to_string(usize) + " bytes from " + std::to_string(csize) +
-                                      " deflated, more than deflate can produce (corrupt archive)");
-      inflated += usize;
-      check_memory(inflated, name + ": inflated .npz members");
-      bytes.resize(usize);
-      z_stream s{};
-      if (inflateInit2(&s, -MAX_WBITS) != Z_OK) throw ParseError(name, 0, "zlib: inflateInit failed");
-      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(z.data() + data_at));
-      s.avail_in = csize;
-      s.next_out = reinterpret_cast<Bytef*>(bytes.data());
-      s.avail_out = usize;
-      const int rc = inflate(&s, Z_FINISH);
-      const auto produced = s.total_out;
-      inflateEnd(&s);
-      if (rc != Z_STREAM_END || produced != usize)
-        throw ParseError(name, 0, member + ": corrupt deflated data");
-    } else {
-      throw ParseError(name, 0, member + ": zip compression method " + std::to_string(method) + " is not read");
+      throw ParseError(name, 0, m.name + ": corrupt zip member header");
+    m.data_at = local + 30 + std::size_t{u16(z.data() + local + 26)} + u16(z.data() + local + 28);
+    if (m.data_at + m.csize > z.size()) throw ParseError(name, 0, m.name + ": truncated zip member");
+    if (m.method != 0 && m.method != 8)
+      throw ParseError(name, 0, m.name + ": zip compression method " + std::to_string(m.method) + " is not read");
+    // Deflate expands at most 1032:1, so a larger stated size is a lie, refused before anything is
+    // allocated for it.
+    if (m.method == 8 && m.usize > 1032.0 * m.csize + 64)
+      throw ParseError(name, 0, m.name + ": states " + std::to_string(m.usize) + " bytes from " + std::to_string(m.csize) +
+                                    " deflated, more than deflate can produce (corrupt archive)");
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// Bytes [begin, end) of a member's inflated contents (end clipped to its size). A stored member is
+// sliced; a deflated one is inflated from its start in chunks, keeping only the range, and to its end
+// when `verify` (the CRC covers the whole member).
+std::string member_range(std::string_view z, const ZipMember& m, const std::string& name, std::size_t begin,
+                         std::size_t end, bool verify = true) {
+  end = std::min<std::size_t>(end, m.usize);
+  begin = std::min(begin, end);
+  std::string out;
+  out.reserve(end - begin);
+  std::uint32_t crc = 0;
+  if (m.method == 0) {
+    if (m.csize != m.usize) throw ParseError(name, 0, m.name + ": stored member sizes differ");
+    out.assign(z.data() + m.data_at + begin, end - begin);
+    if (verify) crc = static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(z.data() + m.data_at), m.usize));
+  } else {
+    z_stream s{};
+    if (inflateInit2(&s, -MAX_WBITS) != Z_OK) throw ParseError(name, 0, "zlib: inflateInit failed");
+    s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(z.data() + m.data_at));
+    s.avail_in = m.csize;
+    std::vector<unsigned char> chunk(std::size_t{1} << 18);
+    std::size_t at = 0;  // inflated bytes so far
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END && (verify || at < end)) {
+      s.next_out = chunk.data();
+      s.avail_out = static_cast<uInt>(chunk.size());
+      rc = inflate(&s, Z_NO_FLUSH);
+      const std::size_t got = chunk.size() - s.avail_out;
+      if ((rc != Z_OK && rc != Z_STREAM_END) || (rc == Z_OK && got == 0) || at + got > m.usize) {
+        inflateEnd(&s);
+        throw ParseError(name, 0, m.name + ": corrupt deflated data");
+      }
+      if (verify) crc = static_cast<std::uint32_t>(crc32(crc, chunk.data(), static_cast<uInt>(got)));
+      const std::size_t lo = std::max(at, begin), hi = std::min(at + got, end);
+      if (lo < hi) out.append(reinterpret_cast<const char*>(chunk.data()) + (lo - at), hi - lo);
+      at += got;
     }
-    if (static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()))) != crc)
-      throw ParseError(name, 0, member + ": CRC mismatch (corrupt archive)");
-    out.emplace(member, std::move(bytes));
+    inflateEnd(&s);
+    if (verify && at != m.usize) throw ParseError(name, 0, m.name + ": corrupt deflated data");
+  }
+  if (verify && crc != m.crc) throw ParseError(name, 0, m.name + ": CRC mismatch (corrupt archive)");
+  return out;
+}
+
+// The members of a zip archive, inflated.
+std::map<std::string, std::string> unzip(std::string_view z, const std::string& name) {
+  std::map<std::string, std::string> out;
+  double inflated = 0;  // bytes of all members so far, against the memory budget
+  for (const auto& m : zip_directory(z, name)) {
+    inflated += m.usize;
+    check_memory(inflated, name + ": inflated .npz members");
+    out.emplace(m.name, member_range(z, m, name, 0, m.usize));
   }
   return out;
 }
@@ -262,6 +306,79 @@ std::string npy_vector(const std::vector<T>& v) {
 }
 
 }  // namespace
+
+namespace io_detail {
+
+bool npz_csr_part(std::string_view z, const std::string& name, int part, int parts, index_t& first,
+                  CsrMatrix<double, std::int64_t>& out) {
+  const auto members = zip_directory(z, name);
+  auto find = [&](const std::string& key) -> const ZipMember& {
+    for (const auto& m : members)
+      if (m.name == key + ".npy") return m;
+    throw ParseError(name, 0, "no '" + key + "' array: not a scipy.sparse .npz file");
+  };
+  auto whole = [&](const std::string& key, std::string& keep) {
+    const auto& m = find(key);
+    check_memory(m.usize, name + ": ." + key + " member");
+    keep = member_range(z, m, name, 0, m.usize);
+    return npy_member(keep, name, key);
+  };
+  std::string format_bytes, shape_bytes, ptr_bytes;
+  std::string format(whole("format", format_bytes).data);
+  while (!format.empty() && format.back() == '\0') format.pop_back();
+  if (format != "csr") return false;
+  const auto shape = member_values<std::int64_t>(whole("shape", shape_bytes), name + "[shape]");
+  if (shape.size() != 2 || shape[0] < 0 || shape[1] < 0) throw ParseError(name, 0, "bad shape");
+  const index_t rows = shape[0], cols = shape[1];
+  const auto ptr = member_values<std::int64_t>(whole("indptr", ptr_bytes), name + "[indptr]");
+  if (static_cast<index_t>(ptr.size()) != rows + 1)
+    throw ParseError(name, 0, "indptr has " + std::to_string(ptr.size()) + " entries, expected " + std::to_string(rows + 1));
+  first = split_point(rows, part, parts);
+  const index_t last = split_point(rows, part + 1, parts);
+  for (index_t r = 0; r < rows; ++r)
+    if (ptr[r] < 0 || ptr[r] > ptr[r + 1]) throw ParseError(name, 0, "indptr is not monotone at " + std::to_string(r));
+  const std::int64_t lo = ptr[first], hi = ptr[last];
+  // The stretch [lo, hi) of a 1-D member: its header, then those elements only.
+  auto stretch = [&](const std::string& key, std::string& keep) {
+    const auto& m = find(key);
+    const std::string head = member_range(z, m, name, 0, 12, false);
+    if (head.size() < 10 || std::memcmp(head.data(), "\x93NUMPY", 6) != 0) throw ParseError(name + "[" + key + "]", 0, "not a .npy member");
+    const std::size_t off = head[6] == 1 ? 10 + std::size_t{u16(head.data() + 8)} : 12 + std::size_t{u32(head.data() + 8)};
+    auto a = npy_member(member_range(z, m, name, 0, off, false), name, key);
+    if (a.shape.size() != 1 || a.shape[0] != ptr[rows])
+      throw ParseError(name, 0, key + " has " + (a.shape.empty() ? std::string("no") : std::to_string(a.shape[0])) +
+                                    " entries, indptr says " + std::to_string(ptr[rows]));
+    const std::size_t item = a.descr.size() == 3 ? static_cast<std::size_t>(a.descr[2] - '0') : 0;
+    if (item == 0 || item > 8) throw ParseError(name + "[" + key + "]", 0, "unsupported dtype " + a.descr);
+    if (m.usize != off + item * static_cast<std::size_t>(ptr[rows]))
+      throw ParseError(name + "[" + key + "]", 0, "data size does not match the shape");
+    check_memory(static_cast<double>(item) * static_cast<double>(hi - lo), name + ": ." + key + " stretch");
+    keep = member_range(z, m, name, off + item * static_cast<std::size_t>(lo), off + item * static_cast<std::size_t>(hi));
+    a.shape = {hi - lo};
+    a.data = keep;
+    return a;
+  };
+  std::string idx_bytes, val_bytes;
+  const auto idx = member_values<std::int64_t>(stretch("indices", idx_bytes), name + "[indices]");
+  const auto values = member_values<double>(stretch("data", val_bytes), name + "[data]");
+  // Sorted within each row through COO, as the whole read does (SciPy may leave them unsorted).
+  CooMatrix<double, std::int64_t> coo{last - first, cols, {}, {}, {}};
+  for (index_t r = first; r < last; ++r)
+    for (std::int64_t k = ptr[r]; k < ptr[r + 1]; ++k) {
+      const auto e = static_cast<std::size_t>(k - lo);
+      if (idx[e] < 0 || idx[e] >= cols)
+        throw ParseError(name, 0, "index (" + std::to_string(r) + ", " + std::to_string(idx[e]) + ") is outside " +
+                                      detail::shape(rows, cols));
+      if (!std::isfinite(values[e])) throw ParseError(name, 0, "data[" + std::to_string(k) + "] is not finite");
+      coo.row.push_back(r - first);
+      coo.col.push_back(idx[e]);
+      coo.val.push_back(values[e]);
+    }
+  out = coo_to_csr(coo);
+  return true;
+}
+
+}  // namespace io_detail
 
 template <class V, class I>
 CsrMatrix<V, I> read_npz(const std::string& path) {

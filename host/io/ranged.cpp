@@ -11,10 +11,7 @@
 namespace shrink {
 namespace {
 
-// [part n / parts, (part + 1) n / parts) without overflow.
-index_t split_point(index_t n, int part, int parts) {
-  return n / parts * part + n % parts * part / parts;
-}
+using io_detail::split_point;
 
 // The bytes of the lines that start in [part S / parts, (part + 1) S / parts).
 std::string_view line_part(std::string_view all, int part, int parts) {
@@ -117,8 +114,13 @@ MatrixPart read_matrix_part(const std::string& path, int part, int parts, const 
     out.file.dropped_index_column = out.csv.dropped_index;
     return out;
   }
-  // .mtx: one pass keeping this part's entries (a coordinate file); .npz (and a dense .mtx): the
-  // whole file, then the rows of an even split.
+  if (format == FileFormat::Npz) {  // CSR: indptr whole, the part's stretch of the rest
+    const io_detail::MappedFile file(path);
+    out.file.is_dense = false;
+    if (io_detail::npz_csr_part(file.view(), name, part, parts, out.first_row, out.file.sparse)) return out;
+  }
+  // .mtx: one pass keeping this part's entries (a coordinate file); a dense .mtx and a CSC or COO
+  // .npz: the whole file, then the rows of an even split.
   ReadOptions ro;
   ro.part = part;
   ro.parts = parts;
