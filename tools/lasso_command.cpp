@@ -8,6 +8,7 @@
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 
 #include "shrink/shrink.hpp"
 #include "tools/cli_support.hpp"
@@ -133,6 +134,34 @@ CsrMatrix<double, std::int64_t> coefficient_matrix(const LassoFit& fit, const st
                                                            Array<std::int64_t>::from_vector(cols),
                                                            Array<double>::from_vector(vals));
   return transpose(kept);  // p x |keep|
+}
+
+// The path's options from the arguments: the lambda grid, the penalty factors (p features) and the
+// sample weights of the rows [begin, end) of the `n` in the files.
+LassoOptions path_options(const LassoArgs& args, index_t p, index_t n, index_t begin, index_t end) {
+  LassoOptions o = args.options;
+  if (args.lambda) o.lambdas = {*args.lambda};
+  if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
+  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
+  if (!args.sample_weights.empty()) {
+    const auto all = read_vector_file(args.sample_weights, "sample weights", n);
+    o.sample_weights.assign(all.begin() + begin, all.begin() + end);
+  }
+  return o;
+}
+
+// The progress bar over the path's lambdas, or over the folds and the refit with --cv, fed by o.
+std::unique_ptr<Progress> path_progress(const LassoArgs& args, LassoOptions& o) {
+  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
+  auto bar = std::make_unique<Progress>(args.cv > 0 ? "lasso cv" : "lasso path", steps);
+  o.progress = [b = bar.get()](std::size_t done, std::size_t) { b->update(static_cast<long>(done)); };
+  return bar;
+}
+
+CrossValidationOptions cv_options(const LassoArgs& args) {
+  CrossValidationOptions cv = args.cv_options;
+  cv.folds = args.cv;
+  return cv;
 }
 
 // k independent problems on the columns of Y (batch_lasso.hpp): one line or JSON entry per problem.
@@ -427,32 +456,23 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
 
   // y, weights and the grids: whole on every rank, this rank's rows kept.
   std::vector<double> y;
-  LassoOptions o = args.options;
+  LassoOptions o;
   dist::agree_on_errors(MPI_COMM_WORLD, [&] {
-    auto rows_of = [&](const std::vector<double>& all) {
-      return std::vector<double>(all.begin() + mine.begin, all.begin() + mine.end);
-    };
     if (have_y) {
       const index_t len = ymat.rows() * ymat.cols();
       if (len != n)
         throw DimensionMismatch(args.y + ": y has " + std::to_string(len) + " values but X (" + args.x + ") has " +
                                 std::to_string(n) + " rows over " + std::to_string(size) + " ranks");
-      y = rows_of(std::vector<double>(ymat.data(), ymat.data() + len));
+      y.assign(ymat.data() + mine.begin, ymat.data() + mine.end);
     } else {
       y = part.labels;
     }
-    if (args.lambda) o.lambdas = {*args.lambda};
-    if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
-    if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
-    if (!args.sample_weights.empty()) o.sample_weights = rows_of(read_vector_file(args.sample_weights, "sample weights", n));
+    o = path_options(args, p, n, mine.begin, mine.end);
   });
 
   const Context ctx = make_context(args.backend, args.threads);
-  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
-  Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
-  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
-  CrossValidationOptions cv = args.cv_options;
-  cv.folds = args.cv;
+  const auto bar = path_progress(args, o);
+  const CrossValidationOptions cv = cv_options(args);
   Timer timer(ctx);
   timer.start();
   auto run = [&]<class V>(const auto& x, const VectorView<const V>& yview) {
@@ -522,20 +542,10 @@ int run_lasso(const LassoArgs& args) {
     return run_batch(args, out, d, m);
   }
 
-  LassoOptions o = args.options;
-  if (args.lambda) o.lambdas = {*args.lambda};
-  if (!args.lambdas_file.empty()) o.lambdas = read_vector_file(args.lambdas_file, "lambdas", -1);
-  if (!args.penalty_factors.empty()) o.penalty_factors = read_vector_file(args.penalty_factors, "penalty factors", p);
-  if (!args.sample_weights.empty()) o.sample_weights = read_vector_file(args.sample_weights, "sample weights", n);
-
+  LassoOptions o = path_options(args, p, n, 0, n);
   const Context ctx = make_context(args.backend, args.threads);
-
-  const long steps = args.cv > 0 ? args.cv + 1 : static_cast<long>(o.lambdas.empty() ? o.n_lambdas : o.lambdas.size());
-  Progress bar(args.cv > 0 ? "lasso cv" : "lasso path", steps);
-  o.progress = [&](std::size_t done, std::size_t) { bar.update(static_cast<long>(done)); };
-
-  CrossValidationOptions cv = args.cv_options;
-  cv.folds = args.cv;
+  const auto bar = path_progress(args, o);
+  const CrossValidationOptions cv = cv_options(args);
   Timer timer(ctx);
   timer.start();
   LassoCv result;

@@ -113,7 +113,6 @@ DenseView<const V> columns(DenseView<const V> y, index_t first, index_t count) {
   return DenseView<const V>(at, y.rows, count, y.ld, y.layout, y.space);
 }
 
-template <class V>
 void check_lambdas(const BatchLassoOptions& o, index_t problems) {
   if (!o.lambdas.empty() && static_cast<index_t>(o.lambdas.size()) != problems)
     throw DimensionMismatch("lambdas has " + std::to_string(o.lambdas.size()) + " entries for " +
@@ -126,7 +125,7 @@ template <class V>
 BatchLassoResult lasso_batch(const Context& ctx, MPI_Comm comm, DenseView<const V> x, DenseView<const V> y,
                              const BatchLassoOptions& o) {
   return split_batch(comm, y.cols, x.rows, x.cols, o.tol, [&](index_t first, index_t count) {
-    check_lambdas<V>(o, y.cols);
+    check_lambdas(o, y.cols);
     return shrink::lasso_batch(ctx, x, columns(y, first, count), share_options(o, first, count));
   });
 }
@@ -134,7 +133,7 @@ template <class V, class I>
 BatchLassoResult lasso_batch(const Context& ctx, MPI_Comm comm, const CsrView<V, I>& x, DenseView<const V> y,
                              const BatchLassoOptions& o) {
   return split_batch(comm, y.cols, x.rows, x.cols, o.tol, [&](index_t first, index_t count) {
-    check_lambdas<V>(o, y.cols);
+    check_lambdas(o, y.cols);
     return shrink::lasso_batch(ctx, x, columns(y, first, count), share_options(o, first, count));
   });
 }
@@ -142,7 +141,7 @@ template <class V>
 BatchLassoResult lasso_batch(const Context& ctx, MPI_Comm comm, const StridedBatch<V>& batch,
                              const BatchLassoOptions& o) {
   return split_batch(comm, batch.count, batch.n, batch.p, o.tol, [&](index_t first, index_t count) {
-    check_lambdas<V>(o, batch.count);
+    check_lambdas(o, batch.count);
     StridedBatch<V> share = batch;
     share.x = batch.x + first * batch.x_stride;
     share.y = batch.y + first * batch.y_stride;

@@ -356,7 +356,7 @@ template <class V>
 LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector<double>& y,
                        const LassoOptions& o, const CrossValidationOptions& cv) {
   validate(x.n, x.p, y, o);
-  cv_folds(cv, x.n);  // checked before the first fit
+  const auto fold = cv_folds(cv, x.n);  // checked before the first fit
   LassoCv out;
   LassoOptions full = o;
   const auto total_steps = static_cast<std::size_t>(cv.folds + 1);
@@ -364,7 +364,6 @@ LassoCv cross_validate(const Context& ctx, const Design<V>& x, const std::vector
   out.path = fit(ctx, x, y, full);
   if (o.progress) o.progress(1, total_steps);
   const std::size_t count = out.path.size();
-  const auto fold = cv_folds(cv, x.n);
   std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
   LassoOptions sub = full;
   sub.lambdas = out.path.lambdas;
