@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 
+#include "host/core/fault_injection.hpp"
 #include "shrink/dist.hpp"
 #include "shrink/error.hpp"
 #include "shrink/lasso.hpp"
@@ -359,6 +360,42 @@ TEST(DistLassoCommunication, StaysWithinTheDesignBoundPerOuterIteration) {
   const std::int64_t bound = (certificates + 1) * (p + 2 + k * k + k) * 8 + lambdas * (p + 3) * 8 + 64 * p * 8;
   EXPECT_LE(counts.bytes, bound);
   EXPECT_LE(counts.collectives(), 3 * (certificates + 1) + lambdas + 16);
+}
+
+// An allocation that fails on the last rank, at points spread over the whole call (validation, set-up,
+// inside the path's solver, at its end): every rank throws the same OutOfMemory naming that rank,
+// never a hang and never a result on some ranks only.
+TEST(DistLassoErrors, AFailureInsideTheSolverOnOneRankFailsEveryRank) {
+  const Global g = make_global(600, 25, 23);
+  const Block b = block_of(g, split(g.n, false)[rank_of()]);
+  const int failing = ranks() - 1;
+  shrink::LassoOptions o;
+  o.n_lambdas = 10;
+  o.solver = shrink::LassoSolver::WorkingSetGram;
+  auto run = [&] {
+    return dist::lasso_path(cpu(), MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), o);
+  };
+  const auto before = shrink::detail::allocations_made();
+  (void)run();
+  long long total = shrink::detail::allocations_made() - before;
+  MPI_Bcast(&total, 1, MPI_LONG_LONG, failing, MPI_COMM_WORLD);
+  ASSERT_GT(total, 4);
+  for (const long long k : {1LL, total / 4, total / 2, 3 * total / 4, total - 1, total}) {
+    if (rank_of() == failing) shrink::detail::fail_allocation(k);
+    std::string message;
+    try {
+      (void)run();
+    } catch (const shrink::OutOfMemory& e) {
+      message = e.what();
+    } catch (const std::exception& e) {
+      message = std::string("another error: ") + e.what();
+    }
+    shrink::detail::fail_allocation(0);
+    EXPECT_EQ(message.rfind("rank " + std::to_string(failing) + ": ", 0), 0u) << "allocation " << k << ": " << message;
+    std::vector<double> codes(message.begin(), message.end());
+    codes.resize(256, 0.0);
+    EXPECT_TRUE(same_on_every_rank(codes)) << "allocation " << k;
+  }
 }
 
 // On a GPU (each rank on its node's device local_rank % devices): the same path as the CPU's serial

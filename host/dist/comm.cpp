@@ -53,7 +53,16 @@ Comm::Comm(MPI_Comm comm, CommCounts* counts) : comm_(comm), counts_(counts) {
   MPI_Comm_size(comm, &size_);
 }
 
+void Comm::check_peers(bool failed_here) const {
+  if (!guarded_ && !failed_here) return;
+  int failed = failed_here ? 1 : 0;
+  MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, comm_);
+  if (counts_) ++counts_->status_checks;
+  if (failed && !failed_here) throw PeerFailed{};
+}
+
 void Comm::sum(double* values, std::size_t count) const {
+  check_peers();
   MPI_Allreduce(MPI_IN_PLACE, values, checked_count(count, "allreduce"), MPI_DOUBLE, MPI_SUM, comm_);
   if (counts_) {
     counts_->sums.push_back(static_cast<std::int64_t>(count));
@@ -62,6 +71,7 @@ void Comm::sum(double* values, std::size_t count) const {
 }
 
 void Comm::max(double* values, std::size_t count) const {
+  check_peers();
   MPI_Allreduce(MPI_IN_PLACE, values, checked_count(count, "allreduce"), MPI_DOUBLE, MPI_MAX, comm_);
   if (counts_) {
     counts_->maxima.push_back(static_cast<std::int64_t>(count));
@@ -70,6 +80,7 @@ void Comm::max(double* values, std::size_t count) const {
 }
 
 void Comm::broadcast(double* values, std::size_t count, int root) const {
+  check_peers();
   MPI_Bcast(values, checked_count(count, "broadcast"), MPI_DOUBLE, root, comm_);
   if (counts_) {
     counts_->broadcasts.push_back(static_cast<std::int64_t>(count));

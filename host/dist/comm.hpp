@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <exception>
+#include <stdexcept>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -39,10 +40,48 @@ class Comm {
   // the rank). One allreduce when all went well.
   void agree(const std::function<void()>& local) const;
 
+  // Runs `work`, whose collectives go through this Comm (sum, max, broadcast, the device sums), so
+  // that an error on some ranks in the middle of it (out of memory, a device error) becomes the same
+  // error on every rank instead of a hang. Each of those collectives is preceded by a status
+  // allreduce of one int, and the work ends with one more: a failing rank announces its failure in
+  // the status allreduce the others meet next (the ranks go through the same collectives in the same
+  // order, so it is the one it would have entered next), and every rank then throws the lowest
+  // failing rank's error, as agree() does.
+  template <class Work>
+  auto guarded(Work&& work) const -> decltype(work()) {
+    std::exception_ptr error;
+    {
+      const StatusChecks on(*this);
+      try {
+        auto result = work();
+        check_peers(false);  // a rank that failed after the last collective is heard here
+        return result;
+      } catch (const PeerFailed&) {
+      } catch (...) {
+        error = std::current_exception();
+        check_peers(true);
+      }
+    }
+    agree([&] {
+      if (error) std::rethrow_exception(error);
+    });
+    throw std::logic_error("Comm::guarded: a failure was announced but no rank reported it");
+  }
+  // The status allreduce before a collective inside guarded(): PeerFailed when another rank failed.
+  void check_peers(bool failed_here = false) const;
+
  private:
+  struct PeerFailed {};  // not a std::exception: nothing on the way out catches it by accident
+  struct StatusChecks {  // status allreduces on for the scope of guarded()
+    explicit StatusChecks(const Comm& c) : comm(c) { comm.guarded_ = true; }
+    ~StatusChecks() { comm.guarded_ = false; }
+    const Comm& comm;
+  };
+
   MPI_Comm comm_;
   CommCounts* counts_;
   int rank_ = 0, size_ = 1;
+  mutable bool guarded_ = false;
 };
 
 // Sums and broadcasts of a CUDA context's device buffers between the ranks' GPUs with NCCL, on the

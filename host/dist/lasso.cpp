@@ -67,7 +67,7 @@ LassoPath split_path(const Context& ctx, MPI_Comm comm, index_t local_rows, Vect
   const Rows<V> rows = agreed_rows<V>(c, local_rows, y, options, make);
   const auto device = detail::DeviceCollectives::open(c, ctx);
   const detail::MpiRowSplit split(c, rows.total, device.get());
-  return lasso_detail::lasso_path_split(ctx, rows.design, rows.y, options, split);
+  return c.guarded([&] { return lasso_detail::lasso_path_split(ctx, rows.design, rows.y, options, split); });
 }
 
 // K-fold cross-validation on split rows: every rank knows the fold of each of its rows from its
@@ -83,50 +83,52 @@ LassoCv split_cv(const Context& ctx, MPI_Comm comm, index_t local_rows, VectorVi
   const auto fold = lasso_detail::cv_folds(cv, rows.total);  // replicated options: the same verdict everywhere
   const auto device = detail::DeviceCollectives::open(c, ctx);
   const detail::MpiRowSplit split(c, rows.total, device.get());
-  LassoCv out;
-  LassoOptions full = o;
-  full.progress = nullptr;
-  const auto steps = static_cast<std::size_t>(cv.folds + 1);
-  out.path = lasso_detail::lasso_path_split(ctx, rows.design, rows.y, full, split);
-  if (o.progress) o.progress(1, steps);
-  const std::size_t count = out.path.size();
-  LassoOptions sub = full;
-  sub.lambdas = out.path.lambdas;
-  auto weight = [&](index_t i) { return o.sample_weights.empty() ? 1.0 : o.sample_weights[i]; };
-  const auto space = rows.design.space;
-  Array<V> b(ctx, static_cast<std::size_t>(p), space), xb(ctx, static_cast<std::size_t>(local_rows), space);
-  std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
-  for (int k = 0; k < cv.folds; ++k) {
-    sub.sample_weights.assign(static_cast<std::size_t>(local_rows), 0.0);
-    double train = 0;
-    for (index_t i = 0; i < local_rows; ++i)
-      if (fold[first + i] != k) train += (sub.sample_weights[i] = weight(i));
-    c.sum(&train, 1);
-    if (!(train > 0)) throw InvalidArgument("cv fold " + std::to_string(k) + " has zero total training weight");
-    const LassoPath fp = lasso_detail::lasso_path_split(ctx, rows.design, rows.y, sub, split);
-    out.fold_fits_not_converged += fp.n_not_converged();
-    std::vector<double> sums(count + 1, 0.0);  // per lambda the weighted squared error, then the weight
-    for (std::size_t l = 0; l < count; ++l) {
-      const auto coef = fp.coefficients_at(l);
-      copy<V>(ctx, VectorView<const V>(std::vector<V>(coef.begin(), coef.end())), b.view());
-      lasso_detail::multiply(ctx, rows.design, b.data(), xb.data());
-      const auto pred = xb.to_vector(ctx);
-      for (index_t i = 0; i < local_rows; ++i) {
-        if (fold[first + i] != k) continue;
-        const double d = rows.y[i] - fp.intercepts[l] - static_cast<double>(pred[i]);
-        sums[l] += weight(i) * d * d;
+  return c.guarded([&] {
+    LassoCv out;
+    LassoOptions full = o;
+    full.progress = nullptr;
+    const auto steps = static_cast<std::size_t>(cv.folds + 1);
+    out.path = lasso_detail::lasso_path_split(ctx, rows.design, rows.y, full, split);
+    if (o.progress) o.progress(1, steps);
+    const std::size_t count = out.path.size();
+    LassoOptions sub = full;
+    sub.lambdas = out.path.lambdas;
+    auto weight = [&](index_t i) { return o.sample_weights.empty() ? 1.0 : o.sample_weights[i]; };
+    const auto space = rows.design.space;
+    Array<V> b(ctx, static_cast<std::size_t>(p), space), xb(ctx, static_cast<std::size_t>(local_rows), space);
+    std::vector<std::vector<double>> errors(static_cast<std::size_t>(cv.folds));
+    for (int k = 0; k < cv.folds; ++k) {
+      sub.sample_weights.assign(static_cast<std::size_t>(local_rows), 0.0);
+      double train = 0;
+      for (index_t i = 0; i < local_rows; ++i)
+        if (fold[first + i] != k) train += (sub.sample_weights[i] = weight(i));
+      c.sum(&train, 1);
+      if (!(train > 0)) throw InvalidArgument("cv fold " + std::to_string(k) + " has zero total training weight");
+      const LassoPath fp = lasso_detail::lasso_path_split(ctx, rows.design, rows.y, sub, split);
+      out.fold_fits_not_converged += fp.n_not_converged();
+      std::vector<double> sums(count + 1, 0.0);  // per lambda the weighted squared error, then the weight
+      for (std::size_t l = 0; l < count; ++l) {
+        const auto coef = fp.coefficients_at(l);
+        copy<V>(ctx, VectorView<const V>(std::vector<V>(coef.begin(), coef.end())), b.view());
+        lasso_detail::multiply(ctx, rows.design, b.data(), xb.data());
+        const auto pred = xb.to_vector(ctx);
+        for (index_t i = 0; i < local_rows; ++i) {
+          if (fold[first + i] != k) continue;
+          const double d = rows.y[i] - fp.intercepts[l] - static_cast<double>(pred[i]);
+          sums[l] += weight(i) * d * d;
+        }
       }
+      for (index_t i = 0; i < local_rows; ++i)
+        if (fold[first + i] == k) sums[count] += weight(i);
+      c.sum(sums.data(), sums.size());
+      auto& err = errors[static_cast<std::size_t>(k)];
+      err.resize(count);
+      for (std::size_t l = 0; l < count; ++l) err[l] = sums[count] > 0 ? sums[l] / sums[count] : 0.0;
+      if (o.progress) o.progress(static_cast<std::size_t>(k) + 2, steps);
     }
-    for (index_t i = 0; i < local_rows; ++i)
-      if (fold[first + i] == k) sums[count] += weight(i);
-    c.sum(sums.data(), sums.size());
-    auto& err = errors[static_cast<std::size_t>(k)];
-    err.resize(count);
-    for (std::size_t l = 0; l < count; ++l) err[l] = sums[count] > 0 ? sums[l] / sums[count] : 0.0;
-    if (o.progress) o.progress(static_cast<std::size_t>(k) + 2, steps);
-  }
-  lasso_detail::summarize_folds(out, errors);
-  return out;
+    lasso_detail::summarize_folds(out, errors);
+    return out;
+  });
 }
 
 }  // namespace

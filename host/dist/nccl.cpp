@@ -42,6 +42,7 @@ class NcclCollectives final : public DeviceCollectives {
   ~NcclCollectives() override { ncclCommDestroy(nccl_); }
 
   void sum(std::initializer_list<lasso_detail::RowSplit::DeviceValues> buffers) const override {
+    comm_.check_peers();
     std::int64_t count = 0, bytes = 0;
     check_nccl(ncclGroupStart(), "group start");
     for (const auto& b : buffers) {
@@ -53,6 +54,7 @@ class NcclCollectives final : public DeviceCollectives {
     comm_.count_sum(count, bytes);
   }
   void broadcast(lasso_detail::RowSplit::DeviceValues b) const override {
+    comm_.check_peers();
     check_nccl(ncclBroadcast(b.data, b.data, b.count, nccl_type(b), 0, nccl_, stream_), "broadcast");
     comm_.count_broadcast(static_cast<std::int64_t>(b.count), bytes_of(b));
   }

@@ -54,6 +54,9 @@ struct CommCounts {
   // Device buffers were summed between GPUs with NCCL (a CUDA context, SHRINK_NCCL built, one rank
   // per device); false: they were staged through the host.
   bool device_transport = false;
+  // One-int allreduces inside a solver that let an error on one rank reach the others (one before
+  // each sum, max and broadcast above, and one at the end); not counted in collectives().
+  std::int64_t status_checks = 0;
   std::int64_t collectives() const noexcept {
     return static_cast<std::int64_t>(sums.size() + maxima.size() + broadcasts.size()) + other_collectives;
   }
