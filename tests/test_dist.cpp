@@ -360,6 +360,11 @@ TEST(DistLassoCommunication, StaysWithinTheDesignBoundPerOuterIteration) {
   const std::int64_t bound = (certificates + 1) * (p + 2 + k * k + k) * 8 + lambdas * (p + 3) * 8 + 64 * p * 8;
   EXPECT_LE(counts.bytes, bound);
   EXPECT_LE(counts.collectives(), 3 * (certificates + 1) + lambdas + 16);
+  // The status allreduces that carry a failure between the ranks: one before each sum, max and
+  // broadcast of the solve, and one at its end.
+  EXPECT_GT(counts.status_checks, 0);
+  EXPECT_LE(counts.status_checks,
+            static_cast<std::int64_t>(counts.sums.size() + counts.maxima.size() + counts.broadcasts.size()) + 1);
 }
 
 // An allocation that fails on the last rank, at points spread over the whole call (validation, set-up,
