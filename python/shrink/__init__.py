@@ -10,8 +10,8 @@ gap every fit reaches (gap <= tol * objective), not scikit-learn's scaled gap.
 """
 from ._core import cuda_compiled, version
 from ._linear import ElasticNet, ElasticNetCV, Lasso, LassoCV, enet_path, lasso_path
-from ._ops import prune_blocks, spmv
+from ._ops import BlockSparseLinear, SparseOperator, magnitude_histogram, prune_blocks, spmv
 from ._sae import SparseAutoencoder
 
 __version__ = "0.1.0"
-__all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "SparseAutoencoder", "spmv", "prune_blocks", "lasso_path", "enet_path", "version", "cuda_compiled"]
+__all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "SparseAutoencoder", "spmv", "SparseOperator", "prune_blocks", "BlockSparseLinear", "magnitude_histogram", "lasso_path", "enet_path", "version", "cuda_compiled"]

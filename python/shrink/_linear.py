@@ -78,7 +78,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     `standardize` (penalize standardized coefficients, as glmnet), `solver` ('auto', 'cd', 'gram',
     'fista', 'ws-gram'), `backend` ('cpu' or 'cuda') and `threads` (0: OpenMP's default).
     Fitted: coef_, intercept_, dual_gap_ (the certificate: primal objective minus a dual bound),
-    n_iter_, converged_, sparsity_ratio_.
+    n_iter_, converged_, sparsity_ratio_ and histogram_ (the |coef_| histogram over its non-zeros:
+    edges, counts, as the CLI's --histogram).
     """
 
     def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
@@ -136,6 +137,7 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             self.n_iter_, self.converged_ = int(self.n_iter_[0]), bool(self.converged_[0])
         self.coef_ = coef
         self.sparsity_ratio_ = float(np.mean(coef == 0)) if coef.size else 1.0
+        self.histogram_ = _core.magnitude_histogram(np.ravel(coef).astype(np.float64), 10)
         if not np.all(self.converged_):
             warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before the relative duality gap reached "
                           f"tol={self.tol} (gap {np.max(self.dual_gap_):.3g}); raise max_iter or tol",
@@ -221,7 +223,7 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     whose test sets cover every sample once. `l1_ratio` may be a list: the best pair is chosen.
     Fitted: alpha_, alpha_1se_ (the largest alpha within one standard error of the best), l1_ratio_,
     alphas_, mse_path_ (n_alphas x n_folds; n_l1_ratios x n_alphas x n_folds for a list), coef_,
-    intercept_, dual_gap_, n_iter_ (the refit path's passes up to alpha_), converged_, sparsity_ratio_."""
+    intercept_, dual_gap_, n_iter_ (the refit path's passes up to alpha_), converged_, sparsity_ratio_, histogram_."""
 
     def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True, max_iter=1000, tol=1e-4,
                  cv=None, positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu",
@@ -283,6 +285,7 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.converged_ = bool(r["converged"][i])
         self.solver_ = r["solver"]
         self.sparsity_ratio_ = float(np.mean(self.coef_ == 0)) if self.coef_.size else 1.0
+        self.histogram_ = _core.magnitude_histogram(np.ravel(self.coef_).astype(np.float64), 10)
         if not self.converged_ or r["fold_fits_not_converged"] > 0:
             warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before reaching tol={self.tol} on "
                           f"{r['fold_fits_not_converged']} fold fits or the refit", ConvergenceWarning)

@@ -49,6 +49,7 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         self.n_latents_ = self.model_.latents
         codes = self.model_.encode(X)
         self.sparsity_ratio_ = float(np.mean(codes == 0))  # of the training data's codes
+        self.histogram_ = _core.magnitude_histogram(np.ravel(codes).astype(np.float64), 10)  # their activations
         return self
 
     def _check(self, X):
@@ -114,4 +115,5 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         est.n_latents_ = est.model_.latents
         est.n_features_in_ = est.model_.inputs
         est.sparsity_ratio_ = float("nan")  # unknown without the training data
+        est.histogram_ = None
         return est

@@ -3,6 +3,7 @@
 // and the fit runs with the GIL released. The estimators in shrink/__init__.py call this.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -395,6 +396,182 @@ nb::dict prune(const AnyMatrix& w, index_t block_rows, index_t block_cols, doubl
   return d;
 }
 
+// NonFinite naming the first NaN/Inf of a row-major matrix.
+template <class V>
+void refuse_non_finite(DenseView<const V> m, const std::string& name) {
+  for (index_t i = 0; i < m.rows; ++i)
+    for (index_t j = 0; j < m.cols; ++j)
+      if (!std::isfinite(m.data[i * m.ld + j]))
+        throw NonFinite(name + "[" + std::to_string(i) + ", " + std::to_string(j) + "] is " +
+                        (std::isnan(m.data[i * m.ld + j]) ? "NaN" : "infinite"));
+}
+
+// A row-major matrix of V, owned by NumPy.
+template <class V>
+nb::ndarray<V, nb::numpy, nb::ndim<2>> matrix_out(std::vector<V>&& v, index_t rows, index_t cols) {
+  auto* owned = new std::vector<V>(std::move(v));
+  nb::capsule free(owned, [](void* q) noexcept { delete static_cast<std::vector<V>*>(q); });
+  return {owned->data(), {static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)}, free};
+}
+
+// A block-sparse linear layer, y = x W^T + b, on nn.hpp's BSR kernels (the CPU twins here): W pruned
+// from a dense matrix or given as BSR arrays, kept on the host with its block-column index for dX.
+template <class V>
+class BsrLinear {
+ public:
+  BsrLinear(BsrMatrix<V, std::int32_t> w, std::vector<V> bias, int threads)
+      : ctx_(cpu_context(threads)), w_(std::move(w)), columns_(bsr_column_index(ctx_, w_)), bias_(std::move(bias)) {}
+
+  static nb::tuple from_dense(const AnyMatrix& w, const AnyVector* bias, index_t block_rows, index_t block_cols,
+                              double sparsity, const std::string& norm, int bins, int threads) {
+    if (!is<V>(w)) throw nb::type_error("W's dtype must be float64 or float32");
+    const DenseView<const V> wv = dense_view<V>(w, "W");
+    PruneOptions o;
+    o.block = {block_rows, block_cols};
+    o.sparsity = sparsity;
+    o.norm = parse_block_norm(norm);
+    o.histogram_bins = bins;
+    PrunedMatrix<V, std::int32_t> p;
+    {
+      nb::gil_scoped_release release;
+      p = prune_blocks<V, std::int32_t>(wv, o);
+    }
+    nb::dict report;
+    report["blocks_total"] = p.report.blocks_total;
+    report["blocks_kept"] = p.report.blocks_kept;
+    report["block_sparsity"] = p.report.block_sparsity;
+    report["element_sparsity"] = p.report.element_sparsity;
+    report["relative_frobenius_error"] = p.report.relative_frobenius_error;
+    report["histogram_edges"] = vector_out(p.report.block_norm_histogram.edges);
+    report["histogram_counts"] = vector_out(p.report.block_norm_histogram.counts);
+    return nb::make_tuple(BsrLinear(std::move(p.weights), bias_of(bias, wv.rows), threads), report);
+  }
+  static BsrLinear from_bsr(index_t rows, index_t cols, index_t block_rows, index_t block_cols,
+                            std::vector<std::int32_t> block_row_ptr, std::vector<std::int32_t> block_col_idx,
+                            const AnyVector& values, const AnyVector* bias, int threads) {
+    const auto v = vector_of<V>(values, "values");
+    auto w = BsrMatrix<V, std::int32_t>::from_arrays(rows, cols, block_rows, block_cols, std::move(block_row_ptr),
+                                                     std::move(block_col_idx), std::vector<V>(v.data, v.data + v.size));
+    return BsrLinear(std::move(w), bias_of(bias, rows), threads);
+  }
+
+  // y (batch x out) = x (batch x in) W^T + b.
+  nb::ndarray<V, nb::numpy, nb::ndim<2>> forward(const AnyMatrix& x) const {
+    const auto xv = rows_of(x, w_.cols(), "x");
+    std::vector<V> y(static_cast<std::size_t>(xv.rows * w_.rows()));
+    {
+      nb::gil_scoped_release release;
+      bsr_linear_forward<V, std::int32_t>(ctx_, xv, w_.view(), VectorView<const V>(bias_.data(), static_cast<index_t>(bias_.size())),
+                                          DenseView<V>(y.data(), xv.rows, w_.rows(), w_.rows(), Layout::RowMajor));
+    }
+    return matrix_out(std::move(y), xv.rows, w_.rows());
+  }
+  // dX (batch x in) = dY W.
+  nb::ndarray<V, nb::numpy, nb::ndim<2>> backward_input(const AnyMatrix& dy) const {
+    const auto g = rows_of(dy, w_.rows(), "grad_output");
+    std::vector<V> dx(static_cast<std::size_t>(g.rows * w_.cols()));
+    {
+      nb::gil_scoped_release release;
+      bsr_linear_backward_input<V, std::int32_t>(ctx_, g, w_.view(), columns_,
+                                                 DenseView<V>(dx.data(), g.rows, w_.cols(), w_.cols(), Layout::RowMajor));
+    }
+    return matrix_out(std::move(dx), g.rows, w_.cols());
+  }
+  // dW on W's pattern: nnzb * R * C values laid out like W's.
+  nb::ndarray<V, nb::numpy, nb::ndim<1>> weight_grad(const AnyMatrix& dy, const AnyMatrix& x) const {
+    const auto g = rows_of(dy, w_.rows(), "grad_output"), xv = rows_of(x, w_.cols(), "x");
+    if (g.rows != xv.rows)
+      throw DimensionMismatch("grad_output has " + std::to_string(g.rows) + " rows but x has " + std::to_string(xv.rows));
+    std::vector<V> grad(static_cast<std::size_t>(w_.nnzb() * w_.block_height() * w_.block_width()));
+    {
+      nb::gil_scoped_release release;
+      bsr_linear_weight_grad<V, std::int32_t>(ctx_, g, xv, w_.view(), VectorView<V>(grad));
+    }
+    return vector_out(grad);
+  }
+
+  std::vector<std::int32_t> block_row_ptr() const { return w_.block_row_ptr().to_vector(ctx_); }
+  std::vector<std::int32_t> block_col_idx() const { return w_.block_col_idx().to_vector(ctx_); }
+  nb::ndarray<V, nb::numpy, nb::ndim<1>> values() const { return vector_out(w_.values().to_vector(ctx_)); }
+  nb::ndarray<V, nb::numpy, nb::ndim<1>> bias() const { return vector_out(bias_); }
+  void set_values(const AnyVector& values) {
+    const auto v = vector_of<V>(values, "values");
+    if (v.size != static_cast<index_t>(w_.values().size()))
+      throw DimensionMismatch("values has " + std::to_string(v.size) + " entries, W stores " +
+                              std::to_string(w_.values().size()));
+    refuse_non_finite(DenseView<const V>(v.data, 1, v.size, v.size, Layout::RowMajor), "values");
+    std::copy(v.data, v.data + v.size, w_.values().data());
+  }
+  void set_bias(const AnyVector& bias) { bias_ = bias_of(&bias, w_.rows()); }
+  std::vector<index_t> shape() const { return {w_.rows(), w_.cols()}; }
+  std::vector<index_t> block() const { return {w_.block_height(), w_.block_width()}; }
+
+ private:
+  static Context cpu_context(int threads) {
+    ContextOptions co{Backend::Cpu};
+    co.cpu_threads = threads;
+    co.honour_environment = false;
+    return Context(co);
+  }
+  static std::vector<V> bias_of(const AnyVector* b, index_t out) {
+    if (!b) return {};
+    const auto v = vector_of<V>(*b, "bias");
+    if (v.size != out) throw DimensionMismatch("bias has " + std::to_string(v.size) + " entries, W has " + std::to_string(out) + " rows");
+    refuse_non_finite(DenseView<const V>(v.data, 1, v.size, v.size, Layout::RowMajor), "bias");
+    return std::vector<V>(v.data, v.data + v.size);
+  }
+  // A C-contiguous batch x width matrix of V.
+  static DenseView<const V> rows_of(const AnyMatrix& a, index_t width, const char* name) {
+    if (!is<V>(a)) throw nb::type_error((std::string(name) + ": its dtype must match W's").c_str());
+    const auto rows = static_cast<index_t>(a.shape(0)), cols = static_cast<index_t>(a.shape(1));
+    if (cols != width)
+      throw DimensionMismatch(std::string(name) + " has " + std::to_string(cols) + " columns, expected " + std::to_string(width));
+    if (rows > 0 && cols > 1 && a.stride(1) != 1) throw nb::value_error((std::string(name) + " must be C-contiguous").c_str());
+    const DenseView<const V> v(static_cast<const V*>(a.data()), rows, cols, std::max<index_t>(static_cast<index_t>(a.stride(0)), cols),
+                               Layout::RowMajor);
+    refuse_non_finite(v, name);
+    return v;
+  }
+
+  Context ctx_;
+  BsrMatrix<V, std::int32_t> w_;
+  BsrColumnIndex<std::int32_t> columns_;
+  std::vector<V> bias_;
+};
+
+template <class V>
+void bind_bsr_linear(nb::module_& m, const char* name) {
+  using L = BsrLinear<V>;
+  nb::class_<L>(m, name)
+      .def_static(
+          "from_dense",
+          [](const AnyMatrix& w, std::optional<AnyVector> bias, index_t r, index_t c, double sparsity,
+             const std::string& norm, int bins, int threads) {
+            return L::from_dense(w, bias ? &*bias : nullptr, r, c, sparsity, norm, bins, threads);
+          },
+          nb::arg("w"), nb::arg("bias").none(), nb::arg("block_rows"), nb::arg("block_cols"), nb::arg("sparsity"),
+          nb::arg("norm"), nb::arg("bins"), nb::arg("threads"))
+      .def_static(
+          "from_bsr",
+          [](index_t rows, index_t cols, index_t r, index_t c, std::vector<std::int32_t> ptr, std::vector<std::int32_t> idx,
+             const AnyVector& values, std::optional<AnyVector> bias, int threads) {
+            return L::from_bsr(rows, cols, r, c, std::move(ptr), std::move(idx), values, bias ? &*bias : nullptr, threads);
+          },
+          nb::arg("rows"), nb::arg("cols"), nb::arg("block_rows"), nb::arg("block_cols"), nb::arg("block_row_ptr"),
+          nb::arg("block_col_idx"), nb::arg("values"), nb::arg("bias").none(), nb::arg("threads"))
+      .def("forward", &L::forward, nb::arg("x"))
+      .def("backward_input", &L::backward_input, nb::arg("grad_output"))
+      .def("weight_grad", &L::weight_grad, nb::arg("grad_output"), nb::arg("x"))
+      .def("block_row_ptr", &L::block_row_ptr)
+      .def("block_col_idx", &L::block_col_idx)
+      .def("values", &L::values)
+      .def("bias", &L::bias)
+      .def("set_values", &L::set_values, nb::arg("values"))
+      .def("set_bias", &L::set_bias, nb::arg("bias"))
+      .def_prop_ro("shape", &L::shape)
+      .def_prop_ro("block", &L::block);
+}
+
 }  // namespace
 
 NB_MODULE(_core, m) {
@@ -466,6 +643,18 @@ NB_MODULE(_core, m) {
       },
       nb::arg("w"), nb::arg("block_rows"), nb::arg("block_cols"), nb::arg("sparsity"), nb::arg("norm") = "l2",
       nb::arg("bins") = 10);
+  m.def(
+      "magnitude_histogram",
+      [](const std::vector<double>& values, int bins) {
+        const auto h = magnitude_histogram(values, bins);
+        nb::dict d;
+        d["edges"] = vector_out(h.edges);
+        d["counts"] = vector_out(h.counts);
+        return d;
+      },
+      nb::arg("values"), nb::arg("bins") = 10);
+  bind_bsr_linear<double>(m, "BsrLinear64");
+  bind_bsr_linear<float>(m, "BsrLinear32");
   nb::class_<Sae>(m, "Sae")
       .def_static(
           "fit",
