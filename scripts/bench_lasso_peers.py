@@ -195,6 +195,42 @@ def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
+def peer_at_matched_accuracy(args, entry, peer, lambdas_file, lambdas, dual, s, Xs, y, tmp):
+    """The peer's time at the loosest tolerance of its ladder whose suboptimality against the certified
+    dual bounds `dual` is <= args.target (median of args.repeat), or its best try, marked unmatched;
+    None when it never finished. args carries timeout, repeat and target."""
+    best = None
+    ladder = GLMNET_LADDER if peer == "glmnet" else TOL_LADDER
+    for tol in ladder:
+        started = time.perf_counter()
+        got = run_peer(peer, args.data, entry, lambdas_file, tol, args.timeout, tmp)
+        if got is None:
+            print(f"  {peer} tol {tol:g}: past {args.timeout} s", file=sys.stderr)
+            break
+        seconds, b0, coefs, label, scale_back = got
+        if scale_back:
+            coefs = coefs * s
+        obj = objectives(Xs, y, coefs, b0, lambdas, entry["l1_ratio"])
+        subopt = float(np.max((obj - dual) / obj))
+        print(f"  {label} tol {tol:g}: {seconds:.3f} s, suboptimality {subopt:.1e}", file=sys.stderr)
+        if best is None or subopt < best["suboptimality"]:
+            best = {"label": label, "tol": tol, "seconds": seconds, "suboptimality": subopt}
+        if subopt <= args.target:
+            times = [seconds]
+            for _ in range(args.repeat - 1):
+                again = run_peer(peer, args.data, entry, lambdas_file, tol, args.timeout, tmp)
+                if again:
+                    times.append(again[0])
+            best = {"label": label, "tol": tol, "seconds": float(np.median(times)),
+                    "suboptimality": subopt, "matched": True}
+            break
+        if time.perf_counter() - started > args.timeout:
+            break
+    if best is not None:
+        best.setdefault("matched", False)
+    return best
+
+
 def bench_problem(args, entry, peers):
     X, y = load(args.data, entry)
     s = column_scale(X, entry["standardize"])
@@ -215,35 +251,8 @@ def bench_problem(args, entry, peers):
         lambdas_file = os.path.join(tmp, "lambdas")
         np.savetxt(lambdas_file, lambdas, fmt="%.17g")
         for peer in peers:
-            best = None
-            ladder = GLMNET_LADDER if peer == "glmnet" else TOL_LADDER
-            for tol in ladder:
-                started = time.perf_counter()
-                got = run_peer(peer, args.data, entry, lambdas_file, tol, args.timeout, tmp)
-                if got is None:
-                    print(f"  {peer} tol {tol:g}: past {args.timeout} s", file=sys.stderr)
-                    break
-                seconds, b0, coefs, label, scale_back = got
-                if scale_back:
-                    coefs = coefs * s
-                obj = objectives(Xs, y, coefs, b0, lambdas, entry["l1_ratio"])
-                subopt = float(np.max((obj - dual) / obj))
-                print(f"  {label} tol {tol:g}: {seconds:.3f} s, suboptimality {subopt:.1e}", file=sys.stderr)
-                if best is None or subopt < best["suboptimality"]:
-                    best = {"label": label, "tol": tol, "seconds": seconds, "suboptimality": subopt}
-                if subopt <= args.target:
-                    times = [seconds]
-                    for _ in range(args.repeat - 1):
-                        again = run_peer(peer, args.data, entry, lambdas_file, tol, args.timeout, tmp)
-                        if again:
-                            times.append(again[0])
-                    best = {"label": label, "tol": tol, "seconds": float(np.median(times)),
-                            "suboptimality": subopt, "matched": True}
-                    break
-                if time.perf_counter() - started > args.timeout:
-                    break
+            best = peer_at_matched_accuracy(args, entry, peer, lambdas_file, lambdas, dual, s, Xs, y, tmp)
             if best is not None:
-                best.setdefault("matched", False)
                 row["peers"][peer] = best
     return row
 

@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, MultiOutputMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _core
+from . import _core, _device
 
 
 def _as_engine_input(X):
@@ -106,21 +106,30 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         return self.l1_ratio
 
     def fit(self, X, y, sample_weight=None, check_input=True):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-                             multi_output=True, y_numeric=True, order=None)
-        X = _as_engine_input(X)
+        device = _device.kind(X)
+        if device:  # CuPy / torch on a GPU: X stays there (DLPack), y and the weights come to the host
+            y = np.asarray(_device.to_host(y), dtype=np.float64)
+            if len(X.shape) != 2 or y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+                raise ValueError(f"X must be 2-D with y's {y.shape[0]} rows; got X {tuple(X.shape)}, y {y.shape}")
+            self.n_features_in_ = X.shape[1]
+            fit_path = _device.fit_path
+        else:
+            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                                 multi_output=True, y_numeric=True, order=None)
+            X = _as_engine_input(X)
+            fit_path = _fit_path
         options = self._options(self._l1_ratio())
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = _check_sample_weight(np.asarray(_device.to_host(sample_weight)), y, dtype=np.float64)
             options["sample_weight"] = sample_weight.tolist()
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if y.ndim == 2 and Y.shape[1] > 1 and _batch_allowed(X, options):
+        if not device and y.ndim == 2 and Y.shape[1] > 1 and _batch_allowed(X, options):
             # One problem per column through the batched solver (G built once for all of them).
             fit = _fit_batch(X, Y, options)
             coef = np.ascontiguousarray(fit["coef"].T)
             fits = {key: fit[key] for key in ("intercepts", "duality_gap", "objective", "iterations", "converged")}
         else:
-            paths = [_fit_path(X, Y[:, k], options) for k in range(Y.shape[1])]
+            paths = [fit_path(X, Y[:, k], options) for k in range(Y.shape[1])]
             coef = np.array([f["coef"][:, 0] for f in paths])
             fits = {key: np.array([f[key][0] for f in paths])
                     for key in ("intercepts", "duality_gap", "objective", "iterations", "converged")}
@@ -135,7 +144,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
             coef, self.intercept_ = coef[0], float(self.intercept_[0])
             self.dual_gap_, self.objective_ = float(self.dual_gap_[0]), float(self.objective_[0])
             self.n_iter_, self.converged_ = int(self.n_iter_[0]), bool(self.converged_[0])
-        self.coef_ = coef
+        self.coef_ = _device.like(coef, X, device) if device else coef
+        self.transfers_ = {key: int(fit[key]) for key in ("input_host_copies", "input_device_copies") if key in fit}
         self.sparsity_ratio_ = float(np.mean(coef == 0)) if coef.size else 1.0
         self.histogram_ = _core.magnitude_histogram(np.ravel(coef).astype(np.float64), 10)
         if not np.all(self.converged_):
@@ -150,6 +160,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self)
+        if _device.kind(X):  # on the GPU, with coef_ there too
+            return X @ self.coef_.T + self.intercept_
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return X @ self.coef_.T + self.intercept_  # coef_ (p,): n values; (k, p): n x k
 
@@ -179,12 +191,14 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, positi
     As in scikit-learn, no intercept is fitted unless fit_intercept=True (center X and y first).
     Extra keywords go to the engine: penalty_factor, standardize, sample_weight, solver, backend,
     threads."""
-    if not sp.issparse(X):
-        X = np.asarray(X)
-    if X.dtype not in (np.float32, np.float64):
-        X = X.astype(np.float64)
-    X = _as_engine_input(X)
-    y = np.asarray(y)
+    device = _device.kind(X)
+    if not device:
+        if not sp.issparse(X):
+            X = np.asarray(X)
+        if X.dtype not in (np.float32, np.float64):
+            X = X.astype(np.float64)
+        X = _as_engine_input(X)
+    y = np.asarray(_device.to_host(y))
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D here, got shape {y.shape}; fit one path per column")
     options = {"l1_ratio": float(l1_ratio), "positive": bool(positive), "tol": float(tol),
@@ -203,10 +217,11 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, positi
     params.pop("verbose", None)
     if params:
         raise TypeError(f"unexpected keyword arguments {sorted(params)}")
-    path = _fit_path(X, y, options)
+    path = _device.fit_path(X, y, options) if device else _fit_path(X, y, options)
     if not np.all(path["converged"]):
         warnings.warn("Shrink stopped at max_iter before reaching tol at some alphas", ConvergenceWarning)
-    out = (path["lambdas"], path["coef"], path["duality_gap"])
+    coefs = _device.like(path["coef"], X, device) if device else path["coef"]
+    out = (path["lambdas"], coefs, path["duality_gap"])
     return out + (path["iterations"],) if return_n_iter else out
 
 
@@ -248,12 +263,21 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         from sklearn.model_selection import check_cv
 
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
-                             y_numeric=True, order=None)
-        X = _as_engine_input(X)
+        device = _device.kind(X)
+        if device:  # CuPy / torch on a GPU: X stays there; the folds come from the rows' indices
+            y = np.asarray(_device.to_host(y), dtype=np.float64)
+            if len(X.shape) != 2 or y.ndim != 1 or y.shape[0] != X.shape[0]:
+                raise ValueError(f"X must be 2-D with y's rows and y 1-D; got X {tuple(X.shape)}, y {y.shape}")
+            self.n_features_in_ = X.shape[1]
+            fit_path, rows = _device.fit_path, np.zeros((X.shape[0], 1))
+        else:
+            X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], dtype=[np.float64, np.float32],
+                                 y_numeric=True, order=None)
+            X = _as_engine_input(X)
+            fit_path, rows = _fit_path, X
         folds = np.full(X.shape[0], -1)
         splitter = check_cv(self.cv)
-        for k, (_, test) in enumerate(splitter.split(X, y)):
+        for k, (_, test) in enumerate(splitter.split(rows, y)):
             if np.any(folds[test] >= 0):
                 raise ValueError("cv: every sample must be in exactly one test fold (a K-fold splitter)")
             folds[test] = k
@@ -265,8 +289,9 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         else:
             options["lambdas"] = sorted((float(a) for a in np.ravel(self.alphas)), reverse=True)
         if sample_weight is not None:
-            options["sample_weight"] = _check_sample_weight(sample_weight, X, dtype=np.float64).tolist()
-        results = [_fit_path(X, y, dict(options, l1_ratio=float(ratio)), folds) for ratio in self._l1_ratios()]
+            options["sample_weight"] = _check_sample_weight(np.asarray(_device.to_host(sample_weight)), y,
+                                                            dtype=np.float64).tolist()
+        results = [fit_path(X, y, dict(options, l1_ratio=float(ratio)), folds) for ratio in self._l1_ratios()]
         best = int(np.argmin([r["cv_mean"][r["index_min"]] for r in results]))
         r = results[best]
         i = int(r["index_min"])
@@ -276,6 +301,8 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.alpha_ = float(r["lambdas"][i])
         self.alpha_1se_ = float(r["lambdas"][int(r["index_1se"])])
         self.coef_ = r["coef"][:, i].copy()
+        if device:
+            self.coef_ = _device.like(self.coef_, X, device)
         self.intercept_ = float(r["intercepts"][i])
         self.dual_gap_ = float(r["duality_gap"][i])
         self.objective_ = float(r["objective"][i])
@@ -284,8 +311,9 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.n_iter_ = max(1, int(np.sum(r["iterations"][: i + 1])))
         self.converged_ = bool(r["converged"][i])
         self.solver_ = r["solver"]
-        self.sparsity_ratio_ = float(np.mean(self.coef_ == 0)) if self.coef_.size else 1.0
-        self.histogram_ = _core.magnitude_histogram(np.ravel(self.coef_).astype(np.float64), 10)
+        coef = r["coef"][:, i]
+        self.sparsity_ratio_ = float(np.mean(coef == 0)) if coef.size else 1.0
+        self.histogram_ = _core.magnitude_histogram(np.ravel(coef).astype(np.float64), 10)
         if not self.converged_ or r["fold_fits_not_converged"] > 0:
             warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before reaching tol={self.tol} on "
                           f"{r['fold_fits_not_converged']} fold fits or the refit", ConvergenceWarning)
@@ -293,6 +321,8 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self)
+        if _device.kind(X):
+            return X @ self.coef_ + self.intercept_
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         return X @ self.coef_ + self.intercept_
 

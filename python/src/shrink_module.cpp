@@ -25,6 +25,9 @@ namespace {
 using AnyMatrix = nb::ndarray<nb::ndim<2>, nb::device::cpu, nb::ro>;
 using AnyVector = nb::ndarray<nb::ndim<1>, nb::device::cpu, nb::ro>;
 using Doubles = nb::ndarray<double, nb::numpy, nb::ndim<1>>;
+// Arrays on a CUDA device, through DLPack (CuPy, torch): read in place on a CUDA context.
+using DeviceMatrix = nb::ndarray<nb::ndim<2>, nb::device::cuda, nb::ro>;
+using DeviceVector = nb::ndarray<nb::ndim<1>, nb::device::cuda, nb::ro>;
 
 template <class T>
 bool is(const auto& a) {
@@ -57,12 +60,23 @@ LassoOptions options_from(const nb::dict& o) {
   return opt;
 }
 
+// The options' context. "device" (a CUDA ordinal, set for arrays that live on a GPU) makes it a CUDA
+// context on that device, and "stream" (a cudaStream_t as an integer, 0: the context's own) the
+// stream its work goes on, the caller's current one.
 Context context_from(const nb::dict& o) {
   ContextOptions c{Backend::Cpu};
   if (o.contains("threads")) c.cpu_threads = nb::cast<int>(o["threads"]);
   if (o.contains("backend")) c.backend = parse_backend(nb::cast<std::string>(o["backend"]));
+  if (o.contains("device")) {
+    c.backend = Backend::Cuda;
+    c.device = nb::cast<int>(o["device"]);
+  }
   c.honour_environment = false;
-  return Context(c);
+  Context ctx(c);
+  if (o.contains("stream")) {
+    if (const auto stream = nb::cast<std::uintptr_t>(o["stream"])) ctx.set_stream(reinterpret_cast<void*>(stream));
+  }
+  return ctx;
 }
 
 template <class T>
@@ -120,13 +134,20 @@ template <class X, class V>
 nb::dict run(const X& x, VectorView<const V> y, const nb::dict& o, const std::vector<int>& folds) {
   const LassoOptions opt = options_from(o);
   const Context ctx = context_from(o);
+  auto with_transfers = [&](nb::dict d) {  // how often X was copied (relaid out) on the host or device
+    d["input_host_copies"] = ctx.transfers().input_host_copies;
+    d["input_device_copies"] = ctx.transfers().input_device_copies;
+    d["device_to_host_bytes"] = ctx.transfers().device_to_host_bytes;
+    return d;
+  };
   if (folds.empty()) {
     LassoPath path;
     {
       nb::gil_scoped_release release;
       path = lasso_path(ctx, x, y, opt);
+      ctx.synchronize();
     }
-    return path_dict(path);
+    return with_transfers(path_dict(path));
   }
   CrossValidationOptions cv;
   cv.folds = *std::max_element(folds.begin(), folds.end()) + 1;
@@ -135,15 +156,16 @@ nb::dict run(const X& x, VectorView<const V> y, const nb::dict& o, const std::ve
   {
     nb::gil_scoped_release release;
     result = lasso_cv(ctx, x, y, opt, cv);
+    ctx.synchronize();
   }
-  return cv_dict(result, cv.folds);
+  return with_transfers(cv_dict(result, cv.folds));
 }
 
-template <class V>
-VectorView<const V> vector_of(const AnyVector& y, const char* name) {
+template <class V, class A = AnyVector>
+VectorView<const V> vector_of(const A& y, const char* name, MemorySpace space = MemorySpace::Host) {
   if (!is<V>(y)) throw nb::type_error((std::string(name) + ": its dtype must match X's").c_str());
   if (y.shape(0) > 1 && y.stride(0) != 1) throw nb::value_error((std::string(name) + " must be contiguous").c_str());
-  return {static_cast<const V*>(y.data()), static_cast<index_t>(y.shape(0))};
+  return {static_cast<const V*>(y.data()), static_cast<index_t>(y.shape(0)), space};
 }
 
 // k problems, one per column of Y, through the batched solver (batch_lasso.hpp): the options' one
@@ -165,14 +187,14 @@ nb::dict run_batch(const X& x, DenseView<const V> y, const nb::dict& o) {
 }
 
 // A dense matrix: C order is row-major, F order column-major, each used in place.
-template <class V>
-DenseView<const V> dense_view(const AnyMatrix& x, const char* name) {
+template <class V, class A = AnyMatrix>
+DenseView<const V> dense_view(const A& x, const char* name, MemorySpace space = MemorySpace::Host) {
   const auto rows = static_cast<index_t>(x.shape(0)), cols = static_cast<index_t>(x.shape(1));
   if (!is<V>(x)) throw nb::type_error((std::string(name) + ": its dtype must match X's").c_str());
   if (x.stride(1) == 1 || cols <= 1)
-    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(0), cols), Layout::RowMajor};
+    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(0), cols), Layout::RowMajor, space};
   if (x.stride(0) == 1 || rows <= 1)
-    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor};
+    return {static_cast<const V*>(x.data()), rows, cols, std::max<index_t>(x.stride(1), rows), Layout::ColMajor, space};
   throw nb::value_error((std::string(name) + " must be C- or Fortran-contiguous along one axis").c_str());
 }
 
@@ -183,17 +205,17 @@ nb::dict fit_dense(const AnyMatrix& x, const AnyVector& y, const nb::dict& o, co
 
 // Calls f with SciPy's CSR or CSC arrays as the library's view (float64/32 values, int32/64 indices),
 // read in place.
-template <class F>
-nb::dict visit_sparse(const std::string& format, const AnyVector& data, const AnyVector& indices,
-                      const AnyVector& indptr, index_t rows, index_t cols, F&& f) {
+template <class A, class F>
+nb::dict visit_sparse(const std::string& format, const A& data, const A& indices, const A& indptr, index_t rows,
+                      index_t cols, F&& f, MemorySpace space = MemorySpace::Host) {
   auto with = [&]<class V, class I>() {
     if (!is<I>(indptr)) throw nb::type_error("indices and indptr must have the same integer dtype");
-    const auto values = vector_of<V>(data, "data");
+    const auto values = vector_of<V>(data, "data", space);
     const auto nnz = static_cast<index_t>(data.shape(0));
     const auto* idx = static_cast<const I*>(indices.data());
     const auto* ptr = static_cast<const I*>(indptr.data());
-    if (format == "csr") return f(CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data});
-    return f(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data});
+    if (format == "csr") return f(CsrView<V, I>{rows, cols, nnz, ptr, idx, values.data, space});
+    return f(CscView<V, I>{rows, cols, nnz, ptr, idx, values.data, space});
   };
   const bool i64 = is<std::int64_t>(indices);
   if (!i64 && !is<std::int32_t>(indices)) throw nb::type_error("indices must be int32 or int64");
@@ -615,6 +637,38 @@ NB_MODULE(_core, m) {
           using V = std::remove_cvref_t<decltype(*x.values)>;
           return run(x, vector_of<V>(y, "y"), options, folds);
         });
+      },
+      nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
+      nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
+  // X on a GPU (DLPack): the fit runs on a CUDA context on X's device and the options' stream, with
+  // X read in place there; y (n values) comes from the host.
+  m.def(
+      "lasso_path_dense_cuda",
+      [](const DeviceMatrix& x, const AnyVector& y, nb::dict options, const std::vector<int>& folds) {
+        options["device"] = x.device_id();
+        auto fit = [&]<class V>() {
+          return run(dense_view<V>(x, "X", MemorySpace::Device), vector_of<V>(y, "y"), options, folds);
+        };
+        if (is<double>(x)) return fit.template operator()<double>();
+        if (is<float>(x)) return fit.template operator()<float>();
+        throw nb::type_error("X must be float64 or float32");
+      },
+      nb::arg("x"), nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
+  m.def(
+      "lasso_path_sparse_cuda",
+      [](const std::string& format, const DeviceVector& data, const DeviceVector& indices, const DeviceVector& indptr,
+         index_t rows, index_t cols, const AnyVector& y, nb::dict options, const std::vector<int>& folds) {
+        if (format != "csr" && format != "csc") throw nb::value_error("format must be 'csr' or 'csc'");
+        if (indices.device_id() != data.device_id() || indptr.device_id() != data.device_id())
+          throw nb::value_error("data, indices and indptr must be on the same device");
+        options["device"] = data.device_id();
+        return visit_sparse(
+            format, data, indices, indptr, rows, cols,
+            [&](const auto& x) {
+              using V = std::remove_cvref_t<decltype(*x.values)>;
+              return run(x, vector_of<V>(y, "y"), options, folds);
+            },
+            MemorySpace::Device);
       },
       nb::arg("format"), nb::arg("data"), nb::arg("indices"), nb::arg("indptr"), nb::arg("rows"), nb::arg("cols"),
       nb::arg("y"), nb::arg("options"), nb::arg("folds") = std::vector<int>{});
