@@ -61,6 +61,7 @@ const CsrMatrix<float, std::int32_t>& matrix_f32(MatrixKind kind, int mnnz) {
 }  // namespace shrink::bench
 
 int main(int argc, char** argv) {
+  shrink::rerun_with_better_blas(argv);  // the library's figures, not generic SSE3 BLAS kernels'
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   std::cerr << "shrink " << shrink::version() << ", CUDA devices: " << shrink::cuda_device_count() << "\n";

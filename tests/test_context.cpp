@@ -49,6 +49,19 @@ TEST(Context, EnvironmentOverridesAuto) {
   ::unsetenv("SHRINK_BACKEND");
 }
 
+// The loaded BLAS is named; where OpenBLAS runs generic kernels on a CPU that allows better ones, the
+// better core is proposed (what the program sets in OPENBLAS_CORETYPE), never once that variable is set.
+TEST(Context, BlasInfoNamesTheKernels) {
+  const BlasInfo b = blas_info();
+  if (b.library.empty()) GTEST_SKIP() << "the BLAS is not OpenBLAS";
+  EXPECT_FALSE(b.kernels.empty());
+  if (!b.better_kernels.empty()) {
+    EXPECT_TRUE(b.better_kernels == "SkylakeX" || b.better_kernels == "Haswell") << b.better_kernels;
+    EXPECT_EQ(std::getenv("OPENBLAS_CORETYPE"), nullptr);
+  }
+  if (std::getenv("OPENBLAS_CORETYPE")) EXPECT_TRUE(b.better_kernels.empty());
+}
+
 TEST(Context, ParseBackendAndOptions) {
   EXPECT_EQ(parse_backend("CUDA"), Backend::Cuda);
   EXPECT_EQ(parse_backend("Cpu"), Backend::Cpu);

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -28,6 +29,8 @@ json info_json() {
   j["build"] = {{"cuda", cuda_compiled()},
                 {"cuda_architectures", cuda_compiled() ? SHRINK_CUDA_ARCHITECTURES : ""},
                 {"blas", SHRINK_BLAS_LIBRARIES}};
+  const auto blas = blas_info();
+  j["blas"] = {{"library", blas.library}, {"kernels", blas.kernels}};
   const auto devices = cuda_devices();
   j["backends"] = {{"cpu", true},
                    {"cuda", {{"compiled", cuda_compiled()}, {"devices", devices.size()}}}};
@@ -53,6 +56,8 @@ int run_info(bool as_json) {
   std::cout << "shrink " << j["version"].get<std::string>() << "\n"
             << "build: CUDA " << (cuda_compiled() ? "on (sm_" SHRINK_CUDA_ARCHITECTURES ")" : "off")
             << ", BLAS " << SHRINK_BLAS_LIBRARIES << "\n"
+            << "blas kernels: " << (blas_info().kernels.empty() ? "not OpenBLAS" : blas_info().kernels)
+            << (std::getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE)" : "") << "\n"
             << "cpu threads: " << j["cpu_threads"].get<int>() << "\n"
             << "backends: cpu"
             << (cuda_compiled() ? (j["devices"].empty() ? ", cuda (built; no usable device)" : ", cuda")

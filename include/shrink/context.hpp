@@ -61,6 +61,20 @@ std::size_t parse_memory_size(std::string_view text);
 // OutOfMemory when `bytes` for `what` exceed the limit (for callers that size buffers from input).
 void check_memory(double bytes, const std::string& what);
 
+// The host BLAS as loaded in this process: `library` (OpenBLAS's configuration line; empty for a BLAS
+// that is not OpenBLAS) and `kernels` (OpenBLAS's core name, e.g. "SkylakeX"). `better_kernels` is
+// set when OpenBLAS runs generic kernels on a CPU whose instructions allow faster ones (an OpenBLAS
+// older than the CPU model) and OPENBLAS_CORETYPE is unset: naming it in OPENBLAS_CORETYPE before the
+// process loads OpenBLAS selects those kernels (the shrink program does so itself).
+struct BlasInfo {
+  std::string library, kernels, better_kernels;
+};
+BlasInfo blas_info();
+// For a program's main(), first thing: when blas_info() proposes better kernels, sets
+// OPENBLAS_CORETYPE and runs the program again (Linux: /proc/self/exe, the same arguments), since
+// OpenBLAS reads the variable only as it loads. Returns when there is nothing to do or the exec failed.
+void rerun_with_better_blas(char** argv);
+
 bool cuda_compiled() noexcept;
 // Number of usable CUDA devices; 0 when CUDA is not built, no driver is loaded or no device exists.
 int cuda_device_count() noexcept;

@@ -8,10 +8,40 @@ The objective is scikit-learn's: (1/(2n)) ||y - X w - b||^2 + alpha * (l1_ratio 
 (1 - l1_ratio)/2 ||w||^2), with sample weights rescaled to sum to n. `tol` is the relative duality
 gap every fit reaches (gap <= tol * objective), not scikit-learn's scaled gap.
 """
-from ._core import cuda_compiled, version
+import os as _os
+import sys as _sys
+
+
+def _openblas_kernels_for_this_cpu():
+    """OPENBLAS_CORETYPE for the engine's OpenBLAS while it loads, from the CPU's instruction sets:
+    an OpenBLAS older than the CPU model (Debian 12's 0.3.21 on current Xeons) otherwise runs generic
+    SSE3 kernels, 1.5x slower on the Gram build (shrink.blas_info() shows what was loaded). Returns the
+    value to restore afterwards (None: unset), or False when nothing was set."""
+    if "OPENBLAS_CORETYPE" in _os.environ or not _sys.platform.startswith("linux"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return False
+    if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        _os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif {"avx2", "fma"} <= flags:
+        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    else:
+        return False
+    return None
+
+
+_set = _openblas_kernels_for_this_cpu()
+try:
+    from ._core import blas_info, cuda_compiled, version
+finally:
+    if _set is None:  # read by OpenBLAS as it loaded; other libraries loaded later choose their own
+        del _os.environ["OPENBLAS_CORETYPE"]
 from ._linear import ElasticNet, ElasticNetCV, Lasso, LassoCV, enet_path, lasso_path
 from ._ops import BlockSparseLinear, SparseOperator, magnitude_histogram, prune_blocks, spmv
 from ._sae import SparseAutoencoder
 
 __version__ = "0.1.0"
-__all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "SparseAutoencoder", "spmv", "SparseOperator", "prune_blocks", "BlockSparseLinear", "magnitude_histogram", "lasso_path", "enet_path", "version", "cuda_compiled"]
+__all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "SparseAutoencoder", "spmv", "SparseOperator", "prune_blocks", "BlockSparseLinear", "magnitude_histogram", "lasso_path", "enet_path", "version", "cuda_compiled", "blas_info"]

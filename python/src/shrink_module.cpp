@@ -600,6 +600,13 @@ NB_MODULE(_core, m) {
   m.doc() = "Shrink's engine: Lasso / Elastic-Net paths with duality-gap certificates";
   m.def("version", [] { return std::string(version()); });
   m.def("cuda_compiled", [] { return cuda_compiled(); });
+  m.def("blas_info", [] {
+    const auto b = blas_info();
+    nb::dict d;
+    d["library"] = b.library;
+    d["kernels"] = b.kernels;
+    return d;
+  });
   m.def(
       "lasso_path_dense",
       [](const AnyMatrix& x, const AnyVector& y, const nb::dict& options, const std::vector<int>& folds) {
