@@ -293,17 +293,28 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
     std::ofstream sym(dir / "sym.mtx");
     sym << "%%MatrixMarket matrix coordinate real symmetric\n5 5 7\n1 1 1\n2 1 2\n3 2 3\n4 1 4\n5 5 5\n5 3 6\n4 4 7\n";
   }
+  {  // the same matrix in the array format: the lower triangle by columns
+    std::ofstream sym(dir / "sym_array.mtx");
+    sym << "%%MatrixMarket matrix array real symmetric\n5 5\n";
+    const double lower[5][5] = {{1, 0, 0, 0, 0}, {2, 0, 0, 0, 0}, {0, 3, 0, 0, 0}, {4, 0, 0, 7, 0}, {0, 0, 6, 0, 5}};
+    for (int j = 0; j < 5; ++j)
+      for (int i = j; i < 5; ++i) sym << lower[i][j] << "\n";
+  }
   const auto full = read_matrix<double, std::int64_t>((dir / "sym.mtx").string()).take_dense();
-  for (int parts = 1; parts <= 5; ++parts) {
-    index_t rows = 0;
-    for (int part = 0; part < parts; ++part) {
-      auto got = read_matrix_part((dir / "sym.mtx").string(), part, parts);
-      const auto d = got.file.take_dense();
-      for (index_t i = 0; i < d.rows(); ++i)
-        for (index_t j = 0; j < 5; ++j) ASSERT_EQ(d.view()(i, j), full.view()(rows + i, j)) << parts << " " << part;
-      rows += d.rows();
+  for (const char* file : {"sym.mtx", "sym_array.mtx"}) {
+    for (int parts = 1; parts <= 5; ++parts) {
+      index_t rows = 0;
+      for (int part = 0; part < parts; ++part) {
+        auto got = read_matrix_part((dir / file).string(), part, parts);
+        EXPECT_EQ(got.first_row, rows) << file;
+        const auto d = got.file.take_dense();
+        for (index_t i = 0; i < d.rows(); ++i)
+          for (index_t j = 0; j < 5; ++j)
+            ASSERT_EQ(d.view()(i, j), full.view()(rows + i, j)) << file << " " << parts << " " << part;
+        rows += d.rows();
+      }
+      EXPECT_EQ(rows, 5) << file;
     }
-    EXPECT_EQ(rows, 5);
   }
   fs::remove_all(dir);
 }

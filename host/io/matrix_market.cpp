@@ -321,10 +321,14 @@ CooMatrix<V, I> parse_coordinate(const Header& h, const char* end, const std::st
   return coo;
 }
 
+// Rows [keep_begin, keep_end) of an array file (all of them by default); the whole file is checked.
 template <class V>
-DenseMatrix<V> parse_array(const Header& h, const char* end, const std::string& name) {
+DenseMatrix<V> parse_array(const Header& h, const char* end, const std::string& name, index_t keep_begin = 0,
+                           index_t keep_end = -1) {
   const auto& info = h.info;
-  DenseMatrix<V> d(info.rows, info.cols, Layout::ColMajor);
+  if (keep_end < 0) keep_end = info.rows;
+  const auto kept = [&](index_t row) { return row >= keep_begin && row < keep_end; };
+  DenseMatrix<V> d(keep_end - keep_begin, info.cols, Layout::ColMajor);
   const char* p = h.body;
   std::int64_t line = h.body_line;
   // Column-major; symmetric kinds store only the lower triangle (strictly, for skew).
@@ -353,9 +357,9 @@ DenseMatrix<V> parse_array(const Header& h, const char* end, const std::string& 
         throw ParseError(name, line, "value " + token_at(value_at, e) + " is not finite");
       if (!at_line_end(q, e))
         throw ParseError(name, line, "unexpected " + token_at(q, e) + " after the value");
-      d(r, c) = v;
-      if (info.symmetry == MmSymmetry::Symmetric) d(c, r) = v;
-      if (info.symmetry == MmSymmetry::SkewSymmetric) d(c, r) = -v;
+      if (kept(r)) d(r - keep_begin, c) = v;
+      if (info.symmetry == MmSymmetry::Symmetric && kept(c)) d(c - keep_begin, r) = v;
+      if (info.symmetry == MmSymmetry::SkewSymmetric && kept(c)) d(c - keep_begin, r) = -v;
       ++count;
       ++r;
       settle();
@@ -392,7 +396,9 @@ MatrixFile<V, I> parse_matrix_market(std::string_view text, const std::string& n
     out.sparse = coo_to_csr(parse_coordinate<V, I>(h, end, name, options));
   } else {
     out.is_dense = true;
-    out.dense = parse_array<V>(h, end, name);
+    const int parts = std::max(options.parts, 1), part = std::clamp(options.part, 0, parts - 1);
+    auto split = [&](int r) { return h.info.rows / parts * r + h.info.rows % parts * r / parts; };
+    out.dense = parse_array<V>(h, end, name, split(part), split(part + 1));
   }
   return out;
 }

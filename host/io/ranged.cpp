@@ -1,5 +1,6 @@
 // One process's rows of a matrix file (read_matrix_part in io.hpp): a byte range at line boundaries
-// for the text formats, a row slice for .npy, the rows of an even split otherwise.
+// for the text formats, a row slice for .npy, the part's stretch of a CSR .npz, a filtering pass over a
+// Matrix Market file, the rows of an even split otherwise.
 #include <algorithm>
 #include <cstring>
 
@@ -119,13 +120,19 @@ MatrixPart read_matrix_part(const std::string& path, int part, int parts, const 
     out.file.is_dense = false;
     if (io_detail::npz_csr_part(file.view(), name, part, parts, out.first_row, out.file.sparse)) return out;
   }
-  // .mtx: one pass keeping this part's entries (a coordinate file); a dense .mtx and a CSC or COO
-  // .npz: the whole file, then the rows of an even split.
+  // .mtx: one pass keeping this part's entries (coordinate) or rows (array); a CSC or COO .npz: the
+  // whole file, then the rows of an even split.
   ReadOptions ro;
   ro.part = part;
   ro.parts = parts;
-  auto whole = format == FileFormat::MatrixMarket ? read_matrix_market<double, std::int64_t>(path, ro)
+  MatrixMarketInfo info;
+  auto whole = format == FileFormat::MatrixMarket ? read_matrix_market<double, std::int64_t>(path, ro, &info)
                                                   : read_matrix<double, std::int64_t>(path);
+  if (format == FileFormat::MatrixMarket && whole.is_dense) {  // already the part's rows
+    out.first_row = split_point(info.rows, part, parts);
+    out.file = std::move(whole);
+    return out;
+  }
   const index_t n = whole.rows();
   out.first_row = split_point(n, part, parts);
   const index_t last = split_point(n, part + 1, parts);

@@ -39,6 +39,7 @@ struct ReadOptions {
   // Matrix Market coordinate files: keep only the entries of the rows of part `part` of `parts`
   // (rows [part n / parts, (part + 1) n / parts) of the declared n; a symmetric file's mirrored
   // entries included), the whole file still checked in one pass. The matrix keeps its declared shape.
+  // Array (dense) files: only those rows are kept, so the dense matrix has the part's rows.
   int part = 0, parts = 1;
 };
 
