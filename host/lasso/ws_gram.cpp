@@ -113,6 +113,7 @@ class WorkingSetGramSolver final : public Solver {
     active_work_w_ = Array<V>(ctx_, 2 * nk, space);
     gram_ = Array<V>(ctx_, nk * nk, space);
     rows_per_block_ = std::clamp<index_t>(kBlockEntries / k, 1, std::max<index_t>(n_, 1));
+    columns_ = Array<V>();  // the old block goes first: never two blocks (up to 32 MiB each) at once
     columns_ = Array<V>(ctx_, static_cast<std::size_t>(rows_per_block_) * nk, space);
     capacity_ = k;
   }
