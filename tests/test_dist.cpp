@@ -434,7 +434,7 @@ TEST(DistLassoDevice, MatchesTheCpuPathWithNcclOrHostStaging) {
     } else {
       d = dist::lasso_path(gpu, MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), o, &counts);
     }
-    EXPECT_EQ(counts.device_transport, dist::nccl_compiled() && !shared);
+    EXPECT_EQ(counts.device_transport, dist::nccl_available() && !shared);
     const auto s = serial_path(g, o, false);
     expect_paths_agree(d, s, 1e-8, sparse ? "CSR on the GPU" : "dense on the GPU");
     EXPECT_TRUE(same_on_every_rank(all_coefficients(d)));

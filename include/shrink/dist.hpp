@@ -29,11 +29,12 @@ struct RowRange {
   index_t size() const noexcept { return end - begin; }
 };
 
-// Whether this copy sums device buffers with NCCL (built with SHRINK_NCCL). On a CUDA context with one
-// rank per GPU the solvers' per-iteration sums then go between the devices on the context's stream;
-// otherwise (NCCL not built, ranks sharing a GPU, or SHRINK_NCCL=0 in the environment) they are staged
-// through the host and MPI, with the same results to rounding.
-bool nccl_compiled() noexcept;
+// Whether this process can sum device buffers with NCCL: built with SHRINK_NCCL, and libnccl.so.2
+// loads (it is opened at run time, not linked). On a CUDA context with one rank per GPU the solvers'
+// per-iteration sums then go between the devices on the context's stream; otherwise (no NCCL, ranks
+// sharing a GPU, or SHRINK_NCCL=0 in the environment) they are staged through the host and MPI, with
+// the same results to rounding.
+bool nccl_available() noexcept;
 
 // Every rank's range in rank order, from each rank's row count (one allgather).
 std::vector<RowRange> row_ranges(MPI_Comm comm, index_t local_rows);
