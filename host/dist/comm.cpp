@@ -64,10 +64,7 @@ void Comm::check_peers(bool failed_here) const {
 void Comm::sum(double* values, std::size_t count) const {
   check_peers();
   MPI_Allreduce(MPI_IN_PLACE, values, checked_count(count, "allreduce"), MPI_DOUBLE, MPI_SUM, comm_);
-  if (counts_) {
-    counts_->sums.push_back(static_cast<std::int64_t>(count));
-    counts_->bytes += static_cast<std::int64_t>(count * sizeof(double));
-  }
+  count_sum(static_cast<std::int64_t>(count), static_cast<std::int64_t>(count * sizeof(double)));
 }
 
 void Comm::max(double* values, std::size_t count) const {
@@ -82,10 +79,7 @@ void Comm::max(double* values, std::size_t count) const {
 void Comm::broadcast(double* values, std::size_t count, int root) const {
   check_peers();
   MPI_Bcast(values, checked_count(count, "broadcast"), MPI_DOUBLE, root, comm_);
-  if (counts_) {
-    counts_->broadcasts.push_back(static_cast<std::int64_t>(count));
-    counts_->bytes += static_cast<std::int64_t>(count * sizeof(double));
-  }
+  count_broadcast(static_cast<std::int64_t>(count), static_cast<std::int64_t>(count * sizeof(double)));
 }
 
 void Comm::count_sum(std::int64_t count, std::int64_t bytes) const {

@@ -30,7 +30,7 @@ class Comm {
   std::vector<double> allgather(const std::vector<double>& mine) const;
   std::vector<std::int64_t> allgather(std::int64_t mine) const;
   void count_other(std::int64_t bytes) const;
-  // Records a sum or broadcast that went another way (between devices).
+  // Records a sum or broadcast (MPI's here, NCCL's in nccl.cpp).
   void count_sum(std::int64_t count, std::int64_t bytes) const;
   void count_broadcast(std::int64_t count, std::int64_t bytes) const;
   void count_device_transport() const;

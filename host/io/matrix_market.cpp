@@ -13,6 +13,7 @@
 #include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
+#include "host/io/parts.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/io.hpp"
 
@@ -253,8 +254,8 @@ CooMatrix<V, I> parse_coordinate(const Header& h, const char* end, const std::st
   std::vector<Chunk<V, I>> chunks(static_cast<std::size_t>(threads));
   const auto expected = static_cast<std::size_t>(info.entries);
   const int parts = std::max(options.parts, 1), part = std::clamp(options.part, 0, parts - 1);
-  auto split = [&](int r) { return info.rows / parts * r + info.rows % parts * r / parts; };
-  const index_t keep_begin = split(part), keep_end = split(part + 1);
+  const index_t keep_begin = io_detail::split_point(info.rows, part, parts),
+                keep_end = io_detail::split_point(info.rows, part + 1, parts);
 #pragma omp parallel for num_threads(threads) schedule(static, 1)
   for (int c = 0; c < threads; ++c) {
     auto& ch = chunks[c];
@@ -397,8 +398,8 @@ MatrixFile<V, I> parse_matrix_market(std::string_view text, const std::string& n
   } else {
     out.is_dense = true;
     const int parts = std::max(options.parts, 1), part = std::clamp(options.part, 0, parts - 1);
-    auto split = [&](int r) { return h.info.rows / parts * r + h.info.rows % parts * r / parts; };
-    out.dense = parse_array<V>(h, end, name, split(part), split(part + 1));
+    out.dense = parse_array<V>(h, end, name, io_detail::split_point(h.info.rows, part, parts),
+                               io_detail::split_point(h.info.rows, part + 1, parts));
   }
   return out;
 }

@@ -36,10 +36,6 @@ struct NpyLayout {
 };
 NpyLayout npy_layout(std::string_view bytes, const std::string& name);
 
-// Part `part` of `parts` of n rows begins at this row: [part n / parts, (part + 1) n / parts)
-// without overflow.
-inline index_t split_point(index_t n, int part, int parts) { return n / parts * part + n % parts * part / parts; }
-
 // Part `part` of `parts` of the rows of a scipy.sparse CSR .npz (`name` for messages): only `indptr`
 // is read whole; `indices` and `data` are read over the part's stretch (a deflated member is inflated
 // in one pass that keeps that stretch and checks the CRC). Sets `first` to the part's first row.

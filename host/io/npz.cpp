@@ -14,6 +14,7 @@
 #include "host/core/validate.hpp"
 #include "host/io/mapped_file.hpp"
 #include "host/io/npy_format.hpp"
+#include "host/io/parts.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "shrink/io.hpp"
 

@@ -6,6 +6,7 @@
 
 #include "host/io/mapped_file.hpp"
 #include "host/io/npy_format.hpp"
+#include "host/io/parts.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 

@@ -79,6 +79,14 @@ Context context_from(const nb::dict& o) {
   return ctx;
 }
 
+// A CPU context with `threads` threads (0: OpenMP's default), for the products and layers.
+Context cpu_context(int threads) {
+  ContextOptions co{Backend::Cpu};
+  co.cpu_threads = threads;
+  co.honour_environment = false;
+  return Context(co);
+}
+
 template <class T>
 nb::ndarray<T, nb::numpy, nb::ndim<1>> vector_out(const std::vector<T>& v) {
   auto* owned = new std::vector<T>(v);
@@ -370,16 +378,47 @@ nb::ndarray<V, nb::numpy, nb::ndim<1>> spmv_sparse(const std::string& format, co
   if (xv.size != want_x)
     throw DimensionMismatch("x has " + std::to_string(xv.size) + " entries but op(A) has " + std::to_string(want_x) +
                             " columns");
-  ContextOptions co{Backend::Cpu};
-  co.cpu_threads = threads;
-  co.honour_environment = false;
-  const Context ctx(co);
+  const Context ctx = cpu_context(threads);
   std::vector<V> y(static_cast<std::size_t>(out));
   {
     nb::gil_scoped_release release;
     spmv<V, I>(ctx, t ? Op::Transpose : Op::NoTranspose, V(1), a, xv, V(0), VectorView<V>(y));
   }
   return vector_out(y);
+}
+
+// A row-major matrix of V, owned by NumPy.
+template <class V>
+nb::ndarray<V, nb::numpy, nb::ndim<2>> matrix_out(std::vector<V>&& v, index_t rows, index_t cols) {
+  auto* owned = new std::vector<V>(std::move(v));
+  nb::capsule free(owned, [](void* q) noexcept { delete static_cast<std::vector<V>*>(q); });
+  return {owned->data(), {static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)}, free};
+}
+
+// Block magnitude pruning (nn.hpp's prune_blocks) with the GIL released.
+template <class V>
+PrunedMatrix<V, std::int32_t> prune_view(DenseView<const V> w, index_t block_rows, index_t block_cols,
+                                         double sparsity, const std::string& norm, int bins) {
+  PruneOptions o;
+  o.block = {block_rows, block_cols};
+  o.sparsity = sparsity;
+  o.norm = parse_block_norm(norm);
+  o.histogram_bins = bins;
+  nb::gil_scoped_release release;
+  return prune_blocks<V, std::int32_t>(w, o);
+}
+
+// The CLI's pruning report as a dict.
+nb::dict report_dict(const PruneReport& r) {
+  nb::dict d;
+  d["blocks_total"] = r.blocks_total;
+  d["blocks_kept"] = r.blocks_kept;
+  d["block_sparsity"] = r.block_sparsity;
+  d["element_sparsity"] = r.element_sparsity;
+  d["relative_frobenius_error"] = r.relative_frobenius_error;
+  d["histogram_edges"] = vector_out(r.block_norm_histogram.edges);
+  d["histogram_counts"] = vector_out(r.block_norm_histogram.counts);
+  return d;
 }
 
 // Block magnitude pruning of a dense W: the pruned W (dense, row-major) and the report.
@@ -391,30 +430,10 @@ nb::dict prune(const AnyMatrix& w, index_t block_rows, index_t block_cols, doubl
   const auto rows = static_cast<index_t>(w.shape(0)), cols = static_cast<index_t>(w.shape(1));
   const DenseView<const V> wv(static_cast<const V*>(w.data()), rows, cols,
                               std::max<index_t>(static_cast<index_t>(w.stride(0)), cols), Layout::RowMajor);
-  PruneOptions o;
-  o.block = {block_rows, block_cols};
-  o.sparsity = sparsity;
-  o.norm = parse_block_norm(norm);
-  o.histogram_bins = bins;
-  PrunedMatrix<V, std::int32_t> p;
-  {
-    nb::gil_scoped_release release;
-    p = prune_blocks<V, std::int32_t>(wv, o);
-  }
+  const auto p = prune_view(wv, block_rows, block_cols, sparsity, norm, bins);
   const auto dense = bsr_to_dense(p.weights);
-  auto* values = new std::vector<V>(dense.data(), dense.data() + rows * cols);
-  nb::capsule free(values, [](void* q) noexcept { delete static_cast<std::vector<V>*>(q); });
-  nb::dict d;
-  d["weights"] = nb::ndarray<V, nb::numpy, nb::ndim<2>>(values->data(), {static_cast<std::size_t>(rows),
-                                                                          static_cast<std::size_t>(cols)}, free);
-  const PruneReport& r = p.report;
-  d["blocks_total"] = r.blocks_total;
-  d["blocks_kept"] = r.blocks_kept;
-  d["block_sparsity"] = r.block_sparsity;
-  d["element_sparsity"] = r.element_sparsity;
-  d["relative_frobenius_error"] = r.relative_frobenius_error;
-  d["histogram_edges"] = vector_out(r.block_norm_histogram.edges);
-  d["histogram_counts"] = vector_out(r.block_norm_histogram.counts);
+  nb::dict d = report_dict(p.report);
+  d["weights"] = matrix_out(std::vector<V>(dense.data(), dense.data() + rows * cols), rows, cols);
   return d;
 }
 
@@ -426,14 +445,6 @@ void refuse_non_finite(DenseView<const V> m, const std::string& name) {
       if (!std::isfinite(m.data[i * m.ld + j]))
         throw NonFinite(name + "[" + std::to_string(i) + ", " + std::to_string(j) + "] is " +
                         (std::isnan(m.data[i * m.ld + j]) ? "NaN" : "infinite"));
-}
-
-// A row-major matrix of V, owned by NumPy.
-template <class V>
-nb::ndarray<V, nb::numpy, nb::ndim<2>> matrix_out(std::vector<V>&& v, index_t rows, index_t cols) {
-  auto* owned = new std::vector<V>(std::move(v));
-  nb::capsule free(owned, [](void* q) noexcept { delete static_cast<std::vector<V>*>(q); });
-  return {owned->data(), {static_cast<std::size_t>(rows), static_cast<std::size_t>(cols)}, free};
 }
 
 // A block-sparse linear layer, y = x W^T + b, on nn.hpp's BSR kernels (the CPU twins here): W pruned
@@ -448,24 +459,8 @@ class BsrLinear {
                               double sparsity, const std::string& norm, int bins, int threads) {
     if (!is<V>(w)) throw nb::type_error("W's dtype must be float64 or float32");
     const DenseView<const V> wv = dense_view<V>(w, "W");
-    PruneOptions o;
-    o.block = {block_rows, block_cols};
-    o.sparsity = sparsity;
-    o.norm = parse_block_norm(norm);
-    o.histogram_bins = bins;
-    PrunedMatrix<V, std::int32_t> p;
-    {
-      nb::gil_scoped_release release;
-      p = prune_blocks<V, std::int32_t>(wv, o);
-    }
-    nb::dict report;
-    report["blocks_total"] = p.report.blocks_total;
-    report["blocks_kept"] = p.report.blocks_kept;
-    report["block_sparsity"] = p.report.block_sparsity;
-    report["element_sparsity"] = p.report.element_sparsity;
-    report["relative_frobenius_error"] = p.report.relative_frobenius_error;
-    report["histogram_edges"] = vector_out(p.report.block_norm_histogram.edges);
-    report["histogram_counts"] = vector_out(p.report.block_norm_histogram.counts);
+    auto p = prune_view(wv, block_rows, block_cols, sparsity, norm, bins);
+    nb::dict report = report_dict(p.report);
     return nb::make_tuple(BsrLinear(std::move(p.weights), bias_of(bias, wv.rows), threads), report);
   }
   static BsrLinear from_bsr(index_t rows, index_t cols, index_t block_rows, index_t block_cols,
@@ -529,12 +524,6 @@ class BsrLinear {
   std::vector<index_t> block() const { return {w_.block_height(), w_.block_width()}; }
 
  private:
-  static Context cpu_context(int threads) {
-    ContextOptions co{Backend::Cpu};
-    co.cpu_threads = threads;
-    co.honour_environment = false;
-    return Context(co);
-  }
   static std::vector<V> bias_of(const AnyVector* b, index_t out) {
     if (!b) return {};
     const auto v = vector_of<V>(*b, "bias");
