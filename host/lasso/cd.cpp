@@ -24,7 +24,7 @@ constexpr double kInnerFraction = 0.3;
 constexpr double kEarlyFactor = 1e-3;
 constexpr index_t kFirstWorkingSet = 10;
 // A strong-rule set with at least this fraction of the features is widened to all of them.
-constexpr double kStrongAllFraction = 0.25;
+constexpr double kStrongAllFraction = 0.5;
 // After two failed checks, the next waits for this fraction of the epochs their rate predicts.
 constexpr double kCheckWait = 0.7;
 // The most entries of gathered columns a Newton step on the support may hold (32 MiB of doubles).
@@ -195,24 +195,24 @@ class CdSolver final : public Solver {
       }
       materialize();
       out.objective = primal(lambda, beta);
-      DualPoint best = dual_.evaluate(lambda, r_.data(), &beta, c_, nullptr);
+      const double threshold = req.tol * out.objective;
+      // The inner checks found which residual gives the better dual point; evaluate that one first,
+      // so that a certifying point costs one pass over X, and the other only when it does not.
+      const bool acc_first = inner_result.have_acc && inner_result.acc_wins;
+      DualPoint best = dual_.evaluate(lambda, acc_first ? r_acc_.data() : r_.data(), &beta, c_, nullptr);
       out.gap = out.objective - best.value;
-      if (out.gap <= req.tol * out.objective) {
-        out.status = FitStatus::Converged;
-        remember(lambda);
-        return out;
-      }
-      if (inner_result.have_acc) {  // the extrapolated residual only when r alone does not certify
-        const DualPoint acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, nullptr);
-        if (acc.value > best.value) {
-          best = acc;
+      if (out.gap > threshold && inner_result.have_acc) {
+        const DualPoint other = dual_.evaluate(lambda, acc_first ? r_.data() : r_acc_.data(), &beta, c_acc_, nullptr);
+        if (other.value > best.value) {
+          best = other;
           std::swap(c_, c_acc_);
         }
         out.gap = out.objective - best.value;
-        if (out.gap <= req.tol * out.objective) {
-          out.status = FitStatus::Converged;
-          return out;
-        }
+      }
+      if (out.gap <= threshold) {
+        out.status = FitStatus::Converged;
+        remember(lambda);
+        return out;
       }
       if (epochs >= req.max_iter) {
         out.status = FitStatus::MaxIterations;
@@ -315,6 +315,7 @@ class CdSolver final : public Solver {
 
   struct InnerResult {
     bool have_acc = false;   // r_acc_ holds an extrapolated residual
+    bool acc_wins = false;   // it gave the better dual point at the last check
     bool certified = false;  // the gap over every feature meets req.tol (ws was everything)
     double objective = 0, gap = 0;
   };
@@ -336,9 +337,13 @@ class CdSolver final : public Solver {
       lip[t] = prob_.lipschitz[j];
       denom[t] = lip[t] + lambda * (1 - a) * prob_.factors[j];
     }
-    if (history_.empty())  // allocated once: nothing is allocated inside the iterations
+    if (history_.empty()) {  // allocated once per path: nothing is allocated inside the iterations
       history_.assign(static_cast<std::size_t>(kExtrapolation + 1), std::vector<double>(static_cast<std::size_t>(n_)));
-    int stored = 0;
+      history_m_.assign(static_cast<std::size_t>(kExtrapolation + 1), 0.0);
+      beta_history_.resize(static_cast<std::size_t>(kExtrapolation + 1));
+    }
+    for (auto& b : beta_history_) b.resize(ws.size());
+    int stored = 0, since_anderson = 0;
     // Once the extrapolated residual has given the better dual point it is evaluated alone: late in
     // a solve the plain residual does not certify first, and each evaluation is a pass over ws.
     bool acc_wins = false;
@@ -371,9 +376,20 @@ class CdSolver final : public Solver {
       ++epochs;
       ++since_check;
       // The residuals of the last kExtrapolation + 1 epochs, for dual extrapolation.
-      auto& slot = history_[static_cast<std::size_t>(stored % (kExtrapolation + 1))];
-      for (index_t i = 0; i < n_; ++i) slot[i] = rt_[i] + m_;
+      record(stored, ws, beta);
       ++stored;
+      // Anderson acceleration of the primal iterates (as in skglm), from the same combination that
+      // extrapolates the dual: r is affine in beta, so the combined residual is r_acc_ itself and
+      // trying the point costs O(n + |ws|), not a pass over X.
+      if (++since_anderson > kExtrapolation && !prob_.positive && extrapolate(stored)) {
+        since_anderson = 0;
+        if (anderson(lambda, ws, beta)) {
+          record(stored, ws, beta);
+          ++stored;
+          full = true;
+          continue;
+        }
+      }
       const bool settled = decrease <= kEarlyFactor * tol_in;
       if (!full) {
         if (settled || ++active_run >= kGapEvery) full = true;
@@ -404,6 +420,7 @@ class CdSolver final : public Solver {
       if (primal_value - best > threshold && result.have_acc) {
         const double acc = dual_.evaluate(lambda, r_acc_.data(), &beta, c_acc_, subset).value;
         acc_wins = acc_wins || acc > best;
+        result.acc_wins = acc_wins;
         if (acc > best) {
           best = acc;
           best_acc = true;
@@ -491,6 +508,45 @@ class CdSolver final : public Solver {
     return false;
   }
 
+  // Ring slot `stored` takes the current residual (materialized), its mean shift and beta over ws.
+  void record(int stored, const std::vector<index_t>& ws, const std::vector<double>& beta) {
+    const auto slot = static_cast<std::size_t>(stored % (kExtrapolation + 1));
+    auto& r = history_[slot];
+    for (index_t i = 0; i < n_; ++i) r[i] = rt_[i] + m_;
+    history_m_[slot] = m_;
+    auto& b = beta_history_[slot];
+    for (std::size_t t = 0; t < ws.size(); ++t) b[t] = beta[ws[t]];
+  }
+
+  // beta_acc = sum_k c_k B_{k+1} over ws with extrapolate()'s coefficients; its residual is r_acc_.
+  // Taken when its objective is below the current one. True when beta moved.
+  bool anderson(double lambda, const std::vector<index_t>& ws, std::vector<double>& beta) {
+    constexpr int k = kExtrapolation;
+    const int stored = anderson_stored_;
+    materialize();
+    const double current = primal(lambda, beta);
+    start_.resize(ws.size());
+    for (std::size_t t = 0; t < ws.size(); ++t) {
+      start_[t] = beta[ws[t]];
+      double b = 0;
+      for (int s = 0; s < k; ++s)
+        b += coefficients_[s] * beta_history_[static_cast<std::size_t>((stored + s + 1) % (k + 1))][t];
+      beta[ws[t]] = b;
+    }
+    const double* w = prob_.weights();
+    double rss = 0;
+    for (index_t i = 0; i < n_; ++i) rss += (w ? w[i] : 1.0) * r_acc_[i] * r_acc_[i];
+    if (0.5 * rss / static_cast<double>(n_) + prob_.penalty(lambda, beta) < current) {
+      double m = 0;
+      for (int s = 0; s < k; ++s) m += coefficients_[s] * history_m_[static_cast<std::size_t>((stored + s + 1) % (k + 1))];
+      m_ = m;
+      for (index_t i = 0; i < n_; ++i) rt_[i] = r_acc_[i] - m;
+      return true;
+    }
+    for (std::size_t t = 0; t < ws.size(); ++t) beta[ws[t]] = start_[t];
+    return false;
+  }
+
   // r_acc = sum_k c_k R_{k+1}, with c the normalized solution of (U U^T) z = 1 over the residual
   // differences U (Massias et al. 2020, dual extrapolation).
   bool extrapolate(int stored) {
@@ -518,8 +574,11 @@ class CdSolver final : public Solver {
     if (!(std::abs(total) > 0) || !std::isfinite(total)) return false;
     r_acc_.resize(static_cast<std::size_t>(n_));
     std::fill(r_acc_.begin(), r_acc_.end(), 0.0);
+    coefficients_.resize(k);
+    anderson_stored_ = stored;
     for (int t = 0; t < k; ++t) {
       const double coef = z[t] / total;
+      coefficients_[t] = coef;
       for (index_t i = 0; i < n_; ++i) r_acc_[i] += coef * (*seq[t + 1])[i];
     }
     return true;
@@ -530,7 +589,9 @@ class CdSolver final : public Solver {
   ResidualDual<V> dual_;
   index_t n_, p_;
   std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
-  std::vector<std::vector<double>> history_;
+  std::vector<std::vector<double>> history_, beta_history_;  // rings of residuals and of beta over ws
+  std::vector<double> history_m_, coefficients_, start_;
+  int anderson_stored_ = 0;  // `stored` at the last extrapolation
   std::vector<double> diff_, columns_;
   double m_ = 0;
   double column_entries_ = 0;  // entries per column of X, for the cost of an epoch
