@@ -581,7 +581,7 @@ TEST(CApi, FilesPruningAndSae) {
   ASSERT_EQ(shrink_sae_normalize(sae, &nv), SHRINK_STATUS_SUCCESS) << shrink_last_error_message();
   ASSERT_EQ(shrink_sae_score(sae, &nv, &sv), SHRINK_STATUS_SUCCESS) << shrink_last_error_message();
   fit.model.normalizer().apply(data.view());
-  fit.model.reconstruction_errors(data.view(), VectorView<double>(want_scores));
+  fit.model.anomaly_scores(data.view(), VectorView<double>(want_scores));
   EXPECT_TRUE(test::same_bits(scores, want_scores));
   DenseMatrix<double> narrow(4, 5);
   auto bad = cdense(narrow);

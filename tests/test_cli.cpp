@@ -697,7 +697,11 @@ TEST(CliFiles, SaeHonestExits) {
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --latents 12").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --activation relu-l1").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --normalize standard").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --score reconstruction").code, 1);
+  EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --neighbors 2").code, 1);
   EXPECT_EQ(run("sae train " + f.x + " --out " + model + " --resume " + model + " --epochs 1").code, 0);
+  EXPECT_EQ(run(base + "--epochs 1 --score knn").code, 1);
+  EXPECT_EQ(run(base + "--epochs 1 --neighbors 65").code, 1);  // more than the 64 samples
 }
 
 // With no options the settings come from the data; the output reports them, and their flags repeat the
@@ -717,6 +721,9 @@ TEST(CliFiles, SaeDefaultsAreReportedAndRepeatable) {
   EXPECT_EQ(s["validation_fraction"], 0.1);
   EXPECT_TRUE(s["early_stopping"].get<bool>());
   EXPECT_EQ(j["model"]["normalize"], "minmax");
+  EXPECT_EQ(s["score"], "neighbors");
+  EXPECT_EQ(s["neighbors"], 5);
+  EXPECT_EQ(j["model"]["reference_rows"], 64);
   EXPECT_EQ(j["validation_samples"], 6);  // 10% of 64
   const std::string flags = s["flags"];
   ASSERT_EQ(run("sae train " + f.x + " --out " + b + " --backend cpu --threads 1 " + flags).code, 0) << flags;
@@ -730,7 +737,14 @@ TEST(CliFiles, SaeDefaultsAreReportedAndRepeatable) {
   const auto resumed = nlohmann::json::parse(r.out);
   EXPECT_EQ(resumed["settings"]["k"], 3);
   EXPECT_EQ(resumed["settings"]["normalize"], "minmax");
+  EXPECT_EQ(resumed["settings"]["score"], "neighbors");
   EXPECT_EQ(resumed["steps"], 10);
+  // The reconstruction error stays a choice; sae score follows the model.
+  const std::string scores = (f.dir / "recon_scores.txt").string();
+  ASSERT_EQ(run("sae train " + f.x + " --out " + b + " --backend cpu --steps 10 --score reconstruction").code, 0);
+  r = run("sae score --model " + b + " " + f.x + " --out " + scores + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["score"], "reconstruction");
   r = run("sae train " + f.x + " --out " + b + " --backend cpu --epochs 2");
   EXPECT_NE(r.out.find("settings: --activation topk --latents 32 --k 3"), std::string::npos) << r.out;
 }

@@ -759,6 +759,14 @@ TEST_P(Sae, DefaultsNormalizeStopEarlyAndRoundTrip) {
   EXPECT_EQ(loaded.model.normalizer().offset, norm.offset);
   EXPECT_EQ(loaded.model.normalizer().scale, norm.scale);
   EXPECT_EQ(loaded.model.parameters_on_host(), fit.model.parameters_on_host());
+  // The default scorer: 5 neighbors among every training row (normalized), kept by the checkpoint.
+  EXPECT_EQ(settings.score, SaeScore::Neighbors);
+  EXPECT_EQ(settings.neighbors, 5);
+  EXPECT_EQ(fit.model.scorer().method, SaeScore::Neighbors);
+  EXPECT_EQ(fit.model.scorer().reference_rows(d), n);
+  EXPECT_EQ(loaded.model.scorer().method, SaeScore::Neighbors);
+  EXPECT_EQ(loaded.model.scorer().neighbors, 5);
+  EXPECT_EQ(loaded.model.scorer().reference, fit.model.scorer().reference);
   std::remove(path.c_str());
 
   // Early stopping needs held-out samples, and a fraction in [0, 1).
@@ -768,6 +776,66 @@ TEST_P(Sae, DefaultsNormalizeStopEarlyAndRoundTrip) {
   EXPECT_THROW(sae_train<double>(ctx, fit.model, DenseView<const double>(x.view()), o, st), InvalidArgument);
   o.validation_fraction = 1.0;
   EXPECT_THROW(sae_train<double>(ctx, fit.model, DenseView<const double>(x.view()), o, st), InvalidArgument);
+}
+
+// The neighbors scorer against a brute-force twin: the mean distance to the k nearest reference rows,
+// a point far from the data scoring highest, and bad scorers refused.
+TEST_P(Sae, NeighborsScoreIsTheMeanDistanceToTheNearestReferenceRows) {
+  const Context ctx = make_context(GetParam());
+  const index_t n = 300, d = 7, k = 4;
+  DenseMatrix<float> x(n, d);
+  const auto v = random_vector<float>(n * d, 11);
+  for (index_t i = 0; i < n * d; ++i) x.data()[i] = 0.5f + 0.1f * v[i];
+  SaeConfig config;
+  config.inputs = d;
+  config.latents = 16;
+  config.activation = SaeActivation::TopK;
+  config.k = 3;
+  SparseAutoencoder<float> model(ctx, config, 1);
+  EXPECT_EQ(model.scorer().method, SaeScore::Reconstruction);
+  sae_set_scorer<float>(model, SaeScore::Neighbors, k, DenseView<const float>(x.view()), 2);
+  ASSERT_EQ(model.scorer().reference_rows(d), n);
+
+  const index_t m = 20;
+  DenseMatrix<float> q(m, d);
+  const auto w = random_vector<float>(m * d, 12);
+  for (index_t i = 0; i < m * d; ++i) q.data()[i] = 0.5f + 0.2f * w[i];
+  for (index_t j = 0; j < d; ++j) q(m - 1, j) = 3.0f;  // far from every row
+  std::vector<float> want(m);
+  for (index_t i = 0; i < m; ++i) {
+    std::vector<double> dist(n);
+    for (index_t r = 0; r < n; ++r) {
+      double sq = 0;
+      for (index_t j = 0; j < d; ++j) sq += std::pow(double(q(i, j)) - double(x(r, j)), 2);
+      dist[r] = std::sqrt(sq);
+    }
+    std::sort(dist.begin(), dist.end());
+    want[i] = float(std::accumulate(dist.begin(), dist.begin() + k, 0.0) / k);
+  }
+  Array<float> qd(ctx, static_cast<std::size_t>(m * d), ctx.memory_space());
+  detail::copy_bytes(&ctx, qd.data(), ctx.memory_space(), q.data(), MemorySpace::Host, sizeof(float) * m * d);
+  Array<float> got(ctx, static_cast<std::size_t>(m), ctx.memory_space());
+  model.anomaly_scores(DenseView<const float>(qd.data(), m, d, d, Layout::RowMajor, ctx.memory_space()), got.view());
+  const auto g = got.to_vector(ctx);
+  for (index_t i = 0; i < m; ++i) EXPECT_NEAR(g[i], want[i], 1e-5 * want[i]) << i;
+  EXPECT_EQ(std::max_element(g.begin(), g.end()) - g.begin(), m - 1);
+
+  // More rows than the model keeps: a seeded sample of kSaeReferenceRows, k capped by nothing else.
+  DenseMatrix<float> big(kSaeReferenceRows + 5, d);
+  sae_set_scorer<float>(model, SaeScore::Neighbors, k, DenseView<const float>(big.view()), 2);
+  EXPECT_EQ(model.scorer().reference_rows(d), kSaeReferenceRows);
+
+  SparseAutoencoder<float>::Scorer bad;
+  bad.method = SaeScore::Neighbors;
+  bad.neighbors = 2;
+  EXPECT_THROW(model.set_scorer(bad), InvalidArgument);  // no reference
+  bad.reference.assign(static_cast<std::size_t>(d), 0.0f);
+  EXPECT_THROW(model.set_scorer(bad), InvalidArgument);  // k = 2 > 1 row
+  bad.neighbors = 1;
+  bad.reference[0] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(model.set_scorer(bad), NonFinite);
+  EXPECT_THROW(parse_sae_score("knn"), InvalidArgument);
+  EXPECT_EQ(parse_sae_score(to_string(SaeScore::Neighbors)), SaeScore::Neighbors);
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ std::string settings_flags(const SaeSettings& s) {
   if (c.activation == SaeActivation::TopK) f << " --k " << c.k << " --aux-k " << c.aux_k;
   if (c.activation != SaeActivation::SigmoidKl)
     f << (c.unit_norm_decoder ? " --unit-norm-decoder" : " --no-unit-norm-decoder");
-  f << " --normalize " << to_string(s.normalize);
+  f << " --normalize " << to_string(s.normalize) << " --score " << to_string(s.score);
+  if (s.score == SaeScore::Neighbors) f << " --neighbors " << s.neighbors;
   if (t.optimizer == SaeOptimizer::Adam) {
     if (t.steps > 0) f << " --steps " << t.steps;
     else f << " --epochs " << t.epochs;
@@ -130,6 +131,8 @@ json settings_json(const SaeSettings& s) {
     j["iterations"] = t.lbfgs_iterations;
   }
   j["seed"] = t.seed;
+  j["score"] = to_string(s.score);
+  if (s.score == SaeScore::Neighbors) j["neighbors"] = s.neighbors;
   j["flags"] = settings_flags(s);
   return j;
 }
@@ -175,6 +178,10 @@ int train_in(const SaeTrainArgs& a) {
     refuse(c.normalize && *c.normalize != loaded.model.normalizer().kind, "--normalize",
            std::string("normalization ") + to_string(loaded.model.normalizer().kind));
     refuse(!a.block.empty(), "--block", "its own block layout");
+    const auto& scorer = loaded.model.scorer();
+    refuse(c.score && *c.score != scorer.method, "--score", std::string("score ") + to_string(scorer.method));
+    refuse(c.neighbors && scorer.method == SaeScore::Neighbors && *c.neighbors != scorer.neighbors, "--neighbors",
+           std::to_string(scorer.neighbors) + " neighbors");
     x = read_samples<V>(a.data, have.inputs, a.delimiter);
     SaeAutoOptions inherited = c;
     inherited.activation = have.activation;
@@ -183,6 +190,9 @@ int train_in(const SaeTrainArgs& a) {
     inherited.aux_k = have.aux_k;
     inherited.unit_norm_decoder = have.unit_norm_decoder;
     inherited.normalize = loaded.model.normalizer().kind;
+    inherited.score = scorer.method;
+    if (scorer.method == SaeScore::Neighbors)  // the reference is rebuilt from DATA below
+      inherited.neighbors = std::min<index_t>(scorer.neighbors, std::min(x.rows(), kSaeReferenceRows));
     settings = settings_from(a, inherited, have, x.rows(), have.inputs);  // --block was refused above
     loaded.model.normalizer().apply(x.view());
     model.emplace(std::move(loaded.model));
@@ -220,6 +230,7 @@ int train_in(const SaeTrainArgs& a) {
   SaeTrainResult r;
   if (model) {
     r = sae_train<V>(ctx, *model, x.view(), o, state);
+    sae_set_scorer<V>(*model, settings.score, settings.neighbors, DenseView<const V>(x.view()), o.seed);
   } else {
     auto fit = sae_fit<V>(ctx, settings, x.view());
     model.emplace(std::move(fit.model));
@@ -237,6 +248,11 @@ int train_in(const SaeTrainArgs& a) {
     if (!diverged.empty()) j["diverged"] = diverged;
     j["model_written"] = write_model;
     j["model"] = config_json(model->config(), model->normalizer());
+    j["model"]["score"] = to_string(model->scorer().method);
+    if (model->scorer().method == SaeScore::Neighbors) {
+      j["model"]["neighbors"] = model->scorer().neighbors;
+      j["model"]["reference_rows"] = model->scorer().reference_rows(model->config().inputs);
+    }
     j["settings"] = settings_json(settings);
     j["stopped_early"] = r.stopped_early;
     j["validation_samples"] = r.validation_samples;
@@ -326,7 +342,7 @@ int apply_in(const SaeApplyArgs& a) {
       detail::copy_bytes(&ctx, out.dense.data() + b * d, MemorySpace::Host, xh.data(), sp, sizeof(V) * rows * d);
     } else {
       Array<V> e(ctx, static_cast<std::size_t>(rows), sp);
-      model.reconstruction_errors(xv, e.view());
+      model.anomaly_scores(xv, e.view());
       const auto host = e.to_vector(ctx);
       scores.insert(scores.end(), host.begin(), host.end());
     }
@@ -346,6 +362,7 @@ int apply_in(const SaeApplyArgs& a) {
               {"backend", to_string(ctx.backend())}, {"device", ctx.device_name()}};
     if (a.action == "encode") j["nnz"] = out.sparse.nnz();
     if (a.action == "score") {
+      j["score"] = to_string(model.scorer().method);
       double mean = 0;
       for (const V s : scores) mean += double(s) / double(n);
       j["mean_score"] = mean;

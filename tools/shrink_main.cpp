@@ -350,6 +350,11 @@ shrink::cli::CommandLine::Parser::Parser() {
       ->excludes(noise)->check(CLI::Range(1e-12, 1.0 - 1e-12));
   add_enum(train, "--normalize", chosen.normalize, parse_normalization,
            "none, minmax or standard; fitted on DATA and stored with the model" + from_data);
+  add_enum(train, "--score", chosen.score, parse_sae_score,
+           "How sae score rates samples: reconstruction (error), or neighbors (mean distance to the k nearest "
+           "training rows, normalized; the model keeps up to 8192 of them)" + from_data);
+  train->add_option("--neighbors", chosen.neighbors, "neighbors: k" + from_data)
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{kSaeReferenceRows}));
   train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");
   train->add_option("--sparsity", so.sparsity, "Target block sparsity in [0, 1), reached on the cubic schedule")
       ->check(CLI::Range(0.0, 0.999999999))->capture_default_str();
@@ -370,7 +375,8 @@ shrink::cli::CommandLine::Parser::Parser() {
   for (const char* action : {"encode", "reconstruct", "score"}) {
     const std::string what = std::string(action) == "encode"        ? "Sparse codes, samples x latents"
                              : std::string(action) == "reconstruct" ? "Reconstructions, samples x inputs"
-                                                                    : "Anomaly scores: mean squared reconstruction error per row";
+                                                                    : "Anomaly scores per row, higher is more anomalous: the model's scorer "
+                                                                      "(sae train --score)";
     auto* cmd = sae->add_subcommand(action, what);
     cmd->add_option("--model", apply_args.model, "A model checkpoint from sae train")->required();
     cmd->add_option("data", apply_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();

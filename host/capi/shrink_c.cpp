@@ -1078,7 +1078,7 @@ shrink_status_t shrink_sae_score(shrink_sae_t sae, const shrink_dense_t* x, shri
     require(sae, "sae");
     with_model(*sae, [&](auto& m) {
       using V = sae_value_t<decltype(m)>;
-      m.reconstruction_errors(DenseView<const V>(dense_view<V>(x, "x")), vector_view<V>(errors, "errors"));
+      m.anomaly_scores(DenseView<const V>(dense_view<V>(x, "x")), vector_view<V>(errors, "scores"));
     });
   });
 }

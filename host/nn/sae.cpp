@@ -51,6 +51,16 @@ Normalization parse_normalization(std::string_view text) {
   throw InvalidArgument("normalization '" + std::string(text) + "' is not one of none, minmax, standard");
 }
 
+const char* to_string(SaeScore method) noexcept {
+  return method == SaeScore::Neighbors ? "neighbors" : "reconstruction";
+}
+
+SaeScore parse_sae_score(std::string_view text) {
+  if (text == "reconstruction") return SaeScore::Reconstruction;
+  if (text == "neighbors") return SaeScore::Neighbors;
+  throw InvalidArgument("score '" + std::string(text) + "' is not one of reconstruction, neighbors");
+}
+
 const char* to_string(SaeOptimizer kind) noexcept { return kind == SaeOptimizer::Adam ? "adam" : "lbfgs"; }
 
 SaeOptimizer parse_sae_optimizer(std::string_view text) {
@@ -756,6 +766,84 @@ void SparseAutoencoder<V>::reconstruction_errors(In<DenseView<const V>> x, Vecto
   detail::check_vec(ctx, errors, x.rows, "errors", "X's samples");
   forward(x);
   errors_after_forward(x, errors);
+}
+
+template <class V>
+void SparseAutoencoder<V>::set_scorer(Scorer scorer) {
+  if (scorer.method == SaeScore::Reconstruction) {
+    scorer.neighbors = 0;
+    scorer.reference.clear();
+  } else {
+    const index_t d = config_.inputs;
+    const auto size = static_cast<index_t>(scorer.reference.size());
+    if (size == 0 || size % d != 0)
+      throw InvalidArgument("the neighbors' reference holds " + std::to_string(size) +
+                            " values, not a positive multiple of the " + std::to_string(d) + " inputs");
+    const index_t rows = size / d;
+    if (scorer.neighbors < 1 || scorer.neighbors > rows)
+      throw InvalidArgument("neighbors must be in [1, " + std::to_string(rows) + "] (the reference rows), got " +
+                            std::to_string(scorer.neighbors));
+    detail::check_finite(scorer.reference.data(), size, "the neighbors' reference");
+  }
+  scorer_ = std::move(scorer);
+}
+
+// Squared distances by ||x||^2 + ||r||^2 - 2 x.r (the cross term one gemm per chunk of samples), the k
+// smallest selected, then those k recomputed exactly in double: the expansion's cancellation may
+// blur near-ties at the k-th place, never the distances reported.
+template <class V>
+void SparseAutoencoder<V>::anomaly_scores(In<DenseView<const V>> x, VectorView<V> scores) {
+  if (scorer_.method == SaeScore::Reconstruction) {
+    reconstruction_errors(x, scores);
+    return;
+  }
+  const Context& ctx = *ctx_;
+  check_batch(ctx, x, config_.inputs, "X");
+  detail::check_vec(ctx, scores, x.rows, "scores", "X's samples");
+  const index_t n = x.rows, d = config_.inputs, k = scorer_.neighbors;
+  const index_t refs = scorer_.reference_rows(d);
+  const V* ref = scorer_.reference.data();
+  std::vector<V> xs(static_cast<std::size_t>(n * d));
+  detail::copy_bytes(&ctx, xs.data(), MemorySpace::Host, x.data, x.space, sizeof(V) * static_cast<std::size_t>(n * d));
+  std::vector<double> ref_norm(static_cast<std::size_t>(refs));
+  for (index_t j = 0; j < refs; ++j) {
+    double t = 0;
+    for (index_t c = 0; c < d; ++c) t += double(ref[j * d + c]) * double(ref[j * d + c]);
+    ref_norm[j] = t;
+  }
+  const Context cpu(ContextOptions{Backend::Cpu, 0, ctx.cpu_threads(), ctx.deterministic(), false});
+  const index_t chunk = std::clamp<index_t>((index_t(1) << 22) / refs, 1, n);
+  std::vector<V> cross(static_cast<std::size_t>(chunk * refs));
+  std::vector<V> out(static_cast<std::size_t>(n));
+  for (index_t b = 0; b < n; b += chunk) {
+    const index_t rows = std::min(chunk, n - b);
+    dispatch::gemm<V>(cpu, Op::NoTranspose, Op::Transpose, V(-2),
+                      DenseView<const V>(xs.data() + b * d, rows, d, d, Layout::RowMajor),
+                      DenseView<const V>(ref, refs, d, d, Layout::RowMajor), V(0),
+                      DenseView<V>(cross.data(), rows, refs, refs, Layout::RowMajor));
+#pragma omp parallel num_threads(std::max(1, ctx.cpu_threads())) if (rows > 16)
+    {
+    std::vector<std::pair<double, index_t>> dist(static_cast<std::size_t>(refs));
+#pragma omp for schedule(static)
+    for (index_t i = 0; i < rows; ++i) {
+      const V* xi = xs.data() + (b + i) * d;
+      for (index_t j = 0; j < refs; ++j) dist[j] = {double(cross[i * refs + j]) + ref_norm[j], j};
+      std::nth_element(dist.begin(), dist.begin() + (k - 1), dist.end());
+      double total = 0;
+      for (index_t t = 0; t < k; ++t) {
+        const V* rj = ref + dist[t].second * d;
+        double sq = 0;
+        for (index_t c = 0; c < d; ++c) {
+          const double e = double(xi[c]) - double(rj[c]);
+          sq += e * e;
+        }
+        total += std::sqrt(sq);
+      }
+      out[b + i] = V(total / double(k));
+    }
+    }
+  }
+  detail::copy_bytes(&ctx, scores.data, scores.space, out.data(), MemorySpace::Host, sizeof(V) * out.size());
 }
 
 template <class V>

@@ -2,7 +2,9 @@
 //   "SHRKSAE\0", u32 version, u32 value bytes (4 or 8)
 //   configuration, normalizer, training state, optimizer step, parameters, Adam moments,
 //   dead-latent counters, block patterns (each vector as u64 count + raw values)
+//   version 2: the anomaly scorer (u32 method, i64 neighbors, the reference samples as a vector)
 //   u64 FNV-1a of every byte before it
+// Version 1 files (no scorer) still load and score by reconstruction.
 // Loading checks the checksum before it parses anything, and every count against the bytes left,
 // so a corrupt or truncated file is refused with the file's name and what is wrong.
 #include <bit>
@@ -23,7 +25,8 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "checkpoints are written little-endian");
 constexpr char kMagic[8] = {'S', 'H', 'R', 'K', 'S', 'A', 'E', '\0'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
+constexpr std::uint32_t kFirstVersion = 1;
 
 using io_detail::fnv1a;
 
@@ -85,7 +88,7 @@ SaeConfig get_config(Reader& r) {
 }
 
 // The header and the checksum: returns a reader positioned after the header.
-Reader open_checked(const std::string& path, std::string_view bytes, int& value_bytes) {
+Reader open_checked(const std::string& path, std::string_view bytes, int& value_bytes, std::uint32_t& version) {
   Reader head(path, bytes);
   if (bytes.size() < sizeof(kMagic) + 8 + 8 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0)
     head.fail("not a shrink SAE checkpoint (bad magic or too short: " + std::to_string(bytes.size()) + " bytes)");
@@ -95,10 +98,10 @@ Reader open_checked(const std::string& path, std::string_view bytes, int& value_
     head.fail("checksum mismatch: the file is corrupt or truncated");
   Reader r(path, bytes.substr(0, bytes.size() - 8));
   for (std::size_t i = 0; i < sizeof(kMagic); ++i) (void)r.get<char>("magic");
-  const auto version = r.get<std::uint32_t>("version");
-  if (version != kVersion)
-    r.fail("version " + std::to_string(version) + " is not supported (this build reads " + std::to_string(kVersion) +
-           ")");
+  version = r.get<std::uint32_t>("version");
+  if (version < kFirstVersion || version > kVersion)
+    r.fail("version " + std::to_string(version) + " is not supported (this build reads " +
+           std::to_string(kFirstVersion) + " to " + std::to_string(kVersion) + ")");
   value_bytes = static_cast<int>(r.get<std::uint32_t>("value bytes"));
   if (value_bytes != 4 && value_bytes != 8) r.fail("value bytes " + std::to_string(value_bytes) + " is not 4 or 8");
   return r;
@@ -136,6 +139,10 @@ void save_sae(const std::string& path, const SparseAutoencoder<V>& model, const 
   w.put_vector(s.encoder_col_idx);
   w.put_vector(s.decoder_row_ptr);
   w.put_vector(s.decoder_col_idx);
+  const auto& scorer = model.scorer();
+  w.put<std::uint32_t>(static_cast<std::uint32_t>(scorer.method));
+  w.put<std::int64_t>(scorer.neighbors);
+  w.put_vector(scorer.reference);
   w.put<std::uint64_t>(fnv1a(w.bytes()));
   write_file_atomic(path, w.bytes());
 }
@@ -143,7 +150,8 @@ void save_sae(const std::string& path, const SparseAutoencoder<V>& model, const 
 SaeCheckpointInfo sae_checkpoint_info(const std::string& path) {
   const io_detail::MappedFile file(path);
   SaeCheckpointInfo info;
-  Reader r = open_checked(path, file.view(), info.value_bytes);
+  std::uint32_t version = 0;
+  Reader r = open_checked(path, file.view(), info.value_bytes, version);
   info.config = get_config(r);
   return info;
 }
@@ -157,7 +165,8 @@ LoadedSae<V> load_sae(const Context& ctx, const std::string& path) {
 template <class V>
 LoadedSae<V> parse_sae(const Context& ctx, std::string_view bytes, const std::string& path) {
   int value_bytes = 0;
-  Reader r = open_checked(path, bytes, value_bytes);
+  std::uint32_t version = 0;
+  Reader r = open_checked(path, bytes, value_bytes, version);
   if (value_bytes != static_cast<int>(sizeof(V)))
     r.fail("holds " + std::string(value_bytes == 4 ? "float32" : "float64") + " values but " +
            (sizeof(V) == 4 ? "float32" : "float64") + " was asked for");
@@ -198,8 +207,16 @@ LoadedSae<V> parse_sae(const Context& ctx, std::string_view bytes, const std::st
   s.encoder_col_idx = r.get_vector<std::int64_t>("encoder block columns");
   s.decoder_row_ptr = r.get_vector<std::int64_t>("decoder block row pointers");
   s.decoder_col_idx = r.get_vector<std::int64_t>("decoder block columns");
+  typename SparseAutoencoder<V>::Scorer scorer;
+  if (version >= 2) {
+    scorer.method = r.get_enum<SaeScore>("score", 2);
+    scorer.neighbors = r.get<std::int64_t>("neighbors");
+    scorer.reference = r.get_vector<V>("neighbors' reference");
+  }
   try {
-    return {SparseAutoencoder<V>(ctx, config, std::move(n), s), state};
+    SparseAutoencoder<V> model(ctx, config, std::move(n), s);
+    model.set_scorer(std::move(scorer));
+    return {std::move(model), state};
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::CudaError || e.kind() == ErrorKind::OutOfMemory) throw;
     r.fail(std::string("inconsistent contents: ") + e.what());

@@ -52,6 +52,17 @@ struct Normalizer {
   void invert(DenseView<V> data) const;  // host, in place
 };
 
+// How `sae score` rates a sample (anomaly scores, higher is more anomalous):
+//   reconstruction  the mean squared reconstruction error on the normalized scale;
+//   neighbors       the mean Euclidean distance, on the normalized scale, to the k nearest of the
+//                   reference samples (training rows) the model keeps.
+enum class SaeScore { Reconstruction, Neighbors };
+const char* to_string(SaeScore method) noexcept;
+SaeScore parse_sae_score(std::string_view text);  // reconstruction, neighbors
+
+// The most training rows a model keeps as neighbors' reference (a seeded sample beyond it).
+inline constexpr index_t kSaeReferenceRows = 8192;
+
 // Corruption of the inputs for denoising: x_in = x + N(0, level^2), or x_in = x with each entry
 // zeroed with probability level. The target stays the clean x.
 enum class CorruptionKind { None, Gaussian, Mask };
@@ -126,6 +137,21 @@ class SparseAutoencoder {
   void reconstruct(In<DenseView<const V>> x, DenseView<V> x_hat);
   void reconstruction_errors(In<DenseView<const V>> x, VectorView<V> errors);
 
+  // The anomaly scorer (SaeScore): reconstruction, or neighbors with k and the reference samples
+  // (normalized, rows x inputs, row-major, on the host). A new model scores by reconstruction.
+  struct Scorer {
+    SaeScore method = SaeScore::Reconstruction;
+    index_t neighbors = 0;  // k (neighbors)
+    std::vector<V> reference;
+    index_t reference_rows(index_t inputs) const noexcept {
+      return inputs > 0 ? static_cast<index_t>(reference.size()) / inputs : 0;
+    }
+  };
+  const Scorer& scorer() const noexcept { return scorer_; }
+  void set_scorer(Scorer scorer);  // validated: k in [1, reference rows], finite values
+  // Anomaly scores of normalized x (context's space) by the scorer; neighbors are found on the host.
+  void anomaly_scores(In<DenseView<const V>> x, VectorView<V> scores);
+
   // Weights on the host, dense: W_e (latents x inputs), W_d (inputs x latents).
   DenseMatrix<V> encoder_weights() const;
   DenseMatrix<V> decoder_weights() const;
@@ -167,6 +193,7 @@ class SparseAutoencoder {
   const Context* ctx_;
   SaeConfig config_;
   Normalizer normalizer_;
+  Scorer scorer_;
   Array<V> params_, grad_, m_, v_;
   std::int64_t t_ = 0;
   std::unique_ptr<Impl> impl_;
@@ -283,6 +310,8 @@ struct SaeAutoOptions {
   std::optional<LearningRateSchedule> schedule;  // cosine
   std::optional<double> validation_fraction;     // 0.1 with >= 50 samples and no fixed length, else 0
   std::optional<std::int64_t> patience;          // 10 checks when validating
+  std::optional<SaeScore> score;                 // neighbors
+  std::optional<index_t> neighbors;              // 5, at most the samples (neighbors)
 };
 
 // Everything a training run uses, once resolved.
@@ -290,6 +319,8 @@ struct SaeSettings {
   SaeConfig config;
   Normalization normalize = Normalization::None;
   SaeTrainOptions train;
+  SaeScore score = SaeScore::Reconstruction;
+  index_t neighbors = 0;
 };
 
 // Resolves `chosen` for training data of samples x inputs. `base` carries every option the data does
@@ -300,8 +331,8 @@ struct SaeSettings {
 SaeSettings resolve_sae_settings(const SaeAutoOptions& chosen, SaeSettings base, index_t samples, index_t inputs);
 
 // A model trained with resolved settings, from raw samples (host, samples x inputs): fits the
-// normalizer, starts b_d at the normalized mean (relu-l1, topk), trains, and returns the model with
-// its training state. The data is not modified.
+// normalizer, starts b_d at the normalized mean (relu-l1, topk), trains, sets the scorer
+// (sae_set_scorer), and returns the model with its training state. The data is not modified.
 template <class V>
 struct SaeFit {
   SparseAutoencoder<V> model;
@@ -310,10 +341,15 @@ struct SaeFit {
 };
 template <class V>
 SaeFit<V> sae_fit(const Context& ctx, const SaeSettings& settings, DenseView<const V> data);
+// Sets the model's scorer: for neighbors, the reference is the normalized samples (host), or a
+// sample of kSaeReferenceRows of them drawn with `seed`, and k is at most their count.
+template <class V>
+void sae_set_scorer(SparseAutoencoder<V>& model, SaeScore method, index_t neighbors,
+                    DenseView<const V> normalized, std::uint64_t seed);
 
 // ---- checkpoints ----------------------------------------------------------------------------------------
 // A versioned binary file: magic, version, value type, configuration, normalizer, training state,
-// parameters, optimizer state and an FNV-1a 64 checksum of everything before it. Written to a
+// parameters, optimizer state, the anomaly scorer (version 2) and an FNV-1a 64 checksum of everything before it. Written to a
 // temporary file and renamed. Loading refuses a bad magic, version, type, size or checksum.
 struct SaeCheckpointInfo {
   int value_bytes = 0;  // 4 (float) or 8 (double)

@@ -326,9 +326,13 @@ SHRINK_C_API shrink_status_t shrink_sae_fit(shrink_context_t context, shrink_dty
 /* Applies the model's stored normalization to raw samples (host, samples x inputs), in place; a model
  * without one leaves them as they are. */
 SHRINK_C_API shrink_status_t shrink_sae_normalize(shrink_sae_t sae, shrink_dense_t* x);
-/* codes (samples x latents) and per-sample mean squared reconstruction errors (the anomaly score). */
+/* codes (samples x latents) of normalized samples. */
 SHRINK_C_API shrink_status_t shrink_sae_encode(shrink_sae_t sae, const shrink_dense_t* x, shrink_dense_t* codes);
-SHRINK_C_API shrink_status_t shrink_sae_score(shrink_sae_t sae, const shrink_dense_t* x, shrink_vector_t* errors);
+/* Per-sample anomaly scores of normalized samples (higher is more anomalous) by the model's scorer:
+ * a model from shrink_sae_fit or `shrink sae train` gives the mean distance to its 5 nearest training
+ * rows (normalized; `--score` chooses), one from shrink_sae_create the mean squared reconstruction
+ * error. shrink_sae_train leaves the scorer as it is. */
+SHRINK_C_API shrink_status_t shrink_sae_score(shrink_sae_t sae, const shrink_dense_t* x, shrink_vector_t* scores);
 SHRINK_C_API shrink_status_t shrink_sae_dims(shrink_sae_t sae, int64_t* inputs, int64_t* latents);
 SHRINK_C_API void shrink_sae_destroy(shrink_sae_t sae);
 

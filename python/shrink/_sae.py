@@ -17,13 +17,15 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
     held out, Adam with a cosine schedule); `settings_` reports what was chosen.
 
     transform gives the sparse codes (scipy.sparse CSR); inverse_transform reconstructs samples
-    from codes on the data's scale; score_samples is minus the reconstruction error (higher is more
-    normal, as scikit-learn's outlier detectors), decision_function the same; reconstruction_error
-    the error itself (`shrink sae score`). save / load use the CLI's checkpoint format."""
+    from codes on the data's scale; anomaly_score is `shrink sae score` (by default the mean distance
+    to the 5 nearest training rows on the normalized scale; score_by="reconstruction" makes it the
+    reconstruction error); score_samples is minus it (higher is more normal, as scikit-learn's
+    outlier detectors), decision_function the same; reconstruction_error is the error itself.
+    save / load use the CLI's checkpoint format."""
 
     def __init__(self, *, activation=None, latents=None, k=None, aux_k=None, normalize=None, steps=None,
                  epochs=None, batch_size=None, learning_rate=None, validation_fraction=None, patience=None,
-                 noise=None, mask=None, random_state=0):
+                 noise=None, mask=None, score_by=None, neighbors=None, random_state=0):
         self.activation = activation
         self.latents = latents
         self.k = k
@@ -37,13 +39,16 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         self.patience = patience
         self.noise = noise
         self.mask = mask
+        self.score_by = score_by
+        self.neighbors = neighbors
         self.random_state = random_state
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float32, order="C")
         options = {key: getattr(self, key) for key in ("activation", "latents", "k", "aux_k", "normalize", "steps",
                                                        "epochs", "batch_size", "learning_rate",
-                                                       "validation_fraction", "patience", "noise", "mask")}
+                                                       "validation_fraction", "patience", "noise", "mask", "neighbors")}
+        options["score"] = self.score_by
         options["seed"] = int(self.random_state or 0)
         self.model_, self.settings_ = _core.Sae.fit(X, options)
         self.n_latents_ = self.model_.latents
@@ -74,8 +79,12 @@ class SparseAutoencoder(TransformerMixin, BaseEstimator):
         X = self._check(X)
         return self.model_.errors(X)
 
+    def anomaly_score(self, X):
+        X = self._check(X)
+        return self.model_.scores(X)
+
     def score_samples(self, X):
-        return -self.reconstruction_error(X)
+        return -self.anomaly_score(X)
 
     def decision_function(self, X):
         return self.score_samples(X)

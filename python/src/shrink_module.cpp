@@ -256,6 +256,8 @@ class Sae {
     if (auto v = opt("learning_rate")) chosen.learning_rate = nb::cast<double>(v);
     if (auto v = opt("validation_fraction")) chosen.validation_fraction = nb::cast<double>(v);
     if (auto v = opt("patience")) chosen.patience = nb::cast<std::int64_t>(v);
+    if (auto v = opt("score")) chosen.score = parse_sae_score(nb::cast<std::string>(v));
+    if (auto v = opt("neighbors")) chosen.neighbors = nb::cast<index_t>(v);
     SaeSettings base;
     if (auto v = opt("seed")) base.train.seed = nb::cast<std::uint64_t>(v);
     if (auto v = opt("noise")) base.train.corruption = {CorruptionKind::Gaussian, nb::cast<double>(v)};
@@ -280,6 +282,8 @@ class Sae {
     report["learning_rate"] = settings.train.adam.learning_rate;
     report["validation_fraction"] = settings.train.validation_fraction;
     report["patience"] = settings.train.patience;
+    report["score"] = std::string(to_string(settings.score));
+    report["neighbors"] = settings.neighbors;
     report["stopped_early"] = fit->result.stopped_early;
     report["validation_mse"] = fit->result.validation_mse;
     report["fvu"] = fit->result.metrics.fvu;
@@ -320,6 +324,17 @@ class Sae {
     }
     return vector_out(e);
   }
+  // Anomaly scores of raw samples by the model's scorer (`shrink sae score`; higher is more anomalous).
+  nb::ndarray<float, nb::numpy, nb::ndim<1>> scores(const AnyMatrix& x) {
+    auto xn = normalized(x);
+    std::vector<float> e(static_cast<std::size_t>(xn.rows()));
+    {
+      nb::gil_scoped_release release;
+      model_.anomaly_scores(DenseView<const float>(xn.view()), VectorView<float>(e));
+    }
+    return vector_out(e);
+  }
+  std::string score_method() const { return to_string(model_.scorer().method); }
   // The decoder and the normalization, for reconstructions from codes: x = (W_d h + b_d) * scale + offset.
   nb::dict decoder() const {
     nb::dict d;
@@ -718,6 +733,8 @@ NB_MODULE(_core, m) {
       .def("save", &Sae::save, nb::arg("path"))
       .def("encode", &Sae::encode, nb::arg("x"))
       .def("errors", &Sae::errors, nb::arg("x"))
+      .def("scores", &Sae::scores, nb::arg("x"))
+      .def_prop_ro("score_method", &Sae::score_method)
       .def("decoder", &Sae::decoder)
       .def_prop_ro("inputs", &Sae::inputs)
       .def_prop_ro("latents", &Sae::latents);

@@ -45,14 +45,22 @@ def test_scores_equal_the_command_line_on_the_same_checkpoint(digits_model, tmp_
     m.save(tmp_path / "m.sae")
     loaded = shrink.SparseAutoencoder.load(tmp_path / "m.sae")
     np.testing.assert_array_equal(loaded.reconstruction_error(X[:50]), m.reconstruction_error(X[:50]))
-    np.testing.assert_array_equal(m.score_samples(X[:50]), -m.reconstruction_error(X[:50]))
+    np.testing.assert_array_equal(loaded.anomaly_score(X[:50]), m.anomaly_score(X[:50]))
+    np.testing.assert_array_equal(m.score_samples(X[:50]), -m.anomaly_score(X[:50]))
+    assert m.settings_["score"] == "neighbors" and m.settings_["neighbors"] == 5
+    # the default score is the mean distance to the 5 nearest training rows (min-max normalized)
+    lo, hi = X.min(0), X.max(0)
+    scale = np.where(hi > lo, hi - lo, 1)
+    a, b = (X - lo) / scale, (X[:5] - lo) / scale
+    dist = np.sort(np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(-1)), axis=1)[:, :5].mean(1)
+    np.testing.assert_allclose(m.anomaly_score(X[:5]), dist, rtol=1e-4)
     program = cli()
     if program is None:
         pytest.skip("the shrink program is not built (set SHRINK_CLI)")
     np.save(tmp_path / "x.npy", X[:50])
     subprocess.run([program, "sae", "score", "--model", str(tmp_path / "m.sae"), str(tmp_path / "x.npy"), "--out",
                     str(tmp_path / "s.npy")], check=True, capture_output=True)
-    np.testing.assert_array_equal(np.load(tmp_path / "s.npy").ravel(), m.reconstruction_error(X[:50]))
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy").ravel(), m.anomaly_score(X[:50]))
 
 
 def test_choices_are_kept_and_bad_input_refused(digits_model):
