@@ -115,7 +115,7 @@ bool csv(std::string_view bytes) {
   return accepted;
 }
 
-// A checkpoint that loads must also encode: its shapes and patterns were validated.
+// A checkpoint that loads must also encode and score: its shapes, patterns and scorer were validated.
 bool sae_checkpoint(std::string_view bytes) {
   const std::string file = with_checksum(bytes);
   const bool accepted = refused_or_done([&] {
@@ -125,6 +125,9 @@ bool sae_checkpoint(std::string_view bytes) {
     if (static_cast<double>(c.inputs) * static_cast<double>(c.latents) > 4e6) return;
     DenseMatrix<float> x(2, c.inputs), h(2, c.latents);
     loaded.model.encode(DenseView<const float>(x.view()), h.view());
+    if (static_cast<double>(loaded.model.scorer().reference.size()) > 4e6) return;
+    std::vector<float> scores(2);
+    loaded.model.anomaly_scores(DenseView<const float>(x.view()), VectorView<float>(scores.data(), 2));
   });
   refused_or_done([&] {
     const Context ctx(ContextOptions{Backend::Cpu});

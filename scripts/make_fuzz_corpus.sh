@@ -40,9 +40,12 @@ strip_checksum() { head -c -8 "$1" >"$2"; }
 strip_checksum "$tmp/path.model" "$out"/lasso_model/path.model
 strip_checksum "$tmp/cv.model" "$out"/lasso_model/cv.model
 "$shrink" sae train "$tmp/x.csv" --latents 6 --activation topk --k 2 --epochs 1 --out "$tmp/topk.sae" >/dev/null 2>&1
-"$shrink" sae train "$tmp/x.csv" --latents 4 --activation relu-l1 --epochs 1 --out "$tmp/relu.sae" >/dev/null 2>&1
+"$shrink" sae train "$tmp/x.csv" --latents 4 --activation relu-l1 --epochs 1 --score reconstruction \
+  --out "$tmp/relu.sae" >/dev/null 2>&1
+"$shrink" sae train "$tmp/x.csv" --latents 6 --k 2 --epochs 1 --neighbors 3 --out "$tmp/neighbors.sae" >/dev/null 2>&1
 strip_checksum "$tmp/topk.sae" "$out"/sae_checkpoint/topk.sae
 strip_checksum "$tmp/relu.sae" "$out"/sae_checkpoint/relu.sae
+strip_checksum "$tmp/neighbors.sae" "$out"/sae_checkpoint/neighbors.sae
 
 # bsr_prune: shape bytes (rows, cols, block rows, block cols, sparsity, norm), float values, then raw BSR.
 python3 - "$out/bsr_prune" <<'PY'
