@@ -824,6 +824,9 @@ TEST_P(Sae, NeighborsScoreIsTheMeanDistanceToTheNearestReferenceRows) {
   DenseMatrix<float> big(kSaeReferenceRows + 5, d);
   sae_set_scorer<float>(model, SaeScore::Neighbors, k, DenseView<const float>(big.view()), 2);
   EXPECT_EQ(model.scorer().reference_rows(d), kSaeReferenceRows);
+  EXPECT_EQ(sae_reference_rows(784), kSaeReferenceRows);  // wide data keeps fewer rows
+  EXPECT_EQ(sae_reference_rows(100000), 167);
+  EXPECT_EQ(sae_reference_rows(index_t(1) << 30), 1);
 
   SparseAutoencoder<float>::Scorer bad;
   bad.method = SaeScore::Neighbors;

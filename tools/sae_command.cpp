@@ -192,7 +192,7 @@ int train_in(const SaeTrainArgs& a) {
     inherited.normalize = loaded.model.normalizer().kind;
     inherited.score = scorer.method;
     if (scorer.method == SaeScore::Neighbors)  // the reference is rebuilt from DATA below
-      inherited.neighbors = std::min<index_t>(scorer.neighbors, std::min(x.rows(), kSaeReferenceRows));
+      inherited.neighbors = std::min<index_t>(scorer.neighbors, std::min(x.rows(), sae_reference_rows(have.inputs)));
     settings = settings_from(a, inherited, have, x.rows(), have.inputs);  // --block was refused above
     loaded.model.normalizer().apply(x.view());
     model.emplace(std::move(loaded.model));

@@ -352,7 +352,7 @@ shrink::cli::CommandLine::Parser::Parser() {
            "none, minmax or standard; fitted on DATA and stored with the model" + from_data);
   add_enum(train, "--score", chosen.score, parse_sae_score,
            "How sae score rates samples: reconstruction (error), or neighbors (mean distance to the k nearest "
-           "training rows, normalized; the model keeps up to 8192 of them)" + from_data);
+           "training rows, normalized; the model keeps up to 8192 of them, fewer past 2^24 values)" + from_data);
   train->add_option("--neighbors", chosen.neighbors, "neighbors: k" + from_data)
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{kSaeReferenceRows}));
   train->add_option("--block", train_args.block, "Block-sparse encoder and decoder with RxC blocks");

@@ -83,9 +83,10 @@ SaeSettings resolve_sae_settings(const SaeAutoOptions& chosen, SaeSettings s, in
   s.score = chosen.score.value_or(SaeScore::Neighbors);
   if (s.score == SaeScore::Neighbors) {
     s.neighbors = chosen.neighbors.value_or(std::min<index_t>(5, samples));
-    if (s.neighbors < 1 || s.neighbors > std::min(samples, kSaeReferenceRows))
-      throw InvalidArgument("neighbors must be in [1, " + std::to_string(std::min(samples, kSaeReferenceRows)) +
-                            "] (the samples kept), got " + std::to_string(s.neighbors));
+    const index_t kept = std::min(samples, sae_reference_rows(inputs));
+    if (s.neighbors < 1 || s.neighbors > kept)
+      throw InvalidArgument("neighbors must be in [1, " + std::to_string(kept) + "] (the samples kept), got " +
+                            std::to_string(s.neighbors));
   } else {
     s.neighbors = 0;
   }
@@ -134,10 +135,11 @@ void sae_set_scorer(SparseAutoencoder<V>& model, SaeScore method, index_t neighb
                               std::to_string(d) + " inputs");
     std::vector<index_t> rows(static_cast<std::size_t>(normalized.rows));
     for (index_t i = 0; i < normalized.rows; ++i) rows[i] = i;
-    if (normalized.rows > kSaeReferenceRows) {  // a seeded sample, kept in the data's order
+    const index_t keep = sae_reference_rows(d);
+    if (normalized.rows > keep) {  // a seeded sample, kept in the data's order
       std::mt19937_64 rng(seed ^ 0x5eedULL);
       std::shuffle(rows.begin(), rows.end(), rng);
-      rows.resize(static_cast<std::size_t>(kSaeReferenceRows));
+      rows.resize(static_cast<std::size_t>(keep));
       std::sort(rows.begin(), rows.end());
     }
     scorer.reference.reserve(rows.size() * static_cast<std::size_t>(d));

@@ -60,8 +60,16 @@ enum class SaeScore { Reconstruction, Neighbors };
 const char* to_string(SaeScore method) noexcept;
 SaeScore parse_sae_score(std::string_view text);  // reconstruction, neighbors
 
-// The most training rows a model keeps as neighbors' reference (a seeded sample beyond it).
+// The most training rows a model keeps as neighbors' reference (a seeded sample beyond it): 8192,
+// and no more than 2^24 values (wide data keeps fewer rows).
 inline constexpr index_t kSaeReferenceRows = 8192;
+inline constexpr index_t kSaeReferenceValues = index_t(1) << 24;
+constexpr index_t sae_reference_rows(index_t inputs) noexcept {
+  return inputs < 1 ? kSaeReferenceRows
+                    : (kSaeReferenceValues / inputs < 1 ? 1
+                       : kSaeReferenceValues / inputs < kSaeReferenceRows ? kSaeReferenceValues / inputs
+                                                                        : kSaeReferenceRows);
+}
 
 // Corruption of the inputs for denoising: x_in = x + N(0, level^2), or x_in = x with each entry
 // zeroed with probability level. The target stays the clean x.
@@ -342,7 +350,7 @@ struct SaeFit {
 template <class V>
 SaeFit<V> sae_fit(const Context& ctx, const SaeSettings& settings, DenseView<const V> data);
 // Sets the model's scorer: for neighbors, the reference is the normalized samples (host), or a
-// sample of kSaeReferenceRows of them drawn with `seed`, and k is at most their count.
+// sample of sae_reference_rows(inputs) of them drawn with `seed`, and k is at most their count.
 template <class V>
 void sae_set_scorer(SparseAutoencoder<V>& model, SaeScore method, index_t neighbors,
                     DenseView<const V> normalized, std::uint64_t seed);
