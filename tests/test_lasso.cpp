@@ -291,6 +291,23 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
     }
 }
 
+TEST(Lasso, PathStopsOnACallbackError) {
+  // An exception while lambda 10 is recorded (here the progress callback's) ends the path with that
+  // exception, whatever the thread count.
+  const auto d = random_problem(200, 80, 23);
+  LassoOptions o;
+  o.n_lambdas = 40;
+  o.solver = LassoSolver::CoordinateDescent;
+  o.progress = [](std::size_t done, std::size_t) {
+    if (done == 10) throw InvalidArgument("stopped at lambda 10");
+  };
+  for (int threads : {1, 2})
+    EXPECT_THROW(lasso_path(Context(ContextOptions{Backend::Cpu, 0, threads, true, false}),
+                            DenseView<const double>(d.x.view()), VectorView<const double>(d.y), o),
+                 InvalidArgument)
+        << threads << " threads";
+}
+
 TEST(Lasso, PathDoesNotDependOnThreadCount) {
   // The path runs in blocks of lambdas solved at once; the blocks are fixed, so one thread and
   // several give the same bits. Sparse, with an unpenalized feature and Elastic Net in the mix.
