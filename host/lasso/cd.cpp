@@ -260,10 +260,12 @@ class CdSolver final : public Solver {
     for (index_t i = 0; i < n_; ++i) r_[i] = rt_[i] + m_;
   }
 
-  double primal(double lambda, const std::vector<double>& beta) const {
+  double primal(double lambda, const std::vector<double>& beta) const { return objective(lambda, r_.data(), beta); }
+  // The primal objective of beta given its residual r.
+  double objective(double lambda, const double* r, const std::vector<double>& beta) const {
     const double* w = prob_.weights();
     double s = 0;
-    for (index_t i = 0; i < n_; ++i) s += (w ? w[i] : 1.0) * r_[i] * r_[i];
+    for (index_t i = 0; i < n_; ++i) s += (w ? w[i] : 1.0) * r[i] * r[i];
     return 0.5 * s / static_cast<double>(n_) + prob_.penalty(lambda, beta);
   }
 
@@ -508,9 +510,12 @@ class CdSolver final : public Solver {
     return false;
   }
 
+  // The rings' slot t epochs after the oldest (t = 0 ... kExtrapolation) once `stored` are recorded.
+  static std::size_t ring_slot(int stored, int t) { return static_cast<std::size_t>((stored + t) % (kExtrapolation + 1)); }
+
   // Ring slot `stored` takes the current residual (materialized), its mean shift and beta over ws.
   void record(int stored, const std::vector<index_t>& ws, const std::vector<double>& beta) {
-    const auto slot = static_cast<std::size_t>(stored % (kExtrapolation + 1));
+    const auto slot = ring_slot(stored, 0);
     auto& r = history_[slot];
     for (index_t i = 0; i < n_; ++i) r[i] = rt_[i] + m_;
     history_m_[slot] = m_;
@@ -529,16 +534,12 @@ class CdSolver final : public Solver {
     for (std::size_t t = 0; t < ws.size(); ++t) {
       start_[t] = beta[ws[t]];
       double b = 0;
-      for (int s = 0; s < k; ++s)
-        b += coefficients_[s] * beta_history_[static_cast<std::size_t>((stored + s + 1) % (k + 1))][t];
+      for (int s = 0; s < k; ++s) b += coefficients_[s] * beta_history_[ring_slot(stored, s + 1)][t];
       beta[ws[t]] = b;
     }
-    const double* w = prob_.weights();
-    double rss = 0;
-    for (index_t i = 0; i < n_; ++i) rss += (w ? w[i] : 1.0) * r_acc_[i] * r_acc_[i];
-    if (0.5 * rss / static_cast<double>(n_) + prob_.penalty(lambda, beta) < current) {
+    if (objective(lambda, r_acc_.data(), beta) < current) {
       double m = 0;
-      for (int s = 0; s < k; ++s) m += coefficients_[s] * history_m_[static_cast<std::size_t>((stored + s + 1) % (k + 1))];
+      for (int s = 0; s < k; ++s) m += coefficients_[s] * history_m_[ring_slot(stored, s + 1)];
       m_ = m;
       for (index_t i = 0; i < n_; ++i) rt_[i] = r_acc_[i] - m;
       return true;
@@ -554,7 +555,7 @@ class CdSolver final : public Solver {
     if (stored < k + 1) return false;
     // history_ is a ring; oldest first.
     std::vector<const std::vector<double>*> seq(k + 1);
-    for (int t = 0; t <= k; ++t) seq[t] = &history_[static_cast<std::size_t>((stored + t) % (k + 1))];
+    for (int t = 0; t <= k; ++t) seq[t] = &history_[ring_slot(stored, t)];
     auto& diff = diff_;
     diff.resize(static_cast<std::size_t>(k) * n_);
     for (int t = 0; t < k; ++t)

@@ -17,9 +17,9 @@
 //     scale. On the suite the reconstruction error lost to IsolationForest or the MLP autoencoder on
 //     four of six datasets (iris by 0.12); the distance leads on five of them and is within 0.01 of
 //     IsolationForest on breast cancer (docs/PERF.md). The reconstruction error stays a choice.
-#include <random>
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
 
 #include "kernels/ops/instantiate.hpp"

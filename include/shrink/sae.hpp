@@ -11,6 +11,7 @@
 // Samples are rows (batch x features, row-major). The model works on normalized inputs; the
 // Normalizer it carries maps raw data there (sae_* helpers below apply it for you).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,10 +66,7 @@ SaeScore parse_sae_score(std::string_view text);  // reconstruction, neighbors
 inline constexpr index_t kSaeReferenceRows = 8192;
 inline constexpr index_t kSaeReferenceValues = index_t(1) << 24;
 constexpr index_t sae_reference_rows(index_t inputs) noexcept {
-  return inputs < 1 ? kSaeReferenceRows
-                    : (kSaeReferenceValues / inputs < 1 ? 1
-                       : kSaeReferenceValues / inputs < kSaeReferenceRows ? kSaeReferenceValues / inputs
-                                                                        : kSaeReferenceRows);
+  return inputs < 1 ? kSaeReferenceRows : std::clamp(kSaeReferenceValues / inputs, index_t(1), kSaeReferenceRows);
 }
 
 // Corruption of the inputs for denoising: x_in = x + N(0, level^2), or x_in = x with each entry
@@ -357,8 +355,8 @@ void sae_set_scorer(SparseAutoencoder<V>& model, SaeScore method, index_t neighb
 
 // ---- checkpoints ----------------------------------------------------------------------------------------
 // A versioned binary file: magic, version, value type, configuration, normalizer, training state,
-// parameters, optimizer state, the anomaly scorer (version 2) and an FNV-1a 64 checksum of everything before it. Written to a
-// temporary file and renamed. Loading refuses a bad magic, version, type, size or checksum.
+// parameters, optimizer state, the anomaly scorer (version 2) and an FNV-1a 64 checksum of
+// everything before it. Written to a temporary file and renamed. Loading refuses a bad magic, version, type, size or checksum.
 struct SaeCheckpointInfo {
   int value_bytes = 0;  // 4 (float) or 8 (double)
   SaeConfig config;

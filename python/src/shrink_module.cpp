@@ -314,27 +314,14 @@ class Sae {
     }
     return {codes->data(), {static_cast<std::size_t>(xn.rows()), static_cast<std::size_t>(latents())}, free};
   }
-  // Per-sample mean squared reconstruction error on the normalized scale (`shrink sae score`).
+  // Per-sample mean squared reconstruction error of raw samples, on the normalized scale.
   nb::ndarray<float, nb::numpy, nb::ndim<1>> errors(const AnyMatrix& x) {
-    auto xn = normalized(x);
-    std::vector<float> e(static_cast<std::size_t>(xn.rows()));
-    {
-      nb::gil_scoped_release release;
-      model_.reconstruction_errors(DenseView<const float>(xn.view()), VectorView<float>(e));
-    }
-    return vector_out(e);
+    return per_sample(x, &SparseAutoencoder<float>::reconstruction_errors);
   }
   // Anomaly scores of raw samples by the model's scorer (`shrink sae score`; higher is more anomalous).
   nb::ndarray<float, nb::numpy, nb::ndim<1>> scores(const AnyMatrix& x) {
-    auto xn = normalized(x);
-    std::vector<float> e(static_cast<std::size_t>(xn.rows()));
-    {
-      nb::gil_scoped_release release;
-      model_.anomaly_scores(DenseView<const float>(xn.view()), VectorView<float>(e));
-    }
-    return vector_out(e);
+    return per_sample(x, &SparseAutoencoder<float>::anomaly_scores);
   }
-  std::string score_method() const { return to_string(model_.scorer().method); }
   // The decoder and the normalization, for reconstructions from codes: x = (W_d h + b_d) * scale + offset.
   nb::dict decoder() const {
     nb::dict d;
@@ -348,6 +335,17 @@ class Sae {
   }
 
  private:
+  // One value per raw sample from a model method on the normalized samples, without the GIL.
+  template <class Method>
+  nb::ndarray<float, nb::numpy, nb::ndim<1>> per_sample(const AnyMatrix& x, Method method) {
+    auto xn = normalized(x);
+    std::vector<float> e(static_cast<std::size_t>(xn.rows()));
+    {
+      nb::gil_scoped_release release;
+      (model_.*method)(DenseView<const float>(xn.view()), VectorView<float>(e));
+    }
+    return vector_out(e);
+  }
   template <class V>
   static DenseView<const V> host_rows(const AnyMatrix& x) {
     if (!is<V>(x)) throw nb::type_error("X must be float32 here (the model's precision)");
@@ -734,7 +732,6 @@ NB_MODULE(_core, m) {
       .def("encode", &Sae::encode, nb::arg("x"))
       .def("errors", &Sae::errors, nb::arg("x"))
       .def("scores", &Sae::scores, nb::arg("x"))
-      .def_prop_ro("score_method", &Sae::score_method)
       .def("decoder", &Sae::decoder)
       .def_prop_ro("inputs", &Sae::inputs)
       .def_prop_ro("latents", &Sae::latents);
