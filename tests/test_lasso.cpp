@@ -1031,6 +1031,59 @@ TEST(LassoNewton, StepGoesToTheSmoothMinimizerOrStopsWhereACoefficientReachesZer
   EXPECT_NEAR(delta[1], 1.0, 1e-5);
 }
 
+TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
+  // G = A^T A / m for a random 80 x 40 A: positive definite on every support.
+  const index_t m = 80, p = 40;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  std::vector<double> a(static_cast<std::size_t>(m * p)), g(static_cast<std::size_t>(p * p), 0.0);
+  for (auto& v : a) v = normal(rng);
+  for (index_t j = 0; j < p; ++j)
+    for (index_t k = 0; k < p; ++k)
+      for (index_t i = 0; i < m; ++i) g[j + k * p] += a[i + j * m] * a[i + k * m] / m;
+  lasso_detail::SupportFactor factor;
+  auto range = [](index_t lo, index_t hi) {
+    std::vector<index_t> s;
+    for (index_t j = lo; j < hi; ++j) s.push_back(j);
+    return s;
+  };
+  // Grown, the same, columns dropped from the front, middle and end, dropped and added at once,
+  // everything, then a small support again.
+  std::vector<std::vector<index_t>> supports{range(0, 10), range(0, 16), range(0, 16), {1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 13},
+                                             {1, 2, 4, 6, 8, 9, 11, 12, 13, 20, 21, 30, 39}, range(0, 40), {5, 17}};
+  for (const auto& support : supports) {
+    const auto k = static_cast<index_t>(support.size());
+    const double fresh = static_cast<double>(k) * k * k / 3;
+    if (support == range(0, 16)) EXPECT_LT(factor.cost(support), fresh);  // reuses what it holds
+    ASSERT_TRUE(factor.factor(g.data(), p, support));
+    EXPECT_EQ(factor.cost(support), 0.0);  // nothing left to do for the same support
+    std::vector<double> b(support.size()), block(static_cast<std::size_t>(k * k));
+    for (index_t t = 0; t < k; ++t) {
+      b[t] = normal(rng);
+      for (index_t u = 0; u < k; ++u) block[u + t * k] = g[support[u] + support[t] * p];
+    }
+    auto expected = b;
+    ASSERT_TRUE(lasso_detail::solve_spd(block, expected, k));
+    factor.solve(b);
+    for (index_t t = 0; t < k; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t]))) << "k = " << k;
+  }
+  // Dependent columns (G_33 = G_44 = G_34): refused, and the next support is factored afresh.
+  auto singular = g;
+  for (index_t j = 0; j < p; ++j) {
+    singular[4 + j * p] = singular[3 + j * p];
+    singular[j + 4 * p] = singular[j + 3 * p];
+  }
+  singular[4 + 4 * p] = singular[3 + 3 * p];
+  EXPECT_FALSE(factor.factor(singular.data(), p, range(0, 8)));
+  ASSERT_TRUE(factor.factor(g.data(), p, range(0, 8)));
+  std::vector<double> b(8, 1.0), block(64), expected(8, 1.0);
+  for (index_t t = 0; t < 8; ++t)
+    for (index_t u = 0; u < 8; ++u) block[u + t * 8] = g[u + t * p];
+  ASSERT_TRUE(lasso_detail::solve_spd(block, expected, 8));
+  factor.solve(b);
+  for (index_t t = 0; t < 8; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t])));
+}
+
 TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
   // p >> n with rho 0.9 (cd), and n > p with rho 0.95 in Elastic Net (gram and cd): without the
   // Newton step on the support these take thousands of sweeps per lambda at the small end of the

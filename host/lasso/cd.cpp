@@ -469,7 +469,7 @@ class CdSolver final : public Solver {
               std::vector<double>& beta, double primal_value, double spent) {
     const auto k = static_cast<index_t>(active.size());
     if (k == 0 || static_cast<double>(n_) * static_cast<double>(k) > kNewtonEntries) return false;
-    if (!newton_pays(static_cast<double>(n_), static_cast<double>(k), spent,
+    if (!newton_pays(newton_cost(static_cast<double>(n_), static_cast<double>(k)), spent,
                      column_entries_ * static_cast<double>(ws.size())))
       return false;
     std::vector<index_t> support(active.size());

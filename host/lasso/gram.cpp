@@ -73,7 +73,9 @@ class GramSolver final : public Solver {
         for (index_t j = 0; j < p_; ++j)
           if (now[j] != 0) support.push_back(j);
         const auto k = static_cast<double>(support.size());
-        if (!support.empty() && support == previous && newton_pays(0, k, static_cast<double>(since_newton), 3 * k * static_cast<double>(p_)) &&
+        const double cost = extendable() ? factor_.cost(support) : newton_cost(0, k);
+        if (!support.empty() && support == previous &&
+            newton_pays(cost, static_cast<double>(since_newton), 3 * k * static_cast<double>(p_)) &&
             newton(lambda, support, now, out)) {
           since_newton = 0;
           previous.clear();
@@ -90,20 +92,33 @@ class GramSolver final : public Solver {
   }
 
  private:
+  // The Lasso's Newton system is G_AA itself, the same at every lambda: its factor is kept and
+  // extended as the support grows (SupportFactor). The Elastic Net's adds a ridge that moves with
+  // lambda, so each step factors afresh.
+  bool extendable() const { return prob_.alpha == 1; }
+
   // The Newton step on `support` from beta (= beta_), kept when the objective falls below
   // `at.objective`. True when beta_ moved.
   bool newton(double lambda, const std::vector<index_t>& support, std::vector<double> beta, const Solution& at) {
     const auto k = static_cast<index_t>(support.size());
     const double* g = data_->gram.data();
-    std::vector<double> block(static_cast<std::size_t>(k * k)), gradient(support.size());
+    std::vector<double> gradient(support.size());
     const auto grad = grad_.to_vector(ctx_);
-    for (index_t b = 0; b < k; ++b) {
-      gradient[b] = grad[support[b]];
-      for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
-    }
+    for (index_t b = 0; b < k; ++b) gradient[b] = grad[support[b]];
     std::vector<double> delta, projected;
-    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta, &projected))
-      return false;
+    if (extendable() && factor_.factor(g, p_, support)) {
+      auto direction = newton_rhs(prob_.factors, prob_.alpha, lambda, support, beta, gradient);
+      factor_.solve(direction);
+      newton_step(prob_.factors, support, beta, direction, delta, &projected);
+    } else {
+      // Not positive definite (or the Elastic Net): newton_move's fresh factor, with its fallback.
+      std::vector<double> block(static_cast<std::size_t>(k * k));
+      for (index_t b = 0; b < k; ++b)
+        for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
+      if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta,
+                       &projected))
+        return false;
+    }
     for (const auto* step : {&projected, &delta}) {
       if (step->empty()) continue;
       auto moved_beta = beta;
@@ -165,6 +180,7 @@ class GramSolver final : public Solver {
   std::shared_ptr<const GramData> data_;
   Array<double> grad_, beta_, l1_, denom_, active_work_;
   Array<index_t> active_;
+  SupportFactor factor_;  // G_AA's factor from the last Newton step (host only)
 };
 }  // namespace
 

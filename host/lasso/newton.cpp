@@ -8,6 +8,11 @@ extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
              const int* ldb, int* info);
+// BLAS: the triangular solve and the rank-k update that extend a Cholesky factor.
+void dtrsm_(const char* side, const char* uplo, const char* trans, const char* diag, const int* m, const int* n,
+            const double* alpha, const double* a, const int* lda, double* b, const int* ldb);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
+            const int* lda, const double* beta, double* c, const int* ldc);
 }
 
 namespace shrink::lasso_detail {
@@ -34,19 +39,55 @@ bool solve_spd(std::vector<double>& a, std::vector<double>& b, index_t k) {
   return info == 0;
 }
 
+std::vector<double> newton_rhs(const std::vector<double>& factors, double alpha, double lambda,
+                               const std::vector<index_t>& support, const std::vector<double>& beta,
+                               const std::vector<double>& gradient) {
+  std::vector<double> rhs(support.size());
+  for (std::size_t t = 0; t < support.size(); ++t) {
+    const index_t j = support[t];
+    const double v = factors[j], b = beta[j];
+    const double sign = b > 0 ? 1.0 : (b < 0 ? -1.0 : 0.0);
+    rhs[t] = gradient[t] - lambda * alpha * v * sign - lambda * (1 - alpha) * v * b;
+  }
+  return rhs;
+}
+
+void newton_step(const std::vector<double>& factors, const std::vector<index_t>& support,
+                 const std::vector<double>& beta, const std::vector<double>& direction, std::vector<double>& delta,
+                 std::vector<double>* projected) {
+  const auto k = static_cast<index_t>(support.size());
+  double step = 1;
+  index_t lands = -1;
+  for (index_t t = 0; t < k; ++t) {
+    const index_t j = support[t];
+    if (factors[j] == 0 || beta[j] == 0 || beta[j] * direction[t] >= 0) continue;
+    const double reach = -beta[j] / direction[t];
+    if (reach < step) {
+      step = reach;
+      lands = t;
+    }
+  }
+  delta.resize(support.size());
+  for (index_t t = 0; t < k; ++t) delta[t] = step * direction[t];
+  if (lands >= 0) delta[lands] = -beta[support[lands]];
+  if (projected) {
+    // The whole step with every coefficient that would cross zero stopped on it.
+    projected->resize(support.size());
+    for (index_t t = 0; t < k; ++t) {
+      const index_t j = support[t];
+      const bool crosses = factors[j] != 0 && beta[j] != 0 && beta[j] * (beta[j] + direction[t]) < 0;
+      (*projected)[t] = crosses ? -beta[j] : direction[t];
+    }
+    if (lands < 0) projected->clear();  // the same as delta
+  }
+}
+
 bool newton_move(const std::vector<double>& factors, double alpha, double lambda, const std::vector<index_t>& support,
                  const std::vector<double>& beta, const std::vector<double>& gradient, std::vector<double> gram,
                  std::vector<double>& delta, std::vector<double>* projected) {
   const auto k = static_cast<index_t>(support.size());
-  std::vector<double> rhs(support.size());
-  for (index_t t = 0; t < k; ++t) {
-    const index_t j = support[t];
-    const double v = factors[j], b = beta[j];
-    const double ridge = lambda * (1 - alpha) * v;
-    gram[t * k + t] += ridge;
-    const double sign = b > 0 ? 1.0 : (b < 0 ? -1.0 : 0.0);
-    rhs[t] = gradient[t] - lambda * alpha * v * sign - ridge * b;
-  }
+  const auto rhs = newton_rhs(factors, alpha, lambda, support, beta, gradient);
+  for (index_t t = 0; t < k; ++t) gram[t * k + t] += lambda * (1 - alpha) * factors[support[t]];
   // G_AA is singular when the iterate holds more non-zeros than X has independent rows (p >> n,
   // before the support is found): then the step of a lightly regularized system, still a descent
   // direction for the smooth problem (the caller keeps it only if the objective falls).
@@ -59,32 +100,124 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
     solution = rhs;
     if (!solve_spd(gram, solution, k)) return false;
   }
-  rhs = std::move(solution);
-  double step = 1;
-  index_t lands = -1;
-  for (index_t t = 0; t < k; ++t) {
-    const index_t j = support[t];
-    if (factors[j] == 0 || beta[j] == 0 || beta[j] * rhs[t] >= 0) continue;
-    const double reach = -beta[j] / rhs[t];
-    if (reach < step) {
-      step = reach;
-      lands = t;
-    }
-  }
-  delta.resize(support.size());
-  for (index_t t = 0; t < k; ++t) delta[t] = step * rhs[t];
-  if (lands >= 0) delta[lands] = -beta[support[lands]];
-  if (projected) {
-    // The whole step with every coefficient that would cross zero stopped on it.
-    projected->resize(support.size());
-    for (index_t t = 0; t < k; ++t) {
-      const index_t j = support[t];
-      const bool crosses = factors[j] != 0 && beta[j] != 0 && beta[j] * (beta[j] + rhs[t]) < 0;
-      (*projected)[t] = crosses ? -beta[j] : rhs[t];
-    }
-    if (lands < 0) projected->clear();  // the same as delta
-  }
+  newton_step(factors, support, beta, solution, delta, projected);
   return true;
+}
+
+// ---- SupportFactor ---------------------------------------------------------------------------------
+
+double SupportFactor::cost(const std::vector<index_t>& support) const {
+  const auto k_old = static_cast<double>(order_.size());
+  double kept = 0, cost = 0;
+  for (std::size_t t = 0; t < order_.size(); ++t) {
+    if (std::binary_search(support.begin(), support.end(), order_[t])) {
+      ++kept;
+    } else {  // a rank-one update of the trailing block by rotations: slower than BLAS-3, counted 3x
+      const double trailing = k_old - static_cast<double>(t) - 1;
+      cost += 3 * trailing * trailing;
+    }
+  }
+  const double m = static_cast<double>(support.size()) - kept;
+  return cost + kept * kept * m + kept * m * m + m * m * m / 3;
+}
+
+void SupportFactor::drop(const std::vector<index_t>& support) {
+  const auto k = static_cast<index_t>(order_.size());
+  std::vector<char> gone(order_.size());
+  bool any = false;
+  for (index_t t = 0; t < k; ++t) any |= gone[t] = !std::binary_search(support.begin(), support.end(), order_[t]);
+  if (!any) return;
+  double* l = l_.data();
+  const index_t ld = cap_;
+  std::vector<double> x(order_.size());
+  // Removing column t leaves the columns before it as they are and adds x x^T (x = column t below
+  // the diagonal) to the trailing block's product: a rank-one update by rotations.
+  for (index_t t = 0; t < k; ++t) {
+    if (!gone[t]) continue;
+    for (index_t i = t + 1; i < k; ++i) x[i] = l[i + t * ld];
+    for (index_t i = t + 1; i < k; ++i) {
+      double* col = l + i * ld;
+      const double d = col[i], r = std::hypot(d, x[i]), c = r / d, s = x[i] / d;
+      col[i] = r;
+      for (index_t m = i + 1; m < k; ++m) {
+        col[m] = (col[m] + s * x[m]) / c;
+        x[m] = c * x[m] - s * col[m];
+      }
+    }
+  }
+  // Compact in place: every entry moves to an index no larger than its own, in reading order.
+  index_t to_col = 0;
+  for (index_t c = 0; c < k; ++c) {
+    if (gone[c]) continue;
+    index_t to_row = to_col;
+    for (index_t r = c; r < k; ++r)
+      if (!gone[r]) l[to_row++ + to_col * ld] = l[r + c * ld];
+    order_[static_cast<std::size_t>(to_col++)] = order_[static_cast<std::size_t>(c)];
+  }
+  order_.resize(static_cast<std::size_t>(to_col));
+}
+
+bool SupportFactor::factor(const double* g, index_t ldg, const std::vector<index_t>& support) {
+  const auto k = static_cast<index_t>(support.size());
+  drop(support);
+  const auto held = static_cast<index_t>(order_.size());
+  if (k > cap_) {  // grow geometrically, keeping the held columns
+    const index_t cap = std::max<index_t>(k, 2 * cap_);
+    std::vector<double> grown(static_cast<std::size_t>(cap * cap));
+    for (index_t c = 0; c < held; ++c)
+      std::copy_n(l_.data() + c * cap_, held, grown.data() + c * cap);
+    l_ = std::move(grown);
+    cap_ = cap;
+  }
+  // The new columns after the held ones.
+  std::vector<char> in(support.size(), 0);
+  auto sorted = order_;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t t = 0; t < support.size(); ++t) in[t] = std::binary_search(sorted.begin(), sorted.end(), support[t]);
+  for (std::size_t t = 0; t < support.size(); ++t)
+    if (!in[t]) order_.push_back(support[t]);
+  const int h = static_cast<int>(held), m = static_cast<int>(k - held), ld = static_cast<int>(cap_);
+  double* l = l_.data();
+  // [L 0; W^T S]: W = L^-1 G_{old,new}, S S^T = G_{new,new} - W^T W.
+  for (index_t c = held; c < k; ++c)
+    for (index_t r = 0; r < k; ++r) l[r + c * cap_] = g[order_[r] + order_[c] * ldg];
+  if (h > 0 && m > 0) {
+    const double one = 1, minus_one = -1;
+    double* w = l + h * cap_;  // rows 0..h-1 of the new columns
+    dtrsm_("L", "L", "N", "N", &h, &m, &one, l, &ld, w, &ld);
+    dsyrk_("L", "T", &m, &h, &minus_one, w, &ld, &one, l + h + h * cap_, &ld);
+    // Column-major lower factor: the block below the held columns holds W^T.
+    for (index_t c = held; c < k; ++c)
+      for (index_t r = 0; r < held; ++r) l[c + r * cap_] = l[r + c * cap_];
+  }
+  int info = 0;
+  if (m > 0) dpotrf_("L", &m, l + h + h * cap_, &ld, &info);
+  double largest = 0, smallest = INFINITY;
+  for (index_t j = 0; j < k; ++j) {
+    largest = std::max(largest, l[j + j * cap_]);
+    smallest = std::min(smallest, l[j + j * cap_]);
+  }
+  // The same test as solve_spd: a pivot far below the largest means (nearly) dependent columns.
+  if (info != 0 || !(smallest > 1e-7 * largest)) {
+    order_.clear();
+    return false;
+  }
+  position_.assign(support.size(), 0);
+  std::vector<std::pair<index_t, index_t>> at(order_.size());
+  for (std::size_t c = 0; c < order_.size(); ++c) at[c] = {order_[c], static_cast<index_t>(c)};
+  std::sort(at.begin(), at.end());
+  for (std::size_t t = 0; t < support.size(); ++t)
+    position_[t] = std::lower_bound(at.begin(), at.end(), std::make_pair(support[t], index_t{0}))->second;
+  return true;
+}
+
+void SupportFactor::solve(std::vector<double>& b) const {
+  const int k = static_cast<int>(order_.size()), ld = static_cast<int>(cap_), one = 1;
+  std::vector<double> z(b.size());
+  for (std::size_t t = 0; t < b.size(); ++t) z[position_[t]] = b[t];
+  int info = 0;
+  dpotrs_("L", &k, &one, l_.data(), &ld, z.data(), &k, &info);
+  for (std::size_t t = 0; t < b.size(); ++t) b[t] = z[position_[t]];
 }
 
 }  // namespace shrink::lasso_detail
