@@ -356,7 +356,7 @@ class CdSolver final : public Solver {
     // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
     // coefficients only until they settle, then a full sweep again. The gap is checked after a full
     // sweep that gained less than kEarlyFactor * tol_in, and at least every kGapEvery epochs.
-    std::vector<std::size_t> all(ws.size()), active, active_at_check;
+    std::vector<std::size_t> all(ws.size()), active;
     std::iota(all.begin(), all.end(), std::size_t{0});
     active.reserve(ws.size());
     bool full = true;
@@ -377,6 +377,7 @@ class CdSolver final : public Solver {
       }
       ++epochs;
       ++since_check;
+      sweeps_since_newton_ += column_entries_ * static_cast<double>(sweep.size());
       // The residuals of the last kExtrapolation + 1 epochs, for dual extrapolation.
       record(stored, ws, beta);
       ++stored;
@@ -443,18 +444,16 @@ class CdSolver final : public Solver {
       }
       last_gap = gap;
       last_check = epochs;
-      // The same non-zeros as at the last check, and as many sweeps spent on this lambda as a Newton
-      // step on them costs: their block is ill-conditioned, and the step may end what the sweeps
-      // would take long to finish. (Spending as much as the sweeps so far bounds the loss at 2x
-      // when it does not help; the gap's rate predicts the epochs left too poorly to choose by.)
-      if (active == active_at_check && newton(lambda, ws, active, beta, primal_value, static_cast<double>(epochs))) {
+      // A failed check after sweeps that have taken as long as a Newton step on the non-zeros: their
+      // block is ill-conditioned, and the step may end what the sweeps would take long to finish.
+      // (Spending as much as the sweeps since the last step bounds the loss at 2x when it does not
+      // help; the gap's rate predicts the epochs left too poorly to choose by.)
+      if (newton(lambda, ws, active, beta, primal_value)) {
         next_check = epochs;
         last_gap = 0;
-        active_at_check.clear();
         full = true;
         continue;
       }
-      active_at_check = active;
       if (active.size() < ws.size()) {
         full = false;
         active_run = 0;
@@ -463,36 +462,48 @@ class CdSolver final : public Solver {
     return result;
   }
 
-  // A Newton step on the non-zeros ws[active] once `spent` epochs cost as much (newton_pays) and
-  // when their columns fit kNewtonEntries; kept only when the objective falls. True when beta moved.
+  // A Newton step on the non-zeros ws[active] once the sweeps since the last one have taken as long
+  // (newton_pays) and when their columns fit kNewtonEntries; kept only when the objective falls. The Lasso's system
+  // G_AA is the same at every lambda, so its factor is kept and updated as the support changes
+  // (SupportFactor); the Elastic Net's ridge moves with lambda, so it factors afresh. True when beta
+  // moved.
   bool newton(double lambda, const std::vector<index_t>& ws, const std::vector<std::size_t>& active,
-              std::vector<double>& beta, double primal_value, double spent) {
+              std::vector<double>& beta, double primal_value) {
     const auto k = static_cast<index_t>(active.size());
     if (k == 0 || static_cast<double>(n_) * static_cast<double>(k) > kNewtonEntries) return false;
-    if (!newton_pays(newton_cost(static_cast<double>(n_), static_cast<double>(k)), spent,
-                     column_entries_ * static_cast<double>(ws.size())))
-      return false;
     std::vector<index_t> support(active.size());
     for (std::size_t t = 0; t < active.size(); ++t) support[t] = ws[active[t]];
-    // Z_A = sqrt(W) (X_A - mu_A) / s_A, gathered.
-    columns_.assign(static_cast<std::size_t>(n_ * k), 0.0);
-    const double* w = prob_.weights();
+    const bool extendable = prob_.alpha == 1;
+    const double cost = extendable ? factor_.cost(support, static_cast<double>(n_))
+                                   : newton_cost(static_cast<double>(n_), static_cast<double>(k));
+    if (!newton_pays(cost, 1, sweeps_since_newton_)) return false;
+    sweeps_since_newton_ = 0;  // spent, whether or not the step then gains
     std::vector<double> gradient(support.size());
-    for (index_t t = 0; t < k; ++t) {
-      const index_t j = support[t];
-      double* col = columns_.data() + t * n_;
-      column_axpy(*prob_.x, j, 1.0 / prob_.scale[j], col);
-      const double shift = prob_.mu[j] / prob_.scale[j];
-      for (index_t i = 0; i < n_; ++i) col[i] = (w ? std::sqrt(w[i]) : 1.0) * (col[i] - shift);
-      gradient[t] = prob_.gradient(j, rt_.data(), m_);
-    }
-    std::vector<double> gram(static_cast<std::size_t>(k * k));
-    dispatch::gram<double>(cpu_, 1.0 / static_cast<double>(n_),
-                           DenseView<const double>(columns_.data(), n_, k, n_, Layout::ColMajor),
-                           0.0, DenseView<double>(gram.data(), k, k, k, Layout::ColMajor));
+    for (index_t t = 0; t < k; ++t) gradient[t] = prob_.gradient(support[t], rt_.data(), m_);
     std::vector<double> delta, projected;
-    if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(gram), delta, &projected))
-      return false;
+    // G's entries for the factor's new columns: (1/n) Z_order^T Z_new from the gathered columns.
+    const auto from_columns = [&](const std::vector<index_t>& order, index_t first, double* out, index_t ld) {
+      const auto all = static_cast<index_t>(order.size());
+      gather(order);
+      dispatch::gemm<double>(cpu_, Op::Transpose, Op::NoTranspose, 1.0 / static_cast<double>(n_),
+                             DenseView<const double>(columns_.data(), n_, all, n_, Layout::ColMajor),
+                             DenseView<const double>(columns_.data() + first * n_, n_, all - first, n_, Layout::ColMajor),
+                             0.0, DenseView<double>(out, all, all - first, ld, Layout::ColMajor));
+    };
+    if (extendable && factor_.factor(support, from_columns)) {
+      auto direction = newton_rhs(prob_.factors, prob_.alpha, lambda, support, beta, gradient);
+      factor_.solve(direction);
+      newton_step(prob_.factors, support, beta, direction, delta, &projected);
+    } else {
+      gather(support);
+      std::vector<double> gram(static_cast<std::size_t>(k * k));
+      dispatch::gram<double>(cpu_, 1.0 / static_cast<double>(n_),
+                             DenseView<const double>(columns_.data(), n_, k, n_, Layout::ColMajor), 0.0,
+                             DenseView<double>(gram.data(), k, k, k, Layout::ColMajor));
+      if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(gram), delta,
+                       &projected))
+        return false;
+    }
     // The residual is recomputed after a step rather than moved by it: a large step (and its undoing)
     // would leave rounding in the residual that the certificate then trusts.
     std::vector<double> start(support.size());
@@ -508,6 +519,19 @@ class CdSolver final : public Solver {
     prob_.residual(beta, rt_, m_);
     materialize();
     return false;
+  }
+
+  // columns_ = Z_S = sqrt(W) (X_S - mu_S) / s_S for the features `s`, n x |s| column-major.
+  void gather(const std::vector<index_t>& s) {
+    columns_.assign(static_cast<std::size_t>(n_) * s.size(), 0.0);
+    const double* w = prob_.weights();
+    for (std::size_t t = 0; t < s.size(); ++t) {
+      const index_t j = s[t];
+      double* col = columns_.data() + t * static_cast<std::size_t>(n_);
+      column_axpy(*prob_.x, j, 1.0 / prob_.scale[j], col);
+      const double shift = prob_.mu[j] / prob_.scale[j];
+      for (index_t i = 0; i < n_; ++i) col[i] = (w ? std::sqrt(w[i]) : 1.0) * (col[i] - shift);
+    }
   }
 
   // The rings' slot t epochs after the oldest (t = 0 ... kExtrapolation) once `stored` are recorded.
@@ -590,6 +614,8 @@ class CdSolver final : public Solver {
   ResidualDual<V> dual_;
   index_t n_, p_;
   std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
+  SupportFactor factor_;  // G_AA's factor from the last Newton step
+  double sweeps_since_newton_ = 0;  // multiply-adds of the sweeps since the last Newton step
   std::vector<std::vector<double>> history_, beta_history_;  // rings of residuals and of beta over ws
   std::vector<double> history_m_, coefficients_, start_;
   int anderson_stored_ = 0;  // `stored` at the last extrapolation

@@ -106,7 +106,11 @@ class GramSolver final : public Solver {
     const auto grad = grad_.to_vector(ctx_);
     for (index_t b = 0; b < k; ++b) gradient[b] = grad[support[b]];
     std::vector<double> delta, projected;
-    if (extendable() && factor_.factor(g, p_, support)) {
+    const auto from_gram = [&](const std::vector<index_t>& order, index_t first, double* out, index_t ld) {
+      for (std::size_t c = static_cast<std::size_t>(first); c < order.size(); ++c)
+        for (std::size_t r = 0; r < order.size(); ++r) out[r + (c - first) * ld] = g[order[r] + order[c] * p_];
+    };
+    if (extendable() && factor_.factor(support, from_gram)) {
       auto direction = newton_rhs(prob_.factors, prob_.alpha, lambda, support, beta, gradient);
       factor_.solve(direction);
       newton_step(prob_.factors, support, beta, direction, delta, &projected);

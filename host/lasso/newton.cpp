@@ -106,7 +106,7 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
 
 // ---- SupportFactor ---------------------------------------------------------------------------------
 
-double SupportFactor::cost(const std::vector<index_t>& support) const {
+double SupportFactor::cost(const std::vector<index_t>& support, double rows) const {
   const auto k_old = static_cast<double>(order_.size());
   double kept = 0, cost = 0;
   for (std::size_t t = 0; t < order_.size(); ++t) {
@@ -117,7 +117,8 @@ double SupportFactor::cost(const std::vector<index_t>& support) const {
       cost += 3 * trailing * trailing;
     }
   }
-  const double m = static_cast<double>(support.size()) - kept;
+  const double k = static_cast<double>(support.size()), m = k - kept;
+  if (m > 0) cost += rows * k + rows * k * m;  // the new columns' entries from k gathered columns
   return cost + kept * kept * m + kept * m * m + m * m * m / 3;
 }
 
@@ -157,7 +158,7 @@ void SupportFactor::drop(const std::vector<index_t>& support) {
   order_.resize(static_cast<std::size_t>(to_col));
 }
 
-bool SupportFactor::factor(const double* g, index_t ldg, const std::vector<index_t>& support) {
+bool SupportFactor::factor(const std::vector<index_t>& support, const GramBlock& fill) {
   const auto k = static_cast<index_t>(support.size());
   drop(support);
   const auto held = static_cast<index_t>(order_.size());
@@ -179,8 +180,7 @@ bool SupportFactor::factor(const double* g, index_t ldg, const std::vector<index
   const int h = static_cast<int>(held), m = static_cast<int>(k - held), ld = static_cast<int>(cap_);
   double* l = l_.data();
   // [L 0; W^T S]: W = L^-1 G_{old,new}, S S^T = G_{new,new} - W^T W.
-  for (index_t c = held; c < k; ++c)
-    for (index_t r = 0; r < k; ++r) l[r + c * cap_] = g[order_[r] + order_[c] * ldg];
+  if (k > held) fill(order_, held, l + held * cap_, cap_);
   if (h > 0 && m > 0) {
     const double one = 1, minus_one = -1;
     double* w = l + h * cap_;  // rows 0..h-1 of the new columns

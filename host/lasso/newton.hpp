@@ -4,6 +4,7 @@
 // and stops where a coefficient reaches zero; coordinate descent and the gap check then take over,
 // so the certificate is untouched.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "host/lasso/problem.hpp"
@@ -61,12 +62,16 @@ inline bool newton_pays(double cost, double epochs, double epoch_cost) {
 // column that left costs a rank-one update of the block after it (O((k - t)^2) at position t).
 class SupportFactor {
  public:
-  // Multiply-adds factor(support) would cost.
-  double cost(const std::vector<index_t>& support) const;
-  // Factors G_SS (G: column-major with leading dimension ldg; support sorted) from the held factor:
+  // Writes out[r + c * ld] = G[order[r], order[first + c]] for every r < order.size() and
+  // first + c < order.size(): G's columns for the factor's new entries.
+  using GramBlock = std::function<void(const std::vector<index_t>& order, index_t first, double* out, index_t ld)>;
+  // Multiply-adds factor(support) would cost, with G's new entries from gathered columns of `rows`
+  // entries (0: read from a G held in memory).
+  double cost(const std::vector<index_t>& support, double rows = 0) const;
+  // Factors G_SS (support sorted; `fill` gives G's entries) from the held factor:
   // the columns that left are removed, the new ones appended. False, the factor dropped, when G_SS
   // is not numerically positive definite.
-  bool factor(const double* g, index_t ldg, const std::vector<index_t>& support);
+  bool factor(const std::vector<index_t>& support, const GramBlock& fill);
   // z = G_SS^-1 b in place, b in the order of the support last factored.
   void solve(std::vector<double>& b) const;
   void clear() { order_.clear(); }
