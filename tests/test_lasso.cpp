@@ -1042,6 +1042,7 @@ TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
     for (index_t k = 0; k < p; ++k)
       for (index_t i = 0; i < m; ++i) g[j + k * p] += a[i + j * m] * a[i + k * m] / m;
   lasso_detail::SupportFactor factor;
+  const std::vector<double> ones(static_cast<std::size_t>(p), 1.0);
   auto entries = [](const std::vector<double>& gm, index_t ldg) {
     return [&gm, ldg](const std::vector<index_t>& order, index_t first, double* out, index_t ld) {
       for (std::size_t c = static_cast<std::size_t>(first); c < order.size(); ++c)
@@ -1059,10 +1060,10 @@ TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
                                              {1, 2, 4, 6, 8, 9, 11, 12, 13, 20, 21, 30, 39}, range(0, 40), {5, 17}};
   for (const auto& support : supports) {
     const auto k = static_cast<index_t>(support.size());
-    const double fresh = static_cast<double>(k) * k * k / 3;
-    if (support == range(0, 16)) EXPECT_LT(factor.cost(support), fresh);  // reuses what it holds
-    ASSERT_TRUE(factor.factor(support, entries(g, p)));
-    EXPECT_EQ(factor.cost(support), 0.0);  // nothing left to do for the same support
+    const double fresh = static_cast<double>(k) * k * k / 3 + 2.0 * k * k;
+    if (support == range(0, 16)) EXPECT_LT(factor.cost(support, 0.0), fresh);  // reuses what it holds
+    ASSERT_TRUE(factor.factor(support, entries(g, p), ones, 0.0));
+    EXPECT_EQ(factor.cost(support, 0.0), 2.0 * k * k);  // only the solve left for the same support
     std::vector<double> b(support.size()), block(static_cast<std::size_t>(k * k));
     for (index_t t = 0; t < k; ++t) {
       b[t] = normal(rng);
@@ -1070,8 +1071,28 @@ TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
     }
     auto expected = b;
     ASSERT_TRUE(lasso_detail::solve_spd(block, expected, k));
-    factor.solve(b);
+    factor.solve(b, 0.0);
     for (index_t t = 0; t < k; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t]))) << "k = " << k;
+  }
+  // The Elastic Net's ridge mu V (v_j from 0.5 to 1.5): the factor made at mu = 1 serves mu = 0.7
+  // through conjugate gradients, with columns added and dropped meanwhile; mu = 0.3 is factored
+  // afresh. Each solve against a fresh one of G_SS + mu V_S.
+  std::vector<double> v(static_cast<std::size_t>(p));
+  for (index_t j = 0; j < p; ++j) v[j] = 0.5 + static_cast<double>(j % 5) / 4;
+  for (const auto& [support, mu] : std::vector<std::pair<std::vector<index_t>, double>>{
+           {range(0, 12), 1.0}, {range(2, 15), 0.7}, {range(2, 15), 0.3}}) {
+    const auto k = static_cast<index_t>(support.size());
+    ASSERT_TRUE(factor.factor(support, entries(g, p), v, mu));
+    std::vector<double> b(support.size()), block(static_cast<std::size_t>(k * k));
+    for (index_t t = 0; t < k; ++t) {
+      b[t] = normal(rng);
+      for (index_t u = 0; u < k; ++u) block[u + t * k] = g[support[u] + support[t] * p];
+      block[t + t * k] += mu * v[support[t]];
+    }
+    auto expected = b;
+    ASSERT_TRUE(lasso_detail::solve_spd(block, expected, k));
+    factor.solve(b, mu);
+    for (index_t t = 0; t < k; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t]))) << "mu = " << mu;
   }
   // Dependent columns (G_33 = G_44 = G_34): refused, and the next support is factored afresh.
   auto singular = g;
@@ -1080,13 +1101,13 @@ TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
     singular[j + 4 * p] = singular[j + 3 * p];
   }
   singular[4 + 4 * p] = singular[3 + 3 * p];
-  EXPECT_FALSE(factor.factor(range(0, 8), entries(singular, p)));
-  ASSERT_TRUE(factor.factor(range(0, 8), entries(g, p)));
+  EXPECT_FALSE(factor.factor(range(0, 8), entries(singular, p), ones, 0.0));
+  ASSERT_TRUE(factor.factor(range(0, 8), entries(g, p), ones, 0.0));
   std::vector<double> b(8, 1.0), block(64), expected(8, 1.0);
   for (index_t t = 0; t < 8; ++t)
     for (index_t u = 0; u < 8; ++u) block[u + t * 8] = g[u + t * p];
   ASSERT_TRUE(lasso_detail::solve_spd(block, expected, 8));
-  factor.solve(b);
+  factor.solve(b, 0.0);
   for (index_t t = 0; t < 8; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t])));
 }
 

@@ -463,19 +463,17 @@ class CdSolver final : public Solver {
   }
 
   // A Newton step on the non-zeros ws[active] once the sweeps since the last one have taken as long
-  // (newton_pays) and when their columns fit kNewtonEntries; kept only when the objective falls. The Lasso's system
-  // G_AA is the same at every lambda, so its factor is kept and updated as the support changes
-  // (SupportFactor); the Elastic Net's ridge moves with lambda, so it factors afresh. True when beta
-  // moved.
+  // (newton_pays) and when their columns fit kNewtonEntries; kept only when the objective falls. The
+  // system's factor is kept from step to step and updated as the support changes (SupportFactor).
+  // True when beta moved.
   bool newton(double lambda, const std::vector<index_t>& ws, const std::vector<std::size_t>& active,
               std::vector<double>& beta, double primal_value) {
     const auto k = static_cast<index_t>(active.size());
     if (k == 0 || static_cast<double>(n_) * static_cast<double>(k) > kNewtonEntries) return false;
     std::vector<index_t> support(active.size());
     for (std::size_t t = 0; t < active.size(); ++t) support[t] = ws[active[t]];
-    const bool extendable = prob_.alpha == 1;
-    const double cost = extendable ? factor_.cost(support, static_cast<double>(n_))
-                                   : newton_cost(static_cast<double>(n_), static_cast<double>(k));
+    const double ridge = lambda * (1 - prob_.alpha);
+    const double cost = factor_.cost(support, ridge, static_cast<double>(n_));
     if (!newton_pays(cost, 1, sweeps_since_newton_)) return false;
     sweeps_since_newton_ = 0;  // spent, whether or not the step then gains
     std::vector<double> gradient(support.size());
@@ -490,9 +488,9 @@ class CdSolver final : public Solver {
                              DenseView<const double>(columns_.data() + first * n_, n_, all - first, n_, Layout::ColMajor),
                              0.0, DenseView<double>(out, all, all - first, ld, Layout::ColMajor));
     };
-    if (extendable && factor_.factor(support, from_columns)) {
+    if (factor_.factor(support, from_columns, prob_.factors, ridge)) {
       auto direction = newton_rhs(prob_.factors, prob_.alpha, lambda, support, beta, gradient);
-      factor_.solve(direction);
+      factor_.solve(direction, ridge);
       newton_step(prob_.factors, support, beta, direction, delta, &projected);
     } else {
       gather(support);

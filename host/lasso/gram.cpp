@@ -73,7 +73,7 @@ class GramSolver final : public Solver {
         for (index_t j = 0; j < p_; ++j)
           if (now[j] != 0) support.push_back(j);
         const auto k = static_cast<double>(support.size());
-        const double cost = extendable() ? factor_.cost(support) : newton_cost(0, k);
+        const double cost = factor_.cost(support, lambda * (1 - prob_.alpha));
         if (!support.empty() && support == previous &&
             newton_pays(cost, static_cast<double>(since_newton), 3 * k * static_cast<double>(p_)) &&
             newton(lambda, support, now, out)) {
@@ -92,13 +92,9 @@ class GramSolver final : public Solver {
   }
 
  private:
-  // The Lasso's Newton system is G_AA itself, the same at every lambda: its factor is kept and
-  // extended as the support grows (SupportFactor). The Elastic Net's adds a ridge that moves with
-  // lambda, so each step factors afresh.
-  bool extendable() const { return prob_.alpha == 1; }
-
   // The Newton step on `support` from beta (= beta_), kept when the objective falls below
-  // `at.objective`. True when beta_ moved.
+  // `at.objective`. The system's factor is kept from step to step (SupportFactor). True when beta_
+  // moved.
   bool newton(double lambda, const std::vector<index_t>& support, std::vector<double> beta, const Solution& at) {
     const auto k = static_cast<index_t>(support.size());
     const double* g = data_->gram.data();
@@ -110,12 +106,13 @@ class GramSolver final : public Solver {
       for (std::size_t c = static_cast<std::size_t>(first); c < order.size(); ++c)
         for (std::size_t r = 0; r < order.size(); ++r) out[r + (c - first) * ld] = g[order[r] + order[c] * p_];
     };
-    if (extendable() && factor_.factor(support, from_gram)) {
+    const double ridge = lambda * (1 - prob_.alpha);
+    if (factor_.factor(support, from_gram, prob_.factors, ridge)) {
       auto direction = newton_rhs(prob_.factors, prob_.alpha, lambda, support, beta, gradient);
-      factor_.solve(direction);
+      factor_.solve(direction, ridge);
       newton_step(prob_.factors, support, beta, direction, delta, &projected);
     } else {
-      // Not positive definite (or the Elastic Net): newton_move's fresh factor, with its fallback.
+      // Not positive definite: newton_move's fresh factor, with its fallback.
       std::vector<double> block(static_cast<std::size_t>(k * k));
       for (index_t b = 0; b < k; ++b)
         for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
