@@ -42,8 +42,9 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
 
 // How many times faster a multiply-add runs in the Newton step (SYRK and Cholesky: blocked BLAS-3)
 // than in the sweeps (a dependent chain of dots and axpys, one coordinate at a time). Measured on the
-// Lasso suite (docs/PERF.md): 5.3x against the Gram solver's sweeps at k = 921; both solvers' path
-// times are flat from 6 to 16, where 1 (flops counted alike) left mid_ar08 2.4x slower.
+// Lasso suite (docs/PERF.md): 5.8x against the Gram solver's sweeps at k = 921. Swept from 1 to 64,
+// 6 is where the Gram solver's problems are fastest together (a slows from 8 up) and cd's are flat
+// from 6 to 16; 1 (multiply-adds counted alike) left mid_ar08 2.4x slower.
 constexpr double kNewtonSpeedup = 6;
 
 // Multiply-adds of a Newton step that builds G_AA from k gathered columns of `rows` entries and
