@@ -73,9 +73,9 @@ class GramSolver final : public Solver {
         for (index_t j = 0; j < p_; ++j)
           if (now[j] != 0) support.push_back(j);
         const auto k = static_cast<double>(support.size());
-        const double cost = factor_.cost(support, lambda * (1 - prob_.alpha));
         if (!support.empty() && support == previous &&
-            newton_pays(cost, static_cast<double>(since_newton), 3 * k * static_cast<double>(p_)) &&
+            newton_pays(factor_.cost(support, lambda * (1 - prob_.alpha)), static_cast<double>(since_newton),
+                        3 * k * static_cast<double>(p_)) &&
             newton(lambda, support, now, out)) {
           since_newton = 0;
           previous.clear();
@@ -114,8 +114,7 @@ class GramSolver final : public Solver {
     } else {
       // Not positive definite: newton_move's fresh factor, with its fallback.
       std::vector<double> block(static_cast<std::size_t>(k * k));
-      for (index_t b = 0; b < k; ++b)
-        for (index_t a = 0; a < k; ++a) block[a + b * k] = g[support[a] + support[b] * p_];
+      from_gram(support, 0, block.data(), k);
       if (!newton_move(prob_.factors, prob_.alpha, lambda, support, beta, gradient, std::move(block), delta,
                        &projected))
         return false;

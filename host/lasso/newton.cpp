@@ -190,13 +190,20 @@ bool SupportFactor::factor(const std::vector<index_t>& support, const GramBlock&
     l_ = std::move(grown);
     cap_ = cap;
   }
-  // The new columns after the held ones.
-  std::vector<char> in(support.size(), 0);
-  auto sorted = order_;
-  std::sort(sorted.begin(), sorted.end());
-  for (std::size_t t = 0; t < support.size(); ++t) in[t] = std::binary_search(sorted.begin(), sorted.end(), support[t]);
-  for (std::size_t t = 0; t < support.size(); ++t)
-    if (!in[t]) order_.push_back(support[t]);
+  // Where each of `support` sits in the factor: a held column where it is, a new one after them.
+  std::vector<std::pair<index_t, index_t>> at(order_.size());  // (feature, column), by feature
+  for (std::size_t c = 0; c < order_.size(); ++c) at[c] = {order_[c], static_cast<index_t>(c)};
+  std::sort(at.begin(), at.end());
+  position_.resize(support.size());
+  for (std::size_t t = 0; t < support.size(); ++t) {
+    const auto found = std::lower_bound(at.begin(), at.end(), std::make_pair(support[t], index_t{0}));
+    if (found != at.end() && found->first == support[t]) {
+      position_[t] = found->second;
+    } else {
+      position_[t] = static_cast<index_t>(order_.size());
+      order_.push_back(support[t]);
+    }
+  }
   v_.resize(order_.size());
   for (auto c = static_cast<std::size_t>(held); c < order_.size(); ++c) v_[c] = v[order_[c]];
   const int h = static_cast<int>(held), m = static_cast<int>(k - held), ld = static_cast<int>(cap_);
@@ -225,12 +232,6 @@ bool SupportFactor::factor(const std::vector<index_t>& support, const GramBlock&
     order_.clear();
     return false;
   }
-  position_.assign(support.size(), 0);
-  std::vector<std::pair<index_t, index_t>> at(order_.size());
-  for (std::size_t c = 0; c < order_.size(); ++c) at[c] = {order_[c], static_cast<index_t>(c)};
-  std::sort(at.begin(), at.end());
-  for (std::size_t t = 0; t < support.size(); ++t)
-    position_[t] = std::lower_bound(at.begin(), at.end(), std::make_pair(support[t], index_t{0}))->second;
   return true;
 }
 

@@ -47,10 +47,6 @@ bool newton_move(const std::vector<double>& factors, double alpha, double lambda
 // from 6 to 16; 1 (multiply-adds counted alike) left mid_ar08 2.4x slower.
 constexpr double kNewtonSpeedup = 6;
 
-// Multiply-adds of a Newton step that builds G_AA from k gathered columns of `rows` entries and
-// factors it.
-inline double newton_cost(double rows, double k) { return rows * k * (k + 1) / 2 + k * k * k / 3 + rows * k; }
-
 // Whether `epochs` sweeps of `epoch_cost` multiply-adds each have taken as long as a Newton step of
 // `cost` multiply-adds.
 inline bool newton_pays(double cost, double epochs, double epoch_cost) {
