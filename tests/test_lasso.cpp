@@ -11,6 +11,7 @@
 #include <random>
 
 #include "host/core/dispatch.hpp"
+#include "host/lasso/design.hpp"
 #include "host/lasso/newton.hpp"
 #include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
@@ -289,6 +290,74 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
       const auto a = base.coefficients_at(l), b = other.coefficients_at(l);
       for (std::size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], b[j], 1e-4);
     }
+}
+
+// Sparse columns with few distinct values (indicators, 0/1/2 genotypes, small counts) are read by
+// value group; their dots and axpys, and whole paths with weights and standardization, give what the
+// entry-by-entry reads give.
+TEST(Lasso, GroupedSparseColumnsGiveTheEntryByEntryAnswer) {
+  const index_t n = 150, p = 36;
+  std::mt19937_64 rng(44);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::normal_distribution<double> normal;
+  DenseMatrix<double> x(n, p, Layout::RowMajor);
+  const double levels[] = {1.0, 2.0, -0.5, 3.0, 7.0};
+  for (index_t j = 0; j < p; ++j) {
+    const int kinds = j % 6 == 5 ? 0 : 1 + static_cast<int>(j % 5);  // 0: continuous; 5: too many values
+    for (index_t i = 0; i < n; ++i) {
+      if (unit(rng) > 0.3) continue;
+      x(i, j) = kinds == 0 ? normal(rng) : levels[static_cast<int>(unit(rng) * kinds)];
+    }
+  }
+  std::vector<double> y(static_cast<std::size_t>(n)), w(static_cast<std::size_t>(n)), r(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) {
+    y[i] = normal(rng) + x(i, 0) - 0.5 * x(i, 3) + 0.3 * x(i, 7);
+    w[i] = 0.5 + unit(rng);
+    r[i] = normal(rng);
+  }
+  const Context ctx = make_context(Backend::Cpu);
+  const auto csr = dense_to_csr<double, std::int32_t>(x.view());
+  const auto grouped = lasso_detail::make_design(ctx, csr.view());
+  ASSERT_TRUE(grouped.groups);
+  auto plain = grouped;
+  plain.groups.reset();
+  for (index_t j = 0; j < p; ++j) {
+    const bool few = j % 6 != 5 && j % 5 != 4;  // at most four distinct values
+    EXPECT_EQ(grouped.groups->first[j + 1] > grouped.groups->first[j], few) << j;
+    for (const double* weights : {static_cast<const double*>(nullptr), static_cast<const double*>(w.data())}) {
+      const double a = lasso_detail::column_dot(grouped, j, weights, r.data());
+      EXPECT_NEAR(a, lasso_detail::column_dot(plain, j, weights, r.data()), 1e-12 * (1 + std::abs(a))) << j;
+    }
+    auto r1 = r, r2 = r;
+    lasso_detail::column_axpy(grouped, j, -0.7, r1.data());
+    lasso_detail::column_axpy(plain, j, -0.7, r2.data());
+    for (index_t i = 0; i < n; ++i) ASSERT_NEAR(r1[i], r2[i], 1e-14) << j << " " << i;
+  }
+  // Mostly continuous columns: nothing is grouped (the copy of the rows would not pay).
+  DenseMatrix<double> cont(n, p, Layout::RowMajor);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) cont(i, j) = j < 4 ? 1.0 : normal(rng);
+  const auto cont_csr = dense_to_csr<double, std::int32_t>(cont.view());
+  EXPECT_FALSE(lasso_detail::make_design(ctx, cont_csr.view()).groups);
+
+  for (bool standardize : {false, true}) {
+    SCOPED_TRACE(standardize ? "standardized" : "raw");
+    LassoOptions o;
+    o.n_lambdas = 30;
+    o.tol = 1e-10;
+    o.standardize = standardize;
+    o.sample_weights = w;
+    o.solver = LassoSolver::CoordinateDescent;
+    const auto sparse = lasso_path(ctx, csr.view(), VectorView<const double>(y), o);
+    const auto dense = lasso_path<double>(ctx, x.view(), VectorView<const double>(y), o);
+    ASSERT_EQ(sparse.size(), dense.size());
+    for (std::size_t l = 0; l < dense.size(); ++l) {
+      EXPECT_LE(sparse.duality_gap[l], 1e-10 * sparse.objective[l]);
+      EXPECT_NEAR(sparse.objective[l], dense.objective[l], 1e-9 * dense.objective[l]) << l;
+      const auto a = dense.coefficients_at(l), b = sparse.coefficients_at(l);
+      for (std::size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(a[j], b[j], 1e-4) << l << " " << j;
+    }
+  }
 }
 
 TEST(Lasso, PathStopsOnACallbackError) {

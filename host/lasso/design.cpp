@@ -49,6 +49,56 @@ void set_transposed(Design<V>& d, const CsrView<V, I>& xt) {
 }  // namespace
 
 template <class V>
+void group_columns(Design<V>& x) {
+  x.groups.reset();
+  if (!x.sparse || x.space != MemorySpace::Host || x.n > std::numeric_limits<std::int32_t>::max()) return;
+  x.with_transposed([&](const auto& xt) {
+    // Which columns qualify, and their entries, before anything is allocated.
+    std::int64_t grouped_entries = 0;
+    std::vector<char> grouped(static_cast<std::size_t>(x.p), 0);
+    std::vector<double> seen;
+    for (index_t j = 0; j < x.p; ++j) {
+      seen.clear();
+      bool few = true;
+      for (auto k = xt.row_ptr[j]; k < xt.row_ptr[j + 1] && few; ++k) {
+        const auto v = static_cast<double>(xt.values[k]);
+        if (std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+        if (static_cast<int>(seen.size()) == ColumnGroups::kMaxValues) few = false;
+        else seen.push_back(v);
+      }
+      if (few && xt.row_ptr[j + 1] > xt.row_ptr[j]) {
+        grouped[static_cast<std::size_t>(j)] = 1;
+        grouped_entries += static_cast<std::int64_t>(xt.row_ptr[j + 1] - xt.row_ptr[j]);
+      }
+    }
+    // The grouped copy of the rows costs 4 bytes an entry: only where most entries gain from it.
+    if (2 * grouped_entries < static_cast<std::int64_t>(xt.nnz)) return;
+    auto cg = std::make_shared<ColumnGroups>();
+    cg->rows.resize(static_cast<std::size_t>(xt.nnz));
+    cg->first.assign(static_cast<std::size_t>(x.p) + 1, 0);
+    for (index_t j = 0; j < x.p; ++j) {
+      cg->first[static_cast<std::size_t>(j)] = static_cast<std::int64_t>(cg->value.size());
+      if (!grouped[static_cast<std::size_t>(j)]) continue;
+      const auto begin = static_cast<std::int64_t>(xt.row_ptr[j]), stop = static_cast<std::int64_t>(xt.row_ptr[j + 1]);
+      seen.clear();
+      for (auto k = begin; k < stop; ++k) {
+        const auto v = static_cast<double>(xt.values[k]);
+        if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
+      }
+      auto at = begin;
+      for (const double v : seen) {  // in order of first appearance; rows ascending within a group
+        for (auto k = begin; k < stop; ++k)
+          if (static_cast<double>(xt.values[k]) == v) cg->rows[static_cast<std::size_t>(at++)] = static_cast<std::int32_t>(xt.col_idx[k]);
+        cg->value.push_back(v);
+        cg->end.push_back(at);
+      }
+    }
+    cg->first[static_cast<std::size_t>(x.p)] = static_cast<std::int64_t>(cg->value.size());
+    x.groups = std::move(cg);
+  });
+}
+
+template <class V>
 Design<V> make_design(const Context& ctx, DenseView<const V> x) {
   Design<V> d;
   d.n = x.rows;
@@ -91,6 +141,7 @@ Design<V> make_design(const Context& ctx, const CscView<V, I>& x) {
   if (x.space == MemorySpace::Host) validate(x.transposed(), "X (CSC)");
   else check_values(ctx, x.values, x.nnz, x.space, "X values");
   set_transposed(d, x.transposed());
+  group_columns(d);
   return d;
 }
 
@@ -106,6 +157,7 @@ Design<V> owning_sparse(index_t n, index_t p, MemorySpace space, CsrMatrix<V, I>
   d.sparse = true;
   set_transposed(d, xt.view());
   d.owned = keep(std::move(xt));
+  group_columns(d);
   return d;
 }
 
@@ -145,6 +197,7 @@ template <class V>
 Design<V> copy_design(const Context& ctx, const Design<V>& x, MemorySpace space) {
   Design<V> d = x;
   d.space = space;
+  d.groups.reset();
   if (!x.sparse) {
     DenseMatrix<V> m(ctx, x.n, x.p, Layout::ColMajor, space);
     const auto column = sizeof(V) * static_cast<std::size_t>(x.n);
@@ -179,7 +232,9 @@ template <class V>
 Design<V> host_copy(const Context& ctx, const Design<V>& x) {
   if (x.space == MemorySpace::Host) return x;
   ++ctx.count_transfers().input_host_copies;
-  return copy_design(ctx, x, MemorySpace::Host);
+  auto d = copy_design(ctx, x, MemorySpace::Host);
+  group_columns(d);
+  return d;
 }
 
 template <class V>
@@ -250,12 +305,14 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
     set_transposed(out, m.view());
     out.owned = keep(std::move(m));
   });
+  group_columns(out);
   return out;
 }
 
 #define SHRINK_INSTANTIATE_DESIGN(V)                                                   \
   template struct Design<V>;                                                           \
   template Design<V> make_design<V>(const Context&, DenseView<const V>);               \
+  template void group_columns<V>(Design<V>&);                                          \
   template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);

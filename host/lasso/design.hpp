@@ -13,6 +13,17 @@
 
 namespace shrink::lasso_detail {
 
+// Sparse columns whose non-zeros take few distinct values (0/1 indicators, 0/1/2 genotypes, small
+// counts), their rows grouped by value: a column's dot is then sum_v v * (sum of r over v's rows)
+// and its axpy adds one constant per group, a value load and a multiply fewer per entry. Host only.
+struct ColumnGroups {
+  static constexpr int kMaxValues = 4;  // more distinct values than this: the column is not grouped
+  std::vector<std::int32_t> rows;       // X^T's positions: a grouped column's rows, grouped by value
+  std::vector<std::int64_t> first;      // p + 1: column j's groups are [first[j], first[j + 1]); none: not grouped
+  std::vector<double> value;            // each group's value
+  std::vector<std::int64_t> end;        // each group's end in rows (it begins where the one before ends)
+};
+
 template <class V>
 struct Design {
   index_t n = 0, p = 0;
@@ -23,6 +34,7 @@ struct Design {
   CsrView<V, std::int32_t> xt32;
   CsrView<V, std::int64_t> xt64;
   std::shared_ptr<const void> owned;    // a conversion's storage
+  std::shared_ptr<const ColumnGroups> groups;  // host sparse: set by group_columns when it pays
 
   index_t nnz() const noexcept { return sparse ? (wide_index ? xt64.nnz : xt32.nnz) : n * p; }
   // f(X^T as CSR) with its own index type (sparse designs).
@@ -50,6 +62,10 @@ template <class V, class I>
 Design<V> make_design(const Context& ctx, const CsrView<V, I>& x);
 template <class V, class I>
 Design<V> make_design(const Context& ctx, const CscView<V, I>& x);
+// Sets x.groups when x is a host sparse design in which the columns with at most
+// ColumnGroups::kMaxValues distinct values hold at least half the entries (else clears it).
+template <class V>
+void group_columns(Design<V>& x);
 // A CPU context with ctx's threads: the CPU twins on host data whatever ctx's backend is.
 Context host_context(const Context& ctx);
 // A host copy of a device design, for the host-only solvers (counted as an input host copy).
@@ -112,12 +128,68 @@ inline void sparse_axpy(const CsrView<V, I>& xt, index_t j, double a, double* r)
   }
   for (; k < end; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
 }
+// Column j of a grouped design: sum_g value_g * sum_{rows of g} w_i r_i, from X^T position `begin`.
+inline double grouped_dot(const ColumnGroups& cg, index_t j, std::int64_t begin, const double* w,
+                          const double* r) noexcept {
+  const std::int32_t* __restrict idx = cg.rows.data();
+  double total = 0;
+  for (auto g = cg.first[j]; g < cg.first[j + 1]; ++g) {
+    const auto end = cg.end[static_cast<std::size_t>(g)];
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    auto k = begin;
+    if (w) {
+      for (; k + 4 <= end; k += 4) {
+        s0 += w[idx[k]] * r[idx[k]];
+        s1 += w[idx[k + 1]] * r[idx[k + 1]];
+        s2 += w[idx[k + 2]] * r[idx[k + 2]];
+        s3 += w[idx[k + 3]] * r[idx[k + 3]];
+      }
+      for (; k < end; ++k) s0 += w[idx[k]] * r[idx[k]];
+    } else {
+      for (; k + 4 <= end; k += 4) {
+        s0 += r[idx[k]];
+        s1 += r[idx[k + 1]];
+        s2 += r[idx[k + 2]];
+        s3 += r[idx[k + 3]];
+      }
+      for (; k < end; ++k) s0 += r[idx[k]];
+    }
+    total += cg.value[static_cast<std::size_t>(g)] * ((s0 + s1) + (s2 + s3));
+    begin = end;
+  }
+  return total;
+}
+inline void grouped_axpy(const ColumnGroups& cg, index_t j, std::int64_t begin, double a, double* r) noexcept {
+  const std::int32_t* __restrict idx = cg.rows.data();
+  for (auto g = cg.first[j]; g < cg.first[j + 1]; ++g) {
+    const auto end = cg.end[static_cast<std::size_t>(g)];
+    const double v = a * cg.value[static_cast<std::size_t>(g)];
+    auto k = begin;
+    for (; k + 4 <= end; k += 4) {
+      const std::int32_t i0 = idx[k], i1 = idx[k + 1], i2 = idx[k + 2], i3 = idx[k + 3];
+      r[i0] += v;
+      r[i1] += v;
+      r[i2] += v;
+      r[i3] += v;
+    }
+    for (; k < end; ++k) r[idx[k]] += v;
+    begin = end;
+  }
+}
+// X^T's position of column j's first entry (sparse designs).
+template <class V>
+inline std::int64_t column_begin(const Design<V>& x, index_t j) noexcept {
+  return x.wide_index ? static_cast<std::int64_t>(x.xt64.row_ptr[j]) : static_cast<std::int64_t>(x.xt32.row_ptr[j]);
+}
 }  // namespace design_detail
 
 template <class V>
 inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
-  if (x.sparse)
+  if (x.sparse) {
+    if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
+      return design_detail::grouped_dot(*cg, j, design_detail::column_begin(x, j), w, r);
     return x.wide_index ? design_detail::sparse_dot(x.xt64, j, w, r) : design_detail::sparse_dot(x.xt32, j, w, r);
+  }
   double s = 0;
   const V* col = x.dense.data + j * x.dense.ld;
   const index_t n = x.n;
@@ -135,7 +207,9 @@ inline double column_dot(const Design<V>& x, index_t j, const double* w, const d
 template <class V>
 inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
   if (x.sparse) {
-    if (x.wide_index) design_detail::sparse_axpy(x.xt64, j, a, r);
+    if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
+      design_detail::grouped_axpy(*cg, j, design_detail::column_begin(x, j), a, r);
+    else if (x.wide_index) design_detail::sparse_axpy(x.xt64, j, a, r);
     else design_detail::sparse_axpy(x.xt32, j, a, r);
     return;
   }
