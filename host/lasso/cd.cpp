@@ -98,7 +98,7 @@ class ResidualDual {
   void correlations(std::vector<double>& c, const std::vector<index_t>* subset) const {
     const double sw = weighted_sum(work_.data());
     const double dn = static_cast<double>(prob_.n);
-    auto one = [&](index_t j) {
+    auto one = [&](index_t j) __attribute__((always_inline)) {
       c[j] = prob_.usable(j) ? (column_dot(*prob_.x, j, prob_.weights(), work_.data()) - prob_.mu[j] * sw) /
                                    (dn * prob_.scale[j])
                              : 0.0;

@@ -84,7 +84,7 @@ namespace design_detail {
 // Four partial sums in a fixed order: they break the add latency chain (the result is the same run
 // to run), and unlike an `omp simd` reduction they stay in registers.
 template <class V, class I>
-inline double sparse_dot(const CsrView<V, I>& xt, index_t j, const double* w, const double* r) noexcept {
+[[gnu::always_inline]] inline double sparse_dot(const CsrView<V, I>& xt, index_t j, const double* w, const double* r) noexcept {
   const auto begin = xt.row_ptr[j], end = xt.row_ptr[j + 1];
   const I* __restrict idx = xt.col_idx;
   const V* __restrict val = xt.values;
@@ -112,7 +112,7 @@ inline double sparse_dot(const CsrView<V, I>& xt, index_t j, const double* w, co
 // A column's row indices are distinct, so the four updates of a step are independent; loading the
 // step's indices and values first keeps the compiler from reloading them after each store to r.
 template <class V, class I>
-inline void sparse_axpy(const CsrView<V, I>& xt, index_t j, double a, double* r) noexcept {
+[[gnu::always_inline]] inline void sparse_axpy(const CsrView<V, I>& xt, index_t j, double a, double* r) noexcept {
   const I* __restrict idx = xt.col_idx;
   const V* __restrict val = xt.values;
   auto k = xt.row_ptr[j];
@@ -129,7 +129,8 @@ inline void sparse_axpy(const CsrView<V, I>& xt, index_t j, double a, double* r)
   for (; k < end; ++k) r[idx[k]] += a * static_cast<double>(val[k]);
 }
 // Column j of a grouped design: sum_g value_g * sum_{rows of g} w_i r_i, from X^T position `begin`.
-inline double grouped_dot(const ColumnGroups& cg, index_t j, std::int64_t begin, const double* w,
+// Not inlined: column_dot and column_axpy, inlined into the sweeps, stay small.
+[[gnu::noinline]] inline double grouped_dot(const ColumnGroups& cg, index_t j, std::int64_t begin, const double* w,
                           const double* r) noexcept {
   const std::int32_t* __restrict idx = cg.rows.data();
   double total = 0;
@@ -159,7 +160,7 @@ inline double grouped_dot(const ColumnGroups& cg, index_t j, std::int64_t begin,
   }
   return total;
 }
-inline void grouped_axpy(const ColumnGroups& cg, index_t j, std::int64_t begin, double a, double* r) noexcept {
+[[gnu::noinline]] inline void grouped_axpy(const ColumnGroups& cg, index_t j, std::int64_t begin, double a, double* r) noexcept {
   const std::int32_t* __restrict idx = cg.rows.data();
   for (auto g = cg.first[j]; g < cg.first[j + 1]; ++g) {
     const auto end = cg.end[static_cast<std::size_t>(g)];
@@ -184,7 +185,7 @@ inline std::int64_t column_begin(const Design<V>& x, index_t j) noexcept {
 }  // namespace design_detail
 
 template <class V>
-inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
+[[gnu::always_inline]] inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
   if (x.sparse) {
     if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
       return design_detail::grouped_dot(*cg, j, design_detail::column_begin(x, j), w, r);
@@ -205,7 +206,7 @@ inline double column_dot(const Design<V>& x, index_t j, const double* w, const d
 
 // r += a * x_j
 template <class V>
-inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
+[[gnu::always_inline]] inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
   if (x.sparse) {
     if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
       design_detail::grouped_axpy(*cg, j, design_detail::column_begin(x, j), a, r);
