@@ -294,7 +294,7 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
 
 // Sparse columns with few distinct values (indicators, 0/1/2 genotypes, small counts) are read by
 // value group; their dots and axpys, and whole paths with weights and standardization, give what the
-// entry-by-entry reads give.
+// entry-by-entry reads and the Gram solver on the dense X give.
 TEST(Lasso, GroupedSparseColumnsGiveTheEntryByEntryAnswer) {
   const index_t n = 150, p = 36;
   std::mt19937_64 rng(44);
@@ -340,6 +340,9 @@ TEST(Lasso, GroupedSparseColumnsGiveTheEntryByEntryAnswer) {
   const auto cont_csr = dense_to_csr<double, std::int32_t>(cont.view());
   EXPECT_FALSE(lasso_detail::make_design(ctx, cont_csr.view()).groups);
 
+  // Paths: the grouped sparse X under cd, the same X dense under cd (70% zeros: cd runs on its sparse
+  // copy, one counted copy beyond the column-major one) and under the Gram solver (X read as given).
+  const auto cm = dense_to_layout<double>(x.view(), Layout::ColMajor);
   for (bool standardize : {false, true}) {
     SCOPED_TRACE(standardize ? "standardized" : "raw");
     LassoOptions o;
@@ -349,7 +352,16 @@ TEST(Lasso, GroupedSparseColumnsGiveTheEntryByEntryAnswer) {
     o.sample_weights = w;
     o.solver = LassoSolver::CoordinateDescent;
     const auto sparse = lasso_path(ctx, csr.view(), VectorView<const double>(y), o);
-    const auto dense = lasso_path<double>(ctx, x.view(), VectorView<const double>(y), o);
+    ctx.reset_transfers();
+    const auto dense_cd = lasso_path<double>(ctx, cm.view(), VectorView<const double>(y), o);
+    EXPECT_EQ(ctx.transfers().input_host_copies, 1) << "the sparse copy of a mostly-zero dense X";
+    o.solver = LassoSolver::Gram;
+    ctx.reset_transfers();
+    const auto dense = lasso_path<double>(ctx, cm.view(), VectorView<const double>(y), o);
+    EXPECT_EQ(ctx.transfers().input_host_copies, 0);
+    ASSERT_EQ(dense_cd.size(), dense.size());
+    for (std::size_t l = 0; l < dense.size(); ++l)
+      EXPECT_NEAR(dense_cd.objective[l], dense.objective[l], 1e-9 * dense.objective[l]) << l;
     ASSERT_EQ(sparse.size(), dense.size());
     for (std::size_t l = 0; l < dense.size(); ++l) {
       EXPECT_LE(sparse.duality_gap[l], 1e-10 * sparse.objective[l]);

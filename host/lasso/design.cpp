@@ -229,6 +229,40 @@ Design<V> copy_design(const Context& ctx, const Design<V>& x, MemorySpace space)
 }  // namespace
 
 template <class V>
+Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
+  if (x.sparse || x.space != MemorySpace::Host) return x;
+  const double entries = static_cast<double>(x.n) * static_cast<double>(x.p);
+  std::vector<std::int32_t> ptr(static_cast<std::size_t>(x.p) + 1, 0);
+  std::int64_t nnz = 0;
+  for (index_t j = 0; j < x.p; ++j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    std::int64_t count = 0;
+    for (index_t i = 0; i < x.n; ++i) count += col[i] != V(0);
+    nnz += count;
+    if (static_cast<double>(nnz) > kSparseDensity * entries || nnz > std::numeric_limits<std::int32_t>::max()) return x;
+    ptr[static_cast<std::size_t>(j) + 1] = static_cast<std::int32_t>(nnz);
+  }
+  if (x.n > std::numeric_limits<std::int32_t>::max()) return x;
+  detail::check_memory(static_cast<double>(nnz) * (sizeof(V) + 2 * sizeof(std::int32_t)), "the sparse copy of X");
+  std::vector<std::int32_t> idx(static_cast<std::size_t>(nnz));
+  std::vector<V> val(static_cast<std::size_t>(nnz));
+  std::size_t at = 0;
+  for (index_t j = 0; j < x.p; ++j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    for (index_t i = 0; i < x.n; ++i)
+      if (col[i] != V(0)) {
+        idx[at] = static_cast<std::int32_t>(i);
+        val[at++] = col[i];
+      }
+  }
+  ++ctx.count_transfers().input_host_copies;
+  return owning_sparse(x.n, x.p, MemorySpace::Host,
+                       CsrMatrix<V, std::int32_t>::adopt(x.p, x.n, Array<std::int32_t>::from_vector(std::move(ptr)),
+                                                         Array<std::int32_t>::from_vector(std::move(idx)),
+                                                         Array<V>::from_vector(std::move(val))));
+}
+
+template <class V>
 Design<V> host_copy(const Context& ctx, const Design<V>& x) {
   if (x.space == MemorySpace::Host) return x;
   ++ctx.count_transfers().input_host_copies;
@@ -314,6 +348,7 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   template Design<V> make_design<V>(const Context&, DenseView<const V>);               \
   template void group_columns<V>(Design<V>&);                                          \
   template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
+  template Design<V> sparse_if_mostly_zero<V>(const Context&, const Design<V>&);       \
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)

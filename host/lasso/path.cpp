@@ -210,7 +210,7 @@ struct Setup {
   // Split rows: the operator always (it completes the null model's and G_UU's sums over the blocks).
   Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
         const LassoOptions& o, const RowSplit* split)
-      : x(solver == LassoSolver::CoordinateDescent ? host_copy(ctx, given) : given),
+      : x(solver == LassoSolver::CoordinateDescent ? sparse_if_mostly_zero(ctx, host_copy(ctx, given)) : given),
         prob(make_problem(ctx, x, y, o, split)) {
     const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
                             (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
