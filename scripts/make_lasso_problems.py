@@ -16,6 +16,7 @@ span what users bring, and suite.json, which names each problem's files and opti
   wide_equi095      dense 200 x 2000, equicorrelated rho 0.95
   zipf              sparse 50000 x 5000, 0/1 entries, Zipf column frequencies
   genotype          sparse 1500 x 4000, 0/1/2 genotype-like columns
+  genotype_npy      dense 2000 x 5000, 0/1/2 genotype-like columns as .npy (28% non-zero)
   text_wide         sparse 20000 x 100000 tf-idf, 1M non-zeros             (p >= 10^5)
   tfidf_enet_std    sparse 10000 x 5000 tf-idf, l1_ratio 0.5, --standardize
   diabetes          scikit-learn's diabetes data, 442 x 10, --standardize
@@ -90,11 +91,12 @@ def zipf_binary(rng, n, p, nnz):
     return sp.hstack(cols, format="csr")
 
 
-def genotype(rng, n, p):
-    """Minor-allele counts 0/1/2 under Hardy-Weinberg, minor-allele frequencies uniform in [0.01, 0.3]."""
+def genotype(rng, n, p, dense=False):
+    """Minor-allele counts 0/1/2 under Hardy-Weinberg, minor-allele frequencies uniform in [0.01, 0.3]
+    (about 28% non-zero). dense: as a NumPy array, the way such data often arrives (.npy)."""
     maf = rng.uniform(0.01, 0.3, p)
     X = rng.binomial(2, maf, size=(n, p)).astype(np.float64)
-    return sp.csr_matrix(X)
+    return X if dense else sp.csr_matrix(X)
 
 
 # name: (seed, builder(rng) -> X, true non-zeros, options)
@@ -118,6 +120,7 @@ def problems():
         "wide_equi095": (19, lambda r: dense_equicorrelated(r, 200, 2000, 0.95), 10, {}),
         "zipf": (20, lambda r: zipf_binary(r, 50000, 5000, 1_000_000), 30, {}),
         "genotype": (21, lambda r: genotype(r, 1500, 4000), 30, {}),
+        "genotype_npy": (24, lambda r: genotype(r, 2000, 5000, dense=True), 30, {}),
         "text_wide": (22, lambda r: tfidf(r, 20000, 100000, 1_000_000), 50, {}),
         "tfidf_enet_std": (23, lambda r: tfidf(r, 10000, 5000, 500_000), 40,
                            {"l1_ratio": 0.5, "standardize": True}),
