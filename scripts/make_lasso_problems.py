@@ -17,6 +17,7 @@ span what users bring, and suite.json, which names each problem's files and opti
   zipf              sparse 50000 x 5000, 0/1 entries, Zipf column frequencies
   genotype          sparse 1500 x 4000, 0/1/2 genotype-like columns
   genotype_npy      dense 2000 x 5000, 0/1/2 genotype-like columns as .npy (28% non-zero)
+  onehot_npy        dense 20000 x 1000, 20 categorical variables as 0/1 dummies, .npy (2% non-zero)
   text_wide         sparse 20000 x 100000 tf-idf, 1M non-zeros             (p >= 10^5)
   tfidf_enet_std    sparse 10000 x 5000 tf-idf, l1_ratio 0.5, --standardize
   diabetes          scikit-learn's diabetes data, 442 x 10, --standardize
@@ -99,6 +100,17 @@ def genotype(rng, n, p, dense=False):
     return X if dense else sp.csr_matrix(X)
 
 
+def one_hot(rng, n, variables, levels):
+    """Dummy columns of `variables` categorical variables with `levels` levels each (level k drawn
+    with probability proportional to 1 / (k + 2)), dense as pandas' get_dummies gives them."""
+    share = 1.0 / np.arange(2, levels + 2)
+    share /= share.sum()
+    X = np.zeros((n, variables * levels))
+    for v in range(variables):
+        X[np.arange(n), v * levels + rng.choice(levels, n, p=share)] = 1.0
+    return X
+
+
 # name: (seed, builder(rng) -> X, true non-zeros, options)
 def problems():
     def scaled(rng):
@@ -121,6 +133,7 @@ def problems():
         "zipf": (20, lambda r: zipf_binary(r, 50000, 5000, 1_000_000), 30, {}),
         "genotype": (21, lambda r: genotype(r, 1500, 4000), 30, {}),
         "genotype_npy": (24, lambda r: genotype(r, 2000, 5000, dense=True), 30, {}),
+        "onehot_npy": (25, lambda r: one_hot(r, 20000, 20, 50), 40, {}),
         "text_wide": (22, lambda r: tfidf(r, 20000, 100000, 1_000_000), 50, {}),
         "tfidf_enet_std": (23, lambda r: tfidf(r, 10000, 5000, 500_000), 40,
                            {"l1_ratio": 0.5, "standardize": True}),
@@ -136,7 +149,7 @@ def write(out, name, X, y, options):
     else:
         x_file = f"{name}_X.npy"
         np.save(os.path.join(out, x_file), np.ascontiguousarray(X))
-        nnz = int(X.size)
+        nnz = int(np.count_nonzero(X))
     y_file = f"{name}_y.txt"
     np.savetxt(os.path.join(out, y_file), y, fmt="%.17g")
     entry = {"name": name, "x": x_file, "y": y_file, "n": int(X.shape[0]), "p": int(X.shape[1]), "nnz": nnz,

@@ -1259,6 +1259,14 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
             LassoSolver::CoordinateDescent);
   const auto csr = dense_to_csr<double, std::int64_t>(tall.x.view());
   EXPECT_EQ(lasso_path(ctx, csr, VectorView<const double>(tall.y), o).solver, LassoSolver::CoordinateDescent);
+  // A tall dense X of one-hot columns (2% non-zero, as from pandas' get_dummies): cd on its sparse
+  // copy reads 12 entries a column where gram's build costs n p / 2 each.
+  DenseMatrix<double> onehot(600, 400, Layout::ColMajor);
+  std::mt19937_64 rng(45);
+  for (index_t i = 0; i < 600; ++i)
+    for (index_t v = 0; v < 8; ++v) onehot(i, v * 50 + static_cast<index_t>(rng() % 50)) = 1.0;
+  EXPECT_EQ(lasso_path<double>(ctx, onehot.view(), VectorView<const double>(tall.y), o).solver,
+            LassoSolver::CoordinateDescent);
 }
 
 TEST(Lasso, WorkingSetGramBlocksSmallerThanTheSupportStillCertify) {

@@ -229,20 +229,30 @@ Design<V> copy_design(const Context& ctx, const Design<V>& x, MemorySpace space)
 }  // namespace
 
 template <class V>
-Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
-  if (x.sparse || x.space != MemorySpace::Host) return x;
-  const double entries = static_cast<double>(x.n) * static_cast<double>(x.p);
-  std::vector<std::int32_t> ptr(static_cast<std::size_t>(x.p) + 1, 0);
+double count_nonzeros(const Design<V>& x, double limit) {
   std::int64_t nnz = 0;
-  for (index_t j = 0; j < x.p; ++j) {
+  for (index_t j = 0; j < x.p && static_cast<double>(nnz) <= limit; ++j) {
     const V* col = x.dense.data + j * x.dense.ld;
     std::int64_t count = 0;
     for (index_t i = 0; i < x.n; ++i) count += col[i] != V(0);
     nnz += count;
-    if (static_cast<double>(nnz) > kSparseDensity * entries || nnz > std::numeric_limits<std::int32_t>::max()) return x;
+  }
+  return static_cast<double>(nnz);
+}
+
+template <class V>
+Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
+  if (x.sparse || x.space != MemorySpace::Host || x.n > std::numeric_limits<std::int32_t>::max()) return x;
+  const double limit = std::min(kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p),
+                                static_cast<double>(std::numeric_limits<std::int32_t>::max()));
+  if (count_nonzeros(x, limit) > limit) return x;
+  std::vector<std::int32_t> ptr(static_cast<std::size_t>(x.p) + 1, 0);
+  std::int64_t nnz = 0;
+  for (index_t j = 0; j < x.p; ++j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    for (index_t i = 0; i < x.n; ++i) nnz += col[i] != V(0);
     ptr[static_cast<std::size_t>(j) + 1] = static_cast<std::int32_t>(nnz);
   }
-  if (x.n > std::numeric_limits<std::int32_t>::max()) return x;
   detail::check_memory(static_cast<double>(nnz) * (sizeof(V) + 2 * sizeof(std::int32_t)), "the sparse copy of X");
   std::vector<std::int32_t> idx(static_cast<std::size_t>(nnz));
   std::vector<V> val(static_cast<std::size_t>(nnz));
@@ -349,6 +359,7 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   template void group_columns<V>(Design<V>&);                                          \
   template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
   template Design<V> sparse_if_mostly_zero<V>(const Context&, const Design<V>&);       \
+  template double count_nonzeros<V>(const Design<V>&, double);                         \
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)

@@ -72,6 +72,10 @@ Context host_context(const Context& ctx);
 // this fraction of non-zero entries runs faster as a sparse copy (1.5x at 50%, 3x at 30%, 6x at 10%,
 // 1500 x 4000, measured in docs/PERF.md).
 constexpr double kSparseDensity = 0.4;
+// The non-zero entries of a host dense design, counted until they pass `limit` (the count then
+// exceeds it but is not complete).
+template <class V>
+double count_nonzeros(const Design<V>& x, double limit);
 // x as a sparse design (a counted copy, 32-bit indices) when it is a host dense design with at most
 // kSparseDensity non-zeros; else x itself.
 template <class V>

@@ -152,17 +152,20 @@ int path_lanes(LassoSolver solver, Backend backend) {
 // Each lambda takes about kEpochsPerLambda sweeps over a support of kSupportFraction * min(n, p)
 // coordinates, and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
 //   gram: n p^2 / 2 (the build) + lambdas * E * k * p   (an update moves p gradient entries)
-//   cd:   lambdas * (F * n p + E * k * n)              (an update moves n residual entries)
+//   cd:   lambdas * (F * e p + E * k * e)               (an update reads e entries of its column)
+// e = n, or for an X that cd runs on its sparse copy (sparse_if_mostly_zero) kSparseEntryCost
+// times the non-zeros per column: a sparse entry is an indexed read, a dense one a vector lane.
 // The constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
-constexpr double kEpochsPerLambda = 50;
+constexpr double kEpochsPerLambda = 200;
 constexpr double kSupportFraction = 0.25;
 constexpr double kFullPassesPerLambda = 10;
+constexpr double kSparseEntryCost = 4;
 constexpr index_t kGramMaxFeatures = 8192;  // G in double: 512 MiB
 
-bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas) {
+bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas, double column_entries) {
   const double n = static_cast<double>(rows), p = static_cast<double>(cols), l = static_cast<double>(lambdas);
   const double updates = l * kEpochsPerLambda * kSupportFraction * std::min(n, p);
-  return n * p * p / 2 + updates * p < l * kFullPassesPerLambda * n * p + updates * n;
+  return n * p * p / 2 + updates * p < l * kFullPassesPerLambda * column_entries * p + updates * column_entries;
 }
 
 // Split rows: coordinate descent moves a residual at every coordinate, so it does not run there;
@@ -177,7 +180,15 @@ LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, st
                           "coordinate); use auto, gram, ws-gram or fista");
   if (asked != LassoSolver::Auto) return asked;
   const index_t rows = split ? split->total_rows() : x.n;
-  if (!x.sparse && x.p <= kGramMaxFeatures && gram_is_cheaper(rows, x.p, lambdas)) return LassoSolver::Gram;
+  if (!x.sparse && x.p <= kGramMaxFeatures) {
+    double column_entries = static_cast<double>(rows);
+    if (ctx.backend() == Backend::Cpu && !split && x.space == MemorySpace::Host) {
+      const double limit = kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p);
+      if (const double nnz = count_nonzeros(x, limit); nnz <= limit)
+        column_entries = kSparseEntryCost * nnz / static_cast<double>(std::max<index_t>(x.p, 1));
+    }
+    if (gram_is_cheaper(rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
+  }
   if (ctx.backend() == Backend::Cuda || split) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;
 }
