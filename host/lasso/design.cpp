@@ -48,6 +48,19 @@ void set_transposed(Design<V>& d, const CsrView<V, I>& xt) {
 
 }  // namespace
 
+// Whether `bytes` more fit the memory budget (check_memory): the copies below only speed the sweeps
+// up, so where they do not fit the solver reads X as given instead of failing.
+namespace {
+bool fits_memory(double bytes) {
+  try {
+    check_memory(bytes, "");
+    return true;
+  } catch (const OutOfMemory&) {
+    return false;
+  }
+}
+}  // namespace
+
 template <class V>
 void group_columns(Design<V>& x) {
   x.groups.reset();
@@ -73,6 +86,7 @@ void group_columns(Design<V>& x) {
     }
     // The grouped copy of the rows costs 4 bytes an entry: only where most entries gain from it.
     if (2 * grouped_entries < static_cast<std::int64_t>(xt.nnz)) return;
+    if (!fits_memory(4.0 * static_cast<double>(xt.nnz) + 8.0 * static_cast<double>(x.p))) return;
     auto cg = std::make_shared<ColumnGroups>();
     cg->rows.resize(static_cast<std::size_t>(xt.nnz));
     cg->first.assign(static_cast<std::size_t>(x.p) + 1, 0);
@@ -245,7 +259,8 @@ Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
   if (x.sparse || x.space != MemorySpace::Host || x.n > std::numeric_limits<std::int32_t>::max()) return x;
   const double limit = std::min(kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p),
                                 static_cast<double>(std::numeric_limits<std::int32_t>::max()));
-  if (count_nonzeros(x, limit) > limit) return x;
+  const double nnz_count = count_nonzeros(x, limit);
+  if (nnz_count > limit || !fits_memory(nnz_count * (sizeof(V) + 2 * sizeof(std::int32_t)))) return x;
   std::vector<std::int32_t> ptr(static_cast<std::size_t>(x.p) + 1, 0);
   std::int64_t nnz = 0;
   for (index_t j = 0; j < x.p; ++j) {
@@ -253,7 +268,6 @@ Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
     for (index_t i = 0; i < x.n; ++i) nnz += col[i] != V(0);
     ptr[static_cast<std::size_t>(j) + 1] = static_cast<std::int32_t>(nnz);
   }
-  detail::check_memory(static_cast<double>(nnz) * (sizeof(V) + 2 * sizeof(std::int32_t)), "the sparse copy of X");
   std::vector<std::int32_t> idx(static_cast<std::size_t>(nnz));
   std::vector<V> val(static_cast<std::size_t>(nnz));
   std::size_t at = 0;
