@@ -73,7 +73,8 @@ Context host_context(const Context& ctx);
 // 1500 x 4000, measured in docs/PERF.md).
 constexpr double kSparseDensity = 0.4;
 // The non-zero entries of a host dense design, counted until they pass `limit` (the count then
-// exceeds it but is not complete).
+// exceeds it but is not complete; an X whose every 16th row holds more than 1.5 limit / (n p)
+// non-zeros is not counted further).
 template <class V>
 double count_nonzeros(const Design<V>& x, double limit);
 // x as a sparse design (a counted copy, 32-bit indices) when it is a host dense design with at most
