@@ -55,11 +55,11 @@ def thinned_copies(data, suite, names=("a", "tall_ar09_std"), densities=(0.1, 0.
         X = np.load(os.path.join(data, e["x"]))
         for density in densities:
             name = f"thin{int(density * 100)}_{e['name']}"
-            keep = np.random.default_rng(7).random(X.shape) < density
-            entry = dict(e, name=name, x=f"{name}_X.npy", nnz=int(np.count_nonzero(X * keep)))
+            thin = X * (np.random.default_rng(7).random(X.shape) < density)
+            entry = dict(e, name=name, x=f"{name}_X.npy", nnz=int(np.count_nonzero(thin)))
             path = os.path.join(data, entry["x"])
             if not os.path.exists(path):
-                np.save(path, X * keep)
+                np.save(path, thin)
             out.append((data, entry))
     return out
 

@@ -243,41 +243,36 @@ Design<V> copy_design(const Context& ctx, const Design<V>& x, MemorySpace space)
 }  // namespace
 
 template <class V>
-double count_nonzeros(const Design<V>& x, double limit) {
-  // Every 16th row first: an X well above the limit (a dense Gaussian one) is told by 1/16 of a pass.
+std::vector<std::int64_t> mostly_zero_columns(const Design<V>& x) {
+  if (x.sparse || x.space != MemorySpace::Host) return {};
+  const double limit = kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p);
+  auto count = [&](index_t j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    std::int64_t c = 0;
+    for (index_t i = 0; i < x.n; ++i) c += col[i] != V(0);
+    return c;
+  };
+  // Every 16th column first (whole columns: 1/16 of X's bytes): a dense X is told by that much.
   constexpr index_t kStride = 16;
   double sampled = 0;
+  for (index_t j = 0; j < x.p; j += kStride) sampled += static_cast<double>(count(j));
+  const double sample_entries = static_cast<double>((x.p + kStride - 1) / kStride) * static_cast<double>(x.n);
+  if (sampled > 1.5 * kSparseDensity * sample_entries) return {};
+  std::vector<std::int64_t> ends(static_cast<std::size_t>(x.p) + 1, 0);
   for (index_t j = 0; j < x.p; ++j) {
-    const V* col = x.dense.data + j * x.dense.ld;
-    for (index_t i = 0; i < x.n; i += kStride) sampled += col[i] != V(0);
+    ends[static_cast<std::size_t>(j) + 1] = ends[static_cast<std::size_t>(j)] + count(j);
+    if (static_cast<double>(ends[static_cast<std::size_t>(j) + 1]) > limit) return {};
   }
-  const double sample_size = static_cast<double>((x.n + kStride - 1) / kStride) * static_cast<double>(x.p);
-  if (sampled > 1.5 * limit / static_cast<double>(x.n) / static_cast<double>(std::max<index_t>(x.p, 1)) * sample_size)
-    return limit + 1;
-  std::int64_t nnz = 0;
-  for (index_t j = 0; j < x.p && static_cast<double>(nnz) <= limit; ++j) {
-    const V* col = x.dense.data + j * x.dense.ld;
-    std::int64_t count = 0;
-    for (index_t i = 0; i < x.n; ++i) count += col[i] != V(0);
-    nnz += count;
-  }
-  return static_cast<double>(nnz);
+  return ends;
 }
 
 template <class V>
-Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x) {
-  if (x.sparse || x.space != MemorySpace::Host || x.n > std::numeric_limits<std::int32_t>::max()) return x;
-  const double limit = std::min(kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p),
-                                static_cast<double>(std::numeric_limits<std::int32_t>::max()));
-  const double nnz_count = count_nonzeros(x, limit);
-  if (nnz_count > limit || !fits_memory(nnz_count * (sizeof(V) + 2 * sizeof(std::int32_t)))) return x;
-  std::vector<std::int32_t> ptr(static_cast<std::size_t>(x.p) + 1, 0);
-  std::int64_t nnz = 0;
-  for (index_t j = 0; j < x.p; ++j) {
-    const V* col = x.dense.data + j * x.dense.ld;
-    for (index_t i = 0; i < x.n; ++i) nnz += col[i] != V(0);
-    ptr[static_cast<std::size_t>(j) + 1] = static_cast<std::int32_t>(nnz);
-  }
+Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<std::int64_t>& ends) {
+  constexpr auto kMax = std::numeric_limits<std::int32_t>::max();
+  if (ends.empty() || x.n > kMax || ends.back() > kMax) return x;
+  const auto nnz = ends.back();
+  if (!fits_memory(static_cast<double>(nnz) * (sizeof(V) + 2 * sizeof(std::int32_t)))) return x;
+  std::vector<std::int32_t> ptr(ends.begin(), ends.end());
   std::vector<std::int32_t> idx(static_cast<std::size_t>(nnz));
   std::vector<V> val(static_cast<std::size_t>(nnz));
   std::size_t at = 0;
@@ -382,8 +377,8 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   template Design<V> make_design<V>(const Context&, DenseView<const V>);               \
   template void group_columns<V>(Design<V>&);                                          \
   template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
-  template Design<V> sparse_if_mostly_zero<V>(const Context&, const Design<V>&);       \
-  template double count_nonzeros<V>(const Design<V>&, double);                         \
+  template std::vector<std::int64_t> mostly_zero_columns<V>(const Design<V>&);         \
+  template Design<V> sparse_copy<V>(const Context&, const Design<V>&, const std::vector<std::int64_t>&); \
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)

@@ -72,15 +72,15 @@ Context host_context(const Context& ctx);
 // this fraction of non-zero entries runs faster as a sparse copy (1.5x at 50%, 3x at 30%, 6x at 10%,
 // 1500 x 4000, measured in docs/PERF.md).
 constexpr double kSparseDensity = 0.4;
-// The non-zero entries of a host dense design, counted until they pass `limit` (the count then
-// exceeds it but is not complete; an X whose every 16th row holds more than 1.5 limit / (n p)
-// non-zeros is not counted further).
+// The running non-zero counts of a host dense design's columns (p + 1 values from 0) when it holds
+// at most kSparseDensity n p non-zeros; empty otherwise. One pass, stopped once past the limit, after
+// a look at every 16th column, which tells a dense X by 1/16 of its bytes.
 template <class V>
-double count_nonzeros(const Design<V>& x, double limit);
-// x as a sparse design (a counted copy, 32-bit indices) when it is a host dense design with at most
-// kSparseDensity non-zeros; else x itself.
+std::vector<std::int64_t> mostly_zero_columns(const Design<V>& x);
+// The sparse copy of a host dense x (counted, 32-bit indices) from its mostly_zero_columns; x itself
+// when they are empty, past 32-bit indices, or the copy does not fit the memory budget.
 template <class V>
-Design<V> sparse_if_mostly_zero(const Context& ctx, const Design<V>& x);
+Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<std::int64_t>& ends);
 // A host copy of a device design, for the host-only solvers (counted as an input host copy).
 template <class V>
 Design<V> host_copy(const Context& ctx, const Design<V>& x);

@@ -8,6 +8,7 @@
 #include <exception>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "kernels/ops/instantiate.hpp"
@@ -153,7 +154,7 @@ int path_lanes(LassoSolver solver, Backend backend) {
 // coordinates, and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
 //   gram: n p^2 / 2 (the build) + lambdas * E * k * p   (an update moves p gradient entries)
 //   cd:   lambdas * (F * e p + E * k * e)               (an update reads e entries of its column)
-// e = n, or for an X that cd runs on its sparse copy (sparse_if_mostly_zero) kSparseEntryCost
+// e = n, or for an X that cd runs on its sparse copy (mostly_zero_columns) kSparseEntryCost
 // times the non-zeros per column: a sparse entry is an indexed read, a dense one a vector lane.
 // The constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
 constexpr double kEpochsPerLambda = 200;
@@ -170,9 +171,17 @@ bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas, double col
 
 // Split rows: coordinate descent moves a residual at every coordinate, so it does not run there;
 // gram sums G once, ws-gram one block per outer iteration, FISTA one gradient per step.
+// Whether auto's model reads X's non-zeros (a host dense X it may give the Gram solver on the CPU).
+template <class V>
+bool auto_counts_nonzeros(const Context& ctx, const Design<V>& x, LassoSolver asked, const RowSplit* split) {
+  return asked == LassoSolver::Auto && !x.sparse && x.p <= kGramMaxFeatures && ctx.backend() == Backend::Cpu &&
+         !split && x.space == MemorySpace::Host;
+}
+
+// `counted`: X's mostly_zero_columns where auto_counts_nonzeros.
 template <class V>
 LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, std::size_t lambdas,
-                   const RowSplit* split = nullptr) {
+                   const std::optional<std::vector<std::int64_t>>& counted, const RowSplit* split = nullptr) {
   if (asked == LassoSolver::Gram && x.sparse)
     throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (split && asked == LassoSolver::CoordinateDescent)
@@ -182,11 +191,8 @@ LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, st
   const index_t rows = split ? split->total_rows() : x.n;
   if (!x.sparse && x.p <= kGramMaxFeatures) {
     double column_entries = static_cast<double>(rows);
-    if (ctx.backend() == Backend::Cpu && !split && x.space == MemorySpace::Host) {
-      const double limit = kSparseDensity * static_cast<double>(x.n) * static_cast<double>(x.p);
-      if (const double nnz = count_nonzeros(x, limit); nnz <= limit)
-        column_entries = kSparseEntryCost * nnz / static_cast<double>(std::max<index_t>(x.p, 1));
-    }
+    if (counted && !counted->empty())
+      column_entries = kSparseEntryCost * static_cast<double>(counted->back()) / static_cast<double>(std::max<index_t>(x.p, 1));
     if (gram_is_cheaper(rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
   }
   if (ctx.backend() == Backend::Cuda || split) return LassoSolver::WorkingSetGram;
@@ -219,9 +225,10 @@ struct Setup {
   std::vector<double> beta_u, c0;
 
   // Split rows: the operator always (it completes the null model's and G_UU's sums over the blocks).
+  // `counted`: given's mostly_zero_columns when auto already read them.
   Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
-        const LassoOptions& o, const RowSplit* split)
-      : x(solver == LassoSolver::CoordinateDescent ? sparse_if_mostly_zero(ctx, host_copy(ctx, given)) : given),
+        const LassoOptions& o, const RowSplit* split, const std::optional<std::vector<std::int64_t>>& counted)
+      : x(solver == LassoSolver::CoordinateDescent ? cd_design(ctx, given, counted) : given),
         prob(make_problem(ctx, x, y, o, split)) {
     const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
                             (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
@@ -235,6 +242,15 @@ struct Setup {
     prob.kkt_scale = reach.max_ratio;
   }
   Setup(const Setup&) = delete;
+
+ private:
+  // X on the host for cd: through its sparse copy when mostly zeros (counted once, here or by auto).
+  static Design<V> cd_design(const Context& ctx, const Design<V>& given,
+                             const std::optional<std::vector<std::int64_t>>& counted) {
+    Design<V> host = host_copy(ctx, given);
+    if (host.sparse) return host;
+    return sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
+  }
 };
 
 template <class V>
@@ -243,8 +259,10 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
   const auto start = std::chrono::steady_clock::now();
   validate(design.n, design.p, y, o, split != nullptr);
   return with_threads(ctx, [&] {
-    const LassoSolver solver = choose(ctx, design, o.solver, o.lambdas.empty() ? static_cast<std::size_t>(o.n_lambdas) : o.lambdas.size(), split);
-    const Setup<V> setup(ctx, design, solver, y, o, split);
+    std::optional<std::vector<std::int64_t>> counted;
+    if (auto_counts_nonzeros(ctx, design, o.solver, split)) counted = mostly_zero_columns(design);
+    const LassoSolver solver = choose(ctx, design, o.solver, o.lambdas.empty() ? static_cast<std::size_t>(o.n_lambdas) : o.lambdas.size(), counted, split);
+    const Setup<V> setup(ctx, design, solver, y, o, split, counted);
     const Problem<V>& prob = setup.prob;
     const UnpenalizedSolver& unpen = setup.unpen;
     const std::vector<double>& beta_u = setup.beta_u;
