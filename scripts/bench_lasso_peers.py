@@ -38,7 +38,8 @@ if (grepl("\\.npy$", a[1])) {
   hlen <- readBin(con, "integer", size = 2, signed = FALSE, endian = "little")
   header <- rawToChar(readBin(con, "raw", hlen))
   shape <- as.integer(strsplit(sub(".*\\((\\d+), (\\d+)\\).*", "\\1 \\2", header), " ")[[1]])
-  v <- readBin(con, "double", n = prod(shape), size = 8, endian = "little"); close(con)
+  width <- if (grepl("'<f4'", header)) 4 else 8  # NumPy float32 or float64
+  v <- readBin(con, "double", n = prod(shape), size = width, endian = "little"); close(con)
   X <- if (grepl("'fortran_order': True", header)) matrix(v, shape[1], shape[2])
        else matrix(v, shape[1], shape[2], byrow = TRUE)
 } else {
@@ -67,7 +68,7 @@ def load(data, entry):
     import scipy.io
     import scipy.sparse as sp
     path = os.path.join(data, entry["x"])
-    X = np.load(path) if path.endswith(".npy") else sp.csc_matrix(scipy.io.mmread(path))
+    X = np.load(path).astype(np.float64, copy=False) if path.endswith(".npy") else sp.csc_matrix(scipy.io.mmread(path))
     return X, np.loadtxt(os.path.join(data, entry["y"]))
 
 

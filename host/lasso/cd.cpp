@@ -95,7 +95,22 @@ class ResidualDual {
   }
 
   // c_j = (1/n) z_j^T W rho for rho = the projected residual in work_, over `subset` (or all).
-  void correlations(std::vector<double>& c, const std::vector<index_t>* subset) const {
+  // `known` (sorted; with subset null): features whose c_j the caller already holds for this
+  // residual, left as they are.
+  void correlations(std::vector<double>& c, const std::vector<index_t>* subset,
+                    const std::vector<index_t>* known = nullptr) {
+    if (known && !known->empty() && !subset) {
+      rest_.clear();
+      auto next = known->begin();
+      for (index_t j = 0; j < prob_.p; ++j) {
+        if (next != known->end() && *next == j) {
+          ++next;
+          continue;
+        }
+        rest_.push_back(j);
+      }
+      subset = &rest_;
+    }
     const double sw = weighted_sum(work_.data());
     const double dn = static_cast<double>(prob_.n);
     auto one = [&](index_t j) __attribute__((always_inline)) {
@@ -114,10 +129,11 @@ class ResidualDual {
   }
 
   // The dual at the best scaling of the residual r; c receives the correlations of r (projected).
+  // `known`: as in correlations (the whole problem's dual, its c_j on `known` already in c).
   DualPoint evaluate(double lambda, const double* r, const std::vector<double>* beta, std::vector<double>& c,
-                     const std::vector<index_t>* subset) {
+                     const std::vector<index_t>* subset, const std::vector<index_t>* known = nullptr) {
     project(r, beta);
-    correlations(c, subset);
+    correlations(c, subset, known);
     const double dn = static_cast<double>(prob_.n);
     double a1 = 0, a2 = 0;
     const double* w = prob_.weights();
@@ -140,6 +156,7 @@ class ResidualDual {
   const Problem<V>& prob_;
   const UnpenalizedSolver& unpen_;
   std::vector<double> work_;
+  std::vector<index_t> rest_;  // correlations' features outside `known`
 };
 
 template <class V>
@@ -182,6 +199,7 @@ class CdSolver final : public Solver {
       materialize();
       const bool everything = static_cast<index_t>(ws.size()) == usable_;
       inner_result = inner(lambda, ws, everything, req.tol * primal(lambda, beta), req, epochs, beta);
+      last_ws_ = ws;
     }
     warm_ = false;
     for (;;) {
@@ -199,7 +217,10 @@ class CdSolver final : public Solver {
       // The inner checks found which residual gives the better dual point; evaluate that one first,
       // so that a certifying point costs one pass over X, and the other only when it does not.
       const bool acc_first = inner_result.have_acc && inner_result.acc_wins;
-      DualPoint best = dual_.evaluate(lambda, acc_first ? r_acc_.data() : r_.data(), &beta, c_, nullptr);
+      // A working-set check that passed left c_ on ws for this same residual: only the other
+      // features' correlations remain to be read.
+      DualPoint best = dual_.evaluate(lambda, acc_first ? r_acc_.data() : r_.data(), &beta, c_, nullptr,
+                                      inner_result.passed ? &last_ws_ : nullptr);
       out.gap = out.objective - best.value;
       if (out.gap > threshold && inner_result.have_acc) {
         const DualPoint other = dual_.evaluate(lambda, acc_first ? r_.data() : r_acc_.data(), &beta, c_acc_, nullptr);
@@ -223,6 +244,7 @@ class CdSolver final : public Solver {
       const bool everything = static_cast<index_t>(ws.size()) == candidates_;
       const double tol_in = everything ? req.tol * out.objective : kInnerFraction * out.gap;
       inner_result = inner(lambda, ws, everything, tol_in, req, epochs, beta);
+      last_ws_ = ws;
       ws_size = std::min<index_t>(2 * ws_size, p_);
       if (ws.empty()) ++epochs;  // everything screened: the next check certifies zero
     }
@@ -319,6 +341,7 @@ class CdSolver final : public Solver {
     bool have_acc = false;   // r_acc_ holds an extrapolated residual
     bool acc_wins = false;   // it gave the better dual point at the last check
     bool certified = false;  // the gap over every feature meets req.tol (ws was everything)
+    bool passed = false;     // its last check passed: c_ holds that residual's correlations on ws
     double objective = 0, gap = 0;
   };
 
@@ -432,6 +455,7 @@ class CdSolver final : public Solver {
       if (primal_value - best <= threshold) {
         if (best_acc) std::swap(c_, c_acc_);  // c_ holds the certifying point's correlations
         result.certified = everything;
+        result.passed = true;
         result.objective = primal_value;
         result.gap = primal_value - best;
         break;
@@ -612,6 +636,7 @@ class CdSolver final : public Solver {
   ResidualDual<V> dual_;
   index_t n_, p_;
   std::vector<double> rt_, r_, r_acc_, c_, c_acc_;
+  std::vector<index_t> last_ws_;  // the working set of the last inner solve
   SupportFactor factor_;  // G_AA's factor from the last Newton step
   double sweeps_since_newton_ = 0;  // multiply-adds of the sweeps since the last Newton step
   std::vector<std::vector<double>> history_, beta_history_;  // rings of residuals and of beta over ws
