@@ -1,5 +1,6 @@
 #include <cstdlib>
 
+#include "host/core/blas.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink::test {
@@ -60,6 +61,16 @@ TEST(Context, BlasInfoNamesTheKernels) {
     EXPECT_EQ(std::getenv("OPENBLAS_CORETYPE"), nullptr);
   }
   if (std::getenv("OPENBLAS_CORETYPE")) EXPECT_TRUE(b.better_kernels.empty());
+}
+
+// The core asked for when OpenBLAS does not know the CPU: SkylakeX only for Intel's AVX-512; AMD's
+// AVX-512 takes Haswell (older OpenBLAS releases miscompute or crash with SkylakeX kernels there).
+TEST(Context, OpenBlasCoreForTheCpu) {
+  EXPECT_EQ(openblas_core_for({.amd = false, .avx512 = true, .avx2_fma = true}), "SkylakeX");
+  EXPECT_EQ(openblas_core_for({.amd = true, .avx512 = true, .avx2_fma = true}), "Haswell");
+  EXPECT_EQ(openblas_core_for({.amd = true, .avx512 = false, .avx2_fma = true}), "Haswell");
+  EXPECT_EQ(openblas_core_for({.amd = false, .avx512 = false, .avx2_fma = true}), "Haswell");
+  EXPECT_EQ(openblas_core_for({.amd = false, .avx512 = false, .avx2_fma = false}), "");
 }
 
 TEST(Context, ParseBackendAndOptions) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "host/core/blas.hpp"
 #include "shrink/context.hpp"
 
 namespace shrink {
@@ -21,19 +22,27 @@ std::string lower(std::string s) {
   return s;
 }
 
-// The newest OpenBLAS core type whose instructions this CPU has ("" when unknown or not x86-64).
-std::string core_this_cpu_allows() {
+// This CPU's instruction sets and vendor, from cpuid.
+CpuIsa this_cpu() {
+  CpuIsa cpu;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
-    return "SkylakeX";
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  cpu.amd = __builtin_cpu_is("amd");
+  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl");
+  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-  return "";
+  return cpu;
 }
 
 }  // namespace
+
+std::string openblas_core_for(const CpuIsa& cpu) {
+  if (cpu.avx512 && !cpu.amd) return "SkylakeX";
+  if (cpu.avx2_fma || cpu.avx512) return "Haswell";
+  return "";
+}
 
 BlasInfo blas_info() {
   BlasInfo info;
@@ -47,7 +56,7 @@ BlasInfo blas_info() {
   const std::string k = lower(info.kernels);
   const bool generic = k == "prescott" || k == "core2" || k == "katmai" || k == "coppermine" || k == "northwood" ||
                        k == "penryn" || k == "dunnington" || k == "nehalem" || k == "unknown";
-  if (generic && !std::getenv("OPENBLAS_CORETYPE")) info.better_kernels = core_this_cpu_allows();
+  if (generic && !std::getenv("OPENBLAS_CORETYPE")) info.better_kernels = openblas_core_for(this_cpu());
   return info;
 }
 

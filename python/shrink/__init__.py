@@ -12,24 +12,41 @@ import os as _os
 import sys as _sys
 
 
+def _openblas_core(cpuinfo):
+    """The OpenBLAS core type for the CPU that /proc/cpuinfo's text describes, from its instruction sets
+    and vendor (the rule of the C++ library's openblas_core_for): SkylakeX for Intel's AVX-512,
+    Haswell for AVX2 and FMA, and for AMD's AVX-512 too, since OpenBLAS releases older than Zen 4 and 5
+    compute wrong results or crash with the SkylakeX kernels on some of them; None otherwise."""
+    flags, vendor = set(), ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "flags" and not flags:
+            flags = set(value.split())
+        elif key == "vendor_id" and not vendor:
+            vendor = value.strip()
+    if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags and vendor != "AuthenticAMD":
+        return "SkylakeX"
+    if {"avx2", "fma"} <= flags:
+        return "Haswell"
+    return None
+
+
 def _openblas_kernels_for_this_cpu():
-    """OPENBLAS_CORETYPE for the engine's OpenBLAS while it loads, from the CPU's instruction sets:
-    an OpenBLAS older than the CPU model (Debian 12's 0.3.21 on current Xeons) otherwise runs generic
-    SSE3 kernels, 1.5x slower on the Gram build (shrink.blas_info() shows what was loaded). Returns the
-    value to restore afterwards (None: unset), or False when nothing was set."""
+    """OPENBLAS_CORETYPE for the engine's OpenBLAS while it loads (_openblas_core): an OpenBLAS older
+    than the CPU model (Debian 12's 0.3.21 on current Xeons) otherwise runs generic SSE3 kernels, 1.5x
+    slower on the Gram build (shrink.blas_info() shows what was loaded). Returns the value to restore
+    afterwards (None: unset), or False when nothing was set."""
     if "OPENBLAS_CORETYPE" in _os.environ or not _sys.platform.startswith("linux"):
         return False
     try:
         with open("/proc/cpuinfo") as f:
-            flags = next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+            core = _openblas_core(f.read())
     except OSError:
         return False
-    if {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} <= flags:
-        _os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
-    elif {"avx2", "fma"} <= flags:
-        _os.environ["OPENBLAS_CORETYPE"] = "Haswell"
-    else:
+    if core is None:
         return False
+    _os.environ["OPENBLAS_CORETYPE"] = core
     return None
 
 

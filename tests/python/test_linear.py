@@ -254,3 +254,15 @@ def test_scikit_learn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_openblas_core_follows_the_vendor():
+    """OPENBLAS_CORETYPE chosen at import: SkylakeX only for Intel's AVX-512; AMD's AVX-512 takes
+    Haswell (older OpenBLAS releases miscompute or crash with SkylakeX kernels there)."""
+    from shrink import _openblas_core
+    avx512 = "fpu sse2 avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl"
+    assert _openblas_core(f"vendor_id\t: GenuineIntel\nflags\t\t: {avx512}\n") == "SkylakeX"
+    assert _openblas_core(f"vendor_id\t: AuthenticAMD\nflags\t\t: {avx512}\n") == "Haswell"
+    assert _openblas_core("vendor_id\t: AuthenticAMD\nflags\t\t: sse2 avx2 fma\n") == "Haswell"
+    assert _openblas_core("vendor_id\t: GenuineIntel\nflags\t\t: sse2 sse4_2\n") is None
+    assert _openblas_core("") is None
