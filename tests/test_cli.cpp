@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 
 #include "shrink/shrink.hpp"
@@ -193,9 +194,18 @@ TEST(Cli, JsonFailuresPrintADocument) {
 
 namespace {
 
+// Removes `dir` and everything in it once the last copy of the handle is gone (when the test ends).
+std::shared_ptr<void> removed_at_end(const fs::path& dir) {
+  return std::shared_ptr<void>(nullptr, [dir](void*) {
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+  });
+}
+
 // A small regression problem on disk: X (CSV), y (one value per line) and option files.
 struct LassoFiles {
   fs::path dir;
+  std::shared_ptr<void> cleanup;  // removed_at_end(dir)
   std::string x, y;
   std::string file(const std::string& name, const std::string& text) const {
     const auto path = (dir / name).string();
@@ -208,6 +218,7 @@ LassoFiles lasso_files() {
   LassoFiles f;
   f.dir = fs::temp_directory_path() / ("shrink_cli_lasso_" + std::to_string(::getpid()));
   fs::create_directories(f.dir);
+  f.cleanup = removed_at_end(f.dir);
   shrink::DenseMatrix<double> x(40, 6);
   std::string y;
   for (int i = 0; i < 40; ++i) {
@@ -341,6 +352,7 @@ TEST(Cli, LassoBatchJsonOutputAndErrors) {
 // Small dense files for prune and distill: W (12 x 16), a second layer (4 x 12) and inputs (64 x 16).
 struct NnFiles {
   fs::path dir;
+  std::shared_ptr<void> cleanup;  // removed_at_end(dir)
   std::string w, w2, x;
   std::string file(const std::string& name, const std::string& text) const {
     const auto p = (dir / name).string();
@@ -353,6 +365,7 @@ NnFiles nn_files() {
   NnFiles f;
   f.dir = fs::temp_directory_path() / ("shrink_cli_nn_" + std::to_string(::getpid()));
   fs::create_directories(f.dir);
+  f.cleanup = removed_at_end(f.dir);
   auto matrix = [&](const std::string& name, int rows, int cols, unsigned seed) {
     std::string text;
     unsigned s = seed;
