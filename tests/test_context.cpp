@@ -1,6 +1,6 @@
 #include <cstdlib>
 
-#include "host/core/blas.hpp"
+#include "host/core/cpu.hpp"
 #include "tests/test_util.hpp"
 
 namespace shrink::test {

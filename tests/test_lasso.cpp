@@ -295,6 +295,40 @@ TEST(Lasso, DenseSparseLayoutsAndSolversAgree) {
 // Sparse columns with few distinct values (indicators, 0/1/2 genotypes, small counts) are read by
 // value group; their dots and axpys, and whole paths with weights and standardization, give what the
 // entry-by-entry reads and the Gram solver on the dense X give.
+// The dense column reads (out of line, AVX2 + FMA or the baseline as the CPU allows) against plain
+// loops in long double, for both value types, with and without weights, at lengths around the
+// vector widths.
+TEST(Lasso, DenseColumnReadsMatchPlainLoops) {
+  auto check = [](auto tag) {
+    using V = decltype(tag);
+    for (index_t n : {0, 1, 3, 4, 7, 8, 17, 64, 1001}) {
+      std::vector<V> col(static_cast<std::size_t>(n));
+      std::vector<double> w(col.size()), r(col.size());
+      for (index_t i = 0; i < n; ++i) {
+        col[i] = static_cast<V>(std::sin(0.3 * i + 1));
+        w[i] = 0.5 + std::cos(0.7 * i) * 0.4;
+        r[i] = std::cos(1.1 * i) - 0.2;
+      }
+      for (const double* weights : {static_cast<const double*>(nullptr), static_cast<const double*>(w.data())}) {
+        long double want = 0, scale = 0;
+        for (index_t i = 0; i < n; ++i) {
+          const long double term = (weights ? weights[i] : 1.0L) * static_cast<long double>(col[i]) * r[i];
+          want += term;
+          scale += std::abs(term);
+        }
+        EXPECT_NEAR(lasso_detail::design_detail::dense_dot(col.data(), weights, r.data(), n),
+                    static_cast<double>(want), 1e-14 * static_cast<double>(scale) + 1e-300)
+            << "n = " << n;
+      }
+      auto y = r;
+      lasso_detail::design_detail::dense_axpy(col.data(), -0.75, y.data(), n);
+      for (index_t i = 0; i < n; ++i) EXPECT_NEAR(y[i], r[i] - 0.75 * static_cast<double>(col[i]), 1e-15) << i;
+    }
+  };
+  check(double{});
+  check(float{});
+}
+
 TEST(Lasso, GroupedSparseColumnsGiveTheEntryByEntryAnswer) {
   const index_t n = 150, p = 36;
   std::mt19937_64 rng(44);

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "host/core/blas.hpp"
+#include "host/core/cpu.hpp"
 #include "shrink/context.hpp"
 
 namespace shrink {
@@ -22,21 +22,23 @@ std::string lower(std::string s) {
   return s;
 }
 
-// This CPU's instruction sets and vendor, from cpuid.
-CpuIsa this_cpu() {
-  CpuIsa cpu;
+}  // namespace
+
+const CpuIsa& this_cpu() noexcept {
+  static const CpuIsa cpu = [] {
+    CpuIsa c;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  cpu.amd = __builtin_cpu_is("amd");
-  cpu.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+    __builtin_cpu_init();
+    c.amd = __builtin_cpu_is("amd");
+    c.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vl");
-  cpu.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    c.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
+    return c;
+  }();
   return cpu;
 }
-
-}  // namespace
 
 std::string openblas_core_for(const CpuIsa& cpu) {
   if (cpu.avx512 && !cpu.amd) return "SkylakeX";

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 
 #include "host/core/dispatch.hpp"
 #include "host/lasso/newton.hpp"
@@ -30,19 +31,11 @@ constexpr double kCheckWait = 0.7;
 // The most entries of gathered columns a Newton step on the support may hold (32 MiB of doubles).
 constexpr double kNewtonEntries = double(1 << 22);
 
-// sum_i w_i a_i b_i (w null: unit weights). The O(n) sums of a check, an extrapolation and an
-// objective are vectorized: a plain loop is one chain of dependent adds, each waiting on the last
-// (on a tall X, 30000 rows and more, those sums took as long as a sweep).
+// sum_i w_i a_i b_i (w null: unit weights), on the dense column read (vectorized, AVX2 where the CPU
+// has it). The O(n) sums of a check, an extrapolation and an objective were plain loops, one chain
+// of dependent adds each: on a tall X (30000 rows and more) they took as long as a sweep.
 double weighted_dot(const double* w, const double* a, const double* b, index_t n) {
-  double s = 0;
-  if (w) {
-#pragma omp simd reduction(+ : s)
-    for (index_t i = 0; i < n; ++i) s += w[i] * a[i] * b[i];
-  } else {
-#pragma omp simd reduction(+ : s)
-    for (index_t i = 0; i < n; ++i) s += a[i] * b[i];
-  }
-  return s;
+  return design_detail::dense_dot(a, w, b, n);
 }
 
 // Solves the small k x k system M z = rhs by Gaussian elimination with partial pivoting; false when
@@ -128,19 +121,24 @@ class ResidualDual {
     }
     const double sw = weighted_sum(work_.data());
     const double dn = static_cast<double>(prob_.n);
-    auto one = [&](index_t j) __attribute__((always_inline)) {
-      c[j] = prob_.usable(j) ? (column_dot(*prob_.x, j, prob_.weights(), work_.data()) - prob_.mu[j] * sw) /
-                                   (dn * prob_.scale[j])
-                             : 0.0;
-    };
-    if (subset) {
-      const auto count = static_cast<index_t>(subset->size());
+    auto run = [&](auto kind) __attribute__((always_inline)) {  // one copy per layout (Reads)
+      auto one = [&](index_t j) __attribute__((always_inline)) {
+        c[j] = prob_.usable(j) ? (column_dot<V, decltype(kind)::value>(*prob_.x, j, prob_.weights(), work_.data()) -
+                                  prob_.mu[j] * sw) /
+                                     (dn * prob_.scale[j])
+                               : 0.0;
+      };
+      if (subset) {
+        const auto count = static_cast<index_t>(subset->size());
 #pragma omp parallel for schedule(dynamic, 32) if (count > 64)
-      for (index_t t = 0; t < count; ++t) one((*subset)[t]);
-    } else {
+        for (index_t t = 0; t < count; ++t) one((*subset)[t]);
+      } else {
 #pragma omp parallel for schedule(dynamic, 32) if (prob_.p > 64)
-      for (index_t j = 0; j < prob_.p; ++j) one(j);
-    }
+        for (index_t j = 0; j < prob_.p; ++j) one(j);
+      }
+    };
+    if (prob_.x->sparse) run(std::integral_constant<Reads, Reads::Sparse>{});
+    else run(std::integral_constant<Reads, Reads::Dense>{});
   }
 
   // The dual at the best scaling of the residual r; c receives the correlations of r (projected).
@@ -402,17 +400,21 @@ class CdSolver final : public Solver {
     while (epochs < max_iter) {
       const auto& sweep = full ? all : active;
       double decrease = 0;  // lower bound on this epoch's objective decrease
-      for (std::size_t t : sweep) {
-        const index_t j = ws[t];
-        const double old = beta[j];
-        const double z = lip[t] * old + prob_.gradient(j, rt_.data(), m_);
-        const double next = coordinate_update(z, l1[t], denom[t], prob_.positive);
-        if (next != old) {
-          prob_.move(j, next - old, rt_.data(), m_);
-          beta[j] = next;
-          decrease += 0.5 * denom[t] * (next - old) * (next - old);
+      auto run = [&](auto kind) __attribute__((always_inline)) {
+        for (std::size_t t : sweep) {
+          const index_t j = ws[t];
+          const double old = beta[j];
+          const double z = lip[t] * old + prob_.template gradient<decltype(kind)::value>(j, rt_.data(), m_);
+          const double next = coordinate_update(z, l1[t], denom[t], prob_.positive);
+          if (next != old) {
+            prob_.template move<decltype(kind)::value>(j, next - old, rt_.data(), m_);
+            beta[j] = next;
+            decrease += 0.5 * denom[t] * (next - old) * (next - old);
+          }
         }
-      }
+      };
+      if (prob_.x->sparse) run(std::integral_constant<Reads, Reads::Sparse>{});
+      else run(std::integral_constant<Reads, Reads::Dense>{});
       ++epochs;
       ++since_check;
       sweeps_since_newton_ += column_entries_ * static_cast<double>(sweep.size());

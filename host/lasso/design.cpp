@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "host/core/cpu.hpp"
 #include "host/core/dispatch.hpp"
 #include "host/core/validate.hpp"
 #include "kernels/ops/instantiate.hpp"
@@ -372,6 +373,49 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   return out;
 }
 
+namespace design_detail {
+namespace {
+
+template <class V>
+[[gnu::always_inline]] inline double dense_dot_body(const V* col, const double* w, const double* r, index_t n) noexcept {
+  double s = 0;
+  if (w) {
+#pragma omp simd reduction(+ : s)
+    for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
+  } else {
+#pragma omp simd reduction(+ : s)
+    for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
+  }
+  return s;
+}
+template <class V>
+[[gnu::always_inline]] inline void dense_axpy_body(const V* col, double a, double* r, index_t n) noexcept {
+#pragma omp simd
+  for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
+}
+template <class V>
+__attribute__((target("avx2,fma"))) double dense_dot_avx2(const V* col, const double* w, const double* r, index_t n) noexcept {
+  return dense_dot_body(col, w, r, n);
+}
+template <class V>
+__attribute__((target("avx2,fma"))) void dense_axpy_avx2(const V* col, double a, double* r, index_t n) noexcept {
+  dense_axpy_body(col, a, r, n);
+}
+
+}  // namespace
+
+template <class V>
+double dense_dot(const V* col, const double* w, const double* r, index_t n) noexcept {
+  return this_cpu().avx2_fma ? dense_dot_avx2(col, w, r, n) : dense_dot_body(col, w, r, n);
+}
+template <class V>
+void dense_axpy(const V* col, double a, double* r, index_t n) noexcept {
+  if (this_cpu().avx2_fma) dense_axpy_avx2(col, a, r, n);
+  else dense_axpy_body(col, a, r, n);
+}
+
+}  // namespace design_detail
+
 #define SHRINK_INSTANTIATE_DESIGN(V)                                                   \
   template struct Design<V>;                                                           \
   template Design<V> make_design<V>(const Context&, DenseView<const V>);               \
@@ -382,6 +426,10 @@ Design<V> Design<V>::row_subset(const std::vector<index_t>& rows) const {
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)
+#define SHRINK_INSTANTIATE_DENSE_READS(V)                                                          \
+  template double design_detail::dense_dot<V>(const V*, const double*, const double*, index_t) noexcept; \
+  template void design_detail::dense_axpy<V>(const V*, double, double*, index_t) noexcept;
+SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DENSE_READS)
 #define SHRINK_INSTANTIATE_DESIGN_SPARSE(V, I)                                         \
   template Design<V> make_design<V, I>(const Context&, const CsrView<V, I>&);          \
   template Design<V> make_design<V, I>(const Context&, const CscView<V, I>&);

@@ -191,46 +191,46 @@ template <class V, class I>
   }
 }
 // X^T's position of column j's first entry (sparse designs).
+// A dense column's dot sum_i w_i col_i r_i (w null: unit) and axpy r += a col: out of line,
+// compiled for AVX2 + FMA and for the baseline and chosen by the CPU (this_cpu, host/core/cpu.hpp;
+// the build has no -march). A dense column is long enough that the call costs nothing beside it.
+template <class V>
+double dense_dot(const V* col, const double* w, const double* r, index_t n) noexcept;
+template <class V>
+void dense_axpy(const V* col, double a, double* r, index_t n) noexcept;
+
 template <class V>
 inline std::int64_t column_begin(const Design<V>& x, index_t j) noexcept {
   return x.wide_index ? static_cast<std::int64_t>(x.xt64.row_ptr[j]) : static_cast<std::int64_t>(x.xt32.row_ptr[j]);
 }
 }  // namespace design_detail
 
-template <class V>
+// What a column read may assume of X's layout. Hot loops run one copy per layout (Reads::Sparse,
+// Reads::Dense): the dense reads are calls (out of line, chosen by the CPU), and a call anywhere in
+// the sparse sweep's loop made GCC keep its registers around it (text_wide 4-14% slower).
+enum class Reads { Any, Sparse, Dense };
+
+template <class V, Reads kind = Reads::Any>
 [[gnu::always_inline]] inline double column_dot(const Design<V>& x, index_t j, const double* w, const double* r) noexcept {
-  if (x.sparse) {
+  if (kind == Reads::Sparse || (kind == Reads::Any && x.sparse)) {
     if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
       return design_detail::grouped_dot(*cg, j, design_detail::column_begin(x, j), w, r);
     return x.wide_index ? design_detail::sparse_dot(x.xt64, j, w, r) : design_detail::sparse_dot(x.xt32, j, w, r);
   }
-  double s = 0;
-  const V* col = x.dense.data + j * x.dense.ld;
-  const index_t n = x.n;
-  if (w) {
-#pragma omp simd reduction(+ : s)
-    for (index_t i = 0; i < n; ++i) s += w[i] * static_cast<double>(col[i]) * r[i];
-  } else {
-#pragma omp simd reduction(+ : s)
-    for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]) * r[i];
-  }
-  return s;
+  return design_detail::dense_dot(x.dense.data + j * x.dense.ld, w, r, x.n);
 }
 
 // r += a * x_j
-template <class V>
+template <class V, Reads kind = Reads::Any>
 [[gnu::always_inline]] inline void column_axpy(const Design<V>& x, index_t j, double a, double* r) noexcept {
-  if (x.sparse) {
+  if (kind == Reads::Sparse || (kind == Reads::Any && x.sparse)) {
     if (const ColumnGroups* cg = x.groups.get(); cg && cg->first[j] != cg->first[j + 1])
       design_detail::grouped_axpy(*cg, j, design_detail::column_begin(x, j), a, r);
     else if (x.wide_index) design_detail::sparse_axpy(x.xt64, j, a, r);
     else design_detail::sparse_axpy(x.xt32, j, a, r);
     return;
   }
-  const V* col = x.dense.data + j * x.dense.ld;
-  const index_t n = x.n;
-#pragma omp simd
-  for (index_t i = 0; i < n; ++i) r[i] += a * static_cast<double>(col[i]);
+  design_detail::dense_axpy(x.dense.data + j * x.dense.ld, a, r, x.n);
 }
 
 }  // namespace shrink::lasso_detail

@@ -47,14 +47,16 @@ struct Problem {
   bool usable(index_t j) const noexcept { return lipschitz[j] > 0; }
   // The members below read X on the host (a host design only).
   // Gradient coordinate (1/n) z_j^T W r for r = rt + m.
+  template <Reads kind = Reads::Any>
   [[gnu::always_inline]] double gradient(index_t j, const double* rt, double m) const noexcept {
-    const double s = column_dot(*x, j, weights(), rt) + static_cast<double>(n) * m * mu[j];
+    const double s = column_dot<V, kind>(*x, j, weights(), rt) + static_cast<double>(n) * m * mu[j];
     return s / (static_cast<double>(n) * scale[j]);
   }
   // beta_j += delta (standardized scale): rt -= (delta/s_j) x_j, m += (delta/s_j) mu_j.
+  template <Reads kind = Reads::Any>
   [[gnu::always_inline]] void move(index_t j, double delta, double* rt, double& m) const noexcept {
     const double db = delta / scale[j];
-    column_axpy(*x, j, -db, rt);
+    column_axpy<V, kind>(*x, j, -db, rt);
     m += db * mu[j];
   }
   // rt, m for a given beta.

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/isa.hpp"
 #include "kernels/ops/bsr_kernels.hpp"
 #include "shrink/context.hpp"
 
@@ -65,11 +66,8 @@ inline __attribute__((always_inline)) void panel_tile(index_t rows, const V* a, 
   }
 }
 
-// Every micro-kernel is compiled twice: for AVX2 + FMA and for the baseline ISA; the CPU picks.
-bool has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
+// Every micro-kernel is compiled twice: for AVX2 + FMA and for the baseline ISA; the CPU picks
+// (has_avx2_fma, isa.hpp).
 
 #define SHRINK_PANEL_TILE(V, NAME, ATTR)                                                                     \
   ATTR void NAME(index_t rows, const V* a, index_t lda, const index_t* offset, index_t depth, const V* panel, \

@@ -1,4 +1,6 @@
-// The OpenBLAS kernels this project asks for when the loaded OpenBLAS does not know the CPU (blas.cpp).
+// The CPU this process runs on (cpuid): the vector instructions the host's hot loops may use (the
+// build has no -march, so they are compiled twice and chosen here) and the OpenBLAS kernels asked
+// for when the loaded OpenBLAS does not know the model (blas.cpp).
 #pragma once
 #include <string>
 
@@ -9,6 +11,9 @@ struct CpuIsa {
   bool avx512 = false;    // AVX-512 F, CD, BW, DQ and VL
   bool avx2_fma = false;  // AVX2 and FMA
 };
+
+// This CPU, read once.
+const CpuIsa& this_cpu() noexcept;
 
 // The OpenBLAS core type (OPENBLAS_CORETYPE) for an OpenBLAS older than `cpu`'s model, which falls
 // back to generic SSE3 kernels: "SkylakeX" for Intel's AVX-512, "Haswell" for AVX2 and FMA, "" when
