@@ -20,6 +20,10 @@ span what users bring, and suite.json, which names each problem's files and opti
   onehot_npy        dense 20000 x 1000, 20 categorical variables as 0/1 dummies, .npy (2% non-zero)
   text_wide         sparse 20000 x 100000 tf-idf, 1M non-zeros             (p >= 10^5)
   tfidf_enet_std    sparse 10000 x 5000 tf-idf, l1_ratio 0.5, --standardize
+  tall_sparse       sparse 200000 x 2000, 0.5% Gaussian non-zeros           (n >> p sparse)
+  counts_ones_std   sparse 30000 x 3001, counts, plus a user's all-ones column, --standardize
+  dup_columns       dense 1000 x 1000, every column twice                  (exact collinearity)
+  ar05_f32_npy      dense 3000 x 2000, AR(1) rho 0.5, float32 .npy
   diabetes          scikit-learn's diabetes data, 442 x 10, --standardize
 
 Dense X is written as .npy, sparse X as Matrix Market; y as one value per line (NAME_y.txt).
@@ -111,6 +115,21 @@ def one_hot(rng, n, variables, levels):
     return X
 
 
+def sparse_random(rng, n, p, density, values):
+    """Entries at independent positions (each with probability `density`), values(rng, count)."""
+    return sp.random(n, p, density=density, format="csr", random_state=rng, data_rvs=lambda k: values(rng, k))
+
+
+def with_ones_column(X):
+    """X with an all-ones first column, as users add one for the intercept."""
+    return sp.hstack([sp.csr_matrix(np.ones((X.shape[0], 1))), X], format="csr")
+
+
+def duplicated(X):
+    """Every column twice: the Lasso solution is not unique, and G_AA singular."""
+    return np.hstack([X, X])
+
+
 # name: (seed, builder(rng) -> X, true non-zeros, options)
 def problems():
     def scaled(rng):
@@ -137,6 +156,11 @@ def problems():
         "text_wide": (22, lambda r: tfidf(r, 20000, 100000, 1_000_000), 50, {}),
         "tfidf_enet_std": (23, lambda r: tfidf(r, 10000, 5000, 500_000), 40,
                            {"l1_ratio": 0.5, "standardize": True}),
+        "tall_sparse": (26, lambda r: sparse_random(r, 200000, 2000, 0.005, lambda g, k: g.standard_normal(k)), 40, {}),
+        "counts_ones_std": (27, lambda r: with_ones_column(
+            sparse_random(r, 30000, 3000, 0.003, lambda g, k: 1.0 + g.poisson(2, k))), 30, {"standardize": True}),
+        "dup_columns": (28, lambda r: duplicated(r.standard_normal((1000, 500))), 20, {}),
+        "ar05_f32_npy": (29, lambda r: dense_ar1(r, 3000, 2000).astype(np.float32), 40, {}),
         "diabetes": (None, None, None, {"standardize": True}),
     }
 
