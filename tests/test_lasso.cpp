@@ -486,6 +486,48 @@ TEST(Lasso, GramBuiltInRowBlocksMatchesCoordinateDescent) {
   }
 }
 
+// Shifting columns by constants changes nothing but the intercept. Small shifts take the direct
+// paths (the Gram solver's SYRK on X as it lies, centered after: gram_direct; cd's residual as
+// rt + m); large ones (mu^2 / var about 1e10) the centered ones (the Gram solver's centered blocks;
+// cd's centered copy, centered_if_offset: before it, cd stopped at max_iter with gaps of 1e-2).
+// Both solvers, standardized or not, give the unshifted path's coefficients, and intercepts moved by
+// exactly shift . b.
+TEST(Lasso, ShiftedColumnsGiveTheUnshiftedPath) {
+  const auto d = random_problem(300, 40, 12, 41);
+  const Context ctx = make_context(Backend::Cpu);
+  for (const bool standardize : {false, true}) {
+    for (const auto solver : {LassoSolver::Gram, LassoSolver::CoordinateDescent}) {
+      LassoOptions o;
+      o.n_lambdas = 8;
+      o.lambda_min_ratio = 0.02;
+      o.tol = 1e-10;
+      o.standardize = standardize;
+      o.solver = solver;
+      const auto base = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+      for (const double level : {3.0, 1e5}) {
+        DenseMatrix<double> shifted(300, 40);
+        std::vector<double> shift(40);
+        for (index_t j = 0; j < 40; ++j) shift[j] = j % 2 ? level * (1 + 0.1 * j) : 0.0;
+        for (index_t i = 0; i < 300; ++i)
+          for (index_t j = 0; j < 40; ++j) shifted(i, j) = d.x(i, j) + shift[j];
+        const auto got = lasso_path<double>(ctx, shifted.view(), VectorView<const double>(d.y), o);
+        ASSERT_EQ(got.size(), base.size());
+        for (std::size_t l = 0; l < got.size(); ++l) {
+          EXPECT_EQ(got.status[l], FitStatus::Converged) << level << " " << l;
+          EXPECT_NEAR(got.objective[l], base.objective[l], 1e-8 * base.objective[l]) << level << " " << l;
+          const auto b = got.coefficients_at(l), want = base.coefficients_at(l);
+          double moved = 0;
+          for (index_t j = 0; j < 40; ++j) {
+            EXPECT_NEAR(b[j], want[j], 1e-5) << "level " << level << " lambda " << l << " feature " << j;
+            moved += shift[j] * b[j];
+          }
+          EXPECT_NEAR(got.intercepts[l], base.intercepts[l] - moved, 1e-5 * (1 + std::abs(moved))) << level << " " << l;
+        }
+      }
+    }
+  }
+}
+
 TEST(Lasso, Float32AgreesWithFloat64ToItsTolerance) {
   const auto d = random_problem(70, 25, 4);
   const Context ctx = make_context(Backend::Cpu);

@@ -293,6 +293,40 @@ Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<
 }
 
 template <class V>
+Design<V> centered_if_offset(const Context& ctx, const Design<V>& x) {
+  if (x.sparse || x.space != MemorySpace::Host || x.n < 2) return x;
+  const index_t n = x.n, p = x.p;
+  std::vector<double> mean(static_cast<std::size_t>(p));
+  bool offset = false;
+#pragma omp parallel for schedule(static) reduction(|| : offset)
+  for (index_t j = 0; j < p; ++j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    double s = 0;
+    for (index_t i = 0; i < n; ++i) s += static_cast<double>(col[i]);
+    const double mu = s / static_cast<double>(n);
+    double dev = 0;
+    for (index_t i = 0; i < n; ++i) dev += (static_cast<double>(col[i]) - mu) * (static_cast<double>(col[i]) - mu);
+    mean[j] = mu;
+    // A constant column (dev 0) stays unusable whatever its level; only spread columns count.
+    offset = offset || (dev > 0 && mu * mu * static_cast<double>(n) > kCenterOffset * dev);
+  }
+  if (!offset || !fits_memory(static_cast<double>(n) * static_cast<double>(p) * sizeof(V))) return x;
+  DenseMatrix<V> centered(n, p, Layout::ColMajor);
+#pragma omp parallel for schedule(static)
+  for (index_t j = 0; j < p; ++j) {
+    const V* col = x.dense.data + j * x.dense.ld;
+    V* out = centered.data() + j * n;
+    for (index_t i = 0; i < n; ++i) out[i] = static_cast<V>(static_cast<double>(col[i]) - mean[j]);
+  }
+  ++ctx.count_transfers().input_host_copies;
+  Design<V> d = x;
+  d.dense = DenseView<const V>(centered.view());
+  d.owned = keep(std::move(centered));
+  d.shift = std::move(mean);
+  return d;
+}
+
+template <class V>
 Design<V> host_copy(const Context& ctx, const Design<V>& x) {
   if (x.space == MemorySpace::Host) return x;
   ++ctx.count_transfers().input_host_copies;
@@ -423,6 +457,7 @@ void dense_axpy(const V* col, double a, double* r, index_t n) noexcept {
   template Design<V> host_copy<V>(const Context&, const Design<V>&);                   \
   template std::vector<std::int64_t> mostly_zero_columns<V>(const Design<V>&);         \
   template Design<V> sparse_copy<V>(const Context&, const Design<V>&, const std::vector<std::int64_t>&); \
+  template Design<V> centered_if_offset<V>(const Context&, const Design<V>&);          \
   template Design<V> device_copy<V>(const Context&, const Design<V>&);                 \
   template void multiply<V>(const Context&, const Design<V>&, const V*, V*);
 SHRINK_FOR_EACH_VALUE(SHRINK_INSTANTIATE_DESIGN)

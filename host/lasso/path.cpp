@@ -228,7 +228,7 @@ struct Setup {
   // `counted`: given's mostly_zero_columns when auto already read them.
   Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
         const LassoOptions& o, const RowSplit* split, const std::optional<std::vector<std::int64_t>>& counted)
-      : x(solver == LassoSolver::CoordinateDescent ? cd_design(ctx, given, counted) : given),
+      : x(solver == LassoSolver::CoordinateDescent ? cd_design(ctx, given, counted, o.fit_intercept) : given),
         prob(make_problem(ctx, x, y, o, split)) {
     const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
                             (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
@@ -244,12 +244,15 @@ struct Setup {
   Setup(const Setup&) = delete;
 
  private:
-  // X on the host for cd: through its sparse copy when mostly zeros (counted once, here or by auto).
+  // X on the host for cd: through its sparse copy when mostly zeros (counted once, here or by auto),
+  // else centered in a copy when a column's mean is far above its spread and the intercept is fitted
+  // (centered_if_offset; without an intercept nothing is centered, so nothing cancels).
   static Design<V> cd_design(const Context& ctx, const Design<V>& given,
-                             const std::optional<std::vector<std::int64_t>>& counted) {
+                             const std::optional<std::vector<std::int64_t>>& counted, bool intercept) {
     Design<V> host = host_copy(ctx, given);
     if (host.sparse) return host;
-    return sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
+    Design<V> x = sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
+    return x.sparse || !intercept ? x : centered_if_offset(ctx, x);
   }
 };
 
@@ -309,7 +312,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       for (index_t j = 0; j < x.p; ++j) {
         if (beta[j] == 0 || !prob.usable(j)) continue;
         const double b = beta[j] / prob.scale[j];
-        intercept -= prob.mu[j] * b;
+        intercept -= (prob.mu[j] + (x.shift.empty() ? 0.0 : x.shift[j])) * b;  // a centered copy's means
         cols.push_back(j);
         vals.push_back(b);
         ++nz;
