@@ -88,9 +88,11 @@ Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<
 // baseline) left cd unable to certify: a 300 x 40 X with offsets of 1e5 stopped at max_iter on 93 of
 // 100 lambdas, relative gap 1e-2.
 constexpr double kCenterOffset = 100;
-// The host dense x with each column minus its mean (the means in `shift`), counted as an input host
-// copy, when some column's mean is beyond kCenterOffset of its spread; x itself otherwise, or when
-// the copy does not fit the memory budget. The intercept then adds shift . b back (path.cpp).
+// The host x with each such column minus its mean (the means in `shift`, 0 for the others), counted
+// as an input host copy, when some column's mean is beyond kCenterOffset of its spread; x itself
+// otherwise, or when the copy does not fit the memory budget. Dense: every column centered. Sparse:
+// the offset columns (necessarily 99% full) stored whole, centered. The intercept then adds
+// shift . b back (path.cpp).
 template <class V>
 Design<V> centered_if_offset(const Context& ctx, const Design<V>& x);
 // A host copy of a device design, for the host-only solvers (counted as an input host copy).

@@ -245,14 +245,13 @@ struct Setup {
 
  private:
   // X on the host for cd: through its sparse copy when mostly zeros (counted once, here or by auto),
-  // else centered in a copy when a column's mean is far above its spread and the intercept is fitted
+  // and centered in a copy when a column's mean is far above its spread and the intercept is fitted
   // (centered_if_offset; without an intercept nothing is centered, so nothing cancels).
   static Design<V> cd_design(const Context& ctx, const Design<V>& given,
                              const std::optional<std::vector<std::int64_t>>& counted, bool intercept) {
     Design<V> host = host_copy(ctx, given);
-    if (host.sparse) return host;
-    Design<V> x = sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
-    return x.sparse || !intercept ? x : centered_if_offset(ctx, x);
+    Design<V> x = host.sparse ? host : sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
+    return intercept ? centered_if_offset(ctx, x) : x;
   }
 };
 
