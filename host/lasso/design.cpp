@@ -314,7 +314,7 @@ Design<V> centered_sparse_if_offset(const Context& ctx, const Design<V>& x) {
       const double mu = s / dn;
       double dev = static_cast<double>(n - (end - begin)) * mu * mu;  // the zeros
       for (auto k = begin; k < end; ++k) dev += (static_cast<double>(xt.values[k]) - mu) * (static_cast<double>(xt.values[k]) - mu);
-      if (dev > 0 && mu * mu * dn > kCenterOffset * dev) {
+      if (far_from_zero(mu, dev / dn)) {
         offset[j] = 1;
         mean[j] = mu;
         any = true;
@@ -373,8 +373,7 @@ Design<V> centered_if_offset(const Context& ctx, const Design<V>& x) {
     double dev = 0;
     for (index_t i = 0; i < n; ++i) dev += (static_cast<double>(col[i]) - mu) * (static_cast<double>(col[i]) - mu);
     mean[j] = mu;
-    // A constant column (dev 0) stays unusable whatever its level; only spread columns count.
-    offset = offset || (dev > 0 && mu * mu * static_cast<double>(n) > kCenterOffset * dev);
+    offset = offset || far_from_zero(mu, dev / static_cast<double>(n));
   }
   if (!offset || !fits_memory(static_cast<double>(n) * static_cast<double>(p) * sizeof(V))) return x;
   DenseMatrix<V> centered(n, p, Layout::ColMajor);

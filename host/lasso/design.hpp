@@ -88,6 +88,12 @@ Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<
 // baseline) left cd unable to certify: a 300 x 40 X with offsets of 1e5 stopped at max_iter on 93 of
 // 100 lambdas, relative gap 1e-2.
 constexpr double kCenterOffset = 100;
+// Whether a column of this mean and variance is far from zero in that sense (a constant column,
+// variance 0, never is: it stays unusable whatever its level). Where it is not, centering after a
+// product loses at most log10(1 + kCenterOffset) digits (gram.cpp's direct build relies on that).
+inline bool far_from_zero(double mean, double variance) noexcept {
+  return variance > 0 && mean * mean > kCenterOffset * variance;
+}
 // The host x with each such column minus its mean (the means in `shift`, 0 for the others), counted
 // as an input host copy, when some column's mean is beyond kCenterOffset of its spread; x itself
 // otherwise, or when the copy does not fit the memory budget. Dense: every column centered. Sparse:
@@ -204,7 +210,6 @@ template <class V, class I>
     begin = end;
   }
 }
-// X^T's position of column j's first entry (sparse designs).
 // A dense column's dot sum_i w_i col_i r_i (w null: unit) and axpy r += a col: out of line,
 // compiled for AVX2 + FMA and for the baseline and chosen by the CPU (this_cpu, host/core/cpu.hpp;
 // the build has no -march). A dense column is long enough that the call costs nothing beside it.
@@ -213,6 +218,7 @@ double dense_dot(const V* col, const double* w, const double* r, index_t n) noex
 template <class V>
 void dense_axpy(const V* col, double a, double* r, index_t n) noexcept;
 
+// X^T's position of column j's first entry (sparse designs).
 template <class V>
 inline std::int64_t column_begin(const Design<V>& x, index_t j) noexcept {
   return x.wide_index ? static_cast<std::int64_t>(x.xt64.row_ptr[j]) : static_cast<std::int64_t>(x.xt32.row_ptr[j]);

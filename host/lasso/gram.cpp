@@ -191,16 +191,12 @@ index_t block_rows(index_t n, index_t p) {
   return std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p, 1), 1, std::max<index_t>(n, 1));
 }
 
-// A column whose mean is within this factor of its spread (mu_j^2 <= k var_j) loses at most
-// log10(1 + k) digits when G is centered after the product (gram_direct).
-constexpr double kDirectGramOffset = 100;
-
 // G and q from one SYRK and one GEMV on a dense double X as it lies, centered and scaled after:
 // G_jk = (X^T X / n - mu_j mu_k) / (s_j s_k), q_j = (X^T yc / n - mu_j sum(yc) / n) / s_j. No
 // centered copy of X is made (the copy and its first touch were a tenth of a's Gram build). Taken
-// without weights or split rows, and only when every usable column's mean is small against its
-// spread (kDirectGramOffset): a large offset cancels in the subtraction, and the centered blocks
-// keep it exact. False when not taken.
+// without weights or split rows, and only when no usable column is far_from_zero (design.hpp): a
+// large offset cancels in the subtraction, and the centered blocks keep it exact. False when not
+// taken.
 template <class V>
 bool gram_direct(const Context& ctx, const Problem<V>& prob, GramData& data) {
   if constexpr (!std::is_same_v<V, double>) {
@@ -211,8 +207,7 @@ bool gram_direct(const Context& ctx, const Problem<V>& prob, GramData& data) {
     if (x.sparse || prob.weights() || prob.split || x.dense.layout != Layout::ColMajor) return false;
     for (index_t j = 0; j < p; ++j) {
       if (!prob.usable(j)) continue;
-      const double var = prob.lipschitz[j] * prob.scale[j] * prob.scale[j];
-      if (!(prob.mu[j] * prob.mu[j] <= kDirectGramOffset * var)) return false;
+      if (far_from_zero(prob.mu[j], prob.lipschitz[j] * prob.scale[j] * prob.scale[j])) return false;
     }
     const double inv_n = 1.0 / static_cast<double>(n);
     const DenseView<const double> xv(x.dense.data, n, p, x.dense.ld, Layout::ColMajor);

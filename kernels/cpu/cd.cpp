@@ -28,10 +28,6 @@ __attribute__((target("avx2,fma"))) void subtract_avx2(index_t count, V delta, c
                                                        V* __restrict y) noexcept {
   subtract_body(count, delta, x, y);
 }
-template <class V>
-void subtract_base(index_t count, V delta, const V* __restrict x, V* __restrict y) noexcept {
-  subtract_body(count, delta, x, y);
-}
 
 struct SerialTeam {
   index_t rank() const noexcept { return 0; }
@@ -42,7 +38,7 @@ struct SerialTeam {
   template <class V>
   void subtract(index_t count, V delta, const V* __restrict x, V* __restrict y) const noexcept {
     if (has_avx2_fma()) subtract_avx2(count, delta, x, y);
-    else subtract_base(count, delta, x, y);
+    else subtract_body(count, delta, x, y);
   }
   // y_u -= delta x_{at_u}
   template <class V>
