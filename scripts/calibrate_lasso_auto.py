@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Calibrates the cost model behind `--solver auto` (host/lasso/path.cpp, gram_is_cheaper) on the
-dense problems of the Lasso suite (scripts/make_lasso_problems.py).
+problems of the Lasso suite (scripts/make_lasso_problems.py) whose G fits (p <= 8192), dense and
+sparse, and on those of any further suite directories given.
 
-It times `cd` and `gram` on every dense problem, then searches the model's constants (epochs per
-lambda E, full passes per lambda F, the cost of a sparse entry S against a dense one for an X that cd
-runs on its sparse copy; the support fraction stays 1/4) for the ones whose choices lose least
-against the faster solver: the worst ratio (chosen / fastest) first, then the mean. It prints
-the measured table, the constants, and each problem's choice under them. Ties go to the constants whose choices hold
-with the widest margin. Copy the constants into
+It times `cd` and `gram` on every such problem, then searches the model's constants (epochs per
+lambda E, full passes per lambda F, what a cd update costs per entry of its column, D on a dense
+one and S on a sparse one, against 1 per gradient entry a Gram update moves, and the sparse Gram
+build's cost per entry R and per pair of entries in a row P; the support fraction stays 1/4)
+for the ones whose choices lose least against the faster solver: the worst ratio (chosen / fastest)
+first, then the mean. Ties go to the constants whose choices hold with the widest margin. It prints
+the measured table, the constants, and each problem's choice under them. Copy the constants into
 path.cpp when they change.
 
-Usage: python3 scripts/calibrate_lasso_auto.py DATA_DIR [--threads 2] [--shrink PATH] [--repeat 3]
+Usage: python3 scripts/calibrate_lasso_auto.py DATA_DIR [MORE_DIRS...] [--threads 2] [--shrink PATH]
+       [--repeat 3]
 """
 import argparse
 import itertools
@@ -25,24 +28,36 @@ from bench_lasso_peers import shrink_command  # scripts/ is on the path when thi
 
 SUPPORT_FRACTION = 0.25
 SPARSE_DENSITY = 0.4  # kSparseDensity (host/lasso/design.hpp): cd runs such an X on a sparse copy
+GRAM_MAX_FEATURES = 8192  # kGramMaxFeatures (path.cpp)
 
 
-def column_entries(entry, sparse_cost):
-    """What a cd update reads of its column: n, or sparse_cost times the non-zeros per column."""
+def column_entries(entry, dense_cost, sparse_cost):
+    """What a cd update costs: dense_cost times n, or sparse_cost times the non-zeros per column."""
     n, p, nnz = entry["n"], entry["p"], entry["nnz"]
-    return sparse_cost * nnz / p if nnz <= SPARSE_DENSITY * n * p else n
+    return sparse_cost * nnz / p if entry["sparse"] or nnz <= SPARSE_DENSITY * n * p else dense_cost * n
 
 
-def costs(entry, lambdas, epochs, passes, sparse_cost):
+def costs(entry, lambdas, c):
+    """The model's (gram, cd) for constants c = (E, F, D, S, R, P)."""
+    epochs, passes, dense_cost, sparse_cost, row_cost, pair_cost = c
     n, p = entry["n"], entry["p"]
-    e = column_entries(entry, sparse_cost)
+    e = column_entries(entry, dense_cost, sparse_cost)
     updates = lambdas * epochs * SUPPORT_FRACTION * min(n, p)
-    return n * p * p / 2 + updates * p, lambdas * passes * e * p + updates * e
+    build = row_cost * entry["nnz"] + pair_cost * entry["pairs"] if entry["sparse"] else n * p * p / 2
+    return build + updates * p, lambdas * passes * e * p + updates * e
 
 
-def gram_is_cheaper(entry, lambdas, epochs, passes, sparse_cost):
-    gram, cd = costs(entry, lambdas, epochs, passes, sparse_cost)
+def gram_is_cheaper(entry, lambdas, c):
+    gram, cd = costs(entry, lambdas, c)
     return gram < cd
+
+
+def row_pairs(path):
+    """sum_i nnz_i^2 / 2 over a Matrix Market X's rows: the pairs the sparse Gram build multiplies."""
+    import scipy.io
+    import scipy.sparse
+    rows = np.diff(scipy.sparse.csr_matrix(scipy.io.mmread(path)).indptr).astype(float)
+    return float(np.sum(rows * rows) / 2)
 
 
 def thinned_copies(data, suite, names=("a", "tall_ar09_std"), densities=(0.1, 0.4)):
@@ -79,40 +94,49 @@ def time_solver(args, data, entry, solver):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
+    ap.add_argument("more", nargs="*", help="further suite directories (each with its suite.json)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--shrink", default="build/default/tools/shrink")
     args = ap.parse_args()
-    suite = [(args.data, e) for e in json.load(open(os.path.join(args.data, "suite.json")))["problems"]
-             if not e["sparse"]]
-    suite += thinned_copies(args.data, suite)
+    suite = []
+    for data in [args.data, *args.more]:
+        for e in json.load(open(os.path.join(data, "suite.json")))["problems"]:
+            if e["p"] > GRAM_MAX_FEATURES:
+                continue
+            if e["sparse"]:
+                e = dict(e, pairs=row_pairs(os.path.join(data, e["x"])))
+            suite.append((data, e))
+    suite += thinned_copies(args.data, [(d, e) for d, e in suite if d == args.data and not e["sparse"]])
     rows = []
     for data, e in suite:
         cd, gram = time_solver(args, data, e, "cd"), time_solver(args, data, e, "gram")
         rows.append((e, cd, gram))
         print(f"{e['name']}: {e['n']} x {e['p']}: cd {cd:.3f} s, gram {gram:.3f} s", file=sys.stderr)
 
-    def score(epochs, passes, sparse_cost):
+    def score(c):
         losses = []
         for e, cd, gram in rows:
-            pick = gram if gram_is_cheaper(e, 100, epochs, passes, sparse_cost) else cd
+            pick = gram if gram_is_cheaper(e, 100, c) else cd
             losses.append(pick / min(cd, gram))
         # Among constants that lose equally, the ones whose choices hold with the widest margin
         # (the smallest |log(model gram / model cd)| over the problems where the solvers differ by 10%+).
-        margins = [abs(np.log(np.divide(*costs(e, 100, epochs, passes, sparse_cost))))
+        margins = [abs(np.log(np.divide(*costs(e, 100, c))))
                    for e, cd, gram in rows if max(cd, gram) > 1.1 * min(cd, gram)]
         return max(losses), float(np.mean(losses)), -min(margins, default=0.0)
 
-    grid = itertools.product([5, 10, 20, 30, 50, 100, 200], [0.5, 1, 2, 3, 5, 10], [1, 2, 3, 4, 6, 8])
-    epochs, passes, sparse_cost = min(grid, key=lambda c: score(*c))
-    worst, mean, _ = score(epochs, passes, sparse_cost)
-    print(f"constants: kEpochsPerLambda = {epochs}, kFullPassesPerLambda = {passes}, "
-          f"kSparseEntryCost = {sparse_cost} (worst loss {worst:.2f}x, mean {mean:.3f}x)")
+    grid = itertools.product([5, 10, 20, 30, 50, 100, 200], [0.5, 1, 2, 3, 5, 10], [1, 1.5, 2, 3],
+                             [1, 2, 3, 4, 6, 8], [300, 1000, 3000, 10000], [6, 20, 60, 200])
+    c = min(grid, key=score)
+    worst, mean, _ = score(c)
+    print(f"constants: kEpochsPerLambda = {c[0]}, kFullPassesPerLambda = {c[1]}, kDenseEntryCost = {c[2]}, "
+          f"kSparseEntryCost = {c[3]}, kSparseRowCost = {c[4]}, kSparsePairCost = {c[5]} "
+          f"(worst loss {worst:.2f}x, mean {mean:.3f}x)")
     print("| problem | n x p | non-zeros | cd (s) | gram (s) | auto picks | auto / fastest |")
     print("|---|---|---|---|---|---|---|")
     for e, cd, gram in rows:
-        g = gram_is_cheaper(e, 100, epochs, passes, sparse_cost)
+        g = gram_is_cheaper(e, 100, c)
         pick = gram if g else cd
         print(f"| {e['name']} | {e['n']} x {e['p']} | {e['nnz'] / (e['n'] * e['p']):.0%} | {cd:.3f} | {gram:.3f} | "
               f"{'gram' if g else 'cd'} | {pick / min(cd, gram):.2f}x |")

@@ -9,6 +9,8 @@ span what users bring, and suite.json, which names each problem's files and opti
   tall_ar09_std     dense 10000 x 400, AR(1) rho 0.9, --standardize
   mid_ar08          dense 1500 x 1000, AR(1) rho 0.8                       (p < n < 2p)
   mid_equi05_enet   dense 1500 x 1000, equicorrelated rho 0.5, l1_ratio 0.5
+  square_ar05       dense 2000 x 2000, AR(1) rho 0.5                       (n = p)
+  mid_wide_std      dense 1200 x 1500, independent columns, --standardize   (n < p < 2n)
   scaled            dense 2000 x 500, AR(1) rho 0.3, column norms 1e-3 .. 1e3
   wide_equi05       dense 300 x 3900, equicorrelated rho 0.5               (p >> n)
   wide_ar095        dense 400 x 4000, AR(1) rho 0.95
@@ -22,6 +24,8 @@ span what users bring, and suite.json, which names each problem's files and opti
   tfidf_enet_std    sparse 10000 x 5000 tf-idf, l1_ratio 0.5, --standardize
   tall_sparse       sparse 200000 x 2000, 0.5% Gaussian non-zeros           (n >> p sparse)
   counts_ones_std   sparse 30000 x 3001, counts, plus a user's all-ones column, --standardize
+  narrow_sparse     sparse 100000 x 500, 1% Gaussian non-zeros             (n >> p sparse, five a row)
+  counts_dense_std  sparse 10000 x 1000, counts, 10% non-zeros, --standardize
   dup_columns       dense 1000 x 1000, every column twice                  (exact collinearity)
   ar05_f32_npy      dense 3000 x 2000, AR(1) rho 0.5, float32 .npy
   diabetes          scikit-learn's diabetes data, 442 x 10, --standardize
@@ -144,6 +148,8 @@ def problems():
         "tall_ar09_std": (12, lambda r: dense_ar1(r, 10000, 400, 0.9), 20, {"standardize": True}),
         "mid_ar08": (13, lambda r: dense_ar1(r, 1500, 1000, 0.8), 20, {}),
         "mid_equi05_enet": (14, lambda r: dense_equicorrelated(r, 1500, 1000, 0.5), 20, {"l1_ratio": 0.5}),
+        "square_ar05": (32, lambda r: dense_ar1(r, 2000, 2000, 0.5), 20, {}),
+        "mid_wide_std": (33, lambda r: r.standard_normal((1200, 1500)), 20, {"standardize": True}),
         "scaled": (15, scaled, 20, {}),
         "wide_equi05": (16, lambda r: dense_equicorrelated(r, 300, 3900, 0.5), 20, {}),
         "wide_ar095": (17, lambda r: dense_ar1(r, 400, 4000, 0.95), 20, {}),
@@ -159,6 +165,9 @@ def problems():
         "tall_sparse": (26, lambda r: sparse_random(r, 200000, 2000, 0.005, lambda g, k: g.standard_normal(k)), 40, {}),
         "counts_ones_std": (27, lambda r: with_ones_column(
             sparse_random(r, 30000, 3000, 0.003, lambda g, k: 1.0 + g.poisson(2, k))), 30, {"standardize": True}),
+        "narrow_sparse": (30, lambda r: sparse_random(r, 100000, 500, 0.01, lambda g, k: g.standard_normal(k)), 20, {}),
+        "counts_dense_std": (31, lambda r: sparse_random(r, 10000, 1000, 0.1, lambda g, k: 1.0 + g.poisson(2, k)), 30,
+                             {"standardize": True}),
         "dup_columns": (28, lambda r: duplicated(r.standard_normal((1000, 500))), 20, {}),
         "ar05_f32_npy": (29, lambda r: dense_ar1(r, 3000, 2000).astype(np.float32), 40, {}),
         "diabetes": (None, None, None, {"standardize": True}),

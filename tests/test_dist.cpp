@@ -212,7 +212,7 @@ TEST_P(DistLasso, PathMatchesTheSerialPathOnEveryRank) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, DistLasso,
                          ::testing::Combine(::testing::Range(0, 6), ::testing::Bool(),
-                                            ::testing::Values(std::string("auto"), std::string("ws-gram"))));
+                                            ::testing::Values(std::string("auto"), std::string("gram"), std::string("ws-gram"))));
 
 // A CSC block and a float32 block: the same path as the serial fit of the same data, to their
 // certificates (float32 at its default tolerance, 1e-4).

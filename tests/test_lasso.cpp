@@ -205,7 +205,6 @@ TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
     LassoOptions o = f.options;
     o.solver = GetParam();
     o.tol = 1e-10;
-    if (o.solver == LassoSolver::Gram && f.sparse) continue;
     const LassoPath path = fit_fixture(ctx, f, o);
     ASSERT_EQ(path.size(), f.objective.size());
     for (std::size_t l = 0; l < path.size(); ++l) {
@@ -227,7 +226,7 @@ TEST_P(LassoReference, ObjectivesMatchScikitLearnAndGlmnet) {
     expect_kkt(f.x, f.y, o, path, 1e-4, f.name);
     expect_objective_of_answer(f.x, f.y, o, path, 1e-11, f.name);
     // The same problem with X sparse (implicit centering and scaling) gives the same answers.
-    if (!f.sparse && o.solver != LassoSolver::Gram) {
+    if (!f.sparse) {
       const auto sparse = lasso_path(ctx, dense_to_csr<double, std::int32_t>(f.x.view()),
                                      VectorView<const double>(f.y), o);
       for (std::size_t l = 0; l < path.size(); ++l)
@@ -912,9 +911,6 @@ TEST(Lasso, BadInputIsRefusedWithItsName) {
   fails(o, "lambdas[0]");
   o.penalty_factors = {1, 1};
   fails(o, "penalty_factors");
-  o = {};
-  o.solver = LassoSolver::Gram;
-  EXPECT_THROW(lasso_path(ctx, dense_to_csr<double, std::int32_t>(d.x.view()), y, o), InvalidArgument);
   DenseMatrix<double> bad = dense_to_layout<double>(d.x.view(), Layout::RowMajor);
   bad(1, 1) = std::nan("");
   EXPECT_THROW(lasso_path<double>(ctx, bad.view(), y, {}), NonFinite);
@@ -1368,8 +1364,28 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
   const auto wide = random_problem(100, 800, 44);
   EXPECT_EQ(lasso_path<double>(ctx, wide.x.view(), VectorView<const double>(wide.y), o).solver,
             LassoSolver::CoordinateDescent);
+  // The same X as CSR (every entry stored): Gram as for the dense X, its build from pairs in a row.
   const auto csr = dense_to_csr<double, std::int64_t>(tall.x.view());
-  EXPECT_EQ(lasso_path(ctx, csr, VectorView<const double>(tall.y), o).solver, LassoSolver::CoordinateDescent);
+  EXPECT_EQ(lasso_path(ctx, csr, VectorView<const double>(tall.y), o).solver, LassoSolver::Gram);
+  // A sparse X: Gram when tall (an update moves 50 gradient entries where cd reads 500 of its column),
+  // cd when wide, and cd when a column is far from zero (G's centering would cancel there).
+  auto sparse_tall = [](index_t n, index_t p, double offset, std::uint64_t seed) {
+    DenseMatrix<double> x(n, p, Layout::RowMajor);
+    std::mt19937_64 rng(seed);
+    for (index_t i = 0; i < n; ++i) {
+      for (int k = 0; k < 5; ++k) x(i, static_cast<index_t>(rng() % p)) = 1.0 + static_cast<double>(rng() % 3);
+      if (offset > 0) x(i, 0) = offset + static_cast<double>(rng() % 5);
+    }
+    return dense_to_csr<double, std::int32_t>(x.view());
+  };
+  std::vector<double> y_tall(20000);
+  for (std::size_t i = 0; i < y_tall.size(); ++i) y_tall[i] = std::sin(0.37 * static_cast<double>(i));
+  EXPECT_EQ(lasso_path(ctx, sparse_tall(20000, 50, 0, 46), VectorView<const double>(y_tall), o).solver,
+            LassoSolver::Gram);
+  EXPECT_EQ(lasso_path(ctx, sparse_tall(20000, 50, 1e4, 46), VectorView<const double>(y_tall), o).solver,
+            LassoSolver::CoordinateDescent);
+  const auto wide_csr = dense_to_csr<double, std::int64_t>(random_problem(100, 800, 44, 5).x.view());
+  EXPECT_EQ(lasso_path(ctx, wide_csr, VectorView<const double>(wide.y), o).solver, LassoSolver::CoordinateDescent);
   // A tall dense X of one-hot columns (2% non-zero, as from pandas' get_dummies): cd on its sparse
   // copy reads 12 entries a column where gram's build costs n p / 2 each.
   DenseMatrix<double> onehot(600, 400, Layout::ColMajor);
@@ -1378,6 +1394,58 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
     for (index_t v = 0; v < 8; ++v) onehot(i, v * 50 + static_cast<index_t>(rng() % 50)) = 1.0;
   EXPECT_EQ(lasso_path<double>(ctx, onehot.view(), VectorView<const double>(tall.y), o).solver,
             LassoSolver::CoordinateDescent);
+}
+
+TEST(Lasso, SparseGramBuildGivesTheDensePath) {
+  // G and q from a sparse X's products (pairs of entries in a row, centered and scaled after) against
+  // the dense build on the same X: weights, standardization, no intercept, an unpenalized feature,
+  // positivity, Elastic Net; an empty and a constant column; and a column far from zero, which
+  // takes the blocked build on centered rows instead.
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t n = 400, p = 60;
+  for (int variant = 0; variant < 6; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    std::mt19937_64 rng(70 + static_cast<std::uint64_t>(variant));
+    std::normal_distribution<double> normal;
+    DenseMatrix<double> x(n, p, Layout::RowMajor);
+    std::vector<double> y(static_cast<std::size_t>(n));
+    for (index_t i = 0; i < n; ++i) {
+      for (index_t j = 2; j < p; ++j)
+        if (rng() % 10 == 0) x(i, j) = (j % 3 == 0) ? static_cast<double>(1 + rng() % 2) : normal(rng);
+      x(i, 1) = 3.0;  // constant (column 0 stays empty)
+      if (variant == 5) x(i, 2) = 1e5 + normal(rng);  // far from zero: every row
+      y[i] = 2 * x(i, 5) - 3 * x(i, 9) + x(i, 12) + 0.5 * normal(rng);
+    }
+    LassoOptions o;
+    o.n_lambdas = 20;
+    o.tol = 1e-10;
+    o.solver = LassoSolver::Gram;
+    o.standardize = variant == 1 || variant == 4;
+    o.fit_intercept = variant != 2;
+    o.positive = variant == 3;
+    o.l1_ratio = variant == 4 ? 0.5 : 1.0;
+    if (variant == 1 || variant == 5) {
+      o.sample_weights.resize(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) o.sample_weights[i] = 0.25 + static_cast<double>(i % 5);
+    }
+    if (variant == 3) {
+      o.penalty_factors.assign(static_cast<std::size_t>(p), 1.0);
+      o.penalty_factors[9] = 0;
+    }
+    const auto dense = lasso_path<double>(ctx, x.view(), VectorView<const double>(y), o);
+    const auto sparse = lasso_path(ctx, dense_to_csr<double, std::int32_t>(x.view()), VectorView<const double>(y), o);
+    ASSERT_EQ(sparse.solver, LassoSolver::Gram);
+    EXPECT_TRUE(sparse.all_converged());
+    // (The far column's KKT sums in the check itself cancel to about 1e-6: agreement alone there.)
+    if (variant != 5) expect_kkt(x, y, o, sparse, 1e-5, "sparse gram");
+    ASSERT_EQ(dense.size(), sparse.size());
+    for (std::size_t l = 0; l < dense.size(); ++l) {
+      EXPECT_NEAR(sparse.objective[l], dense.objective[l], 1e-9 * dense.objective[l]) << "lambda #" << l;
+      EXPECT_NEAR(sparse.intercepts[l], dense.intercepts[l], 1e-5 * (1 + std::abs(dense.intercepts[l]))) << "lambda #" << l;
+      const auto a = dense.coefficients_at(l), b = sparse.coefficients_at(l);
+      for (std::size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(b[j], a[j], 1e-5 * (1 + std::abs(a[j]))) << "feature " << j;
+    }
+  }
 }
 
 TEST(Lasso, WorkingSetGramBlocksSmallerThanTheSupportStillCertify) {
@@ -1468,7 +1536,6 @@ TEST(Lasso, CudaFloat32CscAndRepeatedRuns) {
         EXPECT_EQ(got32.status[l], FitStatus::Converged) << "float32 lambda #" << l;
         EXPECT_NEAR(got32.objective[l], want.objective[l], 3e-4 * want.objective[l]) << "float32 lambda #" << l;
       }
-      if (solver == LassoSolver::Gram) continue;  // Gram takes dense X only
       const auto from_csc32 = lasso_path(gpu, csc32, VectorView<const float>(y32), s);
       for (std::size_t l = 0; l < want.size(); ++l)
         EXPECT_NEAR(from_csc32.objective[l], want.objective[l], 3e-4 * want.objective[l]) << "float32 CSC lambda #" << l;

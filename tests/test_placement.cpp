@@ -295,7 +295,6 @@ TEST(Placement, DeviceResidentXGivesTheHostAnswer) {
       EXPECT_LT(gpu.transfers().device_to_host_bytes, x_bytes / 2) << "only vectors and scalars come back";
     }
     expect_same_path(got, ref, 1e-7, "dense device X");
-    if (solver == LassoSolver::Gram) continue;  // dense only
     gpu.reset_transfers();
     expect_same_path(lasso_path(gpu, csc_dev.view(), yd, s), ref, 1e-7, "CSC device X");
     if (solver != LassoSolver::CoordinateDescent) EXPECT_EQ(gpu.transfers().input_host_copies, 0);

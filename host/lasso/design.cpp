@@ -49,9 +49,6 @@ void set_transposed(Design<V>& d, const CsrView<V, I>& xt) {
 
 }  // namespace
 
-// Whether `bytes` more fit the memory budget (check_memory): the copies below only speed the sweeps
-// up, so where they do not fit the solver reads X as given instead of failing.
-namespace {
 bool fits_memory(double bytes) {
   try {
     check_memory(bytes, "");
@@ -60,7 +57,6 @@ bool fits_memory(double bytes) {
     return false;
   }
 }
-}  // namespace
 
 template <class V>
 void group_columns(Design<V>& x) {

@@ -67,6 +67,9 @@ Design<V> make_design(const Context& ctx, const CscView<V, I>& x);
 // ColumnGroups::kMaxValues distinct values hold at least half the entries (else clears it).
 template <class V>
 void group_columns(Design<V>& x);
+// Whether `bytes` more fit the memory budget (check_memory). The copies and products that only speed
+// a solver up are made where they fit; elsewhere the solver reads X as given instead of failing.
+bool fits_memory(double bytes);
 // A CPU context with ctx's threads: the CPU twins on host data whatever ctx's backend is.
 Context host_context(const Context& ctx);
 // Coordinate descent reads a column's non-zeros only when X is sparse: a dense host X with at most

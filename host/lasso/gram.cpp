@@ -132,11 +132,24 @@ class GramSolver final : public Solver {
     return false;
   }
 
-  // beta_ = beta and grad = q - G beta.
+  // beta_ = beta and grad = q - G beta. On the host, from G's columns on the support only: along a
+  // path most of beta is zero, and G is read once per lambda (p^2 entries: 32 MB at p = 2000).
   void set_beta(const std::vector<double>& beta) {
     copy<double>(ctx_, VectorView<const double>(beta), beta_.view());
     copy<double>(ctx_, VectorView<const double>(data_->q.view()), grad_.view());
-    dispatch::gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
+    if (ctx_.memory_space() != MemorySpace::Host) {
+      dispatch::gemv<double>(ctx_, Op::NoTranspose, -1.0, data_->gram.view(), beta_.view(), 1.0, grad_.view());
+      return;
+    }
+    double* grad = grad_.data();
+    const double* g = data_->gram.data();
+    for (index_t j = 0; j < p_; ++j) {
+      if (beta[j] == 0) continue;
+      const double b = beta[j];
+      const double* col = g + j * p_;
+#pragma omp simd
+      for (index_t k = 0; k < p_; ++k) grad[k] -= b * col[k];
+    }
   }
 
   // Objective and gap at beta_ (gram_fit: no pass over X).
@@ -231,11 +244,101 @@ bool gram_direct(const Context& ctx, const Problem<V>& prob, GramData& data) {
   }
 }
 
+// G and q for a sparse host X from its products, without densifying a row: column j's entries, each
+// times the rest of its row (X's rows: a transposed copy) at columns k >= j, summed into a dense
+// p-vector, give S_kj = sum_i w_i x_ij x_ik; then G_kj = (S_kj - mu_k T_j - mu_j T_k + mu_j mu_k W) /
+// (n s_j s_k) with T_j = sum_i w_i x_ij and W = sum_i w_i, exact for any mu (a block of split rows
+// sums its own). sum_i nnz_i^2 / 2 multiply-adds, against n p^2 / 2 for the blocked build on
+// densified rows: 1.1e7 against 4e11 on a 200000 x 2000 X with ten entries a row. As gram_direct,
+// only when no usable column is far_from_zero, and only where the copy of the rows fits the memory
+// budget. False when not taken.
+template <class V>
+bool gram_sparse(const Context& ctx, const Problem<V>& prob, GramData& data) {
+  const Design<V>& x = *prob.x;
+  const index_t n = prob.n, p = prob.p;
+  if (!x.sparse || x.space != MemorySpace::Host) return false;
+  for (index_t j = 0; j < p; ++j) {
+    if (!prob.usable(j)) continue;
+    if (far_from_zero(prob.mu[j], prob.lipschitz[j] * prob.scale[j] * prob.scale[j])) return false;
+  }
+  return x.with_transposed([&](const auto& xt) {
+    using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
+    const double row_bytes = static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(I)) + sizeof(I) * (n + 1.0);
+    if (!fits_memory(row_bytes + 8.0 * static_cast<double>(p) * ctx.cpu_threads())) return false;
+    const auto rows = dispatch::transpose(host_context(ctx), xt);  // n x p CSR
+    const I* row_ptr = rows.row_ptr().data();
+    const I* col = rows.col_idx().data();
+    const V* val = rows.values().data();
+    const double* w = prob.weights();
+    const double* yc = prob.yc.data();
+    const auto np = static_cast<std::size_t>(p);
+    std::vector<double> total(np), inv_s(np);  // T_j, 1 / s_j (0: unusable)
+    for (index_t j = 0; j < p; ++j) inv_s[j] = prob.usable(j) ? 1.0 / prob.scale[j] : 0.0;
+    double weight = 0, ysum = 0;  // W, sum_i w_i yc_i
+    for (index_t i = 0; i < n; ++i) {
+      weight += w ? w[i] : 1.0;
+      ysum += (w ? w[i] : 1.0) * yc[i];
+    }
+    double* g = data.gram.data();
+    double* q = data.q.data();
+    constexpr int kPrefetch = 16;
+#pragma omp parallel
+    {
+      std::vector<double> acc(np, 0.0);
+#pragma omp for schedule(dynamic, 8)
+      for (index_t j = 0; j < p; ++j) {
+        double t = 0, u = 0;
+        const auto end = xt.row_ptr[j + 1];
+        for (auto e = xt.row_ptr[j]; e < end; ++e) {
+          // Each entry reads a row far from the last (a cache miss each on a tall X): ask for the
+          // row kPrefetch entries ahead, its start kPrefetch entries before that.
+          if (e + 2 * kPrefetch < end) __builtin_prefetch(row_ptr + xt.col_idx[e + 2 * kPrefetch]);
+          if (e + kPrefetch < end) {
+            const auto ahead = row_ptr[xt.col_idx[e + kPrefetch]];
+            __builtin_prefetch(col + ahead);
+            __builtin_prefetch(val + ahead);
+          }
+          const auto i = xt.col_idx[e];
+          const double wx = (w ? w[i] : 1.0) * static_cast<double>(xt.values[e]);
+          t += wx;
+          u += wx * yc[i];
+          // Row i's columns ascend: from its end down to j.
+          for (auto k = row_ptr[i + 1] - 1; k >= row_ptr[i] && col[k] >= j; --k)
+            acc[col[k]] += wx * static_cast<double>(val[k]);
+        }
+        total[j] = t;
+        q[j] = u;
+        double* gj = g + j * p;
+        for (index_t k = j; k < p; ++k) {
+          gj[k] = acc[k];
+          acc[k] = 0;
+        }
+      }
+    }
+    const double inv_n = 1.0 / prob.total_rows();
+    const auto& mu = prob.mu;
+    // Centered and scaled on the lower triangle and mirrored, in tiles (see the SYRK's mirror).
+    constexpr index_t kTile = 64;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (index_t j0 = 0; j0 < p; j0 += kTile)
+      for (index_t k0 = j0; k0 < p; k0 += kTile)
+        for (index_t j = j0; j < std::min(j0 + kTile, p); ++j)
+          for (index_t k = std::max(k0, j); k < std::min(k0 + kTile, p); ++k) {
+            const double s = g[k + j * p];
+            const double v = (s - mu[k] * total[j] - mu[j] * total[k] + mu[j] * mu[k] * weight) * inv_n * inv_s[j] * inv_s[k];
+            g[k + j * p] = v;
+            g[j + k * p] = v;
+          }
+    for (index_t j = 0; j < p; ++j) q[j] = (q[j] - mu[j] * ysum) * inv_n * inv_s[j];
+    return true;
+  });
+}
+
 // The host build: each block of Zs filled from a host X (a sparse column from a cursor into its
 // sorted rows).
 template <class V>
 void gram_from_host(const Context& ctx, const Problem<V>& prob, GramData& data) {
-  if (gram_direct(ctx, prob, data)) return;
+  if (gram_direct(ctx, prob, data) || gram_sparse(ctx, prob, data)) return;
   const index_t n = prob.n, p = prob.p;
   const Design<V>& x = *prob.x;
   const double* w = prob.weights();

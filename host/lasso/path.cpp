@@ -149,24 +149,69 @@ int path_lanes(LassoSolver solver, Backend backend) {
   return solver == LassoSolver::Gram && backend == Backend::Cpu ? kLanes : 1;
 }
 
-// The cost model behind `auto` for a dense X, in multiply-adds over a path of `lambdas` solutions.
-// Each lambda takes about kEpochsPerLambda sweeps over a support of kSupportFraction * min(n, p)
-// coordinates, and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
-//   gram: n p^2 / 2 (the build) + lambdas * E * k * p   (an update moves p gradient entries)
-//   cd:   lambdas * (F * e p + E * k * e)               (an update reads e entries of its column)
-// e = n, or for an X that cd runs on its sparse copy (mostly_zero_columns) kSparseEntryCost
-// times the non-zeros per column: a sparse entry is an indexed read, a dense one a vector lane.
-// The constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
+// The cost model behind `auto`, in multiply-adds over a path of `lambdas` solutions. Each lambda
+// takes about kEpochsPerLambda sweeps over a support of kSupportFraction * min(n, p) coordinates,
+// and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
+//   gram: build + lambdas * E * k * p             (an update moves p gradient entries)
+//   cd:   lambdas * (F * e p + E * k * e)         (an update reads e entries of its column)
+// The build is n p^2 / 2 on a dense X (below for a sparse one). e = kDenseEntryCost n (an update
+// reads its column twice, a dot and an axpy, where a Gram update reads one column of G), or for a
+// sparse X or one that cd runs on its sparse copy (mostly_zero_columns) kSparseEntryCost times the
+// non-zeros per column: a sparse entry is an indexed read, a dense one a vector lane. The constants
+// come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
 constexpr double kEpochsPerLambda = 200;
 constexpr double kSupportFraction = 0.25;
 constexpr double kFullPassesPerLambda = 10;
+constexpr double kDenseEntryCost = 2;
 constexpr double kSparseEntryCost = 4;
 constexpr index_t kGramMaxFeatures = 8192;  // G in double: 512 MiB
 
-bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas, double column_entries) {
+// A sparse X's Gram build (gram.cpp, gram_sparse) reads, for each entry, the row it lies in (far from
+// the last one read: a cache miss on a tall X), and multiplies each pair of entries that share a row:
+// kSparseRowCost per entry plus kSparsePairCost per pair. (Measured alone: 29 ns a row on a
+// 200000 x 2000 X with ten entries a row, 0.57 ns a pair on a 1500 x 4000 one with 1100.)
+constexpr double kSparseRowCost = 300;
+constexpr double kSparsePairCost = 6;
+
+// `build`: the Gram build's cost (n p^2 / 2 on a dense X).
+bool gram_is_cheaper(double build, index_t rows, index_t cols, std::size_t lambdas, double column_entries) {
   const double n = static_cast<double>(rows), p = static_cast<double>(cols), l = static_cast<double>(lambdas);
   const double updates = l * kEpochsPerLambda * kSupportFraction * std::min(n, p);
-  return n * p * p / 2 + updates * p < l * kFullPassesPerLambda * column_entries * p + updates * column_entries;
+  return build + updates * p < l * kFullPassesPerLambda * column_entries * p + updates * column_entries;
+}
+
+// sum_i nnz_i^2 / 2 over a host sparse X's rows: the pairs gram_sparse multiplies. Negative when
+// gram_sparse may not take X: a column far_from_zero (only a column more than 99% full can be), or a
+// copy of X's rows beyond the memory budget.
+template <class V>
+double sparse_gram_pairs(const Design<V>& x) {
+  return x.with_transposed([&](const auto& xt) {
+    const auto n = static_cast<double>(x.n);
+    for (index_t j = 0; j < x.p; ++j) {
+      const auto first = xt.row_ptr[j], end = xt.row_ptr[j + 1];
+      if (static_cast<double>(end - first) < 0.99 * n) continue;
+      double sum = 0, dev = 0;
+      for (auto k = first; k < end; ++k) sum += static_cast<double>(xt.values[k]);
+      const double mean = sum / n;
+      for (auto k = first; k < end; ++k) dev += (static_cast<double>(xt.values[k]) - mean) * (static_cast<double>(xt.values[k]) - mean);
+      dev += (n - static_cast<double>(end - first)) * mean * mean;
+      if (far_from_zero(mean, dev / n)) return -1.0;
+    }
+    if (!fits_memory(static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(xt.col_idx[0])) + 8.0 * (n + 1) +
+                     8.0 * static_cast<double>(x.p) * static_cast<double>(x.p)))
+      return -1.0;
+    std::vector<std::uint32_t> per_row(static_cast<std::size_t>(x.n), 0);  // at most p <= kGramMaxFeatures each
+    for (index_t k = 0; k < xt.nnz; ++k) ++per_row[xt.col_idx[k]];
+    double pairs = 0;
+    for (const auto c : per_row) pairs += 0.5 * static_cast<double>(c) * static_cast<double>(c);
+    return pairs;
+  });
+}
+
+// Whether auto weighs the Gram solver against cd: on the CPU, for a whole host X whose G fits.
+template <class V>
+bool auto_may_take_gram(const Context& ctx, const Design<V>& x, const RowSplit* split) {
+  return x.p <= kGramMaxFeatures && ctx.backend() == Backend::Cpu && !split && x.space == MemorySpace::Host;
 }
 
 // Split rows: coordinate descent moves a residual at every coordinate, so it does not run there;
@@ -174,26 +219,30 @@ bool gram_is_cheaper(index_t rows, index_t cols, std::size_t lambdas, double col
 // Whether auto's model reads X's non-zeros (a host dense X it may give the Gram solver on the CPU).
 template <class V>
 bool auto_counts_nonzeros(const Context& ctx, const Design<V>& x, LassoSolver asked, const RowSplit* split) {
-  return asked == LassoSolver::Auto && !x.sparse && x.p <= kGramMaxFeatures && ctx.backend() == Backend::Cpu &&
-         !split && x.space == MemorySpace::Host;
+  return asked == LassoSolver::Auto && !x.sparse && auto_may_take_gram(ctx, x, split);
 }
 
 // `counted`: X's mostly_zero_columns where auto_counts_nonzeros.
 template <class V>
 LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, std::size_t lambdas,
                    const std::optional<std::vector<std::int64_t>>& counted, const RowSplit* split = nullptr) {
-  if (asked == LassoSolver::Gram && x.sparse)
-    throw InvalidArgument("solver 'gram' needs a dense X; use 'cd' or 'auto' for sparse input");
   if (split && asked == LassoSolver::CoordinateDescent)
     throw InvalidArgument("solver 'cd' does not run on rows split over processes (it moves the residual at every "
                           "coordinate); use auto, gram, ws-gram or fista");
   if (asked != LassoSolver::Auto) return asked;
   const index_t rows = split ? split->total_rows() : x.n;
+  const double n = static_cast<double>(rows), p = static_cast<double>(x.p);
   if (!x.sparse && x.p <= kGramMaxFeatures) {
-    double column_entries = static_cast<double>(rows);
+    double column_entries = kDenseEntryCost * n;
     if (counted && !counted->empty())
-      column_entries = kSparseEntryCost * static_cast<double>(counted->back()) / static_cast<double>(std::max<index_t>(x.p, 1));
-    if (gram_is_cheaper(rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
+      column_entries = kSparseEntryCost * static_cast<double>(counted->back()) / std::max(p, 1.0);
+    if (gram_is_cheaper(n * p * p / 2, rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
+  } else if (x.sparse && auto_may_take_gram(ctx, x, split)) {
+    const double pairs = sparse_gram_pairs(x);
+    const double column_entries = kSparseEntryCost * static_cast<double>(x.nnz()) / std::max(p, 1.0);
+    const double build = kSparseRowCost * static_cast<double>(x.nnz()) + kSparsePairCost * pairs;
+    if (pairs >= 0 && gram_is_cheaper(build, rows, x.p, lambdas, column_entries))
+      return LassoSolver::Gram;
   }
   if (ctx.backend() == Backend::Cuda || split) return LassoSolver::WorkingSetGram;
   return LassoSolver::CoordinateDescent;

@@ -71,6 +71,19 @@ def test_agrees_with_scikit_learn(case, alpha):
     np.testing.assert_allclose(ours.predict(X), ref.predict(X), atol=1e-5)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c["sparse"]], ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_gram_on_sparse_x_agrees_with_scikit_learn(case):
+    """solver='gram' on a scipy.sparse X: G from the products of its rows' entries (no dense copy)."""
+    X, Xd, y = problem(n=300, sparse=True, seed=5)
+    sw = np.random.default_rng(2).uniform(0.2, 3.0, len(y)) if case["weights"] else None
+    kw = dict(alpha=0.05, l1_ratio=case["l1_ratio"], fit_intercept=case["fit_intercept"], positive=case["positive"])
+    ours = shrink.ElasticNet(tol=1e-14, max_iter=100000, solver="gram", **kw).fit(X, y, sample_weight=sw)
+    ref = linear_model.ElasticNet(tol=1e-14, max_iter=1000000, **kw).fit(Xd, y, sample_weight=sw)
+    assert ours.converged_
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    assert abs(ours.intercept_ - ref.intercept_) < 1e-6
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 @pytest.mark.parametrize("weights", [False, True], ids=["unweighted", "weighted"])
 def test_few_valued_columns_agree_with_scikit_learn(sparse, weights):
