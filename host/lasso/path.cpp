@@ -197,7 +197,8 @@ double sparse_gram_pairs(const Design<V>& x) {
       dev += (n - static_cast<double>(end - first)) * mean * mean;
       if (far_from_zero(mean, dev / n)) return -1.0;
     }
-    if (!fits_memory(static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(xt.col_idx[0])) + 8.0 * (n + 1) +
+    // X's rows (values, columns, starts), G, and the row counts below.
+    if (!fits_memory(static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(xt.col_idx[0])) + 12.0 * (n + 1) +
                      8.0 * static_cast<double>(x.p) * static_cast<double>(x.p)))
       return -1.0;
     std::vector<std::uint32_t> per_row(static_cast<std::size_t>(x.n), 0);  // at most p <= kGramMaxFeatures each
