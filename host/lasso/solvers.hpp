@@ -85,7 +85,7 @@ class Solver {
 // a host X, with a Newton step on the support where the sweeps crawl (newton.hpp).
 template <class V>
 std::unique_ptr<Solver> make_cd_solver(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpenalized);
-// Coordinate descent on the Gram matrix (dense X, n >> p), on the context's backend: `count`
+// Coordinate descent on the Gram matrix (n >> p, dense or sparse X), on the context's backend: `count`
 // solvers that share one G (built here; `op` is the operator of a CUDA context), each with its own
 // iterate, for lambdas solved at once.
 template <class V>

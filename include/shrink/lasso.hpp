@@ -25,10 +25,12 @@
 namespace shrink {
 
 enum class LassoSolver {
-  Auto,               // Gram when X is dense and n >= 2p (p <= 4096); else CoordinateDescent on the
+  Auto,               // Gram where a cost model of the path says its build pays (p <= 8192: n > p,
+                      // dense X or sparse with few entries a row); else CoordinateDescent on the
                       // CPU, WorkingSetGram on a GPU
   CoordinateDescent,  // working sets + Gap Safe screening + dual extrapolation (CPU)
-  Gram,               // coordinate descent on G = Z^T W Z / n, built once with BLAS (dense X)
+  Gram,               // coordinate descent on G = Z^T W Z / n, built once (BLAS on a dense X, the
+                      // products of each row's entries on a sparse one)
   ProximalGradient,   // FISTA with restarts on the context's backend
   WorkingSetGram,     // coordinate descent on k x k Gram blocks of working sets, on the context's
                       // backend (the GPU solver for sparse or wide X)
