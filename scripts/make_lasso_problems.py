@@ -32,7 +32,12 @@ span what users bring, and suite.json, which names each problem's files and opti
 
 Dense X is written as .npy, sparse X as Matrix Market; y as one value per line (NAME_y.txt).
 
+`--calibration` writes instead the shapes that scripts/calibrate_lasso_auto.py weighs beside the
+suite (cal_*: sparse X from 100000 x 500 to 5000 x 2000 at 0.1% to 20% non-zeros, and dense X with
+n about p), into their own directory.
+
 Usage: python3 scripts/make_lasso_problems.py OUT_DIR [NAME ...]   (default: the suite, every name but c)
+       python3 scripts/make_lasso_problems.py OUT_DIR --calibration
 """
 import json
 import os
@@ -174,6 +179,27 @@ def problems():
     }
 
 
+# The cost model's further shapes (calibrate_lasso_auto.py): where `gram` and `cd` trade places on a
+# sparse X (rows of 5 to 150 entries, p from 300 to 5000), and dense X with n about p.
+def calibration_problems():
+    def counts(n, p, density):
+        return lambda r: sparse_random(r, n, p, density, lambda g, k: 1.0 + g.poisson(2, k))
+
+    return {
+        "cal_sparse_100000x500": (41, counts(100000, 500, 0.02), 50, {}),
+        "cal_sparse_50000x1000_std": (42, counts(50000, 1000, 0.01), 100, {"standardize": True}),
+        "cal_sparse_20000x2000": (43, counts(20000, 2000, 0.005), 200, {}),
+        "cal_sparse_100000x5000": (44, counts(100000, 5000, 0.001), 500, {}),
+        "cal_sparse_50000x3000": (45, counts(50000, 3000, 0.05), 300, {}),
+        "cal_sparse_10000x1000_std": (46, counts(10000, 1000, 0.1), 100, {"standardize": True}),
+        "cal_sparse_30000x300": (47, counts(30000, 300, 0.2), 30, {}),
+        "cal_sparse_5000x2000": (48, counts(5000, 2000, 0.05), 200, {}),
+        "cal_dense_2000x2000_std": (49, lambda r: r.standard_normal((2000, 2000)), 20, {"standardize": True}),
+        "cal_dense_3000x2500_enet": (50, lambda r: dense_ar1(r, 3000, 2500, 0.7), 20, {"l1_ratio": 0.5}),
+        "cal_dense_1200x1500": (51, lambda r: dense_ar1(r, 1200, 1500, 0.5), 20, {}),
+    }
+
+
 def write(out, name, X, y, options):
     if sp.issparse(X):
         x_file = f"{name}_X.mtx"
@@ -196,8 +222,10 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     out = sys.argv[1]
-    table = problems()
-    which = sys.argv[2:] or [name for name in table if name != "c"]
+    calibration = sys.argv[2:] == ["--calibration"]
+    table = calibration_problems() if calibration else problems()
+    which = [] if calibration else sys.argv[2:]
+    which = which or [name for name in table if name != "c"]
     unknown = [name for name in which if name not in table]
     if unknown:
         sys.exit(f"unknown problem(s) {unknown}; known: {list(table)}")
