@@ -290,13 +290,12 @@ Design<V> sparse_copy(const Context& ctx, const Design<V>& x, const std::vector<
 
 namespace {
 
-// The sparse form of centered_if_offset. A column with mu^2 > kCenterOffset var holds more than
-// 99% non-zeros (for a share d of non-zeros, mu^2 / var <= d / (1 - d)), so storing it whole and
-// centered costs at most 1% more of its entries; the other columns are copied as they are.
+// The sparse form of centered_if_offset. A column far from zero holds more than 99% non-zeros
+// (sparse_column_far_from_zero), so storing it whole and centered costs at most 1% more of its
+// entries; the other columns are copied as they are.
 template <class V>
 Design<V> centered_sparse_if_offset(const Context& ctx, const Design<V>& x) {
   const index_t n = x.n, p = x.p;
-  const double dn = static_cast<double>(n);
   return x.with_transposed([&](const auto& xt) -> Design<V> {
     using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
     std::vector<double> mean(static_cast<std::size_t>(p), 0.0);
@@ -304,19 +303,12 @@ Design<V> centered_sparse_if_offset(const Context& ctx, const Design<V>& x) {
     std::int64_t entries = 0;
     bool any = false;
     for (index_t j = 0; j < p; ++j) {
-      const auto begin = xt.row_ptr[j], end = xt.row_ptr[j + 1];
-      double s = 0;
-      for (auto k = begin; k < end; ++k) s += static_cast<double>(xt.values[k]);
-      const double mu = s / dn;
-      double dev = static_cast<double>(n - (end - begin)) * mu * mu;  // the zeros
-      for (auto k = begin; k < end; ++k) dev += (static_cast<double>(xt.values[k]) - mu) * (static_cast<double>(xt.values[k]) - mu);
-      if (far_from_zero(mu, dev / dn)) {
+      if (sparse_column_far_from_zero(xt, j, n, mean[j])) {
         offset[j] = 1;
-        mean[j] = mu;
         any = true;
         entries += n;
       } else {
-        entries += static_cast<std::int64_t>(end - begin);
+        entries += static_cast<std::int64_t>(xt.row_ptr[j + 1] - xt.row_ptr[j]);
       }
     }
     if (!any || entries > static_cast<std::int64_t>(std::numeric_limits<I>::max()) ||

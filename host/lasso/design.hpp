@@ -97,6 +97,25 @@ constexpr double kCenterOffset = 100;
 inline bool far_from_zero(double mean, double variance) noexcept {
   return variance > 0 && mean * mean > kCenterOffset * variance;
 }
+// Whether column j of a sparse X (row j of X^T, over n rows with its zeros) is far_from_zero, its
+// mean in `mean` when it is. A column with a share d of non-zeros has mu^2 / var <= d / (1 - d), so
+// only one fuller than kCenterOffset / (1 + kCenterOffset) (99%) can be: the others are answered
+// from their count, without reading their entries.
+template <class V, class I>
+bool sparse_column_far_from_zero(const CsrView<V, I>& xt, index_t j, index_t n, double& mean) {
+  mean = 0;
+  const auto begin = xt.row_ptr[j], end = xt.row_ptr[j + 1];
+  const double dn = static_cast<double>(n), count = static_cast<double>(end - begin);
+  if (count <= kCenterOffset / (1 + kCenterOffset) * dn) return false;
+  double sum = 0;
+  for (auto k = begin; k < end; ++k) sum += static_cast<double>(xt.values[k]);
+  const double mu = sum / dn;
+  double dev = (dn - count) * mu * mu;  // the zeros
+  for (auto k = begin; k < end; ++k) dev += (static_cast<double>(xt.values[k]) - mu) * (static_cast<double>(xt.values[k]) - mu);
+  if (!far_from_zero(mu, dev / dn)) return false;
+  mean = mu;
+  return true;
+}
 // The host x with each such column minus its mean (the means in `shift`, 0 for the others), counted
 // as an input host copy, when some column's mean is beyond kCenterOffset of its spread; x itself
 // otherwise, or when the copy does not fit the memory budget. Dense: every column centered. Sparse:

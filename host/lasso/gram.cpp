@@ -204,6 +204,15 @@ index_t block_rows(index_t n, index_t p) {
   return std::clamp<index_t>((index_t{1} << 22) / std::max<index_t>(p, 1), 1, std::max<index_t>(n, 1));
 }
 
+// Whether a usable column's mean is far above its spread (far_from_zero, design.hpp): G built from
+// X's raw products and centered after would cancel there.
+template <class V>
+bool any_far_from_zero(const Problem<V>& prob) {
+  for (index_t j = 0; j < prob.p; ++j)
+    if (prob.usable(j) && far_from_zero(prob.mu[j], prob.lipschitz[j] * prob.scale[j] * prob.scale[j])) return true;
+  return false;
+}
+
 // G and q from one SYRK and one GEMV on a dense double X as it lies, centered and scaled after:
 // G_jk = (X^T X / n - mu_j mu_k) / (s_j s_k), q_j = (X^T yc / n - mu_j sum(yc) / n) / s_j. No
 // centered copy of X is made (the copy and its first touch were a tenth of a's Gram build). Taken
@@ -218,10 +227,7 @@ bool gram_direct(const Context& ctx, const Problem<V>& prob, GramData& data) {
     const Design<V>& x = *prob.x;
     const index_t n = prob.n, p = prob.p;
     if (x.sparse || prob.weights() || prob.split || x.dense.layout != Layout::ColMajor) return false;
-    for (index_t j = 0; j < p; ++j) {
-      if (!prob.usable(j)) continue;
-      if (far_from_zero(prob.mu[j], prob.lipschitz[j] * prob.scale[j] * prob.scale[j])) return false;
-    }
+    if (any_far_from_zero(prob)) return false;
     const double inv_n = 1.0 / static_cast<double>(n);
     const DenseView<const double> xv(x.dense.data, n, p, x.dense.ld, Layout::ColMajor);
     dispatch::gram<double>(ctx, inv_n, xv, 0.0, data.gram.view());
@@ -257,10 +263,7 @@ bool gram_sparse(const Context& ctx, const Problem<V>& prob, GramData& data) {
   const Design<V>& x = *prob.x;
   const index_t n = prob.n, p = prob.p;
   if (!x.sparse || x.space != MemorySpace::Host) return false;
-  for (index_t j = 0; j < p; ++j) {
-    if (!prob.usable(j)) continue;
-    if (far_from_zero(prob.mu[j], prob.lipschitz[j] * prob.scale[j] * prob.scale[j])) return false;
-  }
+  if (any_far_from_zero(prob)) return false;
   return x.with_transposed([&](const auto& xt) {
     using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
     const double row_bytes = static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(I)) + sizeof(I) * (n + 1.0);

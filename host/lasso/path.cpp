@@ -181,21 +181,15 @@ bool gram_is_cheaper(double build, index_t rows, index_t cols, std::size_t lambd
 }
 
 // sum_i nnz_i^2 / 2 over a host sparse X's rows: the pairs gram_sparse multiplies. Negative when
-// gram_sparse may not take X: a column far_from_zero (only a column more than 99% full can be), or a
-// copy of X's rows beyond the memory budget.
+// gram_sparse may not take X: a column far from zero (sparse_column_far_from_zero), or a copy of X's
+// rows beyond the memory budget.
 template <class V>
 double sparse_gram_pairs(const Design<V>& x) {
   return x.with_transposed([&](const auto& xt) {
     const auto n = static_cast<double>(x.n);
     for (index_t j = 0; j < x.p; ++j) {
-      const auto first = xt.row_ptr[j], end = xt.row_ptr[j + 1];
-      if (static_cast<double>(end - first) < 0.99 * n) continue;
-      double sum = 0, dev = 0;
-      for (auto k = first; k < end; ++k) sum += static_cast<double>(xt.values[k]);
-      const double mean = sum / n;
-      for (auto k = first; k < end; ++k) dev += (static_cast<double>(xt.values[k]) - mean) * (static_cast<double>(xt.values[k]) - mean);
-      dev += (n - static_cast<double>(end - first)) * mean * mean;
-      if (far_from_zero(mean, dev / n)) return -1.0;
+      double mean;
+      if (sparse_column_far_from_zero(xt, j, x.n, mean)) return -1.0;
     }
     // X's rows (values, columns, starts), G, and the row counts below.
     if (!fits_memory(static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(xt.col_idx[0])) + 12.0 * (n + 1) +
