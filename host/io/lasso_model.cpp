@@ -13,6 +13,7 @@
 #include "host/io/binary_file.hpp"
 #include "host/io/mapped_file.hpp"
 #include "kernels/ops/instantiate.hpp"
+#include "shrink/context.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 #include "shrink/lasso.hpp"
@@ -155,6 +156,9 @@ LassoModel parse_lasso_model(std::string_view bytes, const std::string& path) {
   LassoModel m;
   m.n_features = r.get<std::int64_t>("n_features");
   if (m.n_features < 0) r.fail("negative n_features");
+  // Every use of a solution (predict, a lambda between two) builds a dense p-vector.
+  check_memory(8.0 * static_cast<double>(m.n_features),
+               path + ": n_features = " + std::to_string(m.n_features) + ", a dense coefficient vector");
   m.l1_ratio = r.get<double>("l1_ratio");
   m.fit_intercept = r.get_bool("fit_intercept");
   m.standardize = r.get_bool("standardize");
