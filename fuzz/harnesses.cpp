@@ -103,7 +103,11 @@ bool npy(std::string_view bytes) {
 bool npz(std::string_view bytes) {
   const bool accepted = refused_or_done([&] { (void)parse_npz<double, std::int32_t>(bytes, "fuzz.npz"); });
   refused_or_done([&] { (void)parse_npz<float, std::int64_t>(bytes, "fuzz.npz"); });
-  return accepted;
+  // NumPy's dense archives: the kind test, then an array by name.
+  const bool dense = refused_or_done([&] {
+    if (!npz_is_sparse(bytes, "fuzz.npz")) (void)parse_npz_dense<double>(bytes, "fuzz.npz", {"X", "y"});
+  });
+  return accepted || dense;
 }
 
 bool csv(std::string_view bytes) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes tests/data/user: matrices saved the way users save them (pandas to_csv in its common
-forms, numpy.savetxt, integer / bool / Fortran-order .npy), and expected.json with the matrix each
+forms, numpy.savetxt, integer / bool / Fortran-order .npy, np.savez archives), and expected.json with the matrix each
 must read as, its column names and whether an index column is dropped. Rerun:
 python3 scripts/make_user_files.py (needs numpy and pandas)."""
 import json
@@ -81,6 +81,15 @@ wide.indices = wide.indices.astype(np.int64)
 wide.indptr = wide.indptr.astype(np.int64)
 sp.save_npz(os.path.join(D, "scipy_csr_int64.npz"), wide)
 record("scipy_csr_int64.npz", S.toarray())
+
+# NumPy's own .npz (dense arrays under their names): one array, X beside y, compressed.
+np.savez(os.path.join(D, "numpy_one.npz"), X)  # saved as arr_0
+record("numpy_one.npz", X)
+np.savez(os.path.join(D, "numpy_xy.npz"), X=X, y=y)
+record("numpy_xy.npz", X)
+np.savez_compressed(os.path.join(D, "numpy_xy_compressed.npz"), y=y, X=X.astype(np.float32))
+record("numpy_xy_compressed.npz", X.astype(np.float32))
+np.savez(os.path.join(D, "numpy_unnamed.npz"), X, y)  # arr_0, arr_1: which is X is not known
 
 with open(os.path.join(D, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

@@ -613,6 +613,19 @@ TEST(CliFiles, PandasCsvsAndFeatureNames) {
   EXPECT_EQ(run("lasso " + f.file("semi.csv", semi) + " " + f.y + " --n-lambdas 3").code, 0);
 }
 
+// One np.savez archive of X and y serves as both files: X from its array X, y from y, each noted.
+TEST(CliFiles, NumpyArchiveOfXAndY) {
+  const std::string xy = std::string(SHRINK_TEST_DATA) + "/user/numpy_xy.npz";
+  auto r = run_stderr("lasso " + xy + " " + xy + " --n-lambdas 5");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("read its array 'X'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("read its array 'y'"), std::string::npos) << r.out;
+  const std::string unnamed = std::string(SHRINK_TEST_DATA) + "/user/numpy_unnamed.npz";
+  r = run_stderr("lasso " + unnamed + " " + xy);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("arr_0, arr_1"), std::string::npos) << r.out;
+}
+
 // lambda = 0 is least squares: it converges (exit 0) with its KKT certificate.
 TEST(CliFiles, LeastSquaresConverges) {
   const auto f = lasso_files();

@@ -480,6 +480,30 @@ TEST(UserFiles, PandasAndNumpyFilesReadAsWritten) {
   }
 }
 
+// np.savez archives: X read from the member named X, y (read_columns) from the one named y, an
+// archive of unnamed arrays refused with its arrays listed.
+TEST(UserFiles, NumpyArchivesGiveTheNamedArray) {
+  const std::string dir = test::data_dir() + "/user/";
+  const auto x = read_matrix<double, std::int64_t>(dir + "numpy_xy.npz");
+  EXPECT_TRUE(x.is_dense);
+  EXPECT_EQ(x.npz_member, "X");
+  EXPECT_EQ(x.cols(), 3);
+  const auto y = read_columns<double>(dir + "numpy_xy.npz");
+  ASSERT_EQ(y.rows(), 6);
+  ASSERT_EQ(y.cols(), 1);
+  const auto y_compressed = read_columns<double>(dir + "numpy_xy_compressed.npz");
+  for (index_t i = 0; i < 6; ++i) EXPECT_EQ(y(i, 0), y_compressed(i, 0));
+  EXPECT_EQ((read_matrix<double, std::int64_t>(dir + "numpy_one.npz").npz_member), "");  // no choice made
+  try {
+    (void)read_matrix<double, std::int64_t>(dir + "numpy_unnamed.npz");
+    FAIL() << "an archive without X was read";
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("arr_0, arr_1"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(npz_is_sparse(read_file(dir + "numpy_one.npz"), "numpy_one.npz"));
+  EXPECT_TRUE(npz_is_sparse(read_file(dir + "scipy_csr.npz"), "scipy_csr.npz"));
+}
+
 // The CSV rules one by one: sniffed delimiters, quotes, a header told by content, a missing value
 // (also in the first row, which used to be taken for a header), pandas' index column.
 TEST(UserFiles, CsvRules) {

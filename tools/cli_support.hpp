@@ -72,15 +72,20 @@ inline char delimiter_of(const std::string& flag) {
   return flag.empty() ? '\0' : flag[0];
 }
 
-// Any supported matrix file, with a note on stderr when a CSV's pandas index column was dropped.
+// Any supported matrix file, with a note on stderr when a CSV's pandas index column was dropped or
+// one array of a NumPy .npz archive was chosen (the first of npz_names it holds).
 template <class V, class I>
-MatrixFile<V, I> read_input(const std::string& path, const std::string& delimiter) {
+MatrixFile<V, I> read_input(const std::string& path, const std::string& delimiter,
+                            std::vector<std::string> npz_names = {"X", "x"}) {
   ReadOptions o;
   o.csv_delimiter = delimiter_of(delimiter);
+  o.npz_names = std::move(npz_names);
   auto m = read_matrix<V, I>(path, o);
   if (m.dropped_index_column)
     std::fprintf(stderr, "shrink: note: %s: dropped the first column, an unnamed index (as pandas writes it)\n",
                  path.c_str());
+  if (!m.npz_member.empty())
+    std::fprintf(stderr, "shrink: note: %s: read its array '%s'\n", path.c_str(), m.npz_member.c_str());
   return m;
 }
 

@@ -70,7 +70,7 @@ DenseMatrix<double> read_response(const std::string& path, const std::string& de
     known = false;
   }
   if (!known) return read_columns<double>(path);
-  return read_input<double, std::int64_t>(path, delimiter).take_dense();
+  return read_input<double, std::int64_t>(path, delimiter, {"y", "Y"}).take_dense();
 }
 
 template <class V>

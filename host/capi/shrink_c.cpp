@@ -288,7 +288,10 @@ LassoOptions lasso_options(const shrink_lasso_options_t* given) {
 CrossValidationOptions cv_options(const shrink_lasso_options_t* given) {
   shrink_lasso_options_t o = default_lasso_options();
   if (given) std::memcpy(&o, given, given->struct_size);
-  return {o.cv_folds, o.cv_seed};
+  CrossValidationOptions cv;
+  cv.folds = o.cv_folds;
+  cv.seed = o.cv_seed;
+  return cv;
 }
 
 shrink_batch_options_t default_batch_options() {

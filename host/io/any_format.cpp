@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/ops/instantiate.hpp"
+#include "host/io/mapped_file.hpp"
 #include "host/io/text_scan.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
@@ -67,7 +68,16 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
       out.is_dense = true;
       out.dense = read_npy<V>(path);
       break;
-    case FileFormat::Npz: out.sparse = read_npz<V, I>(path); break;
+    case FileFormat::Npz: {
+      const io_detail::MappedFile file(path);
+      if (npz_is_sparse(file.view(), path)) {
+        out.sparse = parse_npz<V, I>(file.view(), path);
+      } else {
+        out.is_dense = true;
+        out.dense = parse_npz_dense<V>(file.view(), path, options.npz_names, &out.npz_member);
+      }
+      break;
+    }
     case FileFormat::Csv:
     case FileFormat::Text: {
       out.is_dense = true;
@@ -113,7 +123,11 @@ DenseMatrix<V> read_columns(const std::string& path) {
       return false;
     }
   }();
-  if (known) return read_matrix<V, std::int64_t>(path).take_dense();
+  if (known) {
+    ReadOptions o;
+    o.npz_names = {"y", "Y"};
+    return read_matrix<V, std::int64_t>(path, o).take_dense();
+  }
   // Plain text: one value per line; blank lines and lines starting with '#' are skipped.
   const std::string text = read_file(path);
   const char* p = text.data();

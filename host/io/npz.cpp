@@ -4,6 +4,7 @@
 // save_npz writes it, so scipy.sparse.load_npz reads it back.
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -471,6 +472,43 @@ void write_npz(const std::string& path, const CsrMatrix<V, I>& a) {
                                {"data.npy", npy_vector(data)}},
                               path));
 }
+
+bool npz_is_sparse(std::string_view bytes, const std::string& name) {
+  const auto members = zip_directory(bytes, name);
+  return std::any_of(members.begin(), members.end(), [](const ZipMember& m) { return m.name == "format.npy"; });
+}
+
+template <class V>
+DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, const std::vector<std::string>& names,
+                               std::string* chosen) {
+  const auto members = zip_directory(bytes, name);
+  if (members.empty()) throw ParseError(name, 0, "the archive holds no array");
+  auto array_name = [](const ZipMember& m) {
+    const auto& s = m.name;
+    return s.size() > 4 && s.compare(s.size() - 4, 4, ".npy") == 0 ? s.substr(0, s.size() - 4) : s;
+  };
+  const ZipMember* pick = members.size() == 1 ? &members.front() : nullptr;
+  for (const auto& wanted : names)
+    for (const auto& m : members)
+      if (!pick && array_name(m) == wanted) pick = &m;
+  if (!pick) {
+    std::string held;
+    for (const auto& m : members) held += (held.empty() ? "" : ", ") + array_name(m);
+    std::string asked;
+    for (const auto& w : names) asked += (asked.empty() ? "" : " or ") + w;
+    throw ParseError(name, 0, "a NumPy archive of " + std::to_string(members.size()) + " arrays (" + held +
+                                  ") and none named " + (asked.empty() ? "?" : asked) +
+                                  ": save that array under that name, or one array per file");
+  }
+  check_memory(static_cast<double>(pick->usize), name + ": the ." + array_name(*pick) + " member");
+  if (chosen && members.size() > 1) *chosen = array_name(*pick);
+  const std::string member = member_range(bytes, *pick, name, 0, pick->usize);
+  return parse_npy<V>(member, name + "[" + array_name(*pick) + "]");
+}
+template DenseMatrix<float> parse_npz_dense<float>(std::string_view, const std::string&, const std::vector<std::string>&,
+                                                  std::string*);
+template DenseMatrix<double> parse_npz_dense<double>(std::string_view, const std::string&,
+                                                    const std::vector<std::string>&, std::string*);
 
 #define SHRINK_INSTANTIATE_NPZ(V, I)                                        \
   template CsrMatrix<V, I> read_npz<V, I>(const std::string&);              \

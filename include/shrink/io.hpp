@@ -1,5 +1,5 @@
-// Readers and writers: Matrix Market, svmlight/libsvm, .npy, SciPy's sparse .npz, numeric CSV and
-// plain text. Every malformed input is refused with ParseError naming the file and the line; writers
+// Readers and writers: Matrix Market, svmlight/libsvm, .npy, SciPy's sparse .npz (and NumPy's dense
+// np.savez archives, read), numeric CSV and plain text. Every malformed input is refused with ParseError naming the file and the line; writers
 // write a temporary file and rename it.
 #pragma once
 #include <cstdint>
@@ -27,6 +27,7 @@ struct MatrixFile {
   DenseMatrix<V> dense;
   std::vector<std::string> column_names;  // a CSV header's names (empty otherwise)
   bool dropped_index_column = false;      // a CSV's pandas index column was dropped
+  std::string npz_member;                 // the array read from a NumPy .npz archive of several
   index_t rows() const noexcept { return is_dense ? dense.rows() : sparse.rows(); }
   index_t cols() const noexcept { return is_dense ? dense.cols() : sparse.cols(); }
   CsrMatrix<V, I> take_csr();     // converts a dense matrix (keeping non-zeros)
@@ -41,13 +42,16 @@ struct ReadOptions {
   // entries included), the whole file still checked in one pass. The matrix keeps its declared shape.
   // Array (dense) files: only those rows are kept, so the dense matrix has the part's rows.
   int part = 0, parts = 1;
+  // A NumPy .npz archive (np.savez, np.savez_compressed) holding several dense arrays: the first of
+  // these names it holds is read (one array alone is read whatever its name).
+  std::vector<std::string> npz_names = {"X", "x"};
 };
 
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
 template <class V, class I = std::int32_t>
 MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options = {});
-// Columns of values (n x k): Matrix Market, .npy or CSV by extension; any other file is plain text
-// with one value per line ('#' comments and blank lines skipped). Used for y, weights and grids.
+// Columns of values (n x k): Matrix Market, .npy, .npz (a NumPy archive's array y, or its only one) or
+// CSV by extension; any other file is plain text with one value per line ('#' comments and blank lines skipped). Used for y, weights and grids.
 template <class V>
 DenseMatrix<V> read_columns(const std::string& path);
 // Writes by extension: sparse to .mtx (coordinate), .svm (zero labels) or .npz (CSR, as
@@ -121,6 +125,14 @@ template <class V, class I = std::int32_t>
 CsrMatrix<V, I> read_npz(const std::string& path);
 template <class V, class I>
 void write_npz(const std::string& path, const CsrMatrix<V, I>& a);  // CSR, deflated, int32 indices when they fit
+
+// ---- NumPy's dense .npz (np.savez, np.savez_compressed: one .npy per array, no `format` member) ------
+bool npz_is_sparse(std::string_view bytes, const std::string& name);  // SciPy's kind (a `format` member)
+// The only array, or else the first of `names` the archive holds (then its name to *chosen); an archive of
+// several arrays without one of them is refused, its arrays listed.
+template <class V>
+DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, const std::vector<std::string>& names,
+                               std::string* chosen = nullptr);
 
 // ---- numeric CSV ------------------------------------------------------------------------------------
 // As spreadsheets and pandas write it: the delimiter is sniffed from the first lines (comma,
