@@ -201,8 +201,14 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
       break;
   }
   for (index_t i = 0; i < count; ++i)
-    if (!std::isfinite(m.data()[i]))
-      throw ParseError(name, 0, "element " + std::to_string(i) + " is not finite");
+    if (!std::isfinite(m.data()[i])) {
+      const bool by_column = m.layout() == Layout::ColMajor;
+      const index_t row = by_column ? i % std::max<index_t>(rows, 1) : i / std::max<index_t>(cols, 1);
+      const index_t col = by_column ? i / std::max<index_t>(rows, 1) : i % std::max<index_t>(cols, 1);
+      throw ParseError(name, 0, std::string(std::isnan(m.data()[i]) ? "NaN" : "Inf (or past the type's range)") +
+                                    " at row " + std::to_string(row) + ", column " + std::to_string(col) +
+                                    " (from 0): fill or drop it");
+    }
   return m;
 }
 
