@@ -60,11 +60,42 @@ def _batch_allowed(X, options):
             and X.shape[1] <= 16384 and options["solver"] == "auto")
 
 
+def _solver_of(est):
+    """The engine's solver: `solver`, or with solver 'auto' scikit-learn's precompute=True as 'gram'.
+    precompute=False (scikit-learn's default) and 'auto' leave the choice to the cost model: the
+    answer is the same certified optimum either way, only the time differs."""
+    precompute = getattr(est, "precompute", False)
+    if not isinstance(precompute, (bool, np.bool_, str)):
+        raise ValueError("precompute: a Gram matrix given by the caller is not taken; pass precompute=True "
+                         "(Shrink builds G itself) or solver='gram'")
+    if isinstance(precompute, str) and precompute != "auto":
+        raise ValueError(f"precompute must be True, False, 'auto' or an array; got {precompute!r}")
+    return "gram" if est.solver == "auto" and precompute is True else str(est.solver)
+
+
+def _threads_of(est):
+    """threads, or where it is 0 (OpenMP's default) scikit-learn's n_jobs (-1 or None: every core)."""
+    n_jobs = getattr(est, "n_jobs", None)
+    if int(est.threads) != 0 or n_jobs is None or n_jobs < 0:
+        return int(est.threads)
+    return int(n_jobs)
+
+
+def _check_compat(est):
+    """scikit-learn's parameters that change no answer here, checked as scikit-learn checks them:
+    selection ('random' updates in scikit-learn's random order; the certified optimum does not depend
+    on the order, so the cyclic sweeps serve both), copy_X (X is never written), warm_start (each
+    fit solves from the null model's path to the same certificate), random_state, verbose."""
+    if getattr(est, "selection", "cyclic") not in ("cyclic", "random"):
+        raise ValueError(f"selection should be either random or cyclic; got {est.selection!r}")
+
+
 def _estimator_options(est):
     """The engine options every estimator here shares, from its parameters."""
+    _check_compat(est)
     options = {"fit_intercept": bool(est.fit_intercept), "positive": bool(est.positive),
                "standardize": bool(est.standardize), "tol": float(est.tol), "max_iter": int(est.max_iter),
-               "solver": str(est.solver), "backend": str(est.backend), "threads": int(est.threads)}
+               "solver": _solver_of(est), "backend": str(est.backend), "threads": _threads_of(est)}
     if est.penalty_factor is not None:
         options["penalty_factor"] = np.asarray(est.penalty_factor, dtype=np.float64).ravel().tolist()
     return options
@@ -77,20 +108,28 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
     Extras over scikit-learn: `penalty_factor` (per-feature weights of the penalty, glmnet's v_j >= 0),
     `standardize` (penalize standardized coefficients, as glmnet), `solver` ('auto', 'cd', 'gram',
     'fista', 'ws-gram'), `backend` ('cpu' or 'cuda') and `threads` (0: OpenMP's default).
+    scikit-learn's other parameters are taken: precompute=True asks for the Gram solver (False and
+    'auto' leave it to the cost model); copy_X, warm_start, selection and random_state change no
+    answer (X is never written; every fit is certified from its own path; the sweeps are cyclic).
     Fitted: coef_, intercept_, dual_gap_ (the certificate: primal objective minus a dual bound),
     n_iter_, converged_, sparsity_ratio_ and histogram_ (the |coef_| histogram over its non-zeros:
     edges, counts, as the CLI's --histogram).
     """
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
-                 positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu",
-                 threads=0):
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, precompute=False, max_iter=1000,
+                 copy_X=True, tol=1e-4, warm_start=False, positive=False, random_state=None, selection="cyclic",
+                 penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.precompute = precompute
         self.max_iter = max_iter
+        self.copy_X = copy_X
         self.tol = tol
+        self.warm_start = warm_start
         self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
         self.penalty_factor = penalty_factor
         self.standardize = standardize
         self.solver = solver
@@ -140,6 +179,8 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.n_iter_ = np.asarray(fits["iterations"]).astype(int)
         self.converged_ = np.asarray(fits["converged"]).astype(bool)
         self.solver_ = fit["solver"]
+        if y.ndim == 2 and y.shape[1] == 1:  # scikit-learn: coef_ (p,) for one column, intercept_ (1,)
+            coef = coef[0]
         if y.ndim == 1:
             coef, self.intercept_ = coef[0], float(self.intercept_[0])
             self.dual_gap_, self.objective_ = float(self.dual_gap_[0]), float(self.objective_[0])
@@ -174,11 +215,13 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
 class Lasso(ElasticNet):
     """The Lasso (l1_ratio = 1) with scikit-learn's objective and attributes; see ElasticNet."""
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, positive=False,
-                 penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
-        super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept, max_iter=max_iter, tol=tol,
-                         positive=positive, penalty_factor=penalty_factor, standardize=standardize,
-                         solver=solver, backend=backend, threads=threads)
+    def __init__(self, alpha=1.0, *, fit_intercept=True, precompute=False, copy_X=True, max_iter=1000, tol=1e-4,
+                 warm_start=False, positive=False, random_state=None, selection="cyclic", penalty_factor=None,
+                 standardize=False, solver="auto", backend="cpu", threads=0):
+        super().__init__(alpha=alpha, l1_ratio=1.0, fit_intercept=fit_intercept, precompute=precompute,
+                         max_iter=max_iter, copy_X=copy_X, tol=tol, warm_start=warm_start, positive=positive,
+                         random_state=random_state, selection=selection, penalty_factor=penalty_factor,
+                         standardize=standardize, solver=solver, backend=backend, threads=threads)
 
     def _l1_ratio(self):
         return 1.0
@@ -236,21 +279,30 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 
     `cv` is anything scikit-learn's check_cv takes (an int: KFold without shuffling, as scikit-learn)
     whose test sets cover every sample once. `l1_ratio` may be a list: the best pair is chosen.
+    scikit-learn's other parameters are taken as by ElasticNet; n_jobs gives the threads where
+    `threads` is 0.
     Fitted: alpha_, alpha_1se_ (the largest alpha within one standard error of the best), l1_ratio_,
     alphas_, mse_path_ (n_alphas x n_folds; n_l1_ratios x n_alphas x n_folds for a list), coef_,
     intercept_, dual_gap_, n_iter_ (the refit path's passes up to alpha_), converged_, sparsity_ratio_, histogram_."""
 
-    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True, max_iter=1000, tol=1e-4,
-                 cv=None, positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu",
-                 threads=0):
+    def __init__(self, *, l1_ratio=0.5, eps=1e-3, alphas=100, fit_intercept=True, precompute="auto",
+                 max_iter=1000, tol=1e-4, cv=None, copy_X=True, verbose=0, n_jobs=None, positive=False,
+                 random_state=None, selection="cyclic", penalty_factor=None, standardize=False, solver="auto",
+                 backend="cpu", threads=0):
         self.l1_ratio = l1_ratio
         self.eps = eps
         self.alphas = alphas
         self.fit_intercept = fit_intercept
+        self.precompute = precompute
         self.max_iter = max_iter
         self.tol = tol
         self.cv = cv
+        self.copy_X = copy_X
+        self.verbose = verbose
+        self.n_jobs = n_jobs
         self.positive = positive
+        self.random_state = random_state
+        self.selection = selection
         self.penalty_factor = penalty_factor
         self.standardize = standardize
         self.solver = solver
@@ -336,11 +388,14 @@ class ElasticNetCV(MultiOutputMixin, RegressorMixin, BaseEstimator):
 class LassoCV(ElasticNetCV):
     """K-fold cross-validation over a Lasso path (scikit-learn's LassoCV); see ElasticNetCV."""
 
-    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, max_iter=1000, tol=1e-4, cv=None,
-                 positive=False, penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
-        super().__init__(l1_ratio=1.0, eps=eps, alphas=alphas, fit_intercept=fit_intercept, max_iter=max_iter,
-                         tol=tol, cv=cv, positive=positive, penalty_factor=penalty_factor, standardize=standardize,
-                         solver=solver, backend=backend, threads=threads)
+    def __init__(self, *, eps=1e-3, alphas=100, fit_intercept=True, precompute="auto", max_iter=1000, tol=1e-4,
+                 copy_X=True, cv=None, verbose=False, n_jobs=None, positive=False, random_state=None,
+                 selection="cyclic", penalty_factor=None, standardize=False, solver="auto", backend="cpu", threads=0):
+        super().__init__(l1_ratio=1.0, eps=eps, alphas=alphas, fit_intercept=fit_intercept, precompute=precompute,
+                         max_iter=max_iter, tol=tol, cv=cv, copy_X=copy_X, verbose=verbose, n_jobs=n_jobs,
+                         positive=positive, random_state=random_state, selection=selection,
+                         penalty_factor=penalty_factor, standardize=standardize, solver=solver, backend=backend,
+                         threads=threads)
 
     def _l1_ratios(self):
         return np.array([1.0])

@@ -139,6 +139,38 @@ def test_two_dimensional_y_is_column_by_column(sparse, weighted):
     assert both.predict(X).shape == (len(y), 3)
 
 
+def test_scikit_learns_parameters_are_taken():
+    # Every parameter scikit-learn's estimator has, with its default, so a script written for
+    # scikit-learn runs unchanged; precompute=True picks the Gram solver, and the parameters that
+    # change no answer here (copy_X, warm_start, selection, random_state) leave the answer as it is.
+    pairs = [(linear_model.Lasso, shrink.Lasso), (linear_model.ElasticNet, shrink.ElasticNet),
+             (linear_model.LassoCV, shrink.LassoCV), (linear_model.ElasticNetCV, shrink.ElasticNetCV)]
+    for theirs, ours in pairs:
+        a, b = theirs().get_params(), ours().get_params()
+        assert set(a) <= set(b), (theirs.__name__, sorted(set(a) - set(b)))
+        assert {k: (a[k], b[k]) for k in a if a[k] != b[k]} == {}, theirs.__name__
+    X, _, y = problem()
+    plain = shrink.Lasso(alpha=0.05, tol=1e-12).fit(X, y)
+    assert shrink.Lasso(alpha=0.05, precompute=True).fit(X, y).solver_ == "gram"
+    other = shrink.Lasso(alpha=0.05, tol=1e-12, warm_start=True, selection="random", random_state=3,
+                         copy_X=False).fit(X, y)
+    np.testing.assert_array_equal(plain.coef_, other.coef_)
+    with pytest.raises(ValueError, match="selection"):
+        shrink.Lasso(selection="shuffled").fit(X, y)
+    with pytest.raises(ValueError, match="precompute"):
+        shrink.Lasso(precompute=X.T @ X).fit(X, y)
+    assert shrink.LassoCV(alphas=5, cv=3, n_jobs=1, verbose=True).fit(X, y).alpha_ > 0
+
+
+def test_one_column_y_has_scikit_learns_shapes():
+    X, _, y = problem()
+    ours = shrink.Lasso(alpha=0.05).fit(X, y[:, None])
+    theirs = linear_model.Lasso(alpha=0.05).fit(X, y[:, None])
+    assert ours.coef_.shape == theirs.coef_.shape == (X.shape[1],)
+    assert np.shape(ours.intercept_) == np.shape(theirs.intercept_) == (1,)
+    assert ours.predict(X).shape == theirs.predict(X).shape
+
+
 def test_max_iter_one_warns():
     X, _, y = problem(p=80)
     with pytest.warns(ConvergenceWarning):
