@@ -493,6 +493,22 @@ TEST(Cli, SaeTrainEncodeReconstructScoreExport) {
   }
   EXPECT_EQ(n, 64);
   EXPECT_NEAR(total / n, nlohmann::json::parse(r.out)["mean_score"].get<double>(), 1e-5);
+  // Without --out the scores go to stdout, one per line (as predict's), or into --json.
+  r = run("sae score --model " + model + " " + f.x);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::istringstream printed(r.out);
+  double listed = 0;
+  n = 0;
+  while (printed >> s) {
+    listed += s;
+    ++n;
+  }
+  EXPECT_EQ(n, 64);
+  EXPECT_NEAR(listed, total, 1e-4 * total);
+  r = run("sae score --model " + model + " " + f.x + " --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["scores"].size(), 64u);
+  EXPECT_NE(run("sae encode --model " + model + " " + f.x).code, 0);  // a matrix needs --out
   ASSERT_EQ(run("sae export --model " + model + " --out-dir " + dir).code, 0);
   for (const char* name : {"encoder_weight.npy", "encoder_bias.npy", "decoder_weight.npy", "decoder_bias.npy",
                            "normalize_offset.npy", "normalize_scale.npy", "model.json"})

@@ -302,7 +302,9 @@ int train_in(const SaeTrainArgs& a) {
 template <class V>
 int apply_in(const SaeApplyArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
-  const Output target(a.out, "--out", a.action == "score" ? OutputKind::Vector : OutputKind::Matrix);
+  // Scores without --out go to stdout one per line, as predict's predictions.
+  const Output target = a.out.empty() ? Output()
+                                      : Output(a.out, "--out", a.action == "score" ? OutputKind::Vector : OutputKind::Matrix);
   const Context ctx = make_context(a.backend, a.threads);
   auto loaded = load_sae<V>(ctx, a.model);
   SparseAutoencoder<V>& model = loaded.model;
@@ -354,12 +356,18 @@ int apply_in(const SaeApplyArgs& a) {
   } else if (a.action == "reconstruct") {
     model.normalizer().invert(out.dense.view());  // back on the data's scale
     target.write(out);
+  } else if (target.empty()) {
+    std::cout << std::setprecision(17);
+    if (!a.json)
+      for (const V s : scores) std::cout << double(s) << "\n";
   } else {
     target.write_vector(scores);
   }
   if (a.json) {
-    json j = {{"action", a.action}, {"samples", n}, {"out", a.out}, {"time_s", seconds_since(t0)},
+    json j = {{"action", a.action}, {"samples", n}, {"time_s", seconds_since(t0)},
               {"backend", to_string(ctx.backend())}, {"device", ctx.device_name()}};
+    if (target.empty()) j["scores"] = std::vector<double>(scores.begin(), scores.end());
+    else j["out"] = a.out;
     if (a.action == "encode") j["nnz"] = out.sparse.nnz();
     if (a.action == "score") {
       j["score"] = to_string(model.scorer().method);
@@ -367,9 +375,9 @@ int apply_in(const SaeApplyArgs& a) {
       for (const V s : scores) mean += double(s) / double(n);
       j["mean_score"] = mean;
     }
-    std::cout << j.dump(2) << "\n";
-  } else {
-    std::cout << a.action << ": " << n << " samples written to " << a.out << "\n";
+    (target.to_stdout() ? std::cerr : std::cout) << j.dump(2) << "\n";
+  } else if (!target.empty()) {
+    (target.to_stdout() ? std::cerr : std::cout) << a.action << ": " << n << " samples written to " << a.out << "\n";
   }
   return kOk;
 }

@@ -380,7 +380,10 @@ shrink::cli::CommandLine::Parser::Parser() {
     auto* cmd = sae->add_subcommand(action, what);
     cmd->add_option("--model", apply_args.model, "A model checkpoint from sae train")->required();
     cmd->add_option("data", apply_args.data, "Dense samples: Matrix Market array, .npy, CSV or .txt")->required();
-    cmd->add_option("--out", apply_args.out, "Output file (" + formats + ")")->required();
+    auto* out = cmd->add_option("--out", apply_args.out,
+                                std::string("Output file (") + formats + ")" +
+                                    (std::string(action) == "score" ? "; default: one score per line on stdout" : ""));
+    if (std::string(action) != "score") out->required();
     cmd->add_option("--backend", apply_args.backend, "auto, cpu or cuda")->check(backends)->capture_default_str();
     cmd->add_option("--threads", apply_args.threads, "CPU threads (0: OpenMP's default)")->check(threads_range);
     cmd->add_option("--delimiter", apply_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
