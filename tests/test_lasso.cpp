@@ -777,6 +777,27 @@ TEST(Lasso, MaxIterationsIsAStatusNotAnException) {
   EXPECT_GT(p.duality_gap.back(), 1e-14 * p.objective.back());
 }
 
+// A tol below what double precision can certify ends each fit where its gap stops falling, not at
+// max_iter: the fits that miss it say so (MaxIterations), each after far fewer epochs than allowed,
+// with a gap at the rounding floor; the rest converge.
+TEST(Lasso, TolBelowTheRoundingFloorStopsWhereTheGapStalls) {
+  const auto d = random_problem(300, 20, 12);
+  const Context ctx = make_context(Backend::Cpu);
+  for (const auto solver : {LassoSolver::CoordinateDescent, LassoSolver::Gram}) {
+    SCOPED_TRACE(to_string(solver));
+    LassoOptions o;
+    o.n_lambdas = 20;
+    o.tol = 1e-17;
+    o.solver = solver;
+    const auto p = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    EXPECT_GT(p.n_not_converged(), 0u);
+    for (std::size_t l = 0; l < p.size(); ++l) {
+      EXPECT_LT(p.iterations[l], 5000) << l;  // of the default max_iter 100000
+      EXPECT_LE(p.duality_gap[l], 1e-11 * p.objective[l]) << l;
+    }
+  }
+}
+
 TEST(Lasso, SparsityAndHistogram) {
   const auto d = random_problem(60, 30, 11);
   const Context ctx = make_context(Backend::Cpu);

@@ -375,8 +375,12 @@ int report_path(const LassoArgs& args, const Output& out, const LassoOptions& o,
   }
   const std::size_t bad = path.n_not_converged() + result.fold_fits_not_converged;
   if (bad > 0) {
-    std::cerr << "shrink: warning: " << bad << " fit(s) stopped at --max-iter " << o.max_iter
-              << " before reaching the relative duality gap " << path.tol << "\n";
+    std::cerr << "shrink: warning: " << bad << " fit(s) stopped before reaching the relative duality gap " << path.tol
+              << ": at --max-iter " << o.max_iter
+              << (path.tol < 1e-12 ? ", or where the gap stopped falling at double precision's rounding floor (about "
+                                     "1e-14 relative; a larger --tol is reachable)"
+                                   : "")
+              << "\n";
     return kNotConverged;
   }
   return kOk;

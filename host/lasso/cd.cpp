@@ -30,6 +30,10 @@ constexpr double kStrongAllFraction = 0.5;
 constexpr double kCheckWait = 0.7;
 // The most entries of gathered columns a Newton step on the support may hold (32 MiB of doubles).
 constexpr double kNewtonEntries = double(1 << 22);
+// Checks without the gap halving, at the rounding floor (StallWatch), that end an inner solve, and
+// outer iterations that end the solve.
+constexpr int kInnerStallChecks = 30;
+constexpr int kOuterStallChecks = 3;
 
 // sum_i w_i a_i b_i (w null: unit weights), on the dense column read (vectorized, AVX2 where the CPU
 // has it). The O(n) sums of a check, an extrapolation and an objective were plain loops, one chain
@@ -217,6 +221,7 @@ class CdSolver final : public Solver {
       last_ws_ = ws;
     }
     warm_ = false;
+    StallWatch stall(kOuterStallChecks);
     for (;;) {
       out.iterations = epochs;
       if (inner_result.certified) {  // the inner check already covered every feature
@@ -250,7 +255,7 @@ class CdSolver final : public Solver {
         remember(lambda);
         return out;
       }
-      if (epochs >= req.max_iter) {
+      if (epochs >= req.max_iter || stall.stalled(out.gap, out.objective)) {
         out.status = FitStatus::MaxIterations;
         return out;
       }
@@ -397,6 +402,7 @@ class CdSolver final : public Solver {
     active.reserve(ws.size());
     bool full = true;
     int active_run = 0, since_check = 0;
+    StallWatch stall(kInnerStallChecks);
     while (epochs < max_iter) {
       const auto& sweep = full ? all : active;
       double decrease = 0;  // lower bound on this epoch's objective decrease
@@ -478,6 +484,7 @@ class CdSolver final : public Solver {
         break;
       }
       const double gap = primal_value - best;
+      if (stall.stalled(gap, primal_value)) break;  // the outer check decides what follows
       if (last_gap > 0 && gap > 0 && gap < last_gap) {
         const double per_epoch = std::log(gap / last_gap) / static_cast<double>(epochs - last_check);
         next_check = epochs + std::min<std::int64_t>(

@@ -20,6 +20,8 @@ namespace {
 
 // Sweeps over the working set after each full sweep, between two gap checks.
 constexpr int kActiveSweeps = 2;
+// Epochs (each certified) without the gap halving, at the rounding floor, that end a solve.
+constexpr int kStallEpochs = 200;
 
 template <class V>
 class GramSolver final : public Solver {
@@ -57,11 +59,12 @@ class GramSolver final : public Solver {
     Solution out;
     std::vector<index_t> support, previous;
     std::int64_t since_newton = 0;
+    StallWatch stall(kStallEpochs);
     for (std::int64_t epoch = 0;; ++epoch, ++since_newton) {
       certificate(lambda, out);
       out.iterations = epoch;
       if (out.gap <= req.tol * out.objective) break;
-      if (epoch >= req.max_iter) {
+      if (epoch >= req.max_iter || stall.stalled(out.gap, out.objective)) {
         out.status = FitStatus::MaxIterations;
         break;
       }
