@@ -190,8 +190,10 @@ class ElasticNet(MultiOutputMixin, RegressorMixin, BaseEstimator):
         self.sparsity_ratio_ = float(np.mean(coef == 0)) if coef.size else 1.0
         self.histogram_ = _core.magnitude_histogram(np.ravel(coef).astype(np.float64), 10)
         if not np.all(self.converged_):
-            warnings.warn(f"Shrink stopped at max_iter={self.max_iter} before the relative duality gap reached "
-                          f"tol={self.tol} (gap {np.max(self.dual_gap_):.3g}); raise max_iter or tol",
+            floor = (" or where the gap stopped falling at double precision's rounding floor (about 1e-14 "
+                     "relative)" if self.tol < 1e-12 else "")
+            warnings.warn(f"Shrink stopped at max_iter={self.max_iter}{floor} before the relative duality gap "
+                          f"reached tol={self.tol} (gap {np.max(self.dual_gap_):.3g}); raise max_iter or tol",
                           ConvergenceWarning)
         return self
 
