@@ -783,7 +783,8 @@ TEST(Lasso, MaxIterationsIsAStatusNotAnException) {
 TEST(Lasso, TolBelowTheRoundingFloorStopsWhereTheGapStalls) {
   const auto d = random_problem(300, 20, 12);
   const Context ctx = make_context(Backend::Cpu);
-  for (const auto solver : {LassoSolver::CoordinateDescent, LassoSolver::Gram}) {
+  for (const auto solver : {LassoSolver::CoordinateDescent, LassoSolver::Gram, LassoSolver::ProximalGradient,
+                            LassoSolver::WorkingSetGram}) {
     SCOPED_TRACE(to_string(solver));
     LassoOptions o;
     o.n_lambdas = 20;

@@ -16,6 +16,7 @@ namespace shrink::lasso_detail {
 namespace {
 
 constexpr int kCheckEvery = 10;
+constexpr int kStallChecks = 20;  // checks without the gap halving at the rounding floor (StallWatch)
 constexpr int kPowerIterations = 100;
 
 template <class V>
@@ -51,12 +52,13 @@ class FistaSolver final : public Solver {
     Solution out;
     double previous = std::numeric_limits<double>::infinity();
     double t = 1;
+    StallWatch stall(kStallChecks);
     for (std::int64_t it = 0;; ++it) {
       if (it % kCheckEvery == 0) {
         design_.certify(lambda, unpen_, beta_, u_, g_, out);
         out.iterations = it;
         if (out.gap <= req.tol * out.objective) break;
-        if (it >= req.max_iter) {
+        if (it >= req.max_iter || stall.stalled(out.gap, out.objective)) {
           out.status = FitStatus::MaxIterations;
           break;
         }

@@ -28,6 +28,9 @@ constexpr int kActiveSweeps = 2;          // sweeps over the block's non-zeros a
 constexpr index_t kFirstSize = 64;
 constexpr double kInnerRatio = 0.3;       // the block's gap target, relative to the full gap
 constexpr index_t kBlockEntries = index_t{1} << 22;  // gathered rows x k per SYRK (32 MiB in double)
+// Rounds of a block, and outer checks, without the gap halving at the rounding floor (StallWatch).
+constexpr int kBlockStallRounds = 200;
+constexpr int kOuterStallChecks = 3;
 
 template <class V>
 class WorkingSetGramSolver final : public Solver {
@@ -74,11 +77,12 @@ class WorkingSetGramSolver final : public Solver {
     double tighten = 1;  // shrinks while W holds every usable feature and the full check still fails
     Solution out;
     std::int64_t epochs = 0;
+    StallWatch stall(kOuterStallChecks);
     for (int outer = 0;; ++outer) {
       const double fit = design_.certify(lambda, unpen_, beta_, u_, g_, out);
       out.iterations = epochs;
       if (out.gap <= req.tol * out.objective || usable_ == 0) break;
-      if (epochs >= req.max_iter) {
+      if (epochs >= req.max_iter || stall.stalled(out.gap, out.objective)) {
         out.status = FitStatus::MaxIterations;
         break;
       }
@@ -88,7 +92,7 @@ class WorkingSetGramSolver final : public Solver {
         inner_tol = std::min(inner_tol, 0.5 * tighten * req.tol * out.objective);
         tighten *= 0.1;
       }
-      epochs += solve_block(lambda, size, fit, inner_tol, req.max_iter - epochs);
+      epochs += solve_block(lambda, size, fit, inner_tol, req.max_iter - epochs, out.objective);
     }
     const auto v = beta_.to_vector(ctx_);
     beta.assign(v.begin(), v.end());
@@ -129,8 +133,9 @@ class WorkingSetGramSolver final : public Solver {
   }
 
   // One block step: choose W (k features), build its Gram system, descend until the block's gap is
-  // below tol (at least one round), scatter back. Returns the rounds run.
-  std::int64_t solve_block(double lambda, index_t k, double fit, double tol, std::int64_t budget) {
+  // below tol (at least one round) or stalls at the rounding floor of `objective` (the full
+  // problem's), scatter back. Returns the rounds run.
+  std::int64_t solve_block(double lambda, index_t k, double fit, double tol, std::int64_t budget, double objective) {
     reserve(k);
     const auto space = ctx_.memory_space();
     SHRINK_DISPATCH(ctx_, lasso_working_set, ctx_, p_, g_.data(), beta_.data(), l1_.data(), l2_.data(),
@@ -167,8 +172,12 @@ class WorkingSetGramSolver final : public Solver {
     const double yy = fit + static_cast<double>(dispatch::dot<V>(ctx_, head(grad_w_, k), head(beta_w_, k))) +
                       static_cast<double>(dispatch::dot<V>(ctx_, head(beta_w_, k), head(q_w_, k)));
     std::int64_t rounds = 0;
+    StallWatch stall(kBlockStallRounds);
     for (;;) {
-      if (rounds > 0 && block_gap(lambda, k, yy) <= tol) break;
+      if (rounds > 0) {
+        const double gap = block_gap(lambda, k, yy);
+        if (gap <= tol || stall.stalled(gap, objective)) break;
+      }
       if (rounds >= budget) break;
       SHRINK_DISPATCH(ctx_, gram_cd, ctx_, k, g.data, k, l1_w_.data(), denom_w_.data(), lip_w_.data(),
                       prob_.positive, 1, kActiveSweeps, beta_w_.data(), grad_w_.data(), active_w_.data(),
