@@ -286,6 +286,22 @@ TEST(BatchLasso, MixedConvergenceIsCounted) {
   EXPECT_EQ(r.n_not_converged(), stopped);
 }
 
+// A tol below what double precision certifies ends each problem where its gap stops falling (as
+// the path's solvers do), not at max_iter.
+TEST(BatchLasso, TolBelowTheRoundingFloorStopsWhereTheGapStalls) {
+  const Context ctx = make_context(Backend::Cpu);
+  const auto d = random_batch(200, 20, 12, 13);
+  BatchLassoOptions o;
+  o.tol = 1e-17;
+  o.lambda_ratio = 0.01;
+  const auto r = lasso_batch<double>(ctx, d.xv(), d.yv(), o);
+  EXPECT_GT(r.n_not_converged(), 0u);
+  for (index_t b = 0; b < d.k; ++b) {
+    EXPECT_LT(r.iterations[b], 5000) << b;  // of the default max_iter
+    EXPECT_LE(r.duality_gap[b], 1e-11 * r.objective[b]) << b;
+  }
+}
+
 TEST(BatchLasso, ChunksLayoutsAndDenseOutputGiveTheSameAnswer) {
   const Context ctx = make_context(Backend::Cpu);
   const auto d = random_batch(35, 12, 11, 9);
