@@ -131,33 +131,7 @@ struct Solution {
   FitStatus status = FitStatus::Converged;
 };
 
-// Ends a solve whose gap has reached double precision's rounding floor. A relative gap is certified
-// to about 1e-14 at best (its sums round); a tol below that ran every lambda to max_iter (3.4 s at
-// tol 1e-14 on a 300 x 20 X that takes 0.02 s at 1e-13). Stalled: the gap is within kFloor of the
-// objective and has not halved over `checks` checks in a row. Above the floor it never fires, so a
-// slow solve at a usual tol is not cut short.
-class StallWatch {
- public:
-  static constexpr double kFloor = 1e4 * 2.220446049250313e-16;
-  explicit StallWatch(int checks) : checks_(checks) {}
-  void reset() {
-    mark_ = 0;
-    since_ = 0;
-  }
-  bool stalled(double gap, double objective) {
-    if (!(gap <= kFloor * std::abs(objective)) || mark_ == 0 || gap < 0.5 * mark_) {
-      mark_ = gap;
-      since_ = 0;
-      return false;
-    }
-    return ++since_ >= checks_;
-  }
-
- private:
-  int checks_;
-  double mark_ = 0;
-  int since_ = 0;
-};
+using kernels::StallWatch;  // the rounding-floor stop (kernels/ops/lasso_math.hpp)
 
 // The primal at an iterate (fit = (1/n) r^T W r, its penalty from `terms`) and its gap to the dual
 // built from the same terms, a1 and a2 (see dual_from_terms).

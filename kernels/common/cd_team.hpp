@@ -215,10 +215,8 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
   out.lambda = a.lambdas ? a.lambdas[b] : a.lambda_ratio * out.lambda_max;
   const double yy = a.yy[b];
 
-  // The rounding floor (the host solvers' StallWatch, problem.hpp): a gap within 1e4 ulps of the
-  // objective that has not halved in 200 rounds ends the problem, not converged, instead of max_iter.
-  double stall_mark = 0;
-  int stall_rounds = 0;
+  // A gap stalled at the rounding floor for 200 rounds ends the problem, not converged.
+  StallWatch stall(200);
   for (std::int64_t round = 0;; ++round) {
     // Below lambda_max the null model violates KKT: the first certificate comes after a round.
     const bool certified = round > 0 || !(out.lambda < out.lambda_max);
@@ -230,15 +228,7 @@ SHRINK_HD void solve_batch_problem(const Team& team, const BatchGramArgs<V>& a, 
       break;
     }
     if (round >= a.max_iter) break;
-    if (certified) {
-      const double floor = 1e4 * 2.220446049250313e-16 * (out.objective < 0 ? -out.objective : out.objective);
-      if (!(out.gap <= floor) || stall_mark == 0 || out.gap < 0.5 * stall_mark) {
-        stall_mark = out.gap;
-        stall_rounds = 0;
-      } else if (++stall_rounds >= 200) {
-        break;
-      }
-    }
+    if (certified && stall.stalled(out.gap, out.objective)) break;
     const BatchRule<V> rule{a, out.lambda};
     sweep(team, p, gram, a.ld_gram, lip, rule, beta, grad);
     active_sweeps(team, p, gram, a.ld_gram, lip, rule, a.active_sweeps, beta, grad, a.active + b * p,
