@@ -319,10 +319,12 @@ TEST(Io, PartsOfAFileStackToTheWholeFile) {
   fs::remove_all(dir);
 }
 
-// SciPy's own .npz files (deflated CSR with int32 and int64 indices, stored CSC, COO) in parts: the
-// parts stack to the whole read; a damaged deflated member fails its CRC in a part too.
+// SciPy's own .npz files (deflated CSR with int32 and int64 indices, stored CSC, COO) and NumPy's
+// dense archives in parts: the parts stack to the whole read; a damaged deflated member fails its
+// CRC in a part too.
 TEST(Io, NpzPartsFromScipyStackToTheWholeFile) {
-  for (const char* name : {"scipy_csr.npz", "scipy_csr_int64.npz", "scipy_csc_stored.npz", "scipy_coo.npz"}) {
+  for (const char* name : {"scipy_csr.npz", "scipy_csr_int64.npz", "scipy_csc_stored.npz", "scipy_coo.npz",
+                           "numpy_xy.npz", "numpy_xy_compressed.npz"}) {
     const std::string path = kData + "/user/" + name;
     const auto whole = read_matrix<double, std::int64_t>(path).take_dense();
     for (int parts = 1; parts <= 4; ++parts) {

@@ -325,6 +325,9 @@ bool npz_csr_part(std::string_view z, const std::string& name, int part, int par
     keep = member_range(z, m, name, 0, m.usize);
     return npy_member(keep, name, key);
   };
+  // NumPy's dense archives have no `format`: read whole by the caller, as CSC and COO are.
+  if (std::none_of(members.begin(), members.end(), [](const ZipMember& m) { return m.name == "format.npy"; }))
+    return false;
   std::string format_bytes, shape_bytes, ptr_bytes;
   std::string format(whole("format", format_bytes).data);
   while (!format.empty() && format.back() == '\0') format.pop_back();
