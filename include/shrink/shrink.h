@@ -255,13 +255,15 @@ SHRINK_C_API shrink_status_t shrink_lasso_fit_not_converged(shrink_lasso_fit_t f
 SHRINK_C_API void shrink_lasso_fit_destroy(shrink_lasso_fit_t fit);
 
 /* ---- files ------------------------------------------------------------------------------------------ */
-/* A matrix read from .mtx, .svm, .npy or .csv (by extension) into host memory. */
+/* A matrix read from .mtx, .svm, .npy, .npz (SciPy's sparse or NumPy's np.savez: the array X, or the
+ * only one), .csv or .txt (by extension) into host memory. */
 typedef struct shrink_matrix_file* shrink_matrix_file_t;
 SHRINK_C_API shrink_status_t shrink_read_matrix(const char* path, shrink_dtype_t dtype, shrink_itype_t itype,
                                    shrink_matrix_file_t* file);
 SHRINK_C_API shrink_status_t shrink_matrix_file_is_dense(shrink_matrix_file_t file, int* dense);
-/* Views into the file's storage (valid until shrink_matrix_file_destroy): a dense file is row-major; a
- * sparse file is CSR. INVALID_ARGUMENT for the other kind. */
+/* Views into the file's storage (valid until shrink_matrix_file_destroy): a dense file in the order it
+ * was stored (view.layout: a Fortran-order or 1-D .npy is column-major, the rest row-major); a sparse
+ * file is CSR. INVALID_ARGUMENT for the other kind. */
 SHRINK_C_API shrink_status_t shrink_matrix_file_dense(shrink_matrix_file_t file, shrink_dense_t* view);
 SHRINK_C_API shrink_status_t shrink_matrix_file_sparse(shrink_matrix_file_t file, shrink_sparse_t* view);
 SHRINK_C_API void shrink_matrix_file_destroy(shrink_matrix_file_t file);
