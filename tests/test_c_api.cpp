@@ -487,6 +487,21 @@ TEST(CApi, FilesPruningAndSae) {
   EXPECT_EQ(std::memcmp(view.idx, cm.sparse.col_idx().data(), 3 * sizeof(std::int64_t)), 0);
   shrink_matrix_file_destroy(file);
   std::remove(path.c_str());
+  // A Fortran-order .npy comes back in its stored order, and the view says so.
+  const std::string fortran = test::unique_temp_path("f.npy");
+  DenseMatrix<float> cf(3, 2, Layout::ColMajor);
+  for (index_t i = 0; i < 3; ++i)
+    for (index_t j = 0; j < 2; ++j) cf(i, j) = static_cast<float>(10 * i + j);
+  write_npy<float>(fortran, cf.view());
+  ASSERT_EQ(shrink_read_matrix(fortran.c_str(), SHRINK_F32, SHRINK_I64, &file), SHRINK_STATUS_SUCCESS)
+      << shrink_last_error_message();
+  shrink_dense_t fview;
+  ASSERT_EQ(shrink_matrix_file_dense(file, &fview), SHRINK_STATUS_SUCCESS);
+  EXPECT_EQ(fview.layout, SHRINK_COL_MAJOR);
+  for (index_t i = 0; i < 3; ++i)
+    for (index_t j = 0; j < 2; ++j) EXPECT_EQ(static_cast<const float*>(fview.data)[i + j * fview.ld], cf(i, j));
+  shrink_matrix_file_destroy(file);
+  std::remove(fortran.c_str());
 
   // Pruning: the kept blocks and the dense result equal the C++ call's.
   DenseMatrix<double> w(8, 8);
