@@ -76,7 +76,7 @@ inline char delimiter_of(const std::string& flag) {
 // one array of a NumPy .npz archive was chosen (the first of npz_names it holds).
 template <class V, class I>
 MatrixFile<V, I> read_input(const std::string& path, const std::string& delimiter,
-                            std::vector<std::string> npz_names = {"X", "x"}) {
+                            std::vector<std::string> npz_names = kNpzDesignNames) {
   ReadOptions o;
   o.csv_delimiter = delimiter_of(delimiter);
   o.npz_names = std::move(npz_names);

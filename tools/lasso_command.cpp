@@ -70,7 +70,7 @@ DenseMatrix<double> read_response(const std::string& path, const std::string& de
     known = false;
   }
   if (!known) return read_columns<double>(path);
-  return read_input<double, std::int64_t>(path, delimiter, {"y", "Y"}).take_dense();
+  return read_input<double, std::int64_t>(path, delimiter, kNpzResponseNames).take_dense();
 }
 
 template <class V>
@@ -604,9 +604,7 @@ int run_predict(const PredictArgs& args) {
   const auto pred = x.is_dense ? lasso_predict<double>(x.dense.view(), coef, intercept)
                                : lasso_predict(x.sparse.view(), coef, intercept);
   if (out.empty()) {
-    std::cout << std::setprecision(17);
-    if (!args.json)
-      for (const double v : pred) std::cout << v << "\n";
+    if (!args.json) print_values(pred);
   } else {
     out.write_vector(pred);
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 
 #include "shrink/error.hpp"
@@ -124,6 +125,14 @@ template <class V>
 void Output::write_vector(const std::vector<V>& v) const {
   write_dense(DenseView<const V>(v.data(), static_cast<index_t>(v.size()), 1, 1, Layout::RowMajor));
 }
+
+template <class V>
+void print_values(const std::vector<V>& v) {
+  std::cout << std::setprecision(17);
+  for (const V x : v) std::cout << static_cast<double>(x) << "\n";
+}
+template void print_values<float>(const std::vector<float>&);
+template void print_values<double>(const std::vector<double>&);
 
 #define SHRINK_CLI_OUTPUT(V, I)                                                  \
   template void Output::write<V, I>(const MatrixFile<V, I>&) const;              \

@@ -48,6 +48,10 @@ class Output {
   OutputKind kind_ = OutputKind::Matrix;
 };
 
+// A vector result without --out (predictions, scores): one value per line on stdout, 17 digits.
+template <class V>
+void print_values(const std::vector<V>& v);
+
 // The same path rule for a companion file (a model, a log): extension free, folder writable.
 void check_writable(const std::string& path, const std::string& option);
 

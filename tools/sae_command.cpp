@@ -357,9 +357,7 @@ int apply_in(const SaeApplyArgs& a) {
     model.normalizer().invert(out.dense.view());  // back on the data's scale
     target.write(out);
   } else if (target.empty()) {
-    std::cout << std::setprecision(17);
-    if (!a.json)
-      for (const V s : scores) std::cout << double(s) << "\n";
+    if (!a.json) print_values(scores);
   } else {
     target.write_vector(scores);
   }

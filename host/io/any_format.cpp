@@ -125,7 +125,7 @@ DenseMatrix<V> read_columns(const std::string& path) {
   }();
   if (known) {
     ReadOptions o;
-    o.npz_names = {"y", "Y"};
+    o.npz_names = kNpzResponseNames;
     return read_matrix<V, std::int64_t>(path, o).take_dense();
   }
   // Plain text: one value per line; blank lines and lines starting with '#' are skipped.

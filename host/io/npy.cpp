@@ -202,9 +202,8 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
   }
   for (index_t i = 0; i < count; ++i)
     if (!std::isfinite(m.data()[i])) {
-      const bool by_column = m.layout() == Layout::ColMajor;
-      const index_t row = by_column ? i % std::max<index_t>(rows, 1) : i / std::max<index_t>(cols, 1);
-      const index_t col = by_column ? i / std::max<index_t>(rows, 1) : i % std::max<index_t>(cols, 1);
+      const bool by_column = m.layout() == Layout::ColMajor;  // i < rows * cols: neither is 0
+      const index_t row = by_column ? i % rows : i / cols, col = by_column ? i / rows : i % cols;
       throw ParseError(name, 0, std::string(std::isnan(m.data()[i]) ? "NaN" : "Inf (or past the type's range)") +
                                     " at row " + std::to_string(row) + ", column " + std::to_string(col) +
                                     " (from 0): fill or drop it");

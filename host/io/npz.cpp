@@ -311,6 +311,11 @@ std::string npy_vector(const std::vector<T>& v) {
 
 namespace io_detail {
 
+// SciPy's sparse kind names its format in a `format` member; NumPy's dense archives have none.
+bool holds_format(const std::vector<ZipMember>& members) {
+  return std::any_of(members.begin(), members.end(), [](const ZipMember& m) { return m.name == "format.npy"; });
+}
+
 bool npz_csr_part(std::string_view z, const std::string& name, int part, int parts, index_t& first,
                   CsrMatrix<double, std::int64_t>& out) {
   const auto members = zip_directory(z, name);
@@ -325,9 +330,7 @@ bool npz_csr_part(std::string_view z, const std::string& name, int part, int par
     keep = member_range(z, m, name, 0, m.usize);
     return npy_member(keep, name, key);
   };
-  // NumPy's dense archives have no `format`: read whole by the caller, as CSC and COO are.
-  if (std::none_of(members.begin(), members.end(), [](const ZipMember& m) { return m.name == "format.npy"; }))
-    return false;
+  if (!holds_format(members)) return false;  // NumPy's dense kind: read whole by the caller, as CSC and COO are
   std::string format_bytes, shape_bytes, ptr_bytes;
   std::string format(whole("format", format_bytes).data);
   while (!format.empty() && format.back() == '\0') format.pop_back();
@@ -477,8 +480,7 @@ void write_npz(const std::string& path, const CsrMatrix<V, I>& a) {
 }
 
 bool npz_is_sparse(std::string_view bytes, const std::string& name) {
-  const auto members = zip_directory(bytes, name);
-  return std::any_of(members.begin(), members.end(), [](const ZipMember& m) { return m.name == "format.npy"; });
+  return io_detail::holds_format(zip_directory(bytes, name));
 }
 
 template <class V>

@@ -1,6 +1,6 @@
 // Readers and writers: Matrix Market, svmlight/libsvm, .npy, SciPy's sparse .npz (and NumPy's dense
-// np.savez archives, read), numeric CSV and plain text. Every malformed input is refused with ParseError naming the file and the line; writers
-// write a temporary file and rename it.
+// np.savez archives, read), numeric CSV and plain text. Every malformed input is refused with
+// ParseError naming the file and the line; writers write a temporary file and rename it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,6 +34,11 @@ struct MatrixFile {
   DenseMatrix<V> take_dense();  // converts a sparse one
 };
 
+// The arrays a NumPy .npz archive of several is read by: the design (X) and a response or other
+// column file (y).
+inline const std::vector<std::string> kNpzDesignNames = {"X", "x"};
+inline const std::vector<std::string> kNpzResponseNames = {"y", "Y"};
+
 struct ReadOptions {
   int threads = 0;         // parallel parsing of large text files; 0: OpenMP's default
   char csv_delimiter = 0;  // CSV and text: 0 sniffs; ' ' means runs of blanks
@@ -44,14 +49,15 @@ struct ReadOptions {
   int part = 0, parts = 1;
   // A NumPy .npz archive (np.savez, np.savez_compressed) holding several dense arrays: the first of
   // these names it holds is read (one array alone is read whatever its name).
-  std::vector<std::string> npz_names = {"X", "x"};
+  std::vector<std::string> npz_names = kNpzDesignNames;
 };
 
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
 template <class V, class I = std::int32_t>
 MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options = {});
-// Columns of values (n x k): Matrix Market, .npy, .npz (a NumPy archive's array y, or its only one) or
-// CSV by extension; any other file is plain text with one value per line ('#' comments and blank lines skipped). Used for y, weights and grids.
+// Columns of values (n x k): Matrix Market, .npy, .npz (a NumPy archive's array y, or its only one)
+// or CSV by extension; any other file is plain text with one value per line ('#' comments and blank
+// lines skipped). Used for y, weights and grids.
 template <class V>
 DenseMatrix<V> read_columns(const std::string& path);
 // Writes by extension: sparse to .mtx (coordinate), .svm (zero labels) or .npz (CSR, as
@@ -128,8 +134,8 @@ void write_npz(const std::string& path, const CsrMatrix<V, I>& a);  // CSR, defl
 
 // ---- NumPy's dense .npz (np.savez, np.savez_compressed: one .npy per array, no `format` member) ------
 bool npz_is_sparse(std::string_view bytes, const std::string& name);  // SciPy's kind (a `format` member)
-// The only array, or else the first of `names` the archive holds (then its name to *chosen); an archive of
-// several arrays without one of them is refused, its arrays listed.
+// The only array, or else the first of `names` the archive holds (then its name to *chosen); an
+// archive of several arrays without one of them is refused, its arrays listed.
 template <class V>
 DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, const std::vector<std::string>& names,
                                std::string* chosen = nullptr);
