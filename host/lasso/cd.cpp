@@ -387,6 +387,7 @@ class CdSolver final : public Solver {
     }
     for (auto& b : beta_history_) b.resize(ws.size());
     int stored = 0, since_anderson = 0;
+    anderson_stored_ = -1;  // no extrapolation of this solve's residuals yet
     // Once the extrapolated residual has given the better dual point it is evaluated alone: late in
     // a solve the plain residual does not certify first, and each evaluation is a pass over ws.
     bool acc_wins = false;
@@ -427,27 +428,31 @@ class CdSolver final : public Solver {
       // The residuals of the last kExtrapolation + 1 epochs, for dual extrapolation.
       record(stored, ws, beta);
       ++stored;
+      const bool settled = decrease <= kEarlyFactor * tol_in;
+      bool check_due = false;
+      if (full) {
+        active.clear();
+        for (std::size_t t = 0; t < ws.size(); ++t)
+          if (beta[ws[t]] != 0) active.push_back(t);
+        check_due = (settled || since_check >= kGapEvery) && epochs >= next_check;
+      }
       // Anderson acceleration of the primal iterates (as in skglm), from the same combination that
       // extrapolates the dual: r is affine in beta, so the combined residual is r_acc_ itself and
-      // trying the point costs O(n + |ws|), not a pass over X.
-      if (++since_anderson > kExtrapolation && !prob_.positive && extrapolate(stored)) {
-        since_anderson = 0;
-        if (anderson(lambda, ws, beta)) {
-          record(stored, ws, beta);
-          ++stored;
-          full = true;
-          continue;
-        }
+      // trying the point costs O(n + |ws|), not a pass over X. A check that is due comes first (a
+      // jump would put it off by an epoch, and it often certifies); when it fails, the step reuses
+      // its extrapolation.
+      if (!check_due && anderson_due(since_anderson) && extrapolate(stored) &&
+          try_anderson(lambda, ws, beta, since_anderson)) {
+        record(stored, ws, beta);
+        ++stored;
+        full = true;
+        continue;
       }
-      const bool settled = decrease <= kEarlyFactor * tol_in;
       if (!full) {
         if (settled || ++active_run >= kGapEvery) full = true;
         continue;
       }
-      active.clear();
-      for (std::size_t t = 0; t < ws.size(); ++t)
-        if (beta[ws[t]] != 0) active.push_back(t);
-      if ((!settled && since_check < kGapEvery) || epochs < next_check) {
+      if (!check_due) {
         if (active.size() < ws.size()) {
           full = false;
           active_run = 0;
@@ -499,6 +504,13 @@ class CdSolver final : public Solver {
       if (newton(lambda, ws, active, beta, primal_value)) {
         next_check = epochs;
         last_gap = 0;
+        full = true;
+        continue;
+      }
+      if (anderson_due(since_anderson) && (extrapolated_at(stored) || extrapolate(stored)) &&
+          try_anderson(lambda, ws, beta, since_anderson)) {
+        record(stored, ws, beta);
+        ++stored;
         full = true;
         continue;
       }
@@ -593,6 +605,15 @@ class CdSolver final : public Solver {
     for (std::size_t t = 0; t < ws.size(); ++t) b[t] = beta[ws[t]];
   }
 
+  // Counts the epoch; true when an Anderson step is due (every kExtrapolation + 1 epochs).
+  bool anderson_due(int& since_anderson) const { return ++since_anderson > kExtrapolation && !prob_.positive; }
+  // The extrapolation's coefficients and r_acc_ are those of the last `stored` residuals.
+  bool extrapolated_at(int stored) const { return anderson_stored_ == stored; }
+  bool try_anderson(double lambda, const std::vector<index_t>& ws, std::vector<double>& beta, int& since_anderson) {
+    since_anderson = 0;
+    return anderson(lambda, ws, beta);
+  }
+
   // beta_acc = sum_k c_k B_{k+1} over ws with extrapolate()'s coefficients; its residual is r_acc_.
   // Taken when its objective is below the current one. True when beta moved.
   bool anderson(double lambda, const std::vector<index_t>& ws, std::vector<double>& beta) {
@@ -664,7 +685,7 @@ class CdSolver final : public Solver {
   double sweeps_since_newton_ = 0;  // multiply-adds of the sweeps since the last Newton step
   std::vector<std::vector<double>> history_, beta_history_;  // rings of residuals and of beta over ws
   std::vector<double> history_m_, coefficients_, start_;
-  int anderson_stored_ = 0;  // `stored` at the last extrapolation
+  int anderson_stored_ = -1;  // `stored` at the last extrapolation in this inner solve (-1: none)
   std::vector<double> diff_, columns_;
   double m_ = 0;
   double column_entries_ = 0;  // entries per column of X, for the cost of an epoch
