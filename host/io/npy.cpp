@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -78,20 +79,30 @@ void convert_values(const char* data, std::size_t n, bool swap, V* out, const st
 }
 
 // The element types read: floats, integers and booleans (converted to the working precision).
-enum class NpyKind { F4, F8, I1, I2, I4, I8, U1, U2, U4, U8, Bool };
+enum class NpyKind { F2, F4, F8, I1, I2, I4, I8, U1, U2, U4, U8, Bool };
 struct NpyType {
   NpyKind kind;
   std::size_t item;
 };
 NpyType npy_type(std::string_view code, const std::string& descr, const std::string& name) {
   static const std::pair<std::string_view, NpyType> known[] = {
-      {"f4", {NpyKind::F4, 4}}, {"f8", {NpyKind::F8, 8}}, {"i1", {NpyKind::I1, 1}}, {"i2", {NpyKind::I2, 2}},
+      {"f2", {NpyKind::F2, 2}}, {"f4", {NpyKind::F4, 4}}, {"f8", {NpyKind::F8, 8}}, {"i1", {NpyKind::I1, 1}}, {"i2", {NpyKind::I2, 2}},
       {"i4", {NpyKind::I4, 4}}, {"i8", {NpyKind::I8, 8}}, {"u1", {NpyKind::U1, 1}}, {"u2", {NpyKind::U2, 2}},
       {"u4", {NpyKind::U4, 4}}, {"u8", {NpyKind::U8, 8}}, {"b1", {NpyKind::Bool, 1}}};
   for (const auto& [c, t] : known)
     if (c == code) return t;
   throw ParseError(name, 0, "unsupported dtype " + descr +
-                                " (float32/64, signed or unsigned integers of 1 to 8 bytes, or bool)");
+                                " (float16/32/64, signed or unsigned integers of 1 to 8 bytes, or bool)");
+}
+
+// IEEE 754 binary16 (NumPy's float16) as a float, in which every such value is exact.
+float half_to_float(std::uint16_t h) {
+  const int exponent = (h >> 10) & 0x1f, fraction = h & 0x3ff;
+  float v;
+  if (exponent == 0) v = std::ldexp(static_cast<float>(fraction), -24);  // zero and subnormals
+  else if (exponent == 31) v = fraction ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else v = std::ldexp(static_cast<float>(fraction + 1024), exponent - 25);
+  return (h >> 15) ? -v : v;
 }
 
 }  // namespace
@@ -124,7 +135,7 @@ NpyLayout npy_layout(std::string_view bytes, const std::string& name) {
 
   if (descr.size() != 5 || (descr[0] != '\'' && descr[0] != '"'))
     throw ParseError(name, 0, "unsupported dtype " + std::string(descr) +
-                                  " (float32/64, signed or unsigned integers, or bool)");
+                                  " (float16/32/64, signed or unsigned integers, or bool)");
   const char endian = descr[1];
   if (endian != '<' && endian != '>' && endian != '=' && endian != '|')
     throw ParseError(name, 0, "unsupported dtype " + std::string(descr) + " (byte order '" + endian + "')");
@@ -182,6 +193,13 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name) {
   const char* data = bytes.data() + data_at;
   const auto n = static_cast<std::size_t>(count);
   switch (type.kind) {
+    case NpyKind::F2:
+      for (std::size_t i = 0; i < n; ++i) {
+        std::uint16_t h;
+        std::memcpy(&h, data + 2 * i, 2);
+        m.data()[i] = static_cast<V>(half_to_float(swap ? byteswap_value(h) : h));
+      }
+      break;
     case NpyKind::F4: convert_values<float>(data, n, swap, m.data(), name); break;
     case NpyKind::F8: convert_values<double>(data, n, swap, m.data(), name); break;
     case NpyKind::I1: convert_values<std::int8_t>(data, n, swap, m.data(), name); break;
