@@ -91,6 +91,15 @@ np.savez_compressed(os.path.join(D, "numpy_xy_compressed.npz"), y=y, X=X.astype(
 record("numpy_xy_compressed.npz", X.astype(np.float32))
 np.savez(os.path.join(D, "numpy_unnamed.npz"), X, y)  # arr_0, arr_1: which is X is not known
 
+# float16 (read exactly: every float16 is a float32), and a frame that keeps its response as a column
+# (`shrink lasso FILE --y-column target`).
+np.save(os.path.join(D, "float16.npy"), X.astype(np.float16))
+record("float16.npy", X.astype(np.float16))
+frame = pd.DataFrame(X, columns=names)
+frame["target"] = y
+frame.to_csv(os.path.join(D, "pandas_with_target.csv"))
+record("pandas_with_target.csv", frame.to_numpy(), names + ["target"], True)
+
 with open(os.path.join(D, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)
 print(f"wrote {len(expected)} files to {D}")

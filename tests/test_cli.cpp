@@ -642,6 +642,56 @@ TEST(CliFiles, NumpyArchiveOfXAndY) {
   EXPECT_NE(r.out.find("arr_0, arr_1"), std::string::npos) << r.out;
 }
 
+// A pandas frame that keeps its response as a column: --y-column takes it out by name or index (the
+// fit X and y give as two files); predict drops it from that same file by itself (the model's
+// features and one more), and with --y-column reports R^2 and MSE.
+TEST(CliFiles, ResponseColumnOfTheDesignFile) {
+  const auto f = lasso_files();
+  const std::string dir = std::string(SHRINK_TEST_DATA) + "/user/";
+  const std::string data = dir + "pandas_with_target.csv";
+  const auto fit = [&](const std::string& args) {
+    const auto r = run("lasso " + args + " --n-lambdas 8 --json");
+    EXPECT_EQ(r.code, 0) << args;
+    return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+  };
+  const auto two_files = fit(dir + "pandas_named.csv " + dir + "pandas_series_named.csv");
+  for (const char* spec : {"target", "3", "-1"}) {
+    SCOPED_TRACE(spec);
+    const auto j = fit(data + " --y-column " + spec);
+    ASSERT_FALSE(j.is_null());
+    EXPECT_EQ(j["feature_names"], (std::vector<std::string>{"age", "bmi", "bp"}));
+    EXPECT_EQ(j["objective"], two_files["objective"]);
+    EXPECT_EQ(j["intercepts"], two_files["intercepts"]);
+  }
+  auto e = run_stderr("lasso " + data + " --y-column target --n-lambdas 3");
+  EXPECT_NE(e.out.find("y is column 3 'target'"), std::string::npos) << e.out;
+  e = run_stderr("lasso " + data + " --y-column weight");
+  EXPECT_EQ(e.code, 2);
+  EXPECT_NE(e.out.find("no column named 'weight'"), std::string::npos) << e.out;
+  EXPECT_EQ(run("lasso " + data + " --y-column 4").code, 2);                         // out of range
+  EXPECT_EQ(run("lasso " + data + " " + dir + "pandas_series.csv --y-column 0").code, 1);  // Y and --y-column
+
+  const std::string model = (f.dir / "target.lasso").string();
+  ASSERT_EQ(run("lasso " + data + " --y-column target --n-lambdas 8 --save-model " + model).code, 0);
+  e = run_stderr("predict " + model + " " + data);
+  ASSERT_EQ(e.code, 0) << e.out;
+  EXPECT_NE(e.out.find("dropped column 3 'target'"), std::string::npos) << e.out;
+  auto r = run("predict " + model + " " + data + " --y-column target --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  const auto pred = j["predictions"].get<std::vector<double>>();
+  const auto y = shrink::read_columns<double>(dir + "pandas_series_named.csv");
+  ASSERT_EQ(pred.size(), 6u);
+  double mean = 0, rss = 0, tss = 0;
+  for (shrink::index_t i = 0; i < 6; ++i) mean += y(i, 0) / 6;
+  for (shrink::index_t i = 0; i < 6; ++i) {
+    rss += (y(i, 0) - pred[static_cast<std::size_t>(i)]) * (y(i, 0) - pred[static_cast<std::size_t>(i)]);
+    tss += (y(i, 0) - mean) * (y(i, 0) - mean);
+  }
+  EXPECT_NEAR(j["mse"].get<double>(), rss / 6, 1e-12);
+  EXPECT_NEAR(j["r2"].get<double>(), 1 - rss / tss, 1e-12);
+}
+
 // lambda = 0 is least squares: it converges (exit 0) with its KKT certificate.
 TEST(CliFiles, LeastSquaresConverges) {
   const auto f = lasso_files();

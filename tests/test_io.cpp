@@ -506,6 +506,53 @@ TEST(UserFiles, NumpyArchivesGiveTheNamedArray) {
   EXPECT_TRUE(npz_is_sparse(read_file(dir + "scipy_csr.npz"), "scipy_csr.npz"));
 }
 
+// --y-column's library half: a column found by its header name or a 0-based index (negative from
+// the last), then taken out of a dense matrix (either order) or a sparse one, its name with it.
+TEST(UserFiles, ColumnsAreFoundByNameOrIndexAndTakenOut) {
+  const std::string path = test::data_dir() + "/user/pandas_with_target.csv";
+  auto f = read_matrix<double, std::int64_t>(path);
+  ASSERT_EQ(f.cols(), 4);
+  EXPECT_EQ(f.find_column("target", path), 3);
+  EXPECT_EQ(f.find_column("1", path), 1);
+  EXPECT_EQ(f.find_column("-1", path), 3);
+  EXPECT_EQ(f.find_column("-4", path), 0);
+  for (const char* bad : {"4", "-5", "-0", "weight", "", "1.5", "99999999999999999999"})
+    EXPECT_THROW((void)f.find_column(bad, path), InvalidArgument) << bad;
+  try {
+    (void)f.find_column("weight", path);
+  } catch (const InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("age, bmi, bp, target"), std::string::npos) << e.what();
+  }
+  const auto whole = dense_to_layout<double>(std::as_const(f.dense).view(), Layout::RowMajor);
+  const auto y = f.take_column(3);
+  EXPECT_EQ(f.column_names, (std::vector<std::string>{"age", "bmi", "bp"}));
+  ASSERT_EQ(f.cols(), 3);
+  ASSERT_EQ(y.size(), 6u);
+  for (index_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(y[static_cast<std::size_t>(i)], whole(i, 3));
+    for (index_t j = 0; j < 3; ++j) EXPECT_EQ(f.dense(i, j), whole(i, j));
+  }
+  // A middle column, from each storage.
+  DenseMatrix<double> m(5, 4);
+  for (index_t i = 0; i < 5; ++i)
+    for (index_t j = 0; j < 4; ++j) m(i, j) = (i + j) % 3 == 0 ? 0.0 : 10.0 * i + j;
+  for (int kind = 0; kind < 3; ++kind) {
+    SCOPED_TRACE(kind);
+    MatrixFile<double, std::int64_t> g;
+    g.is_dense = kind < 2;
+    if (kind == 0) g.dense = dense_to_layout<double>(std::as_const(m).view(), Layout::RowMajor);
+    if (kind == 1) g.dense = dense_to_layout<double>(std::as_const(m).view(), Layout::ColMajor);
+    if (kind == 2) g.sparse = dense_to_csr<double, std::int64_t>(std::as_const(m).view());
+    const auto col = g.take_column(1);
+    ASSERT_EQ(g.cols(), 3);
+    const auto rest = g.take_dense();
+    for (index_t i = 0; i < 5; ++i) {
+      EXPECT_EQ(col[static_cast<std::size_t>(i)], m(i, 1));
+      for (index_t j = 0; j < 3; ++j) EXPECT_EQ(rest(i, j), m(i, j < 1 ? j : j + 1)) << i << "," << j;
+    }
+  }
+}
+
 // The CSV rules one by one: sniffed delimiters, quotes, a header told by content, a missing value
 // (also in the first row, which used to be taken for a header), pandas' index column.
 TEST(UserFiles, CsvRules) {

@@ -89,6 +89,23 @@ MatrixFile<V, I> read_input(const std::string& path, const std::string& delimite
   return m;
 }
 
+// --y-column: takes column j of X out as y, with a note on stderr saying which.
+template <class V, class I>
+std::vector<V> take_y_column(MatrixFile<V, I>& x, index_t j, const std::string& path) {
+  const std::string name =
+      j < static_cast<index_t>(x.column_names.size()) ? " '" + x.column_names[static_cast<std::size_t>(j)] + "'" : "";
+  auto y = x.take_column(j);
+  std::fprintf(stderr, "shrink: note: %s: y is column %lld%s; X is the other %lld\n", path.c_str(),
+               static_cast<long long>(j), name.c_str(), static_cast<long long>(x.cols()));
+  return y;
+}
+
+// The column `spec` names (a header name, or a 0-based index; negative from the last).
+template <class V, class I>
+std::vector<V> take_y_column(MatrixFile<V, I>& x, const std::string& spec, const std::string& path) {
+  return take_y_column(x, x.find_column(spec, path), path);
+}
+
 // Any supported matrix file as a dense host matrix.
 template <class V>
 DenseMatrix<V> read_dense(const std::string& path, const std::string& delimiter = {}) {

@@ -40,11 +40,13 @@ struct LassoArgs {
   CrossValidationOptions cv_options;
   int threads = 0;
   std::string delimiter, select, save_model;
+  std::string y_column;  // --y-column: y is this column of X
   bool histogram = false, json = false;
 };
 
 struct PredictArgs {
   std::string model, x, lambda, out, delimiter;
+  std::string y_column;  // --y-column: X holds y there (dropped; the fit's R^2 and MSE are reported)
   bool json = false;
 };
 

@@ -96,6 +96,41 @@ auto with_precision(Design& d, const std::vector<double>& y, Fit fit) {
   }
 }
 
+// A file with the model's named features and one more column (the response, as the file the model
+// was fitted on holds it with --y-column): that column is dropped, with a note.
+void drop_response_column(MatrixFile<double, std::int64_t>& x, const LassoModel& model, const std::string& path) {
+  const auto& names = x.column_names;
+  const auto& features = model.feature_names;
+  if (features.empty() || x.cols() != model.n_features + 1 || names.size() != features.size() + 1) return;
+  std::size_t extra = 0;
+  while (extra < features.size() && names[extra] == features[extra]) ++extra;
+  if (!std::equal(features.begin() + static_cast<std::ptrdiff_t>(extra), features.end(),
+                  names.begin() + static_cast<std::ptrdiff_t>(extra) + 1))
+    return;
+  std::fprintf(stderr, "shrink: note: %s: dropped column %zu '%s', which is not one of the model's features\n",
+               path.c_str(), extra, names[extra].c_str());
+  x.take_column(static_cast<index_t>(extra));
+}
+
+struct PredictionFit {
+  double r2 = 0, mse = 0;
+};
+
+// R^2 = 1 - RSS / TSS (scikit-learn's r2_score; 0 when y is constant and the fit is not exact) and MSE.
+PredictionFit prediction_fit(const std::vector<double>& y, const std::vector<double>& pred) {
+  const auto n = static_cast<double>(y.size());
+  double mean = 0, rss = 0, tss = 0;
+  for (double v : y) mean += v / n;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    rss += (y[i] - pred[i]) * (y[i] - pred[i]);
+    tss += (y[i] - mean) * (y[i] - mean);
+  }
+  PredictionFit f;
+  f.mse = rss / n;
+  f.r2 = tss > 0 ? 1 - rss / tss : (rss == 0 ? 1.0 : 0.0);
+  return f;
+}
+
 // The JSON `converged` array: one flag per fit.
 std::vector<bool> converged_flags(const std::vector<FitStatus>& status) {
   std::vector<bool> out;
@@ -403,8 +438,12 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
     Design whole;
     dist::agree_on_errors(MPI_COMM_WORLD, [&] { whole = read_design(args.x, args.delimiter); });
     if (!have_y) {
+      std::vector<double> labels;
+      dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+        labels = args.y_column.empty() ? whole.labels : take_y_column(whole.file, args.y_column, args.x);
+      });
       ymat = DenseMatrix<double>(whole.file.rows(), 1, Layout::ColMajor);
-      std::copy(whole.labels.begin(), whole.labels.end(), ymat.data());
+      std::copy(labels.begin(), labels.end(), ymat.data());
     }
     return run_batch(args, out, whole, ymat);
   }
@@ -432,7 +471,8 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
     dist::agree_on_errors(MPI_COMM_WORLD, [&] { part = read_matrix_part(args.x, rank, size, po); });
   }
   const bool svmlight = format_from_path(args.x) == FileFormat::Svmlight;
-  if (!have_y && !svmlight) throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
+  if (!have_y && !svmlight && args.y_column.empty())
+    throw UsageError("Y is required unless X is an svmlight file (whose labels are y) or --y-column names its column in X");
   if (svmlight) {  // one index base for every part: zero-based if any part holds index 0
     int zero = part.zero_based ? 1 : 0;
     MPI_Allreduce(MPI_IN_PLACE, &zero, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -444,7 +484,7 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
   // The columns every part agrees on: a part without rows takes the others'.
   long long cols[2] = {part.file.rows() > 0 ? part.file.cols() : 0, part.file.rows() > 0 ? -part.file.cols() : 0};
   MPI_Allreduce(MPI_IN_PLACE, cols, 2, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
-  const index_t p = cols[0];
+  index_t p = cols[0];
   if (!svmlight && cols[0] != -cols[1] && cols[1] != 0)
     throw DimensionMismatch(args.x + ": the ranks' parts have " + std::to_string(-cols[1]) + " to " +
                             std::to_string(cols[0]) + " columns");
@@ -453,6 +493,21 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
     const auto& a = part.file.sparse;
     auto vec = [](const auto& arr) { return Array<std::remove_cvref_t<decltype(*arr.data())>>::from_vector({arr.data(), arr.data() + arr.size()}); };
     part.file.sparse = CsrMatrix<double, std::int64_t>::adopt(a.rows(), p, vec(a.row_ptr()), vec(a.col_idx()), vec(a.values()));
+  }
+  // --y-column: part 0 (which holds a CSV's header) finds the column; every part gives up its rows of it.
+  std::vector<double> y_part;
+  if (!args.y_column.empty()) {
+    long long column = 0;
+    dist::agree_on_errors(MPI_COMM_WORLD, [&] {
+      if (rank == 0) column = part.file.find_column(args.y_column, args.x);
+    });
+    MPI_Bcast(&column, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (rank == 0) {
+      y_part = take_y_column(part.file, static_cast<index_t>(column), args.x);
+    } else {
+      y_part = part.file.take_column(static_cast<index_t>(column));
+    }
+    p -= 1;
   }
   const auto ranges = dist::row_ranges(MPI_COMM_WORLD, part.file.rows());
   const index_t n = ranges.back().end;
@@ -468,6 +523,8 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
         throw DimensionMismatch(args.y + ": y has " + std::to_string(len) + " values but X (" + args.x + ") has " +
                                 std::to_string(n) + " rows over " + std::to_string(size) + " ranks");
       y.assign(ymat.data() + mine.begin, ymat.data() + mine.end);
+    } else if (!args.y_column.empty()) {
+      y = std::move(y_part);
     } else {
       y = part.labels;
     }
@@ -524,23 +581,26 @@ int run_lasso(const LassoArgs& args) {
 #endif
 
   Design d = read_design(args.x, args.delimiter);
-  const index_t n = d.file.rows(), p = d.file.cols();
   std::vector<double> y;
-  if (!args.y.empty()) {
+  if (!args.y_column.empty()) {
+    y = take_y_column(d.file, args.y_column, args.x);
+  } else if (!args.y.empty()) {
     const auto m = read_response(args.y, args.delimiter);
     if ((m.rows() > 1 && m.cols() > 1) || args.lambda_ratio) return run_batch(args, out, d, m);
     y.assign(m.data(), m.data() + m.rows() * m.cols());
-    if (static_cast<index_t>(y.size()) != n)
+    const index_t rows = d.file.rows();
+    if (static_cast<index_t>(y.size()) != rows)
       throw DimensionMismatch(args.y + ": y has " + std::to_string(y.size()) + " values but X (" + args.x + ") has " +
-                              std::to_string(n) + " rows" +
-                              (static_cast<index_t>(y.size()) == n + 1 ? " (is its first line a header?)" : ""));
+                              std::to_string(rows) + " rows" +
+                              (static_cast<index_t>(y.size()) == rows + 1 ? " (is its first line a header?)" : ""));
   } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
     y = d.labels;
   } else {
-    throw UsageError("Y is required unless X is an svmlight file (whose labels are y)");
+    throw UsageError("Y is required unless X is an svmlight file (whose labels are y) or --y-column names its column in X");
   }
+  const index_t n = d.file.rows(), p = d.file.cols();
 
-  if (args.lambda_ratio) {  // svmlight labels as the one response
+  if (args.lambda_ratio) {  // svmlight labels or --y-column's column as the one response
     DenseMatrix<double> m(n, 1, Layout::ColMajor);
     std::copy(y.begin(), y.end(), m.data());
     return run_batch(args, out, d, m);
@@ -569,6 +629,9 @@ int run_predict(const PredictArgs& args) {
   const Output out(args.out, "--out", OutputKind::Vector);
   const LassoModel model = load_lasso_model(args.model);
   auto x = read_input<double, std::int64_t>(args.x, args.delimiter);
+  std::vector<double> y;
+  if (!args.y_column.empty()) y = take_y_column(x, args.y_column, args.x);
+  else drop_response_column(x, model, args.x);
   if (x.cols() != model.n_features)
     throw DimensionMismatch(args.x + ": X has " + std::to_string(x.cols()) + " columns but the model (" + args.model + ") has " +
                             std::to_string(model.n_features) + " features");
@@ -608,8 +671,16 @@ int run_predict(const PredictArgs& args) {
   } else {
     out.write_vector(pred);
   }
+  const auto fit = y.empty() ? PredictionFit{} : prediction_fit(y, pred);
+  if (!y.empty())
+    std::fprintf(stderr, "shrink: R^2 %.6g, MSE %.6g over %lld samples (y: --y-column %s)\n", fit.r2, fit.mse,
+                 static_cast<long long>(y.size()), args.y_column.c_str());
   if (args.json) {
     json j = {{"model", args.model}, {"samples", x.rows()}, {"lambda", lambda}, {"intercept", intercept}};
+    if (!y.empty()) {
+      j["r2"] = fit.r2;
+      j["mse"] = fit.mse;
+    }
     if (out.empty()) j["predictions"] = pred;
     else j["out"] = out.path();
     (out.to_stdout() ? std::cerr : std::cout) << j.dump(2) << "\n";

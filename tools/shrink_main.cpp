@@ -197,7 +197,7 @@ shrink::cli::CommandLine::Parser::Parser() {
   LassoOptions& lo = lasso_args.options;
   lasso = app.add_subcommand("lasso", "Lasso / Elastic-Net path with duality-gap certificates");
   lasso->add_option("X", lasso_args.x, "Design matrix file (.mtx, .npz, .svm, .npy, .csv)")->required();
-  lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv, .txt or one value per line); optional "
+  auto* y_file = lasso->add_option("Y", lasso_args.y, "Response file (.mtx, .npy, .csv, .txt or one value per line); optional "
                                        "for svmlight X. With k > 1 columns: k independent problems (batched)");
   auto* one_lambda = lasso->add_option("--lambda", lasso_args.lambda, "Fit this one lambda (every problem); 0 is least squares")
                          ->check(non_negative);
@@ -207,6 +207,9 @@ shrink::cli::CommandLine::Parser::Parser() {
                                          "Batched: each problem's lambda = R * its own lambda_max")->check(positive);
   one_lambda->excludes(lambda_file);
   lambda_ratio->excludes(one_lambda)->excludes(lambda_file);
+  lasso->add_option("--y-column", lasso_args.y_column,
+                    "y is this column of X (a header name, or a 0-based index, -1 the last); X is the others")
+      ->excludes(y_file);
   lasso->add_option("--n-lambdas", lo.n_lambdas, "Grid size")->check(CLI::Range(1, 100000))->capture_default_str();
   lasso->add_option("--lambda-min-ratio", lo.lambda_min_ratio,
                     "Smallest lambda / lambda_max, below 1 (0: 1e-3 if n > p, else 1e-2)")
@@ -247,6 +250,8 @@ shrink::cli::CommandLine::Parser::Parser() {
   predict->add_option("--lambda", predict_args.lambda,
                       "min or 1se (a cross-validated model), last, #INDEX, or a lambda value (interpolated); "
                       "default min with CV, else last");
+  predict->add_option("--y-column", predict_args.y_column,
+                      "X holds y in this column (a header name or a 0-based index): it is dropped, and R^2 and MSE reported");
   predict->add_option("--out", predict_args.out, "Write the predictions (" + formats + "; default: stdout)");
   predict->add_option("--delimiter", predict_args.delimiter, "CSV delimiter: , ; tab or space (default: sniffed)")
       ->check(CLI::IsMember({",", ";", "tab", "space"}));

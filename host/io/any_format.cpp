@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/ops/instantiate.hpp"
 #include "host/io/mapped_file.hpp"
@@ -56,6 +57,74 @@ template <class V, class I>
 DenseMatrix<V> MatrixFile<V, I>::take_dense() {
   if (!is_dense) return csr_to_dense(sparse, Layout::RowMajor);
   return std::move(dense);
+}
+
+template <class V, class I>
+index_t MatrixFile<V, I>::find_column(const std::string& spec, const std::string& path) const {
+  const index_t p = cols();
+  const auto named = std::find(column_names.begin(), column_names.end(), spec);
+  if (named != column_names.end()) return static_cast<index_t>(named - column_names.begin());
+  const bool negative = !spec.empty() && spec.front() == '-';
+  const std::string digits = negative ? spec.substr(1) : spec;
+  const bool number = !digits.empty() && digits.size() <= 18 &&
+                      std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (number) {
+    const long long k = std::stoll(digits);
+    if (!negative && k < p) return static_cast<index_t>(k);
+    if (negative && k >= 1 && k <= p) return static_cast<index_t>(p - k);
+    throw InvalidArgument(path + ": column " + spec + " is out of range: it has " + std::to_string(p) +
+                          " columns (0 to " + std::to_string(p - 1) + ", or -1 to -" + std::to_string(p) + ")");
+  }
+  std::string known;
+  for (std::size_t j = 0; j < column_names.size() && j < 12; ++j) known += (j ? ", " : "") + column_names[j];
+  if (column_names.size() > 12) known += ", ... (" + std::to_string(column_names.size()) + " names)";
+  throw InvalidArgument(path + ": no column named '" + spec + "' " +
+                        (column_names.empty() ? std::string("(the file has no header: give a 0-based index)")
+                                              : "(its header has " + known + ")"));
+}
+
+template <class V, class I>
+std::vector<V> MatrixFile<V, I>::take_column(index_t j) {
+  const index_t n = rows(), p = cols();
+  if (j < 0 || j >= p)
+    throw InvalidArgument("take_column: column " + std::to_string(j) + " of a matrix with " + std::to_string(p) +
+                          " columns");
+  std::vector<V> column(static_cast<std::size_t>(n), V(0));
+  if (is_dense) {
+    DenseMatrix<V> rest(n, p - 1, dense.layout());
+    const auto from = std::as_const(dense).view();
+    const auto to = rest.view();
+    for (index_t i = 0; i < n; ++i) {
+      column[i] = from(i, j);
+      for (index_t k = 0, t = 0; k < p; ++k)
+        if (k != j) to(i, t++) = from(i, k);
+    }
+    dense = std::move(rest);
+  } else {
+    const auto& rp = sparse.row_ptr();
+    const auto& ci = sparse.col_idx();
+    const auto& va = sparse.values();
+    std::vector<I> row_ptr(static_cast<std::size_t>(n) + 1, I(0)), cols_out;
+    std::vector<V> values;
+    cols_out.reserve(static_cast<std::size_t>(sparse.nnz()));
+    values.reserve(static_cast<std::size_t>(sparse.nnz()));
+    for (index_t i = 0; i < n; ++i) {
+      for (I e = rp[i]; e < rp[i + 1]; ++e) {
+        const auto k = static_cast<index_t>(ci[e]);
+        if (k == j) {
+          column[i] = va[e];
+          continue;
+        }
+        cols_out.push_back(static_cast<I>(k > j ? k - 1 : k));
+        values.push_back(va[e]);
+      }
+      row_ptr[i + 1] = static_cast<I>(values.size());
+    }
+    sparse = CsrMatrix<V, I>::adopt(n, p - 1, Array<I>::from_vector(std::move(row_ptr)),
+                                    Array<I>::from_vector(std::move(cols_out)), Array<V>::from_vector(std::move(values)));
+  }
+  if (static_cast<index_t>(column_names.size()) == p) column_names.erase(column_names.begin() + j);
+  return column;
 }
 
 template <class V, class I>

@@ -32,6 +32,12 @@ struct MatrixFile {
   index_t cols() const noexcept { return is_dense ? dense.cols() : sparse.cols(); }
   CsrMatrix<V, I> take_csr();     // converts a dense matrix (keeping non-zeros)
   DenseMatrix<V> take_dense();  // converts a sparse one
+  // The column `spec` names: a header name, else a 0-based index (negative counts from the last,
+  // -1 the last). InvalidArgument naming `path`, the spec and the columns there are otherwise.
+  index_t find_column(const std::string& spec, const std::string& path) const;
+  // Removes column j (and its name) and returns its values, all rows (a response kept in the
+  // design file: `shrink lasso data.csv --y-column target`).
+  std::vector<V> take_column(index_t j);
 };
 
 // The arrays a NumPy .npz archive of several is read by: the design (X) and a response or other

@@ -46,9 +46,21 @@ def main():
         with open(f("x.svm"), "w") as out:
             for i in range(n):
                 out.write(repr(float(y[i])) + " " + " ".join(f"{j + 1}:{float(x[i, j])!r}" for j in range(p) if x[i, j] != 0) + "\n")
-        for name in ["x.csv", "x.npy", "xf.npy", "x.svm", "x.mtx"]:
+        # y kept as a column of X (--y-column): by header name in a CSV, by index in the others.
+        xy = np.insert(x, 5, y, axis=1)
+        with open(f("xy.csv"), "w") as out:
+            names = [f"c{j}" for j in range(5)] + ["target"] + [f"c{j}" for j in range(5, p)]
+            out.write(",".join(names) + "\n")
+            for i in range(n):
+                out.write(",".join(repr(float(v)) for v in xy[i]) + "\n")
+        np.save(f("xy.npy"), xy)
+        scipy.io.mmwrite(f("xy.mtx"), sp.csr_matrix(xy))
+        inputs = {name: [] if name.endswith(".svm") else [f("y.txt")] for name in ["x.csv", "x.npy", "xf.npy", "x.svm", "x.mtx"]}
+        inputs.update({"xy.csv": ["--y-column", "target"], "xy.npy": ["--y-column", "5"], "xy.mtx": ["--y-column", "-8"]})
+        objectives = {}
+        for name, response in inputs.items():
             for solver in ["auto", "ws-gram"]:
-                args = [f(name)] + ([] if name.endswith(".svm") else [f("y.txt")])
+                args = [f(name)] + response
                 args += ["--tol", "1e-10", "--solver", solver, "--json"]
                 c1, o1, e1 = run([shrink, "lasso"] + args + ["--out", f("one.mtx")])
                 cn, on, en = run([mpiexec, "-n", ranks, shrink, "lasso"] + args + ["--out", f("many.mtx")])
@@ -57,6 +69,7 @@ def main():
                     failures.append(f"{what}: exit {c1} alone, {cn} under mpiexec: {e1} {en}")
                     continue
                 a, b = json.loads(o1), json.loads(on)
+                objectives[(name, solver)] = a["objective"]
                 if b.get("ranks") != int(ranks):
                     failures.append(f"{what}: ranks {b.get('ranks')}")
                 ranges = b.get("row_ranges", [])
@@ -72,6 +85,10 @@ def main():
                 # Both certified to a relative gap of 1e-10: coefficients within sqrt-of-gap terms.
                 if c_one.shape != c_many.shape or np.abs(c_one - c_many).max() > 1e-6:
                     failures.append(f"{what}: coefficients differ by {np.abs(c_one - c_many).max()}")
+        for name in ["xy.csv", "xy.npy", "xy.mtx"]:  # the same fit as X and y in two files
+            u, v = objectives.get((name, "auto")), objectives.get(("x.npy", "auto"))
+            if u is None or v is None or any(abs(s - t) > 1e-9 * abs(t) for s, t in zip(u, v)):
+                failures.append(f"{name} --y-column: objectives differ from x.npy with y.txt")
         # Cross-validation: the same folds, errors and choice.
         args = [f("x.npy"), f("y.txt"), "--cv", "3", "--tol", "1e-10", "--json"]
         c1, o1, e1 = run([shrink, "lasso"] + args)
