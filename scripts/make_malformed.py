@@ -69,9 +69,10 @@ cases = [
     ("bad_magic.npy", b"NUMPY\x01\x00\x10\x00{}", 0, "bad magic"),
     ("bad_version.npy", b"\x93NUMPY\x07\x00\x10\x00" + b" " * 16, 0, "unsupported .npy version"),
     ("truncated_header.npy", b"\x93NUMPY\x01\x00\xff\x00{'descr'", 0, "truncated .npy header"),
-    # Integer and bool arrays are read (exactly); complex, half and strings are not.
+    # Integer, bool and half arrays are read (exactly); complex and strings are not, nor a half Inf.
     ("complex_dtype.npy", npy("{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }", b"\0" * 32), 0, "unsupported dtype"),
-    ("half_dtype.npy", npy("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", b"\0" * 4), 0, "unsupported dtype"),
+    ("string_dtype.npy", npy("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", b"\0" * 12), 0, "unsupported dtype"),
+    ("half_inf.npy", npy("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", b"\x00\x3c\x00\x7c"), 0, "Inf"),
     ("inexact_int.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", struct.pack("<q", 2**53 + 1)), 0, "not exactly representable"),
     ("bool_two.npy", npy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", b"\x01\x02"), 0, "bool array is 2"),
     ("missing_value.csv", "a,b\n1,2\n3,\n", 3, "missing value"),
@@ -80,7 +81,7 @@ cases = [
     ("truncated_data.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 2), }", b"\0" * 24), 0, "(truncated)"),
     ("trailing_data.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", b"\0" * 24), 0, "(trailing bytes)"),
     ("three_d.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1, 1), }", b"\0" * 8), 0, "not 1-D or 2-D"),
-    ("nan.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", struct.pack("<dd", 1.0, float("nan"))), 0, "not finite"),
+    ("nan.npy", npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", struct.pack("<dd", 1.0, float("nan"))), 0, "NaN at row"),
 ]
 
 with open(os.path.join(D, "expected.tsv"), "w") as manifest:

@@ -3,6 +3,8 @@
 forms, numpy.savetxt, integer / bool / Fortran-order .npy, np.savez archives), and expected.json with the matrix each
 must read as, its column names and whether an index column is dropped. Rerun:
 python3 scripts/make_user_files.py (needs numpy and pandas)."""
+import gzip
+import io
 import json
 import os
 
@@ -99,6 +101,28 @@ frame = pd.DataFrame(X, columns=names)
 frame["target"] = y
 frame.to_csv(os.path.join(D, "pandas_with_target.csv"))
 record("pandas_with_target.csv", frame.to_numpy(), names + ["target"], True)
+
+# gzip-compressed, as pandas (compression inferred from .gz), np.savetxt and the gzip module write
+# them; the .mtx in two gzip members (as pigz or cat a.gz b.gz leave it).
+frame.to_csv(os.path.join(D, "pandas_with_target.csv.gz"), compression={"method": "gzip", "mtime": 0})
+record("pandas_with_target.csv.gz", frame.to_numpy(), names + ["target"], True)
+saved = io.BytesIO()
+np.savetxt(saved, X)
+with open(os.path.join(D, "savetxt_space.txt.gz"), "wb") as f:
+    f.write(gzip.compress(saved.getvalue(), mtime=0))
+record("savetxt_space.txt.gz", X)
+with gzip.GzipFile(os.path.join(D, "float64.npy.gz"), "wb", mtime=0) as f:
+    np.save(f, X)
+record("float64.npy.gz", X)
+import scipy.io  # noqa: E402
+
+text = io.BytesIO()
+scipy.io.mmwrite(text, sp.coo_matrix(X))
+raw = text.getvalue()
+half = len(raw) // 2
+with open(os.path.join(D, "two_members.mtx.gz"), "wb") as f:
+    f.write(gzip.compress(raw[:half], mtime=0) + gzip.compress(raw[half:], mtime=0))
+record("two_members.mtx.gz", X)
 
 with open(os.path.join(D, "expected.json"), "w") as f:
     json.dump(expected, f, indent=1)

@@ -692,6 +692,25 @@ TEST(CliFiles, ResponseColumnOfTheDesignFile) {
   EXPECT_NEAR(j["r2"].get<double>(), 1 - rss / tss, 1e-12);
 }
 
+// gzip in and out: pandas' data.csv.gz fits as data.csv does; --out coef.csv.gz is gzip-compressed
+// CSV (the name says so), which reads back as the plain --out.
+TEST(CliFiles, GzipFilesInAndOut) {
+  const auto f = lasso_files();
+  const std::string dir = std::string(SHRINK_TEST_DATA) + "/user/";
+  const std::string plain = (f.dir / "coef.csv").string(), packed = (f.dir / "coef.csv.gz").string();
+  auto a = run("lasso " + dir + "pandas_with_target.csv --y-column target --n-lambdas 6 --json --out " + plain);
+  auto b = run("lasso " + dir + "pandas_with_target.csv.gz --y-column target --n-lambdas 6 --json --out " + packed);
+  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(b.code, 0);
+  EXPECT_EQ(nlohmann::json::parse(a.out)["objective"], nlohmann::json::parse(b.out)["objective"]);
+  std::ifstream in(packed, std::ios::binary);
+  const std::string stored((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GE(stored.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(stored[0]), 0x1f);
+  EXPECT_EQ(shrink::read_file(packed), shrink::read_file(plain));  // read_file inflates
+  EXPECT_EQ(run("lasso " + f.file("bad.csv.gz", "1,2\n3,4\n") + " " + f.y).code, 2);
+}
+
 // lambda = 0 is least squares: it converges (exit 0) with its KKT certificate.
 TEST(CliFiles, LeastSquaresConverges) {
   const auto f = lasso_files();

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
@@ -466,7 +467,7 @@ TEST(UserFiles, PandasAndNumpyFilesReadAsWritten) {
     SCOPED_TRACE(name);
     const std::string path = test::data_dir() + "/user/" + name;
     DenseMatrix<double> m;
-    if (name.ends_with(".csv")) {
+    if (name.ends_with(".csv") || name.ends_with(".csv.gz")) {
       CsvInfo info;
       m = read_csv<double>(path, {}, &info);
       EXPECT_EQ(info.names, e["names"].get<std::vector<std::string>>());
@@ -504,6 +505,69 @@ TEST(UserFiles, NumpyArchivesGiveTheNamedArray) {
   }
   EXPECT_FALSE(npz_is_sparse(read_file(dir + "numpy_one.npz"), "numpy_one.npz"));
   EXPECT_TRUE(npz_is_sparse(read_file(dir + "scipy_csr.npz"), "scipy_csr.npz"));
+}
+
+// gzip: every reader takes NAME.EXT.gz as NAME.EXT (the expected.json files above include pandas'
+// inferred .csv.gz, np.savetxt's .txt.gz and a two-member .mtx.gz), every writer compresses a .gz
+// name, and bad gzip data is a ParseError naming the file; its growth is held to the memory limit.
+TEST(UserFiles, GzipFilesAreReadAndWritten) {
+  const auto dir = fs::temp_directory_path() / ("shrink_gz_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::shared_ptr<void> cleanup(nullptr, [&](void*) { fs::remove_all(dir); });
+  const auto raw_bytes = [](const std::string& path) {  // as stored (read_file inflates a .gz)
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  DenseMatrix<double> m(7, 3);
+  for (index_t i = 0; i < 7; ++i)
+    for (index_t j = 0; j < 3; ++j) m(i, j) = (i * 3 + j) % 4 == 0 ? 0.0 : 0.1 * i - j;
+  for (const char* name : {"a.csv.gz", "a.mtx.gz", "a.npy.gz", "a.npz.gz", "a.txt.gz", "A.MTX.GZ"}) {
+    SCOPED_TRACE(name);
+    const std::string path = (dir / name).string();
+    MatrixFile<double, std::int64_t> f;
+    f.is_dense = true;
+    f.dense = dense_to_layout<double>(std::as_const(m).view(), Layout::RowMajor);
+    write_matrix(path, f);
+    const std::string bytes = raw_bytes(path);
+    ASSERT_GE(bytes.size(), 2u);
+    EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x1f);  // gzip's magic: compressed
+    EXPECT_EQ(static_cast<unsigned char>(bytes[1]), 0x8b);
+    const auto back = read_matrix<double, std::int64_t>(path).take_dense();
+    ASSERT_EQ(back.rows(), 7);
+    ASSERT_EQ(back.cols(), 3);
+    for (index_t i = 0; i < 7; ++i)
+      for (index_t j = 0; j < 3; ++j) EXPECT_EQ(back(i, j), m(i, j));
+  }
+  EXPECT_EQ(format_from_path("x.svm.gz"), FileFormat::Svmlight);
+  EXPECT_THROW((void)format_from_path("x.gz"), InvalidArgument);
+  const auto file = [&](const std::string& name, const std::string& bytes) {
+    const std::string path = (dir / name).string();
+    write_file_atomic(path + ".plain", bytes);
+    fs::rename(path + ".plain", path);
+    return path;
+  };
+  const std::string packed = raw_bytes((dir / "a.csv.gz").string());
+  for (const auto& [name, bytes, words] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"text.csv.gz", "1,2\n3,4\n", "not a gzip file"},
+           {"cut.csv.gz", packed.substr(0, packed.size() - 12), "truncated"},
+           {"tail.csv.gz", packed + "junk", "trailing bytes"},
+           {"flip.csv.gz", packed.substr(0, 20) + std::string(1, static_cast<char>(packed[20] ^ 0x55)) + packed.substr(21),
+            "gzip"}}) {
+    SCOPED_TRACE(name);
+    try {
+      (void)read_matrix<double, std::int64_t>(file(name, bytes));
+      FAIL() << "read";
+    } catch (const ParseError& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  }
+  // 64 MiB of zeros packed in ~64 KiB: the inflation stops at a 16 MiB limit.
+  const std::string bomb = (dir / "bomb.csv.gz").string();
+  write_file_atomic(bomb, std::string(std::size_t{64} << 20, '0'));
+  set_memory_limit(std::size_t{16} << 20);
+  EXPECT_THROW((void)(read_matrix<double, std::int64_t>(bomb)), OutOfMemory);
+  set_memory_limit(0);
 }
 
 // --y-column's library half: a column found by its header name or a 0-based index (negative from

@@ -30,11 +30,13 @@ bool is_sparse_format(FileFormat format) noexcept {
 }
 
 FileFormat format_from_path(const std::string& path) {
-  const auto dot = path.find_last_of('.');
-  const auto slash = path.find_last_of('/');
+  // X.mtx.gz: the format of the name inside; the readers inflate it and the writers compress.
+  const std::string name = io_detail::is_gzip_path(path) ? path.substr(0, path.size() - 3) : path;
+  const auto dot = name.find_last_of('.');
+  const auto slash = name.find_last_of('/');
   std::string ext = dot == std::string::npos || (slash != std::string::npos && dot < slash)
                         ? std::string()
-                        : path.substr(dot + 1);
+                        : name.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == "mtx" || ext == "mm") return FileFormat::MatrixMarket;
@@ -44,7 +46,8 @@ FileFormat format_from_path(const std::string& path) {
   if (ext == "csv" || ext == "tsv") return FileFormat::Csv;
   if (ext == "txt") return FileFormat::Text;
   throw InvalidArgument(path + ": unknown file extension '" + ext +
-                        "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy, .npz, .csv, .tsv or .txt)");
+                        "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy, .npz, .csv, .tsv or .txt, each "
+                        "optionally gzip-compressed as .gz)");
 }
 
 template <class V, class I>
