@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "host/io/binary_file.hpp"
+#include "host/io/mapped_file.hpp"
 #include "shrink/error.hpp"
 #include "shrink/io.hpp"
 #include "shrink/lasso.hpp"
@@ -116,6 +117,14 @@ bool csv(std::string_view bytes) {
     (void)parse_csv<double>(bytes, "fuzz.csv", {}, &info);
   });
   refused_or_done([&] { (void)parse_csv<float>(bytes, "fuzz.csv", CsvOptions{';', false}); });
+  return accepted;
+}
+
+// gzip input (X.csv.gz): the inflation, then the CSV reader on what it gives.
+bool gzip(std::string_view bytes) {
+  std::string inflated;
+  const bool accepted = refused_or_done([&] { inflated = io_detail::gunzip(bytes, "fuzz.csv.gz"); });
+  if (accepted) refused_or_done([&] { (void)parse_csv<double>(inflated, "fuzz.csv.gz"); });
   return accepted;
 }
 
@@ -264,7 +273,7 @@ const Harness kHarnesses[] = {
     {"matrix_market", matrix_market}, {"svmlight", svmlight},     {"npy", npy},
     {"npz", npz},                     {"csv", csv},               {"sae_checkpoint", sae_checkpoint},
     {"lasso_model", lasso_model},     {"bsr_prune", bsr_prune},   {"cli_options", cli_options},
-    {"cli_values", cli_values},
+    {"cli_values", cli_values},       {"gzip", gzip},
 };
 
 }  // namespace

@@ -81,7 +81,8 @@ std::string gunzip(std::string_view bytes, const std::string& name) {
   try {
     for (;;) {
       if (used == out.size()) {  // grow by doubling, each size checked against the memory limit first
-        const double next = std::max<double>(1 << 20, 2.0 * static_cast<double>(out.size()));
+        const double next = out.empty() ? std::max(65536.0, 4.0 * static_cast<double>(bytes.size()))
+                                        : 2.0 * static_cast<double>(out.size());
         check_memory(next, name + " inflated");
         out.resize(static_cast<std::size_t>(next));
       }
