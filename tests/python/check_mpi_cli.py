@@ -6,6 +6,7 @@ svmlight, Matrix Market); the ranks' JSON must report `ranks` and `row_ranges` t
 A file with a bad row fails with the same exit code under mpirun as alone. Exit 77 (skip) without
 NumPy or SciPy.
 """
+import gzip
 import json
 import os
 import subprocess
@@ -53,10 +54,13 @@ def main():
             out.write(",".join(names) + "\n")
             for i in range(n):
                 out.write(",".join(repr(float(v)) for v in xy[i]) + "\n")
+        with open(f("xy.csv"), "rb") as plain, gzip.open(f("xy.csv.gz"), "wb") as packed:
+            packed.write(plain.read())
         np.save(f("xy.npy"), xy)
         scipy.io.mmwrite(f("xy.mtx"), sp.csr_matrix(xy))
         inputs = {name: [] if name.endswith(".svm") else [f("y.txt")] for name in ["x.csv", "x.npy", "xf.npy", "x.svm", "x.mtx"]}
-        inputs.update({"xy.csv": ["--y-column", "target"], "xy.npy": ["--y-column", "5"], "xy.mtx": ["--y-column", "-8"]})
+        inputs.update({"xy.csv": ["--y-column", "target"], "xy.csv.gz": ["--y-column", "target"],
+                       "xy.npy": ["--y-column", "5"], "xy.mtx": ["--y-column", "-8"]})
         objectives = {}
         for name, response in inputs.items():
             for solver in ["auto", "ws-gram"]:
@@ -85,7 +89,7 @@ def main():
                 # Both certified to a relative gap of 1e-10: coefficients within sqrt-of-gap terms.
                 if c_one.shape != c_many.shape or np.abs(c_one - c_many).max() > 1e-6:
                     failures.append(f"{what}: coefficients differ by {np.abs(c_one - c_many).max()}")
-        for name in ["xy.csv", "xy.npy", "xy.mtx"]:  # the same fit as X and y in two files
+        for name in ["xy.csv", "xy.csv.gz", "xy.npy", "xy.mtx"]:  # the same fit as X and y in two files
             u, v = objectives.get((name, "auto")), objectives.get(("x.npy", "auto"))
             if u is None or v is None or any(abs(s - t) > 1e-9 * abs(t) for s, t in zip(u, v)):
                 failures.append(f"{name} --y-column: objectives differ from x.npy with y.txt")
