@@ -45,7 +45,8 @@ FileFormat format_from_path(const std::string& path) {
   if (ext == "npz") return FileFormat::Npz;
   if (ext == "csv" || ext == "tsv") return FileFormat::Csv;
   if (ext == "txt") return FileFormat::Text;
-  throw InvalidArgument(path + ": unknown file extension '" + ext +
+  const bool gz = name.size() != path.size();
+  throw InvalidArgument(path + ": unknown file extension '" + ext + (gz ? "' before '.gz" : "") +
                         "' (expected .mtx, .mm, .svm, .svmlight, .libsvm, .npy, .npz, .csv, .tsv or .txt, each "
                         "optionally gzip-compressed as .gz)");
 }
