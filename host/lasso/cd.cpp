@@ -441,10 +441,7 @@ class CdSolver final : public Solver {
       // trying the point costs O(n + |ws|), not a pass over X. A check that is due comes first (a
       // jump would put it off by an epoch, and it often certifies); when it fails, the step reuses
       // its extrapolation.
-      if (!check_due && anderson_due(since_anderson) && extrapolate(stored) &&
-          try_anderson(lambda, ws, beta, since_anderson)) {
-        record(stored, ws, beta);
-        ++stored;
+      if (!check_due && anderson_step(lambda, ws, beta, stored, since_anderson)) {
         full = true;
         continue;
       }
@@ -507,10 +504,7 @@ class CdSolver final : public Solver {
         full = true;
         continue;
       }
-      if (anderson_due(since_anderson) && (extrapolated_at(stored) || extrapolate(stored)) &&
-          try_anderson(lambda, ws, beta, since_anderson)) {
-        record(stored, ws, beta);
-        ++stored;
+      if (anderson_step(lambda, ws, beta, stored, since_anderson)) {
         full = true;
         continue;
       }
@@ -605,13 +599,18 @@ class CdSolver final : public Solver {
     for (std::size_t t = 0; t < ws.size(); ++t) b[t] = beta[ws[t]];
   }
 
-  // Counts the epoch; true when an Anderson step is due (every kExtrapolation + 1 epochs).
-  bool anderson_due(int& since_anderson) const { return ++since_anderson > kExtrapolation && !prob_.positive; }
-  // The extrapolation's coefficients and r_acc_ are those of the last `stored` residuals.
-  bool extrapolated_at(int stored) const { return anderson_stored_ == stored; }
-  bool try_anderson(double lambda, const std::vector<index_t>& ws, std::vector<double>& beta, int& since_anderson) {
+  // Counts the epoch and, every kExtrapolation + 1 of them, tries an Anderson step from the
+  // extrapolation of the last `stored` residuals (a failed check at this epoch has computed it
+  // already). True when beta moved; the new point is then recorded.
+  bool anderson_step(double lambda, const std::vector<index_t>& ws, std::vector<double>& beta, int& stored,
+                     int& since_anderson) {
+    if (++since_anderson <= kExtrapolation || prob_.positive) return false;
+    if (anderson_stored_ != stored && !extrapolate(stored)) return false;
     since_anderson = 0;
-    return anderson(lambda, ws, beta);
+    if (!anderson(lambda, ws, beta)) return false;
+    record(stored, ws, beta);
+    ++stored;
+    return true;
   }
 
   // beta_acc = sum_k c_k B_{k+1} over ws with extrapolate()'s coefficients; its residual is r_acc_.
