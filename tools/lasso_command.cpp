@@ -25,6 +25,10 @@ namespace shrink::cli {
 
 namespace {
 
+// Without Y: the response must come from X itself.
+constexpr const char* kResponseRequired =
+    "Y is required unless X is an svmlight file (whose labels are y) or --y-column names its column in X";
+
 // A vector option file: n x 1 (or 1 x n); `expected` < 0 accepts any length but not zero.
 std::vector<double> read_vector_file(const std::string& path, const std::string& what, index_t expected) {
   const auto m = read_columns<double>(path);
@@ -472,7 +476,7 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
   }
   const bool svmlight = format_from_path(args.x) == FileFormat::Svmlight;
   if (!have_y && !svmlight && args.y_column.empty())
-    throw UsageError("Y is required unless X is an svmlight file (whose labels are y) or --y-column names its column in X");
+    throw UsageError(kResponseRequired);
   if (svmlight) {  // one index base for every part: zero-based if any part holds index 0
     int zero = part.zero_based ? 1 : 0;
     MPI_Allreduce(MPI_IN_PLACE, &zero, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -596,7 +600,7 @@ int run_lasso(const LassoArgs& args) {
   } else if (!d.labels.empty() || (format_from_path(args.x) == FileFormat::Svmlight)) {
     y = d.labels;
   } else {
-    throw UsageError("Y is required unless X is an svmlight file (whose labels are y) or --y-column names its column in X");
+    throw UsageError(kResponseRequired);
   }
   const index_t n = d.file.rows(), p = d.file.cols();
 

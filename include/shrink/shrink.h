@@ -256,7 +256,7 @@ SHRINK_C_API void shrink_lasso_fit_destroy(shrink_lasso_fit_t fit);
 
 /* ---- files ------------------------------------------------------------------------------------------ */
 /* A matrix read from .mtx, .svm, .npy, .npz (SciPy's sparse or NumPy's np.savez: the array X, or the
- * only one), .csv or .txt (by extension) into host memory. */
+ * only one), .csv or .txt (by extension; any of them gzip-compressed with .gz after it) into host memory. */
 typedef struct shrink_matrix_file* shrink_matrix_file_t;
 SHRINK_C_API shrink_status_t shrink_read_matrix(const char* path, shrink_dtype_t dtype, shrink_itype_t itype,
                                    shrink_matrix_file_t* file);
