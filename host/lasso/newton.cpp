@@ -8,11 +8,13 @@ extern "C" {
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda, double* b,
              const int* ldb, int* info);
-// BLAS: the triangular solve and the rank-k update that extend a Cholesky factor.
+// BLAS: the triangular solve and the rank-k update that extend a Cholesky factor; the plane
+// rotations that take a column out of one.
 void dtrsm_(const char* side, const char* uplo, const char* trans, const char* diag, const int* m, const int* n,
             const double* alpha, const double* a, const int* lda, double* b, const int* ldb);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
             const int* lda, const double* beta, double* c, const int* ldc);
+void drot_(const int* n, double* x, const int* incx, double* y, const int* incy, const double* c, const double* s);
 void dtrmv_(const char* uplo, const char* trans, const char* diag, const int* n, const double* a, const int* lda,
             double* x, const int* incx);
 }
@@ -145,20 +147,27 @@ void SupportFactor::drop(const std::vector<index_t>& support) {
   if (!any) return;
   double* l = l_.data();
   const index_t ld = cap_;
-  std::vector<double> x(order_.size());
   // Removing column t leaves the columns before it as they are and adds x x^T (x = column t below
-  // the diagonal) to the trailing block's product: a rank-one update by rotations.
-  for (index_t t = 0; t < k; ++t) {
-    if (!gone[t]) continue;
-    for (index_t i = t + 1; i < k; ++i) x[i] = l[i + t * ld];
-    for (index_t i = t + 1; i < k; ++i) {
-      double* col = l + i * ld;
-      const double d = col[i], r = std::hypot(d, x[i]), c = r / d, s = x[i] / d;
+  // the diagonal) to the trailing block's product: a rank-one update by plane rotations. All the
+  // columns that leave go in one pass over the factor: each column is rotated against the x of
+  // every column that left before it, in turn. These are the operations of removing them one at a
+  // time, but the factor (larger than the cache) is read once, not once per column removed.
+  std::vector<double> xs;  // the x of each column taken out so far, k entries each
+  index_t removed = 0;
+  const int one = 1;
+  for (index_t i = 0; i < k; ++i) {
+    double* col = l + i * ld;
+    const int below = static_cast<int>(k - i - 1);
+    for (index_t a = 0; a < removed; ++a) {
+      double* x = xs.data() + a * k;
+      const double r = std::hypot(col[i], x[i]), c = col[i] / r, s = x[i] / r;
       col[i] = r;
-      for (index_t m = i + 1; m < k; ++m) {
-        col[m] = (col[m] + s * x[m]) / c;
-        x[m] = c * x[m] - s * col[m];
-      }
+      if (below > 0) drot_(&below, col + i + 1, &one, x + i + 1, &one, &c, &s);
+    }
+    if (gone[i]) {
+      xs.resize(static_cast<std::size_t>((removed + 1) * k));
+      std::copy(col + i + 1, col + k, xs.data() + removed * k + i + 1);
+      ++removed;
     }
   }
   // Compact in place: every entry moves to an index no larger than its own, in reading order.
