@@ -1,7 +1,10 @@
 // CPU dense products through CBLAS (OpenBLAS). Mixed layouts are folded into transpose flags.
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "kernels/ops/blend.hpp"
 #include "kernels/ops/blas_kernels.hpp"
@@ -59,20 +62,65 @@ void gemm(const Context&, Op op_a, Op op_b, V alpha, DenseView<const V> a, Dense
                 c.data, lead(c.ld));
 }
 
+namespace {
+// C's lower triangle = alpha A^T A + beta C (A n x p in C's order, or p x n stored the other way).
 template <class V>
-void gram(const Context&, V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
+void syrk_lower(V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
+  const CBLAS_ORDER order = c.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
+  const bool same = a.layout == c.layout;
+  Blas<V>::syrk(order, CblasLower, same ? CblasTrans : CblasNoTrans, static_cast<int>(a.cols),
+                static_cast<int>(a.rows), alpha, a.data, lead(a.ld), beta, c.data, lead(c.ld));
+}
+
+// The column blocks of A that gram splits its product into on `threads` threads, or 1 for one
+// SYRK threaded by the BLAS. On two threads OpenBLAS 0.3.21's SYRK ran at 97-104 GFLOP/s where two
+// single-threaded products on a split of the triangle ran at 106-113 (docs/PERF.md): kGramTiles
+// blocks give kGramTiles^2 / 2 equal shares (a diagonal tile half an off-diagonal one), dealt out
+// largest first. Measured on 2 cores only, so from 2 to 4 threads; a fixed count keeps the sums the
+// same on each of them. Tiles under kGramMinTile columns, or a product under kGramMinWork
+// multiply-adds, stay with the BLAS.
+constexpr index_t kGramTiles = 4;
+constexpr index_t kGramMinTile = 128;
+constexpr double kGramMinWork = 5e7;
+int gram_tiles(const Context& ctx, index_t n, index_t p) {
+  if (omp_in_parallel()) return 1;  // a lane of a path: one thread
+  const int threads = ctx.cpu_threads();
+  if (threads < 2 || threads > 4 || p / kGramTiles < kGramMinTile) return 1;
+  if (static_cast<double>(n) * static_cast<double>(p) * static_cast<double>(p) / 2 < kGramMinWork) return 1;
+  return static_cast<int>(kGramTiles);
+}
+
+template <class V>
+DenseView<const V> column_block(DenseView<const V> a, index_t first, index_t count) {
+  return {&a(0, first), a.rows, count, a.ld, a.layout, a.space};
+}
+}  // namespace
+
+template <class V>
+void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
   const index_t p = a.cols;
   if (p == 0) return;
   if (a.rows == 0) {  // beta * C on the lower triangle, mirrored like the SYRK path
     for (index_t i = 0; i < p; ++i)
       for (index_t j = 0; j <= i; ++j) c(i, j) = scale_out(beta, c(i, j));
+  } else if (const int tiles = gram_tiles(ctx, a.rows, p); tiles > 1) {
+    // Lower-triangle tiles (I, J), I >= J: off-diagonal ones (GEMM, twice the work) first.
+    std::vector<index_t> edge(static_cast<std::size_t>(tiles) + 1);
+    for (int b = 0; b <= tiles; ++b) edge[b] = p * b / tiles;
+    std::vector<std::pair<int, int>> order;
+    for (int i = 0; i < tiles; ++i)
+      for (int j = 0; j < i; ++j) order.emplace_back(i, j);
+    for (int i = 0; i < tiles; ++i) order.emplace_back(i, i);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(ctx.cpu_threads())
+    for (std::size_t t = 0; t < order.size(); ++t) {
+      const auto [i, j] = order[t];
+      const index_t r0 = edge[i], rows = edge[i + 1] - r0, c0 = edge[j], cols = edge[j + 1] - c0;
+      DenseView<V> block(&c(r0, c0), rows, cols, c.ld, c.layout, c.space);
+      if (i == j) syrk_lower(alpha, column_block(a, r0, rows), beta, block);
+      else gemm(ctx, Op::Transpose, Op::NoTranspose, alpha, column_block(a, r0, rows), column_block(a, c0, cols), beta, block);
+    }
   } else {
-      // In C's order, A stored the same way is n x p (C = A^T A); stored the other way it is the
-    // p x n transpose (C = A' A'^T).
-    const CBLAS_ORDER order = c.layout == Layout::RowMajor ? CblasRowMajor : CblasColMajor;
-    const bool same = a.layout == c.layout;
-    Blas<V>::syrk(order, CblasLower, same ? CblasTrans : CblasNoTrans, static_cast<int>(p),
-                  static_cast<int>(a.rows), alpha, a.data, lead(a.ld), beta, c.data, lead(c.ld));
+    syrk_lower(alpha, a, beta, c);
   }
   // Mirror the lower triangle in tiles, so that neither the reads nor the writes stride through
   // the whole matrix (a row-at-a-time mirror of a 1000 x 1000 G wrote with an 8 KB stride).
