@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <exception>
 #include <limits>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -65,7 +67,7 @@ MagnitudeHistogram coefficient_histogram(const LassoPath& path, std::size_t l, i
 namespace lasso_detail {
 namespace {
 
-constexpr int kLanes = 2;  // lambdas per block of the coordinate-descent path
+constexpr int kLanes = 2;  // lambdas solved at once on a CPU path with threads to spare
 
 // Split rows (a RowSplit): a block may hold no rows, and whether any row carries weight is the
 // caller's check over every block.
@@ -121,14 +123,14 @@ Grid make_grid(const Problem<V>& prob, const std::vector<double>& c0, const Lass
 }
 
 // A warm start for lambdas[target] from the solutions at lambdas[from] (`beta` on entry) and
-// lambdas[from - 1] (`earlier`): while the support is fixed, a Lasso solution is affine in lambda, so
+// lambdas[before] (`earlier`): while the support is fixed, a Lasso solution is affine in lambda, so
 // continue the line through the two. A coefficient that was zero at `earlier` entered in between
 // and is growing from zero, so it is continued too; one the line takes across zero, or that is zero
 // now, stays at zero. Only a starting point: the solver still certifies its answer.
 void predict_along_path(const std::vector<double>& lambdas, std::size_t target, std::size_t from,
-                        const std::vector<double>& earlier, std::vector<double>& beta) {
-  if (from < 1 || target <= from || earlier.size() != beta.size()) return;
-  const double a = lambdas[target], b = lambdas[from], c = lambdas[from - 1];
+                        std::size_t before, const std::vector<double>& earlier, std::vector<double>& beta) {
+  if (before >= from || target <= from || earlier.size() != beta.size()) return;
+  const double a = lambdas[target], b = lambdas[from], c = lambdas[before];
   if (!(a > 0 && b > a && c > b)) return;
   const double step = (b - a) / (c - b);
   for (std::size_t j = 0; j < beta.size(); ++j) {
@@ -138,14 +140,156 @@ void predict_along_path(const std::vector<double>& lambdas, std::size_t target, 
   }
 }
 
-// How many consecutive lambdas are solved as one block. Coordinate descent is sequential, so with
-// threads to spare its path on the CPU runs in blocks of kLanes lambdas, each lambda of a block on
-// its own thread from a warm start predicted from the blocks before; every solution is still
-// certified on its own. The blocks do not depend on the thread count past one, so neither do the
-// results. One thread solves the lambdas in turn, each from the last solution: a block's second
-// lambda, two steps from its data, took 5% (b) to 20% (wide_ar095) more epochs there. `threads`
-// is the most any block of rows has (a split agrees on one answer). `cd` always runs on the host;
-// the Gram path on a GPU stays one lambda at a time (one stream).
+// The warm start of lambda k on a path run `step` lanes wide, from the solution at k - step (`beta`
+// on entry): the line through it and the solution at k - step - 1 (`cross`, another lane's when
+// step > 1; predict_along_path). Where the Lasso's solution is not unique (duplicated columns), two
+// lanes may land on different solutions, and that line would carry their difference on, growing,
+// at every lambda (dup_columns, two threads: 793 epochs, not 208). So with lanes the line through
+// the lane's own last two solutions (k - step and k - 2 step: `own`) is drawn too, and taken when
+// the two predictions lie further apart than it moves. The same, whichever lane runs first.
+void lane_warm_start(const std::vector<double>& lambdas, std::size_t k, std::size_t step,
+                     const std::vector<double>& cross, const std::vector<double>& own, std::vector<double>& beta) {
+  if (step == 1 || k < 2 * step) {
+    predict_along_path(lambdas, k, k - step, k - step - 1, cross, beta);
+    return;
+  }
+  auto across = beta;
+  predict_along_path(lambdas, k, k - step, k - step - 1, cross, across);
+  auto mine = beta;
+  predict_along_path(lambdas, k, k - step, k - 2 * step, own, mine);
+  double apart = 0, moved = 0;
+  for (std::size_t j = 0; j < beta.size(); ++j) {
+    apart += std::abs(across[j] - mine[j]);
+    moved += std::abs(mine[j] - beta[j]);
+  }
+  beta = apart > moved ? std::move(mine) : std::move(across);
+}
+
+// Solves the path's lambdas on `lanes` solvers at once (`threads` threads; lanes = 1: in turn).
+// Lambda k goes to lane k % lanes, from a warm start predicted from the solutions at k - lanes,
+// k - lanes - 1 and k - 2 lanes (lane_warm_start; `start` before there are any). What each lambda starts from,
+// and which solver, with what it kept from its last lambda, solves it, do not depend on how fast the
+// lanes run, so neither do the answers. A lane waits only for the solutions its next lambda reads:
+// one that finishes early goes on (blocks of `lanes` lambdas with a barrier after each idled 8% of
+// the lanes' time on b). `solve(lane, k, beta)` solves lambda k from beta in place and returns its
+// Solution; `record(k, solution, beta)` runs on the calling thread, in order of k, and may change
+// beta (split rows agree on one answer); with `wait_for_records` the warm starts read it only then.
+template <class Solve, class Record>
+void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool wait_for_records,
+               const std::vector<double>& start, Solve&& solve, Record&& record) {
+  const std::size_t count = lambdas.size(), step = static_cast<std::size_t>(lanes);
+  std::mutex m;
+  std::condition_variable changed;
+  std::vector<std::vector<double>> betas(count);  // each dropped once recorded and read by its readers
+  std::vector<Solution> solutions(count);
+  std::vector<char> done(count, 0), started(count, 0);
+  std::size_t recorded = 0;
+  std::exception_ptr error;
+  // Under the lock: whether solution j may be read (`wait_for_records`: after record changed it),
+  // whether lambda k's warm start can be read, and dropping solutions no one reads any more.
+  const auto readable = [&](std::size_t j) { return wait_for_records ? j < recorded : done[j] != 0; };
+  const auto inputs_ready = [&](std::size_t k) {
+    return k < step || (readable(k - step) && (k == step || readable(k - step - 1)) &&
+                        (k < 2 * step || readable(k - 2 * step)));
+  };
+  const auto release = [&](std::size_t j) {
+    const auto read = [&](std::size_t k) { return k >= count || started[k]; };
+    if (j < recorded && read(j + step) && read(j + step + 1) && read(j + 2 * step)) std::vector<double>().swap(betas[j]);
+  };
+  const auto record_done = [&] {
+    for (;;) {
+      std::size_t k;
+      std::vector<double> beta;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (recorded == count || !done[recorded]) return;
+        k = recorded;
+        beta = betas[k];
+      }
+      record(k, solutions[k], beta);
+      {
+        std::lock_guard<std::mutex> lock(m);
+        betas[k] = std::move(beta);
+        recorded = k + 1;
+        release(k);
+      }
+      changed.notify_all();
+    }
+  };
+  // Runs f; an exception it throws stops every lane (none may leave the parallel region).
+  const auto guarded = [&](auto&& f) {
+    try {
+      f();
+      return true;
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      if (!error) error = std::current_exception();
+    }
+    changed.notify_all();
+    return false;
+  };
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    // This thread's lambdas, in order: those of the lanes that fall to it (all of them when the
+    // runtime gives fewer threads than lanes). Every dependency points to a smaller k, so none waits
+    // on itself. Thread 0 is the calling thread: it records (split rows broadcast there).
+    const int team = omp_get_num_threads(), me = omp_get_thread_num();
+    for (std::size_t k = 0; k < count; ++k) {
+      if (static_cast<int>(k % step) % team != me) continue;
+      std::vector<double> beta, earlier, own;
+      bool stop = false;
+      for (;;) {
+        if (me == 0 && !guarded(record_done)) {
+          stop = true;
+          break;
+        }
+        std::unique_lock<std::mutex> lock(m);
+        if (error) {
+          stop = true;
+          break;
+        }
+        if (inputs_ready(k)) {
+          beta = k < step ? start : betas[k - step];
+          if (k > step) earlier = betas[k - step - 1];
+          if (step > 1 && k >= 2 * step) own = betas[k - 2 * step];
+          started[k] = 1;
+          if (k >= step) release(k - step);
+          if (k > step) release(k - step - 1);
+          if (k >= 2 * step) release(k - 2 * step);
+          break;
+        }
+        if (me == 0 && recorded < count && done[recorded]) continue;  // more to record first
+        changed.wait(lock);
+      }
+      if (stop) break;
+      if (k >= step) lane_warm_start(lambdas, k, step, earlier, own, beta);
+      if (!guarded([&] { solutions[k] = solve(static_cast<int>(k % step), k, beta); })) break;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        betas[k] = std::move(beta);
+        done[k] = 1;
+      }
+      changed.notify_all();
+    }
+    // Thread 0 records the rest as the other lanes finish (with wait_for_records they wait on it).
+    while (me == 0 && guarded(record_done)) {
+      std::unique_lock<std::mutex> lock(m);
+      if (error || recorded == count) break;
+      if (!done[recorded]) changed.wait(lock);
+    }
+  }
+  if (error) std::rethrow_exception(error);
+  record_done();
+}
+
+// How many lambdas of the path are solved at once (run_lanes). Coordinate descent is sequential, so
+// with threads to spare its path on the CPU runs kLanes lanes, each lambda on its own thread from a
+// warm start predicted from lambdas before it; every solution is still certified on its own. The
+// lanes do not depend on the thread count past one, so neither do the results. One thread solves the
+// lambdas in turn, each from the last two solutions: a lambda two steps from its data took 5% (b) to
+// 20% (wide_ar095) more epochs. `threads` is the most any block of rows has (a split agrees on one
+// answer). `cd` always runs on the host; the Gram path on a GPU stays one lambda at a time (one
+// stream).
 int path_lanes(LassoSolver solver, Backend backend, int threads) {
   if (threads < 2) return 1;
   if (solver == LassoSolver::CoordinateDescent) return kLanes;
@@ -337,17 +481,14 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       else solvers.push_back(make_cd_solver(ctx, prob, unpen));
     }
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
-    const int block_threads = std::min(lanes, ctx.cpu_threads());
+    const int lanes_threads = std::min(lanes, ctx.cpu_threads());
 
     std::vector<double> null_beta(static_cast<std::size_t>(x.p), 0.0);
     for (std::size_t u = 0; u < beta_u.size(); ++u) null_beta[prob.unpenalized[u]] = beta_u[u];
-    std::vector<double> latest = null_beta;  // the last solution along the path
-    std::vector<double> earlier;             // the one before it, for the prediction
-
     const std::size_t count = path.lambdas.size();
     std::vector<std::int64_t> row_ptr{0}, cols;
     std::vector<double> vals;
-    auto record = [&](Solution sol, std::vector<double>& beta) {
+    auto record = [&](std::size_t, Solution sol, std::vector<double>& beta) {
       if (split) agree(*split, sol, beta);
       path.lambda_max.push_back(prob.alpha > 0 ? grid.lambda_max : 0.0);  // ridge: none
       path.objective.push_back(sol.objective);
@@ -370,43 +511,16 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       path.nnz.push_back(nz);
       if (o.progress) o.progress(path.nnz.size(), count);
     };
-    std::vector<std::vector<double>> betas(static_cast<std::size_t>(lanes));
-    std::vector<Solution> solutions(static_cast<std::size_t>(lanes));
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(lanes));
-    for (std::size_t l = 0; l < count;) {
-      if (path.lambdas[l] >= grid.lambda_max) {
-        // The null model is the exact answer: every penalized coefficient is exactly zero.
-        Solution sol = solvers[0]->certify(path.lambdas[l], null_beta);
-        std::vector<double> beta = null_beta;
-        if (!(sol.gap <= path.tol * sol.objective))
-          sol = solvers[0]->solve({path.lambdas[l], path.tol, o.max_iter, o.screening}, beta);
-        record(sol, beta);
-        earlier = std::move(latest);
-        latest = std::move(beta);
-        ++l;
-        continue;
-      }
-      const auto block = std::min<std::size_t>(static_cast<std::size_t>(lanes), count - l);
-      for (std::size_t q = 0; q < block; ++q) {
-        betas[q] = latest;
-        predict_along_path(path.lambdas, l + q, l - 1, earlier, betas[q]);
-      }
-#pragma omp parallel for num_threads(block_threads) schedule(static, 1) if (block > 1 && block_threads > 1)
-      for (std::size_t q = 0; q < block; ++q) {
-        try {
-          omp_set_num_threads(lane_threads);
-          solutions[q] = solvers[q]->solve({path.lambdas[l + q], path.tol, o.max_iter, o.screening}, betas[q]);
-        } catch (...) {
-          errors[q] = std::current_exception();
-        }
-      }
-      for (std::size_t q = 0; q < block; ++q)
-        if (errors[q]) std::rethrow_exception(errors[q]);
-      for (std::size_t q = 0; q < block; ++q) record(solutions[q], betas[q]);
-      earlier = block > 1 ? betas[block - 2] : std::move(latest);
-      latest = betas[block - 1];
-      l += block;
-    }
+    auto solve = [&](int lane, std::size_t k, std::vector<double>& beta) {
+      omp_set_num_threads(lane_threads);
+      const SolveRequest request{path.lambdas[k], path.tol, o.max_iter, o.screening};
+      if (path.lambdas[k] < grid.lambda_max) return solvers[lane]->solve(request, beta);
+      // The null model is the exact answer: every penalized coefficient is exactly zero.
+      beta = null_beta;
+      Solution sol = solvers[lane]->certify(path.lambdas[k], beta);
+      return sol.gap <= path.tol * sol.objective ? sol : solvers[lane]->solve(request, beta);
+    };
+    run_lanes(path.lambdas, lanes, lanes_threads, split != nullptr, null_beta, solve, record);
     path.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
         static_cast<index_t>(count), x.p, Array<std::int64_t>::from_vector(row_ptr),
         Array<std::int64_t>::from_vector(cols), Array<double>::from_vector(vals)));
