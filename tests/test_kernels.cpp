@@ -398,6 +398,15 @@ TEST_P(Kernels, DenseProductsAllLayouts) {
   check_dense_products<float>(GetParam());
 }
 
+// An n x p matrix laid out as `layout`, holding `values` row by row.
+template <class V>
+DenseMatrix<V> row_by_row(index_t n, index_t p, Layout layout, const std::vector<V>& values) {
+  DenseMatrix<V> a(n, p, layout);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j) a(i, j) = values[i * p + j];
+  return a;
+}
+
 template <class V>
 void check_gram(Backend backend) {
   const Context ctx = make_context(backend);
@@ -405,9 +414,7 @@ void check_gram(Backend backend) {
     const auto values = random_vector<V>(n * p, 51);
     for (Layout la : {Layout::RowMajor, Layout::ColMajor})
       for (Layout lc : {Layout::RowMajor, Layout::ColMajor}) {
-        DenseMatrix<V> a(n, p, la);
-        for (index_t i = 0; i < n; ++i)
-          for (index_t j = 0; j < p; ++j) a(i, j) = values[i * p + j];
+        const auto a = row_by_row(n, p, la, values);
         DenseMatrix<V> c(p, p, lc);
         // C is not symmetric: beta must read its lower triangle (i >= j in C's own order) on every
         // backend, whatever the layouts.
@@ -453,9 +460,7 @@ TEST(CpuKernels, GramTilesMatchOneSyrk) {
   const Context three(ContextOptions{Backend::Cpu, 0, 3, true, false});
   for (Layout la : {Layout::RowMajor, Layout::ColMajor})
     for (Layout lc : {Layout::RowMajor, Layout::ColMajor}) {
-      DenseMatrix<double> a(n, p, la);
-      for (index_t i = 0; i < n; ++i)
-        for (index_t j = 0; j < p; ++j) a(i, j) = values[i * p + j];
+      const auto a = row_by_row(n, p, la, values);
       DenseMatrix<double> c(p, p, lc);
       for (index_t i = 0; i < p; ++i)
         for (index_t j = 0; j < p; ++j) c(i, j) = 0.25 * static_cast<double>((2 * i + j) % 5);
