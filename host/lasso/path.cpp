@@ -167,9 +167,9 @@ void lane_warm_start(const std::vector<double>& lambdas, std::size_t k, std::siz
 
 // Solves the path's lambdas on `lanes` solvers at once (`threads` threads; lanes = 1: in turn).
 // Lambda k goes to lane k % lanes, from a warm start predicted from the solutions at k - lanes,
-// k - lanes - 1 and k - 2 lanes (lane_warm_start; `start` before there are any). What each lambda starts from,
-// and which solver, with what it kept from its last lambda, solves it, do not depend on how fast the
-// lanes run, so neither do the answers. A lane waits only for the solutions its next lambda reads:
+// k - lanes - 1 and k - 2 lanes (lane_warm_start; `start` before there are any). What each lambda
+// starts from, and which solver, with what it kept from its last lambda, solves it, do not depend on
+// how fast the lanes run, so neither do the answers. A lane waits only for the solutions its next lambda reads:
 // one that finishes early goes on (blocks of `lanes` lambdas with a barrier after each idled 8% of
 // the lanes' time on b). `solve(lane, k, beta)` solves lambda k from beta in place and returns its
 // Solution; `record(k, solution, beta)` runs on the calling thread, in order of k, and may change
@@ -194,7 +194,8 @@ void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool 
   };
   const auto release = [&](std::size_t j) {
     const auto read = [&](std::size_t k) { return k >= count || started[k]; };
-    if (j < recorded && read(j + step) && read(j + step + 1) && read(j + 2 * step)) std::vector<double>().swap(betas[j]);
+    if (j < recorded && read(j + step) && read(j + step + 1) && read(j + 2 * step))
+      std::vector<double>().swap(betas[j]);
   };
   const auto record_done = [&] {
     for (;;) {

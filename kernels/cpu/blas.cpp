@@ -72,13 +72,13 @@ void syrk_lower(V alpha, DenseView<const V> a, V beta, DenseView<V> c) {
                 static_cast<int>(a.rows), alpha, a.data, lead(a.ld), beta, c.data, lead(c.ld));
 }
 
-// The column blocks of A that gram splits its product into on `threads` threads, or 1 for one
-// SYRK threaded by the BLAS. On two threads OpenBLAS 0.3.21's SYRK ran at 97-104 GFLOP/s where two
-// single-threaded products on a split of the triangle ran at 106-113 (docs/PERF.md): kGramTiles
-// blocks give kGramTiles^2 / 2 equal shares (a diagonal tile half an off-diagonal one), dealt out
-// largest first. Measured on 2 cores only, so from 2 to 4 threads; a fixed count keeps the sums the
-// same on each of them. Tiles under kGramMinTile columns, or a product under kGramMinWork
-// multiply-adds, stay with the BLAS.
+// The column blocks of A that gram splits its product into on the context's threads, or 1 for one
+// SYRK threaded by the BLAS. On two threads OpenBLAS 0.3.21's SYRK ran at 103-105 GFLOP/s where
+// kGramTiles^2 / 2 equal shares (a diagonal tile half an off-diagonal one), each a single-threaded
+// call dealt out largest first, ran at 109-113 with the mirror (bench_gram, docs/PERF.md; n >= p).
+// Measured on 2 cores only, so from 2 to 4 threads; a fixed count keeps the sums the same on each
+// of them. Tiles under kGramMinTile columns, or a product under kGramMinWork multiply-adds, stay
+// with the BLAS.
 constexpr index_t kGramTiles = 4;
 constexpr index_t kGramMinTile = 128;
 constexpr double kGramMinWork = 5e7;
@@ -116,8 +116,9 @@ void gram(const Context& ctx, V alpha, DenseView<const V> a, V beta, DenseView<V
       const auto [i, j] = order[t];
       const index_t r0 = edge[i], rows = edge[i + 1] - r0, c0 = edge[j], cols = edge[j + 1] - c0;
       DenseView<V> block(&c(r0, c0), rows, cols, c.ld, c.layout, c.space);
-      if (i == j) syrk_lower(alpha, column_block(a, r0, rows), beta, block);
-      else gemm(ctx, Op::Transpose, Op::NoTranspose, alpha, column_block(a, r0, rows), column_block(a, c0, cols), beta, block);
+      const auto rows_of_g = column_block(a, r0, rows);
+      if (i == j) syrk_lower(alpha, rows_of_g, beta, block);
+      else gemm(ctx, Op::Transpose, Op::NoTranspose, alpha, rows_of_g, column_block(a, c0, cols), beta, block);
     }
   } else {
     syrk_lower(alpha, a, beta, c);
