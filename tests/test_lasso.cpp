@@ -448,8 +448,8 @@ TEST(Lasso, LanesDoNotCarryApartNonUniqueSolutions) {
 TEST(Lasso, PathDoesNotDependOnThreadCount) {
   // With two threads or more the path runs two lanes of lambdas at once; which lane solves a
   // lambda, and from what, is fixed, so any such thread count gives the same bits. One thread
-  // solves the lambdas in turn: another certified path, equal to the tolerance. Sparse, with an unpenalized feature and
-  // Elastic Net in the mix.
+  // solves the lambdas in turn: another certified path, equal to the tolerance. Sparse, with an
+  // unpenalized feature and Elastic Net in the mix.
   const auto d = random_problem(300, 120, 21);
   const auto csc = csr_to_csc(dense_to_csr<double, std::int64_t>(d.x.view()));
   LassoOptions o;

@@ -280,7 +280,6 @@ void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool 
     }
   }
   if (error) std::rethrow_exception(error);
-  record_done();
 }
 
 // How many lambdas of the path are solved at once (run_lanes). Coordinate descent is sequential, so
@@ -482,7 +481,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       else solvers.push_back(make_cd_solver(ctx, prob, unpen));
     }
     const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
-    const int lanes_threads = std::min(lanes, ctx.cpu_threads());
+    const int team_threads = std::min(lanes, ctx.cpu_threads());
 
     std::vector<double> null_beta(static_cast<std::size_t>(x.p), 0.0);
     for (std::size_t u = 0; u < beta_u.size(); ++u) null_beta[prob.unpenalized[u]] = beta_u[u];
@@ -521,7 +520,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
       Solution sol = solvers[lane]->certify(path.lambdas[k], beta);
       return sol.gap <= path.tol * sol.objective ? sol : solvers[lane]->solve(request, beta);
     };
-    run_lanes(path.lambdas, lanes, lanes_threads, split != nullptr, null_beta, solve, record);
+    run_lanes(path.lambdas, lanes, team_threads, split != nullptr, null_beta, solve, record);
     path.coefficients = CscMatrix<double, std::int64_t>(CsrMatrix<double, std::int64_t>::adopt(
         static_cast<index_t>(count), x.p, Array<std::int64_t>::from_vector(row_ptr),
         Array<std::int64_t>::from_vector(cols), Array<double>::from_vector(vals)));
