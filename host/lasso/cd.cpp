@@ -21,8 +21,12 @@ constexpr int kGapEvery = 10;         // epochs between inner gap checks
 constexpr int kExtrapolation = 5;     // residuals combined by dual extrapolation
 constexpr double kInnerFraction = 0.3;
 // An epoch that gains less than this fraction of the target gap has converged the primal far enough
-// that the residual-based dual usually certifies: check then rather than waiting for the schedule.
+// that the residual-based dual usually certifies: check then rather than waiting for the schedule
+// (a working set's checks; those over every feature learn their level, CdSolver::check_scale_).
 constexpr double kEarlyFactor = 1e-3;
+// A check after a sweep that gained less than this fraction of the target teaches nothing of the
+// sweeps' rate: its gap is then that of a Newton step or of the dual point's floor.
+constexpr double kLearnFloor = 1e-14;
 constexpr index_t kFirstWorkingSet = 10;
 // A strong-rule set with at least this fraction of the features is widened to all of them.
 constexpr double kStrongAllFraction = 0.5;
@@ -83,6 +87,7 @@ class ResidualDual {
   std::vector<double> project(const double* r, const std::vector<double>* beta) {
     const auto n = prob_.n;
     std::copy(r, r + n, work_.begin());
+    sum_known_ = false;
     if (unpen_.size() == 0) return {};
     std::vector<double> cu(unpen_.size());
     const double sw = weighted_sum(work_.data());
@@ -123,7 +128,9 @@ class ResidualDual {
       }
       subset = &rest_;
     }
-    const double sw = weighted_sum(work_.data());
+    if (!sum_known_) sum_ = weighted_sum(work_.data());
+    sum_known_ = true;
+    const double sw = sum_;
     const double dn = static_cast<double>(prob_.n);
     auto run = [&](auto kind) __attribute__((always_inline)) {  // one copy per layout (Reads)
       auto one = [&](index_t j) __attribute__((always_inline)) {
@@ -146,16 +153,103 @@ class ResidualDual {
   }
 
   // The dual at the best scaling of the residual r; c receives the correlations of r (projected).
-  // `known`: as in correlations (the whole problem's dual, its c_j on `known` already in c).
   DualPoint evaluate(double lambda, const double* r, const std::vector<double>* beta, std::vector<double>& c,
-                     const std::vector<index_t>* subset, const std::vector<index_t>* known = nullptr) {
+                     const std::vector<index_t>* subset) {
     project(r, beta);
-    correlations(c, subset, known);
+    if (subset) correlations(c, subset);
+    else bounded_correlations(lambda, beta, c, nullptr);
     const double dn = static_cast<double>(prob_.n);
     const double* w = prob_.weights();
-    const double a1 = weighted_dot(w, work_.data(), prob_.yc.data(), prob_.n);
-    const double a2 = weighted_dot(w, work_.data(), work_.data(), prob_.n);
-    return dual_objective(prob_, lambda, c.data(), a1 / dn, a2 / dn, subset, beta ? beta->data() : nullptr);
+    a1_ = weighted_dot(w, work_.data(), prob_.yc.data(), prob_.n) / dn;
+    a2_ = weighted_dot(w, work_.data(), work_.data(), prob_.n) / dn;
+    return dual_objective(prob_, lambda, c.data(), a1_, a2_, subset, beta ? beta->data() : nullptr);
+  }
+
+  // The whole problem's dual at the residual the last evaluate took, whose correlations on `known`
+  // (sorted) are in c: only the others are read, and its O(n) sums are not taken again.
+  DualPoint extend(double lambda, const std::vector<double>* beta, std::vector<double>& c,
+                   const std::vector<index_t>& known) {
+    bounded_correlations(lambda, beta, c, &known);
+    return dual_objective(prob_, lambda, c.data(), a1_, a2_, nullptr, beta ? beta->data() : nullptr);
+  }
+
+  // c_j for every feature outside `known` (sorted; null: none), reading X only where the last full
+  // read does not settle it. Cauchy-Schwarz bounds how far a correlation has moved since the
+  // residual rho_ref of that read: |c_j(rho) - c_j(rho_ref)| <= sqrt(L_j) ||rho - rho_ref||_W / sqrt(n).
+  // A feature at zero whose bound stays below lambda alpha v_j meets its dual constraint at rho
+  // and is not read: c_j takes the bound (signed as c_j(rho_ref)), which can only lower the dual
+  // value, and Gap Safe screening and the working set see it as a feature that may be that close
+  // (the strong rule reads c_j(rho_ref): strong_rule_value). Early on a path most features are
+  // settled so: over its path text_wide read 26% of the correlations asked for, zipf 20%. When
+  // more than kReadAllFraction of them are not, every feature is read and rho becomes the
+  // reference.
+  void bounded_correlations(double lambda, const std::vector<double>* beta, std::vector<double>& c,
+                            const std::vector<index_t>* known) {
+    const double limit = lambda * prob_.alpha;
+    if (reference_c_.empty() || !(limit > 0)) return read_all(c, known);
+    const double distance = std::sqrt(weighted_distance2(work_.data(), reference_.data()) /
+                                      static_cast<double>(prob_.n)) +
+                            kReferenceRounding * reference_rms_;
+    unread_.clear();
+    index_t candidates = 0;
+    auto next = known ? known->begin() : std::vector<index_t>::const_iterator{};
+    for (index_t j = 0; j < prob_.p; ++j) {
+      if (known && next != known->end() && *next == j) {
+        ++next;
+        continue;
+      }
+      ++candidates;
+      if (prob_.usable(j) && (!beta || (*beta)[j] == 0)) {
+        const double ref = reference_c_[j];
+        const double reach = (prob_.positive ? ref : std::abs(ref)) + root_lipschitz_[j] * distance;
+        if (reach < limit * prob_.factors[j]) {
+          c[j] = prob_.positive ? reach : std::copysign(reach, ref);
+          estimated_[j] = 1;
+          continue;
+        }
+      }
+      unread_.push_back(j);
+    }
+    for (index_t j : unread_) estimated_[j] = 0;
+    if (known)
+      for (index_t j : *known) estimated_[j] = 0;
+    if (static_cast<double>(unread_.size()) > kReadAllFraction * static_cast<double>(candidates))
+      return read_all(c, known);
+    correlations(c, &unread_);
+  }
+
+  // Every correlation outside `known`; the residual becomes the bounds' reference.
+  void read_all(std::vector<double>& c, const std::vector<index_t>* known) {
+    correlations(c, nullptr, known);
+    if (root_lipschitz_.empty()) {
+      root_lipschitz_.resize(static_cast<std::size_t>(prob_.p));
+      for (index_t j = 0; j < prob_.p; ++j) root_lipschitz_[j] = std::sqrt(prob_.lipschitz[j]);
+    }
+    reference_.assign(work_.begin(), work_.end());
+    reference_c_ = c;
+    estimated_.assign(static_cast<std::size_t>(prob_.p), 0);
+    reference_rms_ = std::sqrt(weighted_dot(prob_.weights(), work_.data(), work_.data(), prob_.n) /
+                               static_cast<double>(prob_.n));
+  }
+
+  // c_j as the strong rule should read it: where the last evaluation left a bound in c_j, the
+  // exact (if older) c_j(rho_ref) instead, as a bound would let in every feature it cannot settle.
+  double strong_rule_value(const std::vector<double>& c, index_t j) const {
+    return !estimated_.empty() && estimated_[j] ? reference_c_[j] : c[j];
+  }
+
+  // sum_i w_i (a_i - b_i)^2
+  double weighted_distance2(const double* a, const double* b) const {
+    const double* w = prob_.weights();
+    double s = 0;
+    if (w) {
+#pragma omp simd reduction(+ : s)
+      for (index_t i = 0; i < prob_.n; ++i) s += w[i] * (a[i] - b[i]) * (a[i] - b[i]);
+    } else {
+#pragma omp simd reduction(+ : s)
+      for (index_t i = 0; i < prob_.n; ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+    }
+    return s;
   }
 
   double weighted_sum(const double* r) const {
@@ -176,6 +270,21 @@ class ResidualDual {
   const UnpenalizedSolver& unpen_;
   std::vector<double> work_;
   std::vector<index_t> rest_;  // correlations' features outside `known`
+  // Of the projected residual in work_: its weighted sum (when sum_known_), and (1/n) rho^T W yc and
+  // (1/n) rho^T W rho from the last evaluate.
+  double sum_ = 0, a1_ = 0, a2_ = 0;
+  bool sum_known_ = false;
+  // bounded_correlations: reads of more than this fraction of the features left become a read of
+  // every feature, which renews the reference.
+  static constexpr double kReadAllFraction = 0.25;
+  // The reference correlations' own rounding, as a fraction of ||rho_ref||: far above what a sum
+  // over the rows leaves.
+  static constexpr double kReferenceRounding = 1e-12;
+  std::vector<double> reference_, reference_c_;  // rho_ref and every c_j(rho_ref); empty: none yet
+  double reference_rms_ = 0;                     // ||rho_ref||_W / sqrt(n)
+  std::vector<double> root_lipschitz_;           // sqrt(L_j)
+  std::vector<char> estimated_;  // features whose c_j the last bounded_correlations bounded, not read
+  std::vector<index_t> unread_;                  // the features bounded_correlations reads
 };
 
 template <class V>
@@ -231,16 +340,22 @@ class CdSolver final : public Solver {
         remember(lambda);
         return out;
       }
-      materialize();
-      out.objective = primal(lambda, beta);
+      // A working-set check that passed left r_ materialized, the objective, and c_ on ws for the
+      // residual it last evaluated (the one that passed): only the other features' correlations
+      // remain to be read.
+      if (inner_result.passed) {
+        out.objective = inner_result.objective;
+      } else {
+        materialize();
+        out.objective = primal(lambda, beta);
+      }
       const double threshold = req.tol * out.objective;
       // The inner checks found which residual gives the better dual point; evaluate that one first,
       // so that a certifying point costs one pass over X, and the other only when it does not.
       const bool acc_first = inner_result.have_acc && inner_result.acc_wins;
-      // A working-set check that passed left c_ on ws for this same residual: only the other
-      // features' correlations remain to be read.
-      DualPoint best = dual_.evaluate(lambda, acc_first ? r_acc_.data() : r_.data(), &beta, c_, nullptr,
-                                      inner_result.passed ? &last_ws_ : nullptr);
+      DualPoint best = inner_result.passed
+                           ? dual_.extend(lambda, &beta, c_, last_ws_)
+                           : dual_.evaluate(lambda, acc_first ? r_acc_.data() : r_.data(), &beta, c_, nullptr);
       out.gap = out.objective - best.value;
       if (out.gap > threshold && inner_result.have_acc) {
         const DualPoint other = dual_.evaluate(lambda, acc_first ? r_.data() : r_acc_.data(), &beta, c_acc_, nullptr);
@@ -284,7 +399,8 @@ class CdSolver final : public Solver {
     const double level = prob_.alpha * (2 * lambda - previous_lambda_);
     for (index_t j = 0; j < p_; ++j) {
       if (!prob_.usable(j)) continue;
-      const double cj = prob_.positive ? c_[j] : std::abs(c_[j]);
+      const double c = dual_.strong_rule_value(c_, j);
+      const double cj = prob_.positive ? c : std::abs(c);
       if (beta[j] != 0 || prob_.factors[j] == 0 || cj >= level * prob_.factors[j]) ws.push_back(j);
     }
     // When many features pass, the rule's misses are costly: the set is solved to the full
@@ -434,7 +550,8 @@ class CdSolver final : public Solver {
         active.clear();
         for (std::size_t t = 0; t < ws.size(); ++t)
           if (beta[ws[t]] != 0) active.push_back(t);
-        check_due = (settled || since_check >= kGapEvery) && epochs >= next_check;
+        const bool promising = everything ? check_scale_ * std::sqrt(std::max(decrease, 0.0) / tol_in) <= 1 : settled;
+        check_due = (promising || since_check >= kGapEvery) && epochs >= next_check;
       }
       // Anderson acceleration of the primal iterates (as in skglm), from the same combination that
       // extrapolates the dual: r is affine in beta, so the combined residual is r_acc_ itself and
@@ -478,6 +595,7 @@ class CdSolver final : public Solver {
         }
       }
       if (primal_value - best <= threshold) {
+        if (everything) learn_check_scale((primal_value - best) / threshold, decrease / threshold);
         if (best_acc) std::swap(c_, c_acc_);  // c_ holds the certifying point's correlations
         result.certified = everything;
         result.passed = true;
@@ -486,6 +604,7 @@ class CdSolver final : public Solver {
         break;
       }
       const double gap = primal_value - best;
+      if (everything) learn_check_scale(gap / threshold, decrease / threshold);
       if (stall.stalled(gap, primal_value)) break;  // the outer check decides what follows
       if (last_gap > 0 && gap > 0 && gap < last_gap) {
         const double per_epoch = std::log(gap / last_gap) / static_cast<double>(epochs - last_check);
@@ -502,6 +621,13 @@ class CdSolver final : public Solver {
         next_check = epochs;
         last_gap = 0;
         full = true;
+        // The residuals before the step extrapolate to nothing near it: the plain residual is
+        // checked next, and extrapolation waits for residuals recorded after the step.
+        stored = 0;
+        since_anderson = 0;
+        anderson_stored_ = -1;
+        acc_wins = false;
+        result.have_acc = result.acc_wins = false;
         continue;
       }
       if (anderson_step(lambda, ws, beta, stored, since_anderson)) {
@@ -514,6 +640,13 @@ class CdSolver final : public Solver {
       }
     }
     return result;
+  }
+
+  // One check's gap and its last sweep's decrease, both over the check's target, update the scale
+  // that predicts a check's gap from its sweep's decrease.
+  void learn_check_scale(double gap, double decrease) {
+    if (!(gap > 0) || !(decrease > kLearnFloor)) return;
+    check_scale_ = std::sqrt(check_scale_ * gap / std::sqrt(decrease));
   }
 
   // A Newton step on the non-zeros ws[active] once the sweeps since the last one have taken as long
@@ -682,6 +815,14 @@ class CdSolver final : public Solver {
   std::vector<index_t> last_ws_;  // the working set of the last inner solve
   SupportFactor factor_;  // G_AA's factor from the last Newton step
   double sweeps_since_newton_ = 0;  // multiply-adds of the sweeps since the last Newton step
+  // A check over every feature (a pass over X) is made after a full sweep once
+  // check_scale_ * sqrt(decrease / target), the gap it predicts, is at most 1: the gap falls about as
+  // the square root of the sweeps' decrease (it is dominated by the dual point's distance, which the
+  // decrease measures squared). Learned from each such check (a geometric mean of the last scale and
+  // the new) and kept along the path; the first check waits for a decrease of kEarlyFactor, as the
+  // checks on a working set always do. On (b) the late lambdas took five checks each, four of them
+  // failing 10 to 1000 times over.
+  double check_scale_ = 1 / std::sqrt(kEarlyFactor);
   std::vector<std::vector<double>> history_, beta_history_;  // rings of residuals and of beta over ws
   std::vector<double> history_m_, coefficients_, start_;
   int anderson_stored_ = -1;  // `stored` at the last extrapolation in this inner solve (-1: none)
