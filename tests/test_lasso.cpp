@@ -1350,6 +1350,17 @@ TEST(LassoNewton, SupportFactorFollowsAGrowingAndShrinkingSupport) {
   for (index_t t = 0; t < 8; ++t) EXPECT_NEAR(b[t], expected[t], 1e-10 * (1 + std::abs(expected[t])));
 }
 
+// The options a solver must respect beside the plain Lasso: standardization, uneven sample weights
+// (n of them), and penalty factors over p features with feature 3 unpenalized and 6 doubled.
+void weigh_and_factor(LassoOptions& o, int n, index_t p) {
+  o.standardize = true;
+  o.sample_weights.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) o.sample_weights[i] = 0.5 + (i % 7) / 4.0;
+  o.penalty_factors.assign(static_cast<std::size_t>(p), 1.0);
+  o.penalty_factors[3] = 0;
+  o.penalty_factors[6] = 2;
+}
+
 TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
   // p >> n with rho 0.9 (cd), and n > p with rho 0.95 in Elastic Net (gram and cd): without the
   // Newton step on the support these take thousands of sweeps per lambda at the small end of the
@@ -1393,12 +1404,7 @@ TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
     o.tol = 1e-9;
     o.max_iter = 5000;
     o.positive = positive;
-    o.standardize = true;
-    o.sample_weights.resize(50);
-    for (int i = 0; i < 50; ++i) o.sample_weights[i] = 0.5 + (i % 7) / 4.0;
-    o.penalty_factors.assign(300, 1.0);
-    o.penalty_factors[3] = 0;
-    o.penalty_factors[6] = 2;
+    weigh_and_factor(o, 50, 300);
     cd_and_gram_agree(equicorrelated_problem(50, 300, 0.9, 43), o, 2e-9,
                       positive ? "weights and factors, positive" : "weights and factors");
   }
@@ -1407,8 +1413,8 @@ TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
 // Coordinate descent leaves unread the features whose correlation it can bound below their
 // penalty from an earlier read (p >> n, early on the path: most of them). Its certificates must
 // still bound the true suboptimality: each lambda's objective is within its reported gap of the
-// optimum, found here by the Gram solver at tol 1e-13, with weights, penalty factors (one feature
-// unpenalized), standardization, positivity and the Elastic Net.
+// optimum, found here by the Gram solver at tol 1e-13, with weights, penalty factors and
+// standardization (weigh_and_factor), positivity and the Elastic Net.
 TEST(Lasso, UnreadCorrelationsKeepTheCertificate) {
   const Context ctx = make_context(Backend::Cpu);
   auto d = random_problem(60, 1500, 44, 8);
@@ -1421,14 +1427,7 @@ TEST(Lasso, UnreadCorrelationsKeepTheCertificate) {
     o.n_lambdas = 40;
     o.tol = 1e-8;
     o.max_iter = 20000;
-    if (variant == 1) {
-      o.standardize = true;
-      o.sample_weights.resize(60);
-      for (int i = 0; i < 60; ++i) o.sample_weights[i] = 0.5 + (i % 5) / 3.0;
-      o.penalty_factors.assign(1500, 1.0);
-      o.penalty_factors[7] = 0;
-      o.penalty_factors[11] = 3;
-    }
+    if (variant == 1) weigh_and_factor(o, 60, 1500);
     o.positive = variant == 2;
     if (variant == 3) o.l1_ratio = 0.5;
     const std::string what = "variant " + std::to_string(variant);
