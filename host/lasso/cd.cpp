@@ -191,9 +191,13 @@ class ResidualDual {
                             const std::vector<index_t>* known) {
     const double limit = lambda * prob_.alpha;
     if (reference_c_.empty() || !(limit > 0)) return read_all(c, known);
+    // Rounding: a sum of at most n terms errs by at most n eps of its terms' magnitudes, which
+    // Cauchy-Schwarz bounds by sqrt(L_j) times the residual's norm; so c_j(rho_ref) by
+    // n eps sqrt(L_j) ||rho_ref||, and the distance by n eps of itself.
+    const double rounding = static_cast<double>(prob_.n) * std::numeric_limits<double>::epsilon();
     const double distance = std::sqrt(weighted_distance2(work_.data(), reference_.data()) /
-                                      static_cast<double>(prob_.n)) +
-                            kReferenceRounding * reference_rms_;
+                                      static_cast<double>(prob_.n)) * (1 + rounding) +
+                            rounding * reference_rms_;
     unread_.clear();
     index_t candidates = 0;
     auto next = known ? known->begin() : std::vector<index_t>::const_iterator{};
@@ -202,8 +206,12 @@ class ResidualDual {
         ++next;
         continue;
       }
+      if (!prob_.usable(j)) {  // a constant column: never in the model, its c_j is 0
+        c[j] = 0;
+        continue;
+      }
       ++candidates;
-      if (prob_.usable(j) && (!beta || (*beta)[j] == 0)) {
+      if (!beta || (*beta)[j] == 0) {
         const double ref = reference_c_[j];
         const double reach = (prob_.positive ? ref : std::abs(ref)) + root_lipschitz_[j] * distance;
         if (reach < limit * prob_.factors[j]) {
@@ -281,9 +289,6 @@ class ResidualDual {
   // bounded_correlations: reads of more than this fraction of the features left become a read of
   // every feature, which renews the reference.
   static constexpr double kReadAllFraction = 0.25;
-  // The reference correlations' own rounding, as a fraction of ||rho_ref||: far above what a sum
-  // over the rows leaves.
-  static constexpr double kReferenceRounding = 1e-12;
   std::vector<double> reference_, reference_c_;  // rho_ref and every c_j(rho_ref); empty: none yet
   double reference_rms_ = 0;                     // ||rho_ref||_W / sqrt(n)
   std::vector<double> root_lipschitz_;           // sqrt(L_j)
