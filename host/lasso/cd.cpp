@@ -160,12 +160,12 @@ class ResidualDual {
   DualPoint evaluate(double lambda, const double* r, const std::vector<double>* beta, std::vector<double>& c,
                      const std::vector<index_t>* subset) {
     project(r, beta);
-    if (subset) correlations(c, subset);
-    else bounded_correlations(lambda, beta, c, nullptr);
     const double dn = static_cast<double>(prob_.n);
     const double* w = prob_.weights();
     a1_ = weighted_dot(w, work_.data(), prob_.yc.data(), prob_.n) / dn;
-    a2_ = weighted_dot(w, work_.data(), work_.data(), prob_.n) / dn;
+    a2_ = weighted_dot(w, work_.data(), work_.data(), prob_.n) / dn;  // read_all's reference norm too
+    if (subset) correlations(c, subset);
+    else bounded_correlations(lambda, beta, c, nullptr);
     return dual_objective(prob_, lambda, c.data(), a1_, a2_, subset, beta ? beta->data() : nullptr);
   }
 
@@ -204,6 +204,7 @@ class ResidualDual {
     for (index_t j = 0; j < prob_.p; ++j) {
       if (known && next != known->end() && *next == j) {
         ++next;
+        estimated_[j] = 0;
         continue;
       }
       if (!prob_.usable(j)) {  // a constant column: never in the model, its c_j is 0
@@ -221,16 +222,15 @@ class ResidualDual {
         }
       }
       unread_.push_back(j);
+      estimated_[j] = 0;
     }
-    for (index_t j : unread_) estimated_[j] = 0;
-    if (known)
-      for (index_t j : *known) estimated_[j] = 0;
     if (static_cast<double>(unread_.size()) > kReadAllFraction * static_cast<double>(candidates))
       return read_all(c, known);
     correlations(c, &unread_);
   }
 
-  // Every correlation outside `known`; the residual becomes the bounds' reference.
+  // Every correlation outside `known`; the residual becomes the bounds' reference (its norm is
+  // the a2_ its evaluate took).
   void read_all(std::vector<double>& c, const std::vector<index_t>* known) {
     correlations(c, nullptr, known);
     if (root_lipschitz_.empty()) {
@@ -240,8 +240,7 @@ class ResidualDual {
     reference_.assign(work_.begin(), work_.end());
     reference_c_ = c;
     estimated_.assign(static_cast<std::size_t>(prob_.p), 0);
-    reference_rms_ = std::sqrt(weighted_dot(prob_.weights(), work_.data(), work_.data(), prob_.n) /
-                               static_cast<double>(prob_.n));
+    reference_rms_ = std::sqrt(a2_);
   }
 
   // c_j as the strong rule should read it: where the last evaluation left a bound in c_j, the
