@@ -521,8 +521,9 @@ class CdSolver final : public Solver {
     std::int64_t last_check = 0, next_check = 0;
     // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
     // coefficients only until they settle, then a full sweep again. The gap is checked after a full
-    // sweep that gained less than kEarlyFactor * tol_in (over every feature: the decrease the learned
-    // scale predicts will pass), and at least every kGapEvery epochs (kEverythingGapEvery).
+    // sweep that gained less than kEarlyFactor * tol_in (over every feature: after any sweep whose
+    // decrease the learned scale predicts will pass), and at least every kGapEvery epochs
+    // (kEverythingGapEvery).
     std::vector<std::size_t> all(ws.size()), active;
     std::iota(all.begin(), all.end(), std::size_t{0});
     active.reserve(ws.size());
@@ -555,12 +556,15 @@ class CdSolver final : public Solver {
       record(stored, ws, beta);
       ++stored;
       const bool settled = decrease <= kEarlyFactor * tol_in;
-      bool check_due = false;
+      // Over every feature a check may follow a sweep over the non-zeros too: its gap does not
+      // depend on which sweep came last, and on counts_ones_std's late lambdas (support 2700 of
+      // 3000) the full sweep it waited for was one epoch in five.
+      const bool promising = everything ? check_scale_ * std::sqrt(std::max(decrease, 0.0) / tol_in) <= 1 : settled;
+      bool check_due = !full && everything && promising && epochs >= next_check;
       if (full) {
         active.clear();
         for (std::size_t t = 0; t < ws.size(); ++t)
           if (beta[ws[t]] != 0) active.push_back(t);
-        const bool promising = everything ? check_scale_ * std::sqrt(std::max(decrease, 0.0) / tol_in) <= 1 : settled;
         check_due = (promising || since_check >= (everything && !at_floor ? kEverythingGapEvery : kGapEvery)) && epochs >= next_check;
       }
       // Anderson acceleration of the primal iterates (as in skglm), from the same combination that
@@ -572,7 +576,7 @@ class CdSolver final : public Solver {
         full = true;
         continue;
       }
-      if (!full) {
+      if (!full && !check_due) {
         if (settled || ++active_run >= kGapEvery) full = true;
         continue;
       }
@@ -584,6 +588,11 @@ class CdSolver final : public Solver {
         continue;
       }
       since_check = 0;
+      if (!full) {  // the non-zeros now, for the Newton step below
+        active.clear();
+        for (std::size_t t = 0; t < ws.size(); ++t)
+          if (beta[ws[t]] != 0) active.push_back(t);
+      }
       materialize();
       const double primal_value = primal(lambda, beta);
       const std::vector<index_t>* subset = everything ? nullptr : &ws;
@@ -645,7 +654,9 @@ class CdSolver final : public Solver {
         full = true;
         continue;
       }
-      if (active.size() < ws.size()) {
+      if (!full) {
+        full = true;  // a check after a sweep over the non-zeros failed: a full sweep next
+      } else if (active.size() < ws.size()) {
         full = false;
         active_run = 0;
       }
