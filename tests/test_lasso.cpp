@@ -1448,6 +1448,52 @@ TEST(Lasso, UnreadCorrelationsKeepTheCertificate) {
   }
 }
 
+// A tall sparse X of small counts with an all-ones column, standardized (counts_ones_std in small):
+// the support grows to most features, so cd's strong-rule sets check at their learned level and
+// whole-problem checks follow sweeps over the non-zeros. Every lambda keeps its certificate.
+TEST(Lasso, LearnedCheckLevelsOnATallSparsePathKeepTheCertificate) {
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t n = 3000, p = 301;
+  DenseMatrix<double> x(n, p, Layout::RowMajor);
+  std::vector<double> y(static_cast<std::size_t>(n));
+  std::mt19937_64 rng(47);
+  std::poisson_distribution<int> counts(2.0);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (index_t i = 0; i < n; ++i) {
+    x(i, p - 1) = 1.0;
+    for (index_t j = 0; j + 1 < p; ++j)
+      if (rng() % 40 == 0) x(i, j) = 1.0 + counts(rng);
+  }
+  for (index_t i = 0; i < n; ++i) {
+    double s = noise(rng);
+    for (index_t j = 0; j < 30; ++j) s += (j % 2 ? 1.0 : -1.0) * x(i, j * 7);
+    y[static_cast<std::size_t>(i)] = s;
+  }
+  const auto csc = csr_to_csc(dense_to_csr<double, std::int32_t>(x.view()));
+  for (const double tol : {1e-6, 1e-9}) {
+    for (const bool standardize : {true, false}) {
+      LassoOptions o;
+      o.standardize = standardize;
+      o.lambda_min_ratio = 1e-3;
+      o.tol = tol;
+      const std::string what = "tol " + std::to_string(tol) + (standardize ? ", standardized" : "");
+      o.solver = LassoSolver::CoordinateDescent;
+      const auto cd = lasso_path(ctx, csc, VectorView<const double>(y), o);
+      o.solver = LassoSolver::Gram;
+      o.tol = 1e-13;
+      const auto optimum = lasso_path(ctx, csc, VectorView<const double>(y), o);
+      ASSERT_EQ(cd.size(), optimum.size());
+      EXPECT_TRUE(cd.all_converged()) << what;
+      EXPECT_GT(cd.nnz.back(), p / 2) << what;  // the support the learned levels are for
+      for (std::size_t l = 0; l < cd.size(); ++l) {
+        EXPECT_LE(cd.duality_gap[l], tol * cd.objective[l]) << what << ", lambda #" << l;
+        EXPECT_LE(cd.objective[l] - optimum.objective[l], cd.duality_gap[l] + 1e-12 * optimum.objective[l])
+            << what << ", lambda #" << l;
+      }
+    }
+  }
+}
+
 TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
   // Gram when its build is paid back over the path (dense, n > p), coordinate descent when p >> n
   // or X is sparse.
