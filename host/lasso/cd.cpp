@@ -523,12 +523,16 @@ class CdSolver final : public Solver {
     std::int64_t last_check = 0, next_check = 0;
     // Sweeps alternate as in glmnet: a full sweep over the working set, then sweeps over its non-zero
     // coefficients only until they settle, then a full sweep again. The gap is checked after a full
-    // sweep that gained less than kEarlyFactor * tol_in (over every feature: after any sweep whose
-    // decrease the learned scale predicts will pass), and at least every kGapEvery epochs
-    // (kEverythingGapEvery).
+    // sweep that gained less than kEarlyFactor * tol_in (at a learned `level`: after any sweep whose
+    // decrease it predicts will pass), and at least every kGapEvery epochs (kEverythingGapEvery).
     std::vector<std::size_t> all(ws.size()), active;
     std::iota(all.begin(), all.end(), std::size_t{0});
     active.reserve(ws.size());
+    const auto find_nonzeros = [&] {
+      active.clear();
+      for (std::size_t t = 0; t < ws.size(); ++t)
+        if (beta[ws[t]] != 0) active.push_back(t);
+    };
     bool full = true;
     int active_run = 0, since_check = 0;
     StallWatch stall(kInnerStallChecks);
@@ -564,9 +568,7 @@ class CdSolver final : public Solver {
       const bool promising = level ? *level * std::sqrt(std::max(decrease, 0.0) / tol_in) <= 1 : settled;
       bool check_due = !full && level && promising && epochs >= next_check;
       if (full) {
-        active.clear();
-        for (std::size_t t = 0; t < ws.size(); ++t)
-          if (beta[ws[t]] != 0) active.push_back(t);
+        find_nonzeros();
         check_due = (promising || since_check >= (everything && !at_floor ? kEverythingGapEvery : kGapEvery)) && epochs >= next_check;
       }
       // Anderson acceleration of the primal iterates (as in skglm), from the same combination that
@@ -590,11 +592,7 @@ class CdSolver final : public Solver {
         continue;
       }
       since_check = 0;
-      if (!full) {  // the non-zeros now, for the Newton step below
-        active.clear();
-        for (std::size_t t = 0; t < ws.size(); ++t)
-          if (beta[ws[t]] != 0) active.push_back(t);
-      }
+      if (!full) find_nonzeros();  // the non-zeros now, for the Newton step below
       materialize();
       const double primal_value = primal(lambda, beta);
       const std::vector<index_t>* subset = everything ? nullptr : &ws;
@@ -839,7 +837,7 @@ class CdSolver final : public Solver {
   std::vector<index_t> last_ws_;  // the working set of the last inner solve
   SupportFactor factor_;  // G_AA's factor from the last Newton step
   double sweeps_since_newton_ = 0;  // multiply-adds of the sweeps since the last Newton step
-  // A check over every feature (a pass over X) is made after a full sweep once
+  // A check over every feature (a pass over X) is made after a sweep once
   // check_scale_ * sqrt(decrease / target), the gap it predicts, is at most 1: the gap falls about as
   // the square root of the sweeps' decrease (it is dominated by the dual point's distance, which the
   // decrease measures squared). Learned from each such check (a geometric mean of the last scale and
