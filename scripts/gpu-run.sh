@@ -136,6 +136,12 @@ verify() {
   device_line
   local libs
   if libs=$(check_libs "$pack"); then note "libraries: every packed binary resolves"; else fail "libraries: $libs"; fi
+  # cuBLAS and cuSPARSE are dlopen'ed with the first CUDA context, so ldd does not see them.
+  if "$bin/shrink_tests" --gtest_filter='CudaLibraries.*' >"$work/cuda-libraries.log" 2>&1; then
+    note "libraries: cuBLAS and cuSPARSE load, every function found"
+  else
+    fail "libraries: cuBLAS or cuSPARSE: $(grep -m2 -i 'error\|failure' "$work/cuda-libraries.log")"
+  fi
   if [ $cpu_only -eq 0 ]; then
     "$bin/shrink_bench" --benchmark_filter='BM_DeviceCopy' --benchmark_format=json >"$out/copy.json" 2>/dev/null ||
       fail "device copy benchmark"

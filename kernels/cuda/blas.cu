@@ -15,30 +15,30 @@ int lead(index_t ld) { return static_cast<int>(ld < 1 ? 1 : ld); }
 
 cublasStatus_t gemv_call(cublasHandle_t h, cublasOperation_t t, int m, int n, const float* alpha,
                          const float* a, int lda, const float* x, const float* beta, float* y) {
-  return cublasSgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
+  return detail::cublas_api().sgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
 }
 cublasStatus_t gemv_call(cublasHandle_t h, cublasOperation_t t, int m, int n, const double* alpha,
                          const double* a, int lda, const double* x, const double* beta, double* y) {
-  return cublasDgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
+  return detail::cublas_api().dgemv(h, t, m, n, alpha, a, lda, x, 1, beta, y, 1);
 }
 cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                          int k, const float* alpha, const float* a, int lda, const float* b, int ldb,
                          const float* beta, float* c, int ldc) {
-  return cublasSgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return detail::cublas_api().sgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 cublasStatus_t gemm_call(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                          int k, const double* alpha, const double* a, int lda, const double* b,
                          int ldb, const double* beta, double* c, int ldc) {
-  return cublasDgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  return detail::cublas_api().dgemm(h, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperation_t t, int n, int k,
                          const float* alpha, const float* a, int lda, const float* beta, float* c, int ldc) {
-  return cublasSsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
+  return detail::cublas_api().ssyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
 }
 cublasStatus_t syrk_call(cublasHandle_t h, cublasFillMode_t fill, cublasOperation_t t, int n, int k,
                          const double* alpha, const double* a, int lda, const double* beta, double* c, int ldc) {
-  return cublasDsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
+  return detail::cublas_api().dsyrk(h, fill, t, n, k, alpha, a, lda, beta, c, ldc);
 }
 
 }  // namespace

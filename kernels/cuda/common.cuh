@@ -25,6 +25,43 @@ struct CudaState {
   int multiprocessors = 1;
 };
 
+// cuBLAS and cuSPARSE are loaded when the first CUDA context is made (dlopen, libraries.cu), not
+// linked: with cuBLASLt, linking them cost every process that loads Shrink, GPU or not, some 250 MB
+// of memory and 0.2 s at start. Their headers give the types; these tables hold the functions the
+// kernels call. Each accessor loads on its first call and throws CudaError naming the library, or
+// the function, it could not find.
+struct CublasApi {
+  decltype(&cublasCreate) create;
+  decltype(&cublasDestroy) destroy;
+  decltype(&cublasSetStream) set_stream;
+  decltype(&cublasSgemv) sgemv;
+  decltype(&cublasDgemv) dgemv;
+  decltype(&cublasSgemm) sgemm;
+  decltype(&cublasDgemm) dgemm;
+  decltype(&cublasSsyrk) ssyrk;
+  decltype(&cublasDsyrk) dsyrk;
+};
+struct CusparseApi {
+  decltype(&cusparseCreate) create;
+  decltype(&cusparseDestroy) destroy;
+  decltype(&cusparseSetStream) set_stream;
+  decltype(&cusparseGetErrorString) error_string;
+  decltype(&cusparseCreateMatDescr) create_mat_descr;
+  decltype(&cusparseDestroyMatDescr) destroy_mat_descr;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // the BSR baseline's legacy bsrmm (bsr.cu)
+  decltype(&cusparseSbsrmm) sbsrmm;
+#pragma GCC diagnostic pop
+  decltype(&cusparseCreateCsr) create_csr;
+  decltype(&cusparseDestroySpMat) destroy_sp_mat;
+  decltype(&cusparseCreateDnVec) create_dn_vec;
+  decltype(&cusparseDestroyDnVec) destroy_dn_vec;
+  decltype(&cusparseSpMV_bufferSize) spmv_buffer_size;
+  decltype(&cusparseSpMV) spmv;
+};
+const CublasApi& cublas_api();
+const CusparseApi& cusparse_api();
+
 [[noreturn]] void throw_cuda(cudaError_t err, const char* what, const char* file, int line);
 [[noreturn]] void throw_cublas(cublasStatus_t err, const char* what, const char* file, int line);
 [[noreturn]] void throw_cusparse(cusparseStatus_t err, const char* what, const char* file, int line);

@@ -25,7 +25,7 @@ void throw_cublas(cublasStatus_t err, const char* what, const char* file, int li
 }
 
 void throw_cusparse(cusparseStatus_t err, const char* what, const char* file, int line) {
-  const std::string msg = std::string(what) + " failed: " + cusparseGetErrorString(err) + " at " +
+  const std::string msg = std::string(what) + " failed: " + cusparse_api().error_string(err) + " at " +
                           file + ":" + std::to_string(line);
   if (err == CUSPARSE_STATUS_ALLOC_FAILED) throw OutOfMemory(msg);
   throw CudaError(msg);
@@ -67,6 +67,7 @@ std::vector<DeviceInfo> cuda_query_devices() {
 }
 
 CudaState* cuda_create_state(int device) {
+  cuda_load_libraries();
   auto state = std::make_unique<CudaState>();
   state->device = device;
   SHRINK_CUDA_CHECK(cudaSetDevice(device));
@@ -74,10 +75,10 @@ CudaState* cuda_create_state(int device) {
   SHRINK_CUDA_CHECK(cudaStreamCreateWithFlags(&state->own_stream, cudaStreamNonBlocking));
   state->stream = state->own_stream;
   try {
-    SHRINK_CUBLAS_CHECK(cublasCreate(&state->cublas));
-    SHRINK_CUBLAS_CHECK(cublasSetStream(state->cublas, state->stream));
-    SHRINK_CUSPARSE_CHECK(cusparseCreate(&state->cusparse));
-    SHRINK_CUSPARSE_CHECK(cusparseSetStream(state->cusparse, state->stream));
+    SHRINK_CUBLAS_CHECK(cublas_api().create(&state->cublas));
+    SHRINK_CUBLAS_CHECK(cublas_api().set_stream(state->cublas, state->stream));
+    SHRINK_CUSPARSE_CHECK(cusparse_api().create(&state->cusparse));
+    SHRINK_CUSPARSE_CHECK(cusparse_api().set_stream(state->cusparse, state->stream));
   } catch (...) {
     cuda_destroy_state(state.release());
     throw;
@@ -90,8 +91,8 @@ void cuda_destroy_state(CudaState* state) noexcept {
   cudaSetDevice(state->device);
   if (state->stream) cudaStreamSynchronize(state->stream);
   if (state->workspace) cudaFree(state->workspace);
-  if (state->cusparse) cusparseDestroy(state->cusparse);
-  if (state->cublas) cublasDestroy(state->cublas);
+  if (state->cusparse) cusparse_api().destroy(state->cusparse);
+  if (state->cublas) cublas_api().destroy(state->cublas);
   if (state->own_stream) cudaStreamDestroy(state->own_stream);
   cudaGetLastError();
   delete state;
@@ -110,8 +111,8 @@ void cuda_set_stream(CudaState* state, void* stream) {
   // Work already queued finishes first: nothing of it may overlap what goes on the new stream.
   SHRINK_CUDA_CHECK(cudaStreamSynchronize(state->stream));
   state->stream = stream ? static_cast<cudaStream_t>(stream) : state->own_stream;
-  SHRINK_CUBLAS_CHECK(cublasSetStream(state->cublas, state->stream));
-  SHRINK_CUSPARSE_CHECK(cusparseSetStream(state->cusparse, state->stream));
+  SHRINK_CUBLAS_CHECK(cublas_api().set_stream(state->cublas, state->stream));
+  SHRINK_CUSPARSE_CHECK(cusparse_api().set_stream(state->cusparse, state->stream));
 }
 
 void* cuda_stream(const CudaState* state) noexcept { return state->stream; }

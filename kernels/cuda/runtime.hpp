@@ -10,6 +10,10 @@ namespace shrink::detail {
 
 int cuda_count_devices() noexcept;  // any error (no driver, no device) counts as 0 and is cleared
 std::vector<DeviceInfo> cuda_query_devices();
+// cuBLAS and cuSPARSE, loaded (dlopen) by the first cuda_create_state, not with the library; throws
+// CudaError naming what is missing. Whether that has happened in this process.
+void cuda_load_libraries();
+bool cuda_libraries_loaded() noexcept;
 CudaState* cuda_create_state(int device);  // stream + cuBLAS/cuSPARSE handles on that stream
 void cuda_destroy_state(CudaState* state) noexcept;
 void cuda_synchronize(CudaState* state);

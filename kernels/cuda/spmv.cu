@@ -259,28 +259,28 @@ void cusparse_spmv(const Context& ctx, bool alg2, Op op, V alpha, const CsrView<
   cusparseHandle_t handle = ctx.cuda_state()->cusparse;
   cusparseSpMatDescr_t mat = nullptr;
   cusparseDnVecDescr_t vx = nullptr, vy = nullptr;
-  SHRINK_CUSPARSE_CHECK(cusparseCreateCsr(&mat, a.rows, a.cols, a.nnz, const_cast<I*>(a.row_ptr),
+  SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_csr(&mat, a.rows, a.cols, a.nnz, const_cast<I*>(a.row_ptr),
                                           const_cast<I*>(a.col_idx), const_cast<V*>(a.values), it,
                                           it, CUSPARSE_INDEX_BASE_ZERO, vt));
   try {
-    SHRINK_CUSPARSE_CHECK(cusparseCreateDnVec(&vx, t ? a.rows : a.cols, const_cast<V*>(x), vt));
-    SHRINK_CUSPARSE_CHECK(cusparseCreateDnVec(&vy, t ? a.cols : a.rows, y, vt));
+    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_dn_vec(&vx, t ? a.rows : a.cols, const_cast<V*>(x), vt));
+    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_dn_vec(&vy, t ? a.cols : a.rows, y, vt));
     const auto cop = t ? CUSPARSE_OPERATION_TRANSPOSE : CUSPARSE_OPERATION_NON_TRANSPOSE;
     std::size_t bytes = 0;
-    SHRINK_CUSPARSE_CHECK(cusparseSpMV_bufferSize(handle, cop, &alpha, mat, vx, &beta, vy, vt,
+    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().spmv_buffer_size(handle, cop, &alpha, mat, vx, &beta, vy, vt,
                                                   alg, &bytes));
     void* buffer = ctx.workspace(bytes);
-    SHRINK_CUSPARSE_CHECK(cusparseSpMV(handle, cop, &alpha, mat, vx, &beta, vy, vt,
+    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().spmv(handle, cop, &alpha, mat, vx, &beta, vy, vt,
                                        alg, buffer));
   } catch (...) {
-    if (vx) cusparseDestroyDnVec(vx);
-    if (vy) cusparseDestroyDnVec(vy);
-    cusparseDestroySpMat(mat);
+    if (vx) detail::cusparse_api().destroy_dn_vec(vx);
+    if (vy) detail::cusparse_api().destroy_dn_vec(vy);
+    detail::cusparse_api().destroy_sp_mat(mat);
     throw;
   }
-  cusparseDestroyDnVec(vx);
-  cusparseDestroyDnVec(vy);
-  cusparseDestroySpMat(mat);
+  detail::cusparse_api().destroy_dn_vec(vx);
+  detail::cusparse_api().destroy_dn_vec(vy);
+  detail::cusparse_api().destroy_sp_mat(mat);
 }
 
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPMV)
