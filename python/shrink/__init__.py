@@ -56,9 +56,31 @@ try:
 finally:
     if _set is None:  # read by OpenBLAS as it loaded; other libraries loaded later choose their own
         del _os.environ["OPENBLAS_CORETYPE"]
-from ._linear import ElasticNet, ElasticNetCV, Lasso, LassoCV, enet_path, lasso_path
-from ._ops import BlockSparseLinear, SparseOperator, magnitude_histogram, prune_blocks, spmv
-from ._sae import SparseAutoencoder
+# The rest loads when first used (PEP 562): the estimators import scikit-learn, about 2 s of a cold
+# start, which `import shrink` and spmv do not need.
+_LAZY = {
+    "Lasso": "_linear", "ElasticNet": "_linear", "LassoCV": "_linear", "ElasticNetCV": "_linear",
+    "lasso_path": "_linear", "enet_path": "_linear",
+    "BlockSparseLinear": "_ops", "SparseOperator": "_ops", "magnitude_histogram": "_ops", "prune_blocks": "_ops",
+    "spmv": "_ops",
+    "SparseAutoencoder": "_sae",
+}
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module("." + module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 __all__ = ["Lasso", "ElasticNet", "LassoCV", "ElasticNetCV", "SparseAutoencoder", "spmv", "SparseOperator", "prune_blocks", "BlockSparseLinear", "magnitude_histogram", "lasso_path", "enet_path", "version", "cuda_compiled", "blas_info"]

@@ -4,7 +4,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
 from . import _core
-from ._linear import _as_engine_input
+from ._input import _as_engine_input
 
 
 def magnitude_histogram(values, bins=10):

@@ -170,3 +170,29 @@ def test_results_report_their_histogram():
     assert len(model.histogram_["edges"]) == len(model.histogram_["counts"]) + 1
     h = shrink.magnitude_histogram([0, 1e-3, 1, -10])
     assert int(np.sum(h["counts"])) == 3 and h["edges"][0] == pytest.approx(1e-3) and h["edges"][-1] == pytest.approx(10)
+
+
+def test_import_and_spmv_do_not_load_scikit_learn():
+    """The estimators load scikit-learn (about 2 s cold) when first named; `import shrink` and the
+    operators do not, and every public name still resolves, by attribute and by `import *`."""
+    import subprocess
+    import sys
+    code = (
+        "import sys, numpy as np, scipy.sparse as sp, shrink\n"
+        "assert 'sklearn' not in sys.modules, 'import shrink'\n"
+        "shrink.spmv(sp.identity(3, format='csr'), np.ones(3))\n"
+        "assert 'sklearn' not in sys.modules, 'spmv'\n"
+        "assert set(shrink.__all__) <= set(dir(shrink))\n"
+        "names = {}\n"
+        "exec('from shrink import *', names)\n"
+        "assert all(n in names for n in shrink.__all__)\n"
+        "assert shrink.Lasso.__module__ == 'shrink._linear' and 'sklearn' in sys.modules\n"
+        "try:\n"
+        "    shrink.no_such_name\n"
+        "except AttributeError as e:\n"
+        "    assert 'no_such_name' in str(e)\n"
+        "else:\n"
+        "    raise SystemExit('no AttributeError')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
