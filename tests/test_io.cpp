@@ -673,5 +673,33 @@ TEST(UserFiles, CsvRules) {
   }
 }
 
+// A UTF-8 byte-order mark (Windows tools, pandas' encoding="utf-8-sig") is not data: a y file that
+// starts with one lost its first value to a "header", and a CSV's first column name carried it.
+TEST(UserFiles, ByteOrderMarkIsNotData) {
+  const std::string bom = "\xEF\xBB\xBF";
+  CsvInfo info;
+  auto m = parse_csv<double>(bom + "a,b\n1,2\n3,4\n", "t.csv", {}, &info);
+  EXPECT_EQ(info.names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(m.rows(), 2);
+  m = parse_csv<double>(bom + "1,2\n3,4\n", "t.csv", {}, &info);
+  EXPECT_FALSE(info.header);
+  EXPECT_EQ(m.rows(), 2);
+  EXPECT_EQ(m(0, 0), 1.0);
+  const auto mm = parse_matrix_market<double, std::int32_t>(
+      bom + "%%MatrixMarket matrix coordinate real general\n2 2 1\n1 2 5\n", "t.mtx", {}, nullptr);
+  EXPECT_EQ(mm.cols(), 2);
+  const auto svm = parse_svmlight<double, std::int32_t>(bom + "1 1:2 3:4\n-1 2:1\n", "t.svm");
+  EXPECT_EQ(svm.labels, (std::vector<double>{1.0, -1.0}));
+  const fs::path dir = test::scratch_dir();
+  for (const std::string name : {"y.txt", "y.csv"}) {
+    SCOPED_TRACE(name);
+    std::ofstream((dir / name).string(), std::ios::binary) << bom << "1.5\n2.5\n3.5\n";
+    const auto y = read_columns<double>((dir / name).string());
+    ASSERT_EQ(y.rows(), 3);
+    EXPECT_EQ(y(0, 0), 1.5);
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace shrink

@@ -202,7 +202,8 @@ DenseMatrix<V> read_columns(const std::string& path) {
     return read_matrix<V, std::int64_t>(path, o).take_dense();
   }
   // Plain text: one value per line; blank lines and lines starting with '#' are skipped.
-  const std::string text = read_file(path);
+  const std::string file = read_file(path);
+  const std::string_view text = io_detail::without_bom(file);
   const char* p = text.data();
   const char* end = p + text.size();
   std::vector<V> values;

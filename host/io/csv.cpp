@@ -138,6 +138,7 @@ bool is_counting(const std::vector<std::string>& fields, std::size_t from) {
 
 template <class V>
 DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const CsvOptions& options, CsvInfo* info) {
+  text = without_bom(text);
   CsvInfo local;
   CsvInfo& out = info ? *info : local;
   out = CsvInfo{};

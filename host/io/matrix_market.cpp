@@ -379,6 +379,7 @@ DenseMatrix<V> parse_array(const Header& h, const char* end, const std::string& 
 template <class V, class I>
 CooMatrix<V, I> parse_matrix_market_coo(std::string_view text, const std::string& name,
                                         const ReadOptions& options, MatrixMarketInfo* info) {
+  text = io_detail::without_bom(text);
   const Header h = parse_header(text, name);
   if (info) *info = h.info;
   if (!h.info.coordinate)
@@ -389,6 +390,7 @@ CooMatrix<V, I> parse_matrix_market_coo(std::string_view text, const std::string
 template <class V, class I>
 MatrixFile<V, I> parse_matrix_market(std::string_view text, const std::string& name,
                                      const ReadOptions& options, MatrixMarketInfo* info) {
+  text = io_detail::without_bom(text);
   const Header h = parse_header(text, name);
   if (info) *info = h.info;
   MatrixFile<V, I> out;

@@ -20,6 +20,7 @@ SvmlightData<V, I> parse_svmlight(std::string_view text, const std::string& name
                                   index_t n_features) {
   if (n_features < 0)
     throw InvalidArgument("n_features must be >= 0, got " + std::to_string(n_features));
+  text = io_detail::without_bom(text);
   const char* p = text.data();
   const char* end = p + text.size();
   std::vector<std::int64_t> row, col;

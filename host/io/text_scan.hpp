@@ -33,6 +33,12 @@ inline bool at_line_end(const char* p, const char* end) {
   return p == end || *p == '\n';
 }
 
+// The text after a leading UTF-8 byte-order mark, if any (Windows tools and pandas'
+// encoding="utf-8-sig" write one; read as data it turned the first number into a header).
+inline std::string_view without_bom(std::string_view text) {
+  return text.substr(0, 3) == "\xEF\xBB\xBF" ? text.substr(3) : text;
+}
+
 // Case-insensitive ASCII equality.
 bool iequals(std::string_view a, std::string_view b);
 // Splits a line on blanks into words.
