@@ -328,16 +328,17 @@ void cusparse_bsr_forward(const Context& ctx, DenseView<const V> x, const BsrVie
       y.data[(e / cols) * y.ld + e % cols] = bias ? bias[e % cols] : V(0);
     });
     if (w.nnzb == 0 || x.rows == 0) return;
+    const auto& lib = detail::cusparse_api();
     cusparseMatDescr_t descr = nullptr;
-    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_mat_descr(&descr));
+    SHRINK_CUSPARSE_CHECK(lib.create_mat_descr(&descr));
     const float one = 1.0f;
     // The legacy bsrmm is the documented cuSPARSE BSR x dense product (deprecated since CUDA 12.8).
-    const auto status = detail::cusparse_api().sbsrmm(
+    const auto status = lib.sbsrmm(
         ctx.cuda_state()->cusparse, CUSPARSE_DIRECTION_ROW, CUSPARSE_OPERATION_NON_TRANSPOSE,
         CUSPARSE_OPERATION_NON_TRANSPOSE, static_cast<int>(w.rows / bs), static_cast<int>(x.rows),
         static_cast<int>(w.cols / bs), static_cast<int>(w.nnzb), &one, descr, w.values, w.block_row_ptr,
         w.block_col_idx, static_cast<int>(bs), x.data, static_cast<int>(x.ld), &one, y.data, static_cast<int>(y.ld));
-    detail::cusparse_api().destroy_mat_descr(descr);
+    lib.destroy_mat_descr(descr);
     SHRINK_CUSPARSE_CHECK(status);
   }
 }

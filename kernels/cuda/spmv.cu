@@ -257,30 +257,29 @@ void cusparse_spmv(const Context& ctx, bool alg2, Op op, V alpha, const CsrView<
   const bool t = op == Op::Transpose;
   if ((t ? a.cols : a.rows) == 0) return;
   cusparseHandle_t handle = ctx.cuda_state()->cusparse;
+  const auto& lib = detail::cusparse_api();
   cusparseSpMatDescr_t mat = nullptr;
   cusparseDnVecDescr_t vx = nullptr, vy = nullptr;
-  SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_csr(&mat, a.rows, a.cols, a.nnz, const_cast<I*>(a.row_ptr),
-                                          const_cast<I*>(a.col_idx), const_cast<V*>(a.values), it,
-                                          it, CUSPARSE_INDEX_BASE_ZERO, vt));
+  SHRINK_CUSPARSE_CHECK(lib.create_csr(&mat, a.rows, a.cols, a.nnz, const_cast<I*>(a.row_ptr),
+                                       const_cast<I*>(a.col_idx), const_cast<V*>(a.values), it, it,
+                                       CUSPARSE_INDEX_BASE_ZERO, vt));
   try {
-    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_dn_vec(&vx, t ? a.rows : a.cols, const_cast<V*>(x), vt));
-    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().create_dn_vec(&vy, t ? a.cols : a.rows, y, vt));
+    SHRINK_CUSPARSE_CHECK(lib.create_dn_vec(&vx, t ? a.rows : a.cols, const_cast<V*>(x), vt));
+    SHRINK_CUSPARSE_CHECK(lib.create_dn_vec(&vy, t ? a.cols : a.rows, y, vt));
     const auto cop = t ? CUSPARSE_OPERATION_TRANSPOSE : CUSPARSE_OPERATION_NON_TRANSPOSE;
     std::size_t bytes = 0;
-    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().spmv_buffer_size(handle, cop, &alpha, mat, vx, &beta, vy, vt,
-                                                  alg, &bytes));
+    SHRINK_CUSPARSE_CHECK(lib.spmv_buffer_size(handle, cop, &alpha, mat, vx, &beta, vy, vt, alg, &bytes));
     void* buffer = ctx.workspace(bytes);
-    SHRINK_CUSPARSE_CHECK(detail::cusparse_api().spmv(handle, cop, &alpha, mat, vx, &beta, vy, vt,
-                                       alg, buffer));
+    SHRINK_CUSPARSE_CHECK(lib.spmv(handle, cop, &alpha, mat, vx, &beta, vy, vt, alg, buffer));
   } catch (...) {
-    if (vx) detail::cusparse_api().destroy_dn_vec(vx);
-    if (vy) detail::cusparse_api().destroy_dn_vec(vy);
-    detail::cusparse_api().destroy_sp_mat(mat);
+    if (vx) lib.destroy_dn_vec(vx);
+    if (vy) lib.destroy_dn_vec(vy);
+    lib.destroy_sp_mat(mat);
     throw;
   }
-  detail::cusparse_api().destroy_dn_vec(vx);
-  detail::cusparse_api().destroy_dn_vec(vy);
-  detail::cusparse_api().destroy_sp_mat(mat);
+  lib.destroy_dn_vec(vx);
+  lib.destroy_dn_vec(vy);
+  lib.destroy_sp_mat(mat);
 }
 
 SHRINK_FOR_EACH_VALUE_INDEX(SHRINK_INSTANTIATE_SPMV)
