@@ -1589,6 +1589,100 @@ TEST(Lasso, SparseGramBuildGivesTheDensePath) {
   }
 }
 
+// cd stores a sparse X with heavy columns by count (columns_by_count): the path it reports is in the
+// given order, with the penalty factors that order gives, and equals the Gram solver's on the X as
+// given. The copy's columns (and their value groups) are the given ones moved; a full column of
+// one value is the intercept's twin and does not count as heavy; X with no heavy column is read as
+// it is.
+TEST(Lasso, HeavyColumnsSweptLastGiveTheGivenOrdersPath) {
+  const Context ctx = make_context(Backend::Cpu);
+  const index_t n = 300, p = 40;
+  std::mt19937_64 rng(91);
+  std::uniform_real_distribution<double> unit(0, 1);
+  std::normal_distribution<double> normal;
+  DenseMatrix<double> x(n, p, Layout::RowMajor);
+  for (index_t i = 0; i < n; ++i) {
+    x(i, 3) = 1.0;  // constant
+    for (index_t j = 0; j < p; ++j) {
+      if (j == 3) continue;
+      const double share = j % 7 == 1 ? 0.9 : 0.06;  // columns 1, 8, 15, ...: heavy, among light ones
+      if (unit(rng) < share) x(i, j) = j % 2 ? 1.0 : normal(rng);
+    }
+  }
+  std::vector<double> y(static_cast<std::size_t>(n));
+  for (index_t i = 0; i < n; ++i) y[i] = x(i, 1) - 2 * x(i, 4) + 1.5 * x(i, 8) + x(i, 10) + 0.5 * normal(rng);
+  const auto csr = dense_to_csr<double, std::int32_t>(x.view());
+  const auto given = lasso_detail::make_design(ctx, csr.view());
+
+  std::vector<index_t> order;
+  const auto moved = lasso_detail::columns_by_count(ctx, given, true, order);
+  ASSERT_EQ(order.size(), static_cast<std::size_t>(p));
+  std::vector<double> r(static_cast<std::size_t>(n));
+  for (auto& v : r) v = normal(rng);
+  std::int64_t last = 0;
+  for (index_t k = 0; k < p; ++k) {
+    const index_t j = order[static_cast<std::size_t>(k)];
+    const auto count = moved.xt32.row_ptr[k + 1] - moved.xt32.row_ptr[k];
+    EXPECT_EQ(count, given.xt32.row_ptr[j + 1] - given.xt32.row_ptr[j]) << k;
+    if (j != 3) {  // the constant column weighs nothing: it comes first
+      EXPECT_GE(count, last) << k;
+      last = count;
+    } else {
+      EXPECT_EQ(k, 0);
+    }
+    EXPECT_EQ(lasso_detail::column_dot(moved, k, nullptr, r.data()), lasso_detail::column_dot(given, j, nullptr, r.data())) << k;
+  }
+  ASSERT_TRUE(given.groups && moved.groups);
+  // Without an intercept the constant column is a full one like any other: last.
+  (void)lasso_detail::columns_by_count(ctx, given, false, order);
+  EXPECT_EQ(order.back(), 3);
+
+  for (int variant = 0; variant < 5; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    LassoOptions o;
+    o.n_lambdas = 25;
+    o.tol = 1e-10;
+    o.standardize = variant == 1 || variant == 3;
+    o.fit_intercept = variant != 4;
+    o.positive = variant == 2;
+    o.l1_ratio = variant == 3 ? 0.5 : 1.0;
+    o.penalty_factors.assign(static_cast<std::size_t>(p), 1.0);
+    for (index_t j = 0; j < p; ++j) o.penalty_factors[j] = 0.5 + 0.05 * static_cast<double>(j % 9);
+    o.penalty_factors[8] = 0;  // unpenalized, and heavy
+    if (variant == 1) {
+      o.sample_weights.resize(static_cast<std::size_t>(n));
+      for (index_t i = 0; i < n; ++i) o.sample_weights[i] = 0.5 + static_cast<double>(i % 3);
+    }
+    o.solver = LassoSolver::CoordinateDescent;
+    ctx.reset_transfers();
+    const auto cd = lasso_path(ctx, csr.view(), VectorView<const double>(y), o);
+    EXPECT_EQ(ctx.transfers().input_host_copies, 2) << "CSR to CSC, then by count";
+    o.solver = LassoSolver::Gram;
+    const auto gram = lasso_path(ctx, csr.view(), VectorView<const double>(y), o);
+    EXPECT_TRUE(cd.all_converged());
+    // The Elastic Net's gap of 1e-10 leaves gradients on the support within about 1e-4 of lambda's
+    // (the Gram solver's too); its answer is held to the Gram solver's below.
+    expect_kkt(x, y, o, cd, o.l1_ratio < 1 ? 1e-3 : 1e-5, "cd by count");
+    ASSERT_EQ(cd.size(), gram.size());
+    for (std::size_t l = 0; l < cd.size(); ++l) {
+      EXPECT_NEAR(cd.objective[l], gram.objective[l], 1e-9 * gram.objective[l]) << "lambda #" << l;
+      EXPECT_NEAR(cd.intercepts[l], gram.intercepts[l], 1e-5 * (1 + std::abs(gram.intercepts[l]))) << "lambda #" << l;
+      const auto a = gram.coefficients_at(l), b = cd.coefficients_at(l);
+      for (std::size_t j = 0; j < a.size(); ++j) EXPECT_NEAR(b[j], a[j], 1e-5 * (1 + std::abs(a[j]))) << "feature " << j;
+    }
+  }
+
+  // No heavy column: X is read as given.
+  DenseMatrix<double> even(n, p, Layout::RowMajor);
+  for (index_t i = 0; i < n; ++i)
+    for (index_t j = 0; j < p; ++j)
+      if (unit(rng) < 0.1 + 0.01 * static_cast<double>(j % 5)) even(i, j) = normal(rng);
+  const auto even_csr = dense_to_csr<double, std::int32_t>(even.view());
+  const auto even_design = lasso_detail::make_design(ctx, even_csr.view());
+  (void)lasso_detail::columns_by_count(ctx, even_design, true, order);
+  EXPECT_TRUE(order.empty());
+}
+
 TEST(Lasso, WorkingSetGramBlocksSmallerThanTheSupportStillCertify) {
   // max_working_set below the support: every block leaves non-zero coefficients outside it (block
   // coordinate descent), and the answers must still be certified and agree with cd.

@@ -409,6 +409,9 @@ inline void agree(const RowSplit& split, Solution& sol, std::vector<double>& bet
 // block and the null model.
 template <class V>
 struct Setup {
+  // cd's X has its columns by count (columns_by_count): order[k] is the given column at position k
+  // of x, prob and the solvers' coefficients; empty: the given order.
+  std::vector<index_t> order;
   Design<V> x;  // where the solver reads it (a device X comes to the host for cd)
   Problem<V> prob;
   std::unique_ptr<DesignOperator<V>> op;
@@ -419,8 +422,8 @@ struct Setup {
   // `counted`: given's mostly_zero_columns when auto already read them.
   Setup(const Context& ctx, const Design<V>& given, LassoSolver solver, const std::vector<double>& y,
         const LassoOptions& o, const RowSplit* split, const std::optional<std::vector<std::int64_t>>& counted)
-      : x(solver == LassoSolver::CoordinateDescent ? cd_design(ctx, given, counted, o.fit_intercept) : given),
-        prob(make_problem(ctx, x, y, o, split)) {
+      : x(solver == LassoSolver::CoordinateDescent ? cd_design(ctx, given, counted, o.fit_intercept, order) : given),
+        prob(make_problem(ctx, x, y, in_order(o, order), split)) {
     const bool multiplies = solver == LassoSolver::ProximalGradient || solver == LassoSolver::WorkingSetGram ||
                             (solver == LassoSolver::Gram && ctx.backend() == Backend::Cuda);
     const bool whole_here = x.space == MemorySpace::Host && !split;
@@ -439,12 +442,35 @@ struct Setup {
   // and centered in a copy when a column's mean is far above its spread and the intercept is fitted
   // (centered_if_offset; without an intercept nothing is centered, so nothing cancels).
   static Design<V> cd_design(const Context& ctx, const Design<V>& given,
-                             const std::optional<std::vector<std::int64_t>>& counted, bool intercept) {
+                             const std::optional<std::vector<std::int64_t>>& counted, bool intercept,
+                             std::vector<index_t>& order) {
     Design<V> host = host_copy(ctx, given);
     Design<V> x = host.sparse ? host : sparse_copy(ctx, host, counted ? *counted : mostly_zero_columns(host));
+    x = columns_by_count(ctx, x, intercept, order);
     return intercept ? centered_if_offset(ctx, x) : x;
   }
+  // o with its per-feature options (the penalty factors) in x's column order.
+  static LassoOptions in_order(const LassoOptions& o, const std::vector<index_t>& order) {
+    if (order.empty() || o.penalty_factors.empty()) return o;
+    LassoOptions out = o;
+    for (std::size_t k = 0; k < order.size(); ++k) out.penalty_factors[k] = o.penalty_factors[static_cast<std::size_t>(order[k])];
+    return out;
+  }
 };
+
+// The entries from `first` on of a coefficient row recorded in a permuted column order (Setup::order),
+// renamed to the given columns and sorted by them.
+void in_given_order(const std::vector<index_t>& order, std::size_t first, std::vector<std::int64_t>& cols,
+                    std::vector<double>& vals) {
+  std::vector<std::pair<std::int64_t, double>> row;
+  row.reserve(cols.size() - first);
+  for (std::size_t e = first; e < cols.size(); ++e) row.emplace_back(order[static_cast<std::size_t>(cols[e])], vals[e]);
+  std::sort(row.begin(), row.end());
+  for (std::size_t e = first; e < cols.size(); ++e) {
+    cols[e] = row[e - first].first;
+    vals[e] = row[e - first].second;
+  }
+}
 
 template <class V>
 LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<double>& y,
@@ -498,6 +524,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
                                                                  : FitStatus::MaxIterations);
       double intercept = prob.ybar;
       std::int64_t nz = 0;
+      const auto first = cols.size();
       for (index_t j = 0; j < x.p; ++j) {
         if (beta[j] == 0 || !prob.usable(j)) continue;
         const double b = beta[j] / prob.scale[j];
@@ -506,6 +533,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
         vals.push_back(b);
         ++nz;
       }
+      if (!setup.order.empty()) in_given_order(setup.order, first, cols, vals);
       row_ptr.push_back(static_cast<std::int64_t>(cols.size()));
       path.intercepts.push_back(o.fit_intercept ? intercept : 0.0);
       path.nnz.push_back(nz);
