@@ -1535,6 +1535,20 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
     for (index_t v = 0; v < 8; ++v) onehot(i, v * 50 + static_cast<index_t>(rng() % 50)) = 1.0;
   EXPECT_EQ(lasso_path<double>(ctx, onehot.view(), VectorView<const double>(tall.y), o).solver,
             LassoSolver::CoordinateDescent);
+  // A tall mostly-zero dense X is weighed as its sparse copy: the solver its CSR form gets (Gram,
+  // built from the copy's pairs), and the same path.
+  const auto tall_csr = sparse_tall(20000, 50, 0, 46);
+  DenseMatrix<double> tall_dense(20000, 50, Layout::ColMajor);
+  for (index_t i = 0; i < 20000; ++i)
+    for (auto k = tall_csr.row_ptr()[i]; k < tall_csr.row_ptr()[i + 1]; ++k) tall_dense(i, tall_csr.col_idx()[k]) = tall_csr.values()[k];
+  ctx.reset_transfers();
+  const auto from_dense = lasso_path<double>(ctx, tall_dense.view(), VectorView<const double>(y_tall), o);
+  EXPECT_EQ(from_dense.solver, LassoSolver::Gram);
+  EXPECT_EQ(ctx.transfers().input_host_copies, 1) << "the sparse copy";
+  const auto from_csr = lasso_path(ctx, tall_csr, VectorView<const double>(y_tall), o);
+  ASSERT_EQ(from_dense.size(), from_csr.size());
+  for (std::size_t l = 0; l < from_csr.size(); ++l)
+    EXPECT_NEAR(from_dense.objective[l], from_csr.objective[l], 1e-12 * from_csr.objective[l]) << l;
 }
 
 TEST(Lasso, SparseGramBuildGivesTheDensePath) {
