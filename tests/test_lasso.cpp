@@ -1396,6 +1396,27 @@ TEST(Lasso, IllConditionedPathsCertifyWithinFewSweeps) {
     o.max_iter = 3000;
     cd_and_gram_agree(equicorrelated_problem(200, 120, 0.95, 42), o, 2e-9, "n > p, rho 0.95, Elastic Net");
   }
+  // p >> n Elastic Net whose support grows past n: cd's Newton step solves the n x n system
+  // (narrow_solve), also with weights, standardization and penalty factors all above zero.
+  for (int variant = 0; variant < 2; ++variant) {
+    LassoOptions o;
+    o.n_lambdas = 30;
+    o.tol = 1e-9;
+    o.l1_ratio = 0.1;
+    o.max_iter = 5000;
+    if (variant == 1) {
+      o.standardize = true;
+      o.sample_weights.resize(40);
+      for (index_t i = 0; i < 40; ++i) o.sample_weights[i] = 0.5 + static_cast<double>(i % 4);
+      o.penalty_factors.resize(300);
+      for (index_t j = 0; j < 300; ++j) o.penalty_factors[j] = 0.5 + 0.1 * static_cast<double>(j % 7);
+    }
+    const auto d = equicorrelated_problem(40, 300, 0.9, 44);
+    cd_and_gram_agree(d, o, 2e-9, variant ? "Elastic Net, support past n, weighted" : "Elastic Net, support past n");
+    o.solver = LassoSolver::CoordinateDescent;
+    const auto path = lasso_path<double>(ctx, d.x.view(), VectorView<const double>(d.y), o);
+    EXPECT_GT(*std::max_element(path.nnz.begin(), path.nnz.end()), 40);
+  }
   // The options the step must respect: sample weights, an unpenalized feature, positivity and
   // standardization, p >> n.
   for (bool positive : {false, true}) {
