@@ -68,6 +68,10 @@ namespace lasso_detail {
 namespace {
 
 constexpr int kLanes = 2;  // lambdas solved at once on a CPU path with threads to spare
+// X's stored entries below which a path runs one lane whatever the threads: a lambda of a small
+// problem takes microseconds, and handing lambdas between two threads cost more (diabetes,
+// 442 x 10: 2.6 to 8 ms on two lanes, 1.4 ms on one, on a 2-core VM).
+constexpr double kLaneEntries = 1 << 16;
 
 // Split rows (a RowSplit): a block may hold no rows, and whether any row carries weight is the
 // caller's check over every block.
@@ -290,8 +294,8 @@ void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool 
 // 20% (wide_ar095) more epochs. `threads` is the most any block of rows has (a split agrees on one
 // answer). `cd` always runs on the host; the Gram path on a GPU stays one lambda at a time (one
 // stream).
-int path_lanes(LassoSolver solver, Backend backend, int threads) {
-  if (threads < 2) return 1;
+int path_lanes(LassoSolver solver, Backend backend, int threads, double entries) {
+  if (threads < 2 || entries < kLaneEntries) return 1;
   if (solver == LassoSolver::CoordinateDescent) return kLanes;
   return solver == LassoSolver::Gram && backend == Backend::Cpu ? kLanes : 1;
 }
@@ -502,7 +506,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
 
     double threads = ctx.cpu_threads();
     if (split) split->max(&threads, 1);
-    const int lanes = path_lanes(path.solver, ctx.backend(), static_cast<int>(threads));
+    const int lanes = path_lanes(path.solver, ctx.backend(), static_cast<int>(threads), static_cast<double>(x.nnz()));
     std::vector<std::unique_ptr<Solver>> solvers;
     if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes, setup.op.get());
     for (int k = static_cast<int>(solvers.size()); k < lanes; ++k) {

@@ -24,7 +24,7 @@ void for_each(const Context& ctx, index_t n, F f) {
 
 // The CPU twin threads long per-item loops differently; on a device every item is a thread.
 template <class F>
-void for_each_heavy(const Context& ctx, index_t n, F f) {
+void for_each_heavy(const Context& ctx, index_t n, index_t /*entries*/, F f) {
   for_each(ctx, n, f);
 }
 
