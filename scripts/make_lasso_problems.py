@@ -32,12 +32,17 @@ span what users bring, and suite.json, which names each problem's files and opti
 
 Dense X is written as .npy, sparse X as Matrix Market; y as one value per line (NAME_y.txt).
 
+`--probes` writes instead eleven shapes outside the suite (probe_*: a one-hot X with Zipf-distributed
+levels, with and without each variable's first level; dense p >> n; an Elastic Net at l1_ratio 0.1
+on a 400 x 2500 equicorrelated X; log-normal and binary sparse X; ...), into their own directory.
+
 `--calibration` writes instead the shapes that scripts/calibrate_lasso_auto.py weighs beside the
 suite (cal_*: sparse X from 100000 x 500 to 5000 x 2000 at 0.1% to 20% non-zeros, and dense X with
 n about p), into their own directory.
 
 Usage: python3 scripts/make_lasso_problems.py OUT_DIR [NAME ...]   (default: the suite, every name but c)
        python3 scripts/make_lasso_problems.py OUT_DIR --calibration
+       python3 scripts/make_lasso_problems.py OUT_DIR --probes
 """
 import json
 import os
@@ -200,6 +205,48 @@ def calibration_problems():
     }
 
 
+# Shapes outside the suite, tried as a new user would (docs/PERF.md, 2026-12-07): each a kind the
+# suite holds at another size, correlation or penalty, to check that the suite's figures carry over.
+def probe_problems():
+    def one_hot_zipf(r, n, variables, levels, drop_first=False):
+        # Level drawn by a Zipf(1.5) law: level 1 in about 38% of rows. Empty columns are left out;
+        # drop_first leaves out each variable's most frequent level (reference coding).
+        cols = []
+        for v in range(variables):
+            level = (r.zipf(1.5, n) - 1) % levels
+            block = sp.csc_matrix((np.ones(n), (np.arange(n), level)), shape=(n, levels))
+            counts = np.asarray(block.sum(axis=0)).ravel()
+            keep = counts > 0
+            if drop_first:
+                keep[np.argmax(counts)] = False
+            cols.append(block[:, np.flatnonzero(keep)])
+        return sp.hstack(cols, format="csr")
+
+    def ar1_strong(r):
+        return dense_ar1(r, 1000, 800, 0.95)
+
+    def scaled_equicorrelated(r):
+        X = dense_equicorrelated(r, 50000, 300, 0.7)
+        return X * 10.0 ** r.uniform(-2, 2, 300)
+
+    return {
+        "probe_dense_80x30000": (61, lambda r: r.standard_normal((80, 30000)), 10, {}),
+        "probe_equi09_enet01": (62, lambda r: dense_equicorrelated(r, 400, 2500, 0.9), 30, {"l1_ratio": 0.1}),
+        "probe_lognormal_std": (63, lambda r: sparse_random(r, 3000, 20000, 0.004, lambda g, k: g.lognormal(0, 1.5, k)),
+                                40, {"standardize": True}),
+        "probe_onehot_zipf": (64, lambda r: one_hot_zipf(r, 20000, 10, 300), 50, {}),
+        "probe_onehot_zipf_drop": (64, lambda r: one_hot_zipf(r, 20000, 10, 300, drop_first=True), 50, {}),
+        "probe_tall_equi07_scaled_std": (65, scaled_equicorrelated, 20, {"standardize": True}),
+        "probe_binary_wide_enet": (66, lambda r: sparse_random(r, 1000, 40000, 0.01, lambda g, k: np.ones(k)), 30,
+                                   {"l1_ratio": 0.5}),
+        "probe_ar095": (67, ar1_strong, 40, {}),
+        "probe_tfidf_enet02_std": (68, lambda r: sparse_random(r, 8000, 6000, 0.005, lambda g, k: g.exponential(1, k)),
+                                   60, {"l1_ratio": 0.2, "standardize": True}),
+        "probe_wide_enet05_std": (69, lambda r: r.standard_normal((200, 5000)), 20, {"l1_ratio": 0.5, "standardize": True}),
+        "probe_ar09_enet02": (70, lambda r: dense_ar1(r, 300, 3000, 0.9), 30, {"l1_ratio": 0.2}),
+    }
+
+
 def write(out, name, X, y, options):
     if sp.issparse(X):
         x_file = f"{name}_X.mtx"
@@ -223,8 +270,9 @@ def main():
         sys.exit(__doc__)
     out = sys.argv[1]
     calibration = sys.argv[2:] == ["--calibration"]
-    table = calibration_problems() if calibration else problems()
-    which = [] if calibration else sys.argv[2:]
+    probes = sys.argv[2:] == ["--probes"]
+    table = calibration_problems() if calibration else probe_problems() if probes else problems()
+    which = [] if calibration or probes else sys.argv[2:]
     which = which or [name for name in table if name != "c"]
     unknown = [name for name in which if name not in table]
     if unknown:
