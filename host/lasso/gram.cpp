@@ -11,6 +11,7 @@
 #include "host/core/dispatch.hpp"
 #include "host/lasso/newton.hpp"
 #include "host/lasso/solvers.hpp"
+#include "kernels/ops/fork.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "shrink/context.hpp"
 
@@ -202,10 +203,9 @@ class GramSolver final : public Solver {
 
 namespace {
 
-// Entries below which a loop of the build stays on one thread: on diabetes (442 x 10) one fork
-// for its 100 entries of G left the worker spinning beside the path, which then took 8 ms on a
-// 2-core VM where one thread took 1.5 ms.
-constexpr index_t kForkEntries = 65536;
+// A loop of the build forks from kForkEntries: on diabetes (442 x 10) one fork for its 100
+// entries of G left the worker spinning beside the path.
+using kernels::kForkEntries;
 
 // Rows per block of Zs: at most ~32 MiB of doubles, so n >> p never needs an n x p copy.
 index_t block_rows(index_t n, index_t p) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "kernels/ops/fork.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "host/core/validate.hpp"
 #include "host/lasso/solvers.hpp"
@@ -68,10 +69,9 @@ namespace lasso_detail {
 namespace {
 
 constexpr int kLanes = 2;  // lambdas solved at once on a CPU path with threads to spare
-// X's stored entries below which a path runs one lane whatever the threads: a lambda of a small
-// problem takes microseconds, and handing lambdas between two threads cost more (diabetes,
-// 442 x 10: 2.6 to 8 ms on two lanes, 1.4 ms on one, on a 2-core VM).
-constexpr double kLaneEntries = 1 << 16;
+// Below kForkEntries of X's stored entries a path runs one lane whatever the threads: a lambda of
+// a small problem takes microseconds, and handing lambdas between two threads cost more
+// (diabetes, 442 x 10: 2.6 to 8 ms on two lanes, 1.4 ms on one, on a 2-core VM).
 
 // Split rows (a RowSplit): a block may hold no rows, and whether any row carries weight is the
 // caller's check over every block.
@@ -295,7 +295,7 @@ void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool 
 // answer). `cd` always runs on the host; the Gram path on a GPU stays one lambda at a time (one
 // stream).
 int path_lanes(LassoSolver solver, Backend backend, int threads, double entries) {
-  if (threads < 2 || entries < kLaneEntries) return 1;
+  if (threads < 2 || entries < static_cast<double>(kernels::kForkEntries)) return 1;
   if (solver == LassoSolver::CoordinateDescent) return kLanes;
   return solver == LassoSolver::Gram && backend == Backend::Cpu ? kLanes : 1;
 }

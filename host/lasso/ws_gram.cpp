@@ -17,6 +17,7 @@
 #include <cmath>
 
 #include "host/core/dispatch.hpp"
+#include "kernels/ops/fork.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "host/lasso/solvers.hpp"
 
@@ -230,7 +231,7 @@ class WorkingSetGramSolver final : public Solver {
           }
       });
     }
-    const int chunks = static_cast<int>(std::clamp<index_t>(start[n_] / 65536, 1, 8));
+    const int chunks = static_cast<int>(std::clamp<index_t>(start[n_] / kernels::kForkEntries, 1, 8));
     std::vector<double> parts(static_cast<std::size_t>(chunks) * nk * nk, 0.0);
 #pragma omp parallel for schedule(static, 1)
     for (int c = 0; c < chunks; ++c) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 
+#include "kernels/ops/fork.hpp"
 #include "shrink/context.hpp"
 #include "shrink/matrix.hpp"
 
@@ -18,7 +19,7 @@ inline int threads_for(const Context& ctx, index_t work, index_t grain = 32768) 
 // on its own copy of f, so the pointers it holds are loop invariants and the loop vectorizes.
 template <class F>
 void for_each(const Context& ctx, index_t n, F f) {
-#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > 65536) firstprivate(f)
+#pragma omp parallel for simd schedule(static) num_threads(ctx.cpu_threads()) if (n > kForkEntries) firstprivate(f)
   for (index_t i = 0; i < n; ++i) f(i);
 }
 

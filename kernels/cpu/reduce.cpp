@@ -22,7 +22,7 @@ namespace {
 template <class F>
 double reduce_sum(const Context& ctx, index_t n, F term) {
   const int t_count =
-      static_cast<int>(std::clamp<index_t>(n / 65536, 1, std::max(1, ctx.cpu_threads())));
+      static_cast<int>(std::clamp<index_t>(n / kForkEntries, 1, std::max(1, ctx.cpu_threads())));
   std::vector<double> partial(static_cast<std::size_t>(t_count), 0.0);
 #pragma omp parallel num_threads(t_count)
   {
@@ -52,7 +52,7 @@ V sum(const Context& ctx, index_t n, const V* x) {
 template <class V>
 V amax(const Context& ctx, index_t n, const V* x) {
   V m = 0;
-#pragma omp parallel for reduction(max : m) num_threads(ctx.cpu_threads()) if (n > 65536)
+#pragma omp parallel for reduction(max : m) num_threads(ctx.cpu_threads()) if (n > kForkEntries)
   for (index_t i = 0; i < n; ++i) m = std::max(m, std::abs(x[i]));
   return m;
 }
@@ -76,7 +76,7 @@ V nrm2(const Context& ctx, index_t n, const V* x) {
 template <class V>
 index_t count_nonfinite(const Context& ctx, index_t n, const V* x) {
   index_t bad = 0;
-#pragma omp parallel for reduction(+ : bad) num_threads(ctx.cpu_threads()) if (n > 65536)
+#pragma omp parallel for reduction(+ : bad) num_threads(ctx.cpu_threads()) if (n > kForkEntries)
   for (index_t i = 0; i < n; ++i) bad += std::isfinite(x[i]) ? 0 : 1;
   return bad;
 }
@@ -86,7 +86,7 @@ LassoDualTerms lasso_dual_terms(const Context& ctx, index_t p, const V* c, const
                                 LassoDualArgs args) {
   // The same static slices and in-order combine as reduce_sum: deterministic for a thread count.
   const int t_count =
-      static_cast<int>(std::clamp<index_t>(p / 65536, 1, std::max(1, ctx.cpu_threads())));
+      static_cast<int>(std::clamp<index_t>(p / kForkEntries, 1, std::max(1, ctx.cpu_threads())));
   std::vector<LassoDualTerms> partial(static_cast<std::size_t>(t_count));
 #pragma omp parallel num_threads(t_count)
   {
