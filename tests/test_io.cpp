@@ -3,9 +3,11 @@
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
-
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -234,6 +236,89 @@ TEST(Io, RoundTripsEveryFormat) {
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
   fs::remove_all(dir);
+}
+
+// A .npy array's bytes: the version 1 header (its dict padded to a multiple of 64) and the data.
+std::string npy_bytes(const std::string& descr, bool fortran, index_t rows, index_t cols, const std::string& data) {
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                     ", 'shape': (" + std::to_string(rows) + ", " + std::to_string(cols) + "), }";
+  while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
+  dict += '\n';
+  std::string out = "\x93NUMPY\x01";
+  out += '\0';
+  out += static_cast<char>(dict.size() & 0xff);
+  out += static_cast<char>(dict.size() >> 8);
+  return out + dict + data;
+}
+
+template <class T>
+std::string raw_values(const std::vector<T>& v, bool big_endian = false) {
+  std::string out(v.size() * sizeof(T), '\0');
+  std::memcpy(out.data(), v.data(), out.size());
+  if (big_endian)
+    for (std::size_t k = 0; k < v.size(); ++k) std::reverse(out.begin() + k * sizeof(T), out.begin() + (k + 1) * sizeof(T));
+  return out;
+}
+
+// Asked for column-major, a C-order array comes back column-major with every value where the
+// row-major read puts it: each element type, several blocks of rows (20 x 5000), one row, one
+// column; a Fortran-order array is read as before; a value out of range names its element in file
+// order.
+TEST(Io, NpyReadColumnMajorHoldsTheSameValues) {
+  const auto same_values = [](const std::string& bytes, const std::string& what) {
+    const auto by_rows = parse_npy<double>(bytes, what);
+    const auto by_columns = parse_npy<double>(bytes, what, true);
+    ASSERT_EQ(by_columns.rows(), by_rows.rows()) << what;
+    ASSERT_EQ(by_columns.cols(), by_rows.cols()) << what;
+    if (by_rows.rows() > 1 && by_rows.cols() > 1) EXPECT_EQ(by_columns.layout(), Layout::ColMajor) << what;
+    for (index_t i = 0; i < by_rows.rows(); ++i)
+      for (index_t j = 0; j < by_rows.cols(); ++j)
+        ASSERT_EQ(by_columns.view()(i, j), by_rows.view()(i, j)) << what << " at " << i << ", " << j;
+  };
+  for (const auto [rows, cols] : {std::pair<index_t, index_t>{20, 5000}, {7, 3}, {1, 9}, {9, 1}}) {
+    const auto count = static_cast<std::size_t>(rows * cols);
+    std::vector<double> f8(count);
+    std::vector<float> f4(count);
+    std::vector<std::int32_t> i4(count);
+    std::vector<std::uint16_t> f2(count);
+    std::string b1(count, '\0');
+    for (std::size_t k = 0; k < count; ++k) {
+      f8[k] = 0.5 * static_cast<double>(k) - 3;
+      f4[k] = static_cast<float>(k % 97) * 0.25f;
+      i4[k] = static_cast<std::int32_t>(k * 7919 % 1000) - 500;
+      f2[k] = static_cast<std::uint16_t>(0x3c00 + (k % 64));  // 1.0 and a little more
+      b1[k] = static_cast<char>(k % 3 == 0);
+    }
+    const std::string shape = std::to_string(rows) + " x " + std::to_string(cols);
+    same_values(npy_bytes("<f8", false, rows, cols, raw_values(f8)), "<f8 " + shape);
+    same_values(npy_bytes(">f8", false, rows, cols, raw_values(f8, true)), ">f8 " + shape);
+    same_values(npy_bytes("<f4", false, rows, cols, raw_values(f4)), "<f4 " + shape);
+    same_values(npy_bytes("<i4", false, rows, cols, raw_values(i4)), "<i4 " + shape);
+    same_values(npy_bytes("<f2", false, rows, cols, raw_values(f2)), "<f2 " + shape);
+    same_values(npy_bytes("|b1", false, rows, cols, b1), "|b1 " + shape);
+    same_values(npy_bytes("<f8", true, rows, cols, raw_values(f8)), "<f8 Fortran " + shape);
+  }
+  // Row 3, column 1 of a 5 x 4 int64 array is element 13 in the file.
+  std::vector<std::int64_t> big(20, 1);
+  big[13] = (std::int64_t{1} << 53) + 1;
+  const std::string bytes = npy_bytes("<i8", false, 5, 4, raw_values(big));
+  for (const bool column_major : {false, true}) {
+    try {
+      (void)parse_npy<double>(bytes, "big.npy", column_major);
+      ADD_FAILURE() << "an int64 past 2^53 was read";
+    } catch (const ParseError& e) {
+      EXPECT_NE(std::string(e.what()).find("element 13 "), std::string::npos) << e.what();
+    }
+  }
+  // NaN: its row and column from 0, as the row-major read gives them.
+  std::vector<double> nan(12, 1.0);
+  nan[7] = std::nan("");
+  try {
+    (void)parse_npy<double>(npy_bytes("<f8", false, 3, 4, raw_values(nan)), "nan.npy", true);
+    ADD_FAILURE() << "NaN was read";
+  } catch (const ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 1, column 3"), std::string::npos) << e.what();
+  }
 }
 
 // Every part of a file, in order, holds its rows: stacked, the parts are the whole file, for 1 to 5

@@ -73,13 +73,15 @@ inline char delimiter_of(const std::string& flag) {
 }
 
 // Any supported matrix file, with a note on stderr when a CSV's pandas index column was dropped or
-// one array of a NumPy .npz archive was chosen (the first of npz_names it holds).
+// one array of a NumPy .npz archive was chosen (the first of npz_names it holds). column_major:
+// ReadOptions::column_major (a design the Lasso reads).
 template <class V, class I>
 MatrixFile<V, I> read_input(const std::string& path, const std::string& delimiter,
-                            std::vector<std::string> npz_names = kNpzDesignNames) {
+                            std::vector<std::string> npz_names = kNpzDesignNames, bool column_major = false) {
   ReadOptions o;
   o.csv_delimiter = delimiter_of(delimiter);
   o.npz_names = std::move(npz_names);
+  o.column_major = column_major;
   auto m = read_matrix<V, I>(path, o);
   if (m.dropped_index_column)
     std::fprintf(stderr, "shrink: note: %s: dropped the first column, an unnamed index (as pandas writes it)\n",

@@ -58,7 +58,7 @@ Design read_design(const std::string& path, const std::string& delimiter) {
     d.file.sparse = std::move(s.features);
     d.labels = std::move(s.labels);
   } else {
-    d.file = read_input<double, std::int64_t>(path, delimiter);
+    d.file = read_input<double, std::int64_t>(path, delimiter, kNpzDesignNames, true);
   }
   d.dense = d.file.is_dense;
   return d;

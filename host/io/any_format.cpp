@@ -139,7 +139,7 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
     case FileFormat::Svmlight: out.sparse = std::move(read_svmlight<V, I>(path).features); break;
     case FileFormat::Npy:
       out.is_dense = true;
-      out.dense = read_npy<V>(path);
+      out.dense = read_npy<V>(path, options.column_major);
       break;
     case FileFormat::Npz: {
       const io_detail::MappedFile file(path);
@@ -147,7 +147,7 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
         out.sparse = parse_npz<V, I>(file.view(), path);
       } else {
         out.is_dense = true;
-        out.dense = parse_npz_dense<V>(file.view(), path, options.npz_names, &out.npz_member);
+        out.dense = parse_npz_dense<V>(file.view(), path, options.npz_names, &out.npz_member, options.column_major);
       }
       break;
     }

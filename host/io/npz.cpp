@@ -485,7 +485,7 @@ bool npz_is_sparse(std::string_view bytes, const std::string& name) {
 
 template <class V>
 DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, const std::vector<std::string>& names,
-                               std::string* chosen) {
+                               std::string* chosen, bool column_major) {
   const auto members = zip_directory(bytes, name);
   if (members.empty()) throw ParseError(name, 0, "the archive holds no array");
   auto array_name = [](const ZipMember& m) {
@@ -508,12 +508,12 @@ DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, 
   check_memory(static_cast<double>(pick->usize), name + ": the ." + array_name(*pick) + " member");
   if (chosen && members.size() > 1) *chosen = array_name(*pick);
   const std::string member = member_range(bytes, *pick, name, 0, pick->usize);
-  return parse_npy<V>(member, name + "[" + array_name(*pick) + "]");
+  return parse_npy<V>(member, name + "[" + array_name(*pick) + "]", column_major);
 }
 template DenseMatrix<float> parse_npz_dense<float>(std::string_view, const std::string&, const std::vector<std::string>&,
-                                                  std::string*);
+                                                  std::string*, bool);
 template DenseMatrix<double> parse_npz_dense<double>(std::string_view, const std::string&,
-                                                    const std::vector<std::string>&, std::string*);
+                                                    const std::vector<std::string>&, std::string*, bool);
 
 #define SHRINK_INSTANTIATE_NPZ(V, I)                                        \
   template CsrMatrix<V, I> read_npz<V, I>(const std::string&);              \

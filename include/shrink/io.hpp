@@ -56,6 +56,8 @@ struct ReadOptions {
   // A NumPy .npz archive (np.savez, np.savez_compressed) holding several dense arrays: the first of
   // these names it holds is read (one array alone is read whatever its name).
   std::vector<std::string> npz_names = kNpzDesignNames;
+  // .npy and dense .npz arrays in C order come back column-major (parse_npy), as the Lasso reads X.
+  bool column_major = false;
 };
 
 // Any supported file, chosen by extension (svmlight: the features; labels are dropped here).
@@ -123,10 +125,12 @@ void write_svmlight(const std::string& path, const CsrMatrix<V, I>& features,
 
 // ---- .npy (versions 1-3; float32/64, integers and bool, either byte order; C or Fortran order; 1-D is a
 // column). Integers convert only where exact (|v| <= 2^24 for float, 2^53 for double). ----------------
+// column_major: a C-order 2-D array comes back column-major, transposed while it is converted (the
+// Lasso's layout; otherwise the array keeps the file's order).
 template <class V>
-DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name);
+DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name, bool column_major = false);
 template <class V>
-DenseMatrix<V> read_npy(const std::string& path);
+DenseMatrix<V> read_npy(const std::string& path, bool column_major = false);
 template <class V>
 void write_npy(const std::string& path, DenseView<const V> a);  // version 1, keeps a's layout
 
@@ -144,7 +148,7 @@ bool npz_is_sparse(std::string_view bytes, const std::string& name);  // SciPy's
 // archive of several arrays without one of them is refused, its arrays listed.
 template <class V>
 DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, const std::vector<std::string>& names,
-                               std::string* chosen = nullptr);
+                               std::string* chosen = nullptr, bool column_major = false);
 
 // ---- numeric CSV ------------------------------------------------------------------------------------
 // As spreadsheets and pandas write it: the delimiter is sniffed from the first lines (comma,
