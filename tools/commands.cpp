@@ -89,7 +89,7 @@ int spmv_with(const SpmvArgs& args, const Output& out, const Context& ctx, CsrMa
   const double gbs = spmv_bytes(host_a, args.transpose) / t / 1e9;
 
   const bool y_to_stdout = out.to_stdout();
-  if (!out.empty()) out.write_vector(yd.to_vector(ctx));
+  if (!out.empty()) out.write_vector(yd.to_vector(ctx), "y");
   std::ostream& summary = y_to_stdout ? std::cerr : std::cout;
   if (args.json) {
     json j = {{"rows", host_a.rows()},

@@ -94,7 +94,7 @@ int distill_in(const DistillArgs& args) {
       written.push_back(layer_path(args.out, l, r.weights.size()));
       Output(written.back(), "--out").write_sparse(bsr_to_csr(r.weights[l]));
       written.push_back(with_tag(written.back(), "bias"));
-      Output(written.back(), "--out", OutputKind::Vector).write_vector(r.biases[l]);
+      Output(written.back(), "--out", OutputKind::Vector).write_vector(r.biases[l], "bias");
     }
   if (args.json) {
     json j;

@@ -115,15 +115,16 @@ void Output::write_dense(DenseView<const V> d, const std::vector<std::string>& n
 }
 
 template <class V, class I>
-void Output::write_sparse(const CsrMatrix<V, I>& a) const {
+void Output::write_sparse(const CsrMatrix<V, I>& a, const std::vector<std::string>& names) const {
   MatrixFile<V, I> m;
   m.sparse = a.copy_to(Context(ContextOptions{Backend::Cpu, 0, 1, true, false}), MemorySpace::Host);
+  m.column_names = names;
   write(m);
 }
 
 template <class V>
-void Output::write_vector(const std::vector<V>& v) const {
-  write_dense(DenseView<const V>(v.data(), static_cast<index_t>(v.size()), 1, 1, Layout::RowMajor));
+void Output::write_vector(const std::vector<V>& v, const std::string& name) const {
+  write_dense(DenseView<const V>(v.data(), static_cast<index_t>(v.size()), 1, 1, Layout::RowMajor), {name});
 }
 
 template <class V>
@@ -136,14 +137,14 @@ template void print_values<double>(const std::vector<double>&);
 
 #define SHRINK_CLI_OUTPUT(V, I)                                                  \
   template void Output::write<V, I>(const MatrixFile<V, I>&) const;              \
-  template void Output::write_sparse<V, I>(const CsrMatrix<V, I>&) const;
+  template void Output::write_sparse<V, I>(const CsrMatrix<V, I>&, const std::vector<std::string>&) const;
 SHRINK_CLI_OUTPUT(float, std::int32_t)
 SHRINK_CLI_OUTPUT(float, std::int64_t)
 SHRINK_CLI_OUTPUT(double, std::int32_t)
 SHRINK_CLI_OUTPUT(double, std::int64_t)
 template void Output::write_dense<float>(DenseView<const float>, const std::vector<std::string>&) const;
 template void Output::write_dense<double>(DenseView<const double>, const std::vector<std::string>&) const;
-template void Output::write_vector<float>(const std::vector<float>&) const;
-template void Output::write_vector<double>(const std::vector<double>&) const;
+template void Output::write_vector<float>(const std::vector<float>&, const std::string&) const;
+template void Output::write_vector<double>(const std::vector<double>&, const std::string&) const;
 
 }  // namespace shrink::cli

@@ -37,10 +37,12 @@ class Output {
   void write(const MatrixFile<V, I>& m) const;
   template <class V>
   void write_dense(DenseView<const V> d, const std::vector<std::string>& names = {}) const;
+  // `names`: the columns' names, written as a CSV's header (other formats have none).
   template <class V, class I>
-  void write_sparse(const CsrMatrix<V, I>& a) const;
+  void write_sparse(const CsrMatrix<V, I>& a, const std::vector<std::string>& names = {}) const;
+  // One column; `name` heads it in a CSV.
   template <class V>
-  void write_vector(const std::vector<V>& v) const;
+  void write_vector(const std::vector<V>& v, const std::string& name) const;
 
  private:
   std::string path_, option_;

@@ -359,7 +359,7 @@ int apply_in(const SaeApplyArgs& a) {
   } else if (target.empty()) {
     if (!a.json) print_values(scores);
   } else {
-    target.write_vector(scores);
+    target.write_vector(scores, "score");
   }
   if (a.json) {
     json j = {{"action", a.action}, {"samples", n}, {"time_s", seconds_since(t0)},

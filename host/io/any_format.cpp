@@ -164,6 +164,16 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
   return out;
 }
 
+namespace {
+// A CSV header for unnamed columns.
+std::vector<std::string> numbered_columns(index_t count) {
+  std::vector<std::string> names;
+  names.reserve(static_cast<std::size_t>(count));
+  for (index_t j = 0; j < count; ++j) names.push_back("column_" + std::to_string(j));
+  return names;
+}
+}  // namespace
+
 template <class V, class I>
 void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
   const FileFormat format = format_from_path(path);
@@ -182,7 +192,7 @@ void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
   const auto densified = m.is_dense ? DenseMatrix<V>() : csr_to_dense(m.sparse, Layout::RowMajor);
   const DenseView<const V> d = m.is_dense ? m.dense.view() : densified.view();
   if (format == FileFormat::Npy) write_npy<V>(path, d);
-  else if (format == FileFormat::Csv) write_csv<V>(path, d, m.column_names);
+  else if (format == FileFormat::Csv) write_csv<V>(path, d, m.column_names.empty() ? numbered_columns(d.cols) : m.column_names);
   else write_text<V>(path, d);
 }
 

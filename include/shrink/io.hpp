@@ -69,8 +69,9 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
 template <class V>
 DenseMatrix<V> read_columns(const std::string& path);
 // Writes by extension: sparse to .mtx (coordinate), .svm (zero labels) or .npz (CSR, as
-// scipy.sparse.save_npz); dense to .mtx (array), .npy, .csv (with column_names as the header when
-// given) or .txt (rows of blank-separated values; a column is one value per line). A sparse matrix
+// scipy.sparse.save_npz); dense to .mtx (array), .npy, .csv (always with a header: column_names,
+// else column_0, column_1, ...; a headerless first row is what pandas' read_csv would take for the
+// names) or .txt (rows of blank-separated values; a column is one value per line). A sparse matrix
 // written to a dense format is densified, a dense one to a sparse format keeps its non-zeros.
 template <class V, class I>
 void write_matrix(const std::string& path, const MatrixFile<V, I>& matrix);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The program's outputs as NumPy, SciPy and pandas users load them: .npy with np.load, .npz with
-scipy.sparse.load_npz, .csv with pandas.read_csv and numpy.loadtxt, .txt with numpy.loadtxt, each
-equal to the Matrix Market source read by scipy.io.mmread. Run by ctest with the shrink program's
+scipy.sparse.load_npz, .csv with pandas.read_csv (every CSV has a header row; numpy.loadtxt skips
+it), .txt with numpy.loadtxt, each equal to the Matrix Market source read by scipy.io.mmread. Run by ctest with the shrink program's
 path; exits 77 (skipped) when NumPy, SciPy or pandas is missing."""
 import os
 import subprocess
@@ -31,7 +31,9 @@ with tempfile.TemporaryDirectory() as d:
     assert np.array_equal(np.load(convert(".npy")), want), ".npy differs"
     s = scipy.sparse.load_npz(convert(".npz"))
     assert s.format == "csr" and np.array_equal(s.toarray(), want), ".npz differs"
-    assert np.array_equal(np.loadtxt(convert(".csv"), delimiter=",", ndmin=2), want), ".csv differs"
+    csv = convert(".csv")
+    assert np.array_equal(pd.read_csv(csv).to_numpy(), want), ".csv differs in pandas"
+    assert np.array_equal(np.loadtxt(csv, delimiter=",", ndmin=2, skiprows=1), want), ".csv differs in NumPy"
     assert np.array_equal(np.loadtxt(convert(".txt"), ndmin=2), want), ".txt differs"
     # A pandas frame written by pandas, read by shrink, written back as CSV, read by pandas.
     frame = pd.DataFrame(want, columns=[f"c{j}" for j in range(want.shape[1])])
@@ -46,10 +48,22 @@ with tempfile.TemporaryDirectory() as d:
     y = x @ np.arange(7.0) + 0.1
     np.save(os.path.join(d, "x.npy"), x)
     np.savetxt(os.path.join(d, "y.txt"), y)
-    for ext in (".npy", ".npz"):
+    for ext in (".npy", ".npz", ".csv"):
         out = os.path.join(d, "coef" + ext)
         subprocess.run([shrink, "lasso", os.path.join(d, "x.npy"), os.path.join(d, "y.txt"), "--n-lambdas", "5",
                         "--out", out], check=True, stdout=subprocess.DEVNULL)
-        coef = np.load(out) if ext == ".npy" else scipy.sparse.load_npz(out).toarray()
+        if ext == ".csv":  # one named column per lambda: pandas takes no coefficient for a name
+            frame = pd.read_csv(out)
+            assert list(frame.columns) == [f"lambda_{k}" for k in range(5)], f"names {list(frame.columns)}"
+            coef = frame.to_numpy()
+        else:
+            coef = np.load(out) if ext == ".npy" else scipy.sparse.load_npz(out).toarray()
         assert coef.shape == (7, 5), f"{ext}: shape {coef.shape}"
+    # A predict's CSV: one column named prediction, a value for each row of X.
+    subprocess.run([shrink, "lasso", os.path.join(d, "x.npy"), os.path.join(d, "y.txt"), "--n-lambdas", "5",
+                    "--save-model", os.path.join(d, "m.json")], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([shrink, "predict", os.path.join(d, "m.json"), os.path.join(d, "x.npy"), "--out",
+                    os.path.join(d, "p.csv")], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pred = pd.read_csv(os.path.join(d, "p.csv"))
+    assert list(pred.columns) == ["prediction"] and len(pred) == 50, f"predictions {pred.shape}"
 print("ok: .npy, .npz, .csv, .txt load in NumPy, SciPy and pandas")
