@@ -237,14 +237,15 @@ DenseMatrix<V> parse_npy(std::string_view bytes, const std::string& name, bool c
   } else {
     // Blocks of about 256 KB: each column then receives `block` consecutive values at once.
     const index_t block = std::max<index_t>(8, (index_t{1} << 15) / cols);
-    std::vector<V> rows_here(static_cast<std::size_t>(std::min(block, rows) * cols));
+    // An Array, not a std::vector: held to the memory budget like the matrix itself.
+    Array<V> rows_here(static_cast<std::size_t>(std::min(block, rows) * cols));
     V* out = m.data();
     for (index_t i0 = 0; i0 < rows; i0 += block) {
       const index_t b = std::min(block, rows - i0);
       convert_elements(type.kind, data, static_cast<std::size_t>(i0 * cols), static_cast<std::size_t>(b * cols), swap,
                        rows_here.data(), name);
       for (index_t j = 0; j < cols; ++j)
-        for (index_t i = 0; i < b; ++i) out[j * rows + i0 + i] = rows_here[static_cast<std::size_t>(i * cols + j)];
+        for (index_t i = 0; i < b; ++i) out[j * rows + i0 + i] = rows_here.data()[i * cols + j];
     }
   }
   for (index_t i = 0; i < count; ++i)
