@@ -175,16 +175,6 @@ CsrMatrix<double, std::int64_t> coefficient_matrix(const LassoFit& fit, const st
   return transpose(kept);  // p x |keep|
 }
 
-// The coefficient columns' names for a CSV's header, `prefix` and each kept index (lambda_12 is the
-// path's lambda 12, problem_3 the batch's problem 3): without one, pandas' read_csv would take the
-// first feature's coefficients for the header.
-std::vector<std::string> coefficient_names(const std::string& prefix, const std::vector<std::size_t>& keep) {
-  std::vector<std::string> names;
-  names.reserve(keep.size());
-  for (const std::size_t k : keep) names.push_back(prefix + std::to_string(k));
-  return names;
-}
-
 // The path's options from the arguments: the lambda grid, the penalty factors (p features) and the
 // sample weights of the rows [begin, end) of the `n` in the files.
 LassoOptions path_options(const LassoArgs& args, index_t p, index_t n, index_t begin, index_t end) {
@@ -280,7 +270,9 @@ int run_batch(const LassoArgs& args, const Output& out, Design& d, const DenseMa
   std::vector<std::size_t> all(r.size());
   for (std::size_t b = 0; b < all.size(); ++b) all[b] = b;
   if (!ranks().first()) return r.n_not_converged() > 0 ? kNotConverged : kOk;  // rank 0 writes and reports
-  if (!out.empty()) out.write_sparse(coefficient_matrix(r, all), coefficient_names("problem_", all));
+  // The CSV header names each column by its index (problem_3 is the batch's problem 3, lambda_12 the
+  // path's lambda 12): without one, pandas' read_csv would take the first feature's coefficients for it.
+  if (!out.empty()) out.write_sparse(coefficient_matrix(r, all), numbered_names("problem_", all));
   const double rate = seconds > 0 ? static_cast<double>(k) / seconds : 0.0;
   std::ostream& text = out.to_stdout() ? std::cerr : std::cout;
   if (args.json) {
@@ -344,7 +336,7 @@ int report_path(const LassoArgs& args, const Output& out, const LassoOptions& o,
   if (!args.select.empty()) keep = {pick};
   else
     for (std::size_t l = 0; l < path.size(); ++l) keep.push_back(l);
-  if (!out.empty()) out.write_sparse(coefficient_matrix(path, keep), coefficient_names("lambda_", keep));
+  if (!out.empty()) out.write_sparse(coefficient_matrix(path, keep), numbered_names("lambda_", keep));
   if (!args.save_model.empty()) {
     if (args.select.empty()) save_lasso_model(args.save_model, model);
     else save_lasso_model(args.save_model, make_lasso_model(path, o, args.cv > 0 ? &result : nullptr, names, keep));

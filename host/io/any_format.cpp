@@ -164,15 +164,18 @@ MatrixFile<V, I> read_matrix(const std::string& path, const ReadOptions& options
   return out;
 }
 
-namespace {
-// A CSV header for unnamed columns.
-std::vector<std::string> numbered_columns(index_t count) {
+std::vector<std::string> numbered_names(const std::string& prefix, const std::vector<std::size_t>& numbers) {
   std::vector<std::string> names;
-  names.reserve(static_cast<std::size_t>(count));
-  for (index_t j = 0; j < count; ++j) names.push_back("column_" + std::to_string(j));
+  names.reserve(numbers.size());
+  for (const std::size_t k : numbers) names.push_back(prefix + std::to_string(k));
   return names;
 }
-}  // namespace
+
+std::vector<std::string> numbered_names(const std::string& prefix, std::size_t count) {
+  std::vector<std::size_t> numbers(count);
+  for (std::size_t k = 0; k < count; ++k) numbers[k] = k;
+  return numbered_names(prefix, numbers);
+}
 
 template <class V, class I>
 void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
@@ -192,7 +195,7 @@ void write_matrix(const std::string& path, const MatrixFile<V, I>& m) {
   const auto densified = m.is_dense ? DenseMatrix<V>() : csr_to_dense(m.sparse, Layout::RowMajor);
   const DenseView<const V> d = m.is_dense ? m.dense.view() : densified.view();
   if (format == FileFormat::Npy) write_npy<V>(path, d);
-  else if (format == FileFormat::Csv) write_csv<V>(path, d, m.column_names.empty() ? numbered_columns(d.cols) : m.column_names);
+  else if (format == FileFormat::Csv) write_csv<V>(path, d, m.column_names.empty() ? numbered_names("column_", static_cast<std::size_t>(d.cols)) : m.column_names);
   else write_text<V>(path, d);
 }
 

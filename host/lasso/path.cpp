@@ -69,9 +69,6 @@ namespace lasso_detail {
 namespace {
 
 constexpr int kLanes = 2;  // lambdas solved at once on a CPU path with threads to spare
-// Below kForkEntries of X's stored entries a path runs one lane whatever the threads: a lambda of
-// a small problem takes microseconds, and handing lambdas between two threads cost more
-// (diabetes, 442 x 10: 2.6 to 8 ms on two lanes, 1.4 ms on one, on a 2-core VM).
 
 // Split rows (a RowSplit): a block may hold no rows, and whether any row carries weight is the
 // caller's check over every block.
@@ -294,6 +291,9 @@ void run_lanes(const std::vector<double>& lambdas, int lanes, int threads, bool 
 // 20% (wide_ar095) more epochs. `threads` is the most any block of rows has (a split agrees on one
 // answer). `cd` always runs on the host; the Gram path on a GPU stays one lambda at a time (one
 // stream).
+// Below kForkEntries of X's stored entries a path runs one lane whatever the threads: a lambda of
+// a small problem takes microseconds, and handing lambdas between two threads cost more
+// (diabetes, 442 x 10: 2.6 to 8 ms on two lanes, 1.4 ms on one, on a 2-core VM).
 int path_lanes(LassoSolver solver, Backend backend, int threads, double entries) {
   if (threads < 2 || entries < static_cast<double>(kernels::kForkEntries)) return 1;
   if (solver == LassoSolver::CoordinateDescent) return kLanes;

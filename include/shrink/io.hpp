@@ -75,6 +75,10 @@ DenseMatrix<V> read_columns(const std::string& path);
 // written to a dense format is densified, a dense one to a sparse format keeps its non-zeros.
 template <class V, class I>
 void write_matrix(const std::string& path, const MatrixFile<V, I>& matrix);
+// Column names prefix + number for a CSV header ("column_" and 0..k-1: column_0, column_1, ...;
+// "lambda_" and the kept path indices: lambda_0, lambda_5, ...).
+std::vector<std::string> numbered_names(const std::string& prefix, const std::vector<std::size_t>& numbers);
+std::vector<std::string> numbered_names(const std::string& prefix, std::size_t count);
 
 // ---- Matrix Market -----------------------------------------------------------------------------------
 enum class MmField { Real, Integer, Pattern };
