@@ -749,12 +749,71 @@ TEST(UserFiles, CsvRules) {
   EXPECT_EQ(m.cols(), 2);
   m = parse(",a\n0,1.5\n1,2.5\n", &info, CsvOptions{0, false});
   EXPECT_FALSE(info.dropped_index);
-  // A wrong delimiter says so.
-  try {
-    (void)parse("a;b\n1,5;2\n");
-    ADD_FAILURE();
-  } catch (const ParseError& e) {
-    EXPECT_NE(std::string(e.what()).find("decimal commas"), std::string::npos) << e.what();
+}
+
+// Decimal commas, as pandas' to_csv(sep=";", decimal=",") and spreadsheets in many locales write
+// them: sniffed from the first lines with the delimiter, or met later after integers only; a file
+// that mixes both marks is refused, naming the line and field.
+TEST(UserFiles, CsvDecimalCommas) {
+  auto parse = [](const std::string& text, CsvInfo* info = nullptr, CsvOptions o = {}) {
+    return parse_csv<double>(text, "t.csv", o, info);
+  };
+  CsvInfo info;
+  auto m = parse("a;b\n1,5;2\n-0,25;3e-2\n", &info);
+  EXPECT_EQ(info.delimiter, ';');
+  EXPECT_EQ(info.decimal, ',');
+  EXPECT_EQ(info.names, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(m(0, 0), 1.5);
+  EXPECT_EQ(m(1, 0), -0.25);
+  EXPECT_EQ(m(1, 1), 0.03);
+  // No header: the first row's decimal commas make it data, not names.
+  m = parse("1,5;2,25\n3,0;4,5\n", &info);
+  EXPECT_FALSE(info.header);
+  EXPECT_EQ(m.rows(), 2);
+  EXPECT_EQ(m(0, 1), 2.25);
+  // Tab- and blank-separated; quoted fields in a comma-separated file (pandas quotes them there).
+  m = parse("x\ty\n1,5\t2\n", &info);
+  EXPECT_EQ(info.delimiter, '\t');
+  EXPECT_EQ(m(0, 0), 1.5);
+  m = parse("1,5 2,5\n3 4,75\n", &info);
+  EXPECT_EQ(info.delimiter, ' ');
+  EXPECT_EQ(m(1, 1), 4.75);
+  m = parse("\"a\",\"b\"\n\"1,5\",\"2\"\n", &info);
+  EXPECT_EQ(info.delimiter, ',');
+  EXPECT_EQ(info.decimal, ',');
+  EXPECT_EQ(m(0, 0), 1.5);
+  // One column under a name: one field per line, not two.
+  m = parse("y\n1,5\n2,5\n-3,125\n", &info);
+  EXPECT_EQ(m.cols(), 1);
+  EXPECT_EQ(m(2, 0), -3.125);
+  // The first decimal comma after 25 lines of integers.
+  std::string late = "a;b\n";
+  for (int i = 0; i < 25; ++i) late += std::to_string(i) + ";" + std::to_string(2 * i) + "\n";
+  m = parse(late + "7,5;8\n", &info);
+  EXPECT_EQ(info.decimal, ',');
+  EXPECT_EQ(m(25, 0), 7.5);
+  // Ordinary files are untouched: commas delimit, points are decimals.
+  m = parse("1,5\n2,5\n", &info);
+  EXPECT_EQ(info.decimal, '.');
+  EXPECT_EQ(m.cols(), 2);
+  m = parse("1.5;2\n3;4.25\n", &info);
+  EXPECT_EQ(info.decimal, '.');
+  EXPECT_EQ(m(1, 1), 4.25);
+  // Forced marks.
+  m = parse("1;2\n3;4,5\n", &info, [] { CsvOptions o; o.decimal = ','; return o; }());
+  EXPECT_EQ(m(1, 1), 4.5);
+  // Both marks in one file: refused at the field that breaks the file's rule.
+  for (const std::string text : {"a;b\n1,5;2\n3.5;4\n", "a;b\n1.5;2\n3,5;4\n", "1;2\n3;4,5\n"}) {
+    const bool forced = text == "1;2\n3;4,5\n";
+    try {
+      CsvOptions o;
+      if (forced) o.decimal = '.';
+      (void)parse(text, nullptr, o);
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const ParseError& e) {
+      EXPECT_GT(e.line(), 1) << e.what();
+      EXPECT_NE(std::string(e.what()).find("decimal"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -463,12 +463,13 @@ int run_lasso_ranks(const LassoArgs& args, const Output& out) {
     dist::agree_on_errors(MPI_COMM_WORLD, [&] {
       if (rank == 0) part = read_matrix_part(args.x, 0, size, po);
     });
-    long long info[3] = {part.csv.delimiter, part.csv.dropped_index ? 1 : 0, part.csv.fields};
-    MPI_Bcast(info, 3, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
+    long long info[4] = {part.csv.delimiter, part.csv.dropped_index ? 1 : 0, part.csv.fields, part.csv.decimal};
+    MPI_Bcast(info, 4, MPI_LONG_LONG, 0, MPI_COMM_WORLD);
     CsvInfo first;
     first.delimiter = static_cast<char>(info[0]);
     first.dropped_index = info[1] != 0;
     first.fields = static_cast<index_t>(info[2]);
+    first.decimal = static_cast<char>(info[3]);
     po.csv_first_part = &first;
     dist::agree_on_errors(MPI_COMM_WORLD, [&] {
       if (rank > 0) part = read_matrix_part(args.x, rank, size, po);

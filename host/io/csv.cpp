@@ -1,4 +1,4 @@
-// Numeric CSV as people write it (see io.hpp): a sniffed delimiter, quoted fields, a header told
+// Numeric CSV as people write it (see io.hpp): a sniffed delimiter and decimal mark, quoted fields, a header told
 // from data by its content, pandas' index column dropped, and a missing value refused with its line
 // and field rather than taken for a header.
 #include <charconv>
@@ -77,15 +77,25 @@ std::vector<std::string> split_fields(std::string_view line, char delimiter) {
   return out;
 }
 
+// A field's number; `decimal` ',' reads decimal commas (as pandas' to_csv(decimal=",") and
+// spreadsheets in many locales write them), where a '.' is not read as a decimal point.
 template <class V>
-bool parse_field(std::string_view f, V& out) {
+bool parse_field(std::string_view f, V& out, char decimal = '.') {
+  if (decimal == ',') {
+    char copy[128];  // longer is no number a person or pandas writes
+    if (f.size() >= sizeof copy || f.find('.') != std::string_view::npos) return false;
+    for (std::size_t k = 0; k < f.size(); ++k) copy[k] = f[k] == ',' ? '.' : f[k];
+    return parse_field(std::string_view(copy, f.size()), out);
+  }
   const char* p = f.data();
   return !f.empty() && scan_real(p, f.data() + f.size(), out) && p == f.data() + f.size();
 }
-bool numeric(std::string_view f) {
+bool numeric(std::string_view f, char decimal = '.') {
   double v;
-  return parse_field(f, v);
+  return parse_field(f, v, decimal);
 }
+// A number with a decimal comma (and so read only as one).
+bool comma_decimal(std::string_view f) { return f.find(',') != std::string_view::npos && numeric(f, ','); }
 
 // The non-empty, non-comment lines' text (at most `limit`), for sniffing.
 std::vector<std::string_view> first_lines(std::string_view text, std::size_t limit) {
@@ -101,10 +111,28 @@ std::vector<std::string_view> first_lines(std::string_view text, std::size_t lim
   return out;
 }
 
+struct Sniffed {
+  char delimiter = ',';
+  char decimal = '.';
+};
+
+// The decimal mark of the sampled lines split on `delimiter`: ',' when a field is a number with a
+// decimal comma and none is one with a decimal point.
+char sniff_decimal(const std::vector<std::string_view>& lines, char delimiter) {
+  bool comma = false;
+  for (const auto& line : lines)
+    for (const auto& f : split_fields(line, delimiter)) {
+      if (f.find('.') != std::string::npos && numeric(f)) return '.';
+      comma = comma || comma_decimal(f);
+    }
+  return comma ? ',' : '.';
+}
+
 // The delimiter that splits the sampled lines into the same number (> 1) of fields, data lines all
-// numeric first; comma, tab, semicolon, then blanks. A single column splits on none: comma.
-char sniff(const std::vector<std::string_view>& lines) {
-  if (lines.empty()) return ',';
+// numeric first (with either decimal mark); comma, tab, semicolon, then blanks. A single column
+// splits on none: comma, or where its values have decimal commas, ';'.
+Sniffed sniff(const std::vector<std::string_view>& lines) {
+  if (lines.empty()) return {};
   const char candidates[] = {',', '\t', ';', ' '};
   char consistent = 0;
   for (const char d : candidates) {
@@ -115,13 +143,19 @@ char sniff(const std::vector<std::string_view>& lines) {
       const auto f = split_fields(lines[l], d);
       same = same && f.size() == k;
       if (l > 0)
-        for (const auto& x : f) data_numeric = data_numeric && (x.empty() || numeric(x));
+        for (const auto& x : f) data_numeric = data_numeric && (x.empty() || numeric(x) || comma_decimal(x));
     }
     if (!same) continue;
-    if (data_numeric) return d;
+    if (data_numeric) return {d, sniff_decimal(lines, d)};
     if (!consistent) consistent = d;
   }
-  return consistent ? consistent : ',';
+  if (consistent) return {consistent, sniff_decimal(lines, consistent)};
+  // One column ("y" over "1,5" lines splits on ',' into one field, then two): decimal commas when
+  // every line is one, the first perhaps a name without a comma instead.
+  const auto first = trim(lines[0]);
+  bool commas = lines.size() > 1 && (first.find(',') == std::string_view::npos || comma_decimal(first));
+  for (std::size_t l = 1; l < lines.size() && commas; ++l) commas = comma_decimal(trim(lines[l]));
+  return commas ? Sniffed{';', ','} : Sniffed{};
 }
 
 bool is_counting(const std::vector<std::string>& fields, std::size_t from) {
@@ -143,7 +177,13 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
   CsvInfo& out = info ? *info : local;
   out = CsvInfo{};
   const auto sample = first_lines(text, 20);
-  const char delimiter = options.delimiter ? options.delimiter : sniff(sample);
+  const Sniffed sniffed = options.delimiter ? Sniffed{options.delimiter, sniff_decimal(sample, options.delimiter)}
+                                            : sniff(sample);
+  const char delimiter = sniffed.delimiter;
+  // Sniffed from the first lines unless given; a file whose first decimal comma comes later, after
+  // only integers, turns to it there (seen_point: a decimal point was read, and then it cannot).
+  char decimal = options.decimal ? options.decimal : sniffed.decimal;
+  bool seen_point = false;
   out.delimiter = delimiter;
 
   // The header, by content.
@@ -154,8 +194,8 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
     bool all_names = true, any_name = false;
     for (const auto& f : first) {
       if (f.empty()) continue;
-      any_name = any_name || !numeric(f);
-      all_names = all_names && !numeric(f);
+      any_name = any_name || !numeric(f, decimal);
+      all_names = all_names && !numeric(f, decimal);
     }
     if (any_name && all_names) names = true;  // a row of names (possibly with an empty first one)
     // pandas' index header: an empty first field over rows that fill that column.
@@ -205,13 +245,21 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
       if (f.empty())
         throw ParseError(name, line, "field " + std::to_string(k + 1) + " is empty: a missing value (fill or drop it)");
       V v{};
-      if (!parse_field(std::string_view(f), v))
+      bool read = parse_field(std::string_view(f), v, decimal);
+      if (!read && decimal == '.' && !options.decimal && !seen_point && comma_decimal(f)) {
+        decimal = ',';  // the file's first decimal comma, after integers only
+        read = parse_field(std::string_view(f), v, decimal);
+      }
+      if (!read)
         throw ParseError(name, line, "field " + std::to_string(k + 1) + " '" + f.substr(0, 40) + "' is not a number" +
                                          (delimiter == ',' && f.find(';') != std::string::npos
                                               ? " (the delimiter may be ';': set it with --delimiter)"
-                                          : delimiter != ',' && f.find(',') != std::string::npos
-                                              ? " (decimal commas are not read: write '.' decimals)"
+                                          : decimal == ',' && f.find('.') != std::string::npos
+                                              ? " (the file's numbers have decimal commas, and this one a '.')"
+                                          : decimal == '.' && comma_decimal(f)
+                                              ? " (the file's numbers have decimal points, and this one a comma)"
                                               : ""));
+      if (decimal == '.' && !seen_point) seen_point = f.find('.') != std::string::npos;
       if (!std::isfinite(v))
         throw ParseError(name, line, "field " + std::to_string(k + 1) + " is " + (std::isnan(v) ? "NaN" : "Inf") +
                                          ", not finite (a missing value?); only finite values are accepted");
@@ -221,6 +269,7 @@ DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const C
   }
   if (cols < 0) cols = 0;
   out.fields = cols;
+  out.decimal = decimal;
 
   // pandas' index column: a header whose first name is empty or "Unnamed: 0" over integers (0, 1,
   // ..., n-1 unless rows were dropped or reordered before the file was written).

@@ -103,6 +103,7 @@ MatrixPart read_matrix_part(const std::string& path, int part, int parts, const 
       o.continuation = true;
       o.drop_first_column = options.csv_first_part->dropped_index;
       o.fields = options.csv_first_part->fields;
+      if (options.csv_first_part->decimal == ',') o.decimal = ',';  // part 0 read decimal commas
     } else if (part > 0) {
       o.continuation = true;
     }

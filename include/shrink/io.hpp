@@ -157,7 +157,10 @@ DenseMatrix<V> parse_npz_dense(std::string_view bytes, const std::string& name, 
 
 // ---- numeric CSV ------------------------------------------------------------------------------------
 // As spreadsheets and pandas write it: the delimiter is sniffed from the first lines (comma,
-// semicolon, tab, or runs of spaces) unless given; quoted fields are read. The first line is a header
+// semicolon, tab, or runs of spaces) unless given, and so is the decimal mark (a comma where the
+// numbers are written so, as pandas' to_csv(sep=";", decimal=",") and many locales' spreadsheets
+// do; a file that has only integers first turns to decimal commas at its first one, and a file
+// mixing both marks is refused); quoted fields are read. The first line is a header
 // when it is a row of names (every non-empty field non-numeric), when its first field is empty and
 // the rows under it fill that column (pandas' index header), or when it is exactly 0, 1, ..., k-1
 // (pandas' default column names, k >= 2). A leading index column (pandas' unnamed first column of
@@ -171,6 +174,7 @@ struct CsvOptions {
   bool continuation = false;
   bool drop_first_column = false;
   index_t fields = 0;  // a continuation: the fields per row of part 0 (0: taken from the first row)
+  char decimal = 0;    // 0: sniffed; '.' or ',' (decimal commas, where a '.' is then no number)
 };
 struct CsvInfo {
   char delimiter = ',';
@@ -178,6 +182,7 @@ struct CsvInfo {
   bool dropped_index = false;          // a leading index column was dropped
   std::vector<std::string> names;      // the kept columns' names (empty without a header)
   index_t fields = 0;                  // fields per row, as read (a dropped index included)
+  char decimal = '.';                  // the numbers' decimal mark, as read
 };
 template <class V>
 DenseMatrix<V> parse_csv(std::string_view text, const std::string& name, const CsvOptions& options = {},

@@ -43,6 +43,14 @@ with tempfile.TemporaryDirectory() as d:
     back = pd.read_csv(os.path.join(d, "back.csv"))
     assert list(back.columns) == list(frame.columns), f"names {list(back.columns)}"
     assert np.array_equal(back.to_numpy(), want), "pandas round trip differs"
+    # pandas' decimal commas (to_csv(sep=";", decimal=","), as many locales' spreadsheets write):
+    # read as the same numbers, with and without the index, and a one-column y under its name.
+    for sep, index in ((";", True), ("\t", False), (",", False)):
+        path = os.path.join(d, "comma.csv")
+        frame.to_csv(path, sep=sep, decimal=",", index=index)
+        subprocess.run([shrink, "convert", path, os.path.join(d, "back.npy")], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert np.array_equal(np.load(os.path.join(d, "back.npy")), want), f"decimal commas, sep {sep!r}"
     # Lasso coefficients to .npy and .npz.
     x = np.random.default_rng(1).normal(size=(50, 7))
     y = x @ np.arange(7.0) + 0.1
@@ -66,4 +74,12 @@ with tempfile.TemporaryDirectory() as d:
                     os.path.join(d, "p.csv")], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pred = pd.read_csv(os.path.join(d, "p.csv"))
     assert list(pred.columns) == ["prediction"] and len(pred) == 50, f"predictions {pred.shape}"
-print("ok: .npy, .npz, .csv, .txt load in NumPy, SciPy and pandas")
+    # The same fit from X and y that pandas wrote with decimal commas: the same coefficients.
+    pd.DataFrame(x).to_csv(os.path.join(d, "xc.csv"), sep=";", decimal=",", index=False)
+    pd.Series(y, name="y").to_csv(os.path.join(d, "yc.csv"), sep=";", decimal=",", index=False)
+    for xf, yf, out in (("x.npy", "y.txt", "c1.npy"), ("xc.csv", "yc.csv", "c2.npy")):
+        subprocess.run([shrink, "lasso", os.path.join(d, xf), os.path.join(d, yf), "--n-lambdas", "5", "--out",
+                        os.path.join(d, out)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert np.allclose(np.load(os.path.join(d, "c1.npy")), np.load(os.path.join(d, "c2.npy")), rtol=1e-9, atol=1e-12), \
+        "decimal-comma X, y fit differently"
+print("ok: .npy, .npz, .csv, .txt load in NumPy, SciPy and pandas; pandas' decimal-comma CSVs are read")
