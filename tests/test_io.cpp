@@ -702,12 +702,13 @@ TEST(UserFiles, ColumnsAreFoundByNameOrIndexAndTakenOut) {
   }
 }
 
+DenseMatrix<double> parse(const std::string& text, CsvInfo* info = nullptr, CsvOptions o = {}) {
+  return parse_csv<double>(text, "t.csv", o, info);
+}
+
 // The CSV rules one by one: sniffed delimiters, quotes, a header told by content, a missing value
 // (also in the first row, which used to be taken for a header), pandas' index column.
 TEST(UserFiles, CsvRules) {
-  auto parse = [](const std::string& text, CsvInfo* info = nullptr, CsvOptions o = {}) {
-    return parse_csv<double>(text, "t.csv", o, info);
-  };
   CsvInfo info;
   auto m = parse("a;b;c\n1;2;3\n4;5;6\n", &info);
   EXPECT_EQ(info.delimiter, ';');
@@ -755,9 +756,6 @@ TEST(UserFiles, CsvRules) {
 // them: sniffed from the first lines with the delimiter, or met later after integers only; a file
 // that mixes both marks is refused, naming the line and field.
 TEST(UserFiles, CsvDecimalCommas) {
-  auto parse = [](const std::string& text, CsvInfo* info = nullptr, CsvOptions o = {}) {
-    return parse_csv<double>(text, "t.csv", o, info);
-  };
   CsvInfo info;
   auto m = parse("a;b\n1,5;2\n-0,25;3e-2\n", &info);
   EXPECT_EQ(info.delimiter, ';');
