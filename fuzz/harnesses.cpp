@@ -117,6 +117,11 @@ bool csv(std::string_view bytes) {
     (void)parse_csv<double>(bytes, "fuzz.csv", {}, &info);
   });
   refused_or_done([&] { (void)parse_csv<float>(bytes, "fuzz.csv", CsvOptions{';', false}); });
+  refused_or_done([&] {  // decimal commas forced
+    CsvOptions o;
+    o.decimal = ',';
+    (void)parse_csv<double>(bytes, "fuzz.csv", o);
+  });
   return accepted;
 }
 
