@@ -44,7 +44,7 @@ with tempfile.TemporaryDirectory() as d:
     assert list(back.columns) == list(frame.columns), f"names {list(back.columns)}"
     assert np.array_equal(back.to_numpy(), want), "pandas round trip differs"
     # pandas' decimal commas (to_csv(sep=";", decimal=","), as many locales' spreadsheets write):
-    # read as the same numbers, with and without the index, and a one-column y under its name.
+    # read as the same numbers, with and without the index (a one-column y under its name: below).
     for sep, index in ((";", True), ("\t", False), (",", False)):
         path = os.path.join(d, "comma.csv")
         frame.to_csv(path, sep=sep, decimal=",", index=index)
