@@ -32,9 +32,10 @@ span what users bring, and suite.json, which names each problem's files and opti
 
 Dense X is written as .npy, sparse X as Matrix Market; y as one value per line (NAME_y.txt).
 
-`--probes` writes instead eleven shapes outside the suite (probe_*: a one-hot X with Zipf-distributed
+`--probes` writes instead 21 shapes outside the suite (probe_*: a one-hot X with Zipf-distributed
 levels, with and without each variable's first level; dense p >> n; an Elastic Net at l1_ratio 0.1
-on a 400 x 2500 equicorrelated X; log-normal and binary sparse X; ...), into their own directory.
+on a 400 x 2500 equicorrelated X; log-normal and binary sparse X; 50 x 1000; square 0/1/2
+genotypes; block-correlated columns; ...), into their own directory.
 
 `--calibration` writes instead the shapes that scripts/calibrate_lasso_auto.py weighs beside the
 suite (cal_*: sparse X from 100000 x 500 to 5000 x 2000 at 0.1% to 20% non-zeros, and dense X with
@@ -202,6 +203,11 @@ def calibration_problems():
         "cal_dense_2000x2000_std": (49, lambda r: r.standard_normal((2000, 2000)), 20, {"standardize": True}),
         "cal_dense_3000x2500_enet": (50, lambda r: dense_ar1(r, 3000, 2500, 0.7), 20, {"l1_ratio": 0.5}),
         "cal_dense_1200x1500": (51, lambda r: dense_ar1(r, 1200, 1500, 0.5), 20, {}),
+        # 0/1/2 columns at 28% non-zeros: a sparse X too dense for the Gram build's pairs once n is
+        # about p (3000 x 3000 took gram 2.8x cd's time), and one with n = 3p.
+        "cal_genotype_3000x3000_std": (52, lambda r: genotype(r, 3000, 3000), 50, {"standardize": True}),
+        "cal_genotype_6000x2000": (53, lambda r: genotype(r, 6000, 2000), 50, {}),
+        "cal_sparse_4000x4000": (54, counts(4000, 4000, 0.15), 100, {}),
     }
 
 
@@ -229,6 +235,12 @@ def probe_problems():
         X = dense_equicorrelated(r, 50000, 300, 0.7)
         return X * 10.0 ** r.uniform(-2, 2, 300)
 
+    def block_correlated(r, n, p, block, rho):
+        X = np.empty((n, p))
+        for b in range(0, p, block):
+            X[:, b:b + block] = dense_equicorrelated(r, n, min(block, p - b), rho)
+        return X
+
     return {
         "probe_dense_80x30000": (61, lambda r: r.standard_normal((80, 30000)), 10, {}),
         "probe_equi09_enet01": (62, lambda r: dense_equicorrelated(r, 400, 2500, 0.9), 30, {"l1_ratio": 0.1}),
@@ -243,6 +255,20 @@ def probe_problems():
         "probe_tfidf_enet02_std": (68, lambda r: sparse_random(r, 8000, 6000, 0.005, lambda g, k: g.exponential(1, k)),
                                    60, {"l1_ratio": 0.2, "standardize": True}),
         "probe_wide_enet05_std": (69, lambda r: r.standard_normal((200, 5000)), 20, {"l1_ratio": 0.5, "standardize": True}),
+        # The second round (2026-12-07, third session): auto took gram on probe_genotype_square_std
+        # at 2.8x cd's time, and probe_tiny_wide ran 3x slower on two threads than on one.
+        "probe_tiny_wide": (101, lambda r: r.standard_normal((50, 1000)), 5, {}),
+        "probe_equi08_scaled_std": (102, lambda r: dense_equicorrelated(r, 800, 1200, 0.8) * r.uniform(0.1, 10, 1200), 30,
+                                    {"standardize": True}),
+        "probe_counts_wide_std": (103, lambda r: sparse_random(r, 2000, 30000, 0.01, lambda g, k: g.poisson(2, k) + 1.0),
+                                  40, {"standardize": True}),
+        "probe_genotype_wide": (104, lambda r: genotype(r, 500, 10000), 20, {}),
+        "probe_tall_ar099": (105, lambda r: dense_ar1(r, 50000, 200, 0.99), 20, {}),
+        "probe_ar07_enet005": (106, lambda r: dense_ar1(r, 1000, 2000, 0.7), 50, {"l1_ratio": 0.05}),
+        "probe_block_equi09": (107, lambda r: block_correlated(r, 600, 3000, 50, 0.9), 30, {}),
+        "probe_binary_tall": (108, lambda r: sparse_random(r, 100000, 1000, 0.05, lambda g, k: np.ones(k)), 30, {}),
+        "probe_dense_1000x5000": (109, lambda r: r.standard_normal((1000, 5000)), 200, {}),
+        "probe_genotype_square_std": (110, lambda r: genotype(r, 3000, 3000), 50, {"standardize": True}),
         "probe_ar09_enet02": (70, lambda r: dense_ar1(r, 300, 3000, 0.9), 30, {"l1_ratio": 0.2}),
     }
 

@@ -1530,7 +1530,8 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
   const auto csr = dense_to_csr<double, std::int64_t>(tall.x.view());
   EXPECT_EQ(lasso_path(ctx, csr, VectorView<const double>(tall.y), o).solver, LassoSolver::Gram);
   // A sparse X: Gram when tall (an update moves 50 gradient entries where cd reads 500 of its column),
-  // cd when wide, and cd when a column is far from zero (G's centering would cancel there).
+  // also when a column is far from zero (G is then built from centered dense blocks of rows, not
+  // from the pairs in a row, whose centering would cancel), and cd when wide.
   auto sparse_tall = [](index_t n, index_t p, double offset, std::uint64_t seed) {
     DenseMatrix<double> x(n, p, Layout::RowMajor);
     std::mt19937_64 rng(seed);
@@ -1545,9 +1546,26 @@ TEST(Lasso, AutoChoosesTheSolverByItsCostModel) {
   EXPECT_EQ(lasso_path(ctx, sparse_tall(20000, 50, 0, 46), VectorView<const double>(y_tall), o).solver,
             LassoSolver::Gram);
   EXPECT_EQ(lasso_path(ctx, sparse_tall(20000, 50, 1e4, 46), VectorView<const double>(y_tall), o).solver,
-            LassoSolver::CoordinateDescent);
+            LassoSolver::Gram);
   const auto wide_csr = dense_to_csr<double, std::int64_t>(random_problem(100, 800, 44, 5).x.view());
   EXPECT_EQ(lasso_path(ctx, wide_csr, VectorView<const double>(wide.y), o).solver, LassoSolver::CoordinateDescent);
+  // A square sparse X of 0/1/2 columns at 28% non-zeros (genotypes): cd, whose update reads a
+  // grouped column's 112 rows without their values, where a Gram update moves 400 gradient entries
+  // (a 3000 x 3000 X of this kind took gram 2.8x cd's time).
+  {
+    DenseMatrix<double> g(400, 400, Layout::RowMajor);
+    std::mt19937_64 draw(47);
+    std::vector<double> y_g(400);
+    for (index_t i = 0; i < 400; ++i) {
+      for (index_t j = 0; j < 400; ++j) {
+        const auto u = draw() % 100;
+        g(i, j) = u < 4 ? 2.0 : u < 28 ? 1.0 : 0.0;
+      }
+      y_g[static_cast<std::size_t>(i)] = g(i, 3) - 2 * g(i, 7) + std::sin(0.37 * static_cast<double>(i));
+    }
+    EXPECT_EQ(lasso_path(ctx, dense_to_csr<double, std::int32_t>(g.view()), VectorView<const double>(y_g), o).solver,
+              LassoSolver::CoordinateDescent);
+  }
   // A tall dense X of one-hot columns (2% non-zero, as from pandas' get_dummies): cd on its sparse
   // copy reads 12 entries a column where gram's build costs n p / 2 each.
   DenseMatrix<double> onehot(600, 400, Layout::ColMajor);
@@ -1576,10 +1594,12 @@ TEST(Lasso, SparseGramBuildGivesTheDensePath) {
   // G and q from a sparse X's products (pairs of entries in a row, centered and scaled after) against
   // the dense build on the same X: weights, standardization, no intercept, an unpenalized feature,
   // positivity, Elastic Net; an empty and a constant column; and a column far from zero, which
-  // takes the blocked build on centered rows instead.
+  // takes the blocked build on centered rows instead, as does an X half full (its pairs cost more
+  // than the dense blocks' products: sparse_gram_build_cost). At 10% the pairs cost about 11.3M
+  // multiply-adds against the blocks' 18M.
   const Context ctx = make_context(Backend::Cpu);
-  const index_t n = 400, p = 60;
-  for (int variant = 0; variant < 6; ++variant) {
+  const index_t n = 400, p = 300;
+  for (int variant = 0; variant < 7; ++variant) {
     SCOPED_TRACE("variant " + std::to_string(variant));
     std::mt19937_64 rng(70 + static_cast<std::uint64_t>(variant));
     std::normal_distribution<double> normal;
@@ -1587,7 +1607,7 @@ TEST(Lasso, SparseGramBuildGivesTheDensePath) {
     std::vector<double> y(static_cast<std::size_t>(n));
     for (index_t i = 0; i < n; ++i) {
       for (index_t j = 2; j < p; ++j)
-        if (rng() % 10 == 0) x(i, j) = (j % 3 == 0) ? static_cast<double>(1 + rng() % 2) : normal(rng);
+        if (rng() % (variant == 6 ? 2 : 10) == 0) x(i, j) = (j % 3 == 0) ? static_cast<double>(1 + rng() % 2) : normal(rng);
       x(i, 1) = 3.0;  // constant (column 0 stays empty)
       if (variant == 5) x(i, 2) = 1e5 + normal(rng);  // far from zero: every row
       y[i] = 2 * x(i, 5) - 3 * x(i, 9) + x(i, 12) + 0.5 * normal(rng);

@@ -22,6 +22,7 @@ struct ColumnGroups {
   std::vector<std::int64_t> first;      // p + 1: column j's groups are [first[j], first[j + 1]); none: not grouped
   std::vector<double> value;            // each group's value
   std::vector<std::int64_t> end;        // each group's end in rows (it begins where the one before ends)
+  std::int64_t entries = 0;             // the entries of the grouped columns
 };
 
 template <class V>
@@ -128,6 +129,25 @@ bool sparse_column_far_from_zero(const CsrView<V, I>& xt, index_t j, index_t n, 
   mean = mu;
   return true;
 }
+// sum_i nnz_i^2 / 2 over X's rows, from X^T (the pairs of entries that share a row).
+template <class V, class I>
+double row_pairs(const CsrView<V, I>& xt, index_t n) {
+  std::vector<std::uint32_t> per_row(static_cast<std::size_t>(n), 0);  // at most p <= 2^32 each
+  for (I k = 0; k < xt.nnz; ++k) ++per_row[static_cast<std::size_t>(xt.col_idx[k])];
+  double pairs = 0;
+  for (const auto c : per_row) pairs += 0.5 * static_cast<double>(c) * static_cast<double>(c);
+  return pairs;
+}
+// A sparse X's Gram build from the pairs in each row (gram.cpp, gram_sparse) reads, for each entry,
+// the row it lies in (far from the last one read: a cache miss on a tall X), and multiplies each pair
+// of entries that share a row: kSparseRowCost per entry plus kSparsePairCost per pair, in the
+// multiply-adds of the dense build (a SYRK of n p^2 / 2 on dense blocks of rows), which it falls back
+// to where that is cheaper (a 6000 x 2000 X at 28% non-zeros: 4.4 s by pairs, 2.3 s by blocks). The
+// constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md), which `auto` weighs too.
+constexpr double kSparseRowCost = 300;
+constexpr double kSparsePairCost = 40;
+inline double sparse_gram_build_cost(double nnz, double pairs) { return kSparseRowCost * nnz + kSparsePairCost * pairs; }
+inline double dense_gram_build_cost(double n, double p) { return n * p * p / 2; }
 // The host x with each such column minus its mean (the means in `shift`, 0 for the others), counted
 // as an input host copy, when some column's mean is beyond kCenterOffset of its spread; x itself
 // otherwise, or when the copy does not fit the memory budget. Dense: every column centered. Sparse:

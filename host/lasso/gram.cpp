@@ -276,6 +276,9 @@ bool gram_sparse(const Context& ctx, const Problem<V>& prob, GramData& data) {
     using I = std::remove_cv_t<std::remove_pointer_t<decltype(xt.row_ptr)>>;
     const double row_bytes = static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(I)) + sizeof(I) * (n + 1.0);
     if (!fits_memory(row_bytes + 8.0 * static_cast<double>(p) * ctx.cpu_threads())) return false;
+    if (sparse_gram_build_cost(static_cast<double>(xt.nnz), row_pairs(xt, n)) >
+        dense_gram_build_cost(static_cast<double>(n), static_cast<double>(p)))
+      return false;  // dense blocks of rows are cheaper (gram_from_host)
     const auto rows = dispatch::transpose(host_context(ctx), xt);  // n x p CSR
     const I* row_ptr = rows.row_ptr().data();
     const I* col = rows.col_idx().data();

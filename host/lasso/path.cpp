@@ -305,24 +305,19 @@ int path_lanes(LassoSolver solver, Backend backend, int threads, double entries)
 // and coordinate descent adds kFullPassesPerLambda passes over X (its gap checks):
 //   gram: build + lambdas * E * k * p             (an update moves p gradient entries)
 //   cd:   lambdas * (F * e p + E * k * e)         (an update reads e entries of its column)
-// The build is n p^2 / 2 on a dense X (below for a sparse one). e = kDenseEntryCost n (an update
-// reads its column twice, a dot and an axpy, where a Gram update reads one column of G), or for a
-// sparse X or one that cd runs on its sparse copy (mostly_zero_columns) kSparseEntryCost times the
-// non-zeros per column: a sparse entry is an indexed read, a dense one a vector lane. The constants
-// come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
+// The build is n p^2 / 2 on a dense X (a sparse one's, by pairs, may cost less: design.hpp).
+// e = kDenseEntryCost n (an update reads its column twice, a dot and an axpy, where a Gram update
+// reads one column of G), or for a sparse X or one that cd runs on its sparse copy
+// (mostly_zero_columns) kSparseEntryCost times the non-zeros per column, kGroupedEntryCost for those
+// of columns in ColumnGroups: a sparse entry is an indexed read, a dense one a vector lane. The
+// constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md).
 constexpr double kEpochsPerLambda = 200;
 constexpr double kSupportFraction = 0.25;
-constexpr double kFullPassesPerLambda = 10;
-constexpr double kDenseEntryCost = 2;
+constexpr double kFullPassesPerLambda = 5;
+constexpr double kDenseEntryCost = 3;
 constexpr double kSparseEntryCost = 4;
+constexpr double kGroupedEntryCost = 1;  // an entry of a column in ColumnGroups (no value read)
 constexpr index_t kGramMaxFeatures = 8192;  // G in double: 512 MiB
-
-// A sparse X's Gram build (gram.cpp, gram_sparse) reads, for each entry, the row it lies in (far from
-// the last one read: a cache miss on a tall X), and multiplies each pair of entries that share a row:
-// kSparseRowCost per entry plus kSparsePairCost per pair. (Measured alone: 29 ns a row on a
-// 200000 x 2000 X with ten entries a row, 0.57 ns a pair on a 1500 x 4000 one with 1100.)
-constexpr double kSparseRowCost = 300;
-constexpr double kSparsePairCost = 6;
 
 // `build`: the Gram build's cost (n p^2 / 2 on a dense X).
 bool gram_is_cheaper(double build, index_t rows, index_t cols, std::size_t lambdas, double column_entries) {
@@ -331,9 +326,8 @@ bool gram_is_cheaper(double build, index_t rows, index_t cols, std::size_t lambd
   return build + updates * p < l * kFullPassesPerLambda * column_entries * p + updates * column_entries;
 }
 
-// sum_i nnz_i^2 / 2 over a host sparse X's rows: the pairs gram_sparse multiplies. Negative when
-// gram_sparse may not take X: a column far from zero (sparse_column_far_from_zero), or a copy of X's
-// rows beyond the memory budget.
+// sum_i nnz_i^2 / 2 over a host sparse X's rows (row_pairs). Negative when gram_sparse may not take X:
+// a column far from zero (sparse_column_far_from_zero), or a copy of X's rows beyond the memory budget.
 template <class V>
 double sparse_gram_pairs(const Design<V>& x) {
   return x.with_transposed([&](const auto& xt) {
@@ -346,11 +340,7 @@ double sparse_gram_pairs(const Design<V>& x) {
     if (!fits_memory(static_cast<double>(xt.nnz) * (sizeof(V) + sizeof(xt.col_idx[0])) + 12.0 * (n + 1) +
                      8.0 * static_cast<double>(x.p) * static_cast<double>(x.p)))
       return -1.0;
-    std::vector<std::uint32_t> per_row(static_cast<std::size_t>(x.n), 0);  // at most p <= kGramMaxFeatures each
-    for (index_t k = 0; k < xt.nnz; ++k) ++per_row[xt.col_idx[k]];
-    double pairs = 0;
-    for (const auto c : per_row) pairs += 0.5 * static_cast<double>(c) * static_cast<double>(c);
-    return pairs;
+    return row_pairs(xt, x.n);
   });
 }
 
@@ -382,12 +372,16 @@ LassoSolver choose(const Context& ctx, const Design<V>& x, LassoSolver asked, st
     double column_entries = kDenseEntryCost * n;
     if (counted && !counted->empty())
       column_entries = kSparseEntryCost * static_cast<double>(counted->back()) / std::max(p, 1.0);
-    if (gram_is_cheaper(n * p * p / 2, rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
+    if (gram_is_cheaper(dense_gram_build_cost(n, p), rows, x.p, lambdas, column_entries)) return LassoSolver::Gram;
   } else if (x.sparse && auto_may_take_gram(ctx, x, split)) {
     const double pairs = sparse_gram_pairs(x);
-    const double column_entries = kSparseEntryCost * static_cast<double>(x.nnz()) / std::max(p, 1.0);
-    const double build = kSparseRowCost * static_cast<double>(x.nnz()) + kSparsePairCost * pairs;
-    if (pairs >= 0 && gram_is_cheaper(build, rows, x.p, lambdas, column_entries))
+    const double grouped = x.groups ? static_cast<double>(x.groups->entries) : 0.0;
+    const double column_entries =
+        (kSparseEntryCost * (static_cast<double>(x.nnz()) - grouped) + kGroupedEntryCost * grouped) / std::max(p, 1.0);
+    // The build by pairs where gram_sparse takes X and that is cheaper, else by dense blocks of rows.
+    const double dense = dense_gram_build_cost(n, p);
+    const double build = pairs >= 0 ? std::min(sparse_gram_build_cost(static_cast<double>(x.nnz()), pairs), dense) : dense;
+    if (gram_is_cheaper(build, rows, x.p, lambdas, column_entries))
       return LassoSolver::Gram;
   }
   if (ctx.backend() == Backend::Cuda || split) return LassoSolver::WorkingSetGram;
