@@ -142,8 +142,9 @@ double row_pairs(const CsrView<V, I>& xt, index_t n) {
 // the row it lies in (far from the last one read: a cache miss on a tall X), and multiplies each pair
 // of entries that share a row: kSparseRowCost per entry plus kSparsePairCost per pair, in the
 // multiply-adds of the dense build (a SYRK of n p^2 / 2 on dense blocks of rows), which it falls back
-// to where that is cheaper (a 6000 x 2000 X at 28% non-zeros: 4.4 s by pairs, 2.3 s by blocks). The
-// constants come from scripts/calibrate_lasso_auto.py (docs/PERF.md), which `auto` weighs too.
+// to where that is cheaper (a 6000 x 2000 X at 28% non-zeros: 2.8 s by pairs, 1.1 s by blocks). The
+// constants are measured on the build alone (docs/PERF.md, 2026-12-07); `auto` weighs the same
+// costs, and scripts/calibrate_lasso_auto.py holds them while it fits the rest of its model.
 constexpr double kSparseRowCost = 300;
 constexpr double kSparsePairCost = 40;
 inline double sparse_gram_build_cost(double nnz, double pairs) { return kSparseRowCost * nnz + kSparsePairCost * pairs; }
