@@ -326,8 +326,9 @@ bool gram_is_cheaper(double build, index_t rows, index_t cols, std::size_t lambd
   return build + updates * p < l * kFullPassesPerLambda * column_entries * p + updates * column_entries;
 }
 
-// sum_i nnz_i^2 / 2 over a host sparse X's rows (row_pairs). Negative when gram_sparse may not take X:
-// a column far from zero (sparse_column_far_from_zero), or a copy of X's rows beyond the memory budget.
+// sum_i nnz_i^2 / 2 over a host sparse X's rows (row_pairs). Negative when gram_sparse may not take X
+// (a column far from zero: sparse_column_far_from_zero; a copy of X's rows beyond the memory budget),
+// which leaves the build by dense blocks of rows.
 template <class V>
 double sparse_gram_pairs(const Design<V>& x) {
   return x.with_transposed([&](const auto& xt) {
@@ -344,10 +345,12 @@ double sparse_gram_pairs(const Design<V>& x) {
   });
 }
 
-// Whether auto weighs the Gram solver against cd: on the CPU, for a whole host X whose G fits.
+// Whether auto weighs the Gram solver against cd: on the CPU, for a whole host X whose G fits (the
+// kGramMaxFeatures cap, and the memory budget).
 template <class V>
 bool auto_may_take_gram(const Context& ctx, const Design<V>& x, const RowSplit* split) {
-  return x.p <= kGramMaxFeatures && ctx.backend() == Backend::Cpu && !split && x.space == MemorySpace::Host;
+  return x.p <= kGramMaxFeatures && ctx.backend() == Backend::Cpu && !split && x.space == MemorySpace::Host &&
+         fits_memory(8.0 * static_cast<double>(x.p) * static_cast<double>(x.p));
 }
 
 // Split rows: coordinate descent moves a residual at every coordinate, so it does not run there;
