@@ -11,7 +11,6 @@
 #include "host/core/dispatch.hpp"
 #include "host/lasso/newton.hpp"
 #include "host/lasso/solvers.hpp"
-#include "kernels/ops/fork.hpp"
 #include "kernels/ops/instantiate.hpp"
 
 namespace shrink::lasso_detail {
@@ -143,12 +142,6 @@ class ResidualDual {
     sum_known_ = true;
     const double sw = sum_;
     const double dn = static_cast<double>(prob_.n);
-    // A read of fewer than kForkEntries entries stays on this thread: waking a second one costs more
-    // (a 50 x 1000 path took 3x as long on two threads as on one when every read of over 64 columns forked).
-    const double per_column = static_cast<double>(prob_.x->nnz()) / static_cast<double>(std::max<index_t>(prob_.p, 1));
-    const auto worth_forking = [&](index_t columns) {
-      return columns > 64 && static_cast<double>(columns) * per_column >= static_cast<double>(kernels::kForkEntries);
-    };
     auto run = [&](auto kind) __attribute__((always_inline)) {  // one copy per layout (Reads)
       auto one = [&](index_t j) __attribute__((always_inline)) {
         c[j] = prob_.usable(j) ? (column_dot<V, decltype(kind)::value>(*prob_.x, j, prob_.weights(), work_.data()) -
@@ -158,10 +151,10 @@ class ResidualDual {
       };
       if (subset) {
         const auto count = static_cast<index_t>(subset->size());
-#pragma omp parallel for schedule(dynamic, 32) if (worth_forking(count))
+#pragma omp parallel for schedule(dynamic, 32) if (count > 64)
         for (index_t t = 0; t < count; ++t) one((*subset)[t]);
       } else {
-#pragma omp parallel for schedule(dynamic, 32) if (worth_forking(prob_.p))
+#pragma omp parallel for schedule(dynamic, 32) if (prob_.p > 64)
         for (index_t j = 0; j < prob_.p; ++j) one(j);
       }
     };

@@ -8,7 +8,6 @@
 #include "host/core/cpu.hpp"
 #include "host/core/dispatch.hpp"
 #include "host/core/validate.hpp"
-#include "kernels/ops/fork.hpp"
 #include "kernels/ops/instantiate.hpp"
 #include "shrink/error.hpp"
 
@@ -435,10 +434,7 @@ Design<V> centered_if_offset(const Context& ctx, const Design<V>& x) {
   const index_t n = x.n, p = x.p;
   std::vector<double> mean(static_cast<std::size_t>(p));
   bool offset = false;
-  // A small X stays on this thread: a woken thread spins after the loop, and on a 2-vCPU VM that
-  // slowed a 50 x 1000 path's own thread by a third.
-  const bool fork = n * p >= kernels::kForkEntries;
-#pragma omp parallel for schedule(static) reduction(|| : offset) if (fork)
+#pragma omp parallel for schedule(static) reduction(|| : offset)
   for (index_t j = 0; j < p; ++j) {
     const V* col = x.dense.data + j * x.dense.ld;
     double s = 0;
@@ -451,7 +447,7 @@ Design<V> centered_if_offset(const Context& ctx, const Design<V>& x) {
   }
   if (!offset || !fits_memory(static_cast<double>(n) * static_cast<double>(p) * sizeof(V))) return x;
   DenseMatrix<V> centered(n, p, Layout::ColMajor);
-#pragma omp parallel for schedule(static) if (fork)
+#pragma omp parallel for schedule(static)
   for (index_t j = 0; j < p; ++j) {
     const V* col = x.dense.data + j * x.dense.ld;
     V* out = centered.data() + j * n;
