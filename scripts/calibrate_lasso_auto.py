@@ -6,10 +6,11 @@ sparse, and on those of any further suite directories given.
 It times `cd` and `gram` on every such problem, then searches the model's constants (epochs per
 lambda E, full passes per lambda F, what a cd update costs per entry of its column, D on a dense
 one, S on a sparse one and SG on a sparse column of few values (ColumnGroups), against 1 per
-gradient entry a Gram update moves; the support fraction stays 1/4) for the ones whose choices lose least against the faster solver: the worst
-ratio (chosen / fastest) first, then the mean. Ties go to the constants whose choices hold with the
-widest margin. It prints the measured table, the constants, and each problem's choice under them.
-Copy the constants into path.cpp when they change.
+gradient entry a Gram update moves; the support fraction stays 1/4) for the ones whose choices
+lose least against the faster solver: the worst ratio (chosen / fastest) first, then the mean.
+Ties go to the constants whose choices hold with the widest margin. It prints the measured table,
+the constants, and each problem's choice under them. Copy the constants into path.cpp when they
+change.
 
 The sparse Gram build's costs per entry and per pair of entries in a row (kSparseRowCost and
 kSparsePairCost, design.hpp) are not searched: the timed gram runs already build by pairs or by
