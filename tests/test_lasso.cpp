@@ -2,6 +2,7 @@
 // scripts/make_lasso_golden.py), KKT conditions on every returned solution, solver and format
 // agreement, edge cases, cross-validation and boundary errors.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "host/core/dispatch.hpp"
 #include "host/lasso/design.hpp"
 #include "host/lasso/newton.hpp"
+#include "kernels/ops/fork.hpp"
 #include "tests/test_paths.hpp"
 #include "tests/test_util.hpp"
 
@@ -449,8 +451,9 @@ TEST(Lasso, PathDoesNotDependOnThreadCount) {
   // With two threads or more the path runs two lanes of lambdas at once; which lane solves a
   // lambda, and from what, is fixed, so any such thread count gives the same bits. One thread
   // solves the lambdas in turn: another certified path, equal to the tolerance. Sparse, with an
-  // unpenalized feature and Elastic Net in the mix.
-  const auto d = random_problem(300, 120, 21);
+  // unpenalized feature and Elastic Net in the mix. X has more than kForkEntries entries: below
+  // that the fit runs on one thread whatever the context has (SmallFitRunsOnOneThread).
+  const auto d = random_problem(600, 120, 21);
   const auto csc = csr_to_csc(dense_to_csr<double, std::int64_t>(d.x.view()));
   LassoOptions o;
   o.n_lambdas = 30;
@@ -478,7 +481,7 @@ TEST(Lasso, PathDoesNotDependOnThreadCount) {
     expect_kkt(d.x, d.y, o, paths[1], 1e-2, "threaded path");
   }
   // The Gram solver's blocks share one G.
-  const auto tall = random_problem(400, 60, 22);
+  const auto tall = random_problem(1200, 60, 22);
   o = LassoOptions{};
   o.n_lambdas = 30;
   o.solver = LassoSolver::Gram;
@@ -492,6 +495,26 @@ TEST(Lasso, PathDoesNotDependOnThreadCount) {
     for (std::size_t l = 0; l < gram[0].size(); ++l)
       EXPECT_NEAR(gram[t].objective[l], gram[0].objective[l], 2e-6 * gram[0].objective[l]) << "gram lambda #" << l;
   expect_kkt(tall.x, tall.y, o, gram[1], 1e-2, "threaded gram path");
+}
+
+TEST(Lasso, SmallFitRunsOnOneThread) {
+  // Below kForkEntries of X's entries a fork wakes a worker whose spinning costs more than it
+  // shares (probe_tiny_wide, 50 x 1000: 3x its one-thread time on two threads), so the fit keeps
+  // OpenMP to one thread; a larger X gets the context's threads (FISTA runs one lane).
+  for (const auto& [rows, threads] : {std::pair{50, 1}, std::pair{600, 2}}) {
+    const auto d = random_problem(rows, 120, 23);
+    ASSERT_EQ(static_cast<std::int64_t>(rows) * 120 < kernels::kForkEntries, threads == 1);
+    LassoOptions o;
+    o.n_lambdas = 5;
+    o.solver = LassoSolver::ProximalGradient;
+    std::vector<int> seen;
+    o.progress = [&](std::size_t, std::size_t) { seen.push_back(omp_get_max_threads()); };
+    const auto path = lasso_path<double>(Context(ContextOptions{Backend::Cpu, 0, 2, true, false}), d.x.view(),
+                                         VectorView<const double>(d.y), o);
+    EXPECT_TRUE(path.all_converged());
+    ASSERT_EQ(seen.size(), path.size());
+    for (const int t : seen) EXPECT_EQ(t, threads) << rows << " rows";
+  }
 }
 
 TEST(Lasso, GramBuiltInRowBlocksMatchesCoordinateDescent) {

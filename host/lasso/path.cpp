@@ -478,7 +478,11 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
               const LassoOptions& o, const RowSplit* split = nullptr) {
   const auto start = std::chrono::steady_clock::now();
   validate(design.n, design.p, y, o, split != nullptr);
-  return with_threads(ctx, [&] {
+  // Below kForkEntries of X's entries the whole fit runs on one thread: its reads and BLAS calls as
+  // well as its one lane (path_lanes). A fork there wakes a worker that then spins, and the spinning
+  // slowed the caller: probe_tiny_wide (50 x 1000) took 3x its one-thread time on two threads.
+  const int fit_threads = static_cast<double>(design.nnz()) < static_cast<double>(kernels::kForkEntries) ? 1 : ctx.cpu_threads();
+  return with_threads(fit_threads, [&] {
     std::optional<std::vector<std::int64_t>> counted;
     if (auto_counts_nonzeros(ctx, design, o.solver, split)) counted = mostly_zero_columns(design);
     // A mostly-zero dense X is weighed, and solved, as its sparse copy (cd would read that copy
@@ -512,8 +516,8 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
         solvers.push_back(make_working_set_gram_solver(ctx, prob, unpen, *setup.op, o.max_working_set));
       else solvers.push_back(make_cd_solver(ctx, prob, unpen));
     }
-    const int lane_threads = std::max(1, ctx.cpu_threads() / lanes);
-    const int team_threads = std::min(lanes, ctx.cpu_threads());
+    const int lane_threads = std::max(1, fit_threads / lanes);
+    const int team_threads = std::min(lanes, fit_threads);
 
     std::vector<double> null_beta(static_cast<std::size_t>(x.p), 0.0);
     for (std::size_t u = 0; u < beta_u.size(); ++u) null_beta[prob.unpenalized[u]] = beta_u[u];

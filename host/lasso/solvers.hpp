@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "host/core/dispatch.hpp"
@@ -50,11 +51,11 @@ template <class V>
 std::shared_ptr<const GramData> build_gram(const Context& ctx, const Problem<V>& prob, const UnpenalizedSolver& unpen,
                                            const DesignOperator<V>* op);
 
-// Runs f with OpenMP limited to the context's CPU threads.
+// Runs f with OpenMP limited to `threads` (the context's CPU threads by default).
 template <class F>
-auto with_threads(const Context& ctx, F&& f) {
+auto with_threads(int threads, F&& f) {
   const int saved = omp_get_max_threads(), saved_levels = omp_get_max_active_levels();
-  omp_set_num_threads(ctx.cpu_threads());
+  omp_set_num_threads(threads);
   omp_set_max_active_levels(2);  // path lanes, and the threads of each lane
   struct Restore {
     int n, levels;
@@ -64,6 +65,10 @@ auto with_threads(const Context& ctx, F&& f) {
     }
   } restore{saved, saved_levels};
   return f();
+}
+template <class F>
+auto with_threads(const Context& ctx, F&& f) {
+  return with_threads(ctx.cpu_threads(), std::forward<F>(f));
 }
 
 struct SolveRequest {
