@@ -94,6 +94,16 @@ double Problem<V>::penalty(double lambda, const std::vector<double>& beta) const
   return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
 }
 
+template <class V>
+double Problem<V>::penalty(double lambda, const std::vector<double>& beta, const std::vector<index_t>& support) const noexcept {
+  double l1 = 0, l2 = 0;
+  for (const index_t j : support) {
+    l1 += factors[j] * std::abs(beta[j]);
+    l2 += factors[j] * beta[j] * beta[j];
+  }
+  return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
+}
+
 // The blocks' column moments combined into the whole X's (Chan, Golub and LeVeque's pairwise
 // update): mean = sum_b W_b mean_b / n and dev = sum_b (dev_b + W_b (mean_b - mean)^2), with W_b the
 // block's weight and mean_b, dev_b its own weighted mean and deviation; the largest magnitudes by a

@@ -65,6 +65,8 @@ struct Problem {
   double gram_entry(index_t j, index_t k) const;
   // Penalty value lambda * sum v_j (alpha |beta_j| + (1-alpha)/2 beta_j^2).
   double penalty(double lambda, const std::vector<double>& beta) const noexcept;
+  // The same over `support` alone, which must hold every non-zero of beta (a working set).
+  double penalty(double lambda, const std::vector<double>& beta, const std::vector<index_t>& support) const noexcept;
 };
 
 using kernels::coordinate_update;
