@@ -433,19 +433,14 @@ class CdSolver final : public Solver {
     for (index_t i = 0; i < n_; ++i) r_[i] = rt_[i] + m_;
   }
 
-  double primal(double lambda, const std::vector<double>& beta) const { return objective(lambda, r_.data(), beta); }
-  // The primal objective of beta given its residual r.
-  double objective(double lambda, const double* r, const std::vector<double>& beta) const {
-    const double s = weighted_dot(prob_.weights(), r, r, n_);
-    return 0.5 * s / static_cast<double>(n_) + prob_.penalty(lambda, beta);
-  }
-  // The same inside an inner solve, where every non-zero lies in its working set ws (sorted): the
-  // penalty over ws alone, the same bits as over every feature (an O(p) sum at every check and
-  // trial point cost 4% of a 2000 x 30000 path).
-  double primal(double lambda, const std::vector<double>& beta, const std::vector<index_t>& ws) const {
+  // The primal objective at beta, given its residual r (primal: r_). Inside an inner solve every
+  // non-zero lies in its working set `ws`, and the penalty sums over it alone (an O(p) sum at every
+  // check and trial point cost 4% of a 2000 x 30000 path).
+  double primal(double lambda, const std::vector<double>& beta, const std::vector<index_t>* ws = nullptr) const {
     return objective(lambda, r_.data(), beta, ws);
   }
-  double objective(double lambda, const double* r, const std::vector<double>& beta, const std::vector<index_t>& ws) const {
+  double objective(double lambda, const double* r, const std::vector<double>& beta,
+                   const std::vector<index_t>* ws = nullptr) const {
     const double s = weighted_dot(prob_.weights(), r, r, n_);
     return 0.5 * s / static_cast<double>(n_) + prob_.penalty(lambda, beta, ws);
   }
@@ -609,7 +604,7 @@ class CdSolver final : public Solver {
       since_check = 0;
       if (!full) find_nonzeros();  // the non-zeros now, for the Newton step below
       materialize();
-      const double primal_value = primal(lambda, beta, ws);
+      const double primal_value = primal(lambda, beta, &ws);
       const std::vector<index_t>* subset = everything ? nullptr : &ws;
       const double threshold = everything ? req.tol * primal_value : tol_in;
       // The extrapolation (O(k^2 n)) only when its point is evaluated: on a small working set it
@@ -809,7 +804,7 @@ class CdSolver final : public Solver {
       for (index_t t = 0; t < k; ++t) beta[support[t]] = start[t] + (*step)[t];
       prob_.residual(beta, rt_, m_);
       materialize();
-      if (primal(lambda, beta, support) <= primal_value) return true;
+      if (primal(lambda, beta, &support) <= primal_value) return true;
     }
     for (index_t t = 0; t < k; ++t) beta[support[t]] = start[t];  // no gain: back where it was
     prob_.residual(beta, rt_, m_);
@@ -863,7 +858,7 @@ class CdSolver final : public Solver {
     constexpr int k = kExtrapolation;
     const int stored = anderson_stored_;
     materialize();
-    const double current = primal(lambda, beta, ws);
+    const double current = primal(lambda, beta, &ws);
     start_.resize(ws.size());
     for (std::size_t t = 0; t < ws.size(); ++t) {
       start_[t] = beta[ws[t]];
@@ -871,7 +866,7 @@ class CdSolver final : public Solver {
       for (int s = 0; s < k; ++s) b += coefficients_[s] * beta_history_[ring_slot(stored, s + 1)][t];
       beta[ws[t]] = b;
     }
-    if (objective(lambda, r_acc_.data(), beta, ws) < current) {
+    if (objective(lambda, r_acc_.data(), beta, &ws) < current) {
       double m = 0;
       for (int s = 0; s < k; ++s) m += coefficients_[s] * history_m_[ring_slot(stored, s + 1)];
       m_ = m;

@@ -85,21 +85,17 @@ double Problem<V>::gram_entry(index_t j, index_t k) const {
 }
 
 template <class V>
-double Problem<V>::penalty(double lambda, const std::vector<double>& beta) const noexcept {
+double Problem<V>::penalty(double lambda, const std::vector<double>& beta,
+                           const std::vector<index_t>* support) const noexcept {
   double l1 = 0, l2 = 0;
-  for (index_t j = 0; j < p; ++j) {
+  const auto add = [&](index_t j) {
     l1 += factors[j] * std::abs(beta[j]);
     l2 += factors[j] * beta[j] * beta[j];
-  }
-  return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
-}
-
-template <class V>
-double Problem<V>::penalty(double lambda, const std::vector<double>& beta, const std::vector<index_t>& support) const noexcept {
-  double l1 = 0, l2 = 0;
-  for (const index_t j : support) {
-    l1 += factors[j] * std::abs(beta[j]);
-    l2 += factors[j] * beta[j] * beta[j];
+  };
+  if (support) {
+    for (const index_t j : *support) add(j);
+  } else {
+    for (index_t j = 0; j < p; ++j) add(j);
   }
   return lambda * (alpha * l1 + 0.5 * (1 - alpha) * l2);
 }

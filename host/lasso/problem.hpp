@@ -64,9 +64,10 @@ struct Problem {
   // (1/n) z_j^T W z_k
   double gram_entry(index_t j, index_t k) const;
   // Penalty value lambda * sum v_j (alpha |beta_j| + (1-alpha)/2 beta_j^2).
-  double penalty(double lambda, const std::vector<double>& beta) const noexcept;
-  // The same over `support` alone, which must hold every non-zero of beta (a working set).
-  double penalty(double lambda, const std::vector<double>& beta, const std::vector<index_t>& support) const noexcept;
+  // Given `support` (sorted, holding every non-zero of beta: a working set), the sum runs over it
+  // alone, with the same bits.
+  double penalty(double lambda, const std::vector<double>& beta,
+                 const std::vector<index_t>* support = nullptr) const noexcept;
 };
 
 using kernels::coordinate_update;
