@@ -19,6 +19,7 @@
 
 #include "shrink/shrink.hpp"
 #include "tests/test_paths.hpp"
+#include "tools/commands.hpp"
 #include "tests/test_util.hpp"
 
 namespace fs = std::filesystem;
@@ -62,6 +63,22 @@ TEST(Cli, InfoAndHelp) {
   EXPECT_EQ(run("spmv").code, 1);                            // missing A
   EXPECT_EQ(run("spmv x.mtx --precision f16").code, 1);      // bad option value
   EXPECT_EQ(run("spmv x.mtx --threads -2").code, 1);
+}
+
+// --threads N holds for the whole command, its file reading included: after a command run in this
+// process, a context with OpenMP's default (cpu_threads 0) gets N.
+TEST(Cli, ThreadsOptionGovernsTheWholeCommand) {
+  const int before = shrink::Context(shrink::ContextOptions{shrink::Backend::Cpu}).cpu_threads();
+  shrink::set_cpu_threads(3);
+  const std::string a = kData + "/golden/general.mtx";
+  const char* argv[] = {"shrink", "spmv", a.c_str(), "--backend", "cpu", "--repeat", "1", "--threads", "1", "--json"};
+  EXPECT_EQ(shrink::cli::run_command_line(10, argv), 0);
+  EXPECT_EQ(shrink::Context(shrink::ContextOptions{shrink::Backend::Cpu}).cpu_threads(), 1);
+  const char* unset[] = {"shrink", "spmv", a.c_str(), "--backend", "cpu", "--repeat", "1", "--json"};
+  EXPECT_EQ(shrink::cli::run_command_line(8, unset), 0);  // no --threads: left as it was
+  EXPECT_EQ(shrink::Context(shrink::ContextOptions{shrink::Backend::Cpu}).cpu_threads(), 1);
+  EXPECT_THROW(shrink::set_cpu_threads(0), shrink::InvalidArgument);
+  shrink::set_cpu_threads(before);
 }
 
 TEST(Cli, SpmvProducesTheProduct) {

@@ -3,6 +3,7 @@
 // itself.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -285,6 +286,31 @@ TEST(DistLassoCv, MatchesTheSerialCrossValidation) {
   cv.folds = 1;
   EXPECT_THROW(dist::lasso_cv(cpu(), MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), {}, cv),
                shrink::InvalidArgument);
+}
+
+// A split decides how many threads and lanes a fit runs from the whole X's entries, not each
+// block's: with one rank's block empty (under kForkEntries on its own) every rank still runs ws-gram
+// on the context's two threads, and gram on two lanes (the progress callback runs in their team).
+TEST(DistLassoThreads, EveryRankRunsTheThreadsAndLanesOfTheWholeX) {
+  const Global g = make_global(3000, 30, 17, 0.0);  // 90,000 entries, above kForkEntries (65,536)
+  const Block b = block_of(g, split(g.n, true)[rank_of()]);
+  const shrink::Context two(shrink::ContextOptions{shrink::Backend::Cpu, 0, 2});
+  for (const auto solver : {shrink::LassoSolver::WorkingSetGram, shrink::LassoSolver::Gram}) {
+    shrink::LassoOptions o;
+    o.n_lambdas = 6;
+    o.solver = solver;
+    int fewest = 1 << 20, most = 0;
+    o.progress = [&](std::size_t, std::size_t) {
+      const int t = solver == shrink::LassoSolver::Gram ? omp_get_num_threads() : omp_get_max_threads();
+      fewest = std::min(fewest, t);
+      most = std::max(most, t);
+    };
+    dist::lasso_path(two, MPI_COMM_WORLD, b.dense(), shrink::VectorView<const double>(b.y), o);
+    MPI_Allreduce(MPI_IN_PLACE, &fewest, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &most, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    EXPECT_EQ(fewest, 2) << shrink::to_string(solver);
+    EXPECT_EQ(most, 2) << shrink::to_string(solver);
+  }
 }
 
 // FISTA, the reference on the same first allreduce, reaches the same objectives (at a looser

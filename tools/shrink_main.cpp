@@ -106,6 +106,16 @@ CLI::Option* add_enum(CLI::App* app, const std::string& name, std::optional<E>& 
   return add_parsed(app, name, target, parse, help, "auto");
 }
 
+// The --threads of the subcommand that ran (nested ones too), for the whole process: 0 leaves
+// OpenMP's default.
+void apply_threads_option(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const CLI::Option* threads = sub->get_option_no_throw("--threads");
+    if (threads && threads->count() > 0 && threads->as<int>() > 0) set_cpu_threads(threads->as<int>());
+    apply_threads_option(*sub);
+  }
+}
+
 // SIGINT, SIGTERM, SIGHUP: the write in progress leaves no temporary file, then the default action.
 extern "C" void on_signal(int sig) {
   remove_partial_outputs();
@@ -440,6 +450,9 @@ int shrink::cli::CommandLine::run(int argc, const char* const* argv, bool parse_
         throw CLI::ValidationError("--max-memory", e.what());
       }
     }
+    // --threads N governs the whole command, reading and writing files included (a reader's idle
+    // OpenMP worker spun on the second core through a one-thread solve).
+    if (!parse_only) apply_threads_option(app);
     // Options that only one activation reads: without --activation they choose it (the default is
     // topk); with another activation, or with each other, they are refused (exit 1), not ignored.
     if (*train) {

@@ -38,6 +38,11 @@ Backend parse_backend(std::string_view text, std::string_view what) {
                         std::string(text) + "'");
 }
 
+void set_cpu_threads(int threads) {
+  if (threads < 1) throw InvalidArgument("set_cpu_threads: threads must be >= 1, got " + std::to_string(threads));
+  omp_set_num_threads(threads);
+}
+
 bool cuda_compiled() noexcept { return SHRINK_WITH_CUDA != 0; }
 
 int cuda_device_count() noexcept {

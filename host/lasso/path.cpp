@@ -481,7 +481,13 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
   // Below kForkEntries of X's entries the whole fit runs on one thread: its reads and BLAS calls as
   // well as its one lane (path_lanes). A fork there wakes a worker that then spins, and the spinning
   // slowed the caller: probe_tiny_wide (50 x 1000) took 3x its one-thread time on two threads.
-  const int fit_threads = static_cast<double>(design.nnz()) < static_cast<double>(kernels::kForkEntries) ? 1 : ctx.cpu_threads();
+  // A split weighs the whole X, so that every block runs the same threads and lanes.
+  const auto entries = [&](const Design<V>& d) {
+    double e = static_cast<double>(d.nnz());
+    if (split) split->sum(&e, 1);
+    return e;
+  };
+  const int fit_threads = entries(design) < static_cast<double>(kernels::kForkEntries) ? 1 : ctx.cpu_threads();
   return with_threads(fit_threads, [&] {
     std::optional<std::vector<std::int64_t>> counted;
     if (auto_counts_nonzeros(ctx, design, o.solver, split)) counted = mostly_zero_columns(design);
@@ -507,7 +513,7 @@ LassoPath fit(const Context& ctx, const Design<V>& design, const std::vector<dou
 
     double threads = ctx.cpu_threads();
     if (split) split->max(&threads, 1);
-    const int lanes = path_lanes(path.solver, ctx.backend(), static_cast<int>(threads), static_cast<double>(x.nnz()));
+    const int lanes = path_lanes(path.solver, ctx.backend(), static_cast<int>(threads), entries(x));
     std::vector<std::unique_ptr<Solver>> solvers;
     if (path.solver == LassoSolver::Gram) solvers = make_gram_solvers(ctx, prob, unpen, lanes, setup.op.get());
     for (int k = static_cast<int>(solvers.size()); k < lanes; ++k) {

@@ -26,6 +26,12 @@ struct ContextOptions {
   bool honour_environment = true;   // let SHRINK_BACKEND decide when backend is Auto
 };
 
+// The CPU threads of the calling thread's work outside a Context (the file readers and writers, and
+// a Context whose cpu_threads is 0): OpenMP's default for this thread from now on. The program's
+// --threads sets it, so --threads 1 keeps a reader's parallel parse off the second core too.
+// InvalidArgument for threads < 1.
+void set_cpu_threads(int threads);
+
 struct DeviceInfo {
   int id = 0;
   std::string name;
