@@ -3,6 +3,8 @@
 // be at most 2 / (per-thread time at Threads(2) / time at Threads(1)) times one. The sweep is the
 // library's own column reads (sparse_dot, sparse_axpy of host/lasso/design.hpp) over every column
 // of a 30000 x 3000 X with 90 entries a column at random rows (counts_ones_std's shape).
+#include <algorithm>
+#include <cstdint>
 #include <random>
 #include <vector>
 
